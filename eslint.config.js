@@ -1,0 +1,52 @@
+// ESLint: typescript-eslint rules plus the layering rules of the architecture
+// (imports only go downward: cli/web -> app -> host/backup -> transport -> protocol;
+// the emulator imports only protocol/, transport/ and errors.ts).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const nodeIo = ['node:net', 'node:tls', 'node:fs', 'node:fs/promises', 'node:stream', 'node:child_process', 'node:http', 'net', 'tls', 'fs', 'stream'];
+
+/** A no-restricted-imports rule forbidding the given source folders (by path fragment). */
+function forbid(folders, extraPaths = [], message) {
+  return {
+    'no-restricted-imports': [
+      'error',
+      {
+        paths: extraPaths.map((name) => ({ name, message: message ?? `${name} is not allowed in this layer` })),
+        patterns: folders.map((f) => ({
+          group: [`**/${f}/*`, `**/${f}`, `../${f}/*`, `../../${f}/*`],
+          message: `This layer must not import from src/${f} (imports go downward only).`,
+        })),
+      },
+    ],
+  };
+}
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'src/web/ui/dist/**', '.tmp/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', URL: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', performance: 'readonly', structuredClone: 'readonly', queueMicrotask: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      'no-constant-condition': ['error', { checkLoops: false }],
+    },
+  },
+  // protocol/: pure codecs, no I/O, nothing above it.
+  { files: ['src/protocol/**/*.ts'], rules: forbid(['transport', 'host', 'backup', 'app', 'cli', 'web', 'emulator'], nodeIo, 'src/protocol is sans-I/O: no sockets, files or streams.') },
+  // transport/: sockets only, above protocol.
+  { files: ['src/transport/**/*.ts'], rules: forbid(['host', 'backup', 'app', 'cli', 'web', 'emulator']) },
+  // host/: talks to devices; never to backup/app/cli/web/emulator.
+  { files: ['src/host/**/*.ts'], rules: forbid(['backup', 'app', 'cli', 'web', 'emulator']) },
+  // backup/: the backup on disk, usable without a device; never host/.
+  { files: ['src/backup/**/*.ts'], rules: forbid(['host', 'transport', 'app', 'cli', 'web', 'emulator']) },
+  // app/: use cases; never the faces or the emulator.
+  { files: ['src/app/**/*.ts'], rules: forbid(['cli', 'web', 'emulator']) },
+  // the emulator: only protocol/, transport/ and errors.ts.
+  { files: ['src/emulator/**/*.ts'], rules: forbid(['host', 'backup', 'app', 'cli', 'web']) },
+  // the faces do not import each other.
+  { files: ['src/cli/**/*.ts'], rules: forbid(['web']) },
+  { files: ['src/web/**/*.ts', 'src/web/**/*.tsx'], rules: forbid(['cli']) },
+);

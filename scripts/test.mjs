@@ -1,0 +1,25 @@
+// The test command: type check, lint (with the layering rules), line counts, then ONE node:test run
+// over every test file, last, so that the runner's summary is the last thing printed.
+import { spawnSync } from 'node:child_process';
+import { testFiles } from './test-files.mjs';
+
+function step(name, cmd, args) {
+  const started = Date.now();
+  const r = spawnSync(cmd, args, { stdio: 'inherit' });
+  const secs = ((Date.now() - started) / 1000).toFixed(1);
+  console.log(`[timing] ${name}: ${secs} s${r.status === 0 ? '' : ' (failed)'}`);
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+step('typecheck', 'npx', ['tsc', '--noEmit']);
+step('lint + layering', 'npx', ['eslint', '.']);
+step('line count', 'node', ['scripts/check-lines.mjs']);
+const files = testFiles();
+if (files.length === 0) {
+  console.error('no test files found');
+  process.exit(1);
+}
+const args = ['--import', 'tsx', '--test', ...files];
+const r = spawnSync('node', args, { stdio: 'inherit' });
+// The runner's own summary is the last thing printed; it reports each file's duration_ms.
+process.exit(r.status ?? 1);

@@ -1,0 +1,37 @@
+/** The command tree: global options from CLI.md and one module per command group. */
+import { Command, CommanderError } from 'commander';
+import { IbackupError } from '../errors.js';
+import { VERSION } from '../version.js';
+
+export interface GlobalOptions {
+  udid?: string;
+  usbmuxd?: string;
+  backupDir?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('ibackup')
+    .description('Back up an iPhone to this computer in Apple\'s own format, like Finder and iTunes.')
+    .version(VERSION, '-V, --version', 'print the version')
+    .option('-u, --udid <udid>', 'the device to use: its UDID or its name')
+    .option('--usbmuxd <addr>', 'usbmuxd address (UNIX:/path or host:port); else USBMUXD_SOCKET_ADDRESS, else the platform default')
+    .option('--backup-dir <dir>', 'backup folder; else IBACKUP_BACKUP_DIR, else the OS default')
+    .option('--json', 'print one JSON document (progress goes to stderr as NDJSON)')
+    .option('-q, --quiet', 'print less')
+    .showHelpAfterError()
+    .exitOverride((err: CommanderError) => {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+        process.exit(0);
+      }
+      throw new IbackupError('USAGE', { message: err.message.replace(/^error: /, ''), cause: err });
+    })
+    .configureOutput({
+      // commander prints its own usage errors; we print ours through reportError.
+      writeErr: (s) => {
+        if (!s.startsWith('error:')) process.stderr.write(s);
+      },
+    });
+  return program;
+}

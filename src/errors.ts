@@ -1,0 +1,176 @@
+/**
+ * The one error type of ibackup and the one list of stable error codes.
+ *
+ * Every failure that reaches a user carries a code (stable, never renamed; callers branch on it),
+ * a message (what happened, in plain words) and a remedy (what to do about it).
+ */
+
+export interface ErrorCodeInfo {
+  /** Default message when the thrower has nothing more specific to say. */
+  readonly message: string;
+  /** Default remedy: what the user can do. */
+  readonly remedy: string;
+}
+
+export const ERROR_CODES = {
+  USAGE: {
+    message: 'The command was not used correctly.',
+    remedy: 'Run the command with --help to see its options.',
+  },
+  INTERNAL: {
+    message: 'ibackup hit an unexpected internal error.',
+    remedy: 'Please report this with the command you ran and its output.',
+  },
+  USBMUXD_UNREACHABLE: {
+    message: 'Cannot reach usbmuxd, the service that talks to iPhones over USB.',
+    remedy:
+      'Start usbmuxd (Linux: install the "usbmuxd" package and plug the iPhone in, or run "sudo systemctl start usbmuxd"; ' +
+      'macOS: it is built in; Windows: install Apple Devices or iTunes), or set USBMUXD_SOCKET_ADDRESS.',
+  },
+  NO_DEVICE: {
+    message: 'No iPhone is connected.',
+    remedy:
+      'Connect the iPhone with a USB cable that carries data, straight to a USB port (not a hub), and unlock it.',
+  },
+  DEVICE_NOT_FOUND: {
+    message: 'The iPhone you asked for is not connected.',
+    remedy: 'Check the UDID or name with "ibackup devices", then connect and unlock that iPhone.',
+  },
+  MULTIPLE_DEVICES: {
+    message: 'More than one iPhone is connected.',
+    remedy: 'Choose one with -u UDID or -u "Device Name" (see "ibackup devices").',
+  },
+  NOT_PAIRED: {
+    message: 'This computer is not trusted by the iPhone yet.',
+    remedy: 'Run "ibackup pair", unlock the iPhone and tap "Trust" when it asks.',
+  },
+  TRUST_PENDING: {
+    message: 'The iPhone is showing "Trust This Computer?" and waiting for an answer.',
+    remedy: 'Unlock the iPhone, tap "Trust" and enter the passcode if asked.',
+  },
+  TRUST_DENIED: {
+    message: 'The iPhone refused to trust this computer ("Don\'t Trust" was tapped).',
+    remedy:
+      'Disconnect the iPhone, restart it, reconnect it, then run "ibackup pair" again and tap "Trust".',
+  },
+  DEVICE_LOCKED: {
+    message: 'The iPhone is locked with its passcode.',
+    remedy: 'Unlock the iPhone (enter its passcode) and keep it unlocked, then try again.',
+  },
+  PASSCODE_REQUIRED: {
+    message: 'The iPhone is asking for its passcode.',
+    remedy: 'Enter your iPhone passcode on the iPhone to allow the operation.',
+  },
+  TIMEOUT: {
+    message: 'The device did not answer in time.',
+    remedy: 'Make sure the iPhone stays connected and unlocked, then try again.',
+  },
+  CANCELLED: {
+    message: 'The operation was cancelled.',
+    remedy: 'Run the command again when you are ready.',
+  },
+  CONNECTION_CLOSED: {
+    message: 'The connection to the device closed unexpectedly.',
+    remedy: 'Check the cable and keep the iPhone unlocked, then try again.',
+  },
+  PROTOCOL_DECODE: {
+    message: 'The device sent data that could not be understood.',
+    remedy: 'Reconnect the iPhone and try again; if it keeps happening, please report it.',
+  },
+  FRAME_TOO_LARGE: {
+    message: 'The device sent a message larger than allowed.',
+    remedy: 'Reconnect the iPhone and try again; if it keeps happening, please report it.',
+  },
+  UNSAFE_PATH: {
+    message: 'A path points outside the folder it must stay in.',
+    remedy: 'Nothing was written outside the backup folder. If a device sent it, do not trust that device.',
+  },
+  DISK_FULL: {
+    message: 'There is not enough free space on this computer for the backup.',
+    remedy: 'Free some space or choose another folder with --backup-dir, then try again.',
+  },
+  DEVICE_BACKUP_ERROR: {
+    message: 'The iPhone reported an error during the backup.',
+    remedy: 'Restart the iPhone, reconnect it and try again.',
+  },
+  DEVICE_ERROR: {
+    message: 'The iPhone reported an error.',
+    remedy: 'Unlock the iPhone, reconnect it and try again.',
+  },
+  SERVICE_UNAVAILABLE: {
+    message: 'A service needed on the iPhone could not be started.',
+    remedy: 'Unlock the iPhone, reconnect it and try again.',
+  },
+  PASSWORD_REQUIRED: {
+    message: 'A backup password is needed.',
+    remedy: 'Give it with --password-stdin or IBACKUP_PASSWORD, or run in a terminal to be asked.',
+  },
+  WRONG_PASSWORD: {
+    message: 'The backup password is not correct.',
+    remedy:
+      'Try again. If you forgot it: on the iPhone, Settings > General > Transfer or Reset iPhone > Reset > Reset All Settings removes it; then make a new backup.',
+  },
+  BACKUP_NOT_FOUND: {
+    message: 'No backup was found there.',
+    remedy: 'Run "ibackup list" to see the backups under the backup folder.',
+  },
+  BACKUP_INCOMPLETE: {
+    message: 'The backup is not complete.',
+    remedy: 'Run "ibackup backup" again to finish it.',
+  },
+  BACKUP_CORRUPT: {
+    message: 'The backup is damaged.',
+    remedy: 'Run "ibackup verify" for details, then make a new backup.',
+  },
+} as const satisfies Record<string, ErrorCodeInfo>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface IbackupErrorOptions {
+  message?: string;
+  remedy?: string;
+  cause?: unknown;
+  /** Extra machine-readable facts (a MobileBackup code, a UDID, a path…). Never secrets. */
+  details?: Record<string, unknown>;
+}
+
+const BRAND = Symbol.for('ibackup.IbackupError');
+
+export class IbackupError extends Error {
+  readonly code: ErrorCode;
+  readonly remedy: string;
+  readonly details: Record<string, unknown>;
+  readonly [BRAND] = true;
+
+  constructor(code: ErrorCode, options: IbackupErrorOptions = {}) {
+    const info: ErrorCodeInfo = ERROR_CODES[code];
+    super(options.message ?? info.message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'IbackupError';
+    this.code = code;
+    this.remedy = options.remedy ?? info.remedy;
+    this.details = options.details ?? {};
+  }
+
+  /** The `{code, message, remedy}` shape printed by `--json` and sent by the web app. */
+  toJSON(): { code: ErrorCode; message: string; remedy: string } {
+    return { code: this.code, message: this.message, remedy: this.remedy };
+  }
+}
+
+/** True for an IbackupError, even one from a second copy of the package. */
+export function isIbackupError(value: unknown): value is IbackupError {
+  return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
+}
+
+/** True when `value` is an IbackupError with this code. */
+export function hasCode(value: unknown, code: ErrorCode): value is IbackupError {
+  return isIbackupError(value) && value.code === code;
+}
+
+/** Shorthand for decoders: a PROTOCOL_DECODE error naming what was wrong. */
+export function decodeError(what: string, cause?: unknown): IbackupError {
+  return new IbackupError('PROTOCOL_DECODE', {
+    message: `Malformed data: ${what}.`,
+    ...(cause === undefined ? {} : { cause }),
+  });
+}

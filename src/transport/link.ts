@@ -1,0 +1,302 @@
+/**
+ * A byte link over one socket that can switch TLS on and off again.
+ *
+ * lockdownd starts TLS on the same socket after StartSession and returns to plaintext after
+ * StopSession. Node's TLSSocket cannot hand a socket back, so the TLS engine never sees the raw
+ * socket: it sits on a private carrier stream that we feed whole TLS records only. Whatever follows
+ * the peer's close_notify (or is not a TLS record at all once the session is up) is plaintext again.
+ */
+import { EventEmitter } from 'node:events';
+import { Duplex } from 'node:stream';
+import tls from 'node:tls';
+import type { X509Certificate } from 'node:crypto';
+import { IbackupError } from '../errors.js';
+import { TlsRecordSplitter } from './tls-records.js';
+
+export interface TlsOptions {
+  /** PEM certificate presented to the peer. */
+  cert: string | Uint8Array;
+  /** PEM private key for `cert`. */
+  key: string | Uint8Array;
+  minVersion?: tls.SecureVersion;
+  maxVersion?: tls.SecureVersion;
+  ciphers?: string;
+  /** Handshake timeout in milliseconds (default 15 s). */
+  timeoutMs?: number;
+}
+
+type Mode = 'plain' | 'tls';
+
+interface LinkEvents {
+  data: [Buffer];
+  end: [];
+  error: [Error];
+}
+
+/** The carrier the TLS engine reads from and writes to; we push whole records into it. */
+class Carrier extends Duplex {
+  dropWrites = false;
+  constructor(private readonly raw: Duplex) {
+    super({ allowHalfOpen: true });
+  }
+  override _read(): void {
+    // data is pushed by the link
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    if (this.dropWrites || this.raw.destroyed) {
+      cb();
+      return;
+    }
+    this.raw.write(chunk, (err) => cb(err ?? null));
+  }
+  override _final(cb: (err?: Error | null) => void): void {
+    cb(); // never end the raw socket: it goes on in plaintext
+  }
+}
+
+export class Link extends EventEmitter<LinkEvents> {
+  private mode: Mode = 'plain';
+  private tlsSocket: tls.TLSSocket | undefined;
+  private carrier: Carrier | undefined;
+  private splitter: TlsRecordSplitter | undefined;
+  /** Plaintext that arrived after TLS records, held until the TLS engine has drained. */
+  private pendingPlain: Buffer[] = [];
+  private closed = false;
+
+  constructor(readonly raw: Duplex) {
+    super();
+    raw.on('data', (chunk: Buffer) => this.onRaw(chunk));
+    raw.on('end', () => this.finish());
+    raw.on('close', () => this.finish());
+    raw.on('error', (err) => this.fail(err));
+  }
+
+  get encrypted(): boolean {
+    return this.mode === 'tls';
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** The certificate the TLS peer presented, if any. */
+  peerCertificate(): X509Certificate | undefined {
+    return this.tlsSocket?.getPeerX509Certificate();
+  }
+
+  /** TLS protocol version in use (e.g. "TLSv1.3"), or null in plaintext. */
+  tlsVersion(): string | null {
+    return this.mode === 'tls' ? (this.tlsSocket?.getProtocol() ?? null) : null;
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    if (this.closed) return Promise.reject(closedError());
+    const target: Duplex = this.mode === 'tls' && this.tlsSocket ? this.tlsSocket : this.raw;
+    return new Promise((resolve, reject) => {
+      target.write(bytes, (err) => (err ? reject(wrapIo(err)) : resolve()));
+    });
+  }
+
+  /** True while the socket wants the writer to wait (backpressure). */
+  get writableNeedDrain(): boolean {
+    const target: Duplex = this.mode === 'tls' && this.tlsSocket ? this.tlsSocket : this.raw;
+    return target.writableNeedDrain;
+  }
+
+  pause(): void {
+    this.raw.pause();
+    this.tlsSocket?.pause();
+  }
+
+  resume(): void {
+    this.raw.resume();
+    this.tlsSocket?.resume();
+  }
+
+  /** Device side: become the TLS server. `leftover` = bytes already read past the last frame. */
+  startTlsServer(opts: TlsOptions, leftover?: Uint8Array): Promise<void> {
+    const carrier = this.beginTls(leftover, false);
+    const context = tls.createSecureContext({
+      cert: toPem(opts.cert),
+      key: toPem(opts.key),
+      ...versions(opts),
+    });
+    const sock = new tls.TLSSocket(carrier, {
+      isServer: true,
+      requestCert: true,
+      rejectUnauthorized: false,
+      secureContext: context,
+    });
+    return this.awaitHandshake(sock, 'secure', opts.timeoutMs);
+  }
+
+  /** Host side: become the TLS client. */
+  startTlsClient(opts: TlsOptions, leftover?: Uint8Array): Promise<void> {
+    const carrier = this.beginTls(leftover, true);
+    const sock = tls.connect({
+      socket: carrier,
+      cert: toPem(opts.cert),
+      key: toPem(opts.key),
+      rejectUnauthorized: false,
+      checkServerIdentity: () => undefined,
+      ...versions(opts),
+    });
+    return this.awaitHandshake(sock, 'secureConnect', opts.timeoutMs);
+  }
+
+  /**
+   * Ends TLS from our side: sends close_notify, then writes go out in plaintext. Incoming TLS
+   * records (the peer's close_notify) are still absorbed; plaintext after them is delivered.
+   */
+  async stopTls(): Promise<void> {
+    const sock = this.tlsSocket;
+    if (this.mode !== 'tls' || !sock) return;
+    await new Promise<void>((resolve) => sock.end(() => resolve()));
+    if (this.carrier) this.carrier.dropWrites = true;
+    this.mode = 'plain';
+  }
+
+  close(): void {
+    this.tlsSocket?.destroy();
+    this.raw.destroy();
+    this.finish();
+  }
+
+  private beginTls(leftover: Uint8Array | undefined, _client: boolean): Carrier {
+    if (this.mode === 'tls') throw new IbackupError('INTERNAL', { message: 'TLS is already on for this connection.' });
+    if (this.closed) throw closedError();
+    this.mode = 'tls';
+    const carrier = new Carrier(this.raw);
+    this.carrier = carrier;
+    this.splitter = new TlsRecordSplitter();
+    this.pendingPlain = [];
+    if (leftover && leftover.length > 0) this.onRaw(Buffer.from(leftover.buffer, leftover.byteOffset, leftover.byteLength));
+    return carrier;
+  }
+
+  private awaitHandshake(sock: tls.TLSSocket, event: 'secure' | 'secureConnect', timeoutMs = 15_000): Promise<void> {
+    this.tlsSocket = sock;
+    const carrier = this.carrier;
+    sock.on('data', (chunk: Buffer) => {
+      if (!this.closed) this.emit('data', chunk);
+    });
+    sock.on('end', () => this.onTlsEnded(sock, carrier));
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        cleanup();
+        const err = new IbackupError('TIMEOUT', { message: 'The secure (TLS) connection was not set up in time.' });
+        reject(err);
+        this.close();
+      }, timeoutMs);
+      const onOk = (): void => {
+        cleanup();
+        resolve();
+      };
+      const onErr = (err: Error): void => {
+        cleanup();
+        reject(
+          new IbackupError('PROTOCOL_DECODE', {
+            message: `The secure (TLS) connection failed: ${err.message}`,
+            remedy: 'Reconnect the iPhone and try again; if it keeps failing, pair again.',
+            cause: err,
+          }),
+        );
+        this.close();
+      };
+      const onClose = (): void => onErr(new Error('connection closed during the TLS handshake'));
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        sock.off(event, onOk);
+        sock.off('error', onErr);
+        this.raw.off('close', onClose);
+      };
+      sock.once(event, onOk);
+      sock.once('error', onErr);
+      this.raw.once('close', onClose);
+      sock.on('error', (err) => {
+        // after the handshake, TLS errors end the link
+        if (!this.closed) this.fail(err);
+      });
+    });
+  }
+
+  /** The peer sent close_notify: from now on the socket speaks plaintext. */
+  private onTlsEnded(sock: tls.TLSSocket, carrier: Carrier | undefined): void {
+    if (this.tlsSocket !== sock) return;
+    if (carrier) carrier.dropWrites = true; // never answer close_notify: the peer may already be in plaintext
+    this.mode = 'plain';
+    this.tlsSocket = undefined;
+    this.carrier = undefined;
+    const rest = this.splitter?.takeRemainder();
+    this.splitter = undefined;
+    const pending = this.pendingPlain;
+    this.pendingPlain = [];
+    for (const chunk of pending) this.emit('data', chunk);
+    if (rest && rest.length > 0) this.emit('data', rest);
+    setImmediate(() => sock.destroy());
+  }
+
+  private onRaw(chunk: Buffer): void {
+    if (this.closed) return;
+    const splitter = this.splitter;
+    const carrier = this.carrier;
+    if (!splitter || !carrier) {
+      this.emit('data', chunk);
+      return;
+    }
+    if (this.pendingPlain.length > 0) {
+      this.pendingPlain.push(chunk);
+      return;
+    }
+    const established = this.tlsSocket !== undefined && this.tlsSocket.encrypted && this.handshakeDone();
+    const { records, plaintext } = splitter.push(chunk, established);
+    for (const r of records) carrier.push(r);
+    if (plaintext) {
+      // Not TLS any more: wait for the engine to process what it has (the close_notify), then deliver.
+      this.pendingPlain.push(plaintext);
+      const sock = this.tlsSocket;
+      setTimeout(() => {
+        if (sock && this.tlsSocket === sock) this.onTlsEnded(sock, this.carrier);
+      }, 50);
+    }
+  }
+
+  private handshakeDone(): boolean {
+    const s = this.tlsSocket;
+    return s !== undefined && s.getProtocol() !== null && s.getProtocol() !== 'unknown';
+  }
+
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.emit('end');
+  }
+
+  private fail(err: Error): void {
+    if (this.closed) return;
+    this.emit('error', wrapIo(err));
+    this.raw.destroy();
+    this.finish();
+  }
+}
+
+function toPem(v: string | Uint8Array): string {
+  return typeof v === 'string' ? v : Buffer.from(v).toString('latin1');
+}
+
+function versions(opts: TlsOptions): Pick<tls.SecureContextOptions, 'minVersion' | 'maxVersion' | 'ciphers'> {
+  const out: Pick<tls.SecureContextOptions, 'minVersion' | 'maxVersion' | 'ciphers'> = {};
+  if (opts.minVersion) out.minVersion = opts.minVersion;
+  if (opts.maxVersion) out.maxVersion = opts.maxVersion;
+  if (opts.ciphers) out.ciphers = opts.ciphers;
+  return out;
+}
+
+function closedError(): IbackupError {
+  return new IbackupError('CONNECTION_CLOSED');
+}
+
+function wrapIo(err: Error): IbackupError {
+  if (err instanceof IbackupError) return err;
+  return new IbackupError('CONNECTION_CLOSED', { message: `The connection failed: ${err.message}`, cause: err });
+}
