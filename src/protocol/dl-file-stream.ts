@@ -1,0 +1,335 @@
+/**
+ * The raw file stream of DeviceLink (mobilebackup2), carried unframed between two plist frames.
+ *
+ * All lengths are u32 big-endian. Per file: one path (host → device, answering
+ * DLMessageDownloadFiles) or two paths (device → host, DLMessageUploadFiles: the device-side name,
+ * then the path relative to the backup root), each as `[len][bytes]`; then blocks
+ * `[len][code][len - 1 bytes]`: file data (0x0C) any number of times, then success (0x00) or an
+ * error (0x06 sender-side, 0x0B device-side) carrying a message. A zero length where the next file
+ * would start ends the stream; a zero length in place of a block header also ends it (the file is
+ * then incomplete).
+ */
+import { IbackupError, decodeError } from '../errors.js';
+
+export const DL_CODE_SUCCESS = 0x00;
+export const DL_CODE_ERROR_LOCAL = 0x06;
+export const DL_CODE_ERROR_REMOTE = 0x0b;
+export const DL_CODE_FILE_DATA = 0x0c;
+
+/** Data block size used by Apple and libimobiledevice when sending files. */
+export const DL_FILE_CHUNK_SIZE = 32 * 1024;
+
+/** The four zero bytes that end a file stream. */
+export const DL_STREAM_TERMINATOR: Uint8Array = new Uint8Array(4);
+
+export type DlStreamDirection =
+  /** Device → host (DLMessageUploadFiles): two paths per file. */
+  | 'upload'
+  /** Host → device (answer to DLMessageDownloadFiles): one path per file. */
+  | 'download';
+
+export type DlFileStreamEvent =
+  | {
+      type: 'file-start';
+      /** The path relative to the backup root. */
+      backupPath: string;
+      /** The device-side name (upload streams only; informational). */
+      devicePath?: string;
+    }
+  /** A piece of file data; views into the pushed chunks, valid until the caller drops them. */
+  | { type: 'data'; bytes: Uint8Array }
+  | {
+      type: 'file-end';
+      ok: boolean;
+      /** The block code of the error (DL_CODE_ERROR_LOCAL or DL_CODE_ERROR_REMOTE). */
+      errorCode?: number;
+      message?: string;
+      /** True when the stream ended before the file's final block. */
+      incomplete?: boolean;
+    }
+  | { type: 'end' };
+
+export interface DlFileStreamLimits {
+  /** Longest path, in bytes (default 4096). */
+  maxPathLength: number;
+  /** Longest block, code byte included (default 8 MiB). Data is never buffered whole. */
+  maxBlockLength: number;
+  /** Longest error message, in bytes (default 64 KiB). */
+  maxMessageLength: number;
+}
+
+export const DEFAULT_DL_FILE_STREAM_LIMITS: DlFileStreamLimits = {
+  maxPathLength: 4096,
+  maxBlockLength: 8 * 1024 * 1024,
+  maxMessageLength: 64 * 1024,
+};
+
+type State =
+  | 'name-len'
+  | 'name'
+  | 'path-len'
+  | 'path'
+  | 'block-len'
+  | 'block-code'
+  | 'block-data'
+  | 'block-msg'
+  | 'done';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8Encoder = new TextEncoder();
+
+function decodeUtf8(bytes: Uint8Array, what: string): string {
+  try {
+    return utf8.decode(bytes);
+  } catch (cause) {
+    throw decodeError(`${what} is not valid UTF-8`, cause);
+  }
+}
+
+/**
+ * Incremental parser of one DeviceLink file stream. Feed bytes with `push`; after the `end` event
+ * `done` is true and `takeRemainder()` returns the bytes that followed the stream (the next frame).
+ */
+export class DlFileStreamParser {
+  private readonly direction: DlStreamDirection;
+  private readonly limits: DlFileStreamLimits;
+  private state: State = 'name-len';
+  /** Up to 4 header bytes split across chunks. */
+  private readonly word = new Uint8Array(4);
+  private wordFill = 0;
+  /** A path or message being collected, allocated after its length was checked. */
+  private text: Uint8Array = new Uint8Array(0);
+  private textFill = 0;
+  private remaining = 0;
+  private blockCode = 0;
+  private deviceName: string | undefined;
+  private remainder: Uint8Array[] = [];
+
+  constructor(direction: DlStreamDirection, limits: Partial<DlFileStreamLimits> = {}) {
+    this.direction = direction;
+    this.limits = { ...DEFAULT_DL_FILE_STREAM_LIMITS, ...limits };
+  }
+
+  /** True once the terminator was read. */
+  get done(): boolean {
+    return this.state === 'done';
+  }
+
+  /** Bytes received after the end of the stream; empties the store. */
+  takeRemainder(): Uint8Array {
+    const parts = this.remainder;
+    this.remainder = [];
+    if (parts.length === 1 && parts[0] !== undefined) return parts[0];
+    const total = parts.reduce((n, p) => n + p.length, 0);
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+
+  push(chunk: Uint8Array): DlFileStreamEvent[] {
+    const events: DlFileStreamEvent[] = [];
+    let pos = 0;
+    while (pos < chunk.length) {
+      switch (this.state) {
+        case 'done':
+          this.remainder.push(chunk.subarray(pos));
+          return events;
+        case 'name-len':
+        case 'path-len':
+        case 'block-len': {
+          pos = this.fillWord(chunk, pos, 4);
+          if (this.wordFill === 4) this.onLength(this.readWord(), events);
+          break;
+        }
+        case 'block-code': {
+          this.blockCode = chunk[pos] ?? 0;
+          pos += 1;
+          this.onBlockCode(events);
+          break;
+        }
+        case 'name':
+        case 'path':
+        case 'block-msg': {
+          const take = Math.min(this.text.length - this.textFill, chunk.length - pos);
+          this.text.set(chunk.subarray(pos, pos + take), this.textFill);
+          this.textFill += take;
+          pos += take;
+          if (this.textFill === this.text.length) this.onText(events);
+          break;
+        }
+        case 'block-data': {
+          const take = Math.min(this.remaining, chunk.length - pos);
+          events.push({ type: 'data', bytes: chunk.subarray(pos, pos + take) });
+          this.remaining -= take;
+          pos += take;
+          if (this.remaining === 0) this.state = 'block-len';
+          break;
+        }
+      }
+    }
+    return events;
+  }
+
+  private fillWord(chunk: Uint8Array, pos: number, size: number): number {
+    const take = Math.min(size - this.wordFill, chunk.length - pos);
+    this.word.set(chunk.subarray(pos, pos + take), this.wordFill);
+    this.wordFill += take;
+    return pos + take;
+  }
+
+  private readWord(): number {
+    this.wordFill = 0;
+    return new DataView(this.word.buffer).getUint32(0, false);
+  }
+
+  private startText(length: number, max: number, what: string): void {
+    if (length > max) {
+      throw new IbackupError('FRAME_TOO_LARGE', {
+        message: `The device sent a ${what} of ${length} bytes (limit ${max}).`,
+      });
+    }
+    this.text = new Uint8Array(length);
+    this.textFill = 0;
+  }
+
+  private onLength(length: number, events: DlFileStreamEvent[]): void {
+    if (this.state === 'name-len') {
+      if (length === 0) {
+        this.finish(events);
+        return;
+      }
+      this.startText(length, this.limits.maxPathLength, 'file path');
+      this.state = 'name';
+    } else if (this.state === 'path-len') {
+      if (length === 0) throw decodeError('empty backup path in a file stream');
+      this.startText(length, this.limits.maxPathLength, 'file path');
+      this.state = 'path';
+    } else {
+      if (length === 0) {
+        events.push({ type: 'file-end', ok: false, incomplete: true, message: 'The stream ended inside a file.' });
+        this.finish(events);
+        return;
+      }
+      if (length > this.limits.maxBlockLength) {
+        throw new IbackupError('FRAME_TOO_LARGE', {
+          message: `The device sent a file block of ${length} bytes (limit ${this.limits.maxBlockLength}).`,
+        });
+      }
+      this.remaining = length - 1;
+      this.state = 'block-code';
+    }
+  }
+
+  private onBlockCode(events: DlFileStreamEvent[]): void {
+    const code = this.blockCode;
+    if (code === DL_CODE_FILE_DATA) {
+      this.state = this.remaining === 0 ? 'block-len' : 'block-data';
+      return;
+    }
+    if (code !== DL_CODE_SUCCESS && code !== DL_CODE_ERROR_LOCAL && code !== DL_CODE_ERROR_REMOTE) {
+      throw decodeError(`unknown file stream block code 0x${code.toString(16).padStart(2, '0')}`);
+    }
+    this.startText(this.remaining, this.limits.maxMessageLength, 'file stream message');
+    this.state = 'block-msg';
+    if (this.remaining === 0) this.onText(events);
+  }
+
+  private onText(events: DlFileStreamEvent[]): void {
+    if (this.state === 'name') {
+      const name = decodeUtf8(this.text, 'a file path');
+      if (this.direction === 'upload') {
+        this.deviceName = name;
+        this.state = 'path-len';
+      } else {
+        events.push({ type: 'file-start', backupPath: name });
+        this.state = 'block-len';
+      }
+    } else if (this.state === 'path') {
+      const backupPath = decodeUtf8(this.text, 'a file path');
+      events.push({ type: 'file-start', backupPath, devicePath: this.deviceName ?? '' });
+      this.deviceName = undefined;
+      this.state = 'block-len';
+    } else {
+      const code = this.blockCode;
+      const message = this.text.length > 0 ? decodeUtf8(this.text, 'a file stream message') : undefined;
+      if (code === DL_CODE_SUCCESS) {
+        events.push(message === undefined ? { type: 'file-end', ok: true } : { type: 'file-end', ok: true, message });
+      } else {
+        events.push({ type: 'file-end', ok: false, errorCode: code, message: message ?? '' });
+      }
+      this.state = 'name-len';
+    }
+    this.text = new Uint8Array(0);
+    this.textFill = 0;
+  }
+
+  private finish(events: DlFileStreamEvent[]): void {
+    events.push({ type: 'end' });
+    this.state = 'done';
+  }
+}
+
+// ---- writers ----
+
+function lengthPrefixed(body: Uint8Array, code?: number): Uint8Array {
+  const extra = code === undefined ? 0 : 1;
+  const out = new Uint8Array(4 + extra + body.length);
+  new DataView(out.buffer).setUint32(0, body.length + extra, false);
+  if (code !== undefined) out[4] = code;
+  out.set(body, 4 + extra);
+  return out;
+}
+
+function pathBytes(path: string): Uint8Array {
+  if (path.length === 0) throw new IbackupError('INTERNAL', { message: 'A file stream path must not be empty.' });
+  return utf8Encoder.encode(path);
+}
+
+/** Host → device: the header of one file answering DLMessageDownloadFiles. */
+export function encodeDlDownloadFileHeader(backupPath: string): Uint8Array {
+  return lengthPrefixed(pathBytes(backupPath));
+}
+
+/** Device → host: the header of one file of DLMessageUploadFiles (device name, then backup path). */
+export function encodeDlUploadFileHeader(devicePath: string, backupPath: string): Uint8Array {
+  const a = lengthPrefixed(pathBytes(devicePath));
+  const b = lengthPrefixed(pathBytes(backupPath));
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+/** The 5-byte header of a data block of `length` bytes; the data follows it unchanged. */
+export function encodeDlDataBlockHeader(length: number): Uint8Array {
+  if (!Number.isInteger(length) || length <= 0 || length >= 0xffffffff) {
+    throw new IbackupError('INTERNAL', { message: `Invalid file data block length ${length}.` });
+  }
+  const out = new Uint8Array(5);
+  new DataView(out.buffer).setUint32(0, length + 1, false);
+  out[4] = DL_CODE_FILE_DATA;
+  return out;
+}
+
+/** Data blocks (header + data) for `bytes`, split every `chunkSize` bytes; none for empty input. */
+export function encodeDlDataBlocks(bytes: Uint8Array, chunkSize = DL_FILE_CHUNK_SIZE): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let at = 0; at < bytes.length; at += chunkSize) {
+    out.push(lengthPrefixed(bytes.subarray(at, at + chunkSize), DL_CODE_FILE_DATA));
+  }
+  return out;
+}
+
+/** `[00 00 00 01][00]`: the file was sent completely. */
+export function encodeDlSuccessBlock(): Uint8Array {
+  return lengthPrefixed(new Uint8Array(0), DL_CODE_SUCCESS);
+}
+
+/** An error block ending a file: `local` (0x06) from the host, `remote` (0x0B) from the device. */
+export function encodeDlErrorBlock(message: string, side: 'local' | 'remote'): Uint8Array {
+  return lengthPrefixed(utf8Encoder.encode(message), side === 'local' ? DL_CODE_ERROR_LOCAL : DL_CODE_ERROR_REMOTE);
+}
