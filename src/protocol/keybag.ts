@@ -7,7 +7,7 @@
  * gives back `b` byte for byte. Also here: the 44-byte "class-prefixed wrapped key" used by
  * `EncryptionKey` and `ManifestKey` (little-endian u32 class, then the RFC 3394-wrapped key).
  */
-import { decodeError } from '../errors.js';
+import { decodeError, IbackupError } from '../errors.js';
 
 /** A keybag never comes close to this; anything larger is refused before parsing. */
 export const MAX_KEYBAG_BYTES = 1 << 20;
@@ -174,9 +174,13 @@ export function parseKeybag(bytes: Uint8Array): Keybag {
   };
 }
 
-/** Builders reject values a u32 cannot hold (a caller bug, so a RangeError). */
+function buildError(message: string): IbackupError {
+  return new IbackupError('INTERNAL', { message: `Cannot build a keybag: ${message}.` });
+}
+
+/** Builders reject values a u32 cannot hold (a caller bug: INTERNAL). */
 function checkU32(n: number, what: string): number {
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new RangeError(`keybag ${what} must be a u32`);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw buildError(`${what} must be a u32, not ${n}`);
   return n;
 }
 
@@ -252,7 +256,7 @@ export function buildKeybag(k: Keybag): Uint8Array {
 function encodeRecords(records: KeybagTlv[]): Uint8Array {
   let total = 0;
   for (const r of records) {
-    if (!/^[\x20-\x7e]{4}$/.test(r.tag)) throw new RangeError(`keybag tag "${r.tag}" must be 4 ASCII characters`);
+    if (!/^[\x20-\x7e]{4}$/.test(r.tag)) throw buildError(`tag "${r.tag}" must be 4 ASCII characters`);
     total += 8 + r.value.length;
   }
   const out = new Uint8Array(total);

@@ -169,6 +169,14 @@ describe('buildKeybag', () => {
     assert.deepEqual(again.dpsl, hex(DPSL));
   });
 
+  test('values a keybag cannot hold are refused with INTERNAL', () => {
+    const k = parseKeybag(MODERN);
+    const isInternal = (e: unknown): boolean => hasCode(e, 'INTERNAL');
+    assert.throws(() => buildKeybag({ ...k, version: -1 }), isInternal);
+    assert.throws(() => buildKeybag({ ...k, iterations: 2 ** 32 }), isInternal);
+    assert.throws(() => buildKeybag({ ...k, unknown: [{ tag: 'AB', value: new Uint8Array() }] }), isInternal);
+  });
+
   test('parse(build(k)) keeps every field (property)', () => {
     const bytesOf = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
     const u32 = fc.integer({ min: 0, max: 0xffffffff });
