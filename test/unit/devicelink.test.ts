@@ -1,6 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { spawnSync } from 'node:child_process';
 import {
   DL_DEVICE_REQUEST_NAMES,
   DL_EMPTY_PARAMETER,
@@ -12,7 +13,7 @@ import {
   type DeviceLinkMessage,
   type DlRequestHandlers,
 } from '../../src/protocol/devicelink.js';
-import { PlistReal, type PlistValue } from '../../src/protocol/plist/types.js';
+import { PlistReal, parsePlist, serializeBinaryPlist, type PlistValue } from '../../src/protocol/plist/index.js';
 import { hasCode } from '../../src/errors.js';
 
 const r = (n: number): PlistReal => new PlistReal(n);
@@ -212,5 +213,48 @@ describe('DeviceLink messages', () => {
       'DLMessageProcessMessage',
       { MessageName: 'Response', ErrorCode: 0, ProtocolVersion: r(2.1) },
     ]);
+  });
+});
+
+const HAVE_PYTHON = spawnSync('python3', ['-c', 'import plistlib'], { encoding: 'utf8' }).status === 0;
+
+/** Runs a python3 script that reads base64 on stdin and prints base64 or JSON. */
+function python(script: string, input: Uint8Array): string {
+  const r = spawnSync('python3', ['-c', script], { input: Buffer.from(input).toString('base64'), encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`python3 failed: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+describe('DeviceLink messages through real plist bytes', { skip: !HAVE_PYTHON && 'python3 not installed' }, () => {
+  test('a binary plist written by plistlib decodes to the typed message', () => {
+    const script = `
+import plistlib, base64, sys
+msg = ["DLMessageDownloadFiles", ["U/Status.plist", "U/Manifest.plist"], {}, 12.5, 0]
+sys.stdout.write(base64.b64encode(plistlib.dumps(msg, fmt=plistlib.FMT_BINARY)).decode())`;
+    const bytes = Uint8Array.from(Buffer.from(python(script, new Uint8Array(0)), 'base64'));
+    assert.deepEqual(decodeDeviceLinkMessage(parsePlist(bytes)), {
+      name: 'DLMessageDownloadFiles',
+      files: ['U/Status.plist', 'U/Manifest.plist'],
+      options: {},
+      progress: 12.5,
+      extra: [0],
+    });
+  });
+
+  test('encoded progress and protocol versions are reals to plistlib', () => {
+    const dump = `
+import plistlib, base64, sys, json
+v = plistlib.loads(base64.b64decode(sys.stdin.read()))
+def kinds(x):
+    if isinstance(x, list): return [kinds(i) for i in x]
+    if isinstance(x, dict): return {k: kinds(i) for k, i in x.items()}
+    return type(x).__name__
+print(json.dumps(kinds(v)))`;
+    const create = serializeBinaryPlist(
+      encodeDeviceLinkMessage({ name: 'DLMessageCreateDirectory', path: 'U/00', options: {}, progress: 4 }),
+    );
+    assert.deepEqual(JSON.parse(python(dump, create)), ['str', 'str', {}, 'float']);
+    const hello = serializeBinaryPlist(encodeDeviceLinkMessage(dlHello()));
+    assert.deepEqual(JSON.parse(python(dump, hello)), ['str', { MessageName: 'str', SupportedProtocolVersions: ['float', 'float'] }]);
   });
 });
