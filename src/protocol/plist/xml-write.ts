@@ -102,13 +102,9 @@ export function serializeXmlPlist(value: PlistValue): Uint8Array {
         return;
       case 'data': {
         const lines = base64Lines(v as Uint8Array, dataLine(depth));
-        if (lines.length === 0) {
-          out.push(`${ind}<data></data>\n`);
-        } else {
-          out.push(`${ind}<data>\n`);
-          for (const line of lines) out.push(`${ind}${line}\n`);
-          out.push(`${ind}</data>\n`);
-        }
+        out.push(`${ind}<data>\n`);
+        for (const line of lines) out.push(`${ind}${line}\n`);
+        out.push(`${ind}</data>\n`);
         return;
       }
       case 'uid': {
