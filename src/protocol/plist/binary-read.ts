@@ -172,7 +172,7 @@ class Reader {
         this.need(pos + 1, 8, 'date');
         const ms = APPLE_EPOCH_MS + this.view.getFloat64(pos + 1) * 1000;
         if (!Number.isFinite(ms) || Math.abs(ms) > MAX_DATE_MS) throw decodeError('binary plist date is out of range');
-        return new Date(ms);
+        return new Date(Math.round(ms)); // nearest millisecond: seconds*1000 is not always exact
       }
       case 0x4: {
         const [n, start] = this.count(pos, marker);
