@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { IbackupError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { registerEmulator } from './emulator.js';
 
 export interface GlobalOptions {
   udid?: string;
@@ -33,5 +34,6 @@ export function buildProgram(): Command {
         if (!s.startsWith('error:')) process.stderr.write(s);
       },
     });
+  registerEmulator(program);
   return program;
 }

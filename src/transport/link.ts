@@ -103,6 +103,11 @@ export class Link extends EventEmitter<LinkEvents> {
     return target.writableNeedDrain;
   }
 
+  /** Delivers bytes that were read from the socket before this link took it over. */
+  feedRaw(bytes: Uint8Array): void {
+    if (bytes.length > 0) this.onRaw(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  }
+
   pause(): void {
     this.raw.pause();
     this.tlsSocket?.pause();

@@ -31,7 +31,6 @@ interface Waiter {
 export class PlistChannel {
   readonly link: Link;
   private readonly decoder: FrameDecoder;
-  private readonly queue: PlistValue[] = [];
   private readonly waiters: Waiter[] = [];
   private failure: Error | undefined;
   private readonly format: PlistFormat;
@@ -66,8 +65,17 @@ export class PlistChannel {
 
   /** The next plist from the peer. Rejects with TIMEOUT, CANCELLED, CONNECTION_CLOSED or a decode error. */
   receive(opts: ReceiveOptions = {}): Promise<PlistValue> {
-    const queued = this.queue.shift();
-    if (queued !== undefined) return Promise.resolve(queued);
+    if (this.waiters.length === 0) {
+      // Frames are decoded only when asked for, so bytes after the last one asked for (a TLS
+      // handshake, a raw file stream) stay undecoded for whoever takes the link next.
+      let value: PlistValue | undefined;
+      try {
+        value = this.decoder.next();
+      } catch (err) {
+        this.failDecode(err);
+      }
+      if (value !== undefined) return Promise.resolve(value);
+    }
     if (this.failure) return Promise.reject(this.failure);
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     const { signal } = opts;
@@ -134,19 +142,23 @@ export class PlistChannel {
   }
 
   private feed(chunk: Buffer): void {
-    let values: PlistValue[];
-    try {
-      values = this.decoder.push(chunk);
-    } catch (err) {
-      this.failAll(err instanceof Error ? err : new Error(String(err)));
-      this.link.close();
-      return;
+    this.decoder.feed(chunk);
+    while (this.waiters.length > 0) {
+      let value: PlistValue | undefined;
+      try {
+        value = this.decoder.next();
+      } catch (err) {
+        this.failDecode(err);
+        return;
+      }
+      if (value === undefined) return;
+      this.waiters.shift()?.resolve(value);
     }
-    for (const v of values) {
-      const w = this.waiters.shift();
-      if (w) w.resolve(v);
-      else this.queue.push(v);
-    }
+  }
+
+  private failDecode(err: unknown): void {
+    this.failAll(err instanceof Error ? err : new Error(String(err)));
+    this.link.close();
   }
 
   private failAll(err: Error): void {

@@ -1,0 +1,103 @@
+/** `ibackup emulator start|ctl`: run the virtual iPhone and drive it. */
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { IbackupError } from '../errors.js';
+import { Emulator } from '../emulator/emulator.js';
+import { sendControl } from '../emulator/ctl-client.js';
+import type { PlistDict } from '../protocol/plist/index.js';
+import { parseSocketAddress } from '../transport/address.js';
+import { printJson } from './output.js';
+
+export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_STATE_HOME && env.XDG_STATE_HOME !== '' ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
+  return join(base, 'ibackup', 'emulator');
+}
+
+interface StartOptions {
+  listen?: string;
+  state?: string;
+  profile?: string;
+  ios?: string;
+  devices?: string;
+}
+
+export function registerEmulator(program: Command): void {
+  const emu = program.command('emulator').description('the virtual iPhone: a usbmuxd-compatible server with virtual devices');
+
+  emu
+    .command('start')
+    .description('run virtual iPhone(s); the first stdout line is USBMUXD_SOCKET_ADDRESS=<address>')
+    .option('--listen <addr>', 'UNIX:/path or host:port (default UNIX:<state>/usbmuxd.sock)')
+    .option('--state <dir>', 'state folder (pairings, device keys); default $XDG_STATE_HOME/ibackup/emulator')
+    .option('--profile <name|file.json>', 'tiny, typical, big, or a JSON profile', 'typical')
+    .option('--ios <X.Y>', 'iOS version the devices report')
+    .option('--devices <n>', 'how many devices to attach', '1')
+    .action(async (opts: StartOptions) => {
+      const devices = Number(opts.devices ?? '1');
+      if (!Number.isInteger(devices) || devices < 0 || devices > 64) {
+        throw new IbackupError('USAGE', { message: `--devices must be a whole number from 0 to 64, not "${opts.devices}".` });
+      }
+      const stateDir = resolve(opts.state ?? defaultStateDir());
+      const emulator = await Emulator.start({
+        stateDir,
+        ...(opts.listen === undefined ? {} : { listen: parseSocketAddress(opts.listen) }),
+        ...(opts.profile === undefined ? {} : { profile: opts.profile }),
+        ...(opts.ios === undefined ? {} : { ios: opts.ios }),
+        devices,
+      });
+      process.stdout.write(`USBMUXD_SOCKET_ADDRESS=${emulator.socketAddress}\n`);
+      for (const d of emulator.devices()) {
+        const s = emulator.summary(d);
+        process.stderr.write(`virtual iPhone attached: ${s.name} (${s.productType}, iOS ${s.iosVersion}) UDID ${s.udid}\n`);
+      }
+      await new Promise<void>((done) => {
+        const stop = (): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          void emulator.close().then(done);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    });
+
+  emu
+    .command('ctl')
+    .description('drive a running emulator; prints JSON')
+    .argument('<addr>', 'the address the emulator printed (UNIX:/path or host:port)')
+    .argument('<action>', 'list | attach | detach U | trust U MODE [SECS] | passcode U MODE [SECS]')
+    .argument('[args...]', 'the action\'s arguments')
+    .option('--profile <name|file.json>', 'profile for attach')
+    .action(async (addr: string, action: string, args: string[], opts: { profile?: string }) => {
+      printJson(await sendControl(addr, ctlRequest(action, args, opts.profile)));
+    });
+}
+
+/** Turns `ctl` arguments into the control request. */
+export function ctlRequest(action: string, args: string[], profile?: string): PlistDict {
+  const need = (n: number, usage: string): void => {
+    if (args.length < n) throw new IbackupError('USAGE', { message: `Usage: ibackup emulator ctl ADDR ${usage}` });
+  };
+  switch (action) {
+    case 'list':
+      return { Action: 'list' };
+    case 'attach':
+      return profile === undefined ? { Action: 'attach' } : { Action: 'attach', Profile: profile };
+    case 'detach':
+      need(1, 'detach UDID');
+      return { Action: 'detach', UDID: args[0] as string };
+    case 'trust':
+    case 'passcode': {
+      need(2, `${action} UDID MODE [SECS]`);
+      const req: PlistDict = { Action: action, UDID: args[0] as string, Mode: args[1] as string };
+      if (args[2] !== undefined) req.Seconds = Number(args[2]);
+      return req;
+    }
+    default:
+      throw new IbackupError('USAGE', {
+        message: `Unknown emulator action "${action}".`,
+        remedy: 'Use list, attach, detach, trust or passcode.',
+      });
+  }
+}

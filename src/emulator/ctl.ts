@@ -1,0 +1,86 @@
+/**
+ * The control actions of a running emulator, received over its usbmuxd socket as the private
+ * MessageType (see `ibackup emulator ctl`). Each returns a JSON-able result.
+ */
+import { IbackupError } from '../errors.js';
+import type { PlistDict, PlistValue } from '../protocol/plist/index.js';
+import type { Emulator } from './emulator.js';
+import type { PasscodeBehaviour, TrustBehaviour } from './profile-types.js';
+
+/** The actions `ibackup emulator ctl` knows, with their arguments. */
+export const CTL_ACTIONS = ['list', 'attach', 'detach', 'trust', 'passcode'] as const;
+export type CtlAction = (typeof CTL_ACTIONS)[number];
+
+export async function runControl(emu: Emulator, req: PlistDict): Promise<unknown> {
+  const action = str(req.Action, 'Action');
+  switch (action) {
+    case 'list':
+      return { devices: emu.devices().map((d) => emu.summary(d)) };
+    case 'attach': {
+      const profile = optStr(req.Profile);
+      const d = await emu.attach(profile === undefined ? {} : { profile });
+      return { attached: emu.summary(d) };
+    }
+    case 'detach': {
+      const d = emu.find(str(req.UDID, 'UDID'));
+      emu.detach(d.udid);
+      return { detached: d.udid };
+    }
+    case 'trust': {
+      const d = emu.find(str(req.UDID, 'UDID'));
+      d.setTrust(parseTrust(str(req.Mode, 'Mode'), req.Seconds));
+      return { device: emu.summary(d) };
+    }
+    case 'passcode': {
+      const d = emu.find(str(req.UDID, 'UDID'));
+      d.passcode = parsePasscode(str(req.Mode, 'Mode'), req.Seconds);
+      return { device: emu.summary(d) };
+    }
+    default:
+      throw usage(`Unknown control action "${action}".`, `Use one of: ${CTL_ACTIONS.join(', ')}.`);
+  }
+}
+
+export function parseTrust(mode: string, seconds: PlistValue | undefined): TrustBehaviour {
+  switch (mode) {
+    case 'accept':
+    case 'deny':
+    case 'locked':
+      return { mode };
+    case 'pending':
+      return { mode, seconds: secs(seconds) };
+    default:
+      throw usage(`Unknown trust mode "${mode}".`, 'Use accept, deny, locked or pending SECS.');
+  }
+}
+
+export function parsePasscode(mode: string, seconds: PlistValue | undefined): PasscodeBehaviour {
+  switch (mode) {
+    case 'enter':
+    case 'never':
+      return { mode };
+    case 'after':
+      return { mode, seconds: secs(seconds) };
+    default:
+      throw usage(`Unknown passcode mode "${mode}".`, 'Use enter, never or after SECS.');
+  }
+}
+
+function secs(v: PlistValue | undefined): number {
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
+  if (!Number.isFinite(n) || n < 0 || n > 86_400) throw usage('A number of seconds (0 to 86400) is needed.', 'For example: pending 5.');
+  return n;
+}
+
+function str(v: PlistValue | undefined, what: string): string {
+  if (typeof v !== 'string' || v.length === 0) throw usage(`The control request has no ${what}.`, 'See "ibackup emulator ctl --help".');
+  return v;
+}
+
+function optStr(v: PlistValue | undefined): string | undefined {
+  return typeof v === 'string' && v.length > 0 ? v : undefined;
+}
+
+function usage(message: string, remedy: string): IbackupError {
+  return new IbackupError('USAGE', { message, remedy });
+}
