@@ -222,6 +222,15 @@ describe('XML plist: malformed input', () => {
     rejects(() => parseXmlPlist('<array><array><true/></array></array>', { maxDepth: 1 }), 'maxDepth 1');
   });
 
+  test('many DOCTYPEs and comments stay linear', () => {
+    const xml = `<array>${'<!DOCTYPE x><!-- c --><true/>'.repeat(100_000)}</array>`;
+    const start = performance.now();
+    assert.equal((parseXmlPlist(xml) as unknown[]).length, 100_000);
+    assert.ok(performance.now() - start < 2000);
+    assert.deepEqual(parseXmlPlist('<!DOCTYPE plist [ <!ENTITY x "a>b"> ]><plist><true/></plist>'), true);
+    rejects(() => parseXmlPlist('<!DOCTYPE plist'), 'unclosed DOCTYPE');
+  });
+
   test('too many elements for the limits', () => {
     rejects(() => parseXmlPlist(`<array>${'<true/>'.repeat(10)}</array>`, { maxObjects: 5 }), 'maxObjects 5');
   });

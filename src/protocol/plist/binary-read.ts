@@ -87,6 +87,7 @@ class Reader {
     this.top = Number(top);
     this.tableStart = Number(tableStart);
     const n = this.numObjects;
+    for (let i = 0; i < n; i++) this.offsetOf(i); // objects lie between the header and the table
     this.state = new Uint8Array(n);
     this.memo = new Array<PlistValue | undefined>(n);
     this.sizes = new Float64Array(n);
@@ -106,7 +107,7 @@ class Reader {
   /** Where object `index` starts, checked. */
   offsetOf(index: number): number {
     const off = this.uint(this.tableStart + index * this.offsetSize, this.offsetSize);
-    if (off < HEADER || off >= this.end) throw decodeError(`binary plist object ${index} offset is out of range`);
+    if (off < HEADER || off >= this.tableStart) throw decodeError(`binary plist object ${index} offset is out of range`);
     return off;
   }
 

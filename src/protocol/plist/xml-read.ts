@@ -61,9 +61,10 @@ class XmlReader {
   }
 
   private skipDoctype(): void {
+    // An internal subset ("[...]") may contain '>' itself; look for '[' only up to the first '>'.
     const gt = this.s.indexOf('>', this.pos);
-    const bracket = this.s.indexOf('[', this.pos);
-    if (bracket >= 0 && (gt < 0 || bracket < gt)) this.skipPast(']', 'DOCTYPE');
+    if (gt < 0) this.fail('has an unclosed DOCTYPE');
+    if (this.s.slice(this.pos, gt).includes('[')) this.skipPast(']', 'DOCTYPE');
     this.skipPast('>', 'DOCTYPE');
   }
 
