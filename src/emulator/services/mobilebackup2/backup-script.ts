@@ -1,0 +1,279 @@
+/**
+ * What the device does for a Backup request, in the order a phone does it (protocol.md §10.1
+ * step 12): look at what the computer holds (Status.plist, Manifest), decide full or incremental,
+ * check free space, stage new and changed files in Snapshot/, move them into place, remove what
+ * was deleted, and mark the backup finished. An interrupted run is resumed from Snapshot/.
+ */
+import { decodeMBFile } from '../../../protocol/nskeyed.js';
+import { isPlistDict, parsePlist, type PlistDict } from '../../../protocol/plist/index.js';
+import type { DeviceEntry } from '../../content/model.js';
+import type { HostFiles, UploadItem } from './host-files.js';
+import {
+  buildManifestDb,
+  fileIdOf,
+  manifestPlist,
+  manifestRow,
+  newStatus,
+  readManifestDb,
+  statusPlist,
+  type PreviousRow,
+  type SnapshotState,
+  type StatusInfo,
+} from './manifest-writer.js';
+
+/** What the backup needs from the device. */
+export interface BackupSource {
+  /** Every entry, sorted by domain then path. */
+  entries(): Iterable<DeviceEntry>;
+  chunks(entry: DeviceEntry): AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+}
+
+/** Encryption of one backup run (absent when the backup is not encrypted). */
+export interface BackupCrypto {
+  keybag: Uint8Array;
+  /** Per-file: the EncryptionKey field and a transform of the plaintext chunks. */
+  forFile(entry: DeviceEntry): { encryptionKey: Uint8Array; size: number; chunks: (src: AsyncIterable<Uint8Array> | Iterable<Uint8Array>) => AsyncIterable<Uint8Array> };
+  /** Encrypts Manifest.db; returns bytes and the ManifestKey. */
+  manifest(plain: Uint8Array): { bytes: Uint8Array; manifestKey: Uint8Array };
+  /** Decrypts the host's Manifest.db of an earlier encrypted backup (null when it cannot). */
+  readPreviousManifest(bytes: Uint8Array, manifestPlist: PlistDict): Uint8Array | null;
+}
+
+export interface BackupRun {
+  udid: string;
+  files: HostFiles;
+  source: BackupSource;
+  forceFull: boolean;
+  now: () => Date;
+  lockdown: PlistDict;
+  applications: PlistDict;
+  wasPasscodeSet: boolean;
+  /** A plain keybag for unencrypted backups. */
+  plainKeybag: Uint8Array;
+  crypto?: BackupCrypto;
+  /** Throws to stop the run (cancel, faults). */
+  checkpoint: (phase: string) => Promise<void>;
+}
+
+export interface BackupOutcome {
+  code: number;
+  description: string;
+  full: boolean;
+  uploadedFiles: number;
+  uploadedBytes: number;
+}
+
+const BATCH = 128;
+/** Bytes an upload batch may hold before it is sent. */
+const BATCH_BYTES = 64 * 1024 * 1024;
+
+export async function runBackup(run: BackupRun): Promise<BackupOutcome> {
+  const { udid, files } = run;
+  const p = (rel: string): string => `${udid}/${rel}`;
+  files.progress = 0;
+
+  // 1. What does the computer have?
+  const got = await files.downloadFiles([p('Status.plist')]);
+  const oldStatus = parseDict(got.get(p('Status.plist')));
+  let previous = new Map<string, PreviousRow>();
+  let full = run.forceFull || !oldStatus || !validStatusVersion(oldStatus);
+  if (!full) {
+    const m = await files.downloadFiles([p('Manifest.plist'), p('Manifest.db')]);
+    const mp = parseDict(m.get(p('Manifest.plist')));
+    const db = m.get(p('Manifest.db'));
+    const wasEncrypted = mp?.IsEncrypted === true;
+    if (!mp || !db || wasEncrypted !== (run.crypto !== undefined)) full = true;
+    else {
+      const plain = wasEncrypted ? run.crypto?.readPreviousManifest(db, mp) ?? null : db;
+      try {
+        if (plain) previous = readManifestDb(plain);
+        else full = true;
+      } catch {
+        full = true; // unreadable manifest: start over, like a device
+      }
+    }
+  }
+  await run.checkpoint('planning');
+
+  // 2. Plan: rows for every entry, uploads for new or changed files.
+  const status = newStatus(full, run.now());
+  const rows = [];
+  const uploads: Array<{ entry: DeviceEntry; fileId: string; size: number; prepare?: ReturnType<BackupCrypto['forFile']> }> = [];
+  const present = new Set<string>();
+  let totalBytes = 0;
+  for (const e of run.source.entries()) {
+    if (e.encryptedOnly && !run.crypto) continue;
+    const fileId = fileIdOf(e.domain, e.relativePath);
+    present.add(fileId);
+    const old = previous.get(fileId);
+    let extra: { encryptionKey?: Uint8Array } = {};
+    if (e.kind === 'file') {
+      const unchanged = old !== undefined && sameFile(old, e);
+      if (unchanged && old) {
+        const key = decodeMBFileSafe(old.file)?.encryptionKey;
+        if (key) extra = { encryptionKey: key };
+      } else {
+        const prepare = run.crypto?.forFile(e);
+        if (prepare) extra = { encryptionKey: prepare.encryptionKey };
+        const size = prepare ? prepare.size : e.size;
+        uploads.push({ entry: e, fileId, size, ...(prepare ? { prepare } : {}) });
+        totalBytes += size;
+      }
+    }
+    rows.push(manifestRow(e, extra));
+  }
+  const removed = [...previous.entries()].filter(([id, r]) => !present.has(id) && r.flags === 1).map(([id]) => id);
+
+  // 3. Resume: what an interrupted run already staged.
+  const staged = await listSnapshot(files, udid);
+
+  // 4. Room on the computer?
+  const needed = uploads.reduce((n, u) => n + (staged.get(u.fileId) === u.size ? 0 : u.size), 0);
+  const free = await files.freeDiskSpace();
+  if (free < needed) {
+    return { code: 105, description: `Insufficient free disk space on drive to back up (MBErrorDomain/105): ${needed} bytes needed, ${free} available`, full, uploadedFiles: 0, uploadedBytes: 0 };
+  }
+  await run.checkpoint('directories');
+
+  // 5. Folders, then Status "uploading".
+  await files.createDirectory(udid);
+  await files.createDirectory(p('Snapshot'));
+  const shards = new Set(uploads.map((u) => u.fileId.slice(0, 2)));
+  for (const s of [...shards].sort()) {
+    await files.createDirectory(p(s));
+    await files.createDirectory(p(`Snapshot/${s}`));
+  }
+  await uploadStatus(files, udid, status, 'uploading');
+  await run.checkpoint('uploading');
+
+  // 6. Blobs into Snapshot/, in batches.
+  let done = 0;
+  let uploadedFiles = 0;
+  let uploadedBytes = 0;
+  let batch: UploadItem[] = [];
+  let batchBytes = 0;
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    files.progress = totalBytes === 0 ? 50 : Math.min(90, (done / totalBytes) * 90);
+    await files.uploadFiles(batch, batchBytes);
+    uploadedFiles += batch.length;
+    uploadedBytes += batchBytes;
+    batch = [];
+    batchBytes = 0;
+    await run.checkpoint('uploading');
+  };
+  for (const u of uploads) {
+    done += u.size;
+    if (staged.get(u.fileId) === u.size) continue;
+    const entry = u.entry;
+    const source = run.source;
+    const prepare = u.prepare;
+    batch.push({
+      devicePath: `/var/mobile/${entry.domain}/${entry.relativePath}`,
+      backupPath: p(`Snapshot/${u.fileId.slice(0, 2)}/${u.fileId}`),
+      size: u.size,
+      chunks: () => (prepare ? prepare.chunks(source.chunks(entry)) : source.chunks(entry)),
+    });
+    batchBytes += u.size;
+    if (batch.length >= BATCH || batchBytes >= BATCH_BYTES) await flush();
+  }
+  await flush();
+
+  // 7. The manifests.
+  const dbPlain = buildManifestDb(rows);
+  const db = run.crypto ? run.crypto.manifest(dbPlain) : { bytes: dbPlain, manifestKey: undefined };
+  const mplist = manifestPlist({
+    date: status.date,
+    encrypted: run.crypto !== undefined,
+    wasPasscodeSet: run.wasPasscodeSet,
+    keybag: run.crypto ? run.crypto.keybag : run.plainKeybag,
+    ...(db.manifestKey ? { manifestKey: db.manifestKey } : {}),
+    lockdown: run.lockdown,
+    applications: run.applications,
+    systemDomainsVersion: '24.0',
+  });
+  files.progress = 92;
+  await files.uploadFiles(
+    [bytesItem(p('Snapshot/Manifest.plist'), mplist), bytesItem(p('Snapshot/Manifest.db'), db.bytes)],
+    mplist.length + db.bytes.length,
+  );
+  await run.checkpoint('moving');
+
+  // 8. Move into place.
+  await uploadStatus(files, udid, status, 'moving');
+  const moves = uploads.map((u) => ({ from: p(`Snapshot/${u.fileId.slice(0, 2)}/${u.fileId}`), to: p(`${u.fileId.slice(0, 2)}/${u.fileId}`) }));
+  for (let i = 0; i < moves.length; i += BATCH) {
+    await files.moveItems(moves.slice(i, i + BATCH));
+    await run.checkpoint('moving');
+  }
+  await files.moveItems([
+    { from: p('Snapshot/Manifest.plist'), to: p('Manifest.plist') },
+    { from: p('Snapshot/Manifest.db'), to: p('Manifest.db') },
+  ]);
+  files.progress = 96;
+
+  // 9. Remove what the phone no longer has, and the staging folder.
+  await uploadStatus(files, udid, status, 'removing');
+  await run.checkpoint('removing');
+  const gone = removed.map((id) => p(`${id.slice(0, 2)}/${id}`));
+  for (let i = 0; i < gone.length; i += BATCH) await files.removeItems(gone.slice(i, i + BATCH));
+  await files.removeItems([p('Snapshot')]);
+
+  // 10. Done.
+  files.progress = 100;
+  await uploadStatus(files, udid, status, 'finished');
+  await run.checkpoint('finished');
+  return { code: 0, description: '', full, uploadedFiles, uploadedBytes };
+}
+
+function parseDict(bytes: Uint8Array | undefined): PlistDict | undefined {
+  if (!bytes) return undefined;
+  try {
+    const v = parsePlist(bytes);
+    return isPlistDict(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function validStatusVersion(s: PlistDict): boolean {
+  const v = Number(s.Version);
+  return Number.isFinite(v) && v >= 2.4 && v < 4 && s.SnapshotState === 'finished';
+}
+
+function decodeMBFileSafe(bytes: Uint8Array): ReturnType<typeof decodeMBFile> | undefined {
+  try {
+    return decodeMBFile(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A file is unchanged when the host's record has its size, times, mode and inode. */
+function sameFile(old: PreviousRow, e: DeviceEntry): boolean {
+  if (old.flags !== 1) return false;
+  const f = decodeMBFileSafe(old.file);
+  if (!f) return false;
+  return Number(f.size) === e.size && f.lastModified === e.mtime && f.lastStatusChange === e.ctime && f.mode === e.mode && Number(f.inodeNumber) === e.inode;
+}
+
+async function listSnapshot(files: HostFiles, udid: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const top = await files.contentsOfDirectory(`${udid}/Snapshot`);
+  for (const [name, entry] of top) {
+    if (entry.type !== 'directory' || !/^[0-9a-f]{2}$/.test(name)) continue;
+    for (const [id, f] of await files.contentsOfDirectory(`${udid}/Snapshot/${name}`)) {
+      if (f.type === 'file' && /^[0-9a-f]{40}$/.test(id)) out.set(id, f.size);
+    }
+  }
+  return out;
+}
+
+function bytesItem(backupPath: string, bytes: Uint8Array): UploadItem {
+  return { devicePath: `/var/mobile/Library/Backup/${backupPath.split('/').pop() ?? ''}`, backupPath, size: bytes.length, chunks: () => [bytes] };
+}
+
+async function uploadStatus(files: HostFiles, udid: string, s: StatusInfo, state: SnapshotState): Promise<void> {
+  const bytes = statusPlist(s, state);
+  await files.uploadFiles([bytesItem(`${udid}/Status.plist`, bytes)], bytes.length);
+}

@@ -1,0 +1,178 @@
+/**
+ * The device's own writer of the backup index: Manifest.db rows (fileID, domain, relativePath,
+ * flags, MBFile), Manifest.plist and Status.plist, as backup-format.md describes them. The host
+ * has an independent reader; the two never share code.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { encodeMBFile, type MBFile } from '../../../protocol/nskeyed.js';
+import { serializeBinaryPlist, type PlistDict } from '../../../protocol/plist/index.js';
+import type { DeviceEntry } from '../../content/model.js';
+
+export const FLAG_FILE = 1;
+export const FLAG_DIRECTORY = 2;
+export const FLAG_SYMLINK = 4;
+
+export function fileIdOf(domain: string, relativePath: string): string {
+  return createHash('sha1').update(`${domain}-${relativePath}`, 'utf8').digest('hex');
+}
+
+export function flagsOf(e: DeviceEntry): number {
+  return e.kind === 'file' ? FLAG_FILE : e.kind === 'directory' ? FLAG_DIRECTORY : FLAG_SYMLINK;
+}
+
+/** The MBFile record of an entry (encryption key added by the caller for encrypted backups). */
+export function mbFileOf(e: DeviceEntry, extra: Partial<MBFile> = {}): MBFile {
+  const f: MBFile = {
+    relativePath: e.relativePath,
+    lastModified: e.mtime,
+    lastStatusChange: e.ctime,
+    birth: e.birth,
+    size: e.kind === 'file' ? e.size : 0,
+    mode: e.mode,
+    inodeNumber: e.inode,
+    userId: e.uid,
+    groupId: e.gid,
+    flags: e.flags,
+    protectionClass: e.protectionClass,
+    ...extra,
+  };
+  if (e.target !== undefined) f.target = e.target;
+  if (Object.keys(e.extendedAttributes).length > 0) f.extendedAttributes = { ...e.extendedAttributes };
+  return f;
+}
+
+export interface ManifestRow {
+  fileId: string;
+  domain: string;
+  relativePath: string;
+  flags: number;
+  file: Uint8Array;
+}
+
+const SCHEMA = [
+  'CREATE TABLE Files (fileID TEXT PRIMARY KEY, domain TEXT, relativePath TEXT, flags INTEGER, file BLOB)',
+  'CREATE INDEX FilesDomainIdx ON Files(domain)',
+  'CREATE INDEX FilesRelativePathIdx ON Files(relativePath)',
+  'CREATE INDEX FilesFlagsIdx ON Files(flags)',
+  'CREATE TABLE Properties (key TEXT PRIMARY KEY, value BLOB)',
+];
+
+/** Builds Manifest.db from rows and returns its bytes (a self-contained database file). */
+export function buildManifestDb(rows: Iterable<ManifestRow>): Uint8Array {
+  const dir = mkdtempSync(join(tmpdir(), 'ibackup-emu-manifest-'));
+  const path = join(dir, 'Manifest.db');
+  try {
+    const db = new Database(path);
+    try {
+      db.pragma('page_size = 4096');
+      db.pragma('journal_mode = DELETE');
+      db.pragma('user_version = 2');
+      for (const sql of SCHEMA) db.exec(sql);
+      const insert = db.prepare('INSERT INTO Files (fileID, domain, relativePath, flags, file) VALUES (?, ?, ?, ?, ?)');
+      db.transaction(() => {
+        for (const r of rows) insert.run(r.fileId, r.domain, r.relativePath, r.flags, Buffer.from(r.file.buffer, r.file.byteOffset, r.file.byteLength));
+      })();
+    } finally {
+      db.close();
+    }
+    return readFileSync(path);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A row for an entry. */
+export function manifestRow(e: DeviceEntry, extra: Partial<MBFile> = {}): ManifestRow {
+  return {
+    fileId: fileIdOf(e.domain, e.relativePath),
+    domain: e.domain,
+    relativePath: e.relativePath,
+    flags: flagsOf(e),
+    file: encodeMBFile(mbFileOf(e, extra)),
+  };
+}
+
+/** What the device remembers of a previous backup's row, to decide what changed. */
+export interface PreviousRow {
+  domain: string;
+  relativePath: string;
+  flags: number;
+  file: Uint8Array;
+}
+
+/** Reads the Files table of a Manifest.db the host holds (plain bytes). */
+export function readManifestDb(bytes: Uint8Array): Map<string, PreviousRow> {
+  const db = new Database(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  try {
+    const out = new Map<string, PreviousRow>();
+    const rows = db.prepare('SELECT fileID, domain, relativePath, flags, file FROM Files').iterate() as IterableIterator<{
+      fileID: unknown;
+      domain: unknown;
+      relativePath: unknown;
+      flags: unknown;
+      file: unknown;
+    }>;
+    for (const r of rows) {
+      if (typeof r.fileID === 'string' && typeof r.domain === 'string' && typeof r.relativePath === 'string' && typeof r.flags === 'number' && r.file instanceof Uint8Array) {
+        out.set(r.fileID, { domain: r.domain, relativePath: r.relativePath, flags: r.flags, file: r.file });
+      }
+    }
+    return out;
+  } finally {
+    db.close();
+  }
+}
+
+export type SnapshotState = 'uploading' | 'moving' | 'removing' | 'finished';
+
+export interface StatusInfo {
+  uuid: string;
+  date: Date;
+  isFull: boolean;
+  backupState: 'new' | 'old' | 'empty';
+}
+
+export function newStatus(isFull: boolean, date: Date): StatusInfo {
+  return { uuid: randomUUID().toUpperCase(), date, isFull, backupState: 'new' };
+}
+
+export function statusPlist(s: StatusInfo, state: SnapshotState): Uint8Array {
+  return serializeBinaryPlist({
+    BackupState: s.backupState,
+    Date: s.date,
+    IsFullBackup: s.isFull,
+    SnapshotState: state,
+    UUID: s.uuid,
+    Version: '3.3',
+  });
+}
+
+export interface ManifestPlistInput {
+  date: Date;
+  encrypted: boolean;
+  wasPasscodeSet: boolean;
+  keybag: Uint8Array;
+  manifestKey?: Uint8Array;
+  lockdown: PlistDict;
+  applications: PlistDict;
+  systemDomainsVersion: string;
+}
+
+export function manifestPlist(m: ManifestPlistInput): Uint8Array {
+  const d: PlistDict = {
+    BackupKeyBag: m.keybag,
+    Version: '10.0',
+    Date: m.date,
+    SystemDomainsVersion: m.systemDomainsVersion,
+    WasPasscodeSet: m.wasPasscodeSet,
+    Lockdown: m.lockdown,
+    Applications: m.applications,
+    IsEncrypted: m.encrypted,
+  };
+  if (m.manifestKey) d.ManifestKey = m.manifestKey;
+  return serializeBinaryPlist(d);
+}

@@ -1,0 +1,177 @@
+/**
+ * A DeviceLink connection (mobilebackup2): length-prefixed plists with raw file streams between
+ * them, on one link. Used by both sides: the host reads upload streams, the device reads download
+ * streams. Incoming bytes are buffered only up to a bound; past it the socket is paused, so a slow
+ * disk slows the sender instead of filling memory.
+ */
+import { IbackupError } from '../errors.js';
+import { DlFileStreamParser, type DlFileStreamEvent, type DlStreamDirection } from '../protocol/dl-file-stream.js';
+import { RawFrameDecoder, encodeFrame, parseFramePlist } from '../protocol/frames.js';
+import type { PlistValue } from '../protocol/plist/index.js';
+import type { Link } from './link.js';
+
+export interface DlConnectionOptions {
+  format?: 'xml' | 'binary';
+  maxFrameSize?: number;
+  /** Silence allowed between messages, ms (default 5 min; 0 = none). */
+  timeoutMs?: number;
+  /** Buffered bytes above which the socket is paused (default 16 MiB). */
+  highWaterMark?: number;
+}
+
+export interface ReceiveOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export class DlConnection {
+  private readonly frames: RawFrameDecoder;
+  private readonly format: 'xml' | 'binary';
+  private readonly timeoutMs: number;
+  private readonly highWaterMark: number;
+  /** Bytes received but not yet handed to a parser, in stream mode. */
+  private pendingRaw: Buffer[] = [];
+  private streaming = false;
+  private paused = false;
+  private failure: Error | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    readonly link: Link,
+    opts: DlConnectionOptions = {},
+  ) {
+    this.format = opts.format ?? 'binary';
+    this.timeoutMs = opts.timeoutMs ?? 5 * 60_000;
+    this.highWaterMark = opts.highWaterMark ?? 16 * 1024 * 1024;
+    this.frames = new RawFrameDecoder(opts.maxFrameSize === undefined ? {} : { maxFrameSize: opts.maxFrameSize });
+    link.on('data', (chunk: Buffer) => {
+      if (this.streaming) this.pendingRaw.push(chunk);
+      else this.frames.feed(chunk);
+      if (this.buffered() > this.highWaterMark && !this.paused) {
+        this.paused = true;
+        link.pause();
+      }
+      this.notify();
+    });
+    link.on('end', () => this.fail(new IbackupError('CONNECTION_CLOSED')));
+    link.on('error', (err) => this.fail(err));
+    if (link.isClosed) this.fail(new IbackupError('CONNECTION_CLOSED'));
+  }
+
+  async send(value: PlistValue): Promise<void> {
+    await this.writeRaw(encodeFrame(value, { format: this.format }));
+  }
+
+  /** Writes raw bytes, waiting while the socket's buffer is full. */
+  async writeRaw(bytes: Uint8Array): Promise<void> {
+    if (this.failure) throw this.failure;
+    await this.link.write(bytes);
+  }
+
+  /** The next plist. */
+  async receive(opts: ReceiveOptions = {}): Promise<PlistValue> {
+    for (;;) {
+      const body = this.frames.nextRaw();
+      this.maybeResume();
+      if (body) return parseFramePlist(body);
+      await this.waitForData(opts);
+    }
+  }
+
+  /**
+   * Reads one raw file stream (the bytes that follow a DownloadFiles or UploadFiles message) and
+   * calls `onEvent` for each event, awaiting it (backpressure). Returns after the stream's end.
+   */
+  async receiveStream(
+    direction: DlStreamDirection,
+    onEvent: (e: DlFileStreamEvent) => void | Promise<void>,
+    opts: ReceiveOptions = {},
+  ): Promise<void> {
+    const parser = new DlFileStreamParser(direction);
+    this.streaming = true;
+    const first = this.frames.takeRemainder();
+    if (first.length > 0) this.pendingRaw.unshift(Buffer.from(first.buffer, first.byteOffset, first.byteLength));
+    try {
+      for (;;) {
+        const chunk = this.pendingRaw.shift();
+        if (!chunk) {
+          this.maybeResume();
+          await this.waitForData(opts);
+          continue;
+        }
+        for (const ev of parser.push(chunk)) {
+          const r = onEvent(ev);
+          if (r) await r;
+        }
+        if (parser.done) {
+          const rest = parser.takeRemainder();
+          this.streaming = false;
+          if (rest.length > 0) this.frames.feed(rest);
+          for (const c of this.pendingRaw.splice(0)) this.frames.feed(c);
+          this.maybeResume();
+          return;
+        }
+      }
+    } finally {
+      this.streaming = false;
+    }
+  }
+
+  close(): void {
+    this.link.close();
+  }
+
+  private buffered(): number {
+    let n = this.frames.pending;
+    for (const c of this.pendingRaw) n += c.length;
+    return n;
+  }
+
+  private maybeResume(): void {
+    if (this.paused && this.buffered() <= this.highWaterMark / 2) {
+      this.paused = false;
+      this.link.resume();
+    }
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  private fail(err: Error): void {
+    if (!this.failure) this.failure = err instanceof IbackupError ? err : new IbackupError('CONNECTION_CLOSED', { cause: err });
+    this.notify();
+  }
+
+  private waitForData(opts: ReceiveOptions): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    const { signal } = opts;
+    if (signal?.aborted) return Promise.reject(new IbackupError('CANCELLED'));
+    if (this.paused) {
+      this.paused = false;
+      this.link.resume();
+    }
+    return new Promise<void>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = (): void => done(new IbackupError('CANCELLED'));
+      const done = (err?: Error): void => {
+        if (timer) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.wake = undefined;
+        if (err) reject(err);
+        else resolve();
+      };
+      this.wake = () => done();
+      if (timeoutMs > 0) {
+        timer = setTimeout(
+          () => done(new IbackupError('TIMEOUT', { message: `The other side was silent for ${Math.round(timeoutMs / 1000)} s.` })),
+          timeoutMs,
+        );
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}
