@@ -1,0 +1,117 @@
+/**
+ * Builds a device's content from its ContentSpec: the notable files of every domain, real
+ * databases and plists, the camera roll, then bulk files spread over apps and media until the
+ * spec's file count and byte total are reached. Same spec, same content.
+ */
+import type { ContentSpec } from '../profile-types.js';
+import { photoAssets, makePhoto, makeVideo } from './camera.js';
+import { Catalogue } from './catalogue.js';
+import {
+  APPS, BLOB_FILES, EMPTY_FILES, EXTRA_DIRECTORIES, FILLER_SLOTS, NAMED_FILES, PHOTOS_DB, SYMLINKS,
+  databaseSizes, photoShape, type BlobContext, type BlobFile,
+} from './domains.js';
+import { makeDirectory, makeFile, makeSymlink, parentsOf, type ContentState } from './entries.js';
+import { CONTENT_NOW, entryKey, type DeviceEntry } from './model.js';
+import { PLIST_FILES, appPreferences, renderPlist, type PlistFile } from './plists.js';
+import { rngFor } from './random.js';
+
+/** Registers the builder of a blob file and returns its entry (bytes built now). */
+function blobEntry(st: ContentState, ctx: BlobContext, f: BlobFile): DeviceEntry {
+  const key = entryKey(f.domain, f.relativePath);
+  st.builders.set(key, { modifiable: f.modifiable, build: (v) => f.build(ctx, v) });
+  const bytes = f.build(ctx, 0);
+  st.blobs.set(key, bytes);
+  return makeFile(st, f.domain, f.relativePath, { size: bytes.length, source: 'blob', mode: f.mode, encryptedOnly: f.encryptedOnly, xattrs: f.xattrs });
+}
+
+function plistEntry(st: ContentState, f: PlistFile): DeviceEntry {
+  const key = entryKey(f.domain, f.relativePath);
+  st.builders.set(key, { modifiable: !f.encryptedOnly, build: (v) => renderPlist(st.seed, f, v) });
+  const bytes = renderPlist(st.seed, f, 0);
+  st.blobs.set(key, bytes);
+  return makeFile(st, f.domain, f.relativePath, {
+    size: bytes.length, source: 'blob', mode: f.mode, uid: f.uid, encryptedOnly: f.encryptedOnly, protectionClass: f.protectionClass,
+  });
+}
+
+/** Adds the bulk files: `count` files holding `bytes` bytes, log-normally sized. */
+function addFiller(st: ContentState, out: DeviceEntry[], count: number, bytes: number): void {
+  let left = count;
+  for (const [s, slot] of FILLER_SLOTS.entries()) {
+    const n = s === FILLER_SLOTS.length - 1 ? left : Math.min(left, Math.round(count * slot.countShare));
+    left -= n;
+    if (n <= 0) continue;
+    const rng = rngFor(st.seed, 'filler', s);
+    const weights = new Float64Array(n);
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += weights[i] = Math.exp(1.3 * rng.normal());
+    const slotBytes = bytes * slot.byteShare;
+    for (let i = 0; i < n; i++) {
+      const size = Math.round(((weights[i] ?? 0) / sum) * slotBytes);
+      out.push(makeFile(st, slot.domain, slot.path(i, rng), { size, source: 'noise' }));
+    }
+  }
+}
+
+/** Adds every missing parent directory (domain roots included) and returns the catalogue. */
+function withDirectories(st: ContentState, out: DeviceEntry[]): Catalogue {
+  const seen = new Set<string>();
+  for (const e of out) if (e.kind === 'directory') seen.add(entryKey(e.domain, e.relativePath));
+  const dirs: DeviceEntry[] = [];
+  for (const e of out) {
+    for (const p of parentsOf(e.relativePath)) {
+      const key = entryKey(e.domain, p);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      dirs.push(makeDirectory(st, e.domain, p, p === 'Library/Accounts' ? { flags: 128 } : {}));
+    }
+  }
+  return Catalogue.from(out.concat(dirs));
+}
+
+export function generateContent(spec: ContentSpec): ContentState {
+  const shape = photoShape(spec.files);
+  const st: ContentState = {
+    seed: spec.seed, spec, maxSide: shape.maxSide, sizes: databaseSizes(spec.files), catalogue: new Catalogue(),
+    blobs: new Map(), builders: new Map(), overrideIds: new Map(), nextInode: 100_000 + (spec.seed % 1000) * 1000, nextPhoto: 1,
+    clock: CONTENT_NOW, addedFiles: 0,
+  };
+  const out: DeviceEntry[] = [];
+  const ctx: BlobContext = { seed: st.seed, sizes: st.sizes, photoAssets: () => photoAssets(st, st.catalogue.under('CameraRollDomain', 'Media/DCIM/')) };
+
+  for (const f of PLIST_FILES) out.push(plistEntry(st, f));
+  for (const app of APPS) {
+    out.push(plistEntry(st, appPreferences(app.bundleId)));
+    if (app.plugin !== undefined) out.push(plistEntry(st, { ...appPreferences(app.plugin), domain: `AppDomainPlugin-${app.plugin}` }));
+  }
+  for (const f of EMPTY_FILES) out.push(makeFile(st, f.domain, f.relativePath, { size: 0, source: 'noise' }));
+  for (const f of NAMED_FILES) {
+    const size = rngFor(st.seed, 'named', f.relativePath).int(4096, Math.max(8192, spec.bytes / 400));
+    out.push(makeFile(st, f.domain, f.relativePath, { size, source: 'noise', xattrs: f.xattrs }));
+  }
+  const containerId = rngFor(st.seed, 'container').uuid();
+  for (const [domain, path, target] of SYMLINKS) out.push(makeSymlink(st, domain, path, target.replace('<UUID>', containerId)));
+  for (const [domain, path] of EXTRA_DIRECTORIES) out.push(makeDirectory(st, domain, path));
+
+  // Camera roll: one photo every ~9 hours up to "now", then the huge videos.
+  const photos: DeviceEntry[] = [];
+  for (let n = 1; n <= shape.count; n++) photos.push(makePhoto(st, n, CONTENT_NOW - (shape.count - n + 1) * 32_400));
+  st.nextPhoto = shape.count + 1;
+  for (const size of spec.hugeFiles) photos.push(makeVideo(st, st.nextPhoto++, size, CONTENT_NOW - 3600));
+  out.push(...photos);
+  ctx.photoAssets = () => photoAssets(st, photos);
+  for (const f of BLOB_FILES) out.push(blobEntry(st, ctx, f));
+  ctx.photoAssets = () => photoAssets(st, st.catalogue.under(PHOTOS_DB.domain, 'Media/DCIM/'));
+
+  const hugeBytes = spec.hugeFiles.reduce((a, b) => a + b, 0);
+  let files = 0;
+  let bytes = -hugeBytes;
+  for (const e of out) {
+    if (e.kind !== 'file') continue;
+    files++;
+    bytes += e.size;
+  }
+  addFiller(st, out, Math.max(0, spec.files - files), Math.max(0, spec.bytes - bytes));
+  st.catalogue = withDirectories(st, out);
+  return st;
+}
