@@ -2,7 +2,11 @@
 import { Command, CommanderError } from 'commander';
 import { IbackupError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { registerDevices } from './devices.js';
+import { registerDoctor } from './doctor.js';
 import { registerEmulator } from './emulator.js';
+import { registerInfo } from './info.js';
+import { registerPair } from './pair.js';
 
 export interface GlobalOptions {
   udid?: string;
@@ -34,6 +38,10 @@ export function buildProgram(): Command {
         if (!s.startsWith('error:')) process.stderr.write(s);
       },
     });
+  registerDevices(program);
+  registerPair(program);
+  registerInfo(program);
+  registerDoctor(program);
   registerEmulator(program);
   return program;
 }

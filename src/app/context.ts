@@ -1,0 +1,64 @@
+/**
+ * What every device use case needs: the usbmuxd client and the pair-record store, built from the
+ * global options (`--usbmuxd`, the environment, ibackup's own folder). Tests inject every root.
+ */
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { resolveBackupRoot, type ResolvedRoot } from '../backup/roots.js';
+import { PairRecordStore } from '../host/lockdown/pair-records.js';
+import { UsbmuxClient } from '../host/usbmux.js';
+import { resolveUsbmuxdAddress } from '../transport/address.js';
+
+export interface HostOptions {
+  /** `--usbmuxd ADDR`; else USBMUXD_SOCKET_ADDRESS, else the platform default. */
+  usbmuxd?: string;
+  env?: NodeJS.ProcessEnv;
+  platform?: NodeJS.Platform;
+  home?: string;
+  /** ibackup's own pair-record folder (default <config dir>/lockdown). */
+  ownDir?: string;
+  /** System pair-record folders to read (default per OS). */
+  systemDirs?: string[];
+  /** Reply timeout for usbmuxd and lockdown (default 10 s). */
+  timeoutMs?: number;
+}
+
+export interface HostContext {
+  mux: UsbmuxClient;
+  records: PairRecordStore;
+  timeoutMs?: number;
+}
+
+/** Builds the usbmuxd client and pair-record store; connects to nothing yet. */
+export function openHost(opts: HostOptions = {}): HostContext {
+  const env = opts.env ?? process.env;
+  const address = resolveUsbmuxdAddress(opts.usbmuxd, env, opts.platform ?? process.platform);
+  const mux = new UsbmuxClient({ address, ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }) });
+  const records = new PairRecordStore(mux, {
+    env,
+    ...(opts.platform === undefined ? {} : { platform: opts.platform }),
+    ...(opts.home === undefined ? {} : { home: opts.home }),
+    ...(opts.ownDir === undefined ? {} : { ownDir: opts.ownDir }),
+    ...(opts.systemDirs === undefined ? {} : { systemDirs: opts.systemDirs }),
+  });
+  return { mux, records, ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }) };
+}
+
+export interface BackupRootOptions {
+  /** `--backup-dir DIR`. */
+  backupDir?: string;
+  env?: NodeJS.ProcessEnv;
+  platform?: NodeJS.Platform;
+  home?: string;
+}
+
+/** `--backup-dir`, else IBACKUP_BACKUP_DIR, else the OS default (both Windows folders when present). */
+export function backupRoot(opts: BackupRootOptions = {}): ResolvedRoot {
+  return resolveBackupRoot({
+    env: opts.env ?? process.env,
+    platform: opts.platform ?? process.platform,
+    home: opts.home ?? homedir(),
+    exists: (dir) => existsSync(dir),
+    explicit: opts.backupDir,
+  });
+}

@@ -1,0 +1,46 @@
+/** `ibackup info`: the device's General tab — name, model, iOS, capacity, encryption, last backup. */
+import type { Command } from 'commander';
+import { deviceInfo, type DeviceInfo } from '../app/info.js';
+import { backupRootsOf, chooseDevice, globalsOf, hostContextOf, humanBytes, interruptSignal } from './device-choice.js';
+import { printJson } from './output.js';
+
+/** "February 17, 2026 at 2:30 PM" in the user's locale, as Finder words it. */
+function when(iso: string | null): string {
+  if (iso === null) return 'never (no backup of this iPhone in the backup folder)';
+  return new Date(iso).toLocaleString(undefined, { dateStyle: 'long', timeStyle: 'short' });
+}
+
+export function infoText(i: DeviceInfo): string {
+  const lines: [string, string][] = [
+    ['Name', i.name],
+    ['Model', i.productType === '' || i.model === i.productType ? i.model : `${i.model} (${i.productType})`],
+    ['iOS', i.buildVersion === null ? i.iosVersion : `${i.iosVersion} (${i.buildVersion})`],
+    ['Serial Number', i.serial ?? 'unknown'],
+    ['UDID', i.udid],
+    ['Capacity', humanBytes(i.capacityBytes)],
+    ['Used', humanBytes(i.usedBytes)],
+    ['Encrypt local backup', i.encryption ? 'on' : 'off'],
+    ['Last Backup', when(i.lastBackup)],
+  ];
+  const w = Math.max(...lines.map(([k]) => k.length)) + 1;
+  return lines.map(([k, v]) => `${`${k}:`.padEnd(w)} ${v}`).join('\n');
+}
+
+export function registerInfo(program: Command): void {
+  program
+    .command('info')
+    .description('device name, model, iOS, serial, capacity and used space, encryption, last backup on this computer')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const g = globalsOf(cmd);
+      const ctx = hostContextOf(g);
+      const { signal, dispose } = interruptSignal();
+      try {
+        const device = await chooseDevice(ctx, g, signal);
+        const info = await deviceInfo(device, { backupRoots: backupRootsOf(g), signal });
+        if (g.json) printJson(info);
+        else process.stdout.write(`${infoText(info)}\n`);
+      } finally {
+        dispose();
+      }
+    });
+}

@@ -1,0 +1,104 @@
+/**
+ * `ibackup pair [--check]` / `ibackup unpair`: "Trust This Computer". While the phone waits for
+ * the owner, a spinner on a terminal, plain lines otherwise, NDJSON events on stderr with --json.
+ */
+import type { Command } from 'commander';
+import ora, { type Ora } from 'ora';
+import pc from 'picocolors';
+import { DEFAULT_TRUST_TIMEOUT_MS, checkPairing, pairDevice, unpairDevice, type PairEvent } from '../app/pair.js';
+import { IbackupError } from '../errors.js';
+import type { GlobalOptions } from './program.js';
+import { chooseDevice, globalsOf, hostContextOf, interruptSignal, ndjson } from './device-choice.js';
+import { EXIT_FAILED, printJson } from './output.js';
+
+const TEXT: Record<PairEvent['type'], string> = {
+  'waiting-for-trust': 'Tap "Trust" on the iPhone, then enter its passcode…',
+  locked: 'The iPhone is locked: unlock it to see "Trust This Computer?"…',
+  trusted: 'Trusted. Saving the pairing…',
+};
+
+/** Renders pair events: spinner on a TTY, plain stderr lines otherwise, NDJSON with --json. */
+function eventRenderer(g: GlobalOptions): { onEvent: (e: PairEvent) => void; stop: () => void } {
+  if (g.json) return { onEvent: (e) => ndjson(process.stderr, { event: e.type, udid: e.udid }), stop: () => undefined };
+  if (g.quiet) return { onEvent: () => undefined, stop: () => undefined };
+  if (process.stderr.isTTY !== true) {
+    return { onEvent: (e) => process.stderr.write(`${TEXT[e.type]}\n`), stop: () => undefined };
+  }
+  let spinner: Ora | undefined;
+  return {
+    onEvent: (e) => {
+      if (e.type === 'trusted') {
+        spinner?.succeed('Trusted.');
+        spinner = undefined;
+        return;
+      }
+      spinner ??= ora({ stream: process.stderr }).start();
+      spinner.text = TEXT[e.type];
+    },
+    stop: () => spinner?.stop(),
+  };
+}
+
+function parseTimeout(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_TRUST_TIMEOUT_MS;
+  const secs = Number(text);
+  if (!Number.isFinite(secs) || secs <= 0 || secs > 3600) {
+    throw new IbackupError('USAGE', { message: `--timeout must be a number of seconds from 1 to 3600, not "${text}".` });
+  }
+  return secs * 1000;
+}
+
+export function registerPair(program: Command): void {
+  program
+    .command('pair')
+    .description('"Trust This Computer": pair with the iPhone (tap Trust on it); --check only verifies')
+    .option('--check', 'check that a stored pairing exists and the iPhone accepts it (exit 1 if not)')
+    .option('--timeout <secs>', 'how long to wait for "Trust" to be tapped', String(DEFAULT_TRUST_TIMEOUT_MS / 1000))
+    .option('--force', 'pair again even if a working pairing exists')
+    .action(async (opts: { check?: boolean; timeout?: string; force?: boolean }, cmd: Command) => {
+      const g = globalsOf(cmd);
+      const timeoutMs = parseTimeout(opts.timeout);
+      const ctx = hostContextOf(g);
+      const { signal, dispose } = interruptSignal();
+      try {
+        const device = await chooseDevice(ctx, g, signal);
+        if (opts.check) {
+          const r = await checkPairing(device, signal);
+          if (g.json) printJson(r);
+          else if (r.paired) process.stdout.write(`Paired with ${r.udid}: the pairing is stored${r.source === 'usbmuxd' ? ' in usbmuxd' : ''} and the iPhone accepts it.\n`);
+          else process.stdout.write(`Not paired with ${r.udid}: ${r.problem?.message ?? ''}\n${r.problem?.remedy ?? ''}\n`);
+          if (!r.paired) process.exitCode = EXIT_FAILED;
+          return;
+        }
+        const render = eventRenderer(g);
+        try {
+          const r = await pairDevice(device, { timeoutMs, signal, onEvent: render.onEvent, ...(opts.force ? { force: true } : {}) });
+          if (g.json) printJson(r);
+          else if (r.alreadyPaired) process.stdout.write(`Already paired with ${r.udid}.\n`);
+          else process.stdout.write(`${pc.green('Paired')} with ${r.udid}.\n`);
+        } finally {
+          render.stop();
+        }
+      } finally {
+        dispose();
+      }
+    });
+
+  program
+    .command('unpair')
+    .description('make the iPhone forget this computer and delete the pairing')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const g = globalsOf(cmd);
+      const ctx = hostContextOf(g);
+      const { signal, dispose } = interruptSignal();
+      try {
+        const device = await chooseDevice(ctx, g, signal);
+        const r = await unpairDevice(device, signal);
+        if (g.json) printJson(r);
+        else if (!r.wasPaired) process.stdout.write(`This computer was not paired with ${r.udid}.\n`);
+        else process.stdout.write(`Unpaired ${r.udid}${r.deviceForgot ? '' : ' (the iPhone had already forgotten this computer)'}.\n`);
+      } finally {
+        dispose();
+      }
+    });
+}
