@@ -8,10 +8,47 @@ import { isSnapshotFinished, parseStatusPlist } from '../../src/backup/status.js
 
 const te = new TextEncoder();
 
-/** A binary plist written by Python's plistlib from a Python literal (an independent writer). */
+const ENCRYPTED = `{'BackupKeyBag': b'VERS', 'ManifestKey': b'\\x04\\x00\\x00\\x00' + bytes(40), 'IsEncrypted': True, 'WasPasscodeSet': False,
+      'Date': datetime.datetime(2024, 5, 1, 10, 0, 0), 'Version': '10.0', 'SystemDomainsVersion': '24.0',
+      'Lockdown': {'BuildVersion': '21E219', 'DeviceName': 'P', 'ProductType': 'iPhone15,2', 'ProductVersion': '17.4',
+        'SerialNumber': 'S', 'UniqueDeviceID': '00008110-000A1B2C3D4E5F6A', 'com.apple.mobile.data_sync': {}},
+      'Applications': {'com.apple.mobilesafari': {'CFBundleIdentifier': 'com.apple.mobilesafari', 'ContainerContentClass': 'Data/Application', 'Path': '/Applications/MobileSafari.app'},
+        'group.x': {'CFBundleIdentifier': 'group.x', 'ContainerContentClass': 'Shared/AppGroup'}}}`;
+
+/** Python literals written as binary plists by plistlib (an independent writer), in one Python run. */
+const PY_LITERALS: string[] = [
+  ENCRYPTED,
+  `{'IMEI 2': '1', 'GUID': bytes(range(16)), 'Phone Number': 5}`,
+  '{}',
+  '[1, 2]',
+  `{'Device Name': 5}`,
+  `{'Last Backup Date': 'yesterday'}`,
+  `{'Installed Applications': ['a', 1]}`,
+  `{'Applications': {'x': {'ApplicationSINF': 'str'}}}`,
+  `{'Lockdown': {'DeviceName': 'x'}}`,
+  `{'IsEncrypted': True}`,
+  `{'IsEncrypted': 1}`,
+  `{'Lockdown': {'ProductVersion': 17}}`,
+  `{'IsFullBackup': False, 'Version': '3.3', 'BackupState': 'new', 'Date': datetime.datetime(2024, 1, 2, 3, 4, 5), 'UUID': 'AB-CD', 'SnapshotState': 'finished'}`,
+  `{'SnapshotState': 'uploading'}`,
+  `{'SnapshotState': True}`,
+];
+let pyCache: Map<string, Uint8Array> | undefined;
+
+/** The plistlib bytes of a literal of PY_LITERALS. */
 function pyBinaryPlist(literal: string): Uint8Array {
-  const script = `import plistlib, sys, datetime\nsys.stdout.buffer.write(plistlib.dumps(${literal}, fmt=plistlib.FMT_BINARY))`;
-  return new Uint8Array(execFileSync('python3', ['-c', script]));
+  if (pyCache === undefined) {
+    const script = [
+      'import plistlib, sys, datetime, json',
+      `vals = [${PY_LITERALS.join(',\n')}]`,
+      'sys.stdout.write(json.dumps([plistlib.dumps(v, fmt=plistlib.FMT_BINARY).hex() for v in vals]))',
+    ].join('\n');
+    const hexes = JSON.parse(execFileSync('python3', ['-c', script], { encoding: 'utf8' })) as string[];
+    pyCache = new Map(PY_LITERALS.map((l, i) => [l, new Uint8Array(Buffer.from(hexes[i] ?? '', 'hex'))]));
+  }
+  const bytes = pyCache.get(literal);
+  if (bytes === undefined) throw new Error(`literal not registered: ${literal}`);
+  return bytes;
 }
 
 // Shaped like the iTunes-written XML of backup-format.md §2 (hand-written here).
@@ -106,12 +143,6 @@ describe('Info.plist', () => {
 });
 
 describe('Manifest.plist', () => {
-  const ENCRYPTED = `{'BackupKeyBag': b'VERS', 'ManifestKey': b'\\x04\\x00\\x00\\x00' + bytes(40), 'IsEncrypted': True, 'WasPasscodeSet': False,
-    'Date': datetime.datetime(2024, 5, 1, 10, 0, 0), 'Version': '10.0', 'SystemDomainsVersion': '24.0',
-    'Lockdown': {'BuildVersion': '21E219', 'DeviceName': 'P', 'ProductType': 'iPhone15,2', 'ProductVersion': '17.4',
-      'SerialNumber': 'S', 'UniqueDeviceID': '00008110-000A1B2C3D4E5F6A', 'com.apple.mobile.data_sync': {}},
-    'Applications': {'com.apple.mobilesafari': {'CFBundleIdentifier': 'com.apple.mobilesafari', 'ContainerContentClass': 'Data/Application', 'Path': '/Applications/MobileSafari.app'},
-      'group.x': {'CFBundleIdentifier': 'group.x', 'ContainerContentClass': 'Shared/AppGroup'}}}`;
 
   test('reads the keys of §3', () => {
     const m = parseManifestPlist(pyBinaryPlist(ENCRYPTED));
