@@ -8,6 +8,20 @@ import { DeviceContent, type DeviceEntry } from '../../src/emulator/content/inde
 import { photoPlan, renderPhoto } from '../../src/emulator/content/photos.js';
 import { builtInProfile } from '../../src/emulator/profile.js';
 
+/** Marker codes of the segments before the scan, read by walking the segment lengths. */
+function segmentMarkers(bytes: Uint8Array): number[] {
+  const markers: number[] = [];
+  let at = 2;
+  while (at + 4 <= bytes.length) {
+    assert.equal(bytes[at], 0xff, `marker at ${at}`);
+    const marker = bytes[at + 1] as number;
+    markers.push(marker);
+    if (marker === 0xda) return markers;
+    at += 2 + (((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number));
+  }
+  assert.fail('no start of scan');
+}
+
 describe('camera roll photos', () => {
   const content = DeviceContent.build(builtInProfile('tiny').content);
   const photos = [...content.under('CameraRollDomain', 'Media/DCIM/')].filter((e) => e.source === 'photo');
@@ -23,6 +37,9 @@ describe('camera roll photos', () => {
       assert.equal(bytes.length, e.size);
       assert.deepEqual([...bytes.subarray(0, 3)], [0xff, 0xd8, 0xff], 'SOI');
       assert.deepEqual([...bytes.subarray(-2)], [0xff, 0xd9], 'EOI');
+      const markers = segmentMarkers(bytes);
+      assert.equal(markers[0], 0xe0, 'JFIF first');
+      for (const m of [0xdb, 0xc0, 0xc4, 0xef]) assert.ok(markers.includes(m), `segment ${m.toString(16)}`);
       const image = jpeg.decode(bytes, { useTArray: true });
       const expected = dims.get(e.relativePath.split('/').pop()) as { width: number; height: number };
       assert.deepEqual({ width: image.width, height: image.height }, { width: expected.width, height: expected.height });
