@@ -135,7 +135,7 @@ export class VirtualDevice implements MuxDevice, LockdownBackend {
     const check = validatePairRecord(record, this.state.privateKeyPem);
     if (!check.ok) return { ok: false, error: check.error };
     const existing = this.state.getPairing(check.hostId);
-    const answer = existing ? 'trusted' : this.trust.ask(check.hostId);
+    const answer = existing ? 'trusted' : this.trust.ask();
     switch (answer) {
       case 'pending':
         return { ok: false, error: 'PairingDialogResponsePending' };

@@ -8,8 +8,12 @@ export type TrustAnswer = 'trusted' | 'pending' | 'denied' | 'locked';
 
 export class TrustDialog {
   private behaviour: TrustBehaviour;
-  /** HostID → when the dialog for it was shown (ms). */
-  private readonly shown = new Map<string, number>();
+  /**
+   * When the dialog appeared (ms), or undefined when none is on screen. There is one dialog per
+   * phone, not per HostID: a host that has no pair record yet makes a new HostID on every attempt
+   * (idevicepair pair), and the owner's answer must still reach the attempt that follows it.
+   */
+  private shownAt: number | undefined;
 
   constructor(behaviour: TrustBehaviour, private readonly now: () => number = Date.now) {
     this.behaviour = behaviour;
@@ -22,35 +26,28 @@ export class TrustDialog {
   /** Changes what the owner does; dialogs on screen start over. */
   set(behaviour: TrustBehaviour): void {
     this.behaviour = behaviour;
-    this.shown.clear();
+    this.shownAt = undefined;
   }
 
-  /** The answer to a Pair request from this host right now. */
-  ask(hostId: string): TrustAnswer {
+  /** The answer to a Pair request from a host the phone does not trust yet, right now. */
+  ask(): TrustAnswer {
     const b = this.behaviour;
     switch (b.mode) {
       case 'accept':
-        this.shown.delete(hostId);
+        this.shownAt = undefined;
         return 'trusted';
       case 'deny':
-        this.shown.delete(hostId);
+        this.shownAt = undefined;
         return 'denied';
       case 'locked':
         return 'locked';
       case 'pending': {
         const t = this.now();
-        const since = this.shown.get(hostId);
-        if (since === undefined) {
-          this.shown.set(hostId, t);
-          return b.seconds <= 0 ? this.accept(hostId) : 'pending';
-        }
-        return t - since >= b.seconds * 1000 ? this.accept(hostId) : 'pending';
+        this.shownAt ??= t;
+        if (t - this.shownAt < b.seconds * 1000) return 'pending';
+        this.shownAt = undefined; // answered: the next unknown host gets a new dialog
+        return 'trusted';
       }
     }
-  }
-
-  private accept(hostId: string): TrustAnswer {
-    this.shown.delete(hostId);
-    return 'trusted';
   }
 }

@@ -158,7 +158,12 @@ export function serveUsbmuxClient(sock: Socket, host: MuxHost): void {
         const id = stringOf(msg.PairRecordID);
         const data = msg.PairRecordData;
         if (id === undefined || !(data instanceof Uint8Array) || data.length === 0) return result(tag, UsbmuxResult.EINVAL);
-        await host.savePairRecord(id, data);
+        try {
+          await host.savePairRecord(id, data);
+        } catch {
+          // Not a plist dict, or an id that cannot name a file: usbmuxd answers EINVAL and goes on.
+          return result(tag, UsbmuxResult.EINVAL);
+        }
         result(tag, UsbmuxResult.OK);
         return;
       }
