@@ -148,10 +148,12 @@ export class UsbmuxClient {
           }
         };
         const onClose = (): void => done(this.unreachable(new Error('usbmuxd closed the connection')));
+        const onError = (err: Error): void => done(this.unreachable(err));
         const onAbort = (): void => done(undefined);
         const done = (err: unknown): void => {
           sock.off('data', onData);
           sock.off('close', onClose);
+          sock.off('error', onError);
           signal?.removeEventListener('abort', onAbort);
           sock.destroy();
           if (err === undefined) resolve();
@@ -159,6 +161,7 @@ export class UsbmuxClient {
         };
         sock.on('data', onData);
         sock.once('close', onClose);
+        sock.once('error', onError);
         if (signal?.aborted) onAbort();
         else signal?.addEventListener('abort', onAbort, { once: true });
         const rest = decoder.takeRemainder();
@@ -215,17 +218,22 @@ export class UsbmuxClient {
         }
       };
       const onClose = (): void => finish(new IbackupError('CONNECTION_CLOSED', { message: 'usbmuxd closed the connection without answering.' }));
+      // A reset (ECONNRESET, EPIPE) must reject, not crash the process as an unhandled 'error'.
+      const onError = (err: Error): void =>
+        finish(new IbackupError('CONNECTION_CLOSED', { message: `The connection to usbmuxd failed: ${err.message}.`, cause: err }));
       const onAbort = (): void => finish(new IbackupError('CANCELLED'));
       const finish = (err: unknown, reply?: UsbmuxReply): void => {
         clearTimeout(timer);
         sock.off('data', onData);
         sock.off('close', onClose);
+        sock.off('error', onError);
         signal?.removeEventListener('abort', onAbort);
         if (reply) resolve(reply);
         else reject(err);
       };
       sock.on('data', onData);
       sock.once('close', onClose);
+      sock.once('error', onError);
       signal?.addEventListener('abort', onAbort, { once: true });
       sock.write(encodeUsbmuxPacket({ tag, payload: encodeUsbmuxRequest(req) }));
     });
