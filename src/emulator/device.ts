@@ -14,6 +14,7 @@ import type { DeviceProfile, PasscodeBehaviour, TrustBehaviour } from './profile
 import type { DeviceState } from './state.js';
 import type { MuxDevice } from './usbmuxd-server.js';
 import { TrustDialog } from './trust.js';
+import type { DeviceRuntime } from './device-services.js';
 
 /** A device service: how lockdown starts it and what serves its connection. */
 export interface ServiceDefinition {
@@ -33,6 +34,8 @@ export interface VirtualDeviceOptions {
   now?: () => number;
   /** Called when a pairing is added or removed. */
   onPairingChange?: () => void;
+  /** Content, media partition and services (a device without one offers lockdown only). */
+  runtime?: DeviceRuntime;
 }
 
 export class VirtualDevice implements MuxDevice, LockdownBackend {
@@ -42,6 +45,7 @@ export class VirtualDevice implements MuxDevice, LockdownBackend {
   readonly state: DeviceState;
   readonly trust: TrustDialog;
   readonly services: Map<string, ServiceDefinition>;
+  readonly runtime: DeviceRuntime | undefined;
   private readonly values: LockdownStore;
   private readonly ports: DevicePorts;
   private readonly links = new Set<Link>();
@@ -56,7 +60,8 @@ export class VirtualDevice implements MuxDevice, LockdownBackend {
     this.profile = opts.profile;
     this.udid = opts.profile.identity.udid;
     this.state = opts.state;
-    this.services = opts.services ?? new Map();
+    this.runtime = opts.runtime;
+    this.services = new Map([...(opts.runtime ? opts.runtime.services(this, opts.profile) : []), ...(opts.services ?? [])]);
     this.onPairingChange = opts.onPairingChange ?? (() => undefined);
     this.trust = new TrustDialog(opts.profile.behaviour.trust, opts.now);
     this.locked = opts.profile.behaviour.locked;
@@ -104,6 +109,7 @@ export class VirtualDevice implements MuxDevice, LockdownBackend {
 
   /** Drops every open connection (the cable was pulled). */
   disconnectAll(): void {
+    for (const run of this.runtime?.runs ?? []) run.abort();
     this.ports.closeAll();
     for (const link of this.links) link.close();
     this.links.clear();
@@ -200,6 +206,15 @@ export class VirtualDevice implements MuxDevice, LockdownBackend {
   }
 
   // ---- run-time control ----
+
+  /** A backup finished: lockdown reports when (com.apple.mobile.backup LastiTunesBackupDate). */
+  recordBackup(date: Date): void {
+    const domain = this.values.get('com.apple.mobile.backup');
+    if (domain) {
+      domain.LastiTunesBackupDate = Math.floor(date.getTime() / 1000) - 978_307_200;
+      domain.LastiTunesBackupTZ = 'GMT';
+    }
+  }
 
   setTrust(behaviour: TrustBehaviour): void {
     this.trust.set(behaviour);

@@ -10,6 +10,7 @@ import type { PlistDict } from '../protocol/plist/index.js';
 import { formatSocketAddress, parseSocketAddress, type SocketAddress } from '../transport/address.js';
 import { listenSocket } from '../transport/connect.js';
 import { VirtualDevice, type ServiceDefinition } from './device.js';
+import { DeviceRuntime } from './device-services.js';
 import { resolveProfile, type ProfileOverrides } from './profile.js';
 import type { PasscodeBehaviour, TrustBehaviour } from './profile-types.js';
 import { EmulatorState } from './state.js';
@@ -159,7 +160,9 @@ export class Emulator implements MuxHost {
       });
     }
     const deviceState = await this.state.device(profile.identity.udid);
+    const runtime = await DeviceRuntime.open(profile, deviceState.dir);
     const device = new VirtualDevice({
+      runtime,
       deviceId: this.nextDeviceId++,
       profile,
       state: deviceState,

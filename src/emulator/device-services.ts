@@ -1,0 +1,195 @@
+/**
+ * What a virtual iPhone holds beyond lockdown: its content (kept across restarts through a change
+ * journal in its state folder), the media partition AFC shows, the notification centre, running
+ * backup requests, and the services lockdown starts.
+ */
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { PlistDict } from '../protocol/plist/index.js';
+import { serializeXmlPlist } from '../protocol/plist/index.js';
+import { DeviceContent, folderOverrideStore, type DeviceEntry, type MutationAction, type MutationSummary } from './content/index.js';
+import type { ServiceDefinition, VirtualDevice } from './device.js';
+import { createBackupKeys, keybagBytes } from './keybag.js';
+import type { DeviceProfile } from './profile-types.js';
+import { serveAfc, AfcLocks } from './services/afc.js';
+import { AfcFileSystem, type AfcMount } from './services/afc-fs.js';
+import { serveDiagnosticsRelay } from './services/diagnostics-relay.js';
+import { serveInstallationProxy, type InstalledApp } from './services/installation-proxy.js';
+import { backupHandlers, type BackupDevice } from './services/mobilebackup2/handlers.js';
+import { serveMobileBackup2, type Mb2Handler } from './services/mobilebackup2/index.js';
+import { NotificationBus, serveNotificationProxy } from './services/notification-proxy.js';
+import { serveSpringboard } from './services/springboard.js';
+
+export const SYNC_CANCEL = 'com.apple.itunes-client.syncCancelRequest';
+const JOURNAL = 'content-journal.json';
+const DCIM_PREFIX = 'Media/DCIM';
+
+export class DeviceRuntime {
+  readonly bus = new NotificationBus();
+  readonly afc = new AfcFileSystem();
+  readonly afcLocks = new AfcLocks();
+  readonly runs = new Set<AbortController>();
+  /** Extra mobilebackup2 requests (encryption, restore) registered by other modules. */
+  readonly extraHandlers: Record<string, Mb2Handler> = {};
+  /** Extra checks between backup phases (faults). */
+  checkpoints: Array<(phase: string) => Promise<void>> = [];
+  onBytes: (n: number) => Promise<void> | void = () => undefined;
+  private plainKeybagCache: Uint8Array | undefined;
+
+  private constructor(
+    readonly content: DeviceContent,
+    private readonly stateDir: string,
+  ) {
+    this.bus.on('post', (name) => {
+      if (name === SYNC_CANCEL) for (const r of this.runs) r.abort();
+    });
+    this.afc.put('/com.apple.itunes.lock_sync', new Uint8Array(0));
+    this.afc.put('/iTunes_Control/iTunes/iTunesPrefs.plist', serializeXmlPlist({ iPodPrefs: new Uint8Array(8) }));
+    this.afc.mkdirs('/Books');
+    this.afc.mount('/DCIM', dcimMount(content));
+  }
+
+  /** Builds the device's content and replays the changes it recorded. */
+  static async open(profile: DeviceProfile, stateDir: string): Promise<DeviceRuntime> {
+    const content = DeviceContent.build(profile.content, { overrides: folderOverrideStore(join(stateDir, 'restored')) });
+    const journal = await readFile(join(stateDir, JOURNAL), 'utf8').catch(() => undefined);
+    if (journal !== undefined) await content.applyMutations(JSON.parse(journal));
+    return new DeviceRuntime(content, stateDir);
+  }
+
+  async mutate(action: MutationAction, n: number): Promise<MutationSummary> {
+    const summary = this.content.mutate(action, n);
+    await this.saveJournal();
+    return summary;
+  }
+
+  async saveJournal(): Promise<void> {
+    const path = join(this.stateDir, JOURNAL);
+    await writeFile(`${path}.tmp`, JSON.stringify(this.content.serializeMutations()), { mode: 0o600 });
+    await rename(`${path}.tmp`, path);
+  }
+
+  apps(): InstalledApp[] {
+    const out: InstalledApp[] = [];
+    const seen = new Set<string>();
+    for (const e of this.content.entries()) {
+      if (!e.domain.startsWith('AppDomain-') || e.relativePath !== '') continue;
+      const bundleId = e.domain.slice('AppDomain-'.length);
+      if (seen.has(bundleId)) continue;
+      seen.add(bundleId);
+      const name = bundleId.split('.').pop() ?? bundleId;
+      out.push({ bundleId, name, version: '1.0', sinf: new TextEncoder().encode(`sinf:${bundleId}`), itunesMetadata: serializeXmlPlist({ itemName: name, softwareVersionBundleId: bundleId }) });
+    }
+    return out;
+  }
+
+  plainKeybag(): Uint8Array {
+    this.plainKeybagCache ??= keybagBytes(createBackupKeys(), null, 0);
+    return this.plainKeybagCache;
+  }
+
+  /** The services lockdown can start on this device. */
+  services(device: VirtualDevice, profile: DeviceProfile): Map<string, ServiceDefinition> {
+    const tls = profile.behaviour.serviceTls;
+    const identity = profile.identity;
+    const backup: BackupDevice = {
+      udid: device.udid,
+      source: () => ({ entries: () => this.content.entries(), chunks: (e: DeviceEntry) => this.content.openContent(e) }),
+      lockdownSnapshot: () => lockdownSnapshot(device),
+      applications: () => Object.fromEntries(this.apps().map((a) => [a.bundleId, { CFBundleIdentifier: a.bundleId, CFBundleVersion: a.version, ContainerContentClass: 'Data/Application' }])),
+      wasPasscodeSet: () => identity.passcodeSet,
+      plainKeybag: () => this.plainKeybag(),
+      crypto: async () => undefined,
+      checkpoint: async (phase, signal) => {
+        if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('cancelled');
+        for (const c of this.checkpoints) await c(phase);
+      },
+      onBytes: (n) => this.onBytes(n),
+      now: () => new Date(),
+      backedUp: (date) => device.recordBackup(date),
+    };
+    const mb2Device = {
+      productVersion: identity.productVersion,
+      handlers: { ...backupHandlers(backup), ...this.extraHandlers },
+      beginRun: () => {
+        const c = new AbortController();
+        this.runs.add(c);
+        return c;
+      },
+      endRun: (c: AbortController) => {
+        this.runs.delete(c);
+      },
+    };
+    const deviceInfo = () => ({
+      Model: identity.productType,
+      FSTotalBytes: String(identity.totalCapacityBytes),
+      FSFreeBytes: String(Math.max(0, identity.totalCapacityBytes - identity.usedBytes)),
+      FSBlockSize: '4096',
+    });
+    return new Map<string, ServiceDefinition>([
+      ['com.apple.mobile.notification_proxy', { ssl: tls.notificationProxy, serve: (link) => serveNotificationProxy(link, this.bus) }],
+      ['com.apple.mobile.insecure_notification_proxy', { ssl: false, serve: (link) => serveNotificationProxy(link, this.bus) }],
+      ['com.apple.afc', { ssl: tls.afc, serve: (link) => serveAfc(link, this.afc, this.afcLocks, deviceInfo) }],
+      ['com.apple.mobile.installation_proxy', { ssl: tls.installationProxy, serve: (link) => serveInstallationProxy(link, this.apps()) }],
+      ['com.apple.springboardservices', { ssl: tls.installationProxy, serve: (link) => serveSpringboard(link) }],
+      ['com.apple.mobile.diagnostics_relay', { ssl: true, serve: (link) => serveDiagnosticsRelay(link, () => ({ PasswordConfigured: identity.passcodeSet })) }],
+      [
+        'com.apple.mobilebackup2',
+        { ssl: tls.mobilebackup2, needsEscrowBag: true, serve: (link) => serveMobileBackup2(link, mb2Device) },
+      ],
+    ]);
+  }
+}
+
+/** The Lockdown dictionary a backup's Manifest.plist carries. */
+function lockdownSnapshot(device: VirtualDevice): PlistDict {
+  const root = device.getValue(undefined, undefined, true);
+  const r = root.ok && typeof root.value === 'object' ? (root.value as PlistDict) : {};
+  const pick = (k: string): string => (typeof r[k] === 'string' ? (r[k] as string) : '');
+  return {
+    BuildVersion: pick('BuildVersion'),
+    DeviceName: pick('DeviceName'),
+    ProductType: pick('ProductType'),
+    ProductVersion: pick('ProductVersion'),
+    SerialNumber: pick('SerialNumber'),
+    UniqueDeviceID: pick('UniqueDeviceID'),
+    'com.apple.Accessibility': {
+      ClosedCaptioningEnabledByiTunes: false,
+      InvertDisplayEnabledByiTunes: false,
+      MonoAudioEnabledByiTunes: false,
+      SpeakAutoCorrectionsEnabledByiTunes: false,
+      VoiceOverTouchEnabledByiTunes: false,
+      ZoomTouchEnabledByiTunes: false,
+    },
+    'com.apple.MobileDeviceCrashCopy': {},
+    'com.apple.TerminalFlashr': {},
+    'com.apple.mobile.data_sync': {},
+    'com.apple.mobile.iTunes.accessories': {},
+    'com.apple.mobile.wireless_lockdown': { EnableWifiConnections: false },
+  };
+}
+
+/** /DCIM on the media partition: the camera roll's files. */
+function dcimMount(content: DeviceContent): AfcMount {
+  const full = (rel: string): string => (rel === '' ? DCIM_PREFIX : `${DCIM_PREFIX}/${rel}`);
+  return {
+    stat: (rel) => {
+      const e = content.get('CameraRollDomain', full(rel));
+      if (!e) return undefined;
+      return { type: e.kind === 'directory' ? 'dir' : 'file', size: e.size, mtimeMs: e.mtime * 1000 };
+    },
+    list: (rel) => {
+      const prefix = `${full(rel)}/`;
+      const names: string[] = [];
+      for (const e of content.under('CameraRollDomain', prefix)) {
+        const rest = e.relativePath.slice(prefix.length);
+        if (rest !== '' && !rest.includes('/')) names.push(rest);
+      }
+      return content.get('CameraRollDomain', full(rel)) ? names : undefined;
+    },
+    read: async (rel, offset, length) => {
+      const e = content.get('CameraRollDomain', full(rel));
+      return e && e.kind === 'file' ? content.read(e, offset, length) : new Uint8Array(0);
+    },
+  };
+}
