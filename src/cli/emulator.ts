@@ -66,7 +66,7 @@ export function registerEmulator(program: Command): void {
     .command('ctl')
     .description('drive a running emulator; prints JSON')
     .argument('<addr>', 'the address the emulator printed (UNIX:/path or host:port)')
-    .argument('<action>', 'list | attach | detach U | trust U MODE [SECS] | passcode U MODE [SECS]')
+    .argument('<action>', 'list | attach | detach U | trust U MODE [SECS] | passcode U MODE [SECS] | mutate U CHANGE N')
     .argument('[args...]', 'the action\'s arguments')
     .option('--profile <name|file.json>', 'profile for attach')
     .action(async (addr: string, action: string, args: string[], opts: { profile?: string }) => {
@@ -94,10 +94,13 @@ export function ctlRequest(action: string, args: string[], profile?: string): Pl
       if (args[2] !== undefined) req.Seconds = Number(args[2]);
       return req;
     }
+    case 'mutate':
+      need(3, 'mutate UDID add|modify|delete|photos|messages N');
+      return { Action: 'mutate', UDID: args[0] as string, Change: args[1] as string, Count: Number(args[2]) };
     default:
       throw new IbackupError('USAGE', {
         message: `Unknown emulator action "${action}".`,
-        remedy: 'Use list, attach, detach, trust or passcode.',
+        remedy: 'Use list, attach, detach, trust, passcode or mutate.',
       });
   }
 }

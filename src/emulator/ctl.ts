@@ -6,9 +6,14 @@ import { IbackupError } from '../errors.js';
 import type { PlistDict, PlistValue } from '../protocol/plist/index.js';
 import type { Emulator } from './emulator.js';
 import type { PasscodeBehaviour, TrustBehaviour } from './profile-types.js';
+import { MUTATION_ACTIONS, type MutationAction } from './content/index.js';
+
+function isMutation(s: string): s is MutationAction {
+  return (MUTATION_ACTIONS as readonly string[]).includes(s);
+}
 
 /** The actions `ibackup emulator ctl` knows, with their arguments. */
-export const CTL_ACTIONS = ['list', 'attach', 'detach', 'trust', 'passcode'] as const;
+export const CTL_ACTIONS = ['list', 'attach', 'detach', 'trust', 'passcode', 'mutate'] as const;
 export type CtlAction = (typeof CTL_ACTIONS)[number];
 
 export async function runControl(emu: Emulator, req: PlistDict): Promise<unknown> {
@@ -35,6 +40,15 @@ export async function runControl(emu: Emulator, req: PlistDict): Promise<unknown
       const d = emu.find(str(req.UDID, 'UDID'));
       d.passcode = parsePasscode(str(req.Mode, 'Mode'), req.Seconds);
       return { device: emu.summary(d) };
+    }
+    case 'mutate': {
+      const d = emu.find(str(req.UDID, 'UDID'));
+      const what = str(req.Change, 'Change');
+      const n = typeof req.Count === 'number' ? req.Count : Number(req.Count);
+      if (!d.runtime) throw usage('This device has no content to change.', 'Attach a device with a content profile.');
+      if (!isMutation(what)) throw usage(`Unknown change "${what}".`, `Use one of: ${MUTATION_ACTIONS.join(', ')}.`);
+      const summary = await d.runtime.mutate(what, n);
+      return { device: d.udid, added: summary.added.length, modified: summary.modified.length, deleted: summary.deleted.length, summary };
     }
     default:
       throw usage(`Unknown control action "${action}".`, `Use one of: ${CTL_ACTIONS.join(', ')}.`);
