@@ -21,7 +21,9 @@ const TEXT: Record<PairEvent['type'], string> = {
 function eventRenderer(g: GlobalOptions): { onEvent: (e: PairEvent) => void; stop: () => void } {
   if (g.json) return { onEvent: (e) => ndjson(process.stderr, { event: e.type, udid: e.udid }), stop: () => undefined };
   if (g.quiet) return { onEvent: () => undefined, stop: () => undefined };
-  if (process.stderr.isTTY !== true) {
+  // A terminal that reports no width (some pseudo-terminals) gets plain lines: a spinner there
+  // cannot tell how many lines to redraw.
+  if (process.stderr.isTTY !== true || !(process.stderr.columns >= 20)) {
     return { onEvent: (e) => process.stderr.write(`${TEXT[e.type]}\n`), stop: () => undefined };
   }
   let spinner: Ora | undefined;
