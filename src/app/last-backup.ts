@@ -1,10 +1,8 @@
 /**
- * "Last Backup" of one device on this computer: the Status.plist Date of its complete backup
- * under the backup root(s), looked up by UDID (with and without the dash).
+ * "Last Backup" of one device on this computer: the Status.plist Date of its newest complete
+ * backup under the backup root(s) — `<UDID>` folders and their archived copies alike.
  */
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { isSnapshotFinished, readStatusPlist } from '../backup/status.js';
+import { lastBackupDate, listBackups, type BackupSummary } from '../backup/list.js';
 
 export interface LastBackup {
   /** The backup folder. */
@@ -12,41 +10,35 @@ export interface LastBackup {
   date: Date;
 }
 
-function folderNames(udid: string): string[] {
-  const bare = udid.replace(/-/g, '');
-  const names = [udid, udid.toUpperCase(), bare, bare.toUpperCase()];
-  if (bare.length === 24) names.push(`${bare.slice(0, 8)}-${bare.slice(8)}`.toUpperCase());
-  return [...new Set(names)];
+const bare = (udid: string): string => udid.replace(/-/g, '').toLowerCase();
+
+async function backupsOf(roots: readonly string[], udid: string): Promise<BackupSummary[]> {
+  const out: BackupSummary[] = [];
+  for (const root of roots) {
+    let list: BackupSummary[];
+    try {
+      list = await listBackups(root, { sizes: false });
+    } catch {
+      continue; // an unreadable root holds no backup we can use
+    }
+    out.push(...list.filter((b) => bare(b.udid) === bare(udid)));
+  }
+  return out;
 }
 
 /** The newest complete backup of the device across `roots`, or null when there is none. */
 export async function findLastBackup(roots: readonly string[], udid: string): Promise<LastBackup | null> {
-  let best: LastBackup | null = null;
-  for (const root of roots) {
-    for (const name of folderNames(udid)) {
-      const path = join(root, name);
-      try {
-        const status = await readStatusPlist(path);
-        if (isSnapshotFinished(status) && status.date && (!best || status.date > best.date)) best = { path, date: status.date };
-      } catch {
-        // No backup there (ENOENT), or a damaged Status.plist: not a complete backup.
-      }
-    }
-  }
-  return best;
+  const backups = await backupsOf(roots, udid);
+  const date = lastBackupDate(
+    backups.map((b) => ({ ...b, udid })),
+    udid,
+  );
+  if (date === null) return null;
+  const hit = backups.find((b) => b.complete && b.statusDate?.getTime() === date.getTime());
+  return { path: hit?.path ?? '', date };
 }
 
 /** True when some backup folder of the device exists (complete or not). */
 export async function hasAnyBackup(roots: readonly string[], udid: string): Promise<boolean> {
-  for (const root of roots) {
-    for (const name of folderNames(udid)) {
-      try {
-        const st = await stat(join(root, name, 'Manifest.plist'));
-        if (st.isFile()) return true;
-      } catch {
-        // not there
-      }
-    }
-  }
-  return false;
+  return (await backupsOf(roots, udid)).length > 0;
 }

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deviceInfo } from '../../src/app/info.js';
 import { runDoctor, type DoctorCheck } from '../../src/app/doctor.js';
@@ -24,6 +24,16 @@ function statusPlist(date: string, state = 'finished'): string {
 </dict>
 </plist>
 `;
+}
+
+const EMPTY_DICT = '<?xml version="1.0" encoding="UTF-8"?>\n<plist version="1.0"><dict><key>IsEncrypted</key><false/></dict></plist>\n';
+
+/** The top level of a finished backup folder, as `list` recognises one (contents not needed here). */
+async function fakeBackup(dir: string, date: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'Status.plist'), statusPlist(date));
+  await writeFile(join(dir, 'Manifest.plist'), EMPTY_DICT);
+  await writeFile(join(dir, 'Manifest.db'), 'SQLite format 3\0');
 }
 
 interface InfoDoc {
@@ -75,10 +85,14 @@ describe('ibackup info', () => {
       }
 
       // A complete backup under the backup dir: its Status.plist Date is the Last Backup.
-      await mkdir(join(b.backupDir, udid), { recursive: true });
-      await writeFile(join(b.backupDir, udid, 'Status.plist'), statusPlist('2026-02-17T14:30:00Z'));
+      await fakeBackup(join(b.backupDir, udid), '2026-02-17T14:30:00Z');
       const withBackup = json<InfoDoc>((await b.cli(['--json', 'info'])).stdout);
       assert.equal(withBackup.lastBackup, '2026-02-17T14:30:00.000Z');
+      // An archived copy counts too; the newest complete one wins.
+      await fakeBackup(join(b.backupDir, `${udid}-20260301-120000`), '2026-03-01T12:00:00Z');
+      const archived = json<InfoDoc>((await b.cli(['--json', 'info'])).stdout);
+      assert.equal(archived.lastBackup, '2026-03-01T12:00:00.000Z');
+      await rm(join(b.backupDir, `${udid}-20260301-120000`), { recursive: true });
       // --backup-dir wins over IBACKUP_BACKUP_DIR.
       const elsewhere = json<InfoDoc>((await b.cli(['--json', '--backup-dir', join(b.backupDir, 'none'), 'info'])).stdout);
       assert.equal(elsewhere.lastBackup, null);
@@ -175,8 +189,7 @@ describe('ibackup doctor', () => {
       assert.equal(disk.ok, false);
       assert.equal(first.ok, false);
       assert.match(disk.message, /first backup/);
-      await mkdir(join(b.backupDir, udid), { recursive: true });
-      await writeFile(join(b.backupDir, udid, 'Manifest.plist'), '<plist version="1.0"><dict/></plist>');
+      await fakeBackup(join(b.backupDir, udid), '2026-01-01T00:00:00Z');
       const later = await runDoctor(b.ctx, { backupRoots: [b.backupDir], freeBytes });
       const warn = byId(later.checks, 'disk-space')[0]!;
       assert.equal(warn.ok, true);
