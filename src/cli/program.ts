@@ -5,6 +5,7 @@ import { VERSION } from '../version.js';
 import { registerDevices } from './devices.js';
 import { registerDoctor } from './doctor.js';
 import { registerEmulator } from './emulator.js';
+import { registerBackup } from './backup.js';
 import { registerInfo } from './info.js';
 import { registerPair } from './pair.js';
 
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerPair(program);
   registerInfo(program);
   registerDoctor(program);
+  registerBackup(program);
   registerEmulator(program);
   return program;
 }

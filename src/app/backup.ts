@@ -1,0 +1,208 @@
+/**
+ * Back Up Now: a full or incremental backup of one device into `<root>/<UDID>/`, in Apple's
+ * format, with progress events, a free-space check before a first backup, cancellation that
+ * tells the device, and errors in plain words. Nothing here prints.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isSnapshotFinished, readStatusPlist } from '../backup/status.js';
+import { BackupStore } from '../backup/store.js';
+import { IbackupError, isIbackupError } from '../errors.js';
+import type { HostDevice } from '../host/device.js';
+import { INSTALLATION_PROXY_SERVICE, browseUserApps } from '../host/services/installation-proxy.js';
+import { MOBILEBACKUP2_SERVICE, MobileBackup2Client } from '../host/services/mobilebackup2.js';
+import { Notifications } from '../host/services/notification-proxy.js';
+import { isPlistDict, numberValue, parsePlist, serializeXmlPlist, type PlistDict } from '../protocol/plist/index.js';
+import { storeTarget } from './backup-target.js';
+import { mobileBackupError } from './mobilebackup-errors.js';
+import { ITUNES_FILES, buildInfoPlist } from './info-plist.js';
+import { openSyncSession } from './sync-session.js';
+import { formatBytes } from './doctor.js';
+
+export const GIB = 1024 ** 3;
+
+export type BackupPhase = 'preparing' | 'waiting-for-passcode' | 'backing-up' | 'finishing';
+
+export interface BackupProgress {
+  phase: BackupPhase;
+  /** The device's own percent (0–100). */
+  percent?: number;
+  bytesDone: number;
+  bytesTotal?: number;
+  filesDone: number;
+  currentPath?: string;
+}
+
+export interface BackupOptions {
+  /** The backup folder (the device's folder is `<root>/<UDID>`). */
+  root: string;
+  full?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (p: BackupProgress) => void;
+  /** Warnings worth telling the user (low space for an incremental…). */
+  onWarning?: (message: string) => void;
+  now?: () => Date;
+}
+
+export interface BackupResult {
+  udid: string;
+  path: string;
+  full: boolean;
+  date: string;
+  sizeBytes: number;
+  filesReceived: number;
+  bytesReceived: number;
+  durationMs: number;
+  encrypted: boolean;
+}
+
+export async function backupDevice(device: HostDevice, opts: BackupOptions): Promise<BackupResult> {
+  const started = Date.now();
+  const now = opts.now ?? (() => new Date());
+  const udid = device.udid;
+  const store = new BackupStore(opts.root, udid);
+  const progress = { phase: 'preparing' as BackupPhase, bytesDone: 0, filesDone: 0 } satisfies BackupProgress;
+  const emit = (extra: Partial<BackupProgress> = {}): void => opts.onProgress?.({ ...progress, ...extra });
+  emit();
+
+  // What the device is, and what this computer already has.
+  const values = await device.withSession(async (l) => ({
+    root: await l.getDomain(),
+    itunes: await l.getDomain('com.apple.iTunes').catch(() => ({})),
+    minItunes: await l.getValue('com.apple.mobile.iTunes', 'MinITunesVersion').catch(() => null),
+    backup: await l.getDomain('com.apple.mobile.backup').catch((): PlistDict => ({})),
+    disk: await l.getDomain('com.apple.disk_usage').catch((): PlistDict => ({})),
+  }), opts.signal);
+  const encrypted = values.backup.WillEncrypt === true;
+  await mkdir(opts.root, { recursive: true });
+  const hasComplete = await readStatusPlist(store.deviceDir).then(isSnapshotFinished, () => false);
+  const used = usedBytes(values.disk);
+  const free = await store.freeSpace();
+  const full = opts.full === true || !hasComplete;
+  if (full && used !== null && free < used + GIB) {
+    throw new IbackupError('DISK_FULL', {
+      message: `Not enough free space for a first backup: it needs about ${formatBytes(used + GIB)} (the iPhone's ${formatBytes(used)} plus 1 GB), and ${opts.root} has ${formatBytes(free)} free.`,
+      remedy: `Free ${formatBytes(used + GIB - free)} on that disk, or choose another folder with --backup-dir.`,
+      details: { neededBytes: used + GIB, freeBytes: free, path: opts.root },
+    });
+  }
+  if (!full && used !== null && free < used + GIB) {
+    opts.onWarning?.(`Only ${formatBytes(free)} free in ${opts.root}; an incremental backup needs room for what changed.`);
+  }
+
+  const sync = await openSyncSession(device, opts.signal);
+  let mb2: MobileBackup2Client | undefined;
+  const cancel = (): void => void sync.post(Notifications.syncCancelRequest).catch(() => undefined);
+  opts.signal?.addEventListener('abort', cancel, { once: true });
+  try {
+    mb2 = new MobileBackup2Client(await device.startService(MOBILEBACKUP2_SERVICE, { escrowBag: true }));
+    await mb2.handshake(opts.signal);
+    await sync.lock(opts.signal);
+    await writeInfoPlist(device, sync.afc, store, udid, values, now());
+
+    sync.np.on('notification', (name) => {
+      if (name === Notifications.passcodePresented) emit({ phase: 'waiting-for-passcode' });
+      else if (name === Notifications.passcodeDismissed) emit({ phase: 'backing-up' });
+      else if (name === Notifications.syncCancelRequest) cancel();
+    });
+    progress.phase = 'backing-up';
+    emit({ percent: 0 });
+    const request: PlistDict = { MessageName: 'Backup', TargetIdentifier: udid, SourceIdentifier: udid };
+    if (opts.full) request.Options = { ForceFullBackup: true };
+    let diskFull: string | undefined;
+    const response = await mb2.run(request, storeTarget(store), {
+      progress: (percent) => emit({ percent }),
+      bytes: (n) => {
+        progress.bytesDone += n;
+      },
+      fileReceived: (path) => {
+        progress.filesDone++;
+        emit({ currentPath: path });
+      },
+      diskFull: (path) => {
+        diskFull = path;
+      },
+    }, opts.signal ? { signal: opts.signal } : {});
+    const code = numberValue(response.ErrorCode) ?? -1;
+    if (opts.signal?.aborted) throw new IbackupError('CANCELLED', { message: 'The backup was cancelled; the last complete backup is unchanged.' });
+    if (code !== 0 || diskFull) {
+      throw diskFull
+        ? new IbackupError('DISK_FULL', { message: `The disk holding ${opts.root} ran out of space during the backup.`, remedy: 'Free some space or choose another folder with --backup-dir, then run the backup again.' })
+        : mobileBackupError(code, typeof response.ErrorDescription === 'string' ? response.ErrorDescription : '');
+    }
+    progress.phase = 'finishing';
+    emit({ percent: 100 });
+    const status = await readStatusPlist(store.deviceDir).catch(() => undefined);
+    if (!isSnapshotFinished(status)) {
+      throw new IbackupError('BACKUP_INCOMPLETE', { message: 'The iPhone said the backup finished, but its Status.plist does not say "finished".' });
+    }
+    await store.flush();
+    return {
+      udid,
+      path: store.deviceDir,
+      full: status?.isFullBackup ?? full,
+      date: (status?.date ?? now()).toISOString(),
+      sizeBytes: await dirSize(store.deviceDir),
+      filesReceived: progress.filesDone,
+      bytesReceived: progress.bytesDone,
+      durationMs: Date.now() - started,
+      encrypted,
+    };
+  } catch (err) {
+    if (opts.signal?.aborted && !(isIbackupError(err) && err.code === 'CANCELLED')) {
+      throw new IbackupError('CANCELLED', { message: 'The backup was cancelled; the last complete backup is unchanged.', cause: err });
+    }
+    throw err;
+  } finally {
+    opts.signal?.removeEventListener('abort', cancel);
+    await mb2?.disconnect();
+    await sync.close();
+  }
+}
+
+/** Info.plist with the device's identity, apps and iTunes files (temp file, then rename). */
+async function writeInfoPlist(
+  device: HostDevice,
+  afc: import('../host/services/afc.js').AfcClient,
+  store: BackupStore,
+  udid: string,
+  values: { root: PlistDict; itunes: PlistDict; minItunes: unknown },
+  date: Date,
+): Promise<void> {
+  const apps = await device.startService(INSTALLATION_PROXY_SERVICE).then((l) => browseUserApps(l), () => []);
+  const itunesFiles = new Map<string, Uint8Array>();
+  for (const name of ITUNES_FILES) {
+    const data = await afc.readFile(`/iTunes_Control/iTunes/${name}`).catch(() => null);
+    if (data) itunesFiles.set(name, data);
+  }
+  const previous = await readFile(join(store.deviceDir, 'Info.plist')).then((b) => parsePlist(b), () => undefined);
+  const guid = isPlistDict(previous) && typeof previous.GUID === 'string' ? previous.GUID : undefined;
+  const info = buildInfoPlist({
+    udid,
+    root: values.root,
+    itunesSettings: values.itunes,
+    minItunesVersion: typeof values.minItunes === 'string' ? values.minItunes : null,
+    apps,
+    icons: new Map(),
+    itunesFiles,
+    iBooksData: await afc.readFile('/Books/iBooksData2.plist').catch(() => null),
+    date,
+    ...(guid ? { guid } : {}),
+  });
+  await mkdir(store.deviceDir, { recursive: true });
+  const path = join(store.deviceDir, 'Info.plist');
+  await writeFile(`${path}.tmp-${process.pid}`, serializeXmlPlist(info));
+  await rename(`${path}.tmp-${process.pid}`, path);
+}
+
+function usedBytes(disk: PlistDict): number | null {
+  const total = numberValue(disk.TotalDataCapacity);
+  const avail = numberValue(disk.TotalDataAvailable);
+  if (total !== undefined && avail !== undefined) return Math.max(0, total - avail);
+  return null;
+}
+
+async function dirSize(dir: string): Promise<number> {
+  const { folderSize } = await import('../backup/list.js');
+  return folderSize(dir);
+}

@@ -1,0 +1,302 @@
+/**
+ * The one place that turns a device's paths into local paths, and the file operations a backup
+ * needs. A device is untrusted: a path must name the device's own folder (`<UDID>/…`), its
+ * renamed copy (`<UDID>-YYYYMMDD-HHMMSS/…`) or `_unback_/…`, contain no `..`, `\` or NUL, not be
+ * absolute, and never pass through a symbolic link. Files are written to a temporary name and
+ * renamed; everything written is flushed once, before the backup is declared complete.
+ */
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, readdir, rename, rm, statfs, copyFile, type FileHandle } from 'node:fs/promises';
+import { join, sep } from 'node:path';
+import { IbackupError } from '../errors.js';
+
+/** A file or folder as DLContentsOfDirectory reports it. */
+export interface StoreEntry {
+  name: string;
+  type: 'file' | 'directory' | 'other';
+  size: number;
+  mtime: Date;
+}
+
+const WRITE_BUFFER = 1024 * 1024;
+
+export class UnsafePathError extends IbackupError {}
+
+export class BackupStore {
+  /** Files and folders written or changed in this run, to flush before completion. */
+  private readonly dirty = new Set<string>();
+  private readonly dirtyDirs = new Set<string>();
+  private readonly allowedTop: (first: string) => boolean;
+
+  constructor(
+    readonly root: string,
+    readonly udid: string,
+  ) {
+    const archive = new RegExp(`^${escapeRe(udid)}-\\d{8}-\\d{6}$`);
+    this.allowedTop = (first) => first === udid || archive.test(first) || first === '_unback_';
+  }
+
+  /** The device's folder for this backup. */
+  get deviceDir(): string {
+    return join(this.root, this.udid);
+  }
+
+  /** Checks a device path and returns the local path (no file-system access). */
+  resolve(devicePath: string): string {
+    const bad = (why: string): never => {
+      throw new UnsafePathError('UNSAFE_PATH', {
+        message: `The device asked for an unsafe path (${why}): ${JSON.stringify(devicePath.slice(0, 200))}.`,
+        details: { path: devicePath.slice(0, 1024) },
+      });
+    };
+    if (typeof devicePath !== 'string' || devicePath.length === 0) bad('empty');
+    if (devicePath.length > 4096) bad('too long');
+    if (devicePath.includes('\0')) bad('NUL byte');
+    if (devicePath.includes('\\')) bad('backslash');
+    if (devicePath.startsWith('/') || /^[A-Za-z]:/.test(devicePath)) bad('absolute');
+    const parts = devicePath.split('/').filter((p) => p !== '' && p !== '.');
+    if (parts.some((p) => p === '..')) bad('parent folder');
+    const first = parts[0];
+    if (first === undefined || !this.allowedTop(first)) bad('outside the device folder');
+    return join(this.root, ...parts);
+  }
+
+  /** Like resolve, and also refuses any symbolic link on the way (nothing is followed). */
+  async resolveNoLinks(devicePath: string): Promise<string> {
+    const local = this.resolve(devicePath);
+    let cur = this.root;
+    for (const part of local.slice(this.root.length).split(sep).filter(Boolean)) {
+      cur = join(cur, part);
+      const st = await lstat(cur).catch(() => undefined);
+      if (!st) break; // the rest does not exist yet
+      if (st.isSymbolicLink()) {
+        throw new UnsafePathError('UNSAFE_PATH', {
+          message: `The device's path passes through a symbolic link: ${JSON.stringify(devicePath.slice(0, 200))}.`,
+          details: { path: devicePath.slice(0, 1024) },
+        });
+      }
+    }
+    return local;
+  }
+
+  /** Starts writing a file (to a temporary name until `commit`). */
+  async createFile(devicePath: string): Promise<StoreFileWriter> {
+    const local = await this.resolveNoLinks(devicePath);
+    const tmp = `${local}.tmp-${process.pid}`;
+    const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | (constants.O_NOFOLLOW ?? 0), 0o644);
+    return new StoreFileWriter(fh, tmp, local, (p) => {
+      this.dirty.add(p);
+      this.dirtyDirs.add(parentDir(p));
+    });
+  }
+
+  /** Opens a file for reading (a download the device asked for). */
+  async openRead(devicePath: string): Promise<FileHandle> {
+    const local = await this.resolveNoLinks(devicePath);
+    return open(local, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+  }
+
+  async mkdirp(devicePath: string): Promise<void> {
+    const local = await this.resolveNoLinks(devicePath);
+    await mkdir(local, { recursive: true, mode: 0o755 });
+    this.dirtyDirs.add(local);
+    this.dirtyDirs.add(parentDir(local));
+  }
+
+  /** Moves an item, replacing what is at the destination. */
+  async move(from: string, to: string): Promise<void> {
+    const a = await this.resolveNoLinks(from);
+    const b = await this.resolveNoLinks(to);
+    await lstat(a); // ENOENT when the source is missing
+    const dst = await lstat(b).catch(() => undefined);
+    if (dst?.isDirectory()) await rm(b, { recursive: true, force: true });
+    await mkdir(parentDir(b), { recursive: true });
+    await rename(a, b);
+    this.dirty.add(b);
+    this.dirtyDirs.add(parentDir(a));
+    this.dirtyDirs.add(parentDir(b));
+  }
+
+  /** Removes a file or a whole folder; a missing item is fine. */
+  async remove(devicePath: string): Promise<void> {
+    const local = await this.resolveNoLinks(devicePath);
+    await rm(local, { recursive: true, force: true });
+    this.dirty.delete(local);
+    this.dirtyDirs.add(parentDir(local));
+  }
+
+  async copy(from: string, to: string): Promise<void> {
+    const a = await this.resolveNoLinks(from);
+    const b = await this.resolveNoLinks(to);
+    const st = await lstat(a);
+    if (st.isDirectory()) {
+      await mkdir(b, { recursive: true });
+      for (const name of await readdir(a)) {
+        const s = await lstat(join(a, name));
+        if (s.isFile()) await copyFile(join(a, name), join(b, name));
+      }
+    } else {
+      await copyFile(a, b);
+      this.dirty.add(b);
+    }
+    this.dirtyDirs.add(parentDir(b));
+  }
+
+  /** Lists a folder truthfully; a missing folder lists as empty. */
+  async list(devicePath: string): Promise<StoreEntry[]> {
+    const local = await this.resolveNoLinks(devicePath);
+    const names = await readdir(local).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return [] as string[];
+      throw e;
+    });
+    const out: StoreEntry[] = [];
+    for (const name of names) {
+      if (name.includes('.tmp-')) continue; // our own unfinished files are not part of the backup
+      const st = await lstat(join(local, name)).catch(() => undefined);
+      if (!st) continue;
+      out.push({ name, type: st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other', size: st.size, mtime: st.mtime });
+    }
+    return out;
+  }
+
+  /** Free bytes where the backup is written. */
+  async freeSpace(): Promise<number> {
+    const s = await statfs(this.root);
+    return Number(s.bavail) * Number(s.bsize);
+  }
+
+  /** Flushes every file and folder written in this run (parallel fsyncs), then forgets them. */
+  async flush(concurrency = 32): Promise<void> {
+    const files = [...this.dirty];
+    const dirs = [...this.dirtyDirs];
+    this.dirty.clear();
+    this.dirtyDirs.clear();
+    await parallel(files, concurrency, (p) => fsyncPath(p, false));
+    await parallel(dirs, concurrency, (p) => fsyncPath(p, true));
+  }
+}
+
+/** Writes one file: buffered, then renamed into place on commit. */
+export class StoreFileWriter {
+  private buf: Buffer[] = [];
+  private buffered = 0;
+  private size = 0;
+
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly tmp: string,
+    readonly path: string,
+    private readonly onCommit: (path: string) => void,
+  ) {}
+
+  get bytes(): number {
+    return this.size;
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    this.size += chunk.length;
+    if (chunk.length >= WRITE_BUFFER && this.buffered === 0) {
+      await this.fh.write(chunk);
+      return;
+    }
+    this.buf.push(Buffer.from(chunk));
+    this.buffered += chunk.length;
+    if (this.buffered >= WRITE_BUFFER) await this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    if (this.buffered === 0) return;
+    const data = this.buf.length === 1 ? (this.buf[0] as Buffer) : Buffer.concat(this.buf, this.buffered);
+    this.buf = [];
+    this.buffered = 0;
+    await this.fh.write(data);
+  }
+
+  /** Finishes the file: closes it and renames it into place. */
+  async commit(): Promise<void> {
+    await this.drain();
+    await this.fh.close();
+    await rename(this.tmp, this.path);
+    this.onCommit(this.path);
+  }
+
+  /** Drops the unfinished file. */
+  async abort(): Promise<void> {
+    await this.fh.close().catch(() => undefined);
+    await rm(this.tmp, { force: true });
+  }
+}
+
+/** errno → DeviceLink status code (protocol.md §8.4). */
+export function deviceLinkCode(err: unknown): number {
+  if (err instanceof UnsafePathError) return -1;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ENOENT':
+      return -6;
+    case 'EEXIST':
+      return -7;
+    case 'ENOTDIR':
+      return -8;
+    case 'EISDIR':
+      return -9;
+    case 'ELOOP':
+      return -10;
+    case 'EIO':
+      return -11;
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return -15;
+    default:
+      return -1;
+  }
+}
+
+export function errorText(err: unknown): string {
+  if (err instanceof IbackupError) return err.message;
+  const e = err as NodeJS.ErrnoException | undefined;
+  switch (e?.code) {
+    case 'ENOENT':
+      return 'No such file or directory';
+    case 'ENOSPC':
+      return 'No space left on device';
+    case 'EEXIST':
+      return 'File exists';
+    case 'ENOTDIR':
+      return 'Not a directory';
+    case 'EISDIR':
+      return 'Is a directory';
+    default:
+      return e?.message ?? String(err);
+  }
+}
+
+function parentDir(p: string): string {
+  const i = p.lastIndexOf(sep);
+  return i <= 0 ? sep : p.slice(0, i);
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+async function fsyncPath(p: string, dir: boolean): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(p, dir ? constants.O_RDONLY | (constants.O_DIRECTORY ?? 0) : constants.O_RDONLY);
+    await fh.sync();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM') throw err;
+  } finally {
+    await fh?.close().catch(() => undefined);
+  }
+}
+
+async function parallel<T>(items: T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
+  let i = 0;
+  const worker = async (): Promise<void> => {
+    while (i < items.length) await fn(items[i++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+}

@@ -1,0 +1,300 @@
+/**
+ * mobilebackup2, host side: the DeviceLink handshake, a request (Backup, Restore, ChangePassword…),
+ * and a correct reply to every file request the device sends, through one exhaustive dispatch
+ * table. Files are read and written only through the BackupTarget (the backup store), which
+ * checks every path.
+ */
+import {
+  DL_EMPTY_PARAMETER,
+  decodeDeviceLinkMessage,
+  dlHello,
+  encodeDeviceLinkMessage,
+  isDlDeviceRequest,
+  type DeviceLinkMessage,
+  type DlRequestHandlers,
+} from '../../protocol/devicelink.js';
+import {
+  DL_STREAM_TERMINATOR,
+  encodeDlDataBlockHeader,
+  encodeDlDownloadFileHeader,
+  encodeDlErrorBlock,
+  encodeDlSuccessBlock,
+} from '../../protocol/dl-file-stream.js';
+import { numberValue, type PlistDict, type PlistValue } from '../../protocol/plist/index.js';
+import { IbackupError } from '../../errors.js';
+import { DlConnection } from '../../transport/dl-connection.js';
+import type { Link } from '../../transport/link.js';
+
+export const MOBILEBACKUP2_SERVICE = 'com.apple.mobilebackup2';
+
+/** A file being written for the device. */
+export interface TargetFile {
+  write(chunk: Uint8Array): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+export interface TargetEntry {
+  name: string;
+  type: 'file' | 'directory' | 'other';
+  size: number;
+  mtime: Date;
+}
+
+/** Where the device's requests land: the backup store (paths are checked there). */
+export interface BackupTarget {
+  createFile(path: string): Promise<TargetFile>;
+  /** The file's bytes in chunks (throws an errno error when missing). */
+  readFile(path: string): AsyncIterable<Uint8Array>;
+  mkdirp(path: string): Promise<void>;
+  move(from: string, to: string): Promise<void>;
+  remove(path: string): Promise<void>;
+  copy(from: string, to: string): Promise<void>;
+  list(path: string): Promise<TargetEntry[]>;
+  freeSpace(): Promise<number>;
+  /** DeviceLink status code for an error (−6 ENOENT, −15 ENOSPC…). */
+  errorCode(err: unknown): number;
+  errorText(err: unknown): string;
+}
+
+export interface Mb2Observer {
+  /** The device's overall progress, 0–100. */
+  progress?(percent: number): void;
+  /** A file from the device was written completely. */
+  fileReceived?(path: string, bytes: number): void;
+  /** Bytes of file data received (as they arrive). */
+  bytes?(n: number): void;
+  /** A write failed for lack of space. */
+  diskFull?(path: string): void;
+  /** A request named an unsafe path or failed locally. */
+  problem?(message: string): void;
+}
+
+export interface Mb2Options {
+  /** Silence allowed between device messages (default 5 min: the device may prepare for minutes). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+const CHUNK = 32 * 1024;
+const ENOSPC_CODE = -15;
+
+export class MobileBackup2Client {
+  private readonly dl: DlConnection;
+  private readonly timeoutMs: number;
+
+  constructor(link: Link, opts: { timeoutMs?: number } = {}) {
+    this.timeoutMs = opts.timeoutMs ?? 5 * 60_000;
+    this.dl = new DlConnection(link, { format: 'binary', timeoutMs: this.timeoutMs });
+  }
+
+  private async next(signal?: AbortSignal): Promise<DeviceLinkMessage> {
+    return decodeDeviceLinkMessage(await this.dl.receive(signal ? { signal } : {}));
+  }
+
+  private send(msg: DeviceLinkMessage): Promise<void> {
+    return this.dl.send(encodeDeviceLinkMessage(msg));
+  }
+
+  /** Version exchange and Hello; returns the protocol version agreed. */
+  async handshake(signal?: AbortSignal): Promise<number> {
+    const offer = await this.next(signal);
+    if (offer.name !== 'DLMessageVersionExchange' || offer.kind !== 'offer') throw unexpected('a version exchange', offer);
+    if (offer.major > 400) {
+      throw new IbackupError('DEVICE_ERROR', { message: `The iPhone speaks a newer backup protocol (${offer.major}).`, remedy: 'Update ibackup.' });
+    }
+    await this.send({ name: 'DLMessageVersionExchange', kind: 'reply', status: 'DLVersionsOk', version: 400 });
+    const ready = await this.next(signal);
+    if (ready.name !== 'DLMessageDeviceReady') throw unexpected('DeviceReady', ready);
+    await this.send(dlHello());
+    const reply = await this.next(signal);
+    if (reply.name !== 'DLMessageProcessMessage') throw unexpected('the Hello answer', reply);
+    const code = numberValue(reply.message.ErrorCode) ?? -1;
+    if (code !== 0) {
+      throw new IbackupError('DEVICE_ERROR', { message: 'The iPhone and ibackup have no backup protocol version in common.', remedy: 'Update ibackup and the iPhone.' });
+    }
+    return numberValue(reply.message.ProtocolVersion) ?? 2.0;
+  }
+
+  /**
+   * Sends a request and serves the device's file requests until its final Response, which is
+   * returned. The target receives every file operation.
+   */
+  async run(request: PlistDict, target: BackupTarget, observer: Mb2Observer = {}, opts: Mb2Options = {}): Promise<PlistDict> {
+    await this.send({ name: 'DLMessageProcessMessage', message: request });
+    const handlers = this.handlers(target, observer);
+    for (;;) {
+      const msg = await this.next(opts.signal);
+      if (msg.name === 'DLMessageProcessMessage') return msg.message;
+      if (msg.name === 'DLMessageDisconnect') {
+        throw new IbackupError('CONNECTION_CLOSED', { message: `The iPhone ended the backup session${msg.reason && msg.reason !== DL_EMPTY_PARAMETER ? `: ${msg.reason}` : ''}.` });
+      }
+      if (!isDlDeviceRequest(msg)) {
+        // Unknown requests get an error status; the device decides whether to go on.
+        await this.status(-1, 'Operation not supported', {});
+        continue;
+      }
+      const p = 'progress' in msg ? msg.progress : undefined;
+      if (typeof p === 'number' && p > 0) observer.progress?.(p);
+      const handler = handlers[msg.name] as (m: typeof msg) => Promise<void>;
+      await handler(msg);
+    }
+  }
+
+  /** Tells the device we are done and closes the connection. */
+  async disconnect(): Promise<void> {
+    await this.send({ name: 'DLMessageDisconnect', reason: DL_EMPTY_PARAMETER }).catch(() => undefined);
+    this.dl.close();
+  }
+
+  close(): void {
+    this.dl.close();
+  }
+
+  private status(code: number, text: string, value: PlistValue): Promise<void> {
+    return this.send({ name: 'DLMessageStatusResponse', code, status: text === '' ? DL_EMPTY_PARAMETER : text, value });
+  }
+
+  private handlers(target: BackupTarget, obs: Mb2Observer): DlRequestHandlers<Promise<void>> {
+    const fail = (err: unknown, path: string): { code: number; text: string } => {
+      const code = target.errorCode(err);
+      if (code === ENOSPC_CODE) obs.diskFull?.(path);
+      else obs.problem?.(`${path}: ${target.errorText(err)}`);
+      return { code, text: target.errorText(err) };
+    };
+    const each = async (items: string[] | Array<{ from: string; to: string }>, op: (x: never) => Promise<void>): Promise<void> => {
+      let last: { code: number; text: string } | undefined;
+      for (const it of items) {
+        try {
+          await op(it as never);
+        } catch (err) {
+          last = fail(err, typeof it === 'string' ? it : it.from);
+        }
+      }
+      await (last ? this.status(last.code, last.text, {}) : this.status(0, '', {}));
+    };
+    return {
+      DLMessageDownloadFiles: async (m) => {
+        const errors: PlistDict = {};
+        for (const path of m.files) {
+          await this.dl.writeRaw(encodeDlDownloadFileHeader(path));
+          try {
+            for await (const chunk of target.readFile(path)) {
+              for (let at = 0; at < chunk.length; at += CHUNK) {
+                const part = chunk.subarray(at, at + CHUNK);
+                await this.dl.writeRaw(encodeDlDataBlockHeader(part.length));
+                await this.dl.writeRaw(part);
+              }
+            }
+            await this.dl.writeRaw(encodeDlSuccessBlock());
+          } catch (err) {
+            const text = target.errorText(err);
+            await this.dl.writeRaw(encodeDlErrorBlock(text, 'local'));
+            errors[path] = { DLFileErrorString: text, DLFileErrorCode: target.errorCode(err) };
+          }
+        }
+        await this.dl.writeRaw(DL_STREAM_TERMINATOR);
+        await (Object.keys(errors).length > 0 ? this.status(-13, 'Multi status', errors) : this.status(0, '', {}));
+      },
+      DLMessageUploadFiles: async () => {
+        let file: TargetFile | undefined;
+        let path = '';
+        let size = 0;
+        let failure: { code: number; text: string } | undefined;
+        await this.dl.receiveStream('upload', async (e) => {
+          switch (e.type) {
+            case 'file-start':
+              path = e.backupPath;
+              size = 0;
+              try {
+                file = await target.createFile(path);
+              } catch (err) {
+                failure = fail(err, path);
+                file = undefined;
+              }
+              break;
+            case 'data':
+              size += e.bytes.length;
+              obs.bytes?.(e.bytes.length);
+              if (file) {
+                try {
+                  await file.write(e.bytes);
+                } catch (err) {
+                  failure = fail(err, path);
+                  await file.abort();
+                  file = undefined;
+                }
+              }
+              break;
+            case 'file-end':
+              if (file) {
+                if (e.ok) {
+                  try {
+                    await file.commit();
+                    obs.fileReceived?.(path, size);
+                  } catch (err) {
+                    failure = fail(err, path);
+                  }
+                } else await file.abort();
+              }
+              file = undefined;
+              break;
+            case 'end':
+              break;
+          }
+        });
+        await (failure ? this.status(failure.code, failure.text, {}) : this.status(0, '', {}));
+      },
+      DLMessageGetFreeDiskSpace: async () => {
+        try {
+          await this.status(0, '', await target.freeSpace());
+        } catch (err) {
+          await this.status(-1, target.errorText(err), 0);
+        }
+      },
+      DLContentsOfDirectory: async (m) => {
+        const out: PlistDict = {};
+        try {
+          for (const e of await target.list(m.path)) {
+            out[e.name] = {
+              DLFileType: e.type === 'directory' ? 'DLFileTypeDirectory' : e.type === 'file' ? 'DLFileTypeRegular' : 'DLFileTypeUnknown',
+              DLFileSize: e.size,
+              DLFileModificationDate: e.mtime,
+            };
+          }
+          await this.status(0, '', out);
+        } catch (err) {
+          const f = fail(err, m.path);
+          await this.status(f.code, f.text, {});
+        }
+      },
+      DLMessageCreateDirectory: async (m) => {
+        try {
+          await target.mkdirp(m.path);
+          await this.status(0, '', DL_EMPTY_PARAMETER);
+        } catch (err) {
+          const f = fail(err, m.path);
+          await this.status(f.code, f.text, DL_EMPTY_PARAMETER);
+        }
+      },
+      DLMessageMoveItems: (m) => each(m.moves, (x: { from: string; to: string }) => target.move(x.from, x.to)),
+      DLMessageMoveFiles: (m) => each(m.moves, (x: { from: string; to: string }) => target.move(x.from, x.to)),
+      DLMessageRemoveItems: (m) => each(m.paths, (p: string) => target.remove(p)),
+      DLMessageRemoveFiles: (m) => each(m.paths, (p: string) => target.remove(p)),
+      DLMessageCopyItem: async (m) => {
+        try {
+          await target.copy(m.from, m.to);
+          await this.status(0, '', {});
+        } catch (err) {
+          const f = fail(err, m.from);
+          await this.status(f.code, f.text, {});
+        }
+      },
+      DLMessagePurgeDiskSpace: () => this.status(-1, 'Operation not supported', {}),
+    } satisfies DlRequestHandlers<Promise<void>>;
+  }
+}
+
+function unexpected(what: string, got: DeviceLinkMessage): IbackupError {
+  return new IbackupError('PROTOCOL_DECODE', { message: `The iPhone sent ${got.name === 'unknown' ? got.messageName : got.name} where ${what} was expected.` });
+}
