@@ -6,6 +6,8 @@ import { registerDevices } from './devices.js';
 import { registerDoctor } from './doctor.js';
 import { registerEmulator } from './emulator.js';
 import { registerBackup } from './backup.js';
+import { registerList } from './list.js';
+import { registerDemo } from './demo.js';
 import { registerInfo } from './info.js';
 import { registerPair } from './pair.js';
 
@@ -44,6 +46,8 @@ export function buildProgram(): Command {
   registerInfo(program);
   registerDoctor(program);
   registerBackup(program);
+  registerList(program);
+  registerDemo(program);
   registerEmulator(program);
   return program;
 }

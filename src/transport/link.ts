@@ -63,8 +63,14 @@ export class Link extends EventEmitter<LinkEvents> {
   private pendingPlain: Buffer[] = [];
   private closed = false;
 
+  /** Data that arrived while nobody listened (between one consumer and the next). */
+  private backlog: Buffer[] = [];
+
   constructor(readonly raw: Duplex) {
     super();
+    this.on('newListener', (event) => {
+      if (event === 'data' && this.backlog.length > 0) queueMicrotask(() => this.flushBacklog());
+    });
     raw.on('data', (chunk: Buffer) => this.onRaw(chunk));
     raw.on('end', () => this.finish());
     raw.on('close', () => this.finish());
@@ -183,7 +189,7 @@ export class Link extends EventEmitter<LinkEvents> {
     this.tlsSocket = sock;
     const carrier = this.carrier;
     sock.on('data', (chunk: Buffer) => {
-      if (!this.closed) this.emit('data', chunk);
+      if (!this.closed) this.deliver(chunk);
     });
     sock.on('end', () => this.onTlsEnded(sock, carrier));
     return new Promise<void>((resolve, reject) => {
@@ -236,8 +242,8 @@ export class Link extends EventEmitter<LinkEvents> {
     this.splitter = undefined;
     const pending = this.pendingPlain;
     this.pendingPlain = [];
-    for (const chunk of pending) this.emit('data', chunk);
-    if (rest && rest.length > 0) this.emit('data', rest);
+    for (const chunk of pending) this.deliver(chunk);
+    if (rest && rest.length > 0) this.deliver(rest);
     setImmediate(() => sock.destroy());
   }
 
@@ -246,7 +252,7 @@ export class Link extends EventEmitter<LinkEvents> {
     const splitter = this.splitter;
     const carrier = this.carrier;
     if (!splitter || !carrier) {
-      this.emit('data', chunk);
+      this.deliver(chunk);
       return;
     }
     if (this.pendingPlain.length > 0) {
@@ -263,6 +269,22 @@ export class Link extends EventEmitter<LinkEvents> {
       setTimeout(() => {
         if (sock && this.tlsSocket === sock) this.onTlsEnded(sock, this.carrier);
       }, 50);
+    }
+  }
+
+  /** Hands bytes to the consumer, or keeps them until one listens. */
+  private deliver(chunk: Buffer): void {
+    if (this.listenerCount('data') === 0 || this.backlog.length > 0) {
+      this.backlog.push(chunk);
+      return;
+    }
+    this.emit('data', chunk);
+  }
+
+  private flushBacklog(): void {
+    while (this.backlog.length > 0 && this.listenerCount('data') > 0) {
+      const chunk = this.backlog.shift() as Buffer;
+      this.emit('data', chunk);
     }
   }
 

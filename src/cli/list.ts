@@ -1,0 +1,36 @@
+/** `ibackup list`: every backup under the backup folder — device, iOS, Last Backup, size, encrypted, complete. */
+import type { Command } from 'commander';
+import { listAllBackups, type ListedBackup } from '../app/list.js';
+import { backupRootsOf, globalsOf, humanBytes } from './device-choice.js';
+import { printJson } from './output.js';
+
+export function listText(backups: readonly ListedBackup[], roots: readonly string[]): string {
+  if (backups.length === 0) return `No backups in ${roots.join(' or ')}.`;
+  const rows = backups.map((b) => [
+    b.deviceName ?? b.udid,
+    b.iosVersion ?? '?',
+    b.date ? new Date(b.date).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : 'unknown',
+    humanBytes(b.sizeBytes),
+    b.encrypted ? 'yes' : 'no',
+    b.complete ? 'yes' : 'NO',
+    b.kind,
+    b.path,
+  ]);
+  const head = ['Device', 'iOS', 'Last Backup', 'Size', 'Encrypted', 'Complete', 'Kind', 'Folder'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+  const line = (r: string[]): string => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] as number))).join('  ');
+  return [line(head), ...rows.map(line)].join('\n');
+}
+
+export function registerList(program: Command): void {
+  program
+    .command('list')
+    .description('every backup under the backup folder: device, iOS, Last Backup, size, encrypted, complete')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const g = globalsOf(cmd);
+      const roots = backupRootsOf(g);
+      const result = await listAllBackups(roots);
+      if (g.json) printJson(result);
+      else process.stdout.write(`${listText(result.backups, roots)}\n`);
+    });
+}
