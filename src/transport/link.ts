@@ -28,6 +28,7 @@ export interface TlsOptions {
 type Mode = 'plain' | 'tls';
 
 interface LinkEvents {
+  newListener: [event: string | symbol, listener: unknown];
   data: [Buffer];
   end: [];
   error: [Error];
