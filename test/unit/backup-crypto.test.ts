@@ -65,7 +65,7 @@ describe('keybag unlock', () => {
     const kb = keybag({ ...params, dpwt: 1, classKeys });
     const t0 = performance.now();
     await assert.rejects(unlockKeybag(kb, 'wrong'), (e) => hasCode(e, 'WRONG_PASSWORD'));
-    assert.ok(performance.now() - t0 < 2000);
+    assert.ok(performance.now() - t0 < 10_000, 'rejected without a long search');
     const u = await unlockKeybag(kb, 'right');
     assert.equal(u.classKeys.size, 11);
     assert.deepEqual(u.classKeys.get(11), new Uint8Array(32).fill(1));

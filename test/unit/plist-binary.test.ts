@@ -175,13 +175,11 @@ describe('binary plist: hand-written vectors', () => {
     assert.throws(() => serializeBinaryPlist(null as unknown as PlistValue), { name: 'IbackupError' });
   });
 
-  test('100k-entry dict round-trips quickly', () => {
+  // Speed is measured by `npm run bench:plist`, not here; this checks a 100k-entry dict round-trips.
+  test('100k-entry dict round-trips', () => {
     const dict: Record<string, PlistValue> = {};
     for (let i = 0; i < 100_000; i++) dict[`key${i}`] = i % 2 === 0 ? i : `value${i}`;
-    const start = performance.now();
     const back = parseBinaryPlist(serializeBinaryPlist(dict));
-    const ms = performance.now() - start;
     assert.deepEqual(back, dict);
-    assert.ok(ms < 2000, `took ${ms} ms`);
   });
 });

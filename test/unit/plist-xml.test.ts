@@ -212,13 +212,11 @@ describe('XML plist: encoding', () => {
     assert.throws(() => serializeXmlPlist(undefined as unknown as PlistValue), { name: 'IbackupError' });
   });
 
-  test('100k-entry dict round-trips quickly', () => {
+  // Speed is measured by `npm run bench:plist`, not here.
+  test('100k-entry dict round-trips', () => {
     const dict: Record<string, PlistValue> = {};
     for (let i = 0; i < 100_000; i++) dict[`key${i}`] = i % 2 === 0 ? i : `value ${i} & more`;
-    const start = performance.now();
     const back = parseXmlPlist(serializeXmlPlist(dict));
-    const ms = performance.now() - start;
     assert.deepEqual(back, dict);
-    assert.ok(ms < 2000, `took ${ms} ms`);
   });
 });
