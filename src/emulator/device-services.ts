@@ -15,6 +15,7 @@ import { serveAfc, AfcLocks } from './services/afc.js';
 import { AfcFileSystem, type AfcMount } from './services/afc-fs.js';
 import { serveDiagnosticsRelay } from './services/diagnostics-relay.js';
 import { serveInstallationProxy, type InstalledApp } from './services/installation-proxy.js';
+import { backupExtras } from './services/mobilebackup2/extras.js';
 import { backupHandlers, type BackupDevice } from './services/mobilebackup2/handlers.js';
 import { serveMobileBackup2, type Mb2Handler } from './services/mobilebackup2/index.js';
 import { NotificationBus, serveNotificationProxy } from './services/notification-proxy.js';
@@ -34,6 +35,8 @@ export class DeviceRuntime {
   /** Extra checks between backup phases (faults). */
   checkpoints: Array<(phase: string) => Promise<void>> = [];
   onBytes: (n: number) => Promise<void> | void = () => undefined;
+  /** Asked for by a finished restore; the emulator detaches the device and plugs it back in. */
+  onReboot: () => void = () => undefined;
   private plainKeybagCache: Uint8Array | undefined;
 
   private constructor(
@@ -92,6 +95,7 @@ export class DeviceRuntime {
   services(device: VirtualDevice, profile: DeviceProfile): Map<string, ServiceDefinition> {
     const tls = profile.behaviour.serviceTls;
     const identity = profile.identity;
+    const extras = backupExtras(this, device, profile);
     const backup: BackupDevice = {
       udid: device.udid,
       source: () => ({ entries: () => this.content.entries(), chunks: (e: DeviceEntry) => this.content.openContent(e) }),
@@ -99,7 +103,7 @@ export class DeviceRuntime {
       applications: () => Object.fromEntries(this.apps().map((a) => [a.bundleId, { CFBundleIdentifier: a.bundleId, CFBundleVersion: a.version, ContainerContentClass: 'Data/Application' }])),
       wasPasscodeSet: () => identity.passcodeSet,
       plainKeybag: () => this.plainKeybag(),
-      crypto: async () => undefined,
+      crypto: (signal) => extras.crypto(signal),
       checkpoint: async (phase, signal) => {
         if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('cancelled');
         for (const c of this.checkpoints) await c(phase);
@@ -110,7 +114,7 @@ export class DeviceRuntime {
     };
     const mb2Device = {
       productVersion: identity.productVersion,
-      handlers: { ...backupHandlers(backup), ...this.extraHandlers },
+      handlers: { ...backupHandlers(backup), ...extras.handlers, ...this.extraHandlers },
       beginRun: () => {
         const c = new AbortController();
         this.runs.add(c);

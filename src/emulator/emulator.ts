@@ -12,7 +12,7 @@ import { listenSocket } from '../transport/connect.js';
 import { VirtualDevice, type ServiceDefinition } from './device.js';
 import { DeviceRuntime } from './device-services.js';
 import { resolveProfile, type ProfileOverrides } from './profile.js';
-import type { PasscodeBehaviour, TrustBehaviour } from './profile-types.js';
+import type { DeviceProfile, PasscodeBehaviour, TrustBehaviour } from './profile-types.js';
 import { EmulatorState } from './state.js';
 import { serveUsbmuxClient, type MuxEvent, type MuxHost } from './usbmuxd-server.js';
 import { runControl } from './ctl.js';
@@ -153,6 +153,10 @@ export class Emulator implements MuxHost {
       ...(this.opts.ios === undefined ? {} : { ios: this.opts.ios }),
       index: this.nextIndex++,
     });
+    return this.plugIn(profile);
+  }
+
+  private async plugIn(profile: DeviceProfile): Promise<VirtualDevice> {
     if (this.attached.has(profile.identity.udid)) {
       throw new IbackupError('USAGE', {
         message: `A device with UDID ${profile.identity.udid} is already attached.`,
@@ -169,9 +173,28 @@ export class Emulator implements MuxHost {
       services: new Map(this.opts.services ?? []),
       ...(this.opts.now ? { now: this.opts.now } : {}),
     });
+    runtime.onReboot = () => void this.reboot(device.udid).catch(() => undefined);
     this.attached.set(device.udid, device);
     this.emitEvent({ type: 'attached', device });
     return device;
+  }
+
+  /**
+   * Restarts a device like a phone after a restore: it disappears (Detached), then comes back
+   * (Attached) with the same state and content after `delayMs`, keeping the owner's behaviour.
+   */
+  async reboot(udid: string, delayMs = 1_000): Promise<VirtualDevice | undefined> {
+    const device = this.find(udid);
+    await device.runtime?.saveJournal();
+    if (this.attached.get(device.udid) !== device) return undefined;
+    this.detach(device.udid);
+    await new Promise((r) => setTimeout(r, delayMs));
+    if (!this.server || this.attached.has(device.udid)) return undefined;
+    const again = await this.plugIn(device.profile);
+    again.passcode = device.passcode;
+    again.setTrust(device.trust.mode);
+    again.locked = device.locked;
+    return again;
   }
 
   /** Unplugs a device: its connections drop and listeners see Detached. */

@@ -131,6 +131,8 @@ const BEHAVIOUR_CHECKS = {
   passcode: modeCheck(['enter', 'never', 'after'], 'after'),
   locked: (v: unknown, path: string) => prefixed(path, bool(v)),
   keyDerivationIterations: (v: unknown, path: string) => prefixed(path, positive(v)),
+  passcodeTimeoutSeconds: (v: unknown, path: string) =>
+    typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 86_400 ? undefined : `"${path}" must be a number of seconds from 0 to 86400`,
   serviceTls: (v: unknown, path: string) => checkObject(v, path, SERVICE_TLS_KEYS, () => bool),
 } satisfies Record<keyof DeviceBehaviour, (v: unknown, path: string) => string | undefined>;
 

@@ -35,6 +35,8 @@ export interface DeviceBehaviour {
   serviceTls: ServiceTls;
   /** PBKDF2 iterations of the first (SHA-256) key-derivation round of encrypted backups. */
   keyDerivationIterations: number;
+  /** Seconds the passcode prompt (iOS 16.1+) waits before the request fails with "Device locked". */
+  passcodeTimeoutSeconds: number;
 }
 
 export interface ContentSpec {

@@ -43,6 +43,7 @@ const BUILT_IN_BEHAVIOUR: DeviceBehaviour = {
   locked: false,
   serviceTls: { afc: false, notificationProxy: true, mobilebackup2: true, installationProxy: true },
   keyDerivationIterations: 10_000_000,
+  passcodeTimeoutSeconds: 30 * 60,
 };
 
 const BUILT_IN: Readonly<Record<ProfileName, ProfileSpec>> = {

@@ -1,7 +1,7 @@
 /** installation_proxy, device side: Browse lists the installed user apps, then says Complete. */
 import { isPlistDict, type PlistDict } from '../../protocol/plist/index.js';
 import type { Link } from '../../transport/link.js';
-import { PlistChannel } from '../../transport/plist-channel.js';
+import { servePlistRequests } from './plist-service.js';
 
 export interface InstalledApp {
   bundleId: string;
@@ -15,36 +15,20 @@ export interface InstalledApp {
 const PAGE = 20;
 
 export function serveInstallationProxy(link: Link, apps: readonly InstalledApp[]): void {
-  const channel = new PlistChannel(link, { format: 'xml', timeoutMs: 0 });
-  void (async () => {
-    for (;;) {
-      let msg;
-      try {
-        msg = await channel.receive();
-      } catch {
-        channel.close();
-        return;
-      }
-      if (!isPlistDict(msg)) continue;
-      if (msg.Command === 'Browse' || msg.Command === 'Lookup') {
-        const opts = isPlistDict(msg.ClientOptions) ? msg.ClientOptions : {};
-        const wanted = Array.isArray(opts.ReturnAttributes) ? opts.ReturnAttributes.filter((x): x is string => typeof x === 'string') : undefined;
-        const list = apps.map((a) => pick(appRecord(a), wanted));
-        try {
-          for (let i = 0; i < list.length; i += PAGE) {
-            const page = list.slice(i, i + PAGE);
-            await channel.send({ Status: 'BrowsingApplications', CurrentIndex: i, CurrentAmount: page.length, Total: list.length, CurrentList: page });
-          }
-          await channel.send({ Status: 'Complete' });
-        } catch {
-          channel.close();
-          return;
-        }
-      } else {
-        await channel.send({ Error: 'UnknownCommand' }).catch(() => undefined);
-      }
+  servePlistRequests(link, 'xml', async (msg, channel) => {
+    if (msg.Command !== 'Browse' && msg.Command !== 'Lookup') {
+      await channel.send({ Error: 'UnknownCommand' });
+      return;
     }
-  })();
+    const opts = isPlistDict(msg.ClientOptions) ? msg.ClientOptions : {};
+    const wanted = Array.isArray(opts.ReturnAttributes) ? opts.ReturnAttributes.filter((x): x is string => typeof x === 'string') : undefined;
+    const list = apps.map((a) => pick(appRecord(a), wanted));
+    for (let i = 0; i < list.length; i += PAGE) {
+      const page = list.slice(i, i + PAGE);
+      await channel.send({ Status: 'BrowsingApplications', CurrentIndex: i, CurrentAmount: page.length, Total: list.length, CurrentList: page });
+    }
+    await channel.send({ Status: 'Complete' });
+  });
 }
 
 function appRecord(a: InstalledApp): PlistDict {

@@ -1,30 +1,14 @@
 /** springboardservices, device side: app icons (getIconPNGData) as far as backup hosts ask. */
 import { deflateSync } from 'node:zlib';
-import { isPlistDict } from '../../protocol/plist/index.js';
 import type { Link } from '../../transport/link.js';
-import { PlistChannel } from '../../transport/plist-channel.js';
+import { servePlistRequests } from './plist-service.js';
 
 export function serveSpringboard(link: Link): void {
-  const channel = new PlistChannel(link, { format: 'binary', timeoutMs: 0 });
-  void (async () => {
-    for (;;) {
-      let msg;
-      try {
-        msg = await channel.receive();
-      } catch {
-        channel.close();
-        return;
-      }
-      if (!isPlistDict(msg)) continue;
-      if (msg.command === 'getIconPNGData' && typeof msg.bundleId === 'string') {
-        await channel.send({ pngData: iconPng(msg.bundleId) }).catch(() => undefined);
-      } else if (msg.command === 'getIconState') {
-        await channel.send([]).catch(() => undefined);
-      } else {
-        await channel.send({ Error: 'UnknownCommand' }).catch(() => undefined);
-      }
-    }
-  })();
+  servePlistRequests(link, 'binary', async (msg, channel) => {
+    if (msg.command === 'getIconPNGData' && typeof msg.bundleId === 'string') await channel.send({ pngData: iconPng(msg.bundleId) });
+    else if (msg.command === 'getIconState') await channel.send([]);
+    else await channel.send({ Error: 'UnknownCommand' });
+  });
 }
 
 /** A real 8×8 PNG whose colour depends on the bundle id. */

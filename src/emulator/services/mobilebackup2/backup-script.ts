@@ -32,7 +32,13 @@ export interface BackupSource {
 export interface BackupCrypto {
   keybag: Uint8Array;
   /** Per-file: the EncryptionKey field and a transform of the plaintext chunks. */
-  forFile(entry: DeviceEntry): { encryptionKey: Uint8Array; size: number; chunks: (src: AsyncIterable<Uint8Array> | Iterable<Uint8Array>) => AsyncIterable<Uint8Array> };
+  forFile(entry: DeviceEntry): {
+    encryptionKey: Uint8Array;
+    size: number;
+    chunks: (src: AsyncIterable<Uint8Array> | Iterable<Uint8Array>) => AsyncIterable<Uint8Array>;
+    /** SHA-1 of the blob once `chunks` was read to the end (the MBFile Digest), if one is kept. */
+    digest?: () => Uint8Array | undefined;
+  };
   /** Encrypts Manifest.db; returns bytes and the ManifestKey. */
   manifest(plain: Uint8Array): { bytes: Uint8Array; manifestKey: Uint8Array };
   /** Decrypts the host's Manifest.db of an earlier encrypted backup (null when it cannot). */
@@ -98,7 +104,7 @@ export async function runBackup(run: BackupRun): Promise<BackupOutcome> {
   // 2. Plan: rows for every entry, uploads for new or changed files.
   const status = newStatus(full, run.now());
   const rows = [];
-  const uploads: Array<{ entry: DeviceEntry; fileId: string; size: number; prepare?: ReturnType<BackupCrypto['forFile']> }> = [];
+  const uploads: Array<{ entry: DeviceEntry; fileId: string; size: number; row: number; prepare?: ReturnType<BackupCrypto['forFile']> }> = [];
   const present = new Set<string>();
   let totalBytes = 0;
   for (const e of run.source.entries()) {
@@ -106,17 +112,17 @@ export async function runBackup(run: BackupRun): Promise<BackupOutcome> {
     const fileId = fileIdOf(e.domain, e.relativePath);
     present.add(fileId);
     const old = previous.get(fileId);
-    let extra: { encryptionKey?: Uint8Array } = {};
+    let extra: { encryptionKey?: Uint8Array; digest?: Uint8Array } = {};
     if (e.kind === 'file') {
       const unchanged = old !== undefined && sameFile(old, e);
       if (unchanged && old) {
-        const key = decodeMBFileSafe(old.file)?.encryptionKey;
-        if (key) extra = { encryptionKey: key };
+        const f = decodeMBFileSafe(old.file);
+        if (f?.encryptionKey) extra = { encryptionKey: f.encryptionKey, ...(f.digest ? { digest: f.digest } : {}) };
       } else {
         const prepare = run.crypto?.forFile(e);
         if (prepare) extra = { encryptionKey: prepare.encryptionKey };
         const size = prepare ? prepare.size : e.size;
-        uploads.push({ entry: e, fileId, size, ...(prepare ? { prepare } : {}) });
+        uploads.push({ entry: e, fileId, size, row: rows.length, ...(prepare ? { prepare } : {}) });
         totalBytes += size;
       }
     }
@@ -179,7 +185,11 @@ export async function runBackup(run: BackupRun): Promise<BackupOutcome> {
   }
   await flush();
 
-  // 7. The manifests.
+  // 7. The manifests (with the Digest of each blob encrypted in this run).
+  for (const u of uploads) {
+    const digest = u.prepare?.digest?.();
+    if (digest && u.prepare) rows[u.row] = manifestRow(u.entry, { encryptionKey: u.prepare.encryptionKey, digest });
+  }
   const dbPlain = buildManifestDb(rows);
   const db = run.crypto ? run.crypto.manifest(dbPlain) : { bytes: dbPlain, manifestKey: undefined };
   const mplist = manifestPlist({

@@ -45,6 +45,15 @@ export interface DirectoryEntry {
   size: number;
 }
 
+/** Receives the files of a streamed download, one after another. */
+export interface DownloadSink {
+  start(path: string): Promise<void> | void;
+  /** A piece of the file; the bytes are only valid during the call. */
+  data(path: string, bytes: Uint8Array): Promise<void> | void;
+  /** The file ended; `ok` false when the host could not send it. */
+  end(path: string, ok: boolean): Promise<void> | void;
+}
+
 const UPLOAD_BLOCK = 1024 * 1024;
 
 export class HostFiles {
@@ -87,6 +96,32 @@ export class HostFiles {
     });
     await this.status('DLMessageDownloadFiles', true);
     return out;
+  }
+
+  /**
+   * Asks for files and hands their bytes to `sink` as they arrive (awaited, so nothing piles up
+   * in memory). Returns the paths that came complete.
+   */
+  async downloadFilesTo(paths: string[], sink: DownloadSink): Promise<Set<string>> {
+    await this.send({ name: 'DLMessageDownloadFiles', files: paths, options: {}, progress: this.progress });
+    const done = new Set<string>();
+    let current: string | undefined;
+    await this.dl.receiveStream('download', async (e) => {
+      if (e.type === 'file-start') {
+        current = e.backupPath;
+        await sink.start(current);
+      } else if (e.type === 'data') {
+        if (current !== undefined) await sink.data(current, e.bytes);
+      } else if (e.type === 'file-end') {
+        if (current !== undefined) {
+          await sink.end(current, e.ok);
+          if (e.ok) done.add(current);
+        }
+        current = undefined;
+      }
+    });
+    await this.status('DLMessageDownloadFiles', true);
+    return done;
   }
 
   /** Sends files to the host in one upload stream. */

@@ -17,6 +17,16 @@ export interface Mb2Result {
   content?: string;
 }
 
+/** Ends a request with a MobileBackup error (thrown by a handler or a hook it calls). */
+export class Mb2Failure extends Error {
+  constructor(
+    readonly code: number,
+    readonly description: string,
+  ) {
+    super(description);
+  }
+}
+
 export interface Mb2Device {
   /** iOS version, e.g. "17.5.1" (chooses the DeviceLink version). */
   productVersion: string;
@@ -73,7 +83,8 @@ async function session(dl: DlConnection, device: Mb2Device): Promise<void> {
     try {
       result = await handler(request, files, control.signal);
     } catch (err) {
-      if (err instanceof HostStatusError) result = { code: 100, description: `${err.message} (MBErrorDomain/100)` };
+      if (err instanceof Mb2Failure) result = { code: err.code, description: err.description };
+      else if (err instanceof HostStatusError) result = { code: 100, description: `${err.message} (MBErrorDomain/100)` };
       else if (control.signal.aborted) result = { code: 202, description: 'Backup cancelled (MBErrorDomain/202)' };
       else throw err; // the connection is gone: nothing to answer
     } finally {
