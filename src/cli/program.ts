@@ -10,6 +10,9 @@ import { registerList } from './list.js';
 import { registerDemo } from './demo.js';
 import { registerInfo } from './info.js';
 import { registerPair } from './pair.js';
+import { registerVerify } from './verify.js';
+import { registerFiles } from './files.js';
+import { registerPassword } from './password.js';
 
 export interface GlobalOptions {
   udid?: string;
@@ -47,6 +50,9 @@ export function buildProgram(): Command {
   registerDoctor(program);
   registerBackup(program);
   registerList(program);
+  registerVerify(program);
+  registerFiles(program);
+  registerPassword(program);
   registerDemo(program);
   registerEmulator(program);
   return program;

@@ -1,0 +1,113 @@
+/** `ibackup verify [BACKUP]`: checks a backup on disk and says whether it can be restored; exit 1 when not. */
+import type { Command } from 'commander';
+import pc from 'picocolors';
+import { KeyCache } from '../app/key-cache.js';
+import { defaultBackup, resolveBackupArg } from '../app/open-backup.js';
+import { verifyBackupAt, type VerifyProblem, type VerifyReport } from '../app/verify.js';
+import { backupRootsOf, globalsOf, hostContextOf, humanBytes, interruptSignal } from './device-choice.js';
+import { EXIT_FAILED, printJson } from './output.js';
+import { addPasswordOption, passwordSource } from './passwords.js';
+import type { GlobalOptions } from './program.js';
+import { workRenderer } from './work-progress.js';
+
+interface VerifyFlags {
+  passwordStdin?: boolean;
+  saveKey?: boolean;
+  decrypt?: boolean;
+}
+
+const SHOWN_PER_CODE = 10;
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+function problemLines(problems: readonly VerifyProblem[]): string[] {
+  const byCode = new Map<string, VerifyProblem[]>();
+  for (const p of problems) byCode.set(p.code, [...(byCode.get(p.code) ?? []), p]);
+  const out: string[] = [];
+  for (const [code, list] of byCode) {
+    const first = list[0] as VerifyProblem;
+    const mark = first.severity === 'error' ? pc.red('✖') : pc.yellow('!');
+    out.push('', `${mark} ${code} (${list.length}): ${first.meaning}`);
+    for (const p of list.slice(0, SHOWN_PER_CODE)) out.push(`    ${p.message}`);
+    if (list.length > SHOWN_PER_CODE) out.push(`    … and ${list.length - SHOWN_PER_CODE} more (--json lists them)`);
+  }
+  return out;
+}
+
+export function verifyText(r: VerifyReport): string {
+  const c = r.counts;
+  const when = r.date === null ? '' : `, backed up ${new Date(r.date).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })}`;
+  const device = [r.device.name, r.device.iosVersion === null ? null : `iOS ${r.device.iosVersion}`].filter((x) => x !== null).join(', ');
+  const keyNote = r.keySource === 'cache' ? ' (saved key)' : '';
+  const enc = !r.encrypted ? 'no' : r.passwordChecked ? `yes — the password opens it${keyNote}` : 'yes — not checked';
+  const lines = [
+    `Backup:    ${r.path}${device === '' ? '' : ` (${device}${when})`}`,
+    `Encrypted: ${enc}`,
+    `Checked:   ${plural(c.rows, 'Manifest.db row')}: ${plural(c.files, 'file')}, ${plural(c.directories, 'folder')}, ${plural(c.symlinks, 'link')}`,
+    `           ${plural(c.blobsChecked - c.blobsMissing, 'file')} present (${humanBytes(c.blobBytes)}), ${plural(c.blobsMissing, 'missing', 'missing')}` +
+      `${c.digestsChecked > 0 ? `, ${plural(c.digestsChecked, 'checksum')} compared` : ''}${r.encrypted ? `, ${plural(c.filesDecrypted, 'file')} decrypted` : ''}`,
+  ];
+  if (r.ok) {
+    const extra = c.warnings > 0 ? ` (${plural(c.warnings, 'warning')})` : '';
+    lines.push(`Result:    ${pc.green('OK')} — this backup can be restored${extra}.`);
+  } else {
+    lines.push(`Result:    ${pc.red('NOT RESTORABLE')} — ${plural(c.errors, 'error')}, ${plural(c.warnings, 'warning')}.`);
+  }
+  lines.push(...problemLines(r.problems));
+  if (c.problemsOmitted > 0) lines.push('', `(${c.problemsOmitted} more problems were counted but not listed.)`);
+  if (r.savedKeyTo !== undefined) lines.push('', `The key of this backup is saved in ${r.savedKeyTo}: later commands need no password.`);
+  if (!r.ok) lines.push('', 'Make a new backup with "ibackup backup" before relying on this one.');
+  return lines.join('\n');
+}
+
+/** The backup a command works on: BACKUP, else the device's, else the only one. */
+export async function backupDirOf(g: GlobalOptions, arg: string | undefined, signal?: AbortSignal): Promise<string> {
+  const roots = backupRootsOf(g);
+  if (arg !== undefined) return resolveBackupArg(arg, roots);
+  return defaultBackup(roots, {
+    host: hostContextOf(g),
+    ...(g.udid === undefined ? {} : { wanted: g.udid }),
+    ...(signal === undefined ? {} : { signal }),
+  });
+}
+
+export function registerVerify(program: Command): void {
+  const cmd = program
+    .command('verify [backup]')
+    .description('check a backup on disk: structure, every file present with the right size, decryptable with the password; exit 1 when it cannot be restored')
+    .option('--save-key', 'keep the key derived from the password (in ibackup\'s own folder) so later commands need no password')
+    .option('--no-decrypt', 'do not decrypt every file of an encrypted backup (faster; the password is still checked)');
+  addPasswordOption(cmd).action(async (backup: string | undefined, opts: VerifyFlags, command: Command) => {
+    const g = globalsOf(command);
+    const { signal, dispose } = interruptSignal();
+    const progress = workRenderer({ json: g.json === true, quiet: g.quiet === true });
+    try {
+      const dir = await backupDirOf(g, backup, signal);
+      if (!g.json && !g.quiet) process.stderr.write(`Verifying ${dir}\n`);
+      const report = await verifyBackupAt(dir, {
+        password: passwordSource(opts),
+        keyCache: new KeyCache(),
+        saveKey: opts.saveKey === true,
+        decrypt: opts.decrypt !== false,
+        signal,
+        onProgress: (p) =>
+          progress.update({
+            phase: 'verifying',
+            percent: p.filesTotal === 0 ? 100 : Math.floor((p.filesDone * 100) / p.filesTotal),
+            bytesDone: p.bytesDone,
+            filesDone: p.filesDone,
+            filesTotal: p.filesTotal,
+          }),
+      });
+      progress.stop();
+      if (g.json) printJson(report);
+      else process.stdout.write(`${verifyText(report)}\n`);
+      if (!report.ok) process.exitCode = EXIT_FAILED;
+    } finally {
+      progress.stop();
+      dispose();
+    }
+  });
+}
