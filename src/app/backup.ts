@@ -12,6 +12,7 @@ import type { HostDevice } from '../host/device.js';
 import { INSTALLATION_PROXY_SERVICE, browseUserApps } from '../host/services/installation-proxy.js';
 import { MOBILEBACKUP2_SERVICE, MobileBackup2Client } from '../host/services/mobilebackup2.js';
 import { Notifications } from '../host/services/notification-proxy.js';
+import { SPRINGBOARD_SERVICE, fetchAppIcons } from '../host/services/springboard.js';
 import { isPlistDict, numberValue, parsePlist, serializeXmlPlist, type PlistDict } from '../protocol/plist/index.js';
 import { storeTarget } from './backup-target.js';
 import { mobileBackupError } from './mobilebackup-errors.js';
@@ -20,6 +21,7 @@ import { openSyncSession } from './sync-session.js';
 import { formatBytes } from './doctor.js';
 
 export const GIB = 1024 ** 3;
+const CANCELLED_MESSAGE = 'The backup was cancelled; the last complete backup is unchanged.';
 
 export type BackupPhase = 'preparing' | 'waiting-for-passcode' | 'backing-up' | 'finishing';
 
@@ -124,7 +126,7 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
       },
     }, opts.signal ? { signal: opts.signal } : {});
     const code = numberValue(response.ErrorCode) ?? -1;
-    if (opts.signal?.aborted) throw new IbackupError('CANCELLED', { message: 'The backup was cancelled; the last complete backup is unchanged.' });
+    if (opts.signal?.aborted) throw new IbackupError('CANCELLED', { message: CANCELLED_MESSAGE });
     if (code !== 0 || diskFull) {
       throw diskFull
         ? new IbackupError('DISK_FULL', { message: `The disk holding ${opts.root} ran out of space during the backup.`, remedy: 'Free some space or choose another folder with --backup-dir, then run the backup again.' })
@@ -149,8 +151,8 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
       encrypted,
     };
   } catch (err) {
-    if (opts.signal?.aborted && !(isIbackupError(err) && err.code === 'CANCELLED')) {
-      throw new IbackupError('CANCELLED', { message: 'The backup was cancelled; the last complete backup is unchanged.', cause: err });
+    if (opts.signal?.aborted && !(isIbackupError(err) && err.code === 'CANCELLED' && err.message === CANCELLED_MESSAGE)) {
+      throw new IbackupError('CANCELLED', { message: CANCELLED_MESSAGE, cause: err });
     }
     throw err;
   } finally {
@@ -170,6 +172,12 @@ async function writeInfoPlist(
   date: Date,
 ): Promise<void> {
   const apps = await device.startService(INSTALLATION_PROXY_SERVICE).then((l) => browseUserApps(l), () => []);
+  const withIcons = apps.filter((a) => a.ApplicationSINF instanceof Uint8Array && a.iTunesMetadata instanceof Uint8Array);
+  const ids = withIcons.map((a) => a.CFBundleIdentifier).filter((id): id is string => typeof id === 'string');
+  const icons =
+    ids.length === 0
+      ? new Map<string, Uint8Array>()
+      : await device.startService(SPRINGBOARD_SERVICE).then((l) => fetchAppIcons(l, ids), () => new Map<string, Uint8Array>());
   const itunesFiles = new Map<string, Uint8Array>();
   for (const name of ITUNES_FILES) {
     const data = await afc.readFile(`/iTunes_Control/iTunes/${name}`).catch(() => null);
@@ -183,7 +191,7 @@ async function writeInfoPlist(
     itunesSettings: values.itunes,
     minItunesVersion: typeof values.minItunes === 'string' ? values.minItunes : null,
     apps,
-    icons: new Map(),
+    icons,
     itunesFiles,
     iBooksData: await afc.readFile('/Books/iBooksData2.plist').catch(() => null),
     date,

@@ -122,7 +122,7 @@ export class MobileBackup2Client {
    */
   async run(request: PlistDict, target: BackupTarget, observer: Mb2Observer = {}, opts: Mb2Options = {}): Promise<PlistDict> {
     await this.send({ name: 'DLMessageProcessMessage', message: request });
-    const handlers = this.handlers(target, observer);
+    const handlers = this.handlers(target, observer, opts.signal);
     for (;;) {
       const msg = await this.next(opts.signal);
       if (msg.name === 'DLMessageProcessMessage') return msg.message;
@@ -155,7 +155,7 @@ export class MobileBackup2Client {
     return this.send({ name: 'DLMessageStatusResponse', code, status: text === '' ? DL_EMPTY_PARAMETER : text, value });
   }
 
-  private handlers(target: BackupTarget, obs: Mb2Observer): DlRequestHandlers<Promise<void>> {
+  private handlers(target: BackupTarget, obs: Mb2Observer, signal?: AbortSignal): DlRequestHandlers<Promise<void>> {
     const fail = (err: unknown, path: string): { code: number; text: string } => {
       const code = target.errorCode(err);
       if (code === ENOSPC_CODE) obs.diskFull?.(path);
@@ -201,7 +201,8 @@ export class MobileBackup2Client {
         let path = '';
         let size = 0;
         let failure: { code: number; text: string } | undefined;
-        await this.dl.receiveStream('upload', async (e) => {
+        // A cancel stops reading at once, even while the device is stalled in the middle of a file.
+        const receiving = this.dl.receiveStream('upload', async (e) => {
           switch (e.type) {
             case 'file-start':
               path = e.backupPath;
@@ -242,7 +243,13 @@ export class MobileBackup2Client {
             case 'end':
               break;
           }
-        });
+        }, signal ? { signal } : {});
+        try {
+          await receiving;
+        } catch (err) {
+          await file?.abort();
+          throw err;
+        }
         await (failure ? this.status(failure.code, failure.text, {}) : this.status(0, '', {}));
       },
       DLMessageGetFreeDiskSpace: async () => {
