@@ -91,7 +91,8 @@ export async function verifyBackupAt(dir: string, options: VerifyAppOptions = {}
   let keySource: VerifyReport['keySource'] = 'none';
   let savedKeyTo: string | undefined;
   const keybag = folder.manifest?.backupKeyBag;
-  if (folder.manifest?.isEncrypted === true && keybag !== undefined) {
+  // Only a Manifest.db backup is checked file by file; an iOS 9 one needs no password to be reported as such.
+  if (folder.manifest?.isEncrypted === true && keybag !== undefined && folder.hasManifestDb) {
     try {
       const r = await unlockBackupKeybag(keybag, options);
       derivedKey = r.keys.kek;
