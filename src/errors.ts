@@ -122,6 +122,10 @@ export const ERROR_CODES = {
     message: 'The backup is damaged.',
     remedy: 'Run "ibackup verify" for details, then make a new backup.',
   },
+  HARD_LINKS_UNSUPPORTED: {
+    message: 'The backup disk cannot make hard links, so the last complete backup cannot be kept safe without copying it.',
+    remedy: 'Run the backup again with --allow-copy (it needs as much free space as the backup), or use a disk formatted as APFS, ext4 or NTFS.',
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -3,10 +3,13 @@
  * format, with progress events, a free-space check before a first backup, cancellation that
  * tells the device, and errors in plain words. Nothing here prints.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSnapshotFinished, readStatusPlist } from '../backup/status.js';
 import { BackupStore } from '../backup/store.js';
+import type { FsLayer } from '../backup/fs-layer.js';
+import { Preserver } from '../backup/preserve.js';
+import { diskFullError, isNoSpace } from '../backup/disk-full.js';
 import { IbackupError, isIbackupError } from '../errors.js';
 import type { HostDevice } from '../host/device.js';
 import { INSTALLATION_PROXY_SERVICE, browseUserApps } from '../host/services/installation-proxy.js';
@@ -44,6 +47,10 @@ export interface BackupOptions {
   /** Warnings worth telling the user (low space for an incremental…). */
   onWarning?: (message: string) => void;
   now?: () => Date;
+  /** Copy the last complete backup when the disk cannot make hard links (the user agreed). */
+  allowCopy?: boolean;
+  /** The file system (tests inject faults and record flushes). */
+  fs?: FsLayer;
 }
 
 export interface BackupResult {
@@ -62,7 +69,9 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
   const started = Date.now();
   const now = opts.now ?? (() => new Date());
   const udid = device.udid;
-  const store = new BackupStore(opts.root, udid);
+  // The last complete backup is kept (hard links) from the first change until this run is flushed.
+  const preserver = new Preserver(opts.root, udid, { ...(opts.fs ? { fs: opts.fs } : {}), allowCopy: opts.allowCopy === true });
+  const store = new BackupStore(opts.root, udid, { ...(opts.fs ? { fs: opts.fs } : {}), beforeChange: () => preserver.beforeChange() });
   const progress = { phase: 'preparing' as BackupPhase, bytesDone: 0, filesDone: 0 } satisfies BackupProgress;
   const emit = (extra: Partial<BackupProgress> = {}): void => opts.onProgress?.({ ...progress, ...extra });
   emit();
@@ -83,7 +92,7 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
   const full = opts.full === true || !hasComplete;
   if (full && used !== null && free < used + GIB) {
     throw new IbackupError('DISK_FULL', {
-      message: `Not enough free space for a first backup: it needs about ${formatBytes(used + GIB)} (the iPhone's ${formatBytes(used)} plus 1 GB), and ${opts.root} has ${formatBytes(free)} free.`,
+      message: `Not enough free space for a ${hasComplete ? 'full' : 'first'} backup: it needs about ${formatBytes(used + GIB)} (the iPhone's ${formatBytes(used)} plus 1 GB), and ${opts.root} has ${formatBytes(free)} free.`,
       remedy: `Free ${formatBytes(used + GIB - free)} on that disk, or choose another folder with --backup-dir.`,
       details: { neededBytes: used + GIB, freeBytes: free, path: opts.root },
     });
@@ -129,7 +138,7 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
     if (opts.signal?.aborted) throw new IbackupError('CANCELLED', { message: CANCELLED_MESSAGE });
     if (code !== 0 || diskFull) {
       throw diskFull
-        ? new IbackupError('DISK_FULL', { message: `The disk holding ${opts.root} ran out of space during the backup.`, remedy: 'Free some space or choose another folder with --backup-dir, then run the backup again.' })
+        ? diskFullError(opts.root)
         : mobileBackupError(code, typeof response.ErrorDescription === 'string' ? response.ErrorDescription : '');
     }
     progress.phase = 'finishing';
@@ -139,6 +148,8 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
       throw new IbackupError('BACKUP_INCOMPLETE', { message: 'The iPhone said the backup finished, but its Status.plist does not say "finished".' });
     }
     await store.flush();
+    store.fs.event?.('complete');
+    await preserver.release();
     return {
       udid,
       path: store.deviceDir,
@@ -154,6 +165,7 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
     if (opts.signal?.aborted && !(isIbackupError(err) && err.code === 'CANCELLED' && err.message === CANCELLED_MESSAGE)) {
       throw new IbackupError('CANCELLED', { message: CANCELLED_MESSAGE, cause: err });
     }
+    if (isNoSpace(err)) throw diskFullError(opts.root, err);
     throw err;
   } finally {
     opts.signal?.removeEventListener('abort', cancel);
@@ -197,10 +209,15 @@ async function writeInfoPlist(
     date,
     ...(guid ? { guid } : {}),
   });
-  await mkdir(store.deviceDir, { recursive: true });
-  const path = join(store.deviceDir, 'Info.plist');
-  await writeFile(`${path}.tmp-${process.pid}`, serializeXmlPlist(info));
-  await rename(`${path}.tmp-${process.pid}`, path);
+  await store.mkdirp(udid);
+  const file = await store.createFile(`${udid}/Info.plist`);
+  try {
+    await file.write(serializeXmlPlist(info));
+    await file.commit();
+  } catch (err) {
+    await file.abort();
+    throw err;
+  }
 }
 
 function usedBytes(disk: PlistDict): number | null {

@@ -1,5 +1,5 @@
 /** Every backup under the backup folder(s), newest first, with "Last Backup" per device. */
-import { listBackups, type BackupSummary } from '../backup/list.js';
+import { lastBackupDate, listBackups, type BackupSummary } from '../backup/list.js';
 
 export interface ListedBackup {
   path: string;
@@ -11,6 +11,8 @@ export interface ListedBackup {
   encrypted: boolean;
   complete: boolean;
   kind: 'current' | 'archive' | 'previous';
+  /** The device's last complete backup (what a restore would use): newest complete Status date. */
+  lastComplete: boolean;
 }
 
 export interface ListResult {
@@ -28,6 +30,16 @@ export async function listAllBackups(roots: readonly string[]): Promise<ListResu
     }
   }
   all.sort((a, b) => (b.date?.getTime() ?? 0) - (a.date?.getTime() ?? 0));
+  // Per device, the newest complete backup; on a tie the device's own folder wins over a kept copy.
+  const last = new Set<BackupSummary>();
+  const rank = { current: 0, archive: 1, previous: 2 } as const;
+  for (const udid of new Set(all.map((b) => b.udid.toLowerCase()))) {
+    const when = lastBackupDate(all, udid)?.getTime();
+    const best = all
+      .filter((b) => b.complete && b.udid.toLowerCase() === udid && b.statusDate?.getTime() === when)
+      .sort((a, b) => rank[a.kind] - rank[b.kind])[0];
+    if (best) last.add(best);
+  }
   return {
     backups: all.map((b) => ({
       path: b.path,
@@ -39,6 +51,7 @@ export async function listAllBackups(roots: readonly string[]): Promise<ListResu
       encrypted: b.encrypted,
       complete: b.complete,
       kind: b.kind,
+      lastComplete: last.has(b),
     })),
   };
 }

@@ -9,7 +9,11 @@ import path from 'node:path';
 import { looksLikeBackup, readBackupFolder } from './folder.js';
 import type { BackupProblem } from './folder.js';
 
-export type BackupKind = 'current' | 'archive';
+/**
+ * `current`: `<UDID>/`; `archive`: `<UDID>-YYYYMMDD-HHMMSS/`; `previous`: the last complete
+ * backup kept (hard links) under `.ibackup/previous/<UDID>/` while a newer run changes `<UDID>/`.
+ */
+export type BackupKind = 'current' | 'archive' | 'previous';
 
 export interface BackupSummary {
   /** Absolute or root-relative path of the backup folder. */
@@ -138,6 +142,12 @@ export async function listBackups(root: string, options: ListOptions = {}): Prom
     const dir = path.join(root, e.name);
     if (!looksLikeBackup(dir)) continue;
     out.push(await summarizeBackup(dir, options));
+  }
+  const kept = path.join(root, '.ibackup', 'previous');
+  for (const e of await readdir(kept, { withFileTypes: true }).catch(() => [])) {
+    const dir = path.join(kept, e.name);
+    if (!e.isDirectory() || e.name.endsWith('.partial') || !looksLikeBackup(dir)) continue;
+    out.push({ ...(await summarizeBackup(dir, options)), kind: 'previous' });
   }
   out.sort((a, b) => {
     if (a.udid.toLowerCase() !== b.udid.toLowerCase()) return a.udid.toLowerCase() < b.udid.toLowerCase() ? -1 : 1;

@@ -6,9 +6,10 @@
  * renamed; everything written is flushed once, before the backup is declared complete.
  */
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, readdir, rename, rm, statfs, copyFile, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { IbackupError } from '../errors.js';
+import { nodeFs, parallel, type FsLayer } from './fs-layer.js';
 
 /** A file or folder as DLContentsOfDirectory reports it. */
 export interface StoreEntry {
@@ -22,16 +23,28 @@ const WRITE_BUFFER = 1024 * 1024;
 
 export class UnsafePathError extends IbackupError {}
 
+export interface StoreOptions {
+  /** The file system (tests inject faults and record flushes). */
+  fs?: FsLayer;
+  /** Called before anything in the device's folder is created, replaced or removed. */
+  beforeChange?: (localPath: string) => Promise<void>;
+}
+
 export class BackupStore {
   /** Files and folders written or changed in this run, to flush before completion. */
   private readonly dirty = new Set<string>();
   private readonly dirtyDirs = new Set<string>();
   private readonly allowedTop: (first: string) => boolean;
+  readonly fs: FsLayer;
+  private readonly beforeChange: (localPath: string) => Promise<void>;
 
   constructor(
     readonly root: string,
     readonly udid: string,
+    opts: StoreOptions = {},
   ) {
+    this.fs = opts.fs ?? nodeFs;
+    this.beforeChange = opts.beforeChange ?? (async () => undefined);
     const archive = new RegExp(`^${escapeRe(udid)}-\\d{8}-\\d{6}$`);
     this.allowedTop = (first) => first === udid || archive.test(first) || first === '_unback_';
   }
@@ -67,7 +80,7 @@ export class BackupStore {
     let cur = this.root;
     for (const part of local.slice(this.root.length).split(sep).filter(Boolean)) {
       cur = join(cur, part);
-      const st = await lstat(cur).catch(() => undefined);
+      const st = await this.fs.lstat(cur).catch(() => undefined);
       if (!st) break; // the rest does not exist yet
       if (st.isSymbolicLink()) {
         throw new UnsafePathError('UNSAFE_PATH', {
@@ -79,12 +92,19 @@ export class BackupStore {
     return local;
   }
 
+  /** Lets the owner act (keep the last complete backup) before the device's folder changes. */
+  private async changing(local: string): Promise<void> {
+    const dir = this.deviceDir;
+    if (local === dir || local.startsWith(dir + sep)) await this.beforeChange(local);
+  }
+
   /** Starts writing a file (to a temporary name until `commit`). */
   async createFile(devicePath: string): Promise<StoreFileWriter> {
     const local = await this.resolveNoLinks(devicePath);
+    await this.changing(local);
     const tmp = `${local}.tmp-${process.pid}`;
-    const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | (constants.O_NOFOLLOW ?? 0), 0o644);
-    return new StoreFileWriter(fh, tmp, local, (p) => {
+    const fh = await this.fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | (constants.O_NOFOLLOW ?? 0), 0o644);
+    return new StoreFileWriter(this.fs, fh, tmp, local, (p) => {
       this.dirty.add(p);
       this.dirtyDirs.add(parentDir(p));
     });
@@ -93,12 +113,13 @@ export class BackupStore {
   /** Opens a file for reading (a download the device asked for). */
   async openRead(devicePath: string): Promise<FileHandle> {
     const local = await this.resolveNoLinks(devicePath);
-    return open(local, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+    return this.fs.open(local, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
   }
 
   async mkdirp(devicePath: string): Promise<void> {
     const local = await this.resolveNoLinks(devicePath);
-    await mkdir(local, { recursive: true, mode: 0o755 });
+    await this.changing(local);
+    await this.fs.mkdir(local, { recursive: true, mode: 0o755 });
     this.dirtyDirs.add(local);
     this.dirtyDirs.add(parentDir(local));
   }
@@ -107,11 +128,13 @@ export class BackupStore {
   async move(from: string, to: string): Promise<void> {
     const a = await this.resolveNoLinks(from);
     const b = await this.resolveNoLinks(to);
-    await lstat(a); // ENOENT when the source is missing
-    const dst = await lstat(b).catch(() => undefined);
-    if (dst?.isDirectory()) await rm(b, { recursive: true, force: true });
-    await mkdir(parentDir(b), { recursive: true });
-    await rename(a, b);
+    await this.fs.lstat(a); // ENOENT when the source is missing
+    await this.changing(a);
+    await this.changing(b);
+    const dst = await this.fs.lstat(b).catch(() => undefined);
+    if (dst?.isDirectory()) await this.fs.rm(b, { recursive: true, force: true });
+    await this.fs.mkdir(parentDir(b), { recursive: true });
+    await this.fs.rename(a, b);
     this.dirty.add(b);
     this.dirtyDirs.add(parentDir(a));
     this.dirtyDirs.add(parentDir(b));
@@ -120,7 +143,8 @@ export class BackupStore {
   /** Removes a file or a whole folder; a missing item is fine. */
   async remove(devicePath: string): Promise<void> {
     const local = await this.resolveNoLinks(devicePath);
-    await rm(local, { recursive: true, force: true });
+    await this.changing(local);
+    await this.fs.rm(local, { recursive: true, force: true });
     this.dirty.delete(local);
     this.dirtyDirs.add(parentDir(local));
   }
@@ -128,16 +152,25 @@ export class BackupStore {
   async copy(from: string, to: string): Promise<void> {
     const a = await this.resolveNoLinks(from);
     const b = await this.resolveNoLinks(to);
-    const st = await lstat(a);
+    const st = await this.fs.lstat(a);
+    await this.changing(b);
+    // Copies go to a temporary name, then rename: a file at the destination may share its data
+    // with the preserved copy of the last backup (hard link) and is never changed in place.
+    const copyOne = async (src: string, dst: string): Promise<void> => {
+      const tmp = `${dst}.tmp-${process.pid}`;
+      await this.fs.copyFile(src, tmp);
+      await this.fs.rename(tmp, dst);
+      this.dirty.add(dst);
+    };
     if (st.isDirectory()) {
-      await mkdir(b, { recursive: true });
-      for (const name of await readdir(a)) {
-        const s = await lstat(join(a, name));
-        if (s.isFile()) await copyFile(join(a, name), join(b, name));
+      await this.fs.mkdir(b, { recursive: true });
+      this.dirtyDirs.add(b);
+      for (const name of await this.fs.readdir(a)) {
+        const s = await this.fs.lstat(join(a, name));
+        if (s.isFile()) await copyOne(join(a, name), join(b, name));
       }
     } else {
-      await copyFile(a, b);
-      this.dirty.add(b);
+      await copyOne(a, b);
     }
     this.dirtyDirs.add(parentDir(b));
   }
@@ -145,14 +178,14 @@ export class BackupStore {
   /** Lists a folder truthfully; a missing folder lists as empty. */
   async list(devicePath: string): Promise<StoreEntry[]> {
     const local = await this.resolveNoLinks(devicePath);
-    const names = await readdir(local).catch((e: NodeJS.ErrnoException) => {
+    const names = await this.fs.readdir(local).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') return [] as string[];
       throw e;
     });
     const out: StoreEntry[] = [];
     for (const name of names) {
       if (name.includes('.tmp-')) continue; // our own unfinished files are not part of the backup
-      const st = await lstat(join(local, name)).catch(() => undefined);
+      const st = await this.fs.lstat(join(local, name)).catch(() => undefined);
       if (!st) continue;
       out.push({ name, type: st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other', size: st.size, mtime: st.mtime });
     }
@@ -161,7 +194,7 @@ export class BackupStore {
 
   /** Free bytes where the backup is written. */
   async freeSpace(): Promise<number> {
-    const s = await statfs(this.root);
+    const s = await this.fs.statfs(this.root);
     return Number(s.bavail) * Number(s.bsize);
   }
 
@@ -171,8 +204,10 @@ export class BackupStore {
     const dirs = [...this.dirtyDirs];
     this.dirty.clear();
     this.dirtyDirs.clear();
-    await parallel(files, concurrency, (p) => fsyncPath(p, false));
-    await parallel(dirs, concurrency, (p) => fsyncPath(p, true));
+    this.fs.event?.('flush-start');
+    await parallel(files, concurrency, (p) => this.fs.sync(p, false));
+    await parallel(dirs, concurrency, (p) => this.fs.sync(p, true));
+    this.fs.event?.('flushed');
   }
 }
 
@@ -183,6 +218,7 @@ export class StoreFileWriter {
   private size = 0;
 
   constructor(
+    private readonly fs: FsLayer,
     private readonly fh: FileHandle,
     private readonly tmp: string,
     readonly path: string,
@@ -216,14 +252,14 @@ export class StoreFileWriter {
   async commit(): Promise<void> {
     await this.drain();
     await this.fh.close();
-    await rename(this.tmp, this.path);
+    await this.fs.rename(this.tmp, this.path);
     this.onCommit(this.path);
   }
 
   /** Drops the unfinished file. */
   async abort(): Promise<void> {
     await this.fh.close().catch(() => undefined);
-    await rm(this.tmp, { force: true });
+    await this.fs.rm(this.tmp, { force: true });
   }
 }
 
@@ -278,25 +314,4 @@ function parentDir(p: string): string {
 
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-async function fsyncPath(p: string, dir: boolean): Promise<void> {
-  let fh: FileHandle | undefined;
-  try {
-    fh = await open(p, dir ? constants.O_RDONLY | (constants.O_DIRECTORY ?? 0) : constants.O_RDONLY);
-    await fh.sync();
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT' && code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM') throw err;
-  } finally {
-    await fh?.close().catch(() => undefined);
-  }
-}
-
-async function parallel<T>(items: T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
-  let i = 0;
-  const worker = async (): Promise<void> => {
-    while (i < items.length) await fn(items[i++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
 }

@@ -21,7 +21,8 @@ export function registerBackup(program: Command): void {
     .command('backup')
     .description('Back Up Now: back up all of the data on the iPhone to this computer (incremental unless --full)')
     .option('--full', 'make a full backup even when an earlier one exists')
-    .action(async (opts: { full?: boolean }, cmd: Command) => {
+    .option('--allow-copy', 'where the disk cannot make hard links (exFAT), keep the last complete backup safe by copying it')
+    .action(async (opts: { full?: boolean; allowCopy?: boolean }, cmd: Command) => {
       const g = globalsOf(cmd);
       const ctx = hostContextOf(g);
       const { signal, dispose } = interruptSignal();
@@ -33,6 +34,7 @@ export function registerBackup(program: Command): void {
         const result = await backupDevice(device, {
           root,
           ...(opts.full ? { full: true } : {}),
+          ...(opts.allowCopy ? { allowCopy: true } : {}),
           signal,
           onProgress: (p) => progress.update(p),
           onWarning: (m) => progress.note(`Warning: ${m}`),

@@ -13,7 +13,7 @@ export function listText(backups: readonly ListedBackup[], roots: readonly strin
     humanBytes(b.sizeBytes),
     b.encrypted ? 'yes' : 'no',
     b.complete ? 'yes' : 'NO',
-    b.kind,
+    b.lastComplete ? `${b.kind} (last complete)` : b.kind,
     b.path,
   ]);
   const head = ['Device', 'iOS', 'Last Backup', 'Size', 'Encrypted', 'Complete', 'Kind', 'Folder'];

@@ -41,6 +41,7 @@ export class AfcClient {
       }
     });
     link.on('end', () => this.fail(new IbackupError('CONNECTION_CLOSED')));
+    link.on('error', (err) => this.fail(err)); // a pulled cable: pending and later requests fail
   }
 
   private fail(err: Error): void {
@@ -66,6 +67,7 @@ export class AfcClient {
           },
         };
       });
+      reply.catch(() => undefined); // when the write fails, the reply is never awaited
       await this.link.write(encodeAfcPacket({ packetNum: num, operation, ...(headerPayload ? { headerPayload } : {}), ...(payload ? { payload } : {}) }));
       const p = await reply;
       this.waiting = undefined;

@@ -1,0 +1,63 @@
+/**
+ * The file-system calls a backup run makes, behind one interface so tests can inject faults
+ * (EPERM on link, ENOSPC on write) and record what was written and what was flushed.
+ */
+import { constants } from 'node:fs';
+import { copyFile, link, lstat, mkdir, open, readdir, rename, rm, statfs, type FileHandle } from 'node:fs/promises';
+import type { Stats, StatsFs } from 'node:fs';
+
+export interface FsLayer {
+  open(path: string, flags: number, mode?: number): Promise<FileHandle>;
+  rename(from: string, to: string): Promise<void>;
+  mkdir(path: string, opts: { recursive: boolean; mode?: number }): Promise<string | undefined>;
+  rm(path: string, opts: { recursive?: boolean; force?: boolean }): Promise<void>;
+  lstat(path: string): Promise<Stats>;
+  readdir(path: string): Promise<string[]>;
+  copyFile(from: string, to: string): Promise<void>;
+  link(existing: string, newPath: string): Promise<void>;
+  statfs(path: string): Promise<StatsFs>;
+  /** Flushes a file's or a folder's data and metadata to the disk (fsync). */
+  sync(path: string, dir: boolean): Promise<void>;
+  /** A milestone of the run ("flush-start", "complete", "released"), for recorders; optional. */
+  event?(name: string): void;
+}
+
+/** The real file system. */
+export const nodeFs: FsLayer = {
+  open: (p, flags, mode) => open(p, flags, mode),
+  rename: (a, b) => rename(a, b),
+  mkdir: (p, o) => mkdir(p, o),
+  rm: (p, o) => rm(p, o),
+  lstat: (p) => lstat(p),
+  readdir: (p) => readdir(p),
+  copyFile: (a, b) => copyFile(a, b),
+  link: (a, b) => link(a, b),
+  statfs: (p) => statfs(p),
+  sync: fsyncPath,
+};
+
+/**
+ * fsync of one file or folder. A path that vanished is fine; folders that cannot be opened or
+ * synced on this platform (Windows, some network file systems) are skipped.
+ */
+async function fsyncPath(p: string, dir: boolean): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(p, dir ? constants.O_RDONLY | (constants.O_DIRECTORY ?? 0) : constants.O_RDONLY);
+    await fh.sync();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM') throw err;
+  } finally {
+    await fh?.close().catch(() => undefined);
+  }
+}
+
+/** Runs `fn` over `items`, at most `n` at a time. */
+export async function parallel<T>(items: readonly T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
+  let i = 0;
+  const worker = async (): Promise<void> => {
+    while (i < items.length) await fn(items[i++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+}
