@@ -31,6 +31,7 @@ export class DlConnection {
   private readonly highWaterMark: number;
   /** Bytes received but not yet handed to a parser, in stream mode. */
   private pendingRaw: Buffer[] = [];
+  private pendingRawBytes = 0;
   private streaming = false;
   private paused = false;
   private failure: Error | undefined;
@@ -45,8 +46,10 @@ export class DlConnection {
     this.highWaterMark = opts.highWaterMark ?? 16 * 1024 * 1024;
     this.frames = new RawFrameDecoder(opts.maxFrameSize === undefined ? {} : { maxFrameSize: opts.maxFrameSize });
     link.on('data', (chunk: Buffer) => {
-      if (this.streaming) this.pendingRaw.push(chunk);
-      else this.frames.feed(chunk);
+      if (this.streaming) {
+        this.pendingRaw.push(chunk);
+        this.pendingRawBytes += chunk.length;
+      } else this.frames.feed(chunk);
       if (this.buffered() > this.highWaterMark && !this.paused) {
         this.paused = true;
         link.pause();
@@ -58,14 +61,20 @@ export class DlConnection {
     if (link.isClosed) this.fail(new IbackupError('CONNECTION_CLOSED'));
   }
 
+  /** Sends one plist; resolves once it (and everything before it) was handed to the system. */
   async send(value: PlistValue): Promise<void> {
-    await this.writeRaw(encodeFrame(value, { format: this.format }));
+    if (this.failure) throw this.failure;
+    await this.link.write(encodeFrame(value, { format: this.format }));
   }
 
-  /** Writes raw bytes, waiting while the socket's buffer is full. */
-  async writeRaw(bytes: Uint8Array): Promise<void> {
+  /**
+   * Queues raw bytes (several parts go out in one system call) and returns at once, unless the
+   * socket is congested: then it waits until the socket drains. The parts are not copied and
+   * must not change afterwards.
+   */
+  async writeRaw(...parts: Uint8Array[]): Promise<void> {
     if (this.failure) throw this.failure;
-    await this.link.write(bytes);
+    if (!this.link.send(...parts)) await this.link.drained();
   }
 
   /** The next plist. */
@@ -90,7 +99,10 @@ export class DlConnection {
     const parser = new DlFileStreamParser(direction);
     this.streaming = true;
     const first = this.frames.takeRemainder();
-    if (first.length > 0) this.pendingRaw.unshift(Buffer.from(first.buffer, first.byteOffset, first.byteLength));
+    if (first.length > 0) {
+      this.pendingRaw.unshift(Buffer.from(first.buffer, first.byteOffset, first.byteLength));
+      this.pendingRawBytes += first.length;
+    }
     try {
       for (;;) {
         const chunk = this.pendingRaw.shift();
@@ -99,6 +111,8 @@ export class DlConnection {
           await this.waitForData(opts);
           continue;
         }
+        this.pendingRawBytes -= chunk.length;
+        this.maybeResume();
         for (const ev of parser.push(chunk)) {
           const r = onEvent(ev);
           if (r) await r;
@@ -108,6 +122,7 @@ export class DlConnection {
           this.streaming = false;
           if (rest.length > 0) this.frames.feed(rest);
           for (const c of this.pendingRaw.splice(0)) this.frames.feed(c);
+          this.pendingRawBytes = 0;
           this.maybeResume();
           return;
         }
@@ -122,9 +137,7 @@ export class DlConnection {
   }
 
   private buffered(): number {
-    let n = this.frames.pending;
-    for (const c of this.pendingRaw) n += c.length;
-    return n;
+    return this.frames.pending + this.pendingRawBytes;
   }
 
   private maybeResume(): void {

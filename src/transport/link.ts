@@ -27,6 +27,9 @@ export interface TlsOptions {
 
 type Mode = 'plain' | 'tls';
 
+/** Bytes `send` may leave queued in this process before the writer is asked to wait. */
+const SEND_QUEUE_BYTES = 4 * 1024 * 1024;
+
 interface LinkEvents {
   newListener: [event: string | symbol, listener: unknown];
   data: [Buffer];
@@ -96,18 +99,59 @@ export class Link extends EventEmitter<LinkEvents> {
     return this.mode === 'tls' ? (this.tlsSocket?.getProtocol() ?? null) : null;
   }
 
+  /** Writes bytes; resolves once they were handed to the operating system. */
   write(bytes: Uint8Array): Promise<void> {
     if (this.closed) return Promise.reject(closedError());
-    const target: Duplex = this.mode === 'tls' && this.tlsSocket ? this.tlsSocket : this.raw;
+    const target = this.target();
     return new Promise((resolve, reject) => {
       target.write(bytes, (err) => (err ? reject(wrapIo(err)) : resolve()));
     });
   }
 
+  /**
+   * Queues bytes for the peer without waiting for them to leave (no copy: the parts must not
+   * change afterwards). Several parts go out together, in one system call when the socket is
+   * free. Returns false when the writer should wait for `drained()` before queueing more. Write
+   * errors end the link ('error', then 'end').
+   */
+  send(...parts: Uint8Array[]): boolean {
+    if (this.closed) throw closedError();
+    const target = this.target();
+    if (parts.length === 1) target.write(parts[0] as Uint8Array);
+    else if (parts.length > 1) {
+      target.cork();
+      for (const p of parts) target.write(p);
+      target.uncork();
+    }
+    return target.writableLength < SEND_QUEUE_BYTES;
+  }
+
+  /** Resolves when `send` may queue more (at once if it may now); rejects once the link is closed. */
+  drained(): Promise<void> {
+    if (this.closed) return Promise.reject(closedError());
+    const target = this.target();
+    if (target.writableLength < SEND_QUEUE_BYTES || !target.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onDrain = (): void => {
+        this.off('end', onEnd);
+        resolve();
+      };
+      const onEnd = (): void => {
+        target.off('drain', onDrain);
+        reject(closedError());
+      };
+      target.once('drain', onDrain);
+      this.once('end', onEnd);
+    });
+  }
+
   /** True while the socket wants the writer to wait (backpressure). */
   get writableNeedDrain(): boolean {
-    const target: Duplex = this.mode === 'tls' && this.tlsSocket ? this.tlsSocket : this.raw;
-    return target.writableNeedDrain;
+    return this.target().writableNeedDrain;
+  }
+
+  private target(): Duplex {
+    return this.mode === 'tls' && this.tlsSocket ? this.tlsSocket : this.raw;
   }
 
   /** Delivers bytes that were read from the socket before this link took it over. */

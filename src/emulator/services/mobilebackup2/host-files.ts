@@ -36,7 +36,7 @@ export interface UploadItem {
   /** Path relative to the backup root, e.g. `<udid>/Snapshot/ab/ab12…`. */
   backupPath: string;
   size: number;
-  /** The bytes, in chunks. */
+  /** The bytes, in chunks; a chunk must not change once yielded (it is written without a copy). */
   chunks: () => AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 }
 
@@ -55,6 +55,51 @@ export interface DownloadSink {
 }
 
 const UPLOAD_BLOCK = 1024 * 1024;
+/** Gathered bytes that are written at once. */
+const OUTBOX_BYTES = 1024 * 1024;
+/** Gathered pieces that are written at once (well under the system's limit per write). */
+const OUTBOX_PARTS = 512;
+const SUCCESS_BLOCK = encodeDlSuccessBlock();
+
+/** Pieces of an upload stream waiting to be written together. */
+class Outbox {
+  private parts: Uint8Array[] = [];
+  private bytes = 0;
+  private dataBytes = 0;
+
+  constructor(
+    private readonly dl: DlConnection,
+    private readonly onBytes: (n: number) => Promise<void> | void,
+  ) {}
+
+  get full(): boolean {
+    return this.bytes >= OUTBOX_BYTES || this.parts.length >= OUTBOX_PARTS;
+  }
+
+  add(part: Uint8Array): void {
+    this.parts.push(part);
+    this.bytes += part.length;
+  }
+
+  /** A data block: its header and the file bytes it carries. */
+  addData(header: Uint8Array, data: Uint8Array[], length: number): void {
+    this.add(header);
+    for (const d of data) this.parts.push(d);
+    this.bytes += length;
+    this.dataBytes += length;
+  }
+
+  async flush(): Promise<void> {
+    if (this.parts.length === 0) return;
+    const parts = this.parts;
+    const data = this.dataBytes;
+    this.parts = [];
+    this.bytes = 0;
+    this.dataBytes = 0;
+    await this.dl.writeRaw(...parts);
+    if (data > 0) await this.onBytes(data);
+  }
+}
 
 export class HostFiles {
   /** Overall progress 0–100 reported with each request. */
@@ -124,34 +169,41 @@ export class HostFiles {
     return done;
   }
 
-  /** Sends files to the host in one upload stream. */
+  /**
+   * Sends files to the host in one upload stream. Small pieces (headers, small files) are
+   * gathered and written together; file data is never copied. `onBytes` hears of the data after
+   * each write.
+   */
   async uploadFiles(items: UploadItem[], totalBytes: number): Promise<void> {
     await this.send({ name: 'DLMessageUploadFiles', options: {}, progress: this.progress, totalBytes });
+    const out = new Outbox(this.dl, this.onBytes);
     for (const item of items) {
-      await this.dl.writeRaw(encodeDlUploadFileHeader(item.devicePath, item.backupPath));
-      let pending: Uint8Array[] = [];
-      let pendingBytes = 0;
-      const flush = async (): Promise<void> => {
-        if (pendingBytes === 0) return;
-        const data = pending.length === 1 ? (pending[0] as Uint8Array) : Buffer.concat(pending);
-        pending = [];
-        pendingBytes = 0;
-        for (let at = 0; at < data.length; at += UPLOAD_BLOCK) {
-          const part = data.subarray(at, at + UPLOAD_BLOCK);
-          await this.dl.writeRaw(encodeDlDataBlockHeader(part.length));
-          await this.dl.writeRaw(part);
-        }
-        await this.onBytes(data.length);
+      out.add(encodeDlUploadFileHeader(item.devicePath, item.backupPath));
+      // One data block gathers the file's chunks up to UPLOAD_BLOCK bytes.
+      let block: Uint8Array[] = [];
+      let blockBytes = 0;
+      const endBlock = async (): Promise<void> => {
+        if (blockBytes === 0) return;
+        out.addData(encodeDlDataBlockHeader(blockBytes), block, blockBytes);
+        block = [];
+        blockBytes = 0;
+        if (out.full) await out.flush();
       };
       for await (const chunk of item.chunks()) {
-        pending.push(chunk);
-        pendingBytes += chunk.length;
-        if (pendingBytes >= UPLOAD_BLOCK) await flush();
+        for (let at = 0; at < chunk.length; ) {
+          const take = Math.min(chunk.length - at, UPLOAD_BLOCK - blockBytes);
+          block.push(take === chunk.length ? chunk : chunk.subarray(at, at + take));
+          blockBytes += take;
+          at += take;
+          if (blockBytes === UPLOAD_BLOCK) await endBlock();
+        }
       }
-      await flush();
-      await this.dl.writeRaw(encodeDlSuccessBlock());
+      await endBlock();
+      out.add(SUCCESS_BLOCK);
+      if (out.full) await out.flush();
     }
-    await this.dl.writeRaw(DL_STREAM_TERMINATOR);
+    out.add(DL_STREAM_TERMINATOR);
+    await out.flush();
     await this.status('DLMessageUploadFiles');
   }
 

@@ -1,0 +1,263 @@
+/**
+ * Virtual iPhone backup benchmark: how fast the emulator streams a full mobilebackup2 backup to a
+ * host that discards the bytes, over loopback TCP, with the service's TLS off (target >= 1 GB/s)
+ * and then on.
+ *
+ * The emulator runs in a child process and the null client in this one, so the device side
+ * (generating and sending) and the host side (receiving and parsing) each have a core, as a real
+ * phone and computer would. `--in-process` runs both in this process instead.
+ *
+ * Run: npm run bench:emulator [-- --files 20000 --gib 2] [--no-tls-run] [--in-process]
+ *   --files N   files on the phone (default: the big profile, 200 000)
+ *   --gib G     size of the video, GiB (default: the big profile, 4.5)
+ *   --mib M     bytes of the other files together, MiB (default: the big profile, 2048)
+ * The same settings can be given as IBACKUP_BENCH_FILES, IBACKUP_BENCH_GIB, IBACKUP_BENCH_MIB.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openHost } from '../src/app/context.js';
+import { pairDevice } from '../src/app/pair.js';
+import { selectDevice } from '../src/app/select-device.js';
+import { DeviceContent, type DeviceEntry } from '../src/emulator/content/index.js';
+import { Emulator } from '../src/emulator/emulator.js';
+import { builtInProfile, type ProfileOverrides } from '../src/emulator/profile.js';
+import { MOBILEBACKUP2_SERVICE, MobileBackup2Client, type BackupTarget } from '../src/host/services/mobilebackup2.js';
+import { numberValue } from '../src/protocol/plist/index.js';
+
+const TARGET = 1e9;
+
+/** CPU time this process has used (user + system), ms. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+const GIB = 2 ** 30;
+
+interface Settings {
+  files: number;
+  bytes: number;
+  video: number;
+}
+
+/** Messages from the emulator process. */
+type ChildMessage = { type: 'ready'; address: string; generatorRate: number; cpuMs: number } | { type: 'stats'; maxRssKb: number; cpuMs: number };
+
+function option(name: string, envName: string): number | undefined {
+  const i = process.argv.indexOf(name);
+  const raw = i >= 0 ? process.argv[i + 1] : process.env[envName];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} wants a number, got "${raw}"`);
+  return n;
+}
+
+function settings(): Settings {
+  const big = builtInProfile('big').content;
+  const gib = option('--gib', 'IBACKUP_BENCH_GIB');
+  const mib = option('--mib', 'IBACKUP_BENCH_MIB');
+  return {
+    files: Math.round(option('--files', 'IBACKUP_BENCH_FILES') ?? big.files),
+    bytes: mib === undefined ? big.bytes : Math.round(mib * 2 ** 20),
+    video: gib === undefined ? (big.hugeFiles[0] ?? 0) : Math.round(gib * GIB),
+  };
+}
+
+function profileFor(s: Settings, tls: boolean): ProfileOverrides {
+  return {
+    name: 'big',
+    extends: 'big',
+    behaviour: { serviceTls: { mobilebackup2: tls } },
+    content: { files: s.files, bytes: s.bytes, hugeFiles: s.video > 0 ? [s.video] : [] },
+  };
+}
+
+/** The content generator alone: 1 GiB of a generated video's bytes. */
+async function generatorRate(): Promise<number> {
+  const size = GIB;
+  const content = DeviceContent.build({ seed: 3, files: 1, bytes: 1024, hugeFiles: [size] });
+  const entry = [...content.entries()].find((e) => e.kind === 'file' && e.size === size) as DeviceEntry;
+  const t = performance.now();
+  let n = 0;
+  for await (const chunk of content.openContent(entry)) n += chunk.length;
+  return n / ((performance.now() - t) / 1000);
+}
+
+/** Starts an emulator listening on loopback TCP; returns its address and a way to stop it. */
+async function startEmulator(s: Settings, tls: boolean, stateDir: string): Promise<Emulator> {
+  return Emulator.start({ stateDir, profile: profileFor(s, tls), listen: '127.0.0.1:0' });
+}
+
+// ---- the emulator process ----
+
+async function serveChild(): Promise<void> {
+  const s = JSON.parse(process.env.IBACKUP_BENCH_SETTINGS ?? '{}') as Settings;
+  const tls = process.env.IBACKUP_BENCH_TLS === '1';
+  const stateDir = process.env.IBACKUP_BENCH_STATE ?? '';
+  const rate = await generatorRate();
+  const emulator = await startEmulator(s, tls, stateDir);
+  const send = (m: ChildMessage): void => void process.send?.(m);
+  process.on('message', (m: unknown) => {
+    if (m !== 'stop') return;
+    send({ type: 'stats', maxRssKb: process.resourceUsage().maxRSS, cpuMs: cpuMs() });
+    void emulator.close().then(() => process.disconnect());
+  });
+  send({ type: 'ready', address: emulator.socketAddress, generatorRate: rate, cpuMs: cpuMs() });
+}
+
+// ---- the host process ----
+
+/** A backup target that keeps nothing: every byte is discarded. */
+function nullTarget(): BackupTarget {
+  const enoent = (): Error => Object.assign(new Error('No such file or directory'), { code: 'ENOENT' });
+  return {
+    createFile: async () => ({ write: async () => undefined, commit: async () => undefined, abort: async () => undefined }),
+    readFile: (): AsyncIterable<Uint8Array> => ({
+      [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(enoent()) }),
+    }),
+    mkdirp: async () => undefined,
+    move: async () => undefined,
+    remove: async () => undefined,
+    copy: async () => undefined,
+    list: async () => [],
+    freeSpace: async () => 2 ** 52,
+    errorCode: (err) => ((err as { code?: string }).code === 'ENOENT' ? -6 : -1),
+    errorText: (err) => (err instanceof Error ? err.message : String(err)),
+  };
+}
+
+interface RunResult {
+  seconds: number;
+  /** CPU time of this process during the run, ms. */
+  hostCpuMs: number;
+  bytes: number;
+  files: number;
+  code: number;
+}
+
+/** Pairs with the emulator at `address` and runs one full backup into the null target. */
+async function backupOnce(address: string, hostDir: string): Promise<RunResult> {
+  const ctx = openHost({ usbmuxd: address, ownDir: hostDir, systemDirs: [] });
+  const device = await selectDevice(ctx);
+  await pairDevice(device, { retryMs: 100 });
+  const mb2 = new MobileBackup2Client(await device.startService(MOBILEBACKUP2_SERVICE, { escrowBag: true }));
+  try {
+    await mb2.handshake();
+    let bytes = 0;
+    let files = 0;
+    const request = { MessageName: 'Backup', TargetIdentifier: device.udid, SourceIdentifier: device.udid, Options: { ForceFullBackup: true } };
+    const t = performance.now();
+    const cpu0 = cpuMs();
+    const trace = process.env.IBACKUP_BENCH_TRACE === '1'
+      ? setInterval(() => console.log(`  ${((performance.now() - t) / 1000).toFixed(1)} s: ${files} files, ${(bytes / 1e6).toFixed(0)} MB`), 1000)
+      : undefined;
+    const response = await mb2.run(request, nullTarget(), {
+      bytes: (n) => {
+        bytes += n;
+      },
+      fileReceived: () => {
+        files++;
+      },
+    });
+    const seconds = (performance.now() - t) / 1000;
+    clearInterval(trace);
+    return { seconds, hostCpuMs: cpuMs() - cpu0, bytes, files, code: numberValue(response.ErrorCode) ?? -1 };
+  } finally {
+    await mb2.disconnect();
+  }
+}
+
+function waitFor<T extends ChildMessage['type']>(child: ChildProcess, type: T): Promise<Extract<ChildMessage, { type: T }>> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: ChildMessage): void => {
+      if (m.type !== type) return;
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      resolve(m as Extract<ChildMessage, { type: T }>);
+    };
+    const onExit = (code: number | null): void => reject(new Error(`the emulator process ended (${code ?? 'signal'})`));
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+}
+
+interface Measured extends RunResult {
+  generatorRate: number;
+  emulatorRssKb: number;
+  /** CPU time of the emulator process from its start of service to its end, ms (0 in-process). */
+  emulatorCpuMs: number;
+}
+
+async function measure(s: Settings, tls: boolean, dir: string, inProcess: boolean): Promise<Measured> {
+  const stateDir = join(dir, tls ? 'phone-tls' : 'phone');
+  const hostDir = join(dir, tls ? 'host-tls' : 'host');
+  if (inProcess) {
+    const generator = await generatorRate();
+    const emulator = await startEmulator(s, tls, stateDir);
+    try {
+      return { ...(await backupOnce(emulator.socketAddress, hostDir)), generatorRate: generator, emulatorRssKb: 0, emulatorCpuMs: 0 };
+    } finally {
+      await emulator.close();
+    }
+  }
+  const child = fork(fileURLToPath(import.meta.url), ['--serve'], {
+    execArgv: process.execArgv,
+    env: { ...process.env, IBACKUP_BENCH_SETTINGS: JSON.stringify(s), IBACKUP_BENCH_TLS: tls ? '1' : '0', IBACKUP_BENCH_STATE: stateDir },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  try {
+    const ready = await waitFor(child, 'ready');
+    const run = await backupOnce(ready.address, hostDir);
+    const stats = waitFor(child, 'stats');
+    child.send('stop');
+    const end = await stats;
+    return { ...run, generatorRate: ready.generatorRate, emulatorRssKb: end.maxRssKb, emulatorCpuMs: end.cpuMs - ready.cpuMs };
+  } finally {
+    if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
+  }
+}
+
+const gb = (n: number): string => `${(n / 1e9).toFixed(2)} GB/s`;
+const mbs = (n: number): string => `${(n / 1e6).toFixed(0)} MB/s`;
+const rss = (kb: number): string => `${(kb / 1024).toFixed(0)} MiB`;
+
+function report(label: string, m: Measured, inProcess: boolean): void {
+  const rate = m.bytes / m.seconds;
+  console.log(`${label}:`);
+  console.log(`  ${m.files} files, ${(m.bytes / GIB).toFixed(2)} GiB in ${m.seconds.toFixed(2)} s (response code ${m.code})`);
+  console.log(`  ${mbs(rate)} = ${gb(rate)}, ${(m.files / m.seconds).toFixed(0)} files/s`);
+  console.log(`  content generator alone: ${gb(m.generatorRate)} (the limit)`);
+  const perGib = (ms: number): string => `${(ms / 1000 / (m.bytes / GIB)).toFixed(2)} s`;
+  console.log(
+    inProcess
+      ? `  CPU per GiB: ${perGib(m.hostCpuMs)} (both sides)`
+      : `  CPU per GiB: emulator ${perGib(m.emulatorCpuMs)} (pairing included), null client ${perGib(m.hostCpuMs)}`,
+  );
+  const host = `host ${rss(process.resourceUsage().maxRSS)}`;
+  console.log(`  peak RSS: ${inProcess ? `${host} (emulator and host in one process)` : `${host}, emulator ${rss(m.emulatorRssKb)}`}`);
+}
+
+async function main(): Promise<void> {
+  const s = settings();
+  const inProcess = process.argv.includes('--in-process');
+  const withTls = !process.argv.includes('--no-tls-run');
+  const dir = await mkdtemp(join(tmpdir(), 'ibackup-bench-'));
+  console.log(
+    `virtual iPhone backup over loopback TCP: ${s.files} files + ${(s.bytes / GIB).toFixed(2)} GiB, video ${(s.video / GIB).toFixed(2)} GiB; ` +
+      `${inProcess ? 'emulator and null client in one process' : 'emulator in a child process, null client here'}`,
+  );
+  try {
+    const plain = await measure(s, false, dir, inProcess);
+    report('mobilebackup2 without TLS', plain, inProcess);
+    const rate = plain.bytes / plain.seconds;
+    console.log(`  target >= ${gb(TARGET)}: ${rate >= TARGET && plain.code === 0 ? 'OK' : 'SLOW'}`);
+    if (withTls) report('mobilebackup2 with TLS', await measure(s, true, dir, inProcess), inProcess);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv.includes('--serve')) await serveChild();
+else await main();
