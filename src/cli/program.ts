@@ -6,6 +6,7 @@ import { registerDevices } from './devices.js';
 import { registerDoctor } from './doctor.js';
 import { registerEmulator } from './emulator.js';
 import { registerBackup } from './backup.js';
+import { registerEncryption } from './encryption.js';
 import { registerList } from './list.js';
 import { registerDemo } from './demo.js';
 import { registerInfo } from './info.js';
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   registerInfo(program);
   registerDoctor(program);
   registerBackup(program);
+  registerEncryption(program);
   registerList(program);
   registerVerify(program);
   registerFiles(program);

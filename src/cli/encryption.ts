@@ -1,0 +1,74 @@
+/** `ibackup encryption status|on|off|change`: "Encrypt local backup". Passwords never in argv. */
+import type { Command } from 'commander';
+import { changeEncryption, encryptionStatus, type EncryptionAction, type EncryptionStatus } from '../app/encryption.js';
+import { PASSWORD_ADVICE, passwordStrength } from '../app/password-strength.js';
+import { backupRootsOf, chooseDevice, globalsOf, hostContextOf, interruptSignal } from './device-choice.js';
+import { printJson } from './output.js';
+import { addPasswordOption, readPasswords, type PasswordFlags } from './passwords.js';
+
+function statusText(s: EncryptionStatus): string {
+  return `Encrypt local backup: ${s.encryption ? 'on' : 'off'} (${s.udid})`;
+}
+
+export function registerEncryption(program: Command): void {
+  const enc = program.command('encryption').description('"Encrypt local backup": status, or set, change or remove the backup password');
+
+  enc
+    .command('status')
+    .description('whether backups of this iPhone are encrypted')
+    .action(async (_o: unknown, cmd: Command) => {
+      const g = globalsOf(cmd);
+      const { signal, dispose } = interruptSignal();
+      try {
+        const s = await encryptionStatus(await chooseDevice(hostContextOf(g), g, signal), signal);
+        if (g.json) printJson(s);
+        else process.stdout.write(`${statusText(s)}\n`);
+      } finally {
+        dispose();
+      }
+    });
+
+  for (const action of ['on', 'off', 'change'] as const) {
+    const what = { on: 'turn encryption on: set a backup password', off: 'turn encryption off (needs the current password)', change: 'change the backup password (current, then new)' }[action];
+    addPasswordOption(enc.command(action).description(what)).action(async (o: PasswordFlags, cmd: Command) => {
+      await run(action, o, cmd);
+    });
+  }
+}
+
+async function run(action: EncryptionAction, o: PasswordFlags, cmd: Command): Promise<void> {
+  const g = globalsOf(cmd);
+  const say = (s: string): void => {
+    if (!g.json && !g.quiet) process.stderr.write(`${s}\n`);
+  };
+  const { signal, dispose } = interruptSignal();
+  try {
+    const device = await chooseDevice(hostContextOf(g), g, signal);
+    if (action !== 'off') say(PASSWORD_ADVICE);
+    const pw = await readPasswords(o, {
+      needNew: action === 'change',
+      confirm: action !== 'off',
+      label: action === 'on' ? 'New backup password' : 'Current backup password',
+    });
+    const fresh = action === 'on' ? pw.password : pw.newPassword;
+    if (fresh !== undefined) {
+      const s = passwordStrength(fresh);
+      say(`Password strength: ${s.label} (${s.score}/4)${s.warning ? ` — ${s.warning}` : ''}`);
+      for (const tip of s.suggestions) say(`  ${tip}`);
+    }
+    say('If the iPhone asks for its passcode, enter it on the iPhone.');
+    const result = await changeEncryption(device, action, {
+      root: backupRootsOf(g)[0] as string,
+      password: pw.password,
+      ...(pw.newPassword === undefined ? {} : { newPassword: pw.newPassword }),
+      signal,
+      onPasscodePrompt: (shown) => {
+        if (shown) say('Enter your iPhone passcode on the iPhone to allow the change.');
+      },
+    });
+    if (g.json) printJson(result);
+    else process.stdout.write(`${action === 'change' ? 'Backup password changed. ' : ''}${statusText(result)}\n`);
+  } finally {
+    dispose();
+  }
+}
