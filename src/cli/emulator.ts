@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { IbackupError } from '../errors.js';
 import { Emulator } from '../emulator/emulator.js';
 import { sendControl } from '../emulator/ctl-client.js';
+import { parseFaultArgs } from '../emulator/faults.js';
 import type { PlistDict } from '../protocol/plist/index.js';
 import { parseSocketAddress } from '../transport/address.js';
 import { printJson } from './output.js';
@@ -66,7 +67,7 @@ export function registerEmulator(program: Command): void {
     .command('ctl')
     .description('drive a running emulator; prints JSON')
     .argument('<addr>', 'the address the emulator printed (UNIX:/path or host:port)')
-    .argument('<action>', 'list | attach | detach U | trust U MODE [SECS] | passcode U MODE [SECS] | mutate U CHANGE N')
+    .argument('<action>', 'list | attach | detach U | trust U MODE [SECS] | passcode U MODE [SECS] | mutate U CHANGE N | fault U NAME [k=v…] | fault U clear')
     .argument('[args...]', 'the action\'s arguments')
     .option('--profile <name|file.json>', 'profile for attach')
     .action(async (addr: string, action: string, args: string[], opts: { profile?: string }) => {
@@ -97,10 +98,13 @@ export function ctlRequest(action: string, args: string[], profile?: string): Pl
     case 'mutate':
       need(3, 'mutate UDID add|modify|delete|photos|messages N');
       return { Action: 'mutate', UDID: args[0] as string, Change: args[1] as string, Count: Number(args[2]) };
+    case 'fault':
+      need(2, 'fault UDID disconnect|throttle|stall|host-full|locked [k=v…] | fault UDID clear');
+      return { Action: 'fault', UDID: args[0] as string, Fault: args[1] as string, Params: parseFaultArgs(args.slice(2)) };
     default:
       throw new IbackupError('USAGE', {
         message: `Unknown emulator action "${action}".`,
-        remedy: 'Use list, attach, detach, trust, passcode or mutate.',
+        remedy: 'Use list, attach, detach, trust, passcode, mutate or fault.',
       });
   }
 }

@@ -3,17 +3,18 @@
  * MessageType (see `ibackup emulator ctl`). Each returns a JSON-able result.
  */
 import { IbackupError } from '../errors.js';
-import type { PlistDict, PlistValue } from '../protocol/plist/index.js';
+import { isPlistDict, type PlistDict, type PlistValue } from '../protocol/plist/index.js';
 import type { Emulator } from './emulator.js';
 import type { PasscodeBehaviour, TrustBehaviour } from './profile-types.js';
 import { MUTATION_ACTIONS, type MutationAction } from './content/index.js';
+import { parseFault } from './faults.js';
 
 function isMutation(s: string): s is MutationAction {
   return (MUTATION_ACTIONS as readonly string[]).includes(s);
 }
 
 /** The actions `ibackup emulator ctl` knows, with their arguments. */
-export const CTL_ACTIONS = ['list', 'attach', 'detach', 'trust', 'passcode', 'mutate'] as const;
+export const CTL_ACTIONS = ['list', 'attach', 'detach', 'trust', 'passcode', 'mutate', 'fault'] as const;
 export type CtlAction = (typeof CTL_ACTIONS)[number];
 
 export async function runControl(emu: Emulator, req: PlistDict): Promise<unknown> {
@@ -49,6 +50,17 @@ export async function runControl(emu: Emulator, req: PlistDict): Promise<unknown
       if (!isMutation(what)) throw usage(`Unknown change "${what}".`, `Use one of: ${MUTATION_ACTIONS.join(', ')}.`);
       const summary = await d.runtime.mutate(what, n);
       return { device: d.udid, added: summary.added.length, modified: summary.modified.length, deleted: summary.deleted.length, summary };
+    }
+    case 'fault': {
+      const d = emu.find(str(req.UDID, 'UDID'));
+      if (!d.runtime) throw usage('This device has no backup service to disturb.', 'Attach a device with a content profile.');
+      const name = str(req.Fault, 'Fault');
+      const params = isPlistDict(req.Params) ? req.Params : {};
+      const flat: Record<string, string | number | boolean> = {};
+      for (const [k, v] of Object.entries(params)) if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') flat[k] = v;
+      if (name === 'clear') d.runtime.faults.clear();
+      else d.runtime.faults.set(parseFault(name, flat));
+      return { device: d.udid, faults: d.runtime.faults.list(), uploaded: { ...d.runtime.faults.counters } };
     }
     default:
       throw usage(`Unknown control action "${action}".`, `Use one of: ${CTL_ACTIONS.join(', ')}.`);

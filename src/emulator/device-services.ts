@@ -10,6 +10,7 @@ import { serializeXmlPlist } from '../protocol/plist/index.js';
 import { DeviceContent, folderOverrideStore, type DeviceEntry, type MutationAction, type MutationSummary } from './content/index.js';
 import type { ServiceDefinition, VirtualDevice } from './device.js';
 import { createBackupKeys, keybagBytes } from './keybag.js';
+import { DeviceFaults } from './faults.js';
 import type { DeviceProfile } from './profile-types.js';
 import { serveAfc, AfcLocks } from './services/afc.js';
 import { AfcFileSystem, type AfcMount } from './services/afc-fs.js';
@@ -35,6 +36,8 @@ export class DeviceRuntime {
   /** Extra checks between backup phases (faults). */
   checkpoints: Array<(phase: string) => Promise<void>> = [];
   onBytes: (n: number) => Promise<void> | void = () => undefined;
+  /** Injected faults (disconnect, throttle, stall…) and upload counters; hooked in by `services`. */
+  readonly faults = new DeviceFaults();
   /** Asked for by a finished restore; the emulator detaches the device and plugs it back in. */
   onReboot: () => void = () => undefined;
   private plainKeybagCache: Uint8Array | undefined;
@@ -93,6 +96,7 @@ export class DeviceRuntime {
 
   /** The services lockdown can start on this device. */
   services(device: VirtualDevice, profile: DeviceProfile): Map<string, ServiceDefinition> {
+    this.faults.install(this, device);
     const tls = profile.behaviour.serviceTls;
     const identity = profile.identity;
     const extras = backupExtras(this, device, profile);

@@ -129,6 +129,10 @@ export async function runBackup(run: BackupRun): Promise<BackupOutcome> {
     rows.push(manifestRow(e, extra));
   }
   const removed = [...previous.entries()].filter(([id, r]) => !present.has(id) && r.flags === 1).map(([id]) => id);
+  // A full run over an earlier or interrupted backup cannot trust the host's Manifest.db to name
+  // every blob it holds: the blobs of files the device no longer has are found by listing.
+  const sweep = full && oldStatus !== undefined;
+  const fileIds = sweep ? new Set(rows.filter((r) => r.flags === 1).map((r) => r.fileId)) : new Set<string>();
 
   // 3. Resume: what an interrupted run already staged.
   const staged = await listSnapshot(files, udid);
@@ -226,6 +230,7 @@ export async function runBackup(run: BackupRun): Promise<BackupOutcome> {
   await uploadStatus(files, udid, status, 'removing');
   await run.checkpoint('removing');
   const gone = removed.map((id) => p(`${id.slice(0, 2)}/${id}`));
+  if (sweep) gone.push(...(await strayBlobs(files, udid, fileIds)));
   for (let i = 0; i < gone.length; i += BATCH) await files.removeItems(gone.slice(i, i + BATCH));
   await files.removeItems([p('Snapshot')]);
 
@@ -265,6 +270,18 @@ function sameFile(old: PreviousRow, e: DeviceEntry): boolean {
   const f = decodeMBFileSafe(old.file);
   if (!f) return false;
   return Number(f.size) === e.size && f.lastModified === e.mtime && f.lastStatusChange === e.ctime && f.mode === e.mode && Number(f.inodeNumber) === e.inode;
+}
+
+/** Blobs in `<udid>/xx/` that no row of the new manifest names. */
+async function strayBlobs(files: HostFiles, udid: string, keep: ReadonlySet<string>): Promise<string[]> {
+  const out: string[] = [];
+  for (const [name, entry] of await files.contentsOfDirectory(udid)) {
+    if (entry.type !== 'directory' || !/^[0-9a-f]{2}$/.test(name)) continue;
+    for (const [id, f] of await files.contentsOfDirectory(`${udid}/${name}`)) {
+      if (f.type === 'file' && /^[0-9a-f]{40}$/.test(id) && !keep.has(id)) out.push(`${udid}/${name}/${id}`);
+    }
+  }
+  return out;
 }
 
 async function listSnapshot(files: HostFiles, udid: string): Promise<Map<string, number>> {
