@@ -7,6 +7,7 @@ import { registerDoctor } from './doctor.js';
 import { registerEmulator } from './emulator.js';
 import { registerBackup } from './backup.js';
 import { registerEncryption } from './encryption.js';
+import { registerRestore } from './restore.js';
 import { registerList } from './list.js';
 import { registerDemo } from './demo.js';
 import { registerInfo } from './info.js';
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
   registerDoctor(program);
   registerBackup(program);
   registerEncryption(program);
+  registerRestore(program);
   registerList(program);
   registerVerify(program);
   registerFiles(program);

@@ -1,0 +1,69 @@
+/**
+ * `ibackup restore [--from UDID|PATH] [--system] [--settings] [--remove] [--no-reboot]`: checks
+ * the backup and its password on this computer first, then restores it to the iPhone.
+ */
+import type { Command } from 'commander';
+import { restoreDevice, type RestoreResult } from '../app/restore.js';
+import { chooseDevice, globalsOf, hostContextOf, humanBytes, interruptSignal } from './device-choice.js';
+import { printJson } from './output.js';
+import { addPasswordOption, passwordSource } from './passwords.js';
+import { progressRenderer } from './progress.js';
+import { backupDirOf } from './verify.js';
+
+interface RestoreFlags {
+  from?: string;
+  system?: boolean;
+  settings?: boolean;
+  remove?: boolean;
+  reboot?: boolean;
+  passwordStdin?: boolean;
+}
+
+export function restoreText(r: RestoreResult): string {
+  return [
+    'Restore completed.',
+    `From:    ${r.from}${r.encrypted ? ' (encrypted)' : ''}`,
+    `Sent:    ${r.filesSent} files, ${humanBytes(r.bytesSent)} in ${(r.durationMs / 1000).toFixed(1)} s`,
+    r.rebooting ? 'The iPhone restarts now; keep it connected until it is back.' : 'The iPhone was not restarted (--no-reboot).',
+  ].join('\n');
+}
+
+export function registerRestore(program: Command): void {
+  addPasswordOption(
+    program
+      .command('restore')
+      .description("restore a backup to the iPhone (default: the iPhone's own backup), after checking it and its password here")
+      .option('--from <UDID|PATH>', 'the backup to restore from')
+      .option('--system', 'restore system files too')
+      .option('--settings', "restore settings too (default: keep the iPhone's)")
+      .option('--remove', 'remove files on the iPhone that the backup does not have')
+      .option('--no-reboot', 'do not restart the iPhone afterwards'),
+  ).action(async (opts: RestoreFlags, cmd: Command) => {
+    const g = globalsOf(cmd);
+    const { signal, dispose } = interruptSignal();
+    const progress = progressRenderer({ json: g.json === true, quiet: g.quiet === true });
+    try {
+      const ctx = hostContextOf(g);
+      const device = await chooseDevice(ctx, g, signal);
+      const backupDir = await backupDirOf(g, opts.from ?? device.udid, signal);
+      if (!g.json && !g.quiet) process.stderr.write(`Checking ${backupDir} before restoring…\n`);
+      const result = await restoreDevice(device, {
+        backupDir,
+        password: passwordSource(opts),
+        ...(opts.system ? { system: true } : {}),
+        ...(opts.settings ? { settings: true } : {}),
+        ...(opts.remove ? { remove: true } : {}),
+        ...(opts.reboot === false ? { noReboot: true } : {}),
+        signal,
+        onChecked: (files) => progress.note(`The backup verifies (${files} files). Restoring to ${device.udid}…`),
+        onProgress: (p) => progress.update(p),
+      });
+      progress.stop();
+      if (g.json) printJson(result);
+      else process.stdout.write(`${restoreText(result)}\n`);
+    } finally {
+      progress.stop();
+      dispose();
+    }
+  });
+}
