@@ -110,6 +110,10 @@ export const ERROR_CODES = {
     remedy:
       'Try again. If you forgot it: on the iPhone, Settings > General > Transfer or Reset iPhone > Reset > Reset All Settings removes it; then make a new backup.',
   },
+  ENCRYPTION_STATE: {
+    message: 'Backup encryption is already in the state asked for.',
+    remedy: 'Check it with "ibackup encryption status".',
+  },
   BACKUP_NOT_FOUND: {
     message: 'No backup was found there.',
     remedy: 'Run "ibackup list" to see the backups under the backup folder.',

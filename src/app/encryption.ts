@@ -40,10 +40,10 @@ export async function encryptionStatus(device: HostDevice, signal?: AbortSignal)
 export async function changeEncryption(device: HostDevice, action: EncryptionAction, opts: EncryptionOptions): Promise<EncryptionStatus> {
   const { encryption } = await encryptionStatus(device, opts.signal);
   if (action === 'on' && encryption) {
-    throw new IbackupError('USAGE', { message: 'Backup encryption is already on.', remedy: 'Use "ibackup encryption change" to set another password, or "off" to remove it.' });
+    throw new IbackupError('ENCRYPTION_STATE', { message: 'Backup encryption is already on.', remedy: 'Use "ibackup encryption change" to set another password, or "off" to remove it.' });
   }
   if (action !== 'on' && !encryption) {
-    throw new IbackupError('USAGE', { message: 'Backup encryption is off: there is no backup password to use.', remedy: 'Turn it on with "ibackup encryption on".' });
+    throw new IbackupError('ENCRYPTION_STATE', { message: 'Backup encryption is off: there is no backup password to use.', remedy: 'Turn it on with "ibackup encryption on".' });
   }
   if (action === 'change' && !opts.newPassword) throw new IbackupError('PASSWORD_REQUIRED', { message: 'A new backup password is needed.' });
 
