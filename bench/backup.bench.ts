@@ -1,0 +1,159 @@
+/**
+ * Backup throughput: three clients back up the same virtual iPhone, with the same emulator
+ * settings (printed, service TLS included), each in its own process under /usr/bin/time:
+ *  - a null client that receives the mobilebackup2 stream and discards it (this machine's limit),
+ *  - `ibackup backup --full`,
+ *  - `idevicebackup2 backup --full` (skipped when not installed),
+ * then an incremental `ibackup backup` after 1% of the files changed. A first null-client pass
+ * warms the emulator's content. ibackup and the null client run from a build made at the start. Prints wall time, MB/s,
+ * files/s, peak RSS and the ratios. Not a test: it fails only when a client fails.
+ *
+ * Run: npm run bench:backup [-- --files 20000 --mib 2048]
+ *   (or IBACKUP_BENCH_FILES, IBACKUP_BENCH_MIB); --no-idevicebackup2 skips the third client.
+ */
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const MB = 1e6;
+
+function option(name: string, envName: string, dflt: number): number {
+  const i = process.argv.indexOf(name);
+  const raw = i >= 0 ? process.argv[i + 1] : process.env[envName];
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} wants a positive number, got "${raw}"`);
+  return n;
+}
+
+interface Run {
+  name: string;
+  seconds: number;
+  rssMb: number;
+  bytes: number;
+  files: number;
+}
+
+/** Runs a command under /usr/bin/time; returns its output, elapsed seconds and peak RSS. */
+function timed(cmd: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string; seconds: number; rssMb: number }> {
+  return new Promise((done, fail) => {
+    execFile('/usr/bin/time', ['-f', 'BENCH %e %M', ...cmd], { env, maxBuffer: 64 * 1024 * 1024, cwd: REPO }, (err, stdout, stderr) => {
+      const m = /BENCH ([\d.]+) (\d+)/.exec(stderr);
+      if (err || !m) {
+        fail(new Error(`${cmd.join(' ')} failed: ${String(err)}\n${stderr.slice(-2000)}`));
+        return;
+      }
+      done({ stdout, seconds: Number(m[1]), rssMb: Number(m[2]) / 1024 });
+    });
+  });
+}
+
+/**
+ * The null client, run from the built modules like ibackup: receives every file of a full
+ * backup and keeps nothing (Status.plist absent, so the device sends everything).
+ */
+function nullClientSource(dist: string): string {
+  const mod = (p: string): string => JSON.stringify(pathToFileURL(join(dist, p)).href);
+  return `
+import { openHost } from ${mod('app/context.js')};
+import { selectDevice } from ${mod('app/select-device.js')};
+import { MOBILEBACKUP2_SERVICE, MobileBackup2Client } from ${mod('host/services/mobilebackup2.js')};
+const udid = process.env.BENCH_UDID;
+const ctx = openHost({ usbmuxd: process.env.USBMUXD_SOCKET_ADDRESS, ownDir: process.env.XDG_CONFIG_HOME + '/ibackup/lockdown', systemDirs: [], timeoutMs: 10000 });
+const device = await selectDevice(ctx, udid);
+const mb2 = new MobileBackup2Client(await device.startService(MOBILEBACKUP2_SERVICE, { escrowBag: true }));
+await mb2.handshake();
+let bytes = 0, files = 0;
+const enoent = () => Object.assign(new Error('absent'), { code: 'ENOENT' });
+const target = {
+  createFile: async () => ({ write: async (c) => { bytes += c.length; }, commit: async () => { files++; }, abort: async () => {} }),
+  readFile: async function* () { throw enoent(); },
+  mkdirp: async () => {}, move: async () => {}, remove: async () => {}, copy: async () => {},
+  list: async () => [], freeSpace: async () => 2 ** 52,
+  errorCode: (e) => (e.code === 'ENOENT' ? -6 : -1), errorText: (e) => String(e),
+};
+const r = await mb2.run({ MessageName: 'Backup', TargetIdentifier: udid, SourceIdentifier: udid, Options: { ForceFullBackup: true } }, target);
+await mb2.disconnect();
+if (r.ErrorCode !== 0) throw new Error('the device answered ' + JSON.stringify(r));
+process.stdout.write(JSON.stringify({ bytes, files }) + '\\n');
+process.exit(0);
+`;
+}
+
+async function main(): Promise<void> {
+  const files = option('--files', 'IBACKUP_BENCH_FILES', 20_000);
+  const mib = option('--mib', 'IBACKUP_BENCH_MIB', 2048);
+  const withIdb = !process.argv.includes('--no-idevicebackup2') && spawnSync('sh', ['-c', 'command -v idevicebackup2'], { stdio: 'ignore' }).status === 0;
+  const tmp = await mkdtemp(join(tmpdir(), 'ibackup-bench-'));
+  // Built modules, as users run them (tsx would add its start-up time and memory to every figure).
+  // Inside the repository, so the built modules find its node_modules.
+  const dist = join(REPO, 'node_modules', '.cache', `ibackup-bench-${process.pid}`);
+  process.stdout.write('Building into a temporary folder…\n');
+  const built = spawnSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', join(REPO, 'tsconfig.build.json'), '--outDir', dist], { cwd: REPO, stdio: 'inherit' });
+  if (built.status !== 0) throw new Error('the build failed');
+  const CLI = [process.execPath, join(dist, 'cli/main.js')];
+  await writeFile(join(tmp, 'null-client.mjs'), nullClientSource(dist));
+  const profile = { extends: 'big', content: { seed: 3, files, bytes: mib * 1024 * 1024, hugeFiles: [] } };
+  await writeFile(join(tmp, 'profile.json'), JSON.stringify(profile));
+  const emu = spawn(CLI[0] as string, [...CLI.slice(1), 'emulator', 'start', '--listen', `UNIX:${join(tmp, 'mux.sock')}`, '--state', join(tmp, 'state'), '--profile', join(tmp, 'profile.json')], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const first = await new Promise<string>((done) => createInterface({ input: emu.stdout }).once('line', done));
+    const address = first.replace(/^USBMUXD_SOCKET_ADDRESS=/, '');
+    const env: NodeJS.ProcessEnv = { ...process.env, USBMUXD_SOCKET_ADDRESS: address, XDG_CONFIG_HOME: join(tmp, 'config'), NO_COLOR: '1' };
+    const cli = (args: string[]): string[] => [...CLI, ...args];
+    const devices = JSON.parse((await timed(cli(['--json', 'devices']), env)).stdout) as { devices: Array<{ udid: string }> };
+    const udid = devices.devices[0]?.udid as string;
+    await timed(cli(['pair']), env);
+    process.stdout.write(`Settings: ${files} files, ${mib} MiB (profile big, no huge file), mobilebackup2 TLS on, loopback UNIX socket, ${process.platform} ${process.arch}\n`);
+
+    const runs: Run[] = [];
+    // A first pass warms the emulator's content (generated on first read), so no client pays for it.
+    const nullCmd = [process.execPath, join(tmp, 'null-client.mjs')];
+    await timed(nullCmd, { ...env, BENCH_UDID: udid });
+    const n = await timed(nullCmd, { ...env, BENCH_UDID: udid });
+    const nr = JSON.parse(n.stdout) as { bytes: number; files: number };
+    runs.push({ name: 'null client', seconds: n.seconds, rssMb: n.rssMb, bytes: nr.bytes, files: nr.files });
+    const dir = join(tmp, 'ibackup');
+    const ib = await timed(cli(['--json', '--backup-dir', dir, 'backup', '--full']), env);
+    const ir = JSON.parse(ib.stdout) as { bytesReceived: number; filesReceived: number };
+    runs.push({ name: 'ibackup', seconds: ib.seconds, rssMb: ib.rssMb, bytes: ir.bytesReceived, files: ir.filesReceived });
+    if (withIdb) {
+      await mkdir(join(tmp, 'idb'));
+      const idb = await timed(['idevicebackup2', '-u', udid, 'backup', '--full', join(tmp, 'idb')], env);
+      runs.push({ name: 'idevicebackup2', seconds: idb.seconds, rssMb: idb.rssMb, bytes: nr.bytes, files: nr.files });
+      await rm(join(tmp, 'idb'), { recursive: true, force: true });
+    }
+    const changed = Math.max(1, Math.round(files / 100));
+    await timed(cli(['emulator', 'ctl', address, 'mutate', udid, 'modify', String(changed)]), env);
+    const inc = await timed(cli(['--json', '--backup-dir', dir, 'backup']), env);
+    const incr = JSON.parse(inc.stdout) as { bytesReceived: number; filesReceived: number };
+    runs.push({ name: `ibackup incremental (${changed} changed)`, seconds: inc.seconds, rssMb: inc.rssMb, bytes: incr.bytesReceived, files: incr.filesReceived });
+
+    const row = (r: Run): string =>
+      `${r.name.padEnd(36)} ${r.seconds.toFixed(1).padStart(7)} s ${(r.bytes / MB / r.seconds).toFixed(0).padStart(6)} MB/s ${(r.files / r.seconds).toFixed(0).padStart(7)} files/s ${r.rssMb.toFixed(0).padStart(5)} MB peak RSS`;
+    process.stdout.write(`${runs.map(row).join('\n')}\n`);
+    const rate = (name: string): number | undefined => {
+      const r = runs.find((x) => x.name === name);
+      return r ? r.bytes / r.seconds : undefined;
+    };
+    const nul = rate('null client') as number;
+    const ibk = rate('ibackup') as number;
+    const idb = rate('idevicebackup2');
+    process.stdout.write(`ibackup / null client: ${(ibk / nul).toFixed(2)} (target >= 0.90); ibackup ${(ibk / MB).toFixed(0)} MB/s (target >= 300)\n`);
+    if (idb !== undefined) process.stdout.write(`ibackup / idevicebackup2: ${(ibk / idb).toFixed(2)} (target >= 1.5 where the null client leaves room)\n`);
+    const full = runs.find((r) => r.name === 'ibackup') as Run;
+    const last = runs.at(-1) as Run;
+    process.stdout.write(`incremental / full wall time: ${((last.seconds / full.seconds) * 100).toFixed(1)}% (target <= 5%, host time)\n`);
+  } finally {
+    emu.kill('SIGTERM');
+    await new Promise((r) => emu.once('exit', r));
+    await rm(tmp, { recursive: true, force: true });
+    await rm(dist, { recursive: true, force: true });
+  }
+}
+
+await main();
