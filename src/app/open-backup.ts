@@ -49,7 +49,10 @@ function listingOf(list: readonly BackupSummary[]): string {
 
 /** The current backup of a device (else its newest archive), or undefined. */
 function pickFor(list: readonly BackupSummary[]): BackupSummary | undefined {
-  return list.find((b) => b.kind === 'current') ?? [...list].sort((a, b) => (b.date?.getTime() ?? 0) - (a.date?.getTime() ?? 0))[0];
+  const current = list.find((b) => b.kind === 'current');
+  // After an interrupted run, the copy kept of the last complete backup is the one to use.
+  const kept = current?.complete === false ? list.find((b) => b.kind === 'previous' && b.complete) : undefined;
+  return kept ?? current ?? [...list].sort((a, b) => (b.date?.getTime() ?? 0) - (a.date?.getTime() ?? 0))[0];
 }
 
 function notFound(what: string, roots: readonly string[], all: readonly BackupSummary[]): IbackupError {
@@ -69,7 +72,7 @@ export async function resolveBackupArg(arg: string, roots: readonly string[]): P
   if (isDir(asPath) && looksLikeBackup(asPath)) return asPath;
   const all = await backupsUnder(roots);
   const byFolder = all.filter((b) => b.folder === wanted);
-  if (byFolder.length > 0) return (byFolder[0] as BackupSummary).path;
+  if (byFolder.length > 0) return (pickFor(byFolder) ?? (byFolder[0] as BackupSummary)).path;
   const byUdid = all.filter((b) => sameUdid(b.udid, wanted) || sameUdid(b.folder, wanted));
   const hit = pickFor(byUdid);
   if (hit !== undefined) return hit.path;

@@ -90,9 +90,11 @@ describe('crash safety', () => {
       await backupDevice(w.host, { root: w.root, fs: fs1 });
       assert.deepEqual(fs1.unflushedAtComplete, [], 'first backup: written but not flushed');
       assert.deepEqual(fs1.earlyFileSyncs, []);
+      if (process.platform === 'linux') assert.equal(fs1.syncFsCalls, 1, 'one syncfs for the whole run');
 
       await change(w);
       const fs2 = new RecordingFs();
+      fs2.noSyncFs = true; // where syncfs is missing: parallel fsyncs of every file and folder
       const seen: Array<{ nlink: number; same: boolean }> = [];
       const rt = virtualDevice(w.b, w.udid).runtime;
       assert.ok(rt);
@@ -150,6 +152,9 @@ describe('crash safety', () => {
       const info = json<{ lastBackup: string | null; lastBackupPath?: string }>((await w.b.cli(['--json', 'info'])).stdout);
       assert.equal(info.lastBackup, last.date);
       if (info.lastBackupPath !== undefined) assert.equal(info.lastBackupPath, last.path);
+      const verified = await w.b.cli(['--json', 'verify', w.udid], { timeoutMs: 60_000 });
+      assert.equal(verified.code, 0, `ibackup verify of the last complete backup: ${verified.stdout}${verified.stderr}`);
+      assert.equal(json<{ ok: boolean }>(verified.stdout).ok, true);
       await completes(w, 'after the cut');
     } finally {
       await w.b.dispose();

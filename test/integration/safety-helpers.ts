@@ -221,6 +221,18 @@ export class RecordingFs implements FsLayer {
     await this.base.sync(p, dir);
     this.synced.set(p, ++this.seq);
   };
+  /** syncfs: everything written under the file system's root counts as flushed. */
+  syncFileSystem = async (p: string): Promise<boolean> => {
+    if (this.noSyncFs || !this.base.syncFileSystem || !(await this.base.syncFileSystem(p))) return false;
+    this.syncFsCalls++;
+    const at = ++this.seq;
+    for (const w of this.written.keys()) this.synced.set(w, at);
+    return true;
+  };
+  /** Calls of syncFileSystem that flushed. */
+  syncFsCalls = 0;
+  /** Pretend syncfs is unavailable (the per-file fsync path is used). */
+  noSyncFs = false;
   event(name: string): void {
     this.events.push({ name, seq: this.seq });
     if (name === 'flush-start') this.flushing = true;
