@@ -24,6 +24,8 @@ import { openSyncSession } from './sync-session.js';
 import { formatBytes } from './doctor.js';
 
 export const GIB = 1024 ** 3;
+/** How long the iPhone may wait for its passcode before the host gives up (it gives up at 30 min). */
+export const PASSCODE_WAIT_MS = 35 * 60_000;
 const CANCELLED_MESSAGE = 'The backup was cancelled; the last complete backup is unchanged.';
 
 export type BackupPhase = 'preparing' | 'waiting-for-passcode' | 'backing-up' | 'finishing';
@@ -92,7 +94,7 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
   const full = opts.full === true || !hasComplete;
   if (full && used !== null && free < used + GIB) {
     throw new IbackupError('DISK_FULL', {
-      message: `Not enough free space for a ${hasComplete ? 'full' : 'first'} backup: it needs about ${formatBytes(used + GIB)} (the iPhone's ${formatBytes(used)} plus 1 GB), and ${opts.root} has ${formatBytes(free)} free.`,
+      message: `Not enough free space for a ${hasComplete ? 'full' : 'first'} backup: it needs about ${formatBytes(used + GIB)} (the iPhone's ${formatBytes(used)} plus 1 GiB), and ${opts.root} has ${formatBytes(free)} free.`,
       remedy: `Free ${formatBytes(used + GIB - free)} on that disk, or choose another folder with --backup-dir.`,
       details: { neededBytes: used + GIB, freeBytes: free, path: opts.root },
     });
@@ -112,9 +114,13 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
     await writeInfoPlist(device, sync.afc, store, udid, values, now());
 
     sync.np.on('notification', (name) => {
-      if (name === Notifications.passcodePresented) emit({ phase: 'waiting-for-passcode' });
-      else if (name === Notifications.passcodeDismissed) emit({ phase: 'backing-up' });
-      else if (name === Notifications.syncCancelRequest) cancel();
+      if (name === Notifications.passcodePresented) {
+        mb2?.setSilenceTimeout(PASSCODE_WAIT_MS);
+        emit({ phase: 'waiting-for-passcode' });
+      } else if (name === Notifications.passcodeDismissed) {
+        mb2?.setSilenceTimeout(undefined);
+        emit({ phase: 'backing-up' });
+      } else if (name === Notifications.syncCancelRequest) cancel();
     });
     progress.phase = 'backing-up';
     emit({ percent: 0 });

@@ -85,11 +85,20 @@ export class MobileBackup2Client {
 
   constructor(link: Link, opts: { timeoutMs?: number } = {}) {
     this.timeoutMs = opts.timeoutMs ?? 5 * 60_000;
+    this.silenceMs = this.timeoutMs;
     this.dl = new DlConnection(link, { format: 'binary', timeoutMs: this.timeoutMs });
   }
 
+  /** Silence allowed before the next device message; longer while the iPhone asks for its passcode. */
+  private silenceMs: number;
+
+  /** Sets how long the device may stay silent (e.g. 35 min while it shows its passcode prompt). */
+  setSilenceTimeout(ms: number | undefined): void {
+    this.silenceMs = ms ?? this.timeoutMs;
+  }
+
   private async next(signal?: AbortSignal): Promise<DeviceLinkMessage> {
-    return decodeDeviceLinkMessage(await this.dl.receive(signal ? { signal } : {}));
+    return decodeDeviceLinkMessage(await this.dl.receive({ timeoutMs: this.silenceMs, ...(signal ? { signal } : {}) }));
   }
 
   private send(msg: DeviceLinkMessage): Promise<void> {
