@@ -11,7 +11,6 @@ import { openHost } from '../app/context.js';
 import { pairDevice } from '../app/pair.js';
 import { selectDevice } from '../app/select-device.js';
 import { verifyBackup } from '../backup/verify.js';
-import { Emulator } from '../emulator/emulator.js';
 import { IbackupError } from '../errors.js';
 import { backupText } from './backup.js';
 import { globalsOf, humanBytes, interruptSignal } from './device-choice.js';
@@ -49,6 +48,8 @@ export function registerDemo(program: Command): void {
       };
       const { signal, dispose } = interruptSignal();
       say(`Starting a virtual iPhone (${opts.profile ?? 'typical'} profile)…`);
+      // Loaded on demand: only the demo and the emulator commands need the virtual iPhone.
+      const { Emulator } = await import('../emulator/emulator.js');
       const emulator = await Emulator.start({
         stateDir,
         listen: { kind: 'unix', path: join(stateDir, 'usbmuxd.sock') },

@@ -3,8 +3,6 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { IbackupError } from '../errors.js';
-import { Emulator } from '../emulator/emulator.js';
-import { sendControl } from '../emulator/ctl-client.js';
 import { parseFaultArgs } from '../emulator/faults.js';
 import type { PlistDict } from '../protocol/plist/index.js';
 import { parseSocketAddress } from '../transport/address.js';
@@ -40,6 +38,7 @@ export function registerEmulator(program: Command): void {
         throw new IbackupError('USAGE', { message: `--devices must be a whole number from 0 to 64, not "${opts.devices}".` });
       }
       const stateDir = resolve(opts.state ?? defaultStateDir());
+      const { Emulator } = await import('../emulator/emulator.js');
       const emulator = await Emulator.start({
         stateDir,
         ...(opts.listen === undefined ? {} : { listen: parseSocketAddress(opts.listen) }),
@@ -71,6 +70,7 @@ export function registerEmulator(program: Command): void {
     .argument('[args...]', 'the action\'s arguments')
     .option('--profile <name|file.json>', 'profile for attach')
     .action(async (addr: string, action: string, args: string[], opts: { profile?: string }) => {
+      const { sendControl } = await import('../emulator/ctl-client.js');
       printJson(await sendControl(addr, ctlRequest(action, args, opts.profile)));
     });
 }

@@ -16,7 +16,7 @@ import { RawMuxClient } from '../integration/mux-client.js';
 import { REPO_ROOT, requireTools, runTool, waitFor, type ToolResult } from './helpers.js';
 
 const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
-const START_TIMEOUT_MS = 20_000;
+const START_TIMEOUT_MS = 60_000;
 
 interface RunningCli {
   child: ChildProcess;
@@ -63,7 +63,7 @@ async function startCli(args: readonly string[]): Promise<RunningCli> {
 async function stopCli(cli: RunningCli, signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   if (cli.child.exitCode !== null) return cli.exited;
   cli.child.kill(signal);
-  const timer = setTimeout(() => cli.child.kill('SIGKILL'), 10_000);
+  const timer = setTimeout(() => cli.child.kill('SIGKILL'), 30_000);
   try {
     return await cli.exited;
   } finally {
