@@ -74,6 +74,9 @@ export class Preserver {
       this.state = earlier ? 'kept' : 'none';
       return;
     }
+    // A kept copy beside a complete backup: the run that completed it died before releasing the
+    // copy, perhaps before its flush. Make that backup durable before the copy goes.
+    if (earlier) await this.fs.syncFileSystem?.(this.root);
     const partial = `${this.dest}.partial`;
     await this.fs.rm(partial, { recursive: true, force: true });
     await this.fs.rm(this.dest, { recursive: true, force: true });
