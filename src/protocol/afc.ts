@@ -6,6 +6,7 @@
  * request arguments in the header data and bulk bytes in the payload; pymobiledevice3 sends
  * this_length = entire_length. Readers therefore parse `body` (header data and payload together).
  */
+import { ChunkBuffer } from './chunk-buffer.js';
 import { IbackupError, decodeError } from '../errors.js';
 
 export const AFC_MAGIC = 'CFA6LPAA';
@@ -158,8 +159,7 @@ export const DEFAULT_AFC_MAX_PACKET_SIZE = 32 * 1024 * 1024;
 /** Incremental AFC packet decoder: `push` returns the complete packets and keeps the rest. */
 export class AfcDecoder {
   private readonly maxPacketSize: number;
-  private chunks: Uint8Array[] = [];
-  private buffered = 0;
+  private readonly buffer = new ChunkBuffer();
 
   constructor(options: Partial<AfcDecoderOptions> = {}) {
     this.maxPacketSize = options.maxPacketSize ?? DEFAULT_AFC_MAX_PACKET_SIZE;
@@ -167,17 +167,14 @@ export class AfcDecoder {
 
   /** Bytes held waiting for the rest of a packet. */
   get pending(): number {
-    return this.buffered;
+    return this.buffer.length;
   }
 
   push(chunk: Uint8Array): AfcPacket[] {
-    if (chunk.length > 0) {
-      this.chunks.push(chunk);
-      this.buffered += chunk.length;
-    }
+    this.buffer.append(chunk);
     const out: AfcPacket[] = [];
-    while (this.buffered >= AFC_HEADER_SIZE) {
-      const header = this.peek(AFC_HEADER_SIZE);
+    while (this.buffer.length >= AFC_HEADER_SIZE) {
+      const header = this.buffer.peek(AFC_HEADER_SIZE);
       const view = new DataView(header.buffer, header.byteOffset, AFC_HEADER_SIZE);
       for (let i = 0; i < MAGIC_BYTES.length; i++) {
         if (header[i] !== MAGIC_BYTES[i]) throw decodeError('AFC packet without the CFA6LPAA magic');
@@ -192,10 +189,10 @@ export class AfcDecoder {
         });
       }
       const total = Number(entire);
-      if (this.buffered < total) break;
+      if (this.buffer.length < total) break;
       const packetNum = u64(view, 24, 'packet number');
       const operation = u64(view, 32, 'operation');
-      const bytes = this.take(total);
+      const bytes = this.buffer.take(total);
       const split = Number(thisLen);
       out.push({
         packetNum,
@@ -205,40 +202,6 @@ export class AfcDecoder {
         body: bytes.subarray(AFC_HEADER_SIZE),
       });
     }
-    return out;
-  }
-
-  /** The first n buffered bytes (a view when they are in one chunk). */
-  private peek(n: number): Uint8Array {
-    const first = this.chunks[0];
-    if (first !== undefined && first.length >= n) return first.subarray(0, n);
-    const out = new Uint8Array(n);
-    let at = 0;
-    for (const c of this.chunks) {
-      const take = Math.min(c.length, n - at);
-      out.set(c.subarray(0, take), at);
-      at += take;
-      if (at === n) break;
-    }
-    return out;
-  }
-
-  /** Removes and returns the first n buffered bytes (n was checked against the limit). */
-  private take(n: number): Uint8Array {
-    const out = this.peek(n);
-    let left = n;
-    while (left > 0) {
-      const c = this.chunks[0];
-      if (c === undefined) break;
-      if (c.length <= left) {
-        this.chunks.shift();
-        left -= c.length;
-      } else {
-        this.chunks[0] = c.subarray(left);
-        left = 0;
-      }
-    }
-    this.buffered -= n;
     return out;
   }
 }

@@ -4,7 +4,8 @@
  * Typed requests and replies are in usbmux-messages.ts.
  */
 import { IbackupError, decodeError } from '../errors.js';
-import { ChunkBuffer, parseFramePlist } from './frames.js';
+import { ChunkBuffer } from './chunk-buffer.js';
+import { parseFramePlist } from './frames.js';
 import { isPlistDict, serializeXmlPlist, type PlistDict } from './plist/index.js';
 
 export const USBMUX_HEADER_SIZE = 16;

@@ -1,7 +1,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { FrameDecoder, RawFrameDecoder, ChunkBuffer, encodeFrame, encodeRawFrame } from '../../src/protocol/frames.js';
+import { FrameDecoder, RawFrameDecoder, encodeFrame, encodeRawFrame } from '../../src/protocol/frames.js';
+import { ChunkBuffer } from '../../src/protocol/chunk-buffer.js';
 import { parsePlist, type PlistValue } from '../../src/protocol/plist/index.js';
 import { hasCode } from '../../src/errors.js';
 
