@@ -7,14 +7,16 @@
  * renamed; memory stays bounded whatever the file size. Links are listed, not created. `out`
  * may not be inside the backup: readers never write into a backup.
  */
-import { createWriteStream, existsSync, mkdirSync, realpathSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { IbackupError, isIbackupError } from '../errors.js';
 import type { BackupEntry, BackupView, EntryFilter } from './backup-view.js';
 import { toWarning, type FilesWarning } from './files.js';
 import { pathTooLong, safeEntrySegments, windowsNamesByDefault } from './safe-names.js';
+
+/** Files written at the same time. */
+const EXTRACT_CONCURRENCY = 8;
 
 export interface ExtractProgress {
   phase: 'extracting';
@@ -197,28 +199,34 @@ export async function extractFiles(view: BackupView, options: ExtractOptions): P
     });
   };
   report();
-  for (const f of files) {
-    if (options.signal?.aborted) throw new IbackupError('CANCELLED', { message: 'Extraction was cancelled.' });
+  let cancelled = false;
+  const writeOne = async (f: (typeof files)[number]): Promise<void> => {
+    if (cancelled || options.signal?.aborted) {
+      cancelled = true;
+      return;
+    }
     const tmp = `${f.target}.tmp-${process.pid}`;
+    let fh: FileHandle | undefined;
     try {
       if (f.entry.blobPath === undefined || !existsSync(f.entry.blobPath)) {
         skip('BLOB_MISSING', f.name, 'its data is missing from the backup');
         filesDone++;
-        continue;
+        return;
       }
       ensureDir(path.dirname(f.target));
       if (existsSync(f.target) && statSync(f.target).isDirectory()) throw new IbackupError('UNSAFE_PATH', { message: 'a folder of that name exists already' });
       rmSync(tmp, { force: true });
       let written = 0;
-      const counted = async function* (src: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-        for await (const chunk of src) {
-          written += chunk.length;
-          bytesDone += chunk.length;
-          report(f.name);
-          yield chunk;
-        }
-      };
-      await pipeline(Readable.from(counted(view.chunks(f.entry))), createWriteStream(tmp, { flags: 'wx', mode: 0o644 }), ...(options.signal ? [{ signal: options.signal }] : []));
+      fh = await open(tmp, 'wx', 0o644);
+      for await (const chunk of view.chunks(f.entry)) {
+        if (options.signal?.aborted) throw new IbackupError('CANCELLED', { message: 'Extraction was cancelled.' });
+        await fh.write(chunk);
+        written += chunk.length;
+        bytesDone += chunk.length;
+        report(f.name);
+      }
+      await fh.close();
+      fh = undefined;
       if (f.entry.mtime !== null && !Number.isNaN(f.entry.mtime.getTime())) utimesSync(tmp, f.entry.mtime, f.entry.mtime);
       renameSync(tmp, f.target);
       result.filesWritten++;
@@ -227,17 +235,28 @@ export async function extractFiles(view: BackupView, options: ExtractOptions): P
         result.warnings.push({ code: 'SIZE_CHANGED', message: `${f.name}: ${written} bytes written, ${f.entry.size} recorded (the file changed while it was backed up, or its data is damaged).`, path: f.name });
       }
     } catch (err) {
+      await fh?.close().catch(() => undefined);
       rmSync(tmp, { force: true });
       const code = errCode(err);
       if (code === 'ENOSPC') throw new IbackupError('DISK_FULL', { message: `The disk of ${outAbs} is full.`, remedy: 'Free some space or extract fewer files (a PATTERN or --domain), then try again.', cause: err });
-      if (code === 'ABORT_ERR' || options.signal?.aborted) throw new IbackupError('CANCELLED', { message: 'Extraction was cancelled.', cause: err });
+      if (code === 'ABORT_ERR' || options.signal?.aborted || (isIbackupError(err) && err.code === 'CANCELLED')) {
+        cancelled = true;
+        return;
+      }
       if (isIbackupError(err) && err.code === 'BACKUP_CORRUPT') skip('DECRYPT_FAILED', f.name, err.message);
       else if (isIbackupError(err)) skip(err.code === 'UNSAFE_PATH' ? 'UNSAFE_PATH' : 'WRITE_FAILED', f.name, err.message);
       else skip('WRITE_FAILED', f.name, `cannot be written (${code ?? (err instanceof Error ? err.message : String(err))})`);
     }
     filesDone++;
     report(f.name);
-  }
+  };
+  // Several files at a time: for many small files the cost is in opening, renaming and dating them.
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < files.length && !cancelled) await writeOne(files[next++] as (typeof files)[number]);
+  };
+  await Promise.all(Array.from({ length: Math.min(EXTRACT_CONCURRENCY, files.length) }, worker));
+  if (cancelled || options.signal?.aborted) throw new IbackupError('CANCELLED', { message: 'Extraction was cancelled.' });
   result.ok = result.skipped.length === 0;
   return result;
 }
