@@ -346,7 +346,9 @@ export class Link extends EventEmitter<LinkEvents> {
 
   private fail(err: Error): void {
     if (this.closed) return;
-    this.emit('error', wrapIo(err));
+    // A consumer that only listens for 'end' still learns that the link is gone; an 'error'
+    // nobody listens to must not bring the whole process down (a reset socket is routine).
+    if (this.listenerCount('error') > 0) this.emit('error', wrapIo(err));
     this.raw.destroy();
     this.finish();
   }

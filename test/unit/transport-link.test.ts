@@ -119,3 +119,16 @@ test('a peer that drops mid-handshake gives a typed error, not a hang', async ()
     close();
   }
 });
+
+test('a socket error on a link nobody listens to for errors ends it without crashing', async () => {
+  const { a, close } = await pair();
+  try {
+    const link = new Link(a);
+    const ended = new Promise<void>((resolve) => link.once('end', () => resolve()));
+    a.emit('error', Object.assign(new Error('reset'), { code: 'ECONNRESET' }));
+    await ended;
+    assert.equal(link.isClosed, true);
+  } finally {
+    close();
+  }
+});
