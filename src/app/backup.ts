@@ -5,6 +5,7 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { folderSize } from '../backup/list.js';
 import { isSnapshotFinished, readStatusPlist } from '../backup/status.js';
 import { BackupStore } from '../backup/store.js';
 import type { FsLayer } from '../backup/fs-layer.js';
@@ -12,6 +13,7 @@ import { Preserver } from '../backup/preserve.js';
 import { diskFullError, isNoSpace } from '../backup/disk-full.js';
 import { IbackupError, isIbackupError } from '../errors.js';
 import type { HostDevice } from '../host/device.js';
+import type { AfcClient } from '../host/services/afc.js';
 import { INSTALLATION_PROXY_SERVICE, browseUserApps } from '../host/services/installation-proxy.js';
 import { MOBILEBACKUP2_SERVICE, MobileBackup2Client } from '../host/services/mobilebackup2.js';
 import { Notifications } from '../host/services/notification-proxy.js';
@@ -161,7 +163,7 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
       path: store.deviceDir,
       full: status?.isFullBackup ?? full,
       date: (status?.date ?? now()).toISOString(),
-      sizeBytes: await dirSize(store.deviceDir),
+      sizeBytes: await folderSize(store.deviceDir),
       filesReceived: progress.filesDone,
       bytesReceived: progress.bytesDone,
       durationMs: Date.now() - started,
@@ -183,7 +185,7 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
 /** Info.plist with the device's identity, apps and iTunes files (temp file, then rename). */
 async function writeInfoPlist(
   device: HostDevice,
-  afc: import('../host/services/afc.js').AfcClient,
+  afc: AfcClient,
   store: BackupStore,
   udid: string,
   values: { root: PlistDict; itunes: PlistDict; minItunes: unknown },
@@ -231,9 +233,4 @@ function usedBytes(disk: PlistDict): number | null {
   const avail = numberValue(disk.TotalDataAvailable);
   if (total !== undefined && avail !== undefined) return Math.max(0, total - avail);
   return null;
-}
-
-async function dirSize(dir: string): Promise<number> {
-  const { folderSize } = await import('../backup/list.js');
-  return folderSize(dir);
 }
