@@ -34,8 +34,10 @@ function eventRenderer(g: GlobalOptions): { onEvent: (e: PairEvent) => void; sto
         spinner = undefined;
         return;
       }
-      spinner ??= ora({ stream: process.stderr }).start();
-      spinner.text = TEXT[e.type];
+      // The decision to animate is made above (a TTY with a width); ora's own check would also
+      // go silent whenever a CI variable is set, and the owner would never see what to do.
+      if (spinner) spinner.text = TEXT[e.type];
+      else spinner = ora({ stream: process.stderr, text: TEXT[e.type], isEnabled: true }).start();
     },
     stop: () => spinner?.stop(),
   };
