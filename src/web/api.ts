@@ -1,0 +1,192 @@
+/**
+ * The contract between the local web server and its page: every JSON body and server-sent event.
+ * Types only (the page imports them with `import type`); the server is the one that fills them.
+ *
+ * Routes (all JSON; every /api/* route needs the token, see the server's auth):
+ *   GET  /api/devices                         → DevicesResponse
+ *   POST /api/devices/:udid/trust             → { job: JobView }   ("Trust This Computer" flow)
+ *   POST /api/devices/:udid/backup            BackupRequest → { job: JobView }
+ *   POST /api/devices/:udid/encryption        EncryptionRequest → EncryptionResponse
+ *   POST /api/devices/:udid/restore           RestoreRequest → { job: JobView }
+ *   GET  /api/jobs/:id                        → { job: JobView }
+ *   POST /api/jobs/:id/cancel                 → { job: JobView }
+ *   GET  /api/backups                         → BackupsResponse
+ *   POST /api/backups/verify                  VerifyRequest → VerifyResponse
+ *   POST /api/backups/delete                  { path } → { deleted: string }
+ *   POST /api/backups/archive                 { path } → { archive: string }
+ *   POST /api/password-strength               { password } → StrengthResponse
+ *   GET  /api/events                          text/event-stream of ServerEvent (one `data:` JSON
+ *                                             per event, `event:` = its `type`)
+ * Errors: any non-2xx status carries ApiError (401 without the token, 400 bad input, 404 unknown
+ * device/job/backup, 409 busy or not allowed now, 500 otherwise).
+ */
+
+/** An IbackupError as the page shows it: what happened and what to do. */
+export interface ErrorView {
+  code: string;
+  message: string;
+  remedy: string | null;
+}
+
+export interface ApiError {
+  error: ErrorView;
+}
+
+/**
+ * Where a connected device stands with this computer:
+ * - trusted: a pairing exists and works;
+ * - pending: the phone shows "Trust This Computer?" and waits for the owner;
+ * - locked: the phone is locked and shows no dialog until unlocked;
+ * - denied: the owner tapped "Don't Trust" (unplug and plug in again, or press Trust again);
+ * - untrusted: no pairing yet and no dialog running (the page offers "Trust").
+ */
+export type TrustState = 'trusted' | 'pending' | 'locked' | 'denied' | 'untrusted';
+
+export interface DeviceView {
+  udid: string;
+  connection: 'USB' | 'Network';
+  /** Values every host can read, even before trust (null while the device does not answer). */
+  name: string | null;
+  model: string | null;
+  productType: string | null;
+  iosVersion: string | null;
+  trust: TrustState;
+  /** After trust only (null before). */
+  serial: string | null;
+  capacityBytes: number | null;
+  usedBytes: number | null;
+  /** "Encrypt local backup" as the device has it; null before trust. */
+  encryption: boolean | null;
+  /** Status.plist date of the newest complete backup of this device under the backup folder. */
+  lastBackup: string | null;
+  /** The job running on this device (backup, restore, trust, encryption change), if any. */
+  job: JobView | null;
+  /**
+   * Why Back Up Now is disabled right now (untrusted, locked, busy…), in plain words; null when
+   * it can be pressed.
+   */
+  backupBlocked: string | null;
+  /** The last problem talking to the device (shown with its remedy), or null. */
+  problem: ErrorView | null;
+}
+
+export interface DevicesResponse {
+  devices: DeviceView[];
+  /** The folder backups go to. */
+  backupDir: string;
+  /** Set when usbmuxd cannot be reached (the sidebar shows it with its remedy). */
+  problem: ErrorView | null;
+}
+
+export type JobKind = 'backup' | 'restore' | 'trust' | 'encryption';
+export type JobState = 'running' | 'done' | 'failed' | 'cancelled';
+
+export interface JobView {
+  id: string;
+  udid: string;
+  kind: JobKind;
+  state: JobState;
+  /**
+   * backup: preparing | waiting-for-passcode | backing-up | finishing;
+   * restore: preparing | waiting-for-passcode | restoring | finishing;
+   * trust: waiting-for-trust | locked | trusted.
+   */
+  phase: string;
+  percent: number | null;
+  bytesDone: number;
+  bytesTotal: number | null;
+  filesDone: number;
+  /** Bytes per second since the job started; null until known. */
+  bytesPerSecond: number | null;
+  /** Seconds left, from the percent so far; null until known. */
+  etaSeconds: number | null;
+  startedAt: string;
+  finishedAt: string | null;
+  /** The phone shows its passcode prompt (the page tells the owner to enter it on the phone). */
+  waitingForPasscode: boolean;
+  /** Warnings worth showing (low disk space for an incremental, …). */
+  warnings: string[];
+  error: ErrorView | null;
+  /** What finished: for a backup, its folder and date; for a restore, the backup used. */
+  result: JobResult | null;
+}
+
+export interface JobResult {
+  path?: string;
+  date?: string;
+  sizeBytes?: number;
+  full?: boolean;
+  encrypted?: boolean;
+}
+
+export interface BackupRequest {
+  /** A full backup instead of an incremental one. */
+  full?: boolean;
+}
+
+export interface EncryptionRequest {
+  action: 'on' | 'off' | 'change';
+  /** The current password (off, change). */
+  password?: string;
+  /** The new password (on, change); the page asks twice and compares before sending. */
+  newPassword?: string;
+}
+
+export interface EncryptionResponse {
+  udid: string;
+  encryption: boolean;
+}
+
+export interface RestoreRequest {
+  /** The backup folder to restore from (one of GET /api/backups' paths). */
+  path: string;
+  /** Needed when the backup is encrypted; checked on the computer before the phone is touched. */
+  password?: string;
+}
+
+export interface BackupView {
+  path: string;
+  udid: string;
+  deviceName: string | null;
+  iosVersion: string | null;
+  date: string | null;
+  sizeBytes: number;
+  encrypted: boolean;
+  complete: boolean;
+  kind: 'current' | 'archive' | 'previous';
+  /** The device's newest complete backup (what Last Backup shows). */
+  lastComplete: boolean;
+}
+
+export interface BackupsResponse {
+  backupDir: string;
+  backups: BackupView[];
+}
+
+export interface VerifyRequest {
+  path: string;
+  password?: string;
+}
+
+export interface VerifyResponse {
+  ok: boolean;
+  counts: Record<string, number>;
+  problems: { code: string; message: string; path?: string }[];
+}
+
+export interface StrengthResponse {
+  /** 0 (very weak) … 4 (strong). */
+  score: number;
+  /** A plain-words verdict, e.g. "Strong". */
+  label: string;
+  /** Hints to make it stronger (empty when strong). */
+  suggestions: string[];
+  /** The seed's advice about choosing and keeping the password. */
+  advice: string;
+}
+
+/** What GET /api/events sends. The first event on every connection is a `devices` snapshot. */
+export type ServerEvent =
+  | { type: 'devices'; devices: DeviceView[]; problem: ErrorView | null }
+  | { type: 'job'; job: JobView }
+  | { type: 'backups'; backups: BackupView[] };
