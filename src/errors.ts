@@ -130,6 +130,22 @@ export const ERROR_CODES = {
     message: 'The backup disk cannot make hard links, so the last complete backup cannot be kept safe without copying it.',
     remedy: 'Run the backup again with --allow-copy (it needs as much free space as the backup), or use a disk formatted as APFS, ext4 or NTFS.',
   },
+  UNAUTHORIZED: {
+    message: 'This request did not carry the access token of the web app.',
+    remedy: 'Open the address that `ibackup ui` printed.',
+  },
+  FORBIDDEN: {
+    message: 'This request did not come from the web app\'s own page.',
+    remedy: 'Open the address that `ibackup ui` printed, in the browser of this computer.',
+  },
+  NOT_FOUND: {
+    message: 'There is nothing at this address.',
+    remedy: 'Reload the page; if it keeps happening, restart `ibackup ui`.',
+  },
+  BUSY: {
+    message: 'Something else is running on this iPhone.',
+    remedy: 'Wait until it has finished, or cancel it, then try again.',
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
