@@ -49,4 +49,10 @@ export default tseslint.config(
   // the faces do not import each other.
   { files: ['src/cli/**/*.ts'], rules: forbid(['web']) },
   { files: ['src/web/**/*.ts', 'src/web/**/*.tsx'], rules: forbid(['cli']) },
+  // the page (src/web/ui): browser code; it talks to the server only (types from ../api.js).
+  {
+    files: ['src/web/ui/**/*.ts', 'src/web/ui/**/*.tsx'],
+    languageOptions: { globals: { window: 'readonly', document: 'readonly', navigator: 'readonly', location: 'readonly', history: 'readonly', fetch: 'readonly', Response: 'readonly', EventSource: 'readonly', MessageEvent: 'readonly', EventListener: 'readonly', HTMLElement: 'readonly', HTMLDialogElement: 'readonly', HTMLInputElement: 'readonly', URLSearchParams: 'readonly' } },
+    rules: forbid(['cli', 'app', 'host', 'backup', 'transport', 'protocol', 'emulator'], nodeIo, 'The page runs in the browser: no Node modules.'),
+  },
 );

@@ -1,5 +1,6 @@
-// The test command: type check, lint (with the layering rules), line counts, then ONE node:test run
-// over every test file, last, so that the runner's summary is the last thing printed.
+// The test command: type check, lint (with the layering rules), line counts, the page's type check
+// and build, then ONE node:test run over every test file, last, so that the runner's summary is
+// the last thing printed.
 import { spawnSync } from 'node:child_process';
 import { testFiles } from './test-files.mjs';
 
@@ -14,6 +15,9 @@ function step(name, cmd, args) {
 step('typecheck', 'npx', ['tsc', '--noEmit']);
 step('lint + layering', 'npx', ['eslint', '.']);
 step('line count', 'node', ['scripts/check-lines.mjs']);
+// The web page: its own type check (DOM, JSX), then a build, so the browser tests load this page.
+step('page typecheck', 'npx', ['tsc', '--noEmit', '-p', 'src/web/ui']);
+step('page build', 'npx', ['vite', 'build']);
 const files = testFiles();
 if (files.length === 0) {
   console.error('no test files found');

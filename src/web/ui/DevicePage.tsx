@@ -1,0 +1,82 @@
+/** One device, like Finder's General tab: who it is, its storage, trust and backups. */
+import type { BackupView, DeviceView, ErrorView, JobView } from '../api.js';
+import { BackupSection } from './BackupSection.js';
+import { ErrorBox } from './ErrorBox.js';
+import { formatBytes } from './format.js';
+import { deviceTitle } from './Sidebar.js';
+import { TrustPanel } from './TrustPanel.js';
+
+export interface DevicePageProps {
+  device: DeviceView;
+  job: JobView | null;
+  trustJob: JobView | null;
+  backups: BackupView[] | null;
+  onJob: (job: JobView) => void;
+  onTrust: () => void;
+  trustBusy: boolean;
+  trustError: ErrorView | null;
+  onEncryption: (udid: string, on: boolean) => void;
+  onManage: () => void;
+}
+
+function Capacity({ device }: { device: DeviceView }) {
+  const { capacityBytes: cap, usedBytes: used } = device;
+  if (cap === null || used === null || cap <= 0) {
+    return <p class="muted small">Storage is shown once this computer is trusted.</p>;
+  }
+  const percent = Math.max(0, Math.min(100, (used / cap) * 100));
+  return (
+    <div class="capacity" data-testid="capacity">
+      <div
+        class="meter capacity-bar"
+        role="meter"
+        aria-label="Storage used"
+        aria-valuemin={0}
+        aria-valuemax={cap}
+        aria-valuenow={used}
+        aria-valuetext={`${formatBytes(used)} of ${formatBytes(cap)} used`}
+        data-testid="capacity-bar"
+      >
+        <div class="meter-fill" style={{ width: `${percent}%` }} />
+      </div>
+      <p class="muted small">
+        {formatBytes(used)} used of {formatBytes(cap)} · {formatBytes(Math.max(0, cap - used))} available
+      </p>
+    </div>
+  );
+}
+
+export function DevicePage(props: DevicePageProps) {
+  const { device } = props;
+  const facts = [device.model, device.iosVersion ? `iOS ${device.iosVersion}` : null, device.connection === 'Network' ? 'Wi-Fi' : null].filter((s) => s !== null);
+  return (
+    <section class="device-page" data-testid="device-page" data-udid={device.udid} data-trust={device.trust} aria-labelledby="device-name">
+      <header class="device-header">
+        <span class="phone-art" aria-hidden="true" />
+        <div class="device-header-text">
+          <h1 id="device-name" data-testid="device-name">
+            {deviceTitle(device)}
+          </h1>
+          <p class="muted" data-testid="device-facts">
+            {facts.join(' · ') || 'Waiting for the iPhone to answer…'}
+          </p>
+          <Capacity device={device} />
+        </div>
+      </header>
+      <div class="tabbar" role="presentation">
+        <span class="tab current">General</span>
+      </div>
+      {device.problem ? <ErrorBox error={device.problem} testid="device-problem" /> : null}
+      {device.trust !== 'trusted' ? <TrustPanel device={device} job={props.trustJob} onTrust={props.onTrust} busy={props.trustBusy} error={props.trustError} /> : null}
+      {device.serial ? (
+        <dl class="facts">
+          <dt>Serial number</dt>
+          <dd data-testid="device-serial">{device.serial}</dd>
+          <dt>Software</dt>
+          <dd>{device.iosVersion ? `iOS ${device.iosVersion}` : '—'}</dd>
+        </dl>
+      ) : null}
+      <BackupSection device={device} job={props.job} backups={props.backups} onJob={props.onJob} onEncryption={props.onEncryption} onManage={props.onManage} />
+    </section>
+  );
+}

@@ -1,0 +1,137 @@
+/**
+ * Turning "Encrypt local backup" on (new password twice), off (current password) or changing the
+ * password (current, then new twice). The typed passwords live only in this dialog and are
+ * cleared as soon as the request that needed them has an answer.
+ */
+import { useState } from 'preact/hooks';
+import type { EncryptionRequest, EncryptionResponse, ErrorView } from '../api.js';
+import { Dialog } from './Dialog.js';
+import { ErrorBox } from './ErrorBox.js';
+import { api, errorView, seg } from './http.js';
+import { Advice, StrengthMeter, useStrength } from './Strength.js';
+
+export type PasswordMode = 'on' | 'off' | 'change';
+
+const TITLES: Record<PasswordMode, string> = {
+  on: 'Encrypt local backup',
+  off: 'Turn off encryption',
+  change: 'Change Password',
+};
+
+const INTROS: Record<PasswordMode, string> = {
+  on: 'Enter a password to protect your backups. Encrypted backups also keep your saved passwords, Health and Wi-Fi settings. Without this password you cannot restore them.',
+  off: 'Enter the backup password to turn off encryption. Later backups are not encrypted.',
+  change: 'Enter the current backup password, then the new one twice.',
+};
+
+export interface PasswordDialogProps {
+  udid: string;
+  mode: PasswordMode;
+  onClose: () => void;
+  onDone: (encryption: boolean) => void;
+}
+
+export function PasswordDialog({ udid, mode, onClose, onDone }: PasswordDialogProps) {
+  const [current, setCurrent] = useState('');
+  const [next, setNext] = useState('');
+  const [verify, setVerify] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ErrorView | null>(null);
+  const wantsNew = mode !== 'off';
+  const strength = useStrength(wantsNew ? next : '');
+  const mismatch = wantsNew && verify !== '' && next !== verify;
+  const matches = wantsNew && next !== '' && next === verify;
+  const ready = !busy && (mode === 'on' || current !== '') && (!wantsNew || matches);
+
+  const submit = async (): Promise<void> => {
+    if (!ready) return;
+    const body: EncryptionRequest = { action: mode };
+    if (mode !== 'on') body.password = current;
+    if (wantsNew) body.newPassword = next;
+    setBusy(true);
+    setError(null);
+    try {
+      const r = await api<EncryptionResponse>(`/api/devices/${seg(udid)}/encryption`, body);
+      onDone(r.encryption);
+    } catch (e) {
+      setError(errorView(e));
+    } finally {
+      setCurrent('');
+      setNext('');
+      setVerify('');
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Dialog title={TITLES[mode]} testid="password-dialog" onClose={onClose}>
+      <form
+        method="dialog"
+        class="form"
+        data-mode={mode}
+        onSubmit={(e) => {
+          e.preventDefault();
+          void submit();
+        }}
+      >
+        <p>{INTROS[mode]}</p>
+        {mode !== 'on' ? (
+          <label>
+            {mode === 'change' ? 'Old password' : 'Password'}
+            <input
+              type="password"
+              autocomplete="current-password"
+              value={current}
+              disabled={busy}
+              onInput={(e) => setCurrent(e.currentTarget.value)}
+              data-testid="password-current"
+              autofocus
+            />
+          </label>
+        ) : null}
+        {wantsNew ? (
+          <>
+            <label>
+              {mode === 'change' ? 'New password' : 'Password'}
+              <input
+                type="password"
+                autocomplete="new-password"
+                value={next}
+                disabled={busy}
+                onInput={(e) => setNext(e.currentTarget.value)}
+                data-testid="password-new"
+                autofocus={mode === 'on'}
+              />
+            </label>
+            <label>
+              Verify password
+              <input
+                type="password"
+                autocomplete="new-password"
+                value={verify}
+                disabled={busy}
+                onInput={(e) => setVerify(e.currentTarget.value)}
+                data-testid="password-verify"
+                aria-invalid={mismatch}
+              />
+            </label>
+            <p class={mismatch ? 'match bad' : 'match'} data-testid="password-match" data-match={matches ? 'yes' : mismatch ? 'no' : 'empty'} aria-live="polite">
+              {mismatch ? 'The passwords do not match.' : matches ? 'The passwords match.' : '\u00a0'}
+            </p>
+            <StrengthMeter strength={strength} />
+            <Advice strength={strength} />
+          </>
+        ) : null}
+        {error ? <ErrorBox error={error} testid="password-error" /> : null}
+        <div class="buttons">
+          <button type="button" onClick={onClose} disabled={busy} data-testid="password-cancel">
+            Cancel
+          </button>
+          <button type="submit" class="primary" disabled={!ready} data-testid="password-submit">
+            {busy ? 'Please wait…' : mode === 'off' ? 'Turn Off' : mode === 'change' ? 'Change Password' : 'Set Password'}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

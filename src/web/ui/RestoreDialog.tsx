@@ -1,0 +1,103 @@
+/** Restore Backup…: pick a backup (this iPhone's, or any), enter its password if encrypted. */
+import { useState } from 'preact/hooks';
+import type { BackupView, ErrorView, JobView, RestoreRequest } from '../api.js';
+import { Dialog } from './Dialog.js';
+import { ErrorBox } from './ErrorBox.js';
+import { formatBytes, formatDate } from './format.js';
+import { api, errorView, seg } from './http.js';
+import { sortBackups } from './ManageBackups.js';
+
+export interface RestoreDialogProps {
+  udid: string;
+  deviceName: string;
+  backups: BackupView[] | null;
+  onClose: () => void;
+  onStarted: (job: JobView) => void;
+}
+
+export function RestoreDialog({ udid, deviceName, backups, onClose, onStarted }: RestoreDialogProps) {
+  const [all, setAll] = useState(false);
+  const [chosen, setChosen] = useState<string | null>(null);
+  const [password, setPassword] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ErrorView | null>(null);
+  const list = sortBackups((backups ?? []).filter((b) => b.complete && (all || b.udid === udid)));
+  const picked = list.find((b) => b.path === chosen) ?? null;
+  const ready = !busy && picked !== null && (!picked.encrypted || password !== '');
+
+  const submit = async (): Promise<void> => {
+    if (!ready || !picked) return;
+    const body: RestoreRequest = { path: picked.path };
+    if (picked.encrypted) body.password = password;
+    setBusy(true);
+    setError(null);
+    try {
+      const r = await api<{ job: JobView }>(`/api/devices/${seg(udid)}/restore`, body);
+      onStarted(r.job);
+    } catch (e) {
+      setError(errorView(e));
+    } finally {
+      setPassword('');
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Dialog title={`Restore ${deviceName} from a backup`} testid="restore-dialog" onClose={onClose} wide>
+      <form
+        method="dialog"
+        class="form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void submit();
+        }}
+      >
+        <p>Restoring replaces the data on your iPhone with the data in the backup. Turn off Find My on the iPhone first.</p>
+        <label class="check">
+          <input type="checkbox" checked={all} onChange={(e) => setAll(e.currentTarget.checked)} data-testid="restore-all" />
+          Show backups of every device
+        </label>
+        {list.length === 0 ? (
+          <p data-testid="restore-none">{backups === null ? 'Loading…' : 'There is no complete backup to restore from.'}</p>
+        ) : (
+          <fieldset class="choices">
+            <legend class="visually-hidden">Backup</legend>
+            {list.map((b) => (
+              <label class="choice" key={b.path} data-testid="restore-option" data-path={b.path}>
+                <input type="radio" name="restore-backup" value={b.path} checked={b.path === chosen} onChange={() => setChosen(b.path)} />
+                <span class="cell-main">{b.deviceName ?? b.udid}</span>
+                <span class="cell-sub">
+                  {[formatDate(b.date) ?? 'unknown date', formatBytes(b.sizeBytes), b.encrypted ? 'Encrypted' : null, b.kind === 'current' ? null : b.kind]
+                    .filter((s) => s !== null)
+                    .join(' · ')}
+                </span>
+              </label>
+            ))}
+          </fieldset>
+        )}
+        {picked?.encrypted ? (
+          <label>
+            Backup password
+            <input
+              type="password"
+              autocomplete="current-password"
+              value={password}
+              disabled={busy}
+              onInput={(e) => setPassword(e.currentTarget.value)}
+              data-testid="restore-password"
+            />
+          </label>
+        ) : null}
+        {error ? <ErrorBox error={error} testid="restore-error" /> : null}
+        <div class="buttons">
+          <button type="button" onClick={onClose} disabled={busy}>
+            Cancel
+          </button>
+          <button type="submit" class="primary" disabled={!ready} data-testid="restore-submit">
+            {busy ? 'Checking…' : 'Restore'}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

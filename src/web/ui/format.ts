@@ -1,0 +1,40 @@
+/** Sizes, speeds, durations and dates the way the page shows them (the browser's locale). */
+
+const UNITS = ['bytes', 'KB', 'MB', 'GB', 'TB'];
+
+/** Decimal units, as Finder shows sizes: 1.2 MB, 64 GB. */
+export function formatBytes(n: number | null | undefined): string {
+  if (n === null || n === undefined || !Number.isFinite(n) || n < 0) return '—';
+  if (n < 1000) return `${Math.round(n)} ${n === 1 ? 'byte' : 'bytes'}`;
+  let v = n;
+  let i = 0;
+  while (v >= 1000 && i < UNITS.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  const digits = v >= 100 ? 0 : 1;
+  return `${v.toLocaleString(undefined, { maximumFractionDigits: digits, minimumFractionDigits: 0 })} ${UNITS[i]}`;
+}
+
+export function formatSpeed(bytesPerSecond: number | null): string | null {
+  if (bytesPerSecond === null || !Number.isFinite(bytesPerSecond) || bytesPerSecond <= 0) return null;
+  return `${formatBytes(bytesPerSecond)}/s`;
+}
+
+/** "About 12 s left", "About 3 min left", "About 1 h 5 min left". */
+export function formatEta(seconds: number | null): string | null {
+  if (seconds === null || !Number.isFinite(seconds) || seconds < 0) return null;
+  const s = Math.round(seconds);
+  if (s < 60) return `About ${Math.max(s, 1)} s left`;
+  const m = Math.round(s / 60);
+  if (m < 60) return `About ${m} min left`;
+  return `About ${Math.floor(m / 60)} h ${m % 60} min left`;
+}
+
+/** A localised date and time, or null when the text is not a date. */
+export function formatDate(iso: string | null | undefined): string | null {
+  if (iso === null || iso === undefined) return null;
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return null;
+  return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
