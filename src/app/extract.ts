@@ -7,8 +7,8 @@
  * renamed; memory stays bounded whatever the file size. Links are listed, not created. `out`
  * may not be inside the backup: readers never write into a backup.
  */
-import { existsSync, mkdirSync, realpathSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { existsSync, mkdirSync, realpathSync } from 'node:fs';
+import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { IbackupError, isIbackupError } from '../errors.js';
 import type { BackupEntry, BackupView, EntryFilter } from './backup-view.js';
@@ -103,6 +103,37 @@ function numbered(target: string, n: number): string {
 function errCode(err: unknown): string | undefined {
   const c = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
   return typeof c === 'string' ? c : undefined;
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Creates `tmp` for writing, never through a link; a stale one from an earlier run is replaced. */
+async function openExclusive(tmp: string): Promise<FileHandle> {
+  try {
+    return await open(tmp, 'wx', 0o644);
+  } catch (err) {
+    if (errCode(err) !== 'EEXIST') throw err;
+    await rm(tmp, { force: true });
+    return open(tmp, 'wx', 0o644);
+  }
+}
+
+/** Renames the finished file into place; a folder of that name is refused, not replaced. */
+async function renameOver(tmp: string, target: string): Promise<void> {
+  try {
+    await rename(tmp, target);
+  } catch (err) {
+    const code = errCode(err);
+    if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'EPERM') {
+      if ((await stat(target).catch(() => undefined))?.isDirectory()) throw new IbackupError('UNSAFE_PATH', { message: 'a folder of that name exists already' });
+    }
+    throw err;
+  }
 }
 
 export async function extractFiles(view: BackupView, options: ExtractOptions): Promise<ExtractResult> {
@@ -208,16 +239,14 @@ export async function extractFiles(view: BackupView, options: ExtractOptions): P
     const tmp = `${f.target}.tmp-${process.pid}`;
     let fh: FileHandle | undefined;
     try {
-      if (f.entry.blobPath === undefined || !existsSync(f.entry.blobPath)) {
+      if (f.entry.blobPath === undefined || !(await exists(f.entry.blobPath))) {
         skip('BLOB_MISSING', f.name, 'its data is missing from the backup');
         filesDone++;
         return;
       }
       ensureDir(path.dirname(f.target));
-      if (existsSync(f.target) && statSync(f.target).isDirectory()) throw new IbackupError('UNSAFE_PATH', { message: 'a folder of that name exists already' });
-      rmSync(tmp, { force: true });
+      fh = await openExclusive(tmp);
       let written = 0;
-      fh = await open(tmp, 'wx', 0o644);
       for await (const chunk of view.chunks(f.entry)) {
         if (options.signal?.aborted) throw new IbackupError('CANCELLED', { message: 'Extraction was cancelled.' });
         await fh.write(chunk);
@@ -225,10 +254,10 @@ export async function extractFiles(view: BackupView, options: ExtractOptions): P
         bytesDone += chunk.length;
         report(f.name);
       }
+      if (f.entry.mtime !== null && !Number.isNaN(f.entry.mtime.getTime())) await fh.utimes(f.entry.mtime, f.entry.mtime);
       await fh.close();
       fh = undefined;
-      if (f.entry.mtime !== null && !Number.isNaN(f.entry.mtime.getTime())) utimesSync(tmp, f.entry.mtime, f.entry.mtime);
-      renameSync(tmp, f.target);
+      await renameOver(tmp, f.target);
       result.filesWritten++;
       result.bytesWritten += written;
       if (written !== f.entry.size) {
@@ -236,7 +265,7 @@ export async function extractFiles(view: BackupView, options: ExtractOptions): P
       }
     } catch (err) {
       await fh?.close().catch(() => undefined);
-      rmSync(tmp, { force: true });
+      await rm(tmp, { force: true }).catch(() => undefined);
       const code = errCode(err);
       if (code === 'ENOSPC') throw new IbackupError('DISK_FULL', { message: `The disk of ${outAbs} is full.`, remedy: 'Free some space or extract fewer files (a PATTERN or --domain), then try again.', cause: err });
       if (code === 'ABORT_ERR' || options.signal?.aborted || (isIbackupError(err) && err.code === 'CANCELLED')) {

@@ -1,6 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { openBackupView, type BackupView } from '../../src/app/backup-view.js';
 import { extractFiles } from '../../src/app/extract.js';
@@ -178,6 +178,32 @@ describe('hostile and awkward paths', () => {
       assert.equal(unix.skipped.length, 4);
       assert.equal(unix.filesWritten, 5);
     });
+  });
+
+  test('a stale temp file is replaced, a folder in the way is reported, big files decrypt across reads', async () => {
+    const big = new Uint8Array(3 * 1024 * 1024 + 123);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7919) & 0xff;
+    const b = buildBackup(fresh(), {
+      password: 'pw',
+      entries: [
+        { domain: 'HomeDomain', relativePath: 'Library/big.bin', kind: 'file', content: big },
+        { domain: 'HomeDomain', relativePath: 'Library/taken', kind: 'file', content: te.encode('x') },
+        { domain: 'HomeDomain', relativePath: 'Library/small.txt', kind: 'file', content: te.encode('small') },
+      ],
+    });
+    const out = fresh();
+    const lib = path.join(out, 'HomeDomain', 'Library');
+    mkdirSync(path.join(lib, 'taken'), { recursive: true });
+    writeFileSync(path.join(lib, `small.txt.tmp-${process.pid}`), 'left over by a crash');
+    await withView(b.dir, async (v) => {
+      const r = await extractFiles(v, { out });
+      assert.deepEqual(r.skipped.map((s) => [s.code, s.path]), [['UNSAFE_PATH', 'HomeDomain/Library/taken']]);
+      assert.equal(r.filesWritten, 2);
+    }, 'pw');
+    assert.deepEqual(new Uint8Array(readFileSync(path.join(lib, 'big.bin'))), big);
+    assert.equal(readFileSync(path.join(lib, 'small.txt'), 'utf8'), 'small');
+    assert.equal(statSync(path.join(lib, 'big.bin')).mtime.getTime(), 1_700_000_000_000);
+    assert.deepEqual(readdirSync(lib).sort(), ['big.bin', 'small.txt', 'taken']);
   });
 
   test('--out inside the backup is refused', async () => {
