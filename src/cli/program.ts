@@ -15,6 +15,7 @@ import { registerPair } from './pair.js';
 import { registerVerify } from './verify.js';
 import { registerFiles } from './files.js';
 import { registerPassword } from './password.js';
+import { registerUi } from './ui.js';
 
 export interface GlobalOptions {
   udid?: string;
@@ -57,6 +58,7 @@ export function buildProgram(): Command {
   registerVerify(program);
   registerFiles(program);
   registerPassword(program);
+  registerUi(program);
   registerDemo(program);
   registerEmulator(program);
   return program;

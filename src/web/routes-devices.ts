@@ -1,0 +1,142 @@
+/**
+ * The device routes: the live list, "Trust This Computer", Back Up Now, "Encrypt local backup"
+ * and Restore Backup. The long ones run as jobs; the encryption change answers when it is done.
+ */
+import type { Hono } from 'hono';
+import { backupDevice } from '../app/backup.js';
+import { changeEncryption } from '../app/encryption.js';
+import { checkBackupPassword } from '../app/password.js';
+import { restoreDevice } from '../app/restore.js';
+import { IbackupError } from '../errors.js';
+import type { EncryptionResponse, JobView } from './api.js';
+import { oneOf, onlyFields, optionalBoolean, optionalPassword, readJson, requiredString } from './body.js';
+import { backupViews, type Deps } from './deps.js';
+import { badField } from './http-errors.js';
+import { busyError, type JobControl } from './jobs.js';
+import type { BackupProgress } from '../app/backup.js';
+
+const UDID = /^[A-Za-z0-9-]{1,100}$/;
+
+function udidParam(raw: string): string {
+  if (!UDID.test(raw)) throw badField('udid', 'is not a device identifier');
+  return raw;
+}
+
+/** A progress event of app/backup or app/restore as a job update (a restore says "restoring"). */
+function reportProgress(ctl: JobControl, p: BackupProgress, restoring = false): void {
+  ctl.progress({
+    phase: restoring && p.phase === 'backing-up' ? 'restoring' : p.phase,
+    ...(p.percent === undefined ? {} : { percent: p.percent }),
+    bytesDone: p.bytesDone,
+    ...(p.bytesTotal === undefined ? {} : { bytesTotal: p.bytesTotal }),
+    filesDone: p.filesDone,
+  });
+}
+
+export function registerDeviceRoutes(app: Hono, deps: Deps): void {
+  const { monitor, jobs } = deps;
+
+  /** The device must be connected, not busy, and trusted. */
+  const ready = (udid: string): void => {
+    const entry = monitor.entry(udid);
+    const busy = jobs.runningOn(entry.udid);
+    if (busy) throw busyError(busy);
+    if (!entry.summary.paired) {
+      throw new IbackupError('NOT_PAIRED', { message: 'This computer is not trusted by the iPhone yet.', remedy: 'Unlock the iPhone, press Trust here and tap "Trust" on the iPhone.' });
+    }
+  };
+
+  app.get('/api/devices', (c) => c.json(monitor.snapshot()));
+
+  app.post('/api/devices/:udid/trust', async (c) => {
+    const udid = udidParam(c.req.param('udid'));
+    onlyFields(await readJson(c.req.raw), []);
+    const job = monitor.startTrust(udid);
+    return c.json({ job: job.view() } satisfies { job: JobView });
+  });
+
+  app.post('/api/devices/:udid/backup', async (c) => {
+    const udid = udidParam(c.req.param('udid'));
+    const body = await readJson(c.req.raw);
+    onlyFields(body, ['full']);
+    const full = optionalBoolean(body, 'full') === true;
+    ready(udid);
+    const device = monitor.device(udid);
+    const root = deps.roots[0] as string;
+    const job = jobs.start(monitor.entry(udid).udid, 'backup', 'preparing', async (ctl) => {
+      const r = await backupDevice(device, {
+        root,
+        full,
+        signal: ctl.signal,
+        onProgress: (p) => reportProgress(ctl, p),
+        onWarning: (m) => ctl.warn(m),
+      });
+      return { path: r.path, date: r.date, sizeBytes: r.sizeBytes, full: r.full, encrypted: r.encrypted };
+    });
+    return c.json({ job: job.view() } satisfies { job: JobView });
+  });
+
+  app.post('/api/devices/:udid/encryption', async (c) => {
+    const udid = udidParam(c.req.param('udid'));
+    const body = await readJson(c.req.raw);
+    onlyFields(body, ['action', 'password', 'newPassword']);
+    const action = oneOf(body, 'action', ['on', 'off', 'change'] as const);
+    const password = optionalPassword(body, 'password');
+    const newPassword = optionalPassword(body, 'newPassword');
+    if (action !== 'on' && password === undefined) throw badField('password', 'is missing (the current backup password)');
+    if (action !== 'off' && newPassword === undefined) throw badField('newPassword', 'is missing (the new backup password)');
+    if (action === 'on' && password !== undefined) throw badField('password', 'is not expected when turning encryption on');
+    if (action === 'off' && newPassword !== undefined) throw badField('newPassword', 'is not expected when turning encryption off');
+    ready(udid);
+    const device = monitor.device(udid);
+    const job = jobs.start(monitor.entry(udid).udid, 'encryption', 'changing', async (ctl) => {
+      const r = await changeEncryption(device, action, {
+        root: deps.roots[0] as string,
+        password: (action === 'on' ? newPassword : password) as string,
+        ...(action === 'change' ? { newPassword: newPassword as string } : {}),
+        signal: ctl.signal,
+        onPasscodePrompt: (shown) => ctl.progress({ phase: shown ? 'waiting-for-passcode' : 'changing' }),
+      });
+      return { encrypted: r.encryption };
+    });
+    await job.done;
+    if (job.state !== 'done') throw job.cause ?? new IbackupError('CANCELLED');
+    return c.json({ udid: device.udid, encryption: job.result?.encrypted === true } satisfies EncryptionResponse);
+  });
+
+  app.post('/api/devices/:udid/restore', async (c) => {
+    const udid = udidParam(c.req.param('udid'));
+    const body = await readJson(c.req.raw);
+    onlyFields(body, ['path', 'password']);
+    const path = requiredString(body, 'path');
+    const password = optionalPassword(body, 'password');
+    ready(udid);
+    const listed = (await backupViews(deps.roots)).find((b) => b.path === path);
+    if (!listed) throw unknownBackup(path);
+    if (!listed.complete) {
+      throw new IbackupError('BACKUP_INCOMPLETE', { message: 'This backup is not complete, so it cannot be restored.', remedy: 'Choose a complete backup, or make a new one.' });
+    }
+    // The password is checked here, before the iPhone is touched (the job verifies the whole backup again).
+    await checkBackupPassword(path, password === undefined ? {} : { password: async () => password });
+    const device = monitor.device(udid);
+    const job = jobs.start(monitor.entry(udid).udid, 'restore', 'preparing', async (ctl) => {
+      const r = await restoreDevice(device, {
+        backupDir: path,
+        ...(password === undefined ? {} : { password: async () => password }),
+        signal: ctl.signal,
+        onProgress: (p) => reportProgress(ctl, p, true),
+      });
+      return { path: r.from, encrypted: r.encrypted };
+    });
+    return c.json({ job: job.view() } satisfies { job: JobView });
+  });
+}
+
+/** A path that GET /api/backups did not list (nothing else may be touched). */
+export function unknownBackup(path: string): IbackupError {
+  return new IbackupError('BACKUP_NOT_FOUND', {
+    message: 'That backup is not one of the backups in the backup folder.',
+    remedy: 'Reload the page and choose a backup from the list.',
+    details: { path },
+  });
+}

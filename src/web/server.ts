@@ -1,0 +1,141 @@
+/**
+ * The local web app's server (`ibackup ui`): the page (dist/web/ui/) and the JSON API of
+ * src/web/api.ts, on 127.0.0.1 only, behind a random token (see auth.ts).
+ *
+ * Programmatic entry (the CLI and the browser tests use it):
+ *
+ *   startUiServer({
+ *     ctx?: HostContext,          // usbmuxd client + pair records (else built from `host`)
+ *     host?: HostOptions,         // --usbmuxd etc., when no ctx is given
+ *     backupDirs: string[],       // backup roots; the first is where backups go
+ *     port?: number,              // default 0: any free port
+ *     token?: string,             // default: 32 random bytes, base64url
+ *     log?: (line: string) => void, // server-side problems (never bodies or passwords); default stderr
+ *     uiDir?: string,             // the built page (default dist/web/ui/)
+ *     autoTrust?: boolean,        // start "Trust This Computer" for an untrusted device (default true)
+ *     trustTimeoutMs?: number,    // how long a trust job waits for the owner (default 2 min)
+ *   }): Promise<{ url, port, token, close(): Promise<void> }>
+ *
+ * `url` is `http://127.0.0.1:<port>/?token=<token>`; `close()` cancels running jobs (a cancelled
+ * backup leaves the last complete backup as it was), ends the event streams and stops listening.
+ */
+import type { Server } from 'node:http';
+import { createAdaptorServer } from '@hono/node-server';
+import { Hono } from 'hono';
+import { openHost, type HostContext, type HostOptions } from '../app/context.js';
+import { IbackupError } from '../errors.js';
+import { newToken, requireToken, sameOriginOnly, tokenLanding } from './auth.js';
+import { backupsChanged, type Deps } from './deps.js';
+import { DevicesMonitor } from './devices-monitor.js';
+import { apiError, statusOf, type Log } from './http-errors.js';
+import { JobManager } from './jobs.js';
+import { registerBackupRoutes } from './routes-backups.js';
+import { registerDeviceRoutes } from './routes-devices.js';
+import { registerJobRoutes } from './routes-jobs.js';
+import { EventBus } from './sse.js';
+import { defaultUiDir, securityHeaders, serveUi } from './static.js';
+
+export interface UiServerOptions {
+  ctx?: HostContext;
+  host?: HostOptions;
+  backupDirs: readonly string[];
+  port?: number;
+  token?: string;
+  log?: Log;
+  uiDir?: string;
+  autoTrust?: boolean;
+  trustTimeoutMs?: number;
+}
+
+export interface UiServer {
+  url: string;
+  port: number;
+  token: string;
+  close(): Promise<void>;
+}
+
+export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
+  if (opts.backupDirs.length === 0) throw new IbackupError('USAGE', { message: 'The web app needs a backup folder.' });
+  const log: Log = opts.log ?? ((line) => process.stderr.write(`ibackup ui: ${line}\n`));
+  const token = opts.token ?? newToken();
+  const ctx = opts.ctx ?? openHost(opts.host ?? {});
+  const uiDir = opts.uiDir ?? defaultUiDir();
+  let port = opts.port ?? 0;
+  const portNow = (): number => port;
+
+  const bus = new EventBus();
+  const jobs = new JobManager({
+    publish: (job) => bus.publish({ type: 'job', job }),
+    onChange: () => monitor.publish(),
+    onEnd: (job) => {
+      monitor.jobEnded(job);
+      if (job.kind !== 'trust') void backupsChanged(deps);
+    },
+    log,
+  });
+  // The job callbacks run only once a job starts, after the monitor exists.
+  const monitor = new DevicesMonitor({
+    ctx,
+    roots: opts.backupDirs,
+    jobs,
+    publish: (e) => bus.publish(e),
+    log,
+    ...(opts.autoTrust === undefined ? {} : { autoTrust: opts.autoTrust }),
+    ...(opts.trustTimeoutMs === undefined ? {} : { trustTimeoutMs: opts.trustTimeoutMs }),
+  });
+  const deps: Deps = { monitor, jobs, bus, roots: opts.backupDirs, log };
+
+  const app = new Hono();
+  app.use('*', securityHeaders());
+  app.use('*', sameOriginOnly(portNow));
+  app.use('/api/*', requireToken(token, portNow));
+  app.get('/', tokenLanding(token, portNow));
+  registerDeviceRoutes(app, deps);
+  registerBackupRoutes(app, deps);
+  registerJobRoutes(app, deps);
+  app.all('/api/*', () => {
+    throw new IbackupError('NOT_FOUND');
+  });
+  app.on(['GET', 'HEAD'], '*', (c) => serveUi(c, uiDir));
+  app.notFound((c) => c.json(apiError(new IbackupError('NOT_FOUND')), 404));
+  app.onError((err, c) => c.json(apiError(err, log), statusOf(err)));
+
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new IbackupError('USAGE', { message: `Port ${port} is already in use.`, remedy: 'Choose another one with --port, or leave --port out to use any free port.', cause: err })
+          : err,
+      );
+    };
+    server.once('error', onError);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (address !== null && typeof address === 'object') port = address.port;
+  server.on('error', (err) => log(`server: ${err.message}`));
+  await monitor.start();
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${port}/?token=${token}`,
+    port,
+    token,
+    close() {
+      closing ??= (async () => {
+        await jobs.cancelAll();
+        await monitor.stop();
+        bus.closeAll();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+      })();
+      return closing;
+    },
+  };
+}
