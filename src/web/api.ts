@@ -17,8 +17,12 @@
  *   POST /api/password-strength               { password } → StrengthResponse
  *   GET  /api/events                          text/event-stream of ServerEvent (one `data:` JSON
  *                                             per event, `event:` = its `type`)
- * Errors: any non-2xx status carries ApiError (401 without the token, 400 bad input, 404 unknown
- * device/job/backup, 409 busy or not allowed now, 500 otherwise).
+ * Errors: any non-2xx status carries ApiError (401 without the token, 403 a foreign Host or
+ * Origin, 400 bad input, 404 unknown device/job/backup, 409 busy or not allowed now, 422 a problem
+ * the owner can fix such as WRONG_PASSWORD, DEVICE_LOCKED, TRUST_DENIED or DISK_FULL, 503 usbmuxd
+ * unreachable, 500 otherwise). POST /api/devices/:udid/restore checks the password before it
+ * answers (400 PASSWORD_REQUIRED, 422 WRONG_PASSWORD). Job progress arrives as `job` events
+ * (at most ~10 a second per job); `devices` snapshots follow job starts, phase changes and ends.
  */
 
 /** An IbackupError as the page shows it: what happened and what to do. */
