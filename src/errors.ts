@@ -126,6 +126,10 @@ export const ERROR_CODES = {
     message: 'The backup is damaged.',
     remedy: 'Run "ibackup verify" for details, then make a new backup.',
   },
+  FILE_ACCESS: {
+    message: 'A file or folder on this computer could not be changed.',
+    remedy: 'Check that you may change the backup folder and that no other program (Finder, iTunes, a file indexer or virus scanner) is using it, then try again.',
+  },
   HARD_LINKS_UNSUPPORTED: {
     message: 'The backup disk cannot make hard links, so the last complete backup cannot be kept safe without copying it.',
     remedy: 'Run the backup again with --allow-copy (it needs as much free space as the backup), or use a disk formatted as APFS, ext4 or NTFS.',

@@ -9,6 +9,7 @@ import { registerBackup } from './backup.js';
 import { registerEncryption } from './encryption.js';
 import { registerRestore } from './restore.js';
 import { registerList } from './list.js';
+import { registerManage } from './manage.js';
 import { registerDemo } from './demo.js';
 import { registerInfo } from './info.js';
 import { registerPair } from './pair.js';
@@ -55,6 +56,7 @@ export function buildProgram(): Command {
   registerEncryption(program);
   registerRestore(program);
   registerList(program);
+  registerManage(program);
   registerVerify(program);
   registerFiles(program);
   registerPassword(program);
