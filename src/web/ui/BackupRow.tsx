@@ -3,11 +3,9 @@ import { useState } from 'preact/hooks';
 import type { BackupView, ErrorView, VerifyRequest, VerifyResponse } from '../api.js';
 import { Dialog } from './Dialog.js';
 import { ErrorBox } from './ErrorBox.js';
-import { formatBytes, formatDate } from './format.js';
+import { formatBytes, formatDate, kindLabel } from './format.js';
 import { api, errorView } from './http.js';
 import { PasswordPrompt } from './PasswordPrompt.js';
-
-const KINDS: Record<BackupView['kind'], string> = { current: 'Backup', archive: 'Archive', previous: 'Previous copy' };
 
 type Ask = 'verify-password' | 'delete' | null;
 
@@ -78,7 +76,7 @@ export function BackupRow({ backup, onChanged }: { backup: BackupView; onChanged
         {backup.encrypted ? <span class="tag" data-testid="backup-encrypted">Encrypted</span> : <span class="tag muted">Not encrypted</span>}
         {backup.complete ? null : <span class="tag warn">Incomplete</span>}
       </td>
-      <td>{KINDS[backup.kind] ?? backup.kind}</td>
+      <td>{kindLabel(backup.kind)}</td>
       <td class="row-actions">
         <div class="buttons left">
           <button type="button" disabled={busy !== null} onClick={() => (backup.encrypted ? setAsk('verify-password') : verify())} data-testid="verify-button">
@@ -87,7 +85,7 @@ export function BackupRow({ backup, onChanged }: { backup: BackupView; onChanged
           <button type="button" onClick={() => setShowPath(!showPath)} aria-expanded={showPath} data-testid="path-button">
             Show Path
           </button>
-          {backup.kind === 'current' ? (
+          {backup.complete && backup.kind !== 'archive' ? (
             <button type="button" disabled={busy !== null} onClick={doArchive} data-testid="archive-button">
               {busy === 'archive' ? 'Archiving…' : 'Archive'}
             </button>

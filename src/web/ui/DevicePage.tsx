@@ -46,6 +46,11 @@ function Capacity({ device }: { device: DeviceView }) {
   );
 }
 
+/** The device's last problem is the error of a job the page already shows. */
+function shownElsewhere(problem: ErrorView, jobs: (JobView | null)[]): boolean {
+  return jobs.some((j) => j?.error?.code === problem.code && j.error.message === problem.message);
+}
+
 export function DevicePage(props: DevicePageProps) {
   const { device } = props;
   const facts = [device.model, device.iosVersion ? `iOS ${device.iosVersion}` : null, device.connection === 'Network' ? 'Wi-Fi' : null].filter((s) => s !== null);
@@ -66,7 +71,7 @@ export function DevicePage(props: DevicePageProps) {
       <div class="tabbar" role="presentation">
         <span class="tab current">General</span>
       </div>
-      {device.problem ? <ErrorBox error={device.problem} testid="device-problem" /> : null}
+      {device.problem && !shownElsewhere(device.problem, [props.job, props.trustJob]) ? <ErrorBox error={device.problem} testid="device-problem" /> : null}
       {device.trust !== 'trusted' ? <TrustPanel device={device} job={props.trustJob} onTrust={props.onTrust} busy={props.trustBusy} error={props.trustError} /> : null}
       {device.serial ? (
         <dl class="facts">

@@ -16,7 +16,8 @@ export function ProgressBar({ percent, label, testid }: { percent: number | null
       aria-valuetext={p === null ? 'Preparing' : `${p}%`}
       data-testid={testid}
     >
-      <div class="bar-fill" style={{ width: `${p ?? 100}%` }} />
+      {/* keyed: no width animation between "preparing" (full, faint) and the first percent */}
+      <div key={p === null ? 'preparing' : 'percent'} class="bar-fill" style={{ width: `${p ?? 100}%` }} />
     </div>
   );
 }

@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import type { BackupView, ErrorView, JobView, RestoreRequest } from '../api.js';
 import { Dialog } from './Dialog.js';
 import { ErrorBox } from './ErrorBox.js';
-import { formatBytes, formatDate } from './format.js';
+import { formatBytes, formatDate, kindLabel } from './format.js';
 import { api, errorView, seg } from './http.js';
 import { sortBackups } from './ManageBackups.js';
 
@@ -67,7 +67,7 @@ export function RestoreDialog({ udid, deviceName, backups, onClose, onStarted }:
                 <input type="radio" name="restore-backup" value={b.path} checked={b.path === chosen} onChange={() => setChosen(b.path)} />
                 <span class="cell-main">{b.deviceName ?? b.udid}</span>
                 <span class="cell-sub">
-                  {[formatDate(b.date) ?? 'unknown date', formatBytes(b.sizeBytes), b.encrypted ? 'Encrypted' : null, b.kind === 'current' ? null : b.kind]
+                  {[formatDate(b.date) ?? 'unknown date', formatBytes(b.sizeBytes), b.encrypted ? 'Encrypted' : null, b.kind === 'current' ? null : kindLabel(b.kind)]
                     .filter((s) => s !== null)
                     .join(' · ')}
                 </span>

@@ -13,7 +13,8 @@ export interface TrustPanelProps {
 
 export function TrustPanel({ device, job, onTrust, busy, error }: TrustPanelProps) {
   const running = job?.state === 'running';
-  const offer = (device.trust === 'denied' || device.trust === 'untrusted') && !running;
+  // A trust flow that ended (denied, timed out while locked…) can be started again.
+  const offer = device.trust !== 'trusted' && device.trust !== 'pending' && !running;
   return (
     <section class="panel trust" data-testid="trust-panel" data-state={device.trust} aria-live="polite">
       {device.trust === 'pending' || (running && device.trust === 'untrusted') ? (

@@ -38,3 +38,10 @@ export function formatDate(iso: string | null | undefined): string | null {
   if (Number.isNaN(d.getTime())) return null;
   return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
+
+const KINDS = { current: 'Backup', archive: 'Archive', previous: 'Previous copy' } as const;
+
+/** "Backup", "Archive" or "Previous copy" (the copy kept from before an unfinished backup). */
+export function kindLabel(kind: string): string {
+  return (KINDS as Record<string, string>)[kind] ?? kind;
+}
