@@ -60,7 +60,7 @@ export class DevicesMonitor {
     this.loop = this.follow();
     const until = Date.now() + READY_TIMEOUT_MS;
     while (Date.now() < until && !initial.every((id) => this.conns.has(id) || this.problem !== null)) await pause(20);
-    await Promise.race([Promise.all([...this.refreshing.values()]), pause(Math.max(0, until - Date.now()))]);
+    await within(Promise.all([...this.refreshing.values()]), until - Date.now());
   }
 
   async stop(): Promise<void> {
@@ -68,7 +68,7 @@ export class DevicesMonitor {
     for (const t of this.retries.values()) clearTimeout(t);
     this.retries.clear();
     await this.loop.catch(() => undefined);
-    await Promise.race([Promise.all([...this.refreshing.values()]), pause(5_000)]);
+    await within(Promise.all([...this.refreshing.values()]), 5_000);
   }
 
   snapshot(): DevicesResponse {
@@ -250,6 +250,13 @@ function preferred(list: readonly DeviceSummary[]): DeviceSummary {
   const pick = (usb.length > 0 ? usb : list).slice().sort((a, b) => Number(b.paired) - Number(a.paired))[0];
   if (!pick) throw new Error('preferred: empty list');
   return pick;
+}
+
+/** Waits for `p`, at most `ms` (the timer does not outlive it). */
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, ms))))]);
+  clearTimeout(timer);
 }
 
 function pause(ms: number, signal?: AbortSignal): Promise<void> {

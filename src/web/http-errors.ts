@@ -8,7 +8,7 @@
  * - 409: BUSY, NOT_PAIRED, ENCRYPTION_STATE (busy, or not allowed in the present state);
  * - 422: expected problems with the device or the backup that the owner can fix (TRUST_*,
  *   DEVICE_LOCKED, PASSCODE_REQUIRED, WRONG_PASSWORD, DISK_FULL, BACKUP_INCOMPLETE,
- *   BACKUP_CORRUPT, HARD_LINKS_UNSUPPORTED, CANCELLED);
+ *   BACKUP_CORRUPT, HARD_LINKS_UNSUPPORTED, FILE_ACCESS, CANCELLED);
  * - 503: USBMUXD_UNREACHABLE; 500: everything else (INTERNAL for errors that are not IbackupErrors,
  *   whose details go to the server's log only).
  */
@@ -39,6 +39,7 @@ const STATUS: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   BACKUP_INCOMPLETE: 422,
   BACKUP_CORRUPT: 422,
   HARD_LINKS_UNSUPPORTED: 422,
+  FILE_ACCESS: 422,
   CANCELLED: 422,
   USBMUXD_UNREACHABLE: 503,
 };

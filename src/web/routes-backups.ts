@@ -3,31 +3,15 @@
  * of a path as the page sent it), and the strength of a new backup password.
  */
 import type { Hono } from 'hono';
+import { archiveBackup, deleteBackup } from '../app/manage.js';
 import { PASSWORD_ADVICE, passwordStrength } from '../app/password-strength.js';
 import { verifyBackupAt } from '../app/verify.js';
-import { IbackupError } from '../errors.js';
 import type { BackupView, BackupsResponse, StrengthResponse, VerifyResponse } from './api.js';
 import { onlyFields, optionalPassword, readJson, requiredString, type JsonObject } from './body.js';
 import { backupViews, backupsChanged, type Deps } from './deps.js';
 import { badField } from './http-errors.js';
 import { busyError } from './jobs.js';
 import { unknownBackup } from './routes-devices.js';
-
-/** src/app/manage.ts: deleting and archiving backups. */
-interface ManageModule {
-  deleteBackup(path: string, roots: readonly string[]): Promise<{ deleted: string }>;
-  archiveBackup(path: string, roots: readonly string[], now?: Date): Promise<{ archive: string; sizeBytes: number }>;
-}
-
-const MANAGE_MODULE = '../app/manage.js';
-
-async function manage(): Promise<ManageModule> {
-  try {
-    return (await import(MANAGE_MODULE)) as ManageModule;
-  } catch (err) {
-    throw new IbackupError('INTERNAL', { message: 'Deleting and archiving backups is not available in this build.', cause: err });
-  }
-}
 
 const sameUdid = (a: string, b: string): boolean => a.replace(/-/g, '').toLowerCase() === b.replace(/-/g, '').toLowerCase();
 
@@ -73,7 +57,7 @@ export function registerBackupRoutes(app: Hono, deps: Deps): void {
     onlyFields(body, ['path']);
     const b = await listed(body);
     notInUse(b);
-    const r = await (await manage()).deleteBackup(b.path, deps.roots);
+    const r = await deleteBackup(b.path, deps.roots);
     await backupsChanged(deps);
     return c.json({ deleted: r.deleted });
   });
@@ -83,7 +67,7 @@ export function registerBackupRoutes(app: Hono, deps: Deps): void {
     onlyFields(body, ['path']);
     const b = await listed(body);
     notInUse(b);
-    const r = await (await manage()).archiveBackup(b.path, deps.roots);
+    const r = await archiveBackup(b.path, deps.roots);
     await backupsChanged(deps);
     return c.json({ archive: r.archive });
   });
