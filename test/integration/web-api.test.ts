@@ -57,7 +57,7 @@ describe('web api: access, bodies and files', { timeout: 60_000 }, () => {
     const withCookie = await api.call<DevicesResponse>('GET', '/api/devices', undefined, { auth: false, headers: { cookie: `other=1; ${pair}` } });
     assert.equal(withCookie.status, 200);
     const events = await api.events({ cookie: pair });
-    const first = await events.waitFor((e): e is ServerEvent => true, 5_000, 'the first event');
+    const first = await events.waitFor((_e): _e is ServerEvent => true, 5_000, 'the first event');
     assert.equal(first.type, 'devices');
     assert.equal(events.names[0], 'devices');
     events.close();
