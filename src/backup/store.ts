@@ -34,6 +34,12 @@ export class BackupStore {
   /** Files and folders written or changed in this run, to flush before completion. */
   private readonly dirty = new Set<string>();
   private readonly dirtyDirs = new Set<string>();
+  /**
+   * Folders found to be real folders (not links) in this run. Only this store changes the
+   * backup's folders while it runs, and it never makes a link, so a folder once checked stays
+   * safe until the store itself removes or replaces a folder (then the whole set is forgotten).
+   */
+  private readonly checkedDirs = new Set<string>();
   private readonly allowedTop: (first: string) => boolean;
   readonly fs: FsLayer;
   private readonly beforeChange: (localPath: string) => Promise<void>;
@@ -77,9 +83,12 @@ export class BackupStore {
   /** Like resolve, and also refuses any symbolic link on the way (nothing is followed). */
   async resolveNoLinks(devicePath: string): Promise<string> {
     const local = this.resolve(devicePath);
+    const parts = local.slice(this.root.length).split(sep).filter(Boolean);
     let cur = this.root;
-    for (const part of local.slice(this.root.length).split(sep).filter(Boolean)) {
-      cur = join(cur, part);
+    for (let i = 0; i < parts.length; i++) {
+      cur = join(cur, parts[i] as string);
+      const last = i === parts.length - 1;
+      if (!last && this.checkedDirs.has(cur)) continue;
       const st = await this.fs.lstat(cur).catch(() => undefined);
       if (!st) break; // the rest does not exist yet
       if (st.isSymbolicLink()) {
@@ -88,6 +97,7 @@ export class BackupStore {
           details: { path: devicePath.slice(0, 1024) },
         });
       }
+      if (!last && st.isDirectory()) this.checkedDirs.add(cur);
     }
     return local;
   }
@@ -132,6 +142,7 @@ export class BackupStore {
     await this.changing(a);
     await this.changing(b);
     const dst = await this.fs.lstat(b).catch(() => undefined);
+    this.checkedDirs.clear();
     if (dst?.isDirectory()) await this.fs.rm(b, { recursive: true, force: true });
     await this.fs.mkdir(parentDir(b), { recursive: true });
     await this.fs.rename(a, b);
@@ -144,6 +155,7 @@ export class BackupStore {
   async remove(devicePath: string): Promise<void> {
     const local = await this.resolveNoLinks(devicePath);
     await this.changing(local);
+    this.checkedDirs.clear();
     await this.fs.rm(local, { recursive: true, force: true });
     this.dirty.delete(local);
     this.dirtyDirs.add(parentDir(local));
@@ -216,7 +228,7 @@ export class BackupStore {
 
 /** Writes one file: buffered, then renamed into place on commit. */
 export class StoreFileWriter {
-  private buf: Buffer[] = [];
+  private buf: Uint8Array[] = [];
   private buffered = 0;
   private size = 0;
 
@@ -232,23 +244,26 @@ export class StoreFileWriter {
     return this.size;
   }
 
+  /** Adds bytes to the file. The chunk is kept, not copied: it must not change afterwards. */
   async write(chunk: Uint8Array): Promise<void> {
     this.size += chunk.length;
+    if (chunk.length === 0) return;
     if (chunk.length >= WRITE_BUFFER && this.buffered === 0) {
-      await this.fh.write(chunk);
+      await writeAll(this.fh, [chunk]);
       return;
     }
-    this.buf.push(Buffer.from(chunk));
+    this.buf.push(chunk);
     this.buffered += chunk.length;
     if (this.buffered >= WRITE_BUFFER) await this.drain();
   }
 
+  /** Writes what is buffered in one gathered write (no concatenation: no fresh megabyte to fault in). */
   private async drain(): Promise<void> {
     if (this.buffered === 0) return;
-    const data = this.buf.length === 1 ? (this.buf[0] as Buffer) : Buffer.concat(this.buf, this.buffered);
+    const parts = this.buf;
     this.buf = [];
     this.buffered = 0;
-    await this.fh.write(data);
+    await writeAll(this.fh, parts);
   }
 
   /** Finishes the file: closes it and renames it into place. */
@@ -263,6 +278,23 @@ export class StoreFileWriter {
   async abort(): Promise<void> {
     await this.fh.close().catch(() => undefined);
     await this.fs.rm(this.tmp, { force: true });
+  }
+}
+
+/** Writes every part in order, going on after a short write (allowed for files, if rare). */
+async function writeAll(fh: FileHandle, parts: Uint8Array[]): Promise<void> {
+  let rest = parts;
+  while (rest.length > 0) {
+    let { bytesWritten } = await (rest.length === 1 ? fh.write(rest[0] as Uint8Array) : fh.writev(rest));
+    const next: Uint8Array[] = [];
+    for (const p of rest) {
+      if (bytesWritten >= p.length) bytesWritten -= p.length;
+      else {
+        next.push(bytesWritten === 0 ? p : p.subarray(bytesWritten));
+        bytesWritten = 0;
+      }
+    }
+    rest = next;
   }
 }
 
