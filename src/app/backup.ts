@@ -113,6 +113,7 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
     mb2 = new MobileBackup2Client(await device.startService(MOBILEBACKUP2_SERVICE, { escrowBag: true }));
     await mb2.handshake(opts.signal);
     await sync.lock(opts.signal);
+    await store.removeStaleTemps();
     await writeInfoPlist(device, sync.afc, store, udid, values, now());
 
     sync.np.on('notification', (name) => {

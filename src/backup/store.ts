@@ -6,7 +6,7 @@
  * renamed; everything written is flushed once, before the backup is declared complete.
  */
 import { constants } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import { readdir, type FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { IbackupError } from '../errors.js';
 import { nodeFs, parallel, type FsLayer } from './fs-layer.js';
@@ -204,6 +204,30 @@ export class BackupStore {
     return out;
   }
 
+  /**
+   * Removes unfinished files (`<name>.tmp-<pid>`) that a run killed outright left in the device's
+   * folder, unless their process still runs. They were never part of a backup: nothing to keep.
+   */
+  async removeStaleTemps(): Promise<number> {
+    let removed = 0;
+    const walk = async (dir: string, depth: number): Promise<void> => {
+      const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+      for (const e of entries) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) {
+          if (depth < 8) await walk(p, depth + 1);
+          continue;
+        }
+        const m = /\.tmp-(\d+)$/.exec(e.name);
+        if (!m || !e.isFile() || processRuns(Number(m[1]))) continue;
+        await this.fs.rm(p, { force: true });
+        removed++;
+      }
+    };
+    await walk(this.deviceDir, 0);
+    return removed;
+  }
+
   /** Free bytes where the backup is written. */
   async freeSpace(): Promise<number> {
     const s = await this.fs.statfs(this.root);
@@ -278,6 +302,16 @@ export class StoreFileWriter {
   async abort(): Promise<void> {
     await this.fh.close().catch(() => undefined);
     await this.fs.rm(this.tmp, { force: true });
+  }
+}
+
+function processRuns(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

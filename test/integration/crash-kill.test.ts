@@ -2,14 +2,22 @@
  * kill -9 of `ibackup backup` at six points of a run (after planning, once Status says
  * "uploading", in the middle of the upload, before the moves, before the removes, after the final
  * Status upload): each time the last complete backup passes verify and reads back completely,
- * `list` names it, and the next `ibackup backup` completes and releases the preserved copy.
+ * `list` names it, and the next `ibackup backup` completes, releases the preserved copy and removes
+ * the files the killed run left unfinished.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { backupDevice } from '../../src/app/backup.js';
 import { json, startBench } from './cli-helpers.js';
 import { assertRecoverable, assertReleased, pairedHost, tapBackupService, virtualDevice } from './safety-helpers.js';
+
+/** Files a killed run left half-written (`<name>.tmp-<pid>`), anywhere in the device's folder. */
+function unfinished(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true }) as string[]).filter((name) => /\.tmp-\d+$/.test(name));
+}
 
 function exited(child: ChildProcess): Promise<NodeJS.Signals | number | null> {
   return new Promise((done) => {
@@ -81,6 +89,7 @@ describe('kill -9', () => {
         const next = await b.cli(['--json', 'backup'], { timeoutMs: 120_000 });
         assert.equal(next.code, 0, `killed ${point.name}, next backup: ${next.stdout}${next.stderr}`);
         assertReleased(root, udid);
+        assert.deepEqual(unfinished(join(root, udid)), [], `killed ${point.name}: the next backup left the killed run's temp files`);
         const after = await assertRecoverable(root, udid, `killed ${point.name}, next backup`);
         assert.equal(after.kind, 'current');
       }
