@@ -8,6 +8,7 @@ import type { Emulator } from './emulator.js';
 import type { PasscodeBehaviour, TrustBehaviour } from './profile-types.js';
 import { MUTATION_ACTIONS, type MutationAction } from './content/index.js';
 import { parseFault } from './faults.js';
+import type { HostileFault } from './services/mobilebackup2/hostile.js';
 
 function isMutation(s: string): s is MutationAction {
   return (MUTATION_ACTIONS as readonly string[]).includes(s);
@@ -60,11 +61,27 @@ export async function runControl(emu: Emulator, req: PlistDict): Promise<unknown
       for (const [k, v] of Object.entries(params)) if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') flat[k] = v;
       if (name === 'clear') d.runtime.faults.clear();
       else d.runtime.faults.set(parseFault(name, flat));
-      return { device: d.udid, faults: d.runtime.faults.list(), uploaded: { ...d.runtime.faults.counters } };
+      const hostile = d.runtime.hostile;
+      return {
+        device: d.udid, faults: d.runtime.faults.list(), uploaded: { ...d.runtime.faults.counters },
+        ...(hostile === undefined ? {} : { hostile: hostileReport(hostile) }),
+      };
     }
     default:
       throw usage(`Unknown control action "${action}".`, `Use one of: ${CTL_ACTIONS.join(', ')}.`);
   }
+}
+
+/** What the host answered a hostile device: counts, and each request it carried out. */
+function hostileReport(h: HostileFault): Record<string, unknown> {
+  return {
+    attack: h.attack,
+    answers: h.answers.length,
+    refused: h.answers.filter((a) => a.code !== 0).length,
+    obeyed: h.answers.filter((a) => a.code === 0).map((a) => `${a.request} ${a.path}`),
+    leaked: [...h.leaked],
+    stillServing: h.stillServing ?? null,
+  };
 }
 
 export function parseTrust(mode: string, seconds: PlistValue | undefined): TrustBehaviour {

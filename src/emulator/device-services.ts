@@ -10,7 +10,7 @@ import { serializeXmlPlist } from '../protocol/plist/index.js';
 import { DeviceContent, folderOverrideStore, type DeviceEntry, type MutationAction, type MutationSummary } from './content/index.js';
 import type { ServiceDefinition, VirtualDevice } from './device.js';
 import { createBackupKeys, keybagBytes } from './keybag.js';
-import { DeviceFaults } from './faults.js';
+import { DeviceFaults, parseProfileFault } from './faults.js';
 import type { DeviceProfile } from './profile-types.js';
 import { serveAfc, AfcLocks } from './services/afc.js';
 import { AfcFileSystem, type AfcMount } from './services/afc-fs.js';
@@ -18,6 +18,7 @@ import { serveDiagnosticsRelay } from './services/diagnostics-relay.js';
 import { serveInstallationProxy, type InstalledApp } from './services/installation-proxy.js';
 import { backupExtras } from './services/mobilebackup2/extras.js';
 import { backupHandlers, type BackupDevice } from './services/mobilebackup2/handlers.js';
+import { installHostileFault, type HostileFault } from './services/mobilebackup2/hostile.js';
 import { serveMobileBackup2, type Mb2Handler } from './services/mobilebackup2/index.js';
 import { NotificationBus, serveNotificationProxy } from './services/notification-proxy.js';
 import { serveSpringboard } from './services/springboard.js';
@@ -38,6 +39,8 @@ export class DeviceRuntime {
   onBytes: (n: number) => Promise<void> | void = () => undefined;
   /** Injected faults (disconnect, throttle, stall…) and upload counters; hooked in by `services`. */
   readonly faults = new DeviceFaults();
+  /** The last hostile service set by a fault, with the host's answers to it. */
+  hostile: HostileFault | undefined;
   /** Asked for by a finished restore; the emulator detaches the device and plugs it back in. */
   onReboot: () => void = () => undefined;
   private plainKeybagCache: Uint8Array | undefined;
@@ -61,6 +64,11 @@ export class DeviceRuntime {
     const journal = await readFile(join(stateDir, JOURNAL), 'utf8').catch(() => undefined);
     if (journal !== undefined) await content.applyMutations(JSON.parse(journal));
     return new DeviceRuntime(content, stateDir);
+  }
+
+  /** Arms the faults a profile lists (once the device's services exist). */
+  armFaults(profile: DeviceProfile): void {
+    for (const f of profile.behaviour.faults) this.faults.set(parseProfileFault(f));
   }
 
   async mutate(action: MutationAction, n: number): Promise<MutationSummary> {
@@ -96,7 +104,10 @@ export class DeviceRuntime {
 
   /** The services lockdown can start on this device. */
   services(device: VirtualDevice, profile: DeviceProfile): Map<string, ServiceDefinition> {
-    this.faults.install(this, device);
+    this.faults.install(this, {
+      disconnectAll: () => device.disconnectAll(),
+      turnHostile: (attack, served) => (this.hostile = installHostileFault(device, attack, served)),
+    });
     const tls = profile.behaviour.serviceTls;
     const identity = profile.identity;
     const extras = backupExtras(this, device, profile);

@@ -173,6 +173,7 @@ export class Emulator implements MuxHost {
       services: new Map(this.opts.services ?? []),
       ...(this.opts.now ? { now: this.opts.now } : {}),
     });
+    runtime.armFaults(profile);
     runtime.onReboot = () => void this.reboot(device.udid).catch(() => undefined);
     this.attached.set(device.udid, device);
     this.emitEvent({ type: 'attached', device });

@@ -6,42 +6,37 @@
  * - `throttle mbps=N`: uploads go no faster than N megabits per second;
  * - `stall seconds=N [phase=P]`: the device stops answering for N seconds at phase P;
  * - `host-full [phase=P]`: the device decides the computer has too little room (MB error 105);
- * - `locked [phase=P]`: the device locks and gives up (MB error 208).
+ * - `locked [phase=P]`: the device locks and gives up (MB error 208);
+ * - `hostile [attack=A]`: the next mobilebackup2 connection is served by a device that turns
+ *   against the computer (services/mobilebackup2/hostile.ts): `paths` (the default) asks for
+ *   paths outside the device's folder through every request that names one, the other attacks
+ *   send malformed messages. It fires when a computer connects.
  *
  * Phases are those of the backup script: planning, directories, uploading (also after each
  * upload batch), moving, removing, finished; the default phase is uploading. A fault fires once
  * and is gone (a throttle slows one backup run) unless it was set with `repeat=1`. Set with
- * `ibackup emulator ctl ADDR fault U NAME k=v…` or `device.runtime.faults.set(parseFault(…))`.
+ * `ibackup emulator ctl ADDR fault U NAME k=v…`, `device.runtime.faults.set(parseFault(…))`, or
+ * listed in a profile's `behaviour.faults` (armed when the device is plugged in).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { IbackupError } from '../errors.js';
+import type { FaultSpec, HostileAttack } from './fault-spec.js';
 import { Mb2Failure } from './services/mobilebackup2/index.js';
 
-export const BACKUP_PHASES = ['planning', 'directories', 'uploading', 'moving', 'removing', 'finished'] as const;
-export type BackupPhase = (typeof BACKUP_PHASES)[number];
+export {
+  BACKUP_PHASES, FAULT_NAMES, HOSTILE_ATTACKS, parseFault, parseFaultArgs, parseProfileFault,
+  type BackupPhase, type FaultName, type FaultSpec, type HostileAttack, type ProfileFault,
+} from './fault-spec.js';
 
-export const FAULT_NAMES = ['disconnect', 'throttle', 'stall', 'host-full', 'locked'] as const;
-export type FaultName = (typeof FAULT_NAMES)[number];
-
-interface Repeatable {
-  /** Stays after firing (default: fires once). */
-  repeat: boolean;
-}
-
-export type FaultSpec = Repeatable &
-  (
-    | { name: 'disconnect'; bytes: number }
-    | { name: 'disconnect'; phase: BackupPhase }
-    | { name: 'throttle'; mbps: number }
-    | { name: 'stall'; seconds: number; phase: BackupPhase }
-    | { name: 'host-full'; phase: BackupPhase }
-    | { name: 'locked'; phase: BackupPhase }
-  );
-
-/** What the faults act on: the device's connections. */
+/** What the faults act on: the device's connections and services. */
 export interface FaultTarget {
   /** Drops every connection of the device (the cable was pulled). */
   disconnectAll(): void;
+  /**
+   * Makes the device's mobilebackup2 hostile until the handle is cleared; `served` is called when
+   * a computer connects to it. Absent where the device has no such service.
+   */
+  turnHostile?(attack: HostileAttack, served: () => void): { clear(): void };
 }
 
 /** The hooks of a device runtime the faults register with. */
@@ -52,90 +47,11 @@ export interface FaultHooks {
   readonly runs: ReadonlySet<AbortController>;
 }
 
-type ParamValue = string | number | boolean;
-
-const DEFAULT_PHASE: BackupPhase = 'uploading';
-const MAX_SECONDS = 3600;
 /** Time the send queue gets to reach the host before `disconnect bytes=N` pulls the cable. */
 const QUEUE_FLUSH_MS = 500;
 
 export const HOST_FULL_DESCRIPTION = 'Insufficient free disk space on drive to back up (MBErrorDomain/105)';
 export const LOCKED_DESCRIPTION = 'Device locked (MBErrorDomain/208)';
-
-function usage(message: string): IbackupError {
-  return new IbackupError('USAGE', {
-    message,
-    remedy: 'Use: fault U disconnect bytes=N|phase=P, throttle mbps=N, stall seconds=N [phase=P], host-full [phase=P], locked [phase=P], or clear; add repeat=1 to keep a fault after it fires.',
-  });
-}
-
-function isFaultName(s: string): s is FaultName {
-  return (FAULT_NAMES as readonly string[]).includes(s);
-}
-
-function isPhase(s: string): s is BackupPhase {
-  return (BACKUP_PHASES as readonly string[]).includes(s);
-}
-
-/** Splits `k=v` words into parameters. */
-export function parseFaultArgs(words: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const w of words) {
-    const i = w.indexOf('=');
-    if (i <= 0) throw usage(`"${w}" is not a key=value fault parameter.`);
-    out[w.slice(0, i)] = w.slice(i + 1);
-  }
-  return out;
-}
-
-/** Checks a fault's name and parameters. */
-export function parseFault(name: string, params: Readonly<Record<string, ParamValue>> = {}): FaultSpec {
-  if (!isFaultName(name)) throw usage(`Unknown fault "${name}".`);
-  const allowed: Record<FaultName, readonly string[]> = {
-    disconnect: ['bytes', 'phase'],
-    throttle: ['mbps'],
-    stall: ['seconds', 'phase'],
-    'host-full': ['phase'],
-    locked: ['phase'],
-  };
-  for (const k of Object.keys(params)) {
-    if (k !== 'repeat' && !allowed[name].includes(k)) throw usage(`The fault ${name} takes no "${k}".`);
-  }
-  const repeat = flag(params.repeat);
-  const num = (k: string, min: number, max: number): number => {
-    const v = params[k];
-    const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-    if (!Number.isFinite(n) || n < min || n > max) throw usage(`The fault ${name} needs ${k}= a number from ${min} to ${max}.`);
-    return n;
-  };
-  const phase = (): BackupPhase => {
-    const v = params.phase;
-    if (v === undefined) return DEFAULT_PHASE;
-    if (typeof v !== 'string' || !isPhase(v)) throw usage(`"${String(v)}" is not a backup phase (${BACKUP_PHASES.join(', ')}).`);
-    return v;
-  };
-  switch (name) {
-    case 'disconnect':
-      if ((params.bytes === undefined) === (params.phase === undefined)) throw usage('The fault disconnect needs bytes=N or phase=P (one of them).');
-      return params.bytes !== undefined ? { name, bytes: Math.floor(num('bytes', 0, Number.MAX_SAFE_INTEGER)), repeat } : { name, phase: phase(), repeat };
-    case 'throttle':
-      return { name, mbps: num('mbps', 0.001, 100_000), repeat };
-    case 'stall':
-      return { name, seconds: num('seconds', 0, MAX_SECONDS), phase: phase(), repeat };
-    case 'host-full':
-    case 'locked':
-      return { name, phase: phase(), repeat };
-  }
-}
-
-function flag(v: ParamValue | undefined): boolean {
-  if (v === undefined) return false;
-  if (typeof v === 'boolean') return v;
-  const s = String(v).toLowerCase();
-  if (s === '1' || s === 'true' || s === 'yes') return true;
-  if (s === '0' || s === 'false' || s === 'no') return false;
-  throw usage(`repeat=${String(v)}: use repeat=1 or repeat=0.`);
-}
 
 /** A fault as set, with what it has counted so far. */
 interface Armed {
@@ -144,6 +60,8 @@ interface Armed {
   left: number;
   /** A throttle slowed the current run. */
   used: boolean;
+  /** Takes the fault off the device (a hostile service goes back to the real one). */
+  undo?: () => void;
 }
 
 /** Counters of what the device uploaded during backups. */
@@ -185,17 +103,33 @@ export class DeviceFaults {
 
   /** Adds a fault (replacing one of the same name); returns the faults now set. */
   set(spec: FaultSpec): FaultSpec[] {
-    this.armed = this.armed.filter((a) => a.spec.name !== spec.name);
-    this.armed.push({ spec, left: 'bytes' in spec ? spec.bytes : 0, used: false });
+    const armed: Armed = { spec, left: 'bytes' in spec ? spec.bytes : 0, used: false };
+    if (spec.name === 'hostile') {
+      const turn = this.target?.turnHostile;
+      if (turn === undefined) {
+        throw new IbackupError('USAGE', { message: 'This device has no backup service to turn hostile.', remedy: 'Attach a device with a content profile.' });
+      }
+      this.drop(this.armed.filter((a) => a.spec.name === spec.name));
+      const handle = turn.call(this.target, spec.attack, () => this.fired(armed));
+      armed.undo = () => handle.clear();
+    } else {
+      this.drop(this.armed.filter((a) => a.spec.name === spec.name));
+    }
+    this.armed.push(armed);
     if (spec.name === 'throttle') this.nextSend = 0;
     return this.list();
   }
 
   /** Removes every fault and ends any throttle or stall sleeping now. */
   clear(): void {
-    this.armed = [];
+    this.drop(this.armed);
     this.wake.abort();
     this.wake = new AbortController();
+  }
+
+  private drop(gone: readonly Armed[]): void {
+    for (const a of gone) a.undo?.();
+    this.armed = this.armed.filter((a) => !gone.includes(a));
   }
 
   list(): FaultSpec[] {
@@ -204,7 +138,7 @@ export class DeviceFaults {
 
   private fired(a: Armed): void {
     this.counters.fired++;
-    if (!a.spec.repeat) this.armed = this.armed.filter((x) => x !== a);
+    if (!a.spec.repeat) this.drop([a]);
   }
 
   private throttleDone(a: Armed): void {

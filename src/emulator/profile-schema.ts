@@ -3,6 +3,7 @@
  * become one USAGE error naming the file and the key.
  */
 import { IbackupError } from '../errors.js';
+import { parseProfileFault } from './fault-spec.js';
 import {
   PROFILE_NAMES,
   type ContentSpec,
@@ -134,6 +135,17 @@ const BEHAVIOUR_CHECKS = {
   passcodeTimeoutSeconds: (v: unknown, path: string) =>
     typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 86_400 ? undefined : `"${path}" must be a number of seconds from 0 to 86400`,
   serviceTls: (v: unknown, path: string) => checkObject(v, path, SERVICE_TLS_KEYS, () => bool),
+  faults: (v: unknown, path: string) => {
+    if (!Array.isArray(v)) return `"${path}" must be a list of faults like ["throttle mbps=50"]`;
+    for (const [i, f] of v.entries()) {
+      try {
+        parseProfileFault(f);
+      } catch (err) {
+        return `"${path}" item ${i}: ${(err instanceof Error ? err.message : String(err)).replace(/\.$/, '')}`;
+      }
+    }
+    return undefined;
+  },
 } satisfies Record<keyof DeviceBehaviour, (v: unknown, path: string) => string | undefined>;
 
 const CONTENT_CHECKS = {

@@ -2,6 +2,9 @@
  * The shape of a virtual iPhone's profile: who it is (identity), how it behaves when a computer
  * talks to it (behaviour) and how much it holds (content).
  */
+import type { ProfileFault } from './fault-spec.js';
+
+export type { ProfileFault };
 
 export type ProfileName = 'tiny' | 'typical' | 'big';
 export const PROFILE_NAMES: readonly ProfileName[] = ['tiny', 'typical', 'big'];
@@ -37,6 +40,11 @@ export interface DeviceBehaviour {
   keyDerivationIterations: number;
   /** Seconds the passcode prompt (iOS 16.1+) waits before the request fails with "Device locked". */
   passcodeTimeoutSeconds: number;
+  /**
+   * Faults armed when the device is plugged in, as `ctl fault` sets them (see faults.ts):
+   * "throttle mbps=50" or {"name": "throttle", "mbps": 50}.
+   */
+  faults: ProfileFault[];
 }
 
 export interface ContentSpec {

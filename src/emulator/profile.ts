@@ -44,6 +44,7 @@ const BUILT_IN_BEHAVIOUR: DeviceBehaviour = {
   serviceTls: { afc: false, notificationProxy: true, mobilebackup2: true, installationProxy: true },
   keyDerivationIterations: 10_000_000,
   passcodeTimeoutSeconds: 30 * 60,
+  faults: [],
 };
 
 const BUILT_IN: Readonly<Record<ProfileName, ProfileSpec>> = {

@@ -12,15 +12,11 @@ import { real } from '../../../protocol/plist/index.js';
 import { DlConnection } from '../../../transport/dl-connection.js';
 import type { Link } from '../../../transport/link.js';
 import type { ServiceDefinition, VirtualDevice } from '../../device.js';
+import { HOSTILE_ATTACKS, isHostileAttack, type HostileAttack } from '../../fault-spec.js';
 import { HostFiles, HostStatusError, type UploadItem } from './host-files.js';
 
 export const HOSTILE_FAULT = 'hostile';
-export const HOSTILE_ATTACKS = ['paths', 'deep-plist', 'huge-frame', 'garbage-frame', 'huge-path-length'] as const;
-export type HostileAttack = (typeof HOSTILE_ATTACKS)[number];
-
-export function isHostileAttack(s: string): s is HostileAttack {
-  return (HOSTILE_ATTACKS as readonly string[]).includes(s);
-}
+export { HOSTILE_ATTACKS, isHostileAttack, type HostileAttack };
 
 /** One answer of the host to a hostile request. */
 export interface HostileAnswer {
@@ -68,8 +64,11 @@ export function hostilePaths(udid: string): string[] {
   ];
 }
 
-/** Replaces the device's mobilebackup2 with the hostile one until `clear`. */
-export function installHostileFault(device: VirtualDevice, attack: HostileAttack): HostileFault {
+/**
+ * Replaces the device's mobilebackup2 with the hostile one until `clear`; `served` is called each
+ * time a computer connects to it (`ctl fault U hostile` takes it off after the first).
+ */
+export function installHostileFault(device: VirtualDevice, attack: HostileAttack, served?: () => void): HostileFault {
   const original = device.services.get(SERVICE);
   if (!original) throw new Error('This virtual device has no mobilebackup2 service.');
   const fault: HostileFault = {
@@ -78,12 +77,13 @@ export function installHostileFault(device: VirtualDevice, attack: HostileAttack
     leaked: [],
     stillServing: undefined,
     clear: () => {
-      device.services.set(SERVICE, original);
+      if (device.services.get(SERVICE) === hostile) device.services.set(SERVICE, original);
     },
   };
   const hostile: ServiceDefinition = {
     ...original,
     serve: (link: Link) => {
+      served?.();
       const dl = new DlConnection(link, { format: 'binary', timeoutMs: 60_000 });
       void session(dl, device, fault).catch(() => undefined).finally(() => dl.close());
     },

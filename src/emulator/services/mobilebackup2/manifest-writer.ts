@@ -4,9 +4,6 @@
  * has an independent reader; the two never share code.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { encodeMBFile, type MBFile } from '../../../protocol/nskeyed.js';
 import { serializeBinaryPlist, type PlistDict } from '../../../protocol/plist/index.js';
@@ -53,35 +50,32 @@ export interface ManifestRow {
   file: Uint8Array;
 }
 
-const SCHEMA = [
+const TABLES = [
   'CREATE TABLE Files (fileID TEXT PRIMARY KEY, domain TEXT, relativePath TEXT, flags INTEGER, file BLOB)',
+  'CREATE TABLE Properties (key TEXT PRIMARY KEY, value BLOB)',
+];
+/** Built after the rows are in: one sort each instead of a tree update per row. */
+const INDEXES = [
   'CREATE INDEX FilesDomainIdx ON Files(domain)',
   'CREATE INDEX FilesRelativePathIdx ON Files(relativePath)',
   'CREATE INDEX FilesFlagsIdx ON Files(flags)',
-  'CREATE TABLE Properties (key TEXT PRIMARY KEY, value BLOB)',
 ];
 
 /** Builds Manifest.db from rows and returns its bytes (a self-contained database file). */
 export function buildManifestDb(rows: Iterable<ManifestRow>): Uint8Array {
-  const dir = mkdtempSync(join(tmpdir(), 'ibackup-emu-manifest-'));
-  const path = join(dir, 'Manifest.db');
+  const db = new Database(':memory:');
   try {
-    const db = new Database(path);
-    try {
-      db.pragma('page_size = 4096');
-      db.pragma('journal_mode = DELETE');
-      db.pragma('user_version = 2');
-      for (const sql of SCHEMA) db.exec(sql);
-      const insert = db.prepare('INSERT INTO Files (fileID, domain, relativePath, flags, file) VALUES (?, ?, ?, ?, ?)');
-      db.transaction(() => {
-        for (const r of rows) insert.run(r.fileId, r.domain, r.relativePath, r.flags, Buffer.from(r.file.buffer, r.file.byteOffset, r.file.byteLength));
-      })();
-    } finally {
-      db.close();
-    }
-    return readFileSync(path);
+    db.pragma('page_size = 4096');
+    db.pragma('user_version = 2');
+    for (const sql of TABLES) db.exec(sql);
+    const insert = db.prepare('INSERT INTO Files (fileID, domain, relativePath, flags, file) VALUES (?, ?, ?, ?, ?)');
+    db.transaction(() => {
+      for (const r of rows) insert.run(r.fileId, r.domain, r.relativePath, r.flags, Buffer.from(r.file.buffer, r.file.byteOffset, r.file.byteLength));
+    })();
+    for (const sql of INDEXES) db.exec(sql);
+    return db.serialize();
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    db.close();
   }
 }
 
