@@ -99,7 +99,7 @@ export function ctlRequest(action: string, args: string[], profile?: string): Pl
       need(3, 'mutate UDID add|modify|delete|photos|messages N');
       return { Action: 'mutate', UDID: args[0] as string, Change: args[1] as string, Count: Number(args[2]) };
     case 'fault':
-      need(2, 'fault UDID disconnect|throttle|stall|host-full|locked [k=v…] | fault UDID clear');
+      need(2, 'fault UDID disconnect|throttle|stall|host-full|locked|hostile [k=v…] | fault UDID clear');
       return { Action: 'fault', UDID: args[0] as string, Fault: args[1] as string, Params: parseFaultArgs(args.slice(2)) };
     default:
       throw new IbackupError('USAGE', {
