@@ -197,7 +197,7 @@ describe('ibackup ui in Chromium', { skip: missing === null ? false : `${missing
     await shot(page, 'disk-full');
   });
 
-  test('Restore Backup… with the password: a wrong one is refused, the right one restores', { timeout: 45_000 }, async () => {
+  test('Restore Backup… with the password: a wrong one is refused, the right one restores', { timeout: 60_000 }, async () => {
     await closeDialogs();
     // The server's list once the failed backup has ended: its kept complete copy, not the
     // unfinished folder; the dialog offers exactly those (after the page's `backups` event).
@@ -214,6 +214,9 @@ describe('ibackup ui in Chromium', { skip: missing === null ? false : `${missing
     assert.notEqual((await testid('restore-error').locator('.error-remedy').innerText()).trim(), '');
     assert.equal(await testid('restore-password').inputValue(), '', 'the password is not kept after its request');
     await shot(page, 'restore-wrong-password');
+    // The phone restarts after a restore (unplugged, then back): follow it on the emulator.
+    const replugs: string[] = [];
+    const stop = bench.te.emu.subscribe((e) => replugs.push(e.type));
     await testid('restore-password').fill(PASSWORD);
     await testid('restore-submit').click();
     await testid('restore-dialog').waitFor({ state: 'detached', timeout: 20_000 });
@@ -221,6 +224,11 @@ describe('ibackup ui in Chromium', { skip: missing === null ? false : `${missing
     await page.locator('[data-testid="job-status"][data-kind="restore"][data-state="done"]').waitFor({ timeout: 30_000 });
     await shot(page, 'restore-done');
     // The phone restarts after a restore and comes back, still trusted.
+    try {
+      await until(async () => replugs.includes('detached') && replugs.lastIndexOf('attached') > replugs.indexOf('detached'), 'the phone restarted', 25_000);
+    } finally {
+      stop();
+    }
     await page.locator(`[data-testid="device-page"][data-udid="${phone.udid}"][data-trust="trusted"]`).waitFor({ timeout: 20_000 });
   });
 
@@ -243,6 +251,54 @@ describe('ibackup ui in Chromium', { skip: missing === null ? false : `${missing
     await testid('confirm-delete').click();
     await row.waitFor({ state: 'detached', timeout: 15_000 });
     await testid('backups-close').click();
+  });
+
+  test('the passcode prompt on the phone, then Cancel: the last backup stays', { timeout: 30_000 }, async () => {
+    await closeDialogs();
+    // The phone restarted after the restore: the device object is a new one.
+    const now = bench.te.emu.find(phone.udid);
+    now.passcode = { mode: 'after', seconds: 1.5 };
+    now.runtime!.faults.set(parseFault('throttle', { mbps: 2 }));
+    const before = await testid('last-backup').getAttribute('data-date');
+    await page.locator('[data-testid="backup-now"]:not([disabled])').click();
+    await testid('passcode-prompt').waitFor({ timeout: 15_000 });
+    assert.match(await testid('passcode-prompt').innerText(), /Enter your passcode on your iPhone to start the backup/);
+    await shot(page, 'passcode-prompt');
+    await page.locator('[data-testid="job-status"][data-state="running"][data-kind="backup"]').waitFor();
+    await testid('passcode-prompt').waitFor({ state: 'detached', timeout: 15_000 });
+    await testid('cancel-job').click();
+    await page.locator('[data-testid="job-status"][data-state="cancelled"][data-kind="backup"]').waitFor({ timeout: 15_000 });
+    assert.equal(await testid('last-backup').getAttribute('data-date'), before);
+    await shot(page, 'backup-cancelled');
+    now.passcode = { mode: 'enter' };
+  });
+
+  test('Change Password… (old, new twice), then turning encryption off with the new password', { timeout: 30_000 }, async () => {
+    await closeDialogs();
+    const next = `${PASSWORD} and more`;
+    await page.locator('[data-testid="change-password"]:not([disabled])').click();
+    await testid('password-dialog').waitFor();
+    await testid('password-current').fill(PASSWORD);
+    await testid('password-new').fill(next);
+    await testid('password-verify').fill(next);
+    await page.locator('[data-testid="password-match"][data-match="yes"]').waitFor();
+    await shot(page, 'change-password');
+    await testid('password-submit').click();
+    await testid('password-dialog').waitFor({ state: 'detached', timeout: 20_000 });
+    await page.locator('[data-testid="encrypt-checkbox"]:checked').waitFor();
+
+    await testid('encrypt-checkbox').click();
+    await page.locator('[data-testid="password-dialog"] form[data-mode="off"]').waitFor();
+    await testid('password-current').fill(PASSWORD); // the old one: refused, with what to do
+    await testid('password-submit').click();
+    await testid('password-error').waitFor({ timeout: 20_000 });
+    assert.notEqual((await testid('password-error').locator('.error-remedy').innerText()).trim(), '');
+    assert.equal(await testid('password-current').inputValue(), '', 'the password is not kept after its request');
+    await testid('password-current').fill(next);
+    await testid('password-submit').click();
+    await testid('password-dialog').waitFor({ state: 'detached', timeout: 20_000 });
+    await page.locator('[data-testid="encrypt-checkbox"]:not(:checked)').waitFor();
+    assert.equal(await testid('change-password').isDisabled(), true);
   });
 
   test('the page raised no script errors', () => {
