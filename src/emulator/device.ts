@@ -198,7 +198,7 @@ export class VirtualDevice implements MuxDevice, LockdownBackend {
     const tls = this.tlsServerOptions(hostId);
     const port = this.ports.open((link) =>
       this.track(link, async () => {
-        if (def.ssl) await link.startTlsServer(tls);
+        if (def.ssl) await link.startTlsServer({ ...tls, permanent: true });
         def.serve(link, this);
       }),
     );

@@ -81,7 +81,8 @@ export class HostDevice {
     const link = await this.mux.connect(this.info.deviceId, started.port, opts.signal);
     if (started.ssl) {
       try {
-        await link.startTlsClient(tlsOptions(record, version));
+        // A service keeps TLS until it closes (only lockdownd's session can leave it).
+        await link.startTlsClient({ ...tlsOptions(record, version), permanent: true });
       } catch (err) {
         link.close();
         throw err;

@@ -7,10 +7,12 @@
  * the peer's close_notify (or is not a TLS record at all once the session is up) is plaintext again.
  */
 import { EventEmitter } from 'node:events';
+import net from 'node:net';
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { X509Certificate } from 'node:crypto';
 import { IbackupError } from '../errors.js';
+import { Carrier, closedError, toPem, versions, wrapIo } from './tls-carrier.js';
 import { TlsRecordSplitter } from './tls-records.js';
 
 export interface TlsOptions {
@@ -23,6 +25,12 @@ export interface TlsOptions {
   ciphers?: string;
   /** Handshake timeout in milliseconds (default 15 s). */
   timeoutMs?: number;
+  /**
+   * TLS stays on until the connection ends (a service connection; lockdownd's session can end
+   * TLS and go on in plaintext, services never do). On a real socket the TLS engine then reads
+   * the socket directly, without the record-splitting carrier: far less copying per byte.
+   */
+  permanent?: boolean;
 }
 
 type Mode = 'plain' | 'tls';
@@ -37,27 +45,6 @@ interface LinkEvents {
   error: [Error];
 }
 
-/** The carrier the TLS engine reads from and writes to; we push whole records into it. */
-class Carrier extends Duplex {
-  dropWrites = false;
-  constructor(private readonly raw: Duplex) {
-    super({ allowHalfOpen: true });
-  }
-  override _read(): void {
-    // data is pushed by the link
-  }
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    if (this.dropWrites || this.raw.destroyed) {
-      cb();
-      return;
-    }
-    this.raw.write(chunk, (err) => cb(err ?? null));
-  }
-  override _final(cb: (err?: Error | null) => void): void {
-    cb(); // never end the raw socket: it goes on in plaintext
-  }
-}
-
 export class Link extends EventEmitter<LinkEvents> {
   private mode: Mode = 'plain';
   private tlsSocket: tls.TLSSocket | undefined;
@@ -66,6 +53,9 @@ export class Link extends EventEmitter<LinkEvents> {
   /** Plaintext that arrived after TLS records, held until the TLS engine has drained. */
   private pendingPlain: Buffer[] = [];
   private closed = false;
+  private readonly onRawData = (chunk: Buffer): void => this.onRaw(chunk);
+  private readonly onRawEnd = (): void => this.finish();
+  private readonly onRawError = (err: Error): void => this.fail(err);
 
   /** Data that arrived while nobody listened (between one consumer and the next). */
   private backlog: Buffer[] = [];
@@ -75,10 +65,10 @@ export class Link extends EventEmitter<LinkEvents> {
     this.on('newListener', (event) => {
       if (event === 'data' && this.backlog.length > 0) queueMicrotask(() => this.flushBacklog());
     });
-    raw.on('data', (chunk: Buffer) => this.onRaw(chunk));
-    raw.on('end', () => this.finish());
-    raw.on('close', () => this.finish());
-    raw.on('error', (err) => this.fail(err));
+    raw.on('data', this.onRawData);
+    raw.on('end', this.onRawEnd);
+    raw.on('close', this.onRawEnd);
+    raw.on('error', this.onRawError);
   }
 
   get encrypted(): boolean {
@@ -171,7 +161,8 @@ export class Link extends EventEmitter<LinkEvents> {
 
   /** Device side: become the TLS server. `leftover` = bytes already read past the last frame. */
   startTlsServer(opts: TlsOptions, leftover?: Uint8Array): Promise<void> {
-    const carrier = this.beginTls(leftover, false);
+    const direct = this.directSocket(opts, leftover);
+    const carrier = direct ?? this.beginTls(leftover, false);
     const context = tls.createSecureContext({
       cert: toPem(opts.cert),
       key: toPem(opts.key),
@@ -188,7 +179,8 @@ export class Link extends EventEmitter<LinkEvents> {
 
   /** Host side: become the TLS client. */
   startTlsClient(opts: TlsOptions, leftover?: Uint8Array): Promise<void> {
-    const carrier = this.beginTls(leftover, true);
+    const direct = this.directSocket(opts, leftover);
+    const carrier = direct ?? this.beginTls(leftover, true);
     const sock = tls.connect({
       socket: carrier,
       cert: toPem(opts.cert),
@@ -207,6 +199,7 @@ export class Link extends EventEmitter<LinkEvents> {
   async stopTls(): Promise<void> {
     const sock = this.tlsSocket;
     if (this.mode !== 'tls' || !sock) return;
+    if (this.direct) throw new IbackupError('INTERNAL', { message: 'TLS on this connection was started for good; it cannot be ended.' });
     await new Promise<void>((resolve) => sock.end(() => resolve()));
     if (this.carrier) this.carrier.dropWrites = true;
     this.mode = 'plain';
@@ -216,6 +209,26 @@ export class Link extends EventEmitter<LinkEvents> {
     this.tlsSocket?.destroy();
     this.raw.destroy();
     this.finish();
+  }
+
+  /** TLS is on for good and the engine reads the socket itself. */
+  private direct = false;
+
+  /**
+   * For TLS that never ends on a real socket with nothing read ahead: hands the socket itself to
+   * the TLS engine (its events then come from the TLS socket). Otherwise undefined: the carrier.
+   */
+  private directSocket(opts: TlsOptions, leftover: Uint8Array | undefined): net.Socket | undefined {
+    const raw = this.raw;
+    if (opts.permanent !== true || !(raw instanceof net.Socket) || (leftover?.length ?? 0) > 0 || this.backlog.length > 0) return undefined;
+    if (this.mode === 'tls') throw new IbackupError('INTERNAL', { message: 'TLS is already on for this connection.' });
+    if (this.closed) throw closedError();
+    raw.off('data', this.onRawData);
+    raw.off('end', this.onRawEnd);
+    raw.off('error', this.onRawError);
+    this.mode = 'tls';
+    this.direct = true;
+    return raw;
   }
 
   private beginTls(leftover: Uint8Array | undefined, _client: boolean): Carrier {
@@ -236,7 +249,11 @@ export class Link extends EventEmitter<LinkEvents> {
     sock.on('data', (chunk: Buffer) => {
       if (!this.closed) this.deliver(chunk);
     });
-    sock.on('end', () => this.onTlsEnded(sock, carrier));
+    if (this.direct) {
+      // The socket is the TLS socket's now: its end is the link's end.
+      sock.on('end', () => this.finish());
+      sock.on('close', () => this.finish());
+    } else sock.on('end', () => this.onTlsEnded(sock, carrier));
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         cleanup();
@@ -352,25 +369,4 @@ export class Link extends EventEmitter<LinkEvents> {
     this.raw.destroy();
     this.finish();
   }
-}
-
-function toPem(v: string | Uint8Array): string {
-  return typeof v === 'string' ? v : Buffer.from(v).toString('latin1');
-}
-
-function versions(opts: TlsOptions): Pick<tls.SecureContextOptions, 'minVersion' | 'maxVersion' | 'ciphers'> {
-  const out: Pick<tls.SecureContextOptions, 'minVersion' | 'maxVersion' | 'ciphers'> = {};
-  if (opts.minVersion) out.minVersion = opts.minVersion;
-  if (opts.maxVersion) out.maxVersion = opts.maxVersion;
-  if (opts.ciphers) out.ciphers = opts.ciphers;
-  return out;
-}
-
-function closedError(): IbackupError {
-  return new IbackupError('CONNECTION_CLOSED');
-}
-
-function wrapIo(err: Error): IbackupError {
-  if (err instanceof IbackupError) return err;
-  return new IbackupError('CONNECTION_CLOSED', { message: `The connection failed: ${err.message}`, cause: err });
 }

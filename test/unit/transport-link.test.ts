@@ -132,3 +132,45 @@ test('a socket error on a link nobody listens to for errors ends it without cras
     close();
   }
 });
+
+test('TLS for good on a real socket: the engine reads the socket itself; data both ways, the end, no way back to plaintext', async () => {
+  const { a, b, close } = await pair();
+  try {
+    const hostLink = new Link(a);
+    const devLink = new Link(b);
+    await Promise.all([
+      devLink.startTlsServer({ cert: device.certPem, key: device.keyPem, permanent: true }),
+      hostLink.startTlsClient({ cert: host.certPem, key: host.keyPem, permanent: true }),
+    ]);
+    assert.ok(hostLink.encrypted && devLink.encrypted);
+    assert.match(devLink.peerCertificate()?.subject ?? '', /host/);
+    // 8 MiB one way, in pieces, with backpressure; a reply the other way.
+    const piece = new Uint8Array(256 * 1024);
+    for (let i = 0; i < piece.length; i++) piece[i] = (i * 31) & 0xff;
+    const got: Buffer[] = [];
+    let total = 0;
+    const all = new Promise<void>((done) =>
+      devLink.on('data', (c) => {
+        got.push(c);
+        total += c.length;
+        if (total >= 32 * piece.length) done();
+      }),
+    );
+    for (let i = 0; i < 32; i++) if (!devLink.isClosed && !hostLink.send(piece)) await hostLink.drained();
+    await all;
+    const joined = Buffer.concat(got);
+    assert.equal(joined.length, 32 * piece.length);
+    assert.ok(joined.subarray(5 * piece.length, 6 * piece.length).equals(piece));
+    assert.match(hostLink.tlsVersion() ?? '', /^TLSv1/);
+    const reply = new Promise<Buffer>((done) => hostLink.once('data', done));
+    await devLink.write(new TextEncoder().encode('ok'));
+    assert.equal((await reply).toString(), 'ok');
+    await assert.rejects(hostLink.stopTls(), (e) => hasCode(e, 'INTERNAL'));
+    const ended = new Promise<void>((done) => devLink.once('end', done));
+    hostLink.close();
+    await ended;
+    assert.equal(devLink.isClosed, true);
+  } finally {
+    close();
+  }
+});

@@ -1,0 +1,50 @@
+/**
+ * The pieces of a Link's TLS that do not need the link: the carrier stream the TLS engine reads
+ * whole records from (when TLS may end again), option conversion, and the link's errors.
+ */
+import { Duplex } from 'node:stream';
+import type tls from 'node:tls';
+import { IbackupError } from '../errors.js';
+import type { TlsOptions } from './link.js';
+
+/** The carrier the TLS engine reads from and writes to; we push whole records into it. */
+export class Carrier extends Duplex {
+  dropWrites = false;
+  constructor(private readonly raw: Duplex) {
+    super({ allowHalfOpen: true });
+  }
+  override _read(): void {
+    // data is pushed by the link
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    if (this.dropWrites || this.raw.destroyed) {
+      cb();
+      return;
+    }
+    this.raw.write(chunk, (err) => cb(err ?? null));
+  }
+  override _final(cb: (err?: Error | null) => void): void {
+    cb(); // never end the raw socket: it goes on in plaintext
+  }
+}
+
+export function toPem(v: string | Uint8Array): string {
+  return typeof v === 'string' ? v : Buffer.from(v).toString('latin1');
+}
+
+export function versions(opts: TlsOptions): Pick<tls.SecureContextOptions, 'minVersion' | 'maxVersion' | 'ciphers'> {
+  const out: Pick<tls.SecureContextOptions, 'minVersion' | 'maxVersion' | 'ciphers'> = {};
+  if (opts.minVersion) out.minVersion = opts.minVersion;
+  if (opts.maxVersion) out.maxVersion = opts.maxVersion;
+  if (opts.ciphers) out.ciphers = opts.ciphers;
+  return out;
+}
+
+export function closedError(): IbackupError {
+  return new IbackupError('CONNECTION_CLOSED');
+}
+
+export function wrapIo(err: Error): IbackupError {
+  if (err instanceof IbackupError) return err;
+  return new IbackupError('CONNECTION_CLOSED', { message: `The connection failed: ${err.message}`, cause: err });
+}
