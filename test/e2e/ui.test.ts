@@ -6,6 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { parseFault } from '../../src/emulator/faults.js';
 import type { VirtualDevice } from '../../src/emulator/device.js';
@@ -299,6 +300,29 @@ describe('ibackup ui in Chromium', { skip: missing === null ? false : `${missing
     await testid('password-dialog').waitFor({ state: 'detached', timeout: 20_000 });
     await page.locator('[data-testid="encrypt-checkbox"]:not(:checked)').waitFor();
     assert.equal(await testid('change-password').isDisabled(), true);
+  });
+
+  test('usbmuxd not running: the page says so, with what to do', { timeout: 20_000 }, async () => {
+    const nowhere = `UNIX:${join(bench.configHome, 'no-usbmuxd.sock')}`;
+    const other = await startUiServer({
+      host: { usbmuxd: nowhere, ownDir: join(bench.configHome, 'other'), systemDirs: [], timeoutMs: 2_000 },
+      backupDirs: [bench.backupDir],
+      log: () => undefined,
+    });
+    const ctx2 = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+    try {
+      const p2 = await ctx2.newPage();
+      p2.setDefaultTimeout(T);
+      await p2.goto(other.url, { timeout: T });
+      const problem = p2.getByTestId('no-device-problem');
+      await problem.waitFor();
+      assert.notEqual((await problem.locator('.error-remedy').innerText()).trim(), '');
+      assert.equal(await p2.getByTestId('devices-problem').count(), 1, 'the sidebar shows it too');
+      await shot(p2, 'no-usbmuxd');
+    } finally {
+      await ctx2.close();
+      await other.close();
+    }
   });
 
   test('the page raised no script errors', () => {

@@ -1,6 +1,5 @@
 /** The list of connected devices on the left, as Finder shows them under Locations. */
 import type { DeviceView, ErrorView, TrustState } from '../api.js';
-import { ErrorBox } from './ErrorBox.js';
 
 const TRUST_TEXT: Record<TrustState, string> = {
   trusted: '',
@@ -56,7 +55,11 @@ export function Sidebar({ devices, selected, problem, onSelect, onManage }: Side
           No iPhone connected
         </p>
       ) : null}
-      {problem ? <ErrorBox error={problem} testid="devices-problem" /> : null}
+      {problem ? (
+        <p class="sidebar-problem" role="status" data-testid="devices-problem" title={problem.message}>
+          Cannot look for iPhones right now (details on the right).
+        </p>
+      ) : null}
       <div class="sidebar-foot">
         <button type="button" class="link" onClick={onManage} data-testid="sidebar-manage-backups">
           Manage Backups…
