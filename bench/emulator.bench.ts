@@ -5,7 +5,9 @@
  *
  * The emulator runs in a child process and the null client in this one, so the device side
  * (generating and sending) and the host side (receiving and parsing) each have a core, as a real
- * phone and computer would. `--in-process` runs both in this process instead.
+ * phone and computer would. `--in-process` runs both in this process instead. After each run a
+ * bare TCP socket pair between the same two processes moves 1 GiB, for reference: no stream over
+ * loopback can beat it, so it tells a slow machine from slow code.
  *
  * Run: npm run bench:emulator [-- --files 20000 --gib 2] [--no-tls-run] [--in-process]
  *   --files N   files on the phone (default: the big profile, 200 000)
@@ -14,6 +16,7 @@
  * The same settings can be given as IBACKUP_BENCH_FILES, IBACKUP_BENCH_GIB, IBACKUP_BENCH_MIB.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,7 +46,7 @@ interface Settings {
 }
 
 /** Messages from the emulator process. */
-type ChildMessage = { type: 'ready'; address: string; generatorRate: number; cpuMs: number } | { type: 'stats'; maxRssKb: number; cpuMs: number };
+type ChildMessage = { type: 'ready'; address: string; blastPort: number; generatorRate: number; cpuMs: number } | { type: 'stats'; maxRssKb: number; cpuMs: number };
 
 function option(name: string, envName: string): number | undefined {
   const i = process.argv.indexOf(name);
@@ -90,6 +93,48 @@ async function startEmulator(s: Settings, tls: boolean, stateDir: string): Promi
   return Emulator.start({ stateDir, profile: profileFor(s, tls), listen: '127.0.0.1:0' });
 }
 
+// ---- the bare socket reference ----
+
+/** Bytes the bare TCP reference sends. */
+const BLAST_BYTES = GIB;
+
+/** A loopback server that sends BLAST_BYTES of one reused 1 MiB buffer to each client, then ends. */
+async function startBlaster(): Promise<Server> {
+  const buf = Buffer.alloc(1 << 20, 0x5a);
+  const server = createServer((socket) => {
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < BLAST_BYTES) {
+        sent += buf.length;
+        if (!socket.write(buf)) {
+          socket.once('drain', pump);
+          return;
+        }
+      }
+      socket.end();
+    };
+    socket.on('error', () => socket.destroy());
+    pump();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+/** What a bare TCP socket pair moves between the two processes now: the ceiling of any stream. */
+async function bareSocketRate(port: number): Promise<number> {
+  const t = performance.now();
+  let n = 0;
+  await new Promise<void>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.on('data', (d: Buffer) => {
+      n += d.length;
+    });
+    socket.once('end', () => resolve());
+    socket.once('error', reject);
+  });
+  return n / ((performance.now() - t) / 1000);
+}
+
 // ---- the emulator process ----
 
 async function serveChild(): Promise<void> {
@@ -98,13 +143,15 @@ async function serveChild(): Promise<void> {
   const stateDir = process.env.IBACKUP_BENCH_STATE ?? '';
   const rate = await generatorRate();
   const emulator = await startEmulator(s, tls, stateDir);
+  const blaster = await startBlaster();
   const send = (m: ChildMessage): void => void process.send?.(m);
   process.on('message', (m: unknown) => {
     if (m !== 'stop') return;
     send({ type: 'stats', maxRssKb: process.resourceUsage().maxRSS, cpuMs: cpuMs() });
+    blaster.close();
     void emulator.close().then(() => process.disconnect());
   });
-  send({ type: 'ready', address: emulator.socketAddress, generatorRate: rate, cpuMs: cpuMs() });
+  send({ type: 'ready', address: emulator.socketAddress, blastPort: (blaster.address() as AddressInfo).port, generatorRate: rate, cpuMs: cpuMs() });
 }
 
 // ---- the host process ----
@@ -201,6 +248,8 @@ interface Measured extends RunResult {
   emulatorRssKb: number;
   /** CPU time of the emulator process from its start of service to its end, ms (0 in-process). */
   emulatorCpuMs: number;
+  /** A bare TCP socket pair between the same processes right after the run, bytes/s. */
+  bareRate: number;
 }
 
 async function measure(s: Settings, tls: boolean, dir: string, inProcess: boolean): Promise<Measured> {
@@ -209,9 +258,13 @@ async function measure(s: Settings, tls: boolean, dir: string, inProcess: boolea
   if (inProcess) {
     const generator = await generatorRate();
     const emulator = await startEmulator(s, tls, stateDir);
+    const blaster = await startBlaster();
     try {
-      return { ...(await backupOnce(emulator.socketAddress, hostDir)), generatorRate: generator, emulatorRssKb: 0, emulatorCpuMs: 0 };
+      const run = await backupOnce(emulator.socketAddress, hostDir);
+      const bareRate = await bareSocketRate((blaster.address() as AddressInfo).port);
+      return { ...run, generatorRate: generator, emulatorRssKb: 0, emulatorCpuMs: 0, bareRate };
     } finally {
+      blaster.close();
       await emulator.close();
     }
   }
@@ -223,10 +276,11 @@ async function measure(s: Settings, tls: boolean, dir: string, inProcess: boolea
   try {
     const ready = await waitFor(child, 'ready');
     const run = await backupOnce(ready.address, hostDir);
+    const bareRate = await bareSocketRate(ready.blastPort);
     const stats = waitFor(child, 'stats');
     child.send('stop');
     const end = await stats;
-    return { ...run, generatorRate: ready.generatorRate, emulatorRssKb: end.maxRssKb, emulatorCpuMs: end.cpuMs - ready.cpuMs };
+    return { ...run, generatorRate: ready.generatorRate, emulatorRssKb: end.maxRssKb, emulatorCpuMs: end.cpuMs - ready.cpuMs, bareRate };
   } finally {
     if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
   }
@@ -245,7 +299,8 @@ function report(label: string, m: Measured, inProcess: boolean): void {
     const start = m.seconds - m.streamSeconds;
     console.log(`  while data streamed: ${gb(m.streamBytes / m.streamSeconds)} over ${m.streamSeconds.toFixed(2)} s (planning before it and the rest of the run: ${start.toFixed(2)} s)`);
   }
-  console.log(`  content generator alone: ${gb(m.generatorRate)} (the limit)`);
+  console.log(`  content generator alone: ${gb(m.generatorRate)}`);
+  console.log(`  a bare TCP socket pair between the same processes right after: ${gb(m.bareRate)} (the ceiling of any stream on this machine now)`);
   const perGib = (ms: number): string => `${(ms / 1000 / (m.bytes / GIB)).toFixed(2)} s`;
   console.log(
     inProcess

@@ -296,12 +296,16 @@ export function encodeDlDownloadFileHeader(backupPath: string): Uint8Array {
 
 /** Device → host: the header of one file of DLMessageUploadFiles (device name, then backup path). */
 export function encodeDlUploadFileHeader(devicePath: string, backupPath: string): Uint8Array {
-  const a = lengthPrefixed(pathBytes(devicePath));
-  const b = lengthPrefixed(pathBytes(backupPath));
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
+  if (devicePath.length === 0 || backupPath.length === 0) pathBytes('');
+  // One buffer, each path encoded straight into place (this runs once per file of a backup).
+  const a = Buffer.byteLength(devicePath, 'utf8');
+  const b = Buffer.byteLength(backupPath, 'utf8');
+  const out = Buffer.allocUnsafe(8 + a + b);
+  out.writeUInt32BE(a, 0);
+  out.write(devicePath, 4, 'utf8');
+  out.writeUInt32BE(b, 4 + a);
+  out.write(backupPath, 8 + a, 'utf8');
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
 /** The 5-byte header of a data block of `length` bytes; the data follows it unchanged. */

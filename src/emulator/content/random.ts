@@ -1,6 +1,7 @@
 /**
- * Seeded randomness: a small 32-bit generator for the catalogue's decisions, and a fast keyed
- * byte stream (AES-128-CTR over zeros, random access by offset) for file contents.
+ * Seeded randomness: a small 32-bit generator for the catalogue's decisions, a fast keyed byte
+ * stream (AES-128-CTR over zeros, random access by offset) for photos, and a shared read-only pool
+ * of seeded noise that generated files are cut from.
  */
 import { createCipheriv, createHash } from 'node:crypto';
 
@@ -128,4 +129,30 @@ export function keyedBytes(key: Uint8Array, offset: number, length: number): Uin
     at += chunk.length;
   }
   return out;
+}
+
+/** Bytes of a seed's noise pool: generated files are runs of it (32 MiB, a power of two). */
+export const POOL_BYTES = 32 << 20;
+const POOLS_KEPT = 4;
+const pools = new Map<number, Uint8Array>();
+
+/**
+ * The seed's noise pool: POOL_BYTES of AES-128-CTR output, made once and shared (the last few
+ * seeds are kept). Read-only: callers hand out views of it and must never write to them.
+ */
+export function noisePool(seed: number): Uint8Array {
+  let pool = pools.get(seed);
+  if (pool !== undefined) return pool;
+  pool = new Uint8Array(POOL_BYTES);
+  let at = 0;
+  for (const chunk of keyedStream(streamKey(seed, '', '', 0, 'pool'), 0, POOL_BYTES)) {
+    pool.set(chunk, at);
+    at += chunk.length;
+  }
+  if (pools.size >= POOLS_KEPT) {
+    const oldest = pools.keys().next().value;
+    if (oldest !== undefined) pools.delete(oldest);
+  }
+  pools.set(seed, pool);
+  return pool;
 }

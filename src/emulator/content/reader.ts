@@ -1,6 +1,11 @@
 /**
  * Produces a file's bytes on demand, in chunks, from its identity: nothing but small blobs, a few
- * recent photos and restored bytes is ever held in memory.
+ * recent photos, the seed's noise pool and restored bytes is ever held in memory.
+ *
+ * A generated ('noise') file is its format header, a 16-byte id drawn from (seed, domain, path,
+ * version) so that no two files or versions are alike, then a run of the seed's noise pool from an
+ * offset drawn the same way (wrapping around for files larger than the pool). Its chunks are views
+ * of the shared pool, so streaming one allocates nothing.
  */
 import { createHash } from 'node:crypto';
 import { IbackupError } from '../../errors.js';
@@ -8,7 +13,7 @@ import type { ContentState } from './entries.js';
 import { mediaHeader } from './media.js';
 import { entryKey, type DeviceEntry } from './model.js';
 import { photoPlan, renderPhoto } from './photos.js';
-import { CHUNK_SIZE, keyedStream, streamKey } from './random.js';
+import { CHUNK_SIZE, POOL_BYTES, Rng, hash32, noisePool } from './random.js';
 import type { OverrideStore } from './store.js';
 
 export interface ReadOptions {
@@ -22,8 +27,28 @@ export interface ReadOptions {
 const PHOTO_CACHE = 16;
 const DIGEST_CACHE = 50_000;
 
+/** Bytes of the id that makes each generated file unique. */
+const ID_BYTES = 16;
+
+/** A generated file's first bytes (format header, then its id) and where its run of the pool starts. */
+export function noisePlan(seed: number, e: DeviceEntry): { head: Uint8Array; start: number } {
+  const media = mediaHeader(e.relativePath, e.size);
+  const a = new Rng(hash32(seed, 'noise', e.domain, e.relativePath, e.version));
+  const b = new Rng(hash32(seed, 'noise-id', e.domain, e.relativePath, e.version));
+  const id = new Uint8Array(ID_BYTES);
+  const view = new DataView(id.buffer);
+  view.setUint32(0, a.next(), true);
+  view.setUint32(4, a.next(), true);
+  view.setUint32(8, b.next(), true);
+  view.setUint32(12, b.next(), true);
+  const head = new Uint8Array(Math.min(e.size, media.length + ID_BYTES));
+  head.set(media.subarray(0, head.length));
+  head.set(id.subarray(0, head.length - media.length), media.length);
+  return { head, start: a.next() % POOL_BYTES };
+}
+
 function* slices(bytes: Uint8Array, offset: number, length: number, chunkSize: number): Generator<Uint8Array> {
-  for (let at = offset; at < offset + length; at += chunkSize) yield bytes.slice(at, Math.min(offset + length, at + chunkSize));
+  for (let at = offset; at < offset + length; at += chunkSize) yield bytes.subarray(at, Math.min(offset + length, at + chunkSize));
 }
 
 export class ContentReader {
@@ -53,16 +78,28 @@ export class ContentReader {
   }
 
   private *noise(e: DeviceEntry, offset: number, length: number, chunkSize: number): Generator<Uint8Array> {
-    const header = mediaHeader(e.relativePath, e.size);
+    const { head, start } = noisePlan(this.st.seed, e);
+    const pool = noisePool(this.st.seed);
+    const end = offset + length;
     let at = offset;
-    for (const chunk of keyedStream(streamKey(this.st.seed, e.domain, e.relativePath, e.version), offset, length, chunkSize)) {
-      if (at < header.length) chunk.set(header.subarray(at, Math.min(header.length, at + chunk.length)), 0);
-      at += chunk.length;
-      yield chunk;
+    while (at < end) {
+      if (at < head.length) {
+        const n = Math.min(head.length, end, at + chunkSize) - at;
+        yield head.subarray(at, at + n);
+        at += n;
+        continue;
+      }
+      const p = (start + at) % POOL_BYTES;
+      const n = Math.min(end - at, chunkSize, POOL_BYTES - p);
+      yield pool.subarray(p, p + n);
+      at += n;
     }
   }
 
-  /** The bytes of a file, streamed in chunks (a fresh buffer each). */
+  /**
+   * The bytes of a file, streamed in chunks. Chunks are read-only: they may be views of shared
+   * memory (the noise pool, a cached photo or blob) and must never be written to.
+   */
   async *open(e: DeviceEntry, options: ReadOptions = {}): AsyncGenerator<Uint8Array> {
     const offset = options.offset ?? 0;
     const chunkSize = Math.max(1, Math.min(options.chunkSize ?? CHUNK_SIZE, CHUNK_SIZE));

@@ -69,7 +69,7 @@ export interface BackupOutcome {
   uploadedBytes: number;
 }
 
-const BATCH = 128;
+const BATCH = 1024;
 /** Bytes an upload batch may hold before it is sent. */
 const BATCH_BYTES = 64 * 1024 * 1024;
 

@@ -5,9 +5,10 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { encodeMBFile, type MBFile } from '../../../protocol/nskeyed.js';
+import type { MBFile } from '../../../protocol/nskeyed.js';
 import { serializeBinaryPlist, type PlistDict } from '../../../protocol/plist/index.js';
 import type { DeviceEntry } from '../../content/model.js';
+import { writeMBFile } from './mbfile-writer.js';
 
 export const FLAG_FILE = 1;
 export const FLAG_DIRECTORY = 2;
@@ -86,7 +87,7 @@ export function manifestRow(e: DeviceEntry, extra: Partial<MBFile> = {}): Manife
     domain: e.domain,
     relativePath: e.relativePath,
     flags: flagsOf(e),
-    file: encodeMBFile(mbFileOf(e, extra)),
+    file: writeMBFile(mbFileOf(e, extra)),
   };
 }
 
