@@ -24,6 +24,7 @@ import { numberValue, type PlistDict, type PlistValue } from '../../protocol/pli
 import { IbackupError } from '../../errors.js';
 import { DlConnection } from '../../transport/dl-connection.js';
 import type { Link } from '../../transport/link.js';
+import { UploadPipeline } from './upload-pipeline.js';
 
 export const MOBILEBACKUP2_SERVICE = 'com.apple.mobilebackup2';
 
@@ -206,48 +207,20 @@ export class MobileBackup2Client {
         await (Object.keys(errors).length > 0 ? this.status(-13, 'Multi status', errors) : this.status(0, '', {}));
       },
       DLMessageUploadFiles: async () => {
-        let file: TargetFile | undefined;
-        let path = '';
-        let size = 0;
-        let failure: { code: number; text: string } | undefined;
+        const files = new UploadPipeline(target, { fail, received: (path, size) => obs.fileReceived?.(path, size) });
         // A cancel stops reading at once, even while the device is stalled in the middle of a file.
         const receiving = this.dl.receiveStream('upload', async (e) => {
           switch (e.type) {
             case 'file-start':
-              path = e.backupPath;
-              size = 0;
-              try {
-                file = await target.createFile(path);
-              } catch (err) {
-                failure = fail(err, path);
-                file = undefined;
-              }
+              files.fileStart(e.backupPath);
               break;
             case 'data':
-              size += e.bytes.length;
               obs.bytes?.(e.bytes.length);
-              if (file) {
-                try {
-                  await file.write(e.bytes);
-                } catch (err) {
-                  failure = fail(err, path);
-                  await file.abort();
-                  file = undefined;
-                }
-              }
+              files.data(e.bytes);
+              await files.room();
               break;
             case 'file-end':
-              if (file) {
-                if (e.ok) {
-                  try {
-                    await file.commit();
-                    obs.fileReceived?.(path, size);
-                  } catch (err) {
-                    failure = fail(err, path);
-                  }
-                } else await file.abort();
-              }
-              file = undefined;
+              await files.fileEnd(e.ok);
               break;
             case 'end':
               break;
@@ -256,9 +229,11 @@ export class MobileBackup2Client {
         try {
           await receiving;
         } catch (err) {
-          await file?.abort();
+          await files.abort();
           throw err;
         }
+        await files.finish();
+        const failure = files.status;
         await (failure ? this.status(failure.code, failure.text, {}) : this.status(0, '', {}));
       },
       DLMessageGetFreeDiskSpace: async () => {

@@ -1,0 +1,123 @@
+/**
+ * The files of one UploadFiles stream, written while the stream goes on. Each file's steps
+ * (create, write its chunks, commit) run in order, but the stream does not wait for them: the
+ * next file's bytes are parsed while earlier files are still being opened, written and renamed,
+ * so a disk's latency per operation no longer holds the device up. Bounded: at most
+ * MAX_FILES_IN_FLIGHT files and MAX_BYTES_IN_FLIGHT bytes wait at any time; two uploads of the
+ * same path run one after the other. `finish` waits for every file before the status reply.
+ */
+import type { BackupTarget, TargetFile } from './mobilebackup2.js';
+
+const MAX_FILES_IN_FLIGHT = 32;
+const MAX_BYTES_IN_FLIGHT = 32 * 1024 * 1024;
+
+export interface UploadCallbacks {
+  /** A file failed: returns the status to report (the last failure is reported). */
+  fail(err: unknown, path: string): { code: number; text: string };
+  /** A file is complete on disk. */
+  received?(path: string, size: number): void;
+}
+
+interface Job {
+  path: string;
+  size: number;
+  /** The file once created and after every write so far; undefined once it failed. */
+  chain: Promise<TargetFile | undefined>;
+}
+
+export class UploadPipeline {
+  private job: Job | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  /** The last job of each path still in flight (a second upload of a path waits for it). */
+  private readonly lastOfPath = new Map<string, Promise<void>>();
+  private bytesInFlight = 0;
+  private failure: { code: number; text: string } | undefined;
+
+  constructor(
+    private readonly target: BackupTarget,
+    private readonly cb: UploadCallbacks,
+  ) {}
+
+  /** The failure to report for the whole stream, if any (read after `finish`). */
+  get status(): { code: number; text: string } | undefined {
+    return this.failure;
+  }
+
+  fileStart(path: string): void {
+    const before = this.lastOfPath.get(path) ?? Promise.resolve();
+    const created = before.then(() => this.target.createFile(path)).catch((err: unknown) => this.failed(err, path, undefined));
+    this.job = { path, size: 0, chain: created };
+  }
+
+  /** Queues a chunk of the current file (kept, not copied: it must not change afterwards). */
+  data(bytes: Uint8Array): void {
+    const job = this.job;
+    if (!job) return;
+    job.size += bytes.length;
+    this.bytesInFlight += bytes.length;
+    job.chain = job.chain.then(async (file) => {
+      try {
+        if (file) await file.write(bytes);
+        return file;
+      } catch (err) {
+        return this.failed(err, job.path, file);
+      } finally {
+        this.bytesInFlight -= bytes.length;
+      }
+    });
+  }
+
+  /** The current file ended (ok: complete; otherwise the device gave up on it). Waits for room. */
+  async fileEnd(ok: boolean): Promise<void> {
+    const job = this.job;
+    this.job = undefined;
+    if (!job) return;
+    const done = job.chain
+      .then(async (file) => {
+        if (!file) return;
+        if (!ok) return file.abort();
+        try {
+          await file.commit();
+          this.cb.received?.(job.path, job.size);
+        } catch (err) {
+          await this.failed(err, job.path, file);
+        }
+      })
+      .catch((err: unknown) => void this.failed(err, job.path, undefined));
+    this.inFlight.add(done);
+    this.lastOfPath.set(job.path, done);
+    void done.then(() => {
+      this.inFlight.delete(done);
+      if (this.lastOfPath.get(job.path) === done) this.lastOfPath.delete(job.path);
+    });
+    while (this.inFlight.size >= MAX_FILES_IN_FLIGHT || (this.bytesInFlight >= MAX_BYTES_IN_FLIGHT && this.inFlight.size > 0)) {
+      await Promise.race(this.inFlight);
+    }
+  }
+
+  /** Waits while too many bytes are queued for the file still arriving (a big file). */
+  async room(): Promise<void> {
+    if (this.bytesInFlight < MAX_BYTES_IN_FLIGHT) return;
+    if (this.inFlight.size > 0) await Promise.race(this.inFlight);
+    else if (this.job) await this.job.chain;
+  }
+
+  /** Every queued file is on disk (or failed); call before the status reply. */
+  async finish(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+  }
+
+  /** The stream broke: the unfinished file is dropped, the queued ones finish. */
+  async abort(): Promise<void> {
+    const job = this.job;
+    this.job = undefined;
+    if (job) await job.chain.then((file) => file?.abort()).catch(() => undefined);
+    await this.finish();
+  }
+
+  private async failed(err: unknown, path: string, file: TargetFile | undefined): Promise<undefined> {
+    this.failure = this.cb.fail(err, path);
+    await file?.abort().catch(() => undefined);
+    return undefined;
+  }
+}

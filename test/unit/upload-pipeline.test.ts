@@ -1,0 +1,112 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { BackupTarget, TargetFile } from '../../src/host/services/mobilebackup2.js';
+import { UploadPipeline } from '../../src/host/services/upload-pipeline.js';
+
+const te = new TextEncoder();
+const td = new TextDecoder();
+const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A target whose operations take a little time; records what happened, in order. */
+function slowTarget(opts: { failCreate?: string; failWrite?: string } = {}) {
+  const log: string[] = [];
+  const files = new Map<string, string>();
+  let open = 0;
+  let maxOpen = 0;
+  const target: Pick<BackupTarget, 'createFile'> = {
+    createFile: async (path) => {
+      await tick(2);
+      if (path === opts.failCreate) throw Object.assign(new Error('no such folder'), { code: 'ENOENT' });
+      open++;
+      maxOpen = Math.max(maxOpen, open);
+      log.push(`create ${path}`);
+      let body = '';
+      const f: TargetFile = {
+        write: async (c) => {
+          await tick(1);
+          if (path === opts.failWrite) throw Object.assign(new Error('disk full'), { code: 'ENOSPC' });
+          body += td.decode(c);
+        },
+        commit: async () => {
+          await tick(2);
+          open--;
+          files.set(path, body);
+          log.push(`commit ${path} ${body}`);
+        },
+        abort: async () => {
+          open--;
+          log.push(`abort ${path}`);
+        },
+      };
+      return f;
+    },
+  };
+  return { target: target as BackupTarget, log, files, maxOpen: () => maxOpen };
+}
+
+async function upload(p: UploadPipeline, files: Array<[string, string[], boolean?]>): Promise<void> {
+  for (const [path, chunks, ok] of files) {
+    p.fileStart(path);
+    for (const c of chunks) {
+      p.data(te.encode(c));
+      await p.room();
+    }
+    await p.fileEnd(ok ?? true);
+  }
+  await p.finish();
+}
+
+test('files are written while the stream goes on, each in order, all done by finish', async () => {
+  const t = slowTarget();
+  const received: string[] = [];
+  const p = new UploadPipeline(t.target, { fail: () => ({ code: -1, text: 'x' }), received: (path, size) => received.push(`${path}:${size}`) });
+  const list: Array<[string, string[]]> = Array.from({ length: 100 }, (_, i) => [`U/${i}`, [`a${i}`, `b${i}`, `c${i}`]]);
+  await upload(p, list);
+  assert.equal(p.status, undefined);
+  assert.equal(t.files.size, 100);
+  for (let i = 0; i < 100; i++) assert.equal(t.files.get(`U/${i}`), `a${i}b${i}c${i}`);
+  assert.equal(received.length, 100);
+  assert.ok(t.maxOpen() > 1, 'several files were in flight at once');
+  assert.ok(t.maxOpen() <= 32, `at most 32 files in flight, saw ${t.maxOpen()}`);
+});
+
+test('a second upload of the same path waits for the first; the later content wins', async () => {
+  const t = slowTarget();
+  const p = new UploadPipeline(t.target, { fail: () => ({ code: -1, text: 'x' }) });
+  await upload(p, [['U/Status.plist', ['first']], ['U/other', ['o']], ['U/Status.plist', ['second']]]);
+  assert.equal(t.files.get('U/Status.plist'), 'second');
+  const mine = t.log.filter((l) => l.includes('Status.plist'));
+  assert.deepEqual(mine, ['create U/Status.plist', 'commit U/Status.plist first', 'create U/Status.plist', 'commit U/Status.plist second']);
+});
+
+test('failures are reported (the last one), the other files still land, a file the device gave up on is dropped', async () => {
+  const t = slowTarget({ failCreate: 'U/bad', failWrite: 'U/full' });
+  const failed: string[] = [];
+  const p = new UploadPipeline(t.target, {
+    fail: (err, path) => {
+      failed.push(path);
+      return { code: (err as { code?: string }).code === 'ENOSPC' ? -15 : -6, text: String(err) };
+    },
+  });
+  await upload(p, [['U/bad', ['x']], ['U/good', ['g']], ['U/full', ['y', 'z']], ['U/dropped', ['d'], false]]);
+  assert.deepEqual(failed.sort(), ['U/bad', 'U/full']);
+  assert.ok(p.status && [-6, -15].includes(p.status.code));
+  assert.equal(t.files.get('U/good'), 'g');
+  assert.equal(t.files.has('U/full'), false);
+  assert.equal(t.files.has('U/dropped'), false);
+  assert.ok(t.log.includes('abort U/full') && t.log.includes('abort U/dropped'));
+});
+
+test('abort drops the unfinished file and lets the queued ones finish', async () => {
+  const t = slowTarget();
+  const p = new UploadPipeline(t.target, { fail: () => ({ code: -1, text: 'x' }) });
+  p.fileStart('U/a');
+  p.data(te.encode('a'));
+  await p.fileEnd(true);
+  p.fileStart('U/half');
+  p.data(te.encode('h'));
+  await p.abort();
+  assert.equal(t.files.get('U/a'), 'a');
+  assert.equal(t.files.has('U/half'), false);
+  assert.ok(t.log.includes('abort U/half'));
+});
