@@ -110,7 +110,7 @@ export async function runBackup(run: BackupRun): Promise<BackupOutcome> {
   for (const e of run.source.entries()) {
     if (e.encryptedOnly && !run.crypto) continue;
     const fileId = fileIdOf(e.domain, e.relativePath);
-    present.add(fileId);
+    if (previous.size > 0) present.add(fileId);
     const old = previous.get(fileId);
     let extra: { encryptionKey?: Uint8Array; digest?: Uint8Array } = {};
     if (e.kind === 'file') {
@@ -215,9 +215,9 @@ export async function runBackup(run: BackupRun): Promise<BackupOutcome> {
 
   // 8. Move into place.
   await uploadStatus(files, udid, status, 'moving');
-  const moves = uploads.map((u) => ({ from: p(`Snapshot/${u.fileId.slice(0, 2)}/${u.fileId}`), to: p(`${u.fileId.slice(0, 2)}/${u.fileId}`) }));
-  for (let i = 0; i < moves.length; i += BATCH) {
-    await files.moveItems(moves.slice(i, i + BATCH));
+  for (let i = 0; i < uploads.length; i += BATCH) {
+    const moves = uploads.slice(i, i + BATCH).map((u) => ({ from: p(`Snapshot/${u.fileId.slice(0, 2)}/${u.fileId}`), to: p(`${u.fileId.slice(0, 2)}/${u.fileId}`) }));
+    await files.moveItems(moves);
     await run.checkpoint('moving');
   }
   await files.moveItems([

@@ -10,8 +10,8 @@ import {
   type DeviceLinkMessage,
 } from '../../../protocol/devicelink.js';
 import {
+  DL_CODE_FILE_DATA,
   DL_STREAM_TERMINATOR,
-  encodeDlDataBlockHeader,
   encodeDlSuccessBlock,
   encodeDlUploadFileHeader,
 } from '../../../protocol/dl-file-stream.js';
@@ -61,11 +61,25 @@ const OUTBOX_BYTES = 1024 * 1024;
 const OUTBOX_PARTS = 512;
 const SUCCESS_BLOCK = encodeDlSuccessBlock();
 
-/** Pieces of an upload stream waiting to be written together. */
+/** Size of the buffers small pieces are copied into. */
+const ARENA_BYTES = 64 * 1024;
+/** File data shorter than this is copied next to its headers rather than sent as a piece of its own. */
+const COPY_BELOW = 512;
+
+/**
+ * Pieces of an upload stream waiting to be written together. Headers and small data are copied,
+ * one after another, into an arena buffer, so that a write carries few parts and no small
+ * buffer is allocated per file; larger file data goes out as it is, without a copy. An arena is
+ * only ever filled forward: bytes already queued for the socket are never written again.
+ */
 class Outbox {
   private parts: Uint8Array[] = [];
   private bytes = 0;
   private dataBytes = 0;
+  private arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
+  private used = 0;
+  /** Start of the arena bytes not yet in `parts`. */
+  private runStart = 0;
 
   constructor(
     private readonly dl: DlConnection,
@@ -76,20 +90,49 @@ class Outbox {
     return this.bytes >= OUTBOX_BYTES || this.parts.length >= OUTBOX_PARTS;
   }
 
+  private closeRun(): void {
+    if (this.used === this.runStart) return;
+    this.parts.push(this.arena.subarray(this.runStart, this.used));
+    this.runStart = this.used;
+  }
+
+  /** Room for `n` more bytes in the arena (a fresh arena when it is full). */
+  private room(n: number): void {
+    if (this.used + n <= this.arena.length) return;
+    this.closeRun();
+    this.arena = Buffer.allocUnsafeSlow(Math.max(ARENA_BYTES, n));
+    this.used = 0;
+    this.runStart = 0;
+  }
+
+  /** Copies a small piece into the arena. */
   add(part: Uint8Array): void {
-    this.parts.push(part);
+    this.room(part.length);
+    this.arena.set(part, this.used);
+    this.used += part.length;
     this.bytes += part.length;
   }
 
   /** A data block: its header and the file bytes it carries. */
-  addData(header: Uint8Array, data: Uint8Array[], length: number): void {
-    this.add(header);
-    for (const d of data) this.parts.push(d);
-    this.bytes += length;
+  addData(data: Uint8Array[], length: number): void {
+    this.room(5);
+    this.arena.writeUInt32BE(length + 1, this.used);
+    this.arena[this.used + 4] = DL_CODE_FILE_DATA;
+    this.used += 5;
+    this.bytes += 5;
+    for (const d of data) {
+      if (d.length < COPY_BELOW) this.add(d);
+      else {
+        this.closeRun();
+        this.parts.push(d);
+        this.bytes += d.length;
+      }
+    }
     this.dataBytes += length;
   }
 
   async flush(): Promise<void> {
+    this.closeRun();
     if (this.parts.length === 0) return;
     const parts = this.parts;
     const data = this.dataBytes;
@@ -184,7 +227,7 @@ export class HostFiles {
       let blockBytes = 0;
       const endBlock = async (): Promise<void> => {
         if (blockBytes === 0) return;
-        out.addData(encodeDlDataBlockHeader(blockBytes), block, blockBytes);
+        out.addData(block, blockBytes);
         block = [];
         blockBytes = 0;
         if (out.full) await out.flush();
