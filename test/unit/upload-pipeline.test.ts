@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BackupTarget, TargetFile } from '../../src/host/services/mobilebackup2.js';
 import { UploadPipeline } from '../../src/host/services/upload-pipeline.js';
+import { independentPaths } from '../../src/host/services/mobilebackup2.js';
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -109,4 +110,13 @@ test('abort drops the unfinished file and lets the queued ones finish', async ()
   assert.equal(t.files.get('U/a'), 'a');
   assert.equal(t.files.has('U/half'), false);
   assert.ok(t.log.includes('abort U/half'));
+});
+
+test('moves and removes run several at a time only when they touch no common path', () => {
+  assert.equal(independentPaths(['U/Snapshot/aa/1', 'U/aa/1', 'U/Snapshot/ab/2', 'U/ab/2']), true);
+  assert.equal(independentPaths(['U/a', 'U/b', 'U/a']), false, 'a path twice');
+  assert.equal(independentPaths(['U/a', 'U/a/b']), false, 'a path inside another');
+  assert.equal(independentPaths(['U//a/', 'U/./a']), false, 'the same path written two ways');
+  assert.equal(independentPaths(['U/ab', 'U/a']), true, 'a shared prefix that is not a folder');
+  assert.equal(independentPaths([]), true);
 });

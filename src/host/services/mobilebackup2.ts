@@ -28,6 +28,31 @@ import { UploadPipeline } from './upload-pipeline.js';
 
 export const MOBILEBACKUP2_SERVICE = 'com.apple.mobilebackup2';
 
+/** Moves or removes done at the same time when they are independent. */
+const ITEMS_AT_ONCE = 16;
+
+/** True when no path repeats and none lies inside another (so the order of operations is free). */
+export function independentPaths(paths: readonly string[]): boolean {
+  const norm = paths.map((p) => p.split('/').filter((x) => x !== '' && x !== '.').join('/'));
+  const seen = new Set<string>();
+  for (const p of norm) {
+    if (seen.has(p)) return false;
+    seen.add(p);
+  }
+  for (const p of norm) {
+    for (let i = p.indexOf('/'); i >= 0; i = p.indexOf('/', i + 1)) if (seen.has(p.slice(0, i))) return false;
+  }
+  return true;
+}
+
+async function inParallel<T>(items: readonly T[], width: number, op: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await op(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+}
+
 /** A file being written for the device. */
 export interface TargetFile {
   write(chunk: Uint8Array): Promise<void>;
@@ -174,13 +199,17 @@ export class MobileBackup2Client {
     };
     const each = async (items: string[] | Array<{ from: string; to: string }>, op: (x: never) => Promise<void>): Promise<void> => {
       let last: { code: number; text: string } | undefined;
-      for (const it of items) {
+      const one = async (it: string | { from: string; to: string }): Promise<void> => {
         try {
           await op(it as never);
         } catch (err) {
           last = fail(err, typeof it === 'string' ? it : it.from);
         }
-      }
+      };
+      // Items that touch no common path cannot depend on each other's order: several at a time.
+      const paths = items.flatMap((it) => (typeof it === 'string' ? [it] : [it.from, it.to]));
+      if (independentPaths(paths)) await inParallel(items, ITEMS_AT_ONCE, one);
+      else for (const it of items) await one(it);
       await (last ? this.status(last.code, last.text, {}) : this.status(0, '', {}));
     };
     return {
