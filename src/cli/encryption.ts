@@ -1,7 +1,6 @@
 /** `ibackup encryption status|on|off|change`: "Encrypt local backup". Passwords never in argv. */
 import type { Command } from 'commander';
 import { changeEncryption, encryptionStatus, type EncryptionAction, type EncryptionStatus } from '../app/encryption.js';
-import { PASSWORD_ADVICE, passwordStrength } from '../app/password-strength.js';
 import { backupRootsOf, chooseDevice, globalsOf, hostContextOf, interruptSignal } from './device-choice.js';
 import { printJson } from './output.js';
 import { addPasswordOption, readPasswords, type PasswordFlags } from './passwords.js';
@@ -44,6 +43,8 @@ async function run(action: EncryptionAction, o: PasswordFlags, cmd: Command): Pr
   const { signal, dispose } = interruptSignal();
   try {
     const device = await chooseDevice(hostContextOf(g), g, signal);
+    // Loaded here: the strength checker's dictionaries take a while, and only this command needs them.
+    const { PASSWORD_ADVICE, passwordStrength } = await import('../app/password-strength.js');
     if (action !== 'off') say(PASSWORD_ADVICE);
     const pw = await readPasswords(o, {
       needNew: action === 'change',

@@ -4,9 +4,7 @@
  * SIGTERM, which cancel running jobs cleanly before it exits.
  */
 import type { Command } from 'commander';
-import open from 'open';
 import { IbackupError } from '../errors.js';
-import { startUiServer } from '../web/server.js';
 import { backupRootsOf, globalsOf, hostContextOf } from './device-choice.js';
 
 interface UiFlags {
@@ -46,6 +44,8 @@ export function registerUi(program: Command): void {
     .action(async (opts: UiFlags, cmd: Command) => {
       const g = globalsOf(cmd);
       const stopped = untilStopped();
+      // Loaded on use: the web server and its dependencies are not needed by the other commands.
+      const [{ startUiServer }, { default: open }] = await Promise.all([import('../web/server.js'), import('open')]);
       const server = await startUiServer({
         ctx: hostContextOf(g),
         backupDirs: backupRootsOf(g),
