@@ -126,7 +126,7 @@ export async function runBackup(run: BackupRun): Promise<BackupOutcome> {
         totalBytes += size;
       }
     }
-    rows.push(manifestRow(e, extra));
+    rows.push(manifestRow(e, extra, fileId));
   }
   const removed = [...previous.entries()].filter(([id, r]) => !present.has(id) && r.flags === 1).map(([id]) => id);
   // A full run over an earlier or interrupted backup cannot trust the host's Manifest.db to name
@@ -192,7 +192,7 @@ export async function runBackup(run: BackupRun): Promise<BackupOutcome> {
   // 7. The manifests (with the Digest of each blob encrypted in this run).
   for (const u of uploads) {
     const digest = u.prepare?.digest?.();
-    if (digest && u.prepare) rows[u.row] = manifestRow(u.entry, { encryptionKey: u.prepare.encryptionKey, digest });
+    if (digest && u.prepare) rows[u.row] = manifestRow(u.entry, { encryptionKey: u.prepare.encryptionKey, digest }, u.fileId);
   }
   const dbPlain = buildManifestDb(rows);
   const db = run.crypto ? run.crypto.manifest(dbPlain) : { bytes: dbPlain, manifestKey: undefined };

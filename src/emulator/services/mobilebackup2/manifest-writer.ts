@@ -3,7 +3,7 @@
  * flags, MBFile), Manifest.plist and Status.plist, as backup-format.md describes them. The host
  * has an independent reader; the two never share code.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import type { MBFile } from '../../../protocol/nskeyed.js';
 import { serializeBinaryPlist, type PlistDict } from '../../../protocol/plist/index.js';
@@ -15,7 +15,7 @@ export const FLAG_DIRECTORY = 2;
 export const FLAG_SYMLINK = 4;
 
 export function fileIdOf(domain: string, relativePath: string): string {
-  return createHash('sha1').update(`${domain}-${relativePath}`, 'utf8').digest('hex');
+  return hash('sha1', `${domain}-${relativePath}`, 'hex');
 }
 
 export function flagsOf(e: DeviceEntry): number {
@@ -80,10 +80,10 @@ export function buildManifestDb(rows: Iterable<ManifestRow>): Uint8Array {
   }
 }
 
-/** A row for an entry. */
-export function manifestRow(e: DeviceEntry, extra: Partial<MBFile> = {}): ManifestRow {
+/** A row for an entry (`fileId` when the caller has it already). */
+export function manifestRow(e: DeviceEntry, extra: Partial<MBFile> = {}, fileId = fileIdOf(e.domain, e.relativePath)): ManifestRow {
   return {
-    fileId: fileIdOf(e.domain, e.relativePath),
+    fileId,
     domain: e.domain,
     relativePath: e.relativePath,
     flags: flagsOf(e),
