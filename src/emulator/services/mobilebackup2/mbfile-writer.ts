@@ -73,6 +73,29 @@ function isAscii(s: string): boolean {
   return true;
 }
 
+/** Writes an integer object at `at`; returns the end. */
+function putInt(buf: Buffer, at: number, v: number): number {
+  if (v < 0 || v > 0xffffffff) {
+    buf[at] = 0x13;
+    buf.writeBigInt64BE(BigInt(v), at + 1);
+    return at + 9;
+  }
+  if (v < 0x100) {
+    buf[at] = 0x10;
+    buf[at + 1] = v;
+    return at + 2;
+  }
+  if (v < 0x10000) {
+    buf[at] = 0x11;
+    buf[at + 1] = v >>> 8;
+    buf[at + 2] = v & 0xff;
+    return at + 3;
+  }
+  buf[at] = 0x12;
+  buf.writeUInt32BE(v, at + 1);
+  return at + 5;
+}
+
 function countLength(n: number): number {
   return n < 15 ? 1 : 1 + intLength(n);
 }
@@ -102,27 +125,9 @@ export function writeMBFile(f: MBFile): Uint8Array {
   const offsets: number[] = tpl.prefixOffsets.slice();
   buf.set(tpl.prefix, 0);
   let at = tpl.prefix.length;
-  const writeInt = (v: number): void => {
-    if (v < 0 || v > 0xffffffff) {
-      buf[at++] = 0x13;
-      buf.writeBigInt64BE(BigInt(v), at);
-      at += 8;
-    } else if (v < 0x100) {
-      buf[at++] = 0x10;
-      buf[at++] = v;
-    } else if (v < 0x10000) {
-      buf[at++] = 0x11;
-      buf.writeUInt16BE(v, at);
-      at += 2;
-    } else {
-      buf[at++] = 0x12;
-      buf.writeUInt32BE(v, at);
-      at += 4;
-    }
-  };
   for (const v of ints) {
     offsets.push(at);
-    writeInt(v);
+    at = putInt(buf, at, v);
   }
   // The RelativePath and $class UIDs: objects 2 and 3 of $objects.
   offsets.push(at, at + 2);
@@ -136,7 +141,7 @@ export function writeMBFile(f: MBFile): Uint8Array {
   if (n < 15) buf[at++] = kind | n;
   else {
     buf[at++] = kind | 0x0f;
-    writeInt(n);
+    at = putInt(buf, at, n);
   }
   if (ascii) at += buf.write(path, at, 'latin1');
   else {
@@ -149,15 +154,24 @@ export function writeMBFile(f: MBFile): Uint8Array {
   buf.set(tpl.suffix, at);
   at += tpl.suffix.length;
   for (const o of tpl.suffixOffsets) offsets.push(suffixAt + o);
-  for (const o of offsets) {
-    buf.writeUIntBE(o, at, offsetSize);
-    at += offsetSize;
+  if (offsetSize === 2) {
+    for (const o of offsets) {
+      buf[at] = o >>> 8;
+      buf[at + 1] = o & 0xff;
+      at += 2;
+    }
+  } else {
+    for (const o of offsets) {
+      buf.writeUIntBE(o, at, offsetSize);
+      at += offsetSize;
+    }
   }
-  buf.fill(0, at, at + 6);
+  // Trailer: 6 unused bytes, offset size, reference size, then object count, top object and
+  // table offset as 64-bit integers (all below 2^32 here).
+  buf.fill(0, at, at + 32);
   buf[at + 6] = offsetSize;
   buf[at + 7] = 1;
-  buf.writeBigUInt64BE(BigInt(OBJECTS), at + 8);
-  buf.writeBigUInt64BE(0n, at + 16);
-  buf.writeBigUInt64BE(BigInt(tableStart), at + 24);
+  buf.writeUInt32BE(OBJECTS, at + 12);
+  buf.writeUInt32BE(tableStart, at + 28);
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
