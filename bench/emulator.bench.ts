@@ -37,6 +37,11 @@ function cpuMs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 }
+
+/** The part of it spent in the kernel (system calls, page faults), ms. */
+function sysMs(): number {
+  return process.cpuUsage().system / 1000;
+}
 const GIB = 2 ** 30;
 
 interface Settings {
@@ -46,7 +51,9 @@ interface Settings {
 }
 
 /** Messages from the emulator process. */
-type ChildMessage = { type: 'ready'; address: string; blastPort: number; generatorRate: number; cpuMs: number } | { type: 'stats'; maxRssKb: number; cpuMs: number };
+type ChildMessage =
+  | { type: 'ready'; address: string; blastPort: number; generatorRate: number; cpuMs: number; sysMs: number }
+  | { type: 'stats'; maxRssKb: number; cpuMs: number; sysMs: number };
 
 function option(name: string, envName: string): number | undefined {
   const i = process.argv.indexOf(name);
@@ -147,11 +154,11 @@ async function serveChild(): Promise<void> {
   const send = (m: ChildMessage): void => void process.send?.(m);
   process.on('message', (m: unknown) => {
     if (m !== 'stop') return;
-    send({ type: 'stats', maxRssKb: process.resourceUsage().maxRSS, cpuMs: cpuMs() });
+    send({ type: 'stats', maxRssKb: process.resourceUsage().maxRSS, cpuMs: cpuMs(), sysMs: sysMs() });
     blaster.close();
     void emulator.close().then(() => process.disconnect());
   });
-  send({ type: 'ready', address: emulator.socketAddress, blastPort: (blaster.address() as AddressInfo).port, generatorRate: rate, cpuMs: cpuMs() });
+  send({ type: 'ready', address: emulator.socketAddress, blastPort: (blaster.address() as AddressInfo).port, generatorRate: rate, cpuMs: cpuMs(), sysMs: sysMs() });
 }
 
 // ---- the host process ----
@@ -183,6 +190,8 @@ interface RunResult {
   streamBytes: number;
   /** CPU time of this process during the run, ms. */
   hostCpuMs: number;
+  /** The kernel's part of it, ms. */
+  hostSysMs: number;
   bytes: number;
   files: number;
   code: number;
@@ -204,6 +213,7 @@ async function backupOnce(address: string, hostDir: string): Promise<RunResult> 
     const request = { MessageName: 'Backup', TargetIdentifier: device.udid, SourceIdentifier: device.udid, Options: { ForceFullBackup: true } };
     const t = performance.now();
     const cpu0 = cpuMs();
+    const sys0 = sysMs();
     const trace = process.env.IBACKUP_BENCH_TRACE === '1'
       ? setInterval(() => console.log(`  ${((performance.now() - t) / 1000).toFixed(1)} s: ${files} files, ${(bytes / 1e6).toFixed(0)} MB`), 1000)
       : undefined;
@@ -223,7 +233,7 @@ async function backupOnce(address: string, hostDir: string): Promise<RunResult> 
     const seconds = (performance.now() - t) / 1000;
     clearInterval(trace);
     const stream = { streamSeconds: (lastAt - firstAt) / 1000, streamBytes: bytes - firstBytes };
-    return { seconds, ...stream, hostCpuMs: cpuMs() - cpu0, bytes, files, code: numberValue(response.ErrorCode) ?? -1 };
+    return { seconds, ...stream, hostCpuMs: cpuMs() - cpu0, hostSysMs: sysMs() - sys0, bytes, files, code: numberValue(response.ErrorCode) ?? -1 };
   } finally {
     await mb2.disconnect();
   }
@@ -248,6 +258,8 @@ interface Measured extends RunResult {
   emulatorRssKb: number;
   /** CPU time of the emulator process from its start of service to its end, ms (0 in-process). */
   emulatorCpuMs: number;
+  /** The kernel's part of it, ms. */
+  emulatorSysMs: number;
   /** A bare TCP socket pair between the same processes right after the run, bytes/s. */
   bareRate: number;
 }
@@ -262,7 +274,7 @@ async function measure(s: Settings, tls: boolean, dir: string, inProcess: boolea
     try {
       const run = await backupOnce(emulator.socketAddress, hostDir);
       const bareRate = await bareSocketRate((blaster.address() as AddressInfo).port);
-      return { ...run, generatorRate: generator, emulatorRssKb: 0, emulatorCpuMs: 0, bareRate };
+      return { ...run, generatorRate: generator, emulatorRssKb: 0, emulatorCpuMs: 0, emulatorSysMs: 0, bareRate };
     } finally {
       blaster.close();
       await emulator.close();
@@ -280,7 +292,7 @@ async function measure(s: Settings, tls: boolean, dir: string, inProcess: boolea
     const stats = waitFor(child, 'stats');
     child.send('stop');
     const end = await stats;
-    return { ...run, generatorRate: ready.generatorRate, emulatorRssKb: end.maxRssKb, emulatorCpuMs: end.cpuMs - ready.cpuMs, bareRate };
+    return { ...run, generatorRate: ready.generatorRate, emulatorRssKb: end.maxRssKb, emulatorCpuMs: end.cpuMs - ready.cpuMs, emulatorSysMs: end.sysMs - ready.sysMs, bareRate };
   } finally {
     if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
   }
@@ -302,10 +314,11 @@ function report(label: string, m: Measured, inProcess: boolean): void {
   console.log(`  content generator alone: ${gb(m.generatorRate)}`);
   console.log(`  a bare TCP socket pair between the same processes right after: ${gb(m.bareRate)} (the ceiling of any stream on this machine now)`);
   const perGib = (ms: number): string => `${(ms / 1000 / (m.bytes / GIB)).toFixed(2)} s`;
+  const side = (ms: number, sys: number): string => `${perGib(ms)} (${perGib(sys)} of it in the kernel)`;
   console.log(
     inProcess
-      ? `  CPU per GiB: ${perGib(m.hostCpuMs)} (both sides)`
-      : `  CPU per GiB: emulator ${perGib(m.emulatorCpuMs)} (pairing included), null client ${perGib(m.hostCpuMs)}`,
+      ? `  CPU per GiB: ${side(m.hostCpuMs, m.hostSysMs)} (both sides)`
+      : `  CPU per GiB: emulator ${side(m.emulatorCpuMs, m.emulatorSysMs)} (pairing included), null client ${side(m.hostCpuMs, m.hostSysMs)}`,
   );
   const host = `host ${rss(process.resourceUsage().maxRSS)}`;
   console.log(`  peak RSS: ${inProcess ? `${host} (emulator and host in one process)` : `${host}, emulator ${rss(m.emulatorRssKb)}`}`);
