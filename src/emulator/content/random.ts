@@ -133,26 +133,23 @@ export function keyedBytes(key: Uint8Array, offset: number, length: number): Uin
 
 /** Bytes of a seed's noise pool: generated files are runs of it (32 MiB, a power of two). */
 export const POOL_BYTES = 32 << 20;
-const POOLS_KEPT = 4;
-const pools = new Map<number, Uint8Array>();
+/** Pools by seed, shared while anyone holds them (devices of one seed share one pool). */
+const pools = new Map<number, WeakRef<Uint8Array>>();
 
 /**
- * The seed's noise pool: POOL_BYTES of AES-128-CTR output, made once and shared (the last few
- * seeds are kept). Read-only: callers hand out views of it and must never write to them.
+ * The seed's noise pool: POOL_BYTES of AES-128-CTR output, made once and shared by every reader
+ * of that seed that holds it. Read-only: callers hand out views of it and must never write to them.
  */
 export function noisePool(seed: number): Uint8Array {
-  let pool = pools.get(seed);
-  if (pool !== undefined) return pool;
-  pool = new Uint8Array(POOL_BYTES);
+  const known = pools.get(seed)?.deref();
+  if (known !== undefined) return known;
+  const pool = new Uint8Array(POOL_BYTES);
   let at = 0;
   for (const chunk of keyedStream(streamKey(seed, '', '', 0, 'pool'), 0, POOL_BYTES)) {
     pool.set(chunk, at);
     at += chunk.length;
   }
-  if (pools.size >= POOLS_KEPT) {
-    const oldest = pools.keys().next().value;
-    if (oldest !== undefined) pools.delete(oldest);
-  }
-  pools.set(seed, pool);
+  for (const [s, ref] of pools) if (ref.deref() === undefined) pools.delete(s);
+  pools.set(seed, new WeakRef(pool));
   return pool;
 }

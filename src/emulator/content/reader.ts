@@ -54,6 +54,8 @@ function* slices(bytes: Uint8Array, offset: number, length: number, chunkSize: n
 export class ContentReader {
   private readonly photos = new Map<string, Uint8Array>();
   private readonly digests = new Map<string, Uint8Array>();
+  /** The seed's noise pool, made on the first read of a generated file and kept while this lives. */
+  private pool: Uint8Array | undefined;
 
   constructor(
     private readonly st: ContentState,
@@ -79,7 +81,7 @@ export class ContentReader {
 
   private *noise(e: DeviceEntry, offset: number, length: number, chunkSize: number): Generator<Uint8Array> {
     const { head, start } = noisePlan(this.st.seed, e);
-    const pool = noisePool(this.st.seed);
+    const pool = (this.pool ??= noisePool(this.st.seed));
     const end = offset + length;
     let at = offset;
     while (at < end) {
