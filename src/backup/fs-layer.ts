@@ -3,7 +3,7 @@
  * (EPERM on link, ENOSPC on write) and record what was written and what was flushed.
  */
 import { execFile } from 'node:child_process';
-import { constants } from 'node:fs';
+import { constants, lstatSync } from 'node:fs';
 import { copyFile, link, lstat, mkdir, open, readdir, rename, rm, statfs, type FileHandle } from 'node:fs/promises';
 import type { Stats, StatsFs } from 'node:fs';
 
@@ -13,6 +13,11 @@ export interface FsLayer {
   mkdir(path: string, opts: { recursive: boolean; mode?: number }): Promise<string | undefined>;
   rm(path: string, opts: { recursive?: boolean; force?: boolean }): Promise<void>;
   lstat(path: string): Promise<Stats>;
+  /**
+   * Like lstat, but a missing item gives undefined instead of an error (building an error for
+   * every file not there yet costs more than the system call). Optional: lstat is used instead.
+   */
+  lstatIfExists?(path: string): Promise<Stats | undefined>;
   readdir(path: string): Promise<string[]>;
   copyFile(from: string, to: string): Promise<void>;
   link(existing: string, newPath: string): Promise<void>;
@@ -35,6 +40,8 @@ export const nodeFs: FsLayer = {
   mkdir: (p, o) => mkdir(p, o),
   rm: (p, o) => rm(p, o),
   lstat: (p) => lstat(p),
+  // A metadata lookup the kernel answers from its caches: done at once rather than queued.
+  lstatIfExists: async (p) => lstatSync(p, { throwIfNoEntry: false }),
   readdir: (p) => readdir(p),
   copyFile: (a, b) => copyFile(a, b),
   link: (a, b) => link(a, b),

@@ -6,9 +6,9 @@
  * renamed; everything written is flushed once, before the backup is declared complete.
  */
 import { constants } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { readdir, type FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { IbackupError } from '../errors.js';
 import { nodeFs, parallel, type FsLayer } from './fs-layer.js';
 
 /** A file or folder as DLContentsOfDirectory reports it. */
@@ -21,7 +21,8 @@ export interface StoreEntry {
 
 const WRITE_BUFFER = 1024 * 1024;
 
-export class UnsafePathError extends IbackupError {}
+import { UnsafePathError } from './store-errors.js';
+export { UnsafePathError, deviceLinkCode, errorText } from './store-errors.js';
 
 export interface StoreOptions {
   /** The file system (tests inject faults and record flushes). */
@@ -89,7 +90,7 @@ export class BackupStore {
       cur = join(cur, parts[i] as string);
       const last = i === parts.length - 1;
       if (!last && this.checkedDirs.has(cur)) continue;
-      const st = await this.fs.lstat(cur).catch(() => undefined);
+      const st = await this.lstatMaybe(cur);
       if (!st) break; // the rest does not exist yet
       if (st.isSymbolicLink()) {
         throw new UnsafePathError('UNSAFE_PATH', {
@@ -100,6 +101,17 @@ export class BackupStore {
       if (!last && st.isDirectory()) this.checkedDirs.add(cur);
     }
     return local;
+  }
+
+  private lstatMaybe(p: string): Promise<Stats | undefined> {
+    return this.fs.lstatIfExists ? this.fs.lstatIfExists(p) : this.fs.lstat(p).catch(() => undefined);
+  }
+
+  /** Makes the folder a file goes into, unless it is known to be there already. */
+  private async parentReady(file: string): Promise<void> {
+    const dir = parentDir(file);
+    if (this.checkedDirs.has(dir)) return;
+    await this.fs.mkdir(dir, { recursive: true });
   }
 
   /** Lets the owner act (keep the last complete backup) before the device's folder changes. */
@@ -138,13 +150,16 @@ export class BackupStore {
   async move(from: string, to: string): Promise<void> {
     const a = await this.resolveNoLinks(from);
     const b = await this.resolveNoLinks(to);
-    await this.fs.lstat(a); // ENOENT when the source is missing
+    const src = await this.fs.lstat(a); // ENOENT when the source is missing
     await this.changing(a);
     await this.changing(b);
-    const dst = await this.fs.lstat(b).catch(() => undefined);
-    this.checkedDirs.clear();
-    if (dst?.isDirectory()) await this.fs.rm(b, { recursive: true, force: true });
-    await this.fs.mkdir(parentDir(b), { recursive: true });
+    const dst = await this.lstatMaybe(b);
+    if (dst?.isDirectory()) {
+      this.checkedDirs.clear();
+      await this.fs.rm(b, { recursive: true, force: true });
+    }
+    if (src.isDirectory()) this.checkedDirs.clear();
+    await this.parentReady(b);
     await this.fs.rename(a, b);
     this.dirty.add(b);
     this.dirtyDirs.add(parentDir(a));
@@ -329,50 +344,6 @@ async function writeAll(fh: FileHandle, parts: Uint8Array[]): Promise<void> {
       }
     }
     rest = next;
-  }
-}
-
-/** errno → DeviceLink status code (protocol.md §8.4). */
-export function deviceLinkCode(err: unknown): number {
-  if (err instanceof UnsafePathError) return -1;
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  switch (code) {
-    case 'ENOENT':
-      return -6;
-    case 'EEXIST':
-      return -7;
-    case 'ENOTDIR':
-      return -8;
-    case 'EISDIR':
-      return -9;
-    case 'ELOOP':
-      return -10;
-    case 'EIO':
-      return -11;
-    case 'ENOSPC':
-    case 'EDQUOT':
-      return -15;
-    default:
-      return -1;
-  }
-}
-
-export function errorText(err: unknown): string {
-  if (err instanceof IbackupError) return err.message;
-  const e = err as NodeJS.ErrnoException | undefined;
-  switch (e?.code) {
-    case 'ENOENT':
-      return 'No such file or directory';
-    case 'ENOSPC':
-      return 'No space left on device';
-    case 'EEXIST':
-      return 'File exists';
-    case 'ENOTDIR':
-      return 'Not a directory';
-    case 'EISDIR':
-      return 'Is a directory';
-    default:
-      return e?.message ?? String(err);
   }
 }
 
