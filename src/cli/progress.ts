@@ -1,6 +1,7 @@
 /**
  * Progress on the terminal: a bar with percent, bytes, speed and ETA on a TTY; plain lines
- * otherwise (at most one every few seconds); NDJSON events on stderr with --json.
+ * otherwise (at most one every few seconds); NDJSON events on stderr with --json (on every phase
+ * or percent change, else a few per second).
  */
 import cliProgress from 'cli-progress';
 import type { BackupProgress } from '../app/backup.js';
@@ -13,6 +14,7 @@ export interface ProgressRenderer {
 }
 
 const PLAIN_INTERVAL_MS = 3000;
+const JSON_INTERVAL_MS = 200;
 
 export function progressRenderer(mode: { json: boolean; quiet: boolean }): ProgressRenderer {
   const startedAt = Date.now();
@@ -27,8 +29,19 @@ export function progressRenderer(mode: { json: boolean; quiet: boolean }): Progr
   const passcodeLine = 'Enter your iPhone passcode to allow the backup.';
 
   if (mode.json) {
+    // One event per phase or percent change, else at most one per JSON_INTERVAL_MS: a line per
+    // file would cost a big backup more than its own bookkeeping.
+    let lastAt = 0;
+    let lastKey = '';
     return {
-      update: (p) => process.stderr.write(`${JSON.stringify({ event: 'progress', phase: p.phase, percent: p.percent ?? null, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal ?? null, filesDone: p.filesDone })}\n`),
+      update: (p) => {
+        const key = `${p.phase} ${p.percent === undefined ? '' : Math.floor(p.percent)}`;
+        const now = Date.now();
+        if (key === lastKey && now - lastAt < JSON_INTERVAL_MS) return;
+        lastKey = key;
+        lastAt = now;
+        process.stderr.write(`${JSON.stringify({ event: 'progress', phase: p.phase, percent: p.percent ?? null, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal ?? null, filesDone: p.filesDone })}\n`);
+      },
       note: (message) => process.stderr.write(`${JSON.stringify({ event: 'message', message })}\n`),
       stop: () => undefined,
     };
