@@ -26,6 +26,7 @@ import {
   openLockdown,
 } from './mux-client.js';
 import { makePairRecord, pairRequestRecord, type TestPairRecord } from './pair-record.js';
+import { concat } from '../helpers/bytes.js';
 
 const te8 = new TextEncoder();
 
@@ -37,16 +38,6 @@ function header(length: number, version = 1, message = 8, tag = 1): Uint8Array {
   v.setUint32(8, message, true);
   v.setUint32(12, tag, true);
   return h;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 describe('the emulator survives bad input', () => {
@@ -83,14 +74,14 @@ describe('the emulator survives bad input', () => {
   describe('usbmuxd role', () => {
     test('garbage bytes: dropped', async () => {
       await muxDropped(te8.encode('GET / HTTP/1.1\r\nHost: x\r\n\r\n'), 'HTTP request');
-      await muxDropped(concat(header(USBMUX_HEADER_SIZE + 40), te8.encode('this is not a plist at all, not even XML')), 'garbage body');
+      await muxDropped(concat([header(USBMUX_HEADER_SIZE + 40), te8.encode('this is not a plist at all, not even XML')]), 'garbage body');
       await muxDropped(header(4), 'length below the header size');
       const arrayBody = serializeXmlPlist(['ListDevices']);
-      await muxDropped(concat(header(USBMUX_HEADER_SIZE + arrayBody.length), arrayBody), 'plist that is not a dict');
+      await muxDropped(concat([header(USBMUX_HEADER_SIZE + arrayBody.length), arrayBody]), 'plist that is not a dict');
     });
 
     test('an oversized packet (declared length 1 GiB): dropped at once, nothing buffered', async () => {
-      await muxDropped(concat(header(0x4000_0000), new Uint8Array(1024)), '1 GiB packet');
+      await muxDropped(concat([header(0x4000_0000), new Uint8Array(1024)]), '1 GiB packet');
     });
 
     test('a truncated packet, then the client closes: nothing breaks', async () => {
@@ -185,7 +176,7 @@ describe('the emulator survives bad input', () => {
     });
 
     test('an oversized frame (length 0x7fffffff): dropped at once', async () => {
-      await lockdownDropped(concat(new Uint8Array([0x7f, 0xff, 0xff, 0xff]), new Uint8Array(64)), '2 GiB frame');
+      await lockdownDropped(concat([new Uint8Array([0x7f, 0xff, 0xff, 0xff]), new Uint8Array(64)]), '2 GiB frame');
     });
 
     test('a frame that is not a request dictionary: an error reply, and the connection goes on', async () => {

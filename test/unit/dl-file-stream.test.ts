@@ -14,26 +14,9 @@ import {
   type DlStreamDirection,
 } from '../../src/protocol/dl-file-stream.js';
 import { hasCode } from '../../src/errors.js';
+import { bytes, concat } from '../helpers/bytes.js';
 
-/** Bytes from hex pairs and quoted ASCII, e.g. `00 00 00 05 "HELLO"`. */
-function bytes(spec: string): Uint8Array {
-  const out: number[] = [];
-  for (const m of spec.matchAll(/"([^"]*)"|([0-9A-Fa-f]{2})/g)) {
-    if (m[1] !== undefined) for (const c of m[1]) out.push(c.charCodeAt(0));
-    else out.push(parseInt(m[2] ?? '', 16));
-  }
-  return Uint8Array.from(out);
-}
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** Events with adjacent data events merged, so chunkings compare equal. */
 function coalesce(events: DlFileStreamEvent[]): DlFileStreamEvent[] {
