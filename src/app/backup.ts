@@ -76,7 +76,8 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
   // The last complete backup is kept (hard links) from the first change until this run is flushed.
   const preserver = new Preserver(opts.root, udid, { ...(opts.fs ? { fs: opts.fs } : {}), allowCopy: opts.allowCopy === true });
   const store = new BackupStore(opts.root, udid, { ...(opts.fs ? { fs: opts.fs } : {}), beforeChange: () => preserver.beforeChange() });
-  const progress = { phase: 'preparing' as BackupPhase, bytesDone: 0, filesDone: 0 } satisfies BackupProgress;
+  // The device's percent is kept between its reports: file events between them carry the last one.
+  const progress: BackupProgress = { phase: 'preparing', bytesDone: 0, filesDone: 0 };
   const emit = (extra: Partial<BackupProgress> = {}): void => opts.onProgress?.({ ...progress, ...extra });
   emit();
 
@@ -126,12 +127,16 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
       } else if (name === Notifications.syncCancelRequest) cancel();
     });
     progress.phase = 'backing-up';
-    emit({ percent: 0 });
+    progress.percent = 0;
+    emit();
     const request: PlistDict = { MessageName: 'Backup', TargetIdentifier: udid, SourceIdentifier: udid };
     if (opts.full) request.Options = { ForceFullBackup: true };
     let diskFull: string | undefined;
     const response = await mb2.run(request, storeTarget(store), {
-      progress: (percent) => emit({ percent }),
+      progress: (percent) => {
+        progress.percent = percent;
+        emit();
+      },
       bytes: (n) => {
         progress.bytesDone += n;
       },
@@ -151,7 +156,8 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
         : mobileBackupError(code, typeof response.ErrorDescription === 'string' ? response.ErrorDescription : '');
     }
     progress.phase = 'finishing';
-    emit({ percent: 100 });
+    progress.percent = 100;
+    emit();
     const status = await readStatusPlist(store.deviceDir).catch(() => undefined);
     if (!isSnapshotFinished(status)) {
       throw new IbackupError('BACKUP_INCOMPLETE', { message: 'The iPhone said the backup finished, but its Status.plist does not say "finished".' });

@@ -74,6 +74,8 @@ describe('ibackup backup', () => {
       assert.ok(events.some((e) => e.phase === 'backing-up' && e.filesDone > 0));
       const files = events.map((e) => e.filesDone);
       assert.deepEqual(files, [...files].sort((x, y) => x - y), 'filesDone never goes back');
+      const backingUp = events.filter((e) => e.phase === 'backing-up').map((e) => e.percent);
+      assert.ok(backingUp.length > 0 && backingUp.every((p) => p !== null), `once backing up, every event has the last known percent: ${JSON.stringify(backingUp)}`);
       const last = events.at(-1);
       assert.deepEqual([last?.phase, last?.percent, last?.filesDone, last?.bytesDone], ['finishing', 100, doc.filesReceived, doc.bytesReceived]);
       assert.equal(await assertFinished(deviceDir), true);
