@@ -50,9 +50,23 @@ export function statusOf(err: unknown): ContentfulStatusCode {
 
 /** What the page shows; anything but an IbackupError becomes INTERNAL (logged, never sent). */
 export function errorView(err: unknown, log?: Log): ErrorView {
-  if (isIbackupError(err)) return err.toJSON();
+  if (isIbackupError(err)) {
+    const view = err.toJSON();
+    return { ...view, remedy: forThePage(view.remedy) };
+  }
   log?.(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   return new IbackupError('INTERNAL').toJSON();
+}
+
+/**
+ * Remedies are written for the command line; on the page "run ibackup pair" is the Trust button,
+ * and another backup folder is chosen when starting the web app.
+ */
+export function forThePage(remedy: string): string {
+  return remedy
+    .replace(/run "ibackup pair" again/gi, 'press Trust again')
+    .replace(/Run "ibackup pair"/g, 'Press Trust')
+    .replace(/with --backup-dir/g, 'by starting "ibackup ui --backup-dir DIR"');
 }
 
 export function apiError(err: unknown, log?: Log): ApiError {
