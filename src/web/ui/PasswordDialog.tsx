@@ -9,6 +9,7 @@ import { Dialog } from './Dialog.js';
 import { ErrorBox } from './ErrorBox.js';
 import { api, errorView, seg } from './http.js';
 import { Advice, StrengthMeter, useStrength } from './Strength.js';
+import { PasswordField } from './PasswordField.js';
 
 export type PasswordMode = 'on' | 'off' | 'change';
 
@@ -76,45 +77,12 @@ export function PasswordDialog({ udid, mode, onClose, onDone }: PasswordDialogPr
       >
         <p>{INTROS[mode]}</p>
         {mode !== 'on' ? (
-          <label>
-            {mode === 'change' ? 'Old password' : 'Password'}
-            <input
-              type="password"
-              autocomplete="current-password"
-              value={current}
-              disabled={busy}
-              onInput={(e) => setCurrent(e.currentTarget.value)}
-              data-testid="password-current"
-              autofocus
-            />
-          </label>
+          <PasswordField label={mode === 'change' ? 'Old password' : 'Password'} autocomplete="current-password" value={current} disabled={busy} onInput={setCurrent} testid="password-current" autofocus />
         ) : null}
         {wantsNew ? (
           <>
-            <label>
-              {mode === 'change' ? 'New password' : 'Password'}
-              <input
-                type="password"
-                autocomplete="new-password"
-                value={next}
-                disabled={busy}
-                onInput={(e) => setNext(e.currentTarget.value)}
-                data-testid="password-new"
-                autofocus={mode === 'on'}
-              />
-            </label>
-            <label>
-              Verify password
-              <input
-                type="password"
-                autocomplete="new-password"
-                value={verify}
-                disabled={busy}
-                onInput={(e) => setVerify(e.currentTarget.value)}
-                data-testid="password-verify"
-                aria-invalid={mismatch}
-              />
-            </label>
+            <PasswordField label={mode === 'change' ? 'New password' : 'Password'} autocomplete="new-password" value={next} disabled={busy} onInput={setNext} testid="password-new" autofocus={mode === 'on'} />
+            <PasswordField label="Verify password" autocomplete="new-password" value={verify} disabled={busy} onInput={setVerify} testid="password-verify" invalid={mismatch} />
             <p class={mismatch ? 'match bad' : 'match'} data-testid="password-match" data-match={matches ? 'yes' : mismatch ? 'no' : 'empty'} aria-live="polite">
               {mismatch ? 'The passwords do not match.' : matches ? 'The passwords match.' : '\u00a0'}
             </p>

@@ -1,6 +1,7 @@
 /** Asks for one password for one request (verify an encrypted backup…), then forgets it. */
 import { useState } from 'preact/hooks';
 import { Dialog } from './Dialog.js';
+import { PasswordField } from './PasswordField.js';
 
 export interface PasswordPromptProps {
   title: string;
@@ -26,17 +27,7 @@ export function PasswordPrompt({ title, text, action, onSubmit, onClose }: Passw
         }}
       >
         <p>{text}</p>
-        <label>
-          Backup password
-          <input
-            type="password"
-            autocomplete="current-password"
-            value={password}
-            onInput={(e) => setPassword(e.currentTarget.value)}
-            data-testid="prompt-password"
-            autofocus
-          />
-        </label>
+        <PasswordField label="Backup password" autocomplete="current-password" value={password} onInput={setPassword} testid="prompt-password" autofocus />
         <div class="buttons">
           <button type="button" onClick={onClose}>
             Cancel

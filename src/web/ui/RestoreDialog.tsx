@@ -6,6 +6,7 @@ import { ErrorBox } from './ErrorBox.js';
 import { formatBytes, formatDate, kindLabel } from './format.js';
 import { api, errorView, seg } from './http.js';
 import { sortBackups } from './ManageBackups.js';
+import { PasswordField } from './PasswordField.js';
 
 export interface RestoreDialogProps {
   udid: string;
@@ -76,17 +77,7 @@ export function RestoreDialog({ udid, deviceName, backups, onClose, onStarted }:
           </fieldset>
         )}
         {picked?.encrypted ? (
-          <label>
-            Backup password
-            <input
-              type="password"
-              autocomplete="current-password"
-              value={password}
-              disabled={busy}
-              onInput={(e) => setPassword(e.currentTarget.value)}
-              data-testid="restore-password"
-            />
-          </label>
+          <PasswordField label="Backup password" autocomplete="current-password" value={password} disabled={busy} onInput={setPassword} testid="restore-password" />
         ) : null}
         {error ? <ErrorBox error={error} testid="restore-error" /> : null}
         <div class="buttons">
