@@ -4,7 +4,7 @@
  */
 import type { MuxDeviceInfo } from '../host/usbmux.js';
 import type { HostContext } from './context.js';
-import { describeDevice, type DeviceSummary } from './describe.js';
+import { describeDevice, unknownDevice, type DeviceSummary } from './describe.js';
 
 export type { DeviceSummary } from './describe.js';
 
@@ -39,21 +39,11 @@ export async function watchDevices(ctx: HostContext, onEvent: (e: DeviceEvent) =
       if (e && !signal?.aborted) onEvent(e);
     });
   };
-  const placeholder = (info: MuxDeviceInfo): DeviceSummary => ({
-    udid: info.udid,
-    name: null,
-    productType: null,
-    model: null,
-    iosVersion: null,
-    connection: info.connection,
-    paired: false,
-    deviceId: info.deviceId,
-  });
   const infos = new Map<number, MuxDeviceInfo>();
   await ctx.mux.listen((e) => {
     if (e.type === 'attached') {
       infos.set(e.device.deviceId, e.device);
-      known.set(e.device.deviceId, placeholder(e.device));
+      known.set(e.device.deviceId, unknownDevice(e.device));
       enqueue(async () => {
         const s = await describeDevice(ctx, e.device, signal ? { signal } : {});
         if (infos.has(e.device.deviceId)) known.set(e.device.deviceId, s);
