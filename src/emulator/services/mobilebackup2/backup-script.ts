@@ -5,9 +5,9 @@
  * was deleted, and mark the backup finished. An interrupted run is resumed from Snapshot/.
  */
 import { decodeMBFile } from '../../../protocol/nskeyed.js';
-import { isPlistDict, parsePlist, type PlistDict } from '../../../protocol/plist/index.js';
+import type { PlistDict } from '../../../protocol/plist/index.js';
 import type { DeviceEntry } from '../../content/model.js';
-import type { HostFiles, UploadItem } from './host-files.js';
+import { hostPlistDict, type HostFiles, type UploadItem } from './host-files.js';
 import {
   buildManifestDb,
   fileIdOf,
@@ -80,12 +80,12 @@ export async function runBackup(run: BackupRun): Promise<BackupOutcome> {
 
   // 1. What does the computer have?
   const got = await files.downloadFiles([p('Status.plist')]);
-  const oldStatus = parseDict(got.get(p('Status.plist')));
+  const oldStatus = hostPlistDict(got.get(p('Status.plist')));
   let previous = new Map<string, PreviousRow>();
   let full = run.forceFull || !oldStatus || !validStatusVersion(oldStatus);
   if (!full) {
     const m = await files.downloadFiles([p('Manifest.plist'), p('Manifest.db')]);
-    const mp = parseDict(m.get(p('Manifest.plist')));
+    const mp = hostPlistDict(m.get(p('Manifest.plist')));
     const db = m.get(p('Manifest.db'));
     const wasEncrypted = mp?.IsEncrypted === true;
     if (!mp || !db || wasEncrypted !== (run.crypto !== undefined)) full = true;
@@ -241,15 +241,6 @@ export async function runBackup(run: BackupRun): Promise<BackupOutcome> {
   return { code: 0, description: '', full, uploadedFiles, uploadedBytes };
 }
 
-function parseDict(bytes: Uint8Array | undefined): PlistDict | undefined {
-  if (!bytes) return undefined;
-  try {
-    const v = parsePlist(bytes);
-    return isPlistDict(v) ? v : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 function validStatusVersion(s: PlistDict): boolean {
   const v = Number(s.Version);

@@ -15,7 +15,7 @@ import {
   encodeDlSuccessBlock,
   encodeDlUploadFileHeader,
 } from '../../../protocol/dl-file-stream.js';
-import { isPlistDict, numberValue, real, type PlistValue } from '../../../protocol/plist/index.js';
+import { isPlistDict, numberValue, parsePlist, real, type PlistDict, type PlistValue } from '../../../protocol/plist/index.js';
 import type { DlConnection } from '../../../transport/dl-connection.js';
 
 /** A status the host answered with; code 0 is success. */
@@ -297,3 +297,14 @@ export class HostFiles {
 }
 
 export { DL_EMPTY_PARAMETER, real };
+
+/** A plist file the host sent back, as a dictionary; undefined when missing or not a dictionary. */
+export function hostPlistDict(bytes: Uint8Array | undefined): PlistDict | undefined {
+  if (!bytes) return undefined;
+  try {
+    const v = parsePlist(bytes);
+    return isPlistDict(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -6,8 +6,9 @@
  */
 import { aesCbcDecrypt, aesUnwrap, deriveKekAsync } from '../../../protocol/crypto.js';
 import { parseClassWrappedKey, parseKeybag } from '../../../protocol/keybag.js';
-import { isPlistDict, parsePlist, type PlistDict } from '../../../protocol/plist/index.js';
+import { isPlistDict, type PlistDict } from '../../../protocol/plist/index.js';
 import type { DeviceContent } from '../../content/index.js';
+import { hostPlistDict } from './host-files.js';
 import type { Mb2Handler, Mb2Result } from './index.js';
 import { readManifestDb, type PreviousRow } from './manifest-writer.js';
 import { applyRestore } from './restore-apply.js';
@@ -54,15 +55,6 @@ function fail(code: number, text: string): Mb2Result {
   return { code, description: `${text} (MBErrorDomain/${code})` };
 }
 
-function dictOf(bytes: Uint8Array | undefined): PlistDict | undefined {
-  if (!bytes) return undefined;
-  try {
-    const v = parsePlist(bytes);
-    return isPlistDict(v) ? v : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 export function restoreHandler(dev: RestoreDevice): Mb2Handler {
   return async (req, files, signal) => {
@@ -77,7 +69,7 @@ export function restoreHandler(dev: RestoreDevice): Mb2Handler {
     const status = await files.downloadFiles([p('Status.plist')]);
     const statusBytes = status.get(p('Status.plist'));
     if (!statusBytes) return fail(4, `No such file or directory at path "${p('Status.plist')}"`);
-    const st = dictOf(statusBytes);
+    const st = hostPlistDict(statusBytes);
     if (st?.SnapshotState !== 'finished') return fail(205, 'The backup is not complete: its Status.plist does not say finished');
 
     const m = await files.downloadFiles([p('Manifest.plist'), p('Manifest.db')]);
@@ -85,7 +77,7 @@ export function restoreHandler(dev: RestoreDevice): Mb2Handler {
     const db = m.get(p('Manifest.db'));
     if (!mpBytes) return fail(4, `No such file or directory at path "${p('Manifest.plist')}"`);
     if (!db) return fail(4, `No such file or directory at path "${p('Manifest.db')}"`);
-    const manifest = dictOf(mpBytes);
+    const manifest = hostPlistDict(mpBytes);
     if (!manifest) return fail(205, 'Manifest.plist of the backup is damaged');
 
     let classKeys: Map<number, Uint8Array> | undefined;
