@@ -17,17 +17,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { numberOption } from './options.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MB = 1e6;
 
 function option(name: string, envName: string, dflt: number): number {
-  const i = process.argv.indexOf(name);
-  const raw = i >= 0 ? process.argv[i + 1] : process.env[envName];
-  if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} wants a positive number, got "${raw}"`);
-  return n;
+  return numberOption(name, envName) ?? dflt;
 }
 
 interface Run {

@@ -34,6 +34,7 @@ import { fileKeyOf } from '../src/backup/crypto/decrypt.js';
 import { deriveBackupKek, readBackupKeybag } from '../src/backup/crypto/keybag-unlock.js';
 import { openBackup } from '../src/backup/open.js';
 import { Emulator } from '../src/emulator/emulator.js';
+import { numberOption } from './options.js';
 
 const MB = 1e6;
 const MIB = 2 ** 20;
@@ -42,12 +43,7 @@ const ZERO_IV = '0'.repeat(32);
 const SHA1_ROUNDS = 10_000;
 
 function option(name: string, envName: string, dflt: number): number {
-  const i = process.argv.indexOf(name);
-  const raw = i >= 0 ? process.argv[i + 1] : process.env[envName];
-  if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} wants a positive number, got "${raw}"`);
-  return n;
+  return numberOption(name, envName) ?? dflt;
 }
 
 function hex(b: Uint8Array): string {

@@ -29,6 +29,7 @@ import { Emulator } from '../src/emulator/emulator.js';
 import { builtInProfile, type ProfileOverrides } from '../src/emulator/profile.js';
 import { MOBILEBACKUP2_SERVICE, MobileBackup2Client, type BackupTarget } from '../src/host/services/mobilebackup2.js';
 import { numberValue } from '../src/protocol/plist/index.js';
+import { numberOption } from './options.js';
 
 const TARGET = 1e9;
 
@@ -56,12 +57,7 @@ type ChildMessage =
   | { type: 'stats'; maxRssKb: number; cpuMs: number; sysMs: number };
 
 function option(name: string, envName: string): number | undefined {
-  const i = process.argv.indexOf(name);
-  const raw = i >= 0 ? process.argv[i + 1] : process.env[envName];
-  if (raw === undefined || raw === '') return undefined;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} wants a number, got "${raw}"`);
-  return n;
+  return numberOption(name, envName, { allowZero: true });
 }
 
 function settings(): Settings {
