@@ -31,3 +31,17 @@ export function assertEveryChunking<T>(sample: Uint8Array, decode: (chunks: Uint
     }),
   );
 }
+
+/** A string field of Manifest.mbdb: 16-bit big-endian length then the bytes; 0xFFFF for none. */
+export function mbdbString(s: string | Uint8Array | null): number[] {
+  if (s === null) return [0xff, 0xff];
+  const b = typeof s === 'string' ? [...new TextEncoder().encode(s)] : [...s];
+  return [b.length >> 8, b.length & 0xff, ...b];
+}
+
+/** `n` as `bytes` big-endian bytes. */
+export function bigEndian(n: number, bytes: number): number[] {
+  const out: number[] = [];
+  for (let i = bytes - 1; i >= 0; i--) out.push(Number((BigInt(n) >> BigInt(8 * i)) & 0xffn));
+  return out;
+}

@@ -19,6 +19,7 @@ import type { KeybagClassKey } from '../../src/protocol/keybag.js';
 import { serializeBinaryPlist, serializeXmlPlist } from '../../src/protocol/plist/index.js';
 import { REPO_ROOT, startTestEmulator, type TestEmulator } from '../interop/helpers.js';
 import type { CliResult } from './cli-helpers.js';
+import { bigEndian as be, mbdbString as str } from '../helpers/bytes.js';
 
 export interface DemoBackup {
   te: TestEmulator;
@@ -93,17 +94,6 @@ export function cliIn(configHome: string, backupDir: string) {
 
 // ---- iOS 9 style backup (Manifest.mbdb, flat blobs), written field by field (backup-format.md §5.7).
 
-function str(s: string | Uint8Array | null): number[] {
-  if (s === null) return [0xff, 0xff];
-  const b = typeof s === 'string' ? [...new TextEncoder().encode(s)] : [...s];
-  return [b.length >> 8, b.length & 0xff, ...b];
-}
-
-function be(n: number, bytes: number): number[] {
-  const out: number[] = [];
-  for (let i = bytes - 1; i >= 0; i--) out.push(Number((BigInt(n) >> BigInt(8 * i)) & 0xffn));
-  return out;
-}
 
 export interface LegacyEntry {
   domain: string;

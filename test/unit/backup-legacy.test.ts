@@ -2,18 +2,9 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { isIbackupError } from '../../src/errors.js';
 import { legacyBlobPath, parseMbdb } from '../../src/backup/legacy.js';
+import { bigEndian as be, mbdbString as str } from '../helpers/bytes.js';
 
 /** Hand-assembled Manifest.mbdb bytes (backup-format.md §5.7), written field by field. */
-function str(s: string | Uint8Array | null): number[] {
-  if (s === null) return [0xff, 0xff];
-  const b = typeof s === 'string' ? [...new TextEncoder().encode(s)] : [...s];
-  return [b.length >> 8, b.length & 0xff, ...b];
-}
-function be(n: number, bytes: number): number[] {
-  const out: number[] = [];
-  for (let i = bytes - 1; i >= 0; i--) out.push(Number((BigInt(n) >> BigInt(8 * i)) & 0xffn));
-  return out;
-}
 const digest = new Uint8Array(20).fill(0xab);
 const key = new Uint8Array(44).fill(0x11);
 const SAMPLE = new Uint8Array([

@@ -18,11 +18,16 @@ import { buildBackup, tempRoot } from './backup-fixtures.js';
 const UDID = '5e8dfbc7f9f29a7645d66ef70b6f2d3f5dad8583';
 const OTHER = '00008110-000A1B2C3D4E5F6A';
 
-function fresh(): { root: string; cleanup: () => void } {
+const cleanups: Array<() => void> = [];
+after(() => cleanups.forEach((c) => c()));
+
+/** A new, empty backup folder, removed when the file's tests end. */
+function setup(): string {
   const t = tempRoot();
+  cleanups.push(t.cleanup);
   const root = path.join(t.root, 'Backup');
   mkdirSync(root);
-  return { root, cleanup: t.cleanup };
+  return root;
 }
 
 /** Asserts the promise rejects with an IbackupError of `code` whose message and remedy say something. */
@@ -51,13 +56,6 @@ function filesOf(dir: string): Map<string, [number, string]> {
 }
 
 describe('deleteBackup', () => {
-  const cleanups: Array<() => void> = [];
-  after(() => cleanups.forEach((c) => c()));
-  const setup = (): string => {
-    const t = fresh();
-    cleanups.push(t.cleanup);
-    return t.root;
-  };
 
   test('deletes a backup in the root; nothing is listed or left behind', async () => {
     const root = setup();
@@ -169,13 +167,6 @@ describe('deleteBackup', () => {
 });
 
 describe('archiveBackup', () => {
-  const cleanups: Array<() => void> = [];
-  after(() => cleanups.forEach((c) => c()));
-  const setup = (): string => {
-    const t = fresh();
-    cleanups.push(t.cleanup);
-    return t.root;
-  };
   const AT = new Date(2024, 0, 2, 3, 4, 5);
 
   test('names the archive <UDID>-YYYYMMDD-HHMMSS in local time', () => {
