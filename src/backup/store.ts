@@ -83,6 +83,11 @@ export class BackupStore {
 
   /** Like resolve, and also refuses any symbolic link on the way (nothing is followed). */
   async resolveNoLinks(devicePath: string): Promise<string> {
+    return (await this.checkPath(devicePath)).local;
+  }
+
+  /** resolveNoLinks, plus what is at the path now (undefined when nothing is). */
+  private async checkPath(devicePath: string): Promise<{ local: string; stat: Stats | undefined }> {
     const local = this.resolve(devicePath);
     const parts = local.slice(this.root.length).split(sep).filter(Boolean);
     let cur = this.root;
@@ -98,9 +103,10 @@ export class BackupStore {
           details: { path: devicePath.slice(0, 1024) },
         });
       }
-      if (!last && st.isDirectory()) this.checkedDirs.add(cur);
+      if (last) return { local, stat: st };
+      if (st.isDirectory()) this.checkedDirs.add(cur);
     }
-    return local;
+    return { local, stat: undefined };
   }
 
   private lstatMaybe(p: string): Promise<Stats | undefined> {
@@ -148,12 +154,11 @@ export class BackupStore {
 
   /** Moves an item, replacing what is at the destination. */
   async move(from: string, to: string): Promise<void> {
-    const a = await this.resolveNoLinks(from);
-    const b = await this.resolveNoLinks(to);
-    const src = await this.fs.lstat(a); // ENOENT when the source is missing
+    const { local: a, stat: found } = await this.checkPath(from);
+    const { local: b, stat: dst } = await this.checkPath(to);
+    const src = found ?? (await this.fs.lstat(a)); // ENOENT when the source is missing
     await this.changing(a);
     await this.changing(b);
-    const dst = await this.lstatMaybe(b);
     if (dst?.isDirectory()) {
       this.checkedDirs.clear();
       await this.fs.rm(b, { recursive: true, force: true });
