@@ -75,7 +75,7 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
   const udid = device.udid;
   // The last complete backup is kept (hard links) from the first change until this run is flushed.
   const preserver = new Preserver(opts.root, udid, { ...(opts.fs ? { fs: opts.fs } : {}), allowCopy: opts.allowCopy === true });
-  const store = new BackupStore(opts.root, udid, { ...(opts.fs ? { fs: opts.fs } : {}), beforeChange: () => preserver.beforeChange() });
+  const store = new BackupStore(opts.root, udid, { ...(opts.fs ? { fs: opts.fs } : {}), beforeChange: (local, loses) => preserver.beforeChange(local, loses) });
   // The device's percent is kept between its reports: file events between them carry the last one.
   const progress: BackupProgress = { phase: 'preparing', bytesDone: 0, filesDone: 0 };
   const emit = (extra: Partial<BackupProgress> = {}): void => opts.onProgress?.({ ...progress, ...extra });
@@ -177,6 +177,8 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
       encrypted,
     };
   } catch (err) {
+    // The copy this run was filling becomes the last complete backup on its own.
+    await preserver.abandon().catch(() => undefined);
     if (opts.signal?.aborted && !(isIbackupError(err) && err.code === 'CANCELLED' && err.message === CANCELLED_MESSAGE)) {
       throw new IbackupError('CANCELLED', { message: CANCELLED_MESSAGE, cause: err });
     }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { looksLikeBackup } from '../backup/folder.js';
 import { listBackups } from '../backup/list.js';
 import type { BackupSummary } from '../backup/list.js';
+import { completeKeptCopy, keptCopyRun } from '../backup/preserve.js';
 import { IbackupError, isIbackupError } from '../errors.js';
 import type { HostContext } from './context.js';
 import { findDevice, sameUdid } from './select-device.js';
@@ -52,7 +53,17 @@ function pickFor(list: readonly BackupSummary[]): BackupSummary | undefined {
   const current = list.find((b) => b.kind === 'current');
   // After an interrupted run, the copy kept of the last complete backup is the one to use.
   const kept = current?.complete === false ? list.find((b) => b.kind === 'previous' && b.complete) : undefined;
+  if (kept?.busy === true) throw busy(kept.path);
   return kept ?? current ?? [...list].sort((a, b) => (b.date?.getTime() ?? 0) - (a.date?.getTime() ?? 0))[0];
+}
+
+/** The kept copy of a last complete backup that a running backup is still filling. */
+function busy(dir: string): IbackupError {
+  return new IbackupError('BUSY', {
+    message: `A backup of this iPhone is running; its last complete backup (${dir}) can be opened when that backup ends.`,
+    remedy: 'Wait for the backup to finish, or cancel it, then try again.',
+    details: { path: dir },
+  });
 }
 
 function notFound(what: string, roots: readonly string[], all: readonly BackupSummary[]): IbackupError {
@@ -69,7 +80,12 @@ export async function resolveBackupArg(arg: string, roots: readonly string[]): P
   const wanted = arg.trim();
   if (wanted === '') throw new IbackupError('USAGE', { message: 'BACKUP is empty.', remedy: 'Give a backup folder, a UDID or a device name.' });
   const asPath = path.resolve(wanted);
-  if (isDir(asPath) && looksLikeBackup(asPath)) return asPath;
+  if (isDir(asPath) && looksLikeBackup(asPath)) {
+    const run = keptCopyRun(asPath);
+    if (run?.running === true) throw busy(asPath);
+    if (run !== undefined) await completeKeptCopy(asPath);
+    return asPath;
+  }
   const all = await backupsUnder(roots);
   const byFolder = all.filter((b) => b.folder === wanted);
   if (byFolder.length > 0) return (pickFor(byFolder) ?? (byFolder[0] as BackupSummary)).path;

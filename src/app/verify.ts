@@ -38,6 +38,7 @@ export const PROBLEM_MEANINGS: Record<ProblemCode, string> = {
   KEY_MISSING: 'A file of the encrypted backup has no key: it cannot be decrypted.',
   DECRYPT_FAILED: 'A file does not decrypt with its key: it is damaged.',
   SIZE_CHANGED: 'A file changed while it was backed up; the copy is still usable.',
+  KEPT_COPY_UNFINISHED: 'The copy kept of the last complete backup could not be completed (often a full disk): free some space, then run "ibackup list" again.',
 };
 
 /** What a problem code means, in plain words. */

@@ -44,7 +44,8 @@ export type ProblemCode =
   | 'DIGEST_MISMATCH'
   | 'KEY_MISSING'
   | 'DECRYPT_FAILED'
-  | 'SIZE_CHANGED';
+  | 'SIZE_CHANGED'
+  | 'KEPT_COPY_UNFINISHED';
 
 export interface BackupProblem {
   code: ProblemCode;

@@ -4,10 +4,12 @@
  * `.ibackup/`) and folders that hold no backup are skipped. Damaged backups are listed with their
  * problems, never thrown.
  */
-import { lstat, readdir } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { looksLikeBackup, readBackupFolder } from './folder.js';
 import type { BackupProblem } from './folder.js';
+import { PREVIOUS_DIR, completeKeptCopy, keptCopyRun } from './preserve.js';
 
 /**
  * `current`: `<UDID>/`; `archive`: `<UDID>-YYYYMMDD-HHMMSS/`; `previous`: the last complete
@@ -39,6 +41,8 @@ export interface BackupSummary {
   archivedAt?: Date;
   /** Top-level problems (missing/damaged plists, unfinished snapshot). */
   problems: BackupProblem[];
+  /** A kept copy that a running backup is still filling (it cannot be opened until that run ends). */
+  busy?: boolean;
 }
 
 export interface ListOptions {
@@ -70,6 +74,7 @@ export async function folderSize(dir: string): Promise<number> {
     } catch {
       continue;
     }
+    await new Promise((r) => setImmediate(r)); // let other work run between folders
     for (const e of entries) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) {
@@ -78,7 +83,9 @@ export async function folderSize(dir: string): Promise<number> {
       }
       if (!e.isFile()) continue;
       try {
-        const st = await lstat(p);
+        // Metadata the kernel answers from its caches: looked up at once, a folder at a time,
+        // rather than one queued call per file (a backup holds tens of thousands).
+        const st = lstatSync(p);
         const id = `${st.dev}:${st.ino}`;
         if (st.nlink > 1) {
           if (seen.has(id)) continue;
@@ -125,6 +132,25 @@ export async function summarizeBackup(dir: string, options: ListOptions = {}): P
 }
 
 /**
+ * A copy kept of a device's last complete backup. A copy that a run was still filling when it
+ * stopped is completed first; one a running backup fills now is the last complete backup
+ * together with the unchanged files of the device's folder: it is listed, marked busy.
+ */
+async function summarizeKeptCopy(root: string, udid: string, dir: string, options: ListOptions): Promise<BackupSummary> {
+  const run = keptCopyRun(dir);
+  let unfinished: string | undefined;
+  if (run && !run.running) await completeKeptCopy(dir).catch((err: unknown) => void (unfinished = err instanceof Error ? err.message : String(err)));
+  const s = { ...(await summarizeBackup(dir, { ...options, sizes: false })), kind: 'previous' as const };
+  if (options.sizes !== false) s.sizeBytes = await folderSize(run?.running === true ? path.join(root, udid) : dir);
+  if (run?.running === true) s.busy = true;
+  if (unfinished !== undefined) {
+    s.complete = false;
+    s.problems = [...s.problems, { code: 'KEPT_COPY_UNFINISHED', severity: 'error', message: `This copy of the last complete backup could not be completed from ${path.join(root, udid)}: ${unfinished}` }];
+  }
+  return s;
+}
+
+/**
  * Lists every backup directly under `root`, sorted by UDID, then newest first. A missing root
  * gives an empty list.
  */
@@ -143,11 +169,11 @@ export async function listBackups(root: string, options: ListOptions = {}): Prom
     if (!looksLikeBackup(dir)) continue;
     out.push(await summarizeBackup(dir, options));
   }
-  const kept = path.join(root, '.ibackup', 'previous');
+  const kept = path.join(root, PREVIOUS_DIR);
   for (const e of await readdir(kept, { withFileTypes: true }).catch(() => [])) {
     const dir = path.join(kept, e.name);
     if (!e.isDirectory() || e.name.endsWith('.partial') || !looksLikeBackup(dir)) continue;
-    out.push({ ...(await summarizeBackup(dir, options)), kind: 'previous' });
+    out.push(await summarizeKeptCopy(root, e.name, dir, options));
   }
   out.sort((a, b) => {
     if (a.udid.toLowerCase() !== b.udid.toLowerCase()) return a.udid.toLowerCase() < b.udid.toLowerCase() ? -1 : 1;

@@ -9,7 +9,7 @@ import { constants } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { readdir, type FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { nodeFs, parallel, type FsLayer } from './fs-layer.js';
+import { nodeFs, parallel, processRuns, type FsLayer } from './fs-layer.js';
 
 /** A file or folder as DLContentsOfDirectory reports it. */
 export interface StoreEntry {
@@ -20,6 +20,7 @@ export interface StoreEntry {
 }
 
 const WRITE_BUFFER = 1024 * 1024;
+const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | (constants.O_NOFOLLOW ?? 0);
 
 import { UnsafePathError } from './store-errors.js';
 export { UnsafePathError, deviceLinkCode, errorText } from './store-errors.js';
@@ -27,8 +28,11 @@ export { UnsafePathError, deviceLinkCode, errorText } from './store-errors.js';
 export interface StoreOptions {
   /** The file system (tests inject faults and record flushes). */
   fs?: FsLayer;
-  /** Called before anything in the device's folder is created, replaced or removed. */
-  beforeChange?: (localPath: string) => Promise<void>;
+  /**
+   * Called before anything in the device's folder is created, replaced or removed; `loses` is
+   * false when nothing there now goes away (a new folder).
+   */
+  beforeChange?: (localPath: string, loses: boolean) => Promise<void>;
 }
 
 export class BackupStore {
@@ -43,7 +47,7 @@ export class BackupStore {
   private readonly checkedDirs = new Set<string>();
   private readonly allowedTop: (first: string) => boolean;
   readonly fs: FsLayer;
-  private readonly beforeChange: (localPath: string) => Promise<void>;
+  private readonly beforeChange: (localPath: string, loses: boolean) => Promise<void>;
 
   constructor(
     readonly root: string,
@@ -121,9 +125,9 @@ export class BackupStore {
   }
 
   /** Lets the owner act (keep the last complete backup) before the device's folder changes. */
-  private async changing(local: string): Promise<void> {
+  private async changing(local: string, loses = true): Promise<void> {
     const dir = this.deviceDir;
-    if (local === dir || local.startsWith(dir + sep)) await this.beforeChange(local);
+    if (local === dir || local.startsWith(dir + sep)) await this.beforeChange(local, loses);
   }
 
   /** Starts writing a file (to a temporary name until `commit`). */
@@ -131,8 +135,7 @@ export class BackupStore {
     const local = await this.resolveNoLinks(devicePath);
     await this.changing(local);
     const tmp = `${local}.tmp-${process.pid}`;
-    const fh = await this.fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | (constants.O_NOFOLLOW ?? 0), 0o644);
-    return new StoreFileWriter(this.fs, fh, tmp, local, (p) => {
+    return new StoreFileWriter(this.fs, tmp, local, (p) => {
       this.dirty.add(p);
       this.dirtyDirs.add(parentDir(p));
     });
@@ -146,7 +149,7 @@ export class BackupStore {
 
   async mkdirp(devicePath: string): Promise<void> {
     const local = await this.resolveNoLinks(devicePath);
-    await this.changing(local);
+    await this.changing(local, false);
     await this.fs.mkdir(local, { recursive: true, mode: 0o755 });
     this.dirtyDirs.add(local);
     this.dirtyDirs.add(parentDir(local));
@@ -157,8 +160,7 @@ export class BackupStore {
     const { local: a, stat: found } = await this.checkPath(from);
     const { local: b, stat: dst } = await this.checkPath(to);
     const src = found ?? (await this.fs.lstat(a)); // ENOENT when the source is missing
-    await this.changing(a);
-    await this.changing(b);
+    await Promise.all([this.changing(a), this.changing(b)]);
     if (dst?.isDirectory()) {
       this.checkedDirs.clear();
       await this.fs.rm(b, { recursive: true, force: true });
@@ -270,15 +272,19 @@ export class BackupStore {
   }
 }
 
-/** Writes one file: buffered, then renamed into place on commit. */
+/**
+ * Writes one file under a temporary name, renamed into place on commit. A file that stays under
+ * WRITE_BUFFER bytes (most of a backup's) is kept in memory and written whole at commit; a larger
+ * one is opened at its first megabyte and written as it arrives.
+ */
 export class StoreFileWriter {
   private buf: Uint8Array[] = [];
   private buffered = 0;
   private size = 0;
+  private fh: FileHandle | undefined;
 
   constructor(
     private readonly fs: FsLayer,
-    private readonly fh: FileHandle,
     private readonly tmp: string,
     readonly path: string,
     private readonly onCommit: (path: string) => void,
@@ -293,7 +299,7 @@ export class StoreFileWriter {
     this.size += chunk.length;
     if (chunk.length === 0) return;
     if (chunk.length >= WRITE_BUFFER && this.buffered === 0) {
-      await writeAll(this.fh, [chunk]);
+      await writeAll(await this.opened(), [chunk]);
       return;
     }
     this.buf.push(chunk);
@@ -307,31 +313,34 @@ export class StoreFileWriter {
     const parts = this.buf;
     this.buf = [];
     this.buffered = 0;
-    await writeAll(this.fh, parts);
+    await writeAll(await this.opened(), parts);
+  }
+
+  private async opened(): Promise<FileHandle> {
+    this.fh ??= await this.fs.open(this.tmp, CREATE_FLAGS, 0o644);
+    return this.fh;
   }
 
   /** Finishes the file: closes it and renames it into place. */
   async commit(): Promise<void> {
+    if (!this.fh && this.fs.writeSmallFile) {
+      // Never opened: the whole file is in memory (under WRITE_BUFFER bytes).
+      this.fs.writeSmallFile(this.tmp, this.buf, this.path);
+      this.buf = [];
+      this.onCommit(this.path);
+      return;
+    }
     await this.drain();
-    await this.fh.close();
+    await (await this.opened()).close();
     await this.fs.rename(this.tmp, this.path);
     this.onCommit(this.path);
   }
 
   /** Drops the unfinished file. */
   async abort(): Promise<void> {
+    if (!this.fh) return;
     await this.fh.close().catch(() => undefined);
     await this.fs.rm(this.tmp, { force: true });
-  }
-}
-
-function processRuns(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -193,6 +193,13 @@ export class RecordingFs implements FsLayer {
     this.wrote(b, parent(a), parent(b));
     if (s > w) this.synced.set(b, ++this.seq);
   };
+  writeSmallFile: FsLayer['writeSmallFile'] = (tmp, parts, dest) => {
+    this.fail('open', tmp);
+    this.fail('rename', dest);
+    if (!this.base.writeSmallFile) throw new Error('the base layer writes no small files');
+    this.base.writeSmallFile(tmp, parts, dest);
+    this.wrote(dest, parent(dest));
+  };
   mkdir: FsLayer['mkdir'] = async (p, o) => {
     this.fail('mkdir', p);
     const first = await this.base.mkdir(p, o);
