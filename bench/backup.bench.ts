@@ -29,21 +29,23 @@ function option(name: string, envName: string, dflt: number): number {
 interface Run {
   name: string;
   seconds: number;
+  /** CPU seconds of the client's process (user + system). */
+  cpu: number;
   rssMb: number;
   bytes: number;
   files: number;
 }
 
-/** Runs a command under /usr/bin/time; returns its output, elapsed seconds and peak RSS. */
-function timed(cmd: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string; seconds: number; rssMb: number }> {
+/** Runs a command under /usr/bin/time; returns its output, elapsed seconds, CPU seconds and peak RSS. */
+function timed(cmd: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string; seconds: number; cpu: number; rssMb: number }> {
   return new Promise((done, fail) => {
-    execFile('/usr/bin/time', ['-f', 'BENCH %e %M', ...cmd], { env, maxBuffer: 64 * 1024 * 1024, cwd: REPO }, (err, stdout, stderr) => {
-      const m = /BENCH ([\d.]+) (\d+)/.exec(stderr);
+    execFile('/usr/bin/time', ['-f', 'BENCH %e %M %U %S', ...cmd], { env, maxBuffer: 64 * 1024 * 1024, cwd: REPO }, (err, stdout, stderr) => {
+      const m = /BENCH ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/.exec(stderr);
       if (err || !m) {
         fail(new Error(`${cmd.join(' ')} failed: ${String(err)}\n${stderr.slice(-2000)}`));
         return;
       }
-      done({ stdout, seconds: Number(m[1]), rssMb: Number(m[2]) / 1024 });
+      done({ stdout, seconds: Number(m[1]), cpu: Number(m[3]) + Number(m[4]), rssMb: Number(m[2]) / 1024 });
     });
   });
 }
@@ -112,25 +114,25 @@ async function main(): Promise<void> {
     await timed(nullCmd, { ...env, BENCH_UDID: udid });
     const n = await timed(nullCmd, { ...env, BENCH_UDID: udid });
     const nr = JSON.parse(n.stdout) as { bytes: number; files: number };
-    runs.push({ name: 'null client', seconds: n.seconds, rssMb: n.rssMb, bytes: nr.bytes, files: nr.files });
+    runs.push({ name: 'null client', seconds: n.seconds, cpu: n.cpu, rssMb: n.rssMb, bytes: nr.bytes, files: nr.files });
     const dir = join(tmp, 'ibackup');
     const ib = await timed(cli(['--json', '--backup-dir', dir, 'backup', '--full']), env);
     const ir = JSON.parse(ib.stdout) as { bytesReceived: number; filesReceived: number };
-    runs.push({ name: 'ibackup', seconds: ib.seconds, rssMb: ib.rssMb, bytes: ir.bytesReceived, files: ir.filesReceived });
+    runs.push({ name: 'ibackup', seconds: ib.seconds, cpu: ib.cpu, rssMb: ib.rssMb, bytes: ir.bytesReceived, files: ir.filesReceived });
     if (withIdb) {
       await mkdir(join(tmp, 'idb'));
       const idb = await timed(['idevicebackup2', '-u', udid, 'backup', '--full', join(tmp, 'idb')], env);
-      runs.push({ name: 'idevicebackup2', seconds: idb.seconds, rssMb: idb.rssMb, bytes: nr.bytes, files: nr.files });
+      runs.push({ name: 'idevicebackup2', seconds: idb.seconds, cpu: idb.cpu, rssMb: idb.rssMb, bytes: nr.bytes, files: nr.files });
       await rm(join(tmp, 'idb'), { recursive: true, force: true });
     }
     const changed = Math.max(1, Math.round(files / 100));
     await timed(cli(['emulator', 'ctl', address, 'mutate', udid, 'modify', String(changed)]), env);
     const inc = await timed(cli(['--json', '--backup-dir', dir, 'backup']), env);
     const incr = JSON.parse(inc.stdout) as { bytesReceived: number; filesReceived: number };
-    runs.push({ name: `ibackup incremental (${changed} changed)`, seconds: inc.seconds, rssMb: inc.rssMb, bytes: incr.bytesReceived, files: incr.filesReceived });
+    runs.push({ name: `ibackup incremental (${changed} changed)`, seconds: inc.seconds, cpu: inc.cpu, rssMb: inc.rssMb, bytes: incr.bytesReceived, files: incr.filesReceived });
 
     const row = (r: Run): string =>
-      `${r.name.padEnd(36)} ${r.seconds.toFixed(1).padStart(7)} s ${(r.bytes / MB / r.seconds).toFixed(0).padStart(6)} MB/s ${(r.files / r.seconds).toFixed(0).padStart(7)} files/s ${r.rssMb.toFixed(0).padStart(5)} MB peak RSS`;
+      `${r.name.padEnd(36)} ${r.seconds.toFixed(1).padStart(7)} s ${(r.bytes / MB / r.seconds).toFixed(0).padStart(6)} MB/s ${(r.files / r.seconds).toFixed(0).padStart(7)} files/s ${r.cpu.toFixed(1).padStart(6)} s CPU ${r.rssMb.toFixed(0).padStart(5)} MB peak RSS`;
     process.stdout.write(`${runs.map(row).join('\n')}\n`);
     const rate = (name: string): number | undefined => {
       const r = runs.find((x) => x.name === name);
@@ -143,7 +145,9 @@ async function main(): Promise<void> {
     if (idb !== undefined) process.stdout.write(`ibackup / idevicebackup2: ${(ibk / idb).toFixed(2)} (target >= 1.5 where the null client leaves room)\n`);
     const full = runs.find((r) => r.name === 'ibackup') as Run;
     const last = runs.at(-1) as Run;
-    process.stdout.write(`incremental / full wall time: ${((last.seconds / full.seconds) * 100).toFixed(1)}% (target <= 5%, host time)\n`);
+    // The host's own time is its CPU time: the wall time of an incremental also holds the
+    // device's work (finding what changed, building its Manifest.db), which the host only waits for.
+    process.stdout.write(`incremental / full, host CPU time: ${((last.cpu / full.cpu) * 100).toFixed(1)}% (target <= 5%); wall time: ${((last.seconds / full.seconds) * 100).toFixed(1)}%\n`);
   } finally {
     emu.kill('SIGTERM');
     await new Promise((r) => emu.once('exit', r));
