@@ -3,7 +3,7 @@
  * the owner, a spinner on a terminal, plain lines otherwise, NDJSON events on stderr with --json.
  */
 import type { Command } from 'commander';
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
 import pc from 'picocolors';
 import { DEFAULT_TRUST_TIMEOUT_MS, checkPairing, pairDevice, unpairDevice, type PairEvent } from '../app/pair.js';
 import { IbackupError } from '../errors.js';
@@ -18,7 +18,7 @@ const TEXT: Record<PairEvent['type'], string> = {
 };
 
 /** Renders pair events: spinner on a TTY, plain stderr lines otherwise, NDJSON with --json. */
-function eventRenderer(g: GlobalOptions): { onEvent: (e: PairEvent) => void; stop: () => void } {
+async function eventRenderer(g: GlobalOptions): Promise<{ onEvent: (e: PairEvent) => void; stop: () => void }> {
   if (g.json) return { onEvent: (e) => ndjson(process.stderr, { event: e.type, udid: e.udid }), stop: () => undefined };
   if (g.quiet) return { onEvent: () => undefined, stop: () => undefined };
   // A terminal that reports no width (some pseudo-terminals) gets plain lines: a spinner there
@@ -26,6 +26,8 @@ function eventRenderer(g: GlobalOptions): { onEvent: (e: PairEvent) => void; sto
   if (process.stderr.isTTY !== true || !(process.stderr.columns >= 20)) {
     return { onEvent: (e) => process.stderr.write(`${TEXT[e.type]}\n`), stop: () => undefined };
   }
+  // Loaded only for a spinner (it costs every command's start-up otherwise).
+  const { default: ora } = await import('ora');
   let spinner: Ora | undefined;
   return {
     onEvent: (e) => {
@@ -74,7 +76,7 @@ export function registerPair(program: Command): void {
           if (!r.paired) process.exitCode = EXIT_FAILED;
           return;
         }
-        const render = eventRenderer(g);
+        const render = await eventRenderer(g);
         try {
           const r = await pairDevice(device, { timeoutMs, signal, onEvent: render.onEvent, ...(opts.force ? { force: true } : {}) });
           if (g.json) printJson(r);

@@ -5,7 +5,6 @@
  * prompt on a terminal (typed twice when setting one), else PASSWORD_REQUIRED. Passwords are
  * never printed, logged or written anywhere.
  */
-import inquirerPassword from '@inquirer/password';
 import type { Command } from 'commander';
 import { IbackupError } from '../errors.js';
 
@@ -88,7 +87,9 @@ export async function readStdinLines(stream: NodeJS.ReadableStream, n: number): 
   return lines.slice(0, n).map((l) => l.replace(/\r$/, ''));
 }
 
-function defaultPrompt(message: string): Promise<string> {
+async function defaultPrompt(message: string): Promise<string> {
+  // Loaded only when a password is typed (it costs every command's start-up otherwise).
+  const { default: inquirerPassword } = await import('@inquirer/password');
   return inquirerPassword({ message }, { output: process.stderr }).catch((err: unknown) => {
     const name = err instanceof Error ? err.name : '';
     if (name === 'ExitPromptError' || name === 'AbortPromptError') throw new IbackupError('CANCELLED', { message: 'No password was typed.' });

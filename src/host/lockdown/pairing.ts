@@ -4,7 +4,14 @@
  */
 import { generateKeyPair, randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
-import forge from 'node-forge';
+import type forgeModule from 'node-forge';
+
+type Forge = typeof forgeModule;
+
+/** node-forge is loaded only when a pair record is made (it costs every command's start-up otherwise). */
+async function loadForge(): Promise<Forge> {
+  return (await import('node-forge')).default;
+}
 import { IbackupError } from '../../errors.js';
 import type { PlistDict } from '../../protocol/plist/index.js';
 
@@ -31,8 +38,9 @@ async function rsaKeyPem(): Promise<string> {
 }
 
 function certificate(
-  publicKey: forge.pki.PublicKey,
-  signer: forge.pki.rsa.PrivateKey,
+  forge: Forge,
+  publicKey: forgeModule.pki.PublicKey,
+  signer: forgeModule.pki.rsa.PrivateKey,
   extensions: object[],
   now: Date,
 ): string {
@@ -57,7 +65,8 @@ export async function createPairRecord(
   systemBuid: string,
   now: Date = new Date(),
 ): Promise<PairRecord> {
-  let deviceKey: forge.pki.PublicKey;
+  const forge = await loadForge();
+  let deviceKey: forgeModule.pki.PublicKey;
   try {
     const pem = typeof devicePublicKeyPem === 'string' ? devicePublicKeyPem : new TextDecoder().decode(devicePublicKeyPem);
     deviceKey = forge.pki.publicKeyFromPem(pem);
@@ -65,17 +74,17 @@ export async function createPairRecord(
     throw new IbackupError('PROTOCOL_DECODE', { message: 'The iPhone sent a public key that cannot be read.', cause });
   }
   const [rootPem, hostPem] = await Promise.all([rsaKeyPem(), rsaKeyPem()]);
-  const rootKey = forge.pki.privateKeyFromPem(rootPem) as forge.pki.rsa.PrivateKey;
-  const hostKey = forge.pki.privateKeyFromPem(hostPem) as forge.pki.rsa.PrivateKey;
+  const rootKey = forge.pki.privateKeyFromPem(rootPem) as forgeModule.pki.rsa.PrivateKey;
+  const hostKey = forge.pki.privateKeyFromPem(hostPem) as forgeModule.pki.rsa.PrivateKey;
   const rootPublic = forge.pki.setRsaPublicKey(rootKey.n, rootKey.e);
   const hostPublic = forge.pki.setRsaPublicKey(hostKey.n, hostKey.e);
   const leaf = [
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
   ];
-  const rootCert = certificate(rootPublic, rootKey, [{ name: 'basicConstraints', cA: true, critical: true }], now);
-  const hostCert = certificate(hostPublic, rootKey, leaf, now);
-  const deviceCert = certificate(deviceKey, rootKey, [...leaf, { name: 'subjectKeyIdentifier' }], now);
+  const rootCert = certificate(forge, rootPublic, rootKey, [{ name: 'basicConstraints', cA: true, critical: true }], now);
+  const hostCert = certificate(forge, hostPublic, rootKey, leaf, now);
+  const deviceCert = certificate(forge, deviceKey, rootKey, [...leaf, { name: 'subjectKeyIdentifier' }], now);
   return {
     DeviceCertificate: encoder.encode(deviceCert),
     HostCertificate: encoder.encode(hostCert),
