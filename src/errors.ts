@@ -132,7 +132,7 @@ export const ERROR_CODES = {
   },
   HARD_LINKS_UNSUPPORTED: {
     message: 'The backup disk cannot make hard links, so the last complete backup cannot be kept safe without copying it.',
-    remedy: 'Run the backup again with --allow-copy (it needs as much free space as the backup), or use a disk formatted as APFS, ext4 or NTFS.',
+    remedy: 'Run the backup again with --allow-copy (it copies each file the backup replaces or removes, so it needs free space for them), or use a disk formatted as APFS, ext4 or NTFS.',
   },
   UNAUTHORIZED: {
     message: 'This request did not carry the access token of the web app.',

@@ -21,7 +21,7 @@ export function registerBackup(program: Command): void {
     .command('backup')
     .description('Back Up Now: back up all of the data on the iPhone to this computer (incremental unless --full)')
     .option('--full', 'make a full backup even when an earlier one exists')
-    .option('--allow-copy', 'where the disk cannot make hard links (exFAT), keep the last complete backup safe by copying it')
+    .option('--allow-copy', 'where the disk cannot make hard links (exFAT), keep the last complete backup safe by copying each file the backup replaces or removes')
     .action(async (opts: { full?: boolean; allowCopy?: boolean }, cmd: Command) => {
       const g = globalsOf(cmd);
       const ctx = hostContextOf(g);
