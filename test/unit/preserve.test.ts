@@ -95,6 +95,22 @@ describe('keeping the last complete backup', () => {
     assert.equal(existsSync(kept), false);
   });
 
+  test('a folder the run removes or moves away is kept whole, staging aside', async () => {
+    const { root, b, dir } = setup();
+    const p = new Preserver(root, b.udid);
+    const kept = previousDir(root, b.udid);
+    const folder = path.dirname(path.join(dir, blob(b, 2)));
+    const inside = filesUnder(folder);
+    assert.ok(inside.length > 0);
+    mkdirSync(path.join(dir, 'Snapshot', 'aa'), { recursive: true });
+    writeFileSync(path.join(dir, 'Snapshot', 'aa', 'staged'), 'staged');
+    await p.beforeChange(folder, true);
+    rmSync(folder, { recursive: true });
+    assert.deepEqual(filesUnder(path.join(kept, path.basename(folder))), inside);
+    await p.beforeChange(dir, true); // the whole folder (a rename of the device's folder)
+    assert.deepEqual(filesUnder(kept).filter((f) => f !== RUN_MARKER), [...filesUnder(dir).filter((f) => !f.startsWith('Snapshot')), ...inside.map((f) => path.join(path.basename(folder), f))].sort());
+  });
+
   test('a copy a live run fills is listed busy and refused to readers; once the run is dead, list completes it and it verifies', async () => {
     const { root, b, dir } = setup();
     const before = await verifyBackupAt(dir);
