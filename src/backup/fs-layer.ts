@@ -58,22 +58,24 @@ export const nodeFs: FsLayer = {
   writeSmallFile,
 };
 
+/** What is left of `parts` after a write took their first `written` bytes (files may take fewer, if rarely). */
+export function unwritten(parts: readonly Uint8Array[], written: number): Uint8Array[] {
+  const next: Uint8Array[] = [];
+  for (const p of parts) {
+    if (written >= p.length) written -= p.length;
+    else {
+      next.push(written === 0 ? p : p.subarray(written));
+      written = 0;
+    }
+  }
+  return next;
+}
+
 function writeSmallFile(tmp: string, parts: readonly Uint8Array[], dest: string): void {
   const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | (constants.O_NOFOLLOW ?? 0), 0o644);
   try {
     let rest = parts.filter((p) => p.length > 0);
-    while (rest.length > 0) {
-      let n = writevSync(fd, rest as Uint8Array[]);
-      const next: Uint8Array[] = [];
-      for (const p of rest) {
-        if (n >= p.length) n -= p.length;
-        else {
-          next.push(n === 0 ? p : p.subarray(n));
-          n = 0;
-        }
-      }
-      rest = next;
-    }
+    while (rest.length > 0) rest = unwritten(rest, writevSync(fd, rest as Uint8Array[]));
     closeSync(fd);
     renameSync(tmp, dest);
   } catch (err) {

@@ -9,7 +9,7 @@ import { constants } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { readdir, type FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { nodeFs, parallel, processRuns, type FsLayer } from './fs-layer.js';
+import { nodeFs, parallel, processRuns, unwritten, type FsLayer } from './fs-layer.js';
 
 /** A file or folder as DLContentsOfDirectory reports it. */
 export interface StoreEntry {
@@ -348,16 +348,8 @@ export class StoreFileWriter {
 async function writeAll(fh: FileHandle, parts: Uint8Array[]): Promise<void> {
   let rest = parts;
   while (rest.length > 0) {
-    let { bytesWritten } = await (rest.length === 1 ? fh.write(rest[0] as Uint8Array) : fh.writev(rest));
-    const next: Uint8Array[] = [];
-    for (const p of rest) {
-      if (bytesWritten >= p.length) bytesWritten -= p.length;
-      else {
-        next.push(bytesWritten === 0 ? p : p.subarray(bytesWritten));
-        bytesWritten = 0;
-      }
-    }
-    rest = next;
+    const { bytesWritten } = await (rest.length === 1 ? fh.write(rest[0] as Uint8Array) : fh.writev(rest));
+    rest = unwritten(rest, bytesWritten);
   }
 }
 
