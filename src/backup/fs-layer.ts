@@ -3,7 +3,7 @@
  * (EPERM on link, ENOSPC on write) and record what was written and what was flushed.
  */
 import { execFile } from 'node:child_process';
-import { closeSync, constants, lstatSync, openSync, renameSync, rmSync, writevSync } from 'node:fs';
+import { closeSync, constants, lstatSync, open as openFd, renameSync, rmSync, writevSync } from 'node:fs';
 import { copyFile, link, lstat, mkdir, open, readdir, rename, rm, statfs, type FileHandle } from 'node:fs/promises';
 import type { Stats, StatsFs } from 'node:fs';
 
@@ -30,12 +30,17 @@ export interface FsLayer {
    */
   syncFileSystem?(path: string): Promise<boolean>;
   /**
-   * Writes a small file whole, at once: creates `tmp` (never through a link), writes `parts`,
-   * closes it and renames it to `dest`. For the many small files of a backup, four queued calls
-   * with their thread hand-offs and promises cost more than the work itself. On failure the
-   * temporary file is removed and the error thrown. Optional: open, write and rename are used instead.
+   * Creates `path` for writing (never through a link, truncating what is there) off the main
+   * thread, and resolves its descriptor: the kernel's work of making a file then overlaps with
+   * receiving the file's bytes.
    */
-  writeSmallFile?(tmp: string, parts: readonly Uint8Array[], dest: string): void;
+  createFile(path: string): Promise<number>;
+  /**
+   * Finishes a file made by `createFile`, at once: writes `parts`, closes it and renames `tmp` to
+   * `dest` (for the many small files of a backup, queued calls with their thread hand-offs and
+   * promises would cost more than the work). On failure `tmp` is removed and the error thrown.
+   */
+  finishSmallFile(fd: number, tmp: string, parts: readonly Uint8Array[], dest: string): void;
   /** A milestone of the run ("flush-start", "complete", "released"), for recorders; optional. */
   event?(name: string): void;
 }
@@ -55,7 +60,8 @@ export const nodeFs: FsLayer = {
   statfs: (p) => statfs(p),
   sync: fsyncPath,
   syncFileSystem,
-  writeSmallFile,
+  createFile,
+  finishSmallFile,
 };
 
 /** What is left of `parts` after a write took their first `written` bytes (files may take fewer, if rarely). */
@@ -71,19 +77,22 @@ export function unwritten(parts: readonly Uint8Array[], written: number): Uint8A
   return next;
 }
 
-function writeSmallFile(tmp: string, parts: readonly Uint8Array[], dest: string): void {
-  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | (constants.O_NOFOLLOW ?? 0), 0o644);
+const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | (constants.O_NOFOLLOW ?? 0);
+
+function createFile(path: string): Promise<number> {
+  return new Promise((done, fail) => openFd(path, CREATE_FLAGS, 0o644, (err, fd) => (err ? fail(err) : done(fd))));
+}
+
+function finishSmallFile(fd: number, tmp: string, parts: readonly Uint8Array[], dest: string): void {
+  let open = true;
   try {
     let rest = parts.filter((p) => p.length > 0);
     while (rest.length > 0) rest = unwritten(rest, writevSync(fd, rest as Uint8Array[]));
+    open = false;
     closeSync(fd);
     renameSync(tmp, dest);
   } catch (err) {
-    try {
-      closeSync(fd);
-    } catch {
-      // already closed
-    }
+    if (open) closeSync(fd);
     rmSync(tmp, { force: true });
     throw err;
   }

@@ -5,7 +5,7 @@
  * absolute, and never pass through a symbolic link. Files are written to a temporary name and
  * renamed; everything written is flushed once, before the backup is declared complete.
  */
-import { constants } from 'node:fs';
+import { close, constants, writev } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { readdir, type FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
@@ -20,7 +20,6 @@ export interface StoreEntry {
 }
 
 const WRITE_BUFFER = 1024 * 1024;
-const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | (constants.O_NOFOLLOW ?? 0);
 
 import { UnsafePathError } from './store-errors.js';
 export { UnsafePathError, deviceLinkCode, errorText } from './store-errors.js';
@@ -135,7 +134,7 @@ export class BackupStore {
     const local = await this.resolveNoLinks(devicePath);
     await this.changing(local);
     const tmp = `${local}.tmp-${process.pid}`;
-    return new StoreFileWriter(this.fs, tmp, local, (p) => {
+    return new StoreFileWriter(this.fs, this.fs.createFile(tmp), tmp, local, (p) => {
       this.dirty.add(p);
       this.dirtyDirs.add(parentDir(p));
     });
@@ -273,22 +272,29 @@ export class BackupStore {
 }
 
 /**
- * Writes one file under a temporary name, renamed into place on commit. A file that stays under
- * WRITE_BUFFER bytes (most of a backup's) is kept in memory and written whole at commit; a larger
- * one is opened at its first megabyte and written as it arrives.
+ * Writes one file under a temporary name, renamed into place on commit. The temporary file is
+ * created off the main thread as soon as the file starts. A file that stays under WRITE_BUFFER
+ * bytes (most of a backup's) is kept in memory and written whole at commit; a larger one is
+ * written as it arrives, a megabyte at a time.
  */
 export class StoreFileWriter {
   private buf: Uint8Array[] = [];
   private buffered = 0;
   private size = 0;
-  private fh: FileHandle | undefined;
+  /** Set once the file outgrew WRITE_BUFFER: written as it arrives from then on. */
+  private streaming = false;
+  /** The descriptor was closed (its number may already name another file: never close it again). */
+  private closed = false;
 
   constructor(
     private readonly fs: FsLayer,
+    private readonly fd: Promise<number>,
     private readonly tmp: string,
     readonly path: string,
     private readonly onCommit: (path: string) => void,
-  ) {}
+  ) {
+    fd.catch(() => undefined); // its failure is reported by the write or commit that awaits it
+  }
 
   get bytes(): number {
     return this.size;
@@ -298,10 +304,6 @@ export class StoreFileWriter {
   async write(chunk: Uint8Array): Promise<void> {
     this.size += chunk.length;
     if (chunk.length === 0) return;
-    if (chunk.length >= WRITE_BUFFER && this.buffered === 0) {
-      await writeAll(await this.opened(), [chunk]);
-      return;
-    }
     this.buf.push(chunk);
     this.buffered += chunk.length;
     if (this.buffered >= WRITE_BUFFER) await this.drain();
@@ -309,48 +311,53 @@ export class StoreFileWriter {
 
   /** Writes what is buffered in one gathered write (no concatenation: no fresh megabyte to fault in). */
   private async drain(): Promise<void> {
+    this.streaming = true;
     if (this.buffered === 0) return;
     const parts = this.buf;
     this.buf = [];
     this.buffered = 0;
-    await writeAll(await this.opened(), parts);
+    await writeAll(await this.fd, parts);
   }
 
-  private async opened(): Promise<FileHandle> {
-    this.fh ??= await this.fs.open(this.tmp, CREATE_FLAGS, 0o644);
-    return this.fh;
-  }
-
-  /** Finishes the file: closes it and renames it into place. */
+  /** Finishes the file: writes what is left, closes it and renames it into place. */
   async commit(): Promise<void> {
-    if (!this.fh && this.fs.writeSmallFile) {
-      // Never opened: the whole file is in memory (under WRITE_BUFFER bytes).
-      this.fs.writeSmallFile(this.tmp, this.buf, this.path);
+    const fd = await this.fd;
+    if (!this.streaming) {
+      this.closed = true; // whatever happens, finishSmallFile closes it
+      this.fs.finishSmallFile(fd, this.tmp, this.buf, this.path);
       this.buf = [];
-      this.onCommit(this.path);
-      return;
+    } else {
+      await this.drain();
+      this.closed = true;
+      await closeFd(fd);
+      await this.fs.rename(this.tmp, this.path);
     }
-    await this.drain();
-    await (await this.opened()).close();
-    await this.fs.rename(this.tmp, this.path);
     this.onCommit(this.path);
   }
 
   /** Drops the unfinished file. */
   async abort(): Promise<void> {
-    if (!this.fh) return;
-    await this.fh.close().catch(() => undefined);
+    const fd = await this.fd.catch(() => undefined);
+    if (fd === undefined) return;
+    if (!this.closed) {
+      this.closed = true;
+      await closeFd(fd).catch(() => undefined);
+    }
     await this.fs.rm(this.tmp, { force: true });
   }
 }
 
 /** Writes every part in order, going on after a short write (allowed for files, if rare). */
-async function writeAll(fh: FileHandle, parts: Uint8Array[]): Promise<void> {
+async function writeAll(fd: number, parts: Uint8Array[]): Promise<void> {
   let rest = parts;
   while (rest.length > 0) {
-    const { bytesWritten } = await (rest.length === 1 ? fh.write(rest[0] as Uint8Array) : fh.writev(rest));
-    rest = unwritten(rest, bytesWritten);
+    const n = await new Promise<number>((done, fail) => writev(fd, rest, (err, written) => (err ? fail(err) : done(written))));
+    rest = unwritten(rest, n);
   }
+}
+
+function closeFd(fd: number): Promise<void> {
+  return new Promise((done, fail) => close(fd, (err) => (err ? fail(err) : done())));
 }
 
 function parentDir(p: string): string {

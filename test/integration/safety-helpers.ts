@@ -4,7 +4,7 @@
  * disconnect after N bytes the device sends, and an fs layer that records writes and flushes.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { listAllBackups, type ListedBackup } from '../../src/app/list.js';
 import { pairDevice } from '../../src/app/pair.js';
@@ -193,12 +193,20 @@ export class RecordingFs implements FsLayer {
     this.wrote(b, parent(a), parent(b));
     if (s > w) this.synced.set(b, ++this.seq);
   };
-  writeSmallFile: FsLayer['writeSmallFile'] = (tmp, parts, dest) => {
-    this.fail('open', tmp);
-    this.fail('rename', dest);
-    if (!this.base.writeSmallFile) throw new Error('the base layer writes no small files');
-    this.base.writeSmallFile(tmp, parts, dest);
-    this.wrote(dest, parent(dest));
+  createFile: FsLayer['createFile'] = async (p) => {
+    this.fail('open', p);
+    return this.base.createFile(p);
+  };
+  finishSmallFile: FsLayer['finishSmallFile'] = (fd, tmp, parts, dest) => {
+    try {
+      this.fail('rename', dest);
+    } catch (err) {
+      closeSync(fd);
+      rmSync(tmp, { force: true });
+      throw err;
+    }
+    this.base.finishSmallFile(fd, tmp, parts, dest);
+    this.wrote(dest, parent(tmp), parent(dest));
   };
   mkdir: FsLayer['mkdir'] = async (p, o) => {
     this.fail('mkdir', p);

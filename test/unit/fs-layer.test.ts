@@ -1,6 +1,7 @@
 /**
  * The file-system helpers of a backup run (src/backup/fs-layer.ts): what is left after a short
- * write, and the whole-file write of small files (temporary name, rename, cleanup on failure).
+ * write, and files created off the main thread then finished at once (temporary name, rename,
+ * cleanup on failure).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,23 +24,23 @@ test('after a short write, exactly the bytes not yet written remain, in order', 
   assert.equal(unwritten(parts, 0)[0], parts[0], 'untouched parts are not copied');
 });
 
-test('a small file is written whole under a temporary name and renamed; on failure nothing is left', () => {
+test('a file is created off the main thread, then written whole, closed and renamed; on failure nothing is left', async () => {
   const t = tempRoot();
   try {
     const dir = path.join(t.root, 'd');
     mkdirSync(dir);
-    const write = nodeFs.writeSmallFile;
-    assert.ok(write);
-    write(path.join(dir, 'f.tmp-1'), [b('hello '), new Uint8Array(0), b('world')], path.join(dir, 'f'));
+    const fd = await nodeFs.createFile(path.join(dir, 'f.tmp-1'));
+    nodeFs.finishSmallFile(fd, path.join(dir, 'f.tmp-1'), [b('hello '), new Uint8Array(0), b('world')], path.join(dir, 'f'));
     assert.equal(readFileSync(path.join(dir, 'f'), 'utf8'), 'hello world');
     assert.deepEqual(readdirSync(dir), ['f']);
     // The temporary name is never followed through a link.
     symlinkSync(path.join(t.root, 'elsewhere'), path.join(dir, 'g.tmp-1'));
-    assert.throws(() => write(path.join(dir, 'g.tmp-1'), [b('x')], path.join(dir, 'g')), /ELOOP/);
+    await assert.rejects(nodeFs.createFile(path.join(dir, 'g.tmp-1')), /ELOOP/);
     assert.equal(existsSync(path.join(t.root, 'elsewhere')), false);
     // A failed rename (the destination is a folder that is not empty) leaves no temporary file.
     mkdirSync(path.join(dir, 'h', 'inner'), { recursive: true });
-    assert.throws(() => write(path.join(dir, 'h.tmp-1'), [b('x')], path.join(dir, 'h')));
+    const fd2 = await nodeFs.createFile(path.join(dir, 'h.tmp-1'));
+    assert.throws(() => nodeFs.finishSmallFile(fd2, path.join(dir, 'h.tmp-1'), [b('x')], path.join(dir, 'h')));
     assert.equal(existsSync(path.join(dir, 'h.tmp-1')), false);
   } finally {
     t.cleanup();
