@@ -12,7 +12,7 @@ import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { X509Certificate } from 'node:crypto';
 import { IbackupError } from '../errors.js';
-import { Carrier, closedError, toPem, versions, wrapIo } from './tls-carrier.js';
+import { Carrier, closedError, secureContextFor, wrapIo } from './tls-carrier.js';
 import { TlsRecordSplitter } from './tls-records.js';
 
 export interface TlsOptions {
@@ -163,16 +163,11 @@ export class Link extends EventEmitter<LinkEvents> {
   startTlsServer(opts: TlsOptions, leftover?: Uint8Array): Promise<void> {
     const direct = this.directSocket(opts, leftover);
     const carrier = direct ?? this.beginTls(leftover, false);
-    const context = tls.createSecureContext({
-      cert: toPem(opts.cert),
-      key: toPem(opts.key),
-      ...versions(opts),
-    });
     const sock = new tls.TLSSocket(carrier, {
       isServer: true,
       requestCert: true,
       rejectUnauthorized: false,
-      secureContext: context,
+      secureContext: secureContextFor(opts),
     });
     return this.awaitHandshake(sock, 'secure', opts.timeoutMs);
   }
@@ -183,11 +178,9 @@ export class Link extends EventEmitter<LinkEvents> {
     const carrier = direct ?? this.beginTls(leftover, true);
     const sock = tls.connect({
       socket: carrier,
-      cert: toPem(opts.cert),
-      key: toPem(opts.key),
+      secureContext: secureContextFor(opts),
       rejectUnauthorized: false,
       checkServerIdentity: () => undefined,
-      ...versions(opts),
     });
     return this.awaitHandshake(sock, 'secureConnect', opts.timeoutMs);
   }

@@ -3,7 +3,7 @@
  * whole records from (when TLS may end again), option conversion, and the link's errors.
  */
 import { Duplex } from 'node:stream';
-import type tls from 'node:tls';
+import tls from 'node:tls';
 import { IbackupError } from '../errors.js';
 import type { TlsOptions } from './link.js';
 
@@ -38,6 +38,26 @@ export function versions(opts: TlsOptions): Pick<tls.SecureContextOptions, 'minV
   if (opts.maxVersion) out.maxVersion = opts.maxVersion;
   if (opts.ciphers) out.ciphers = opts.ciphers;
   return out;
+}
+
+const contexts = new Map<string, tls.SecureContext>();
+const MAX_CONTEXTS = 16;
+
+/**
+ * The TLS context of a certificate and key, made once and reused: a backup opens a dozen TLS
+ * connections with the same pair record, and parsing the key again for each costs more than the
+ * handshake's own cryptography.
+ */
+export function secureContextFor(opts: TlsOptions): tls.SecureContext {
+  const options: tls.SecureContextOptions = { cert: toPem(opts.cert), key: toPem(opts.key), ...versions(opts) };
+  const id = JSON.stringify([options.cert, options.key, options.minVersion, options.maxVersion, options.ciphers]);
+  let ctx = contexts.get(id);
+  if (!ctx) {
+    ctx = tls.createSecureContext(options);
+    if (contexts.size >= MAX_CONTEXTS) contexts.delete(contexts.keys().next().value as string);
+    contexts.set(id, ctx);
+  }
+  return ctx;
 }
 
 export function closedError(): IbackupError {
