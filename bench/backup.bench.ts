@@ -82,6 +82,14 @@ process.exit(0);
 `;
 }
 
+/**
+ * Each client starts with nothing of another's waiting to be written: a client that flushes the
+ * disk (ibackup's syncfs) would otherwise also pay for the data the previous client left dirty.
+ */
+function settle(): void {
+  spawnSync('sync', [], { stdio: 'ignore' });
+}
+
 async function main(): Promise<void> {
   const files = option('--files', 'IBACKUP_BENCH_FILES', 20_000);
   const mib = option('--mib', 'IBACKUP_BENCH_MIB', 2048);
@@ -112,15 +120,18 @@ async function main(): Promise<void> {
     // A first pass warms the emulator's content (generated on first read), so no client pays for it.
     const nullCmd = [process.execPath, join(tmp, 'null-client.mjs')];
     await timed(nullCmd, { ...env, BENCH_UDID: udid });
+    settle();
     const n = await timed(nullCmd, { ...env, BENCH_UDID: udid });
     const nr = JSON.parse(n.stdout) as { bytes: number; files: number };
     runs.push({ name: 'null client', seconds: n.seconds, cpu: n.cpu, rssMb: n.rssMb, bytes: nr.bytes, files: nr.files });
     const dir = join(tmp, 'ibackup');
+    settle();
     const ib = await timed(cli(['--json', '--backup-dir', dir, 'backup', '--full']), env);
     const ir = JSON.parse(ib.stdout) as { bytesReceived: number; filesReceived: number };
     runs.push({ name: 'ibackup', seconds: ib.seconds, cpu: ib.cpu, rssMb: ib.rssMb, bytes: ir.bytesReceived, files: ir.filesReceived });
     if (withIdb) {
       await mkdir(join(tmp, 'idb'));
+      settle();
       const idb = await timed(['idevicebackup2', '-u', udid, 'backup', '--full', join(tmp, 'idb')], env);
       runs.push({ name: 'idevicebackup2', seconds: idb.seconds, cpu: idb.cpu, rssMb: idb.rssMb, bytes: nr.bytes, files: nr.files });
       // Kept until the end: deleting 20 000 files just before the incremental would slow its
@@ -128,6 +139,7 @@ async function main(): Promise<void> {
     }
     const changed = Math.max(1, Math.round(files / 100));
     await timed(cli(['emulator', 'ctl', address, 'mutate', udid, 'modify', String(changed)]), env);
+    settle();
     const inc = await timed(cli(['--json', '--backup-dir', dir, 'backup']), env);
     const incr = JSON.parse(inc.stdout) as { bytesReceived: number; filesReceived: number };
     runs.push({ name: `ibackup incremental (${changed} changed)`, seconds: inc.seconds, cpu: inc.cpu, rssMb: inc.rssMb, bytes: incr.bytesReceived, files: incr.filesReceived });
