@@ -19,7 +19,7 @@ import { isNoSpace } from '../backup/disk-full.js';
 import { looksLikeBackup, SNAPSHOT_DIR } from '../backup/folder.js';
 import { nodeFs, parallel } from '../backup/fs-layer.js';
 import { folderSize, parseArchiveName, summarizeBackup, type BackupKind } from '../backup/list.js';
-import { PREVIOUS_DIR, completeKeptCopy, keptCopyRun } from '../backup/preserve.js';
+import { PREVIOUS_DIR, settleKeptCopy } from '../backup/preserve.js';
 import { IbackupError, isIbackupError } from '../errors.js';
 
 /** A backup folder that delete and archive may work on. */
@@ -137,15 +137,14 @@ async function locate(target: string, roots: readonly string[]): Promise<Located
   }
   if (where.kind === 'previous') {
     // A kept copy is whole only once its run has ended: a running backup still fills it.
-    const run = keptCopyRun(where.real);
-    if (run?.running === true) {
+    const running = await settleKeptCopy(where.real).catch((err: unknown) => Promise.reject(fileError(`complete ${shown}`, err)));
+    if (running) {
       throw new IbackupError('BUSY', {
         message: `A backup of this iPhone is running and still keeps ${shown}; it can be deleted or archived when that backup ends.`,
         remedy: 'Wait for the backup to finish, or cancel it, then try again.',
         details: { path: shown },
       });
     }
-    if (run !== undefined) await completeKeptCopy(where.real).catch((err: unknown) => Promise.reject(fileError(`complete ${shown}`, err)));
   }
   return { shown, ...where };
 }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { looksLikeBackup } from '../backup/folder.js';
 import { listBackups } from '../backup/list.js';
 import type { BackupSummary } from '../backup/list.js';
-import { completeKeptCopy, keptCopyRun } from '../backup/preserve.js';
+import { settleKeptCopy } from '../backup/preserve.js';
 import { IbackupError, isIbackupError } from '../errors.js';
 import type { HostContext } from './context.js';
 import { findDevice, sameUdid } from './select-device.js';
@@ -81,9 +81,7 @@ export async function resolveBackupArg(arg: string, roots: readonly string[]): P
   if (wanted === '') throw new IbackupError('USAGE', { message: 'BACKUP is empty.', remedy: 'Give a backup folder, a UDID or a device name.' });
   const asPath = path.resolve(wanted);
   if (isDir(asPath) && looksLikeBackup(asPath)) {
-    const run = keptCopyRun(asPath);
-    if (run?.running === true) throw busy(asPath);
-    if (run !== undefined) await completeKeptCopy(asPath);
+    if (await settleKeptCopy(asPath)) throw busy(asPath);
     return asPath;
   }
   const all = await backupsUnder(roots);

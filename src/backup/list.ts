@@ -9,7 +9,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { looksLikeBackup, readBackupFolder } from './folder.js';
 import type { BackupProblem } from './folder.js';
-import { PREVIOUS_DIR, completeKeptCopy, keptCopyRun } from './preserve.js';
+import { PREVIOUS_DIR, settleKeptCopy } from './preserve.js';
 
 /**
  * `current`: `<UDID>/`; `archive`: `<UDID>-YYYYMMDD-HHMMSS/`; `previous`: the last complete
@@ -137,12 +137,14 @@ export async function summarizeBackup(dir: string, options: ListOptions = {}): P
  * together with the unchanged files of the device's folder: it is listed, marked busy.
  */
 async function summarizeKeptCopy(root: string, udid: string, dir: string, options: ListOptions): Promise<BackupSummary> {
-  const run = keptCopyRun(dir);
   let unfinished: string | undefined;
-  if (run && !run.running) await completeKeptCopy(dir).catch((err: unknown) => void (unfinished = err instanceof Error ? err.message : String(err)));
+  const running = await settleKeptCopy(dir).catch((err: unknown) => {
+    unfinished = err instanceof Error ? err.message : String(err);
+    return false;
+  });
   const s = { ...(await summarizeBackup(dir, { ...options, sizes: false })), kind: 'previous' as const };
-  if (options.sizes !== false) s.sizeBytes = await folderSize(run?.running === true ? path.join(root, udid) : dir);
-  if (run?.running === true) s.busy = true;
+  if (options.sizes !== false) s.sizeBytes = await folderSize(running ? path.join(root, udid) : dir);
+  if (running) s.busy = true;
   if (unfinished !== undefined) {
     s.complete = false;
     s.problems = [...s.problems, { code: 'KEPT_COPY_UNFINISHED', severity: 'error', message: `This copy of the last complete backup could not be completed from ${path.join(root, udid)}: ${unfinished}` }];

@@ -74,15 +74,6 @@ export class Preserver {
     return this.state;
   }
 
-  /** Files linked (or copied) into the preserved copy in this run. */
-  get files(): number {
-    return this.linker.files;
-  }
-
-  get copied(): boolean {
-    return this.linker.copied;
-  }
-
   /**
    * Called before every change in `<UDID>/`. The first call sets the copy up (once; concurrent
    * callers wait for the same work). When `loses` is true, what is at `local` now (a file, or a
@@ -196,6 +187,17 @@ export function keptCopyRun(dir: string): { pid: number; running: boolean } | un
 }
 
 /**
+ * Makes a kept copy whole when the run that filled it has ended (see completeKeptCopy). Resolves
+ * true when a running backup still fills it: it cannot be opened, deleted or archived until then.
+ */
+export async function settleKeptCopy(dir: string): Promise<boolean> {
+  const run = keptCopyRun(dir);
+  if (run?.running === true) return true;
+  if (run !== undefined) await completeKeptCopy(dir);
+  return false;
+}
+
+/**
  * Completes a copy that a run was filling when it stopped: every file of `<UDID>/` the run did
  * not replace or remove is hard-linked in (unchanged since the last complete backup), the links
  * are flushed, and the marker goes. Nothing when the copy is already complete; safe to repeat.
@@ -234,8 +236,7 @@ export async function completeKeptCopy(dest: string, fs: FsLayer = nodeFs): Prom
 
 /** Hard links (or, with consent, copies) files into a preserved copy; flushes folders in groups. */
 class Linker {
-  files = 0;
-  copied = false;
+  private copied = false;
   /** Folders of the copy made (or being made) in this run, with their entries flushed. */
   private readonly made = new Map<string, Promise<void>>();
   /** Folder flushes not started yet: every link made before one starts is covered by it. */
@@ -244,7 +245,7 @@ class Linker {
   constructor(
     private readonly fs: FsLayer,
     private readonly root: string,
-    readonly allowCopy: boolean,
+    private readonly allowCopy: boolean,
   ) {}
 
   /** Makes a folder of the copy; the new folders' entries are flushed with their parents. */
@@ -282,7 +283,6 @@ class Linker {
     if (!this.copied) {
       try {
         await this.fs.link(from, to);
-        this.files++;
         return;
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code ?? '';
@@ -298,7 +298,6 @@ class Linker {
     await this.fs.copyFile(from, tmp);
     await this.fs.sync(tmp, false);
     await this.fs.rename(tmp, to);
-    this.files++;
   }
 }
 
