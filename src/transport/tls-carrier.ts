@@ -28,11 +28,11 @@ export class Carrier extends Duplex {
   }
 }
 
-export function toPem(v: string | Uint8Array): string {
+function toPem(v: string | Uint8Array): string {
   return typeof v === 'string' ? v : Buffer.from(v).toString('latin1');
 }
 
-export function versions(opts: TlsOptions): Pick<tls.SecureContextOptions, 'minVersion' | 'maxVersion' | 'ciphers'> {
+function versions(opts: TlsOptions): Pick<tls.SecureContextOptions, 'minVersion' | 'maxVersion' | 'ciphers'> {
   const out: Pick<tls.SecureContextOptions, 'minVersion' | 'maxVersion' | 'ciphers'> = {};
   if (opts.minVersion) out.minVersion = opts.minVersion;
   if (opts.maxVersion) out.maxVersion = opts.maxVersion;
