@@ -13,6 +13,7 @@ import {
   type PlistDict,
   type PlistValue,
 } from './plist/types.js';
+import { newDict, setEntry } from './plist/common.js';
 
 /** Stands in for an absent string or dict argument. */
 export const DL_EMPTY_PARAMETER = '___EmptyParameterString___';
@@ -323,7 +324,9 @@ function positional(name: string, items: Array<PlistValue | undefined>, extra?: 
 const asReal = (n: number | undefined): PlistReal | undefined => (n === undefined ? undefined : real(n));
 
 function moveDict(list: Array<{ from: string; to: string }>): PlistDict {
-  return Object.fromEntries(list.map((m) => [m.from, m.to]));
+  const dict = newDict(list.length);
+  for (const m of list) setEntry(dict, m.from, m.to);
+  return dict;
 }
 
 /** The plist array for a message (reals where the wire carries reals: progress). */

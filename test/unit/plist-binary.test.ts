@@ -157,6 +157,40 @@ describe('binary plist: hand-written vectors', () => {
     assert.deepEqual(Object.keys(back as object), ['__proto__']);
   });
 
+  test('a large dict keeps every key, "__proto__" included, in order', () => {
+    const v: Record<string, PlistValue> = {};
+    for (let i = 0; i < 100; i++) v[`k${i}`] = i;
+    Object.defineProperty(v, '__proto__', { value: 'own', enumerable: true, writable: true, configurable: true });
+    const back = parseBinaryPlist(serializeBinaryPlist(v)) as Record<string, PlistValue>;
+    assert.deepEqual(Object.keys(back), Object.keys(v));
+    assert.equal(Object.getPrototypeOf(back), Object.prototype);
+    assert.equal(Object.getOwnPropertyDescriptor(back, '__proto__')?.value, 'own');
+    assert.equal(back.k99, 99);
+  });
+
+  test('strings of every length around the native copy are ASCII (0x5) or UTF-16 (0x6) as they must be', () => {
+    for (let n = 1; n <= 40; n++) {
+      const ascii = 'a'.repeat(n);
+      const bytes = serializeBinaryPlist(ascii);
+      assert.equal(bytes[8]! >> 4, 0x5, `ASCII length ${n}`);
+      assert.equal(parseBinaryPlist(bytes), ascii);
+      for (const odd of ['é', '\u0100', '😀', '\ud800', '\u007f']) {
+        const s = 'b'.repeat(n - 1) + odd;
+        const enc = serializeBinaryPlist(s);
+        assert.equal(enc[8]! >> 4, odd === '\u007f' ? 0x5 : 0x6, `length ${n} ending ${JSON.stringify(odd)}`);
+        assert.equal(parseBinaryPlist(enc), s);
+      }
+    }
+  });
+
+  test('an ASCII-marked string with bytes above 0x7f decodes them as Latin-1, short or long', () => {
+    for (const n of [3, 40]) {
+      const body = [...Array.from({ length: n - 3 }, () => 0x61), 0xe9, 0x80, 0xff];
+      const bytes = n < 15 ? assemble([[0x50 | n, ...body]]) : assemble([[0x5f, 0x10, n, ...body]]);
+      assert.equal(parseBinaryPlist(bytes), 'a'.repeat(n - 3) + '\u00e9\u0080\u00ff');
+    }
+  });
+
   test('wide offsets and references round-trip (300 objects, 70 KB)', () => {
     const v = Array.from({ length: 300 }, (_, i) => `s${i}`.padEnd(230, 'x'));
     const bytes = serializeBinaryPlist(v);

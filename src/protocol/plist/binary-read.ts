@@ -12,9 +12,9 @@
  * by the limits, so a small file cannot describe an exponentially large tree.
  */
 import { decodeError } from '../../errors.js';
-import { APPLE_EPOCH_MS, MAX_DATE_MS, canonicalInt, setEntry } from './common.js';
+import { APPLE_EPOCH_MS, MAX_DATE_MS, canonicalInt, newDict, setEntry } from './common.js';
 import { resolveLimits, type PlistLimits } from './limits.js';
-import { PlistReal, PlistUid, type PlistDict, type PlistValue } from './types.js';
+import { PlistReal, PlistUid, type PlistValue } from './types.js';
 
 const MAGIC = [0x62, 0x70, 0x6c, 0x69, 0x73, 0x74, 0x30, 0x30]; // "bplist00"
 const HEADER = 8;
@@ -53,6 +53,8 @@ class Reader {
   readonly top: number;
   // Per object: walk state, decoded value, and size and height of the tree it expands to.
   private readonly state: Uint8Array;
+  /** The same bytes, for decoding ASCII strings natively (code points 0-255, Latin-1). */
+  private readonly text: Buffer;
   private readonly memo: (PlistValue | undefined)[];
   private readonly sizes: Float64Array;
   private readonly heights: Uint32Array;
@@ -67,6 +69,7 @@ class Reader {
       if (bytes[i] !== MAGIC[i]) throw decodeError('binary plist does not start with "bplist00"');
     }
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.end = len - TRAILER;
     const t = this.end;
     this.offsetSize = this.view.getUint8(t + 6);
@@ -183,7 +186,7 @@ class Reader {
       case 0x5: {
         const [n, start] = this.count(pos, marker);
         this.need(start, n, 'string');
-        return latin1(b, start, n);
+        return this.text.toString('latin1', start, start + n);
       }
       case 0x6: {
         const [n, start] = this.count(pos, marker);
@@ -301,24 +304,10 @@ function isFrame(v: PlistValue | Frame): v is Frame {
 
 function finish(f: Frame): PlistValue {
   if (f.keys === undefined) return f.items;
-  const dict: PlistDict = {};
   const keys = f.keys;
+  const dict = newDict(keys.length);
   for (let i = 0; i < keys.length; i++) setEntry(dict, keys[i] as string, f.items[i] as PlistValue);
   return dict;
-}
-
-/** Bytes as code points 0-255 (ASCII strings; stray high bytes are kept as Latin-1). */
-function latin1(b: Uint8Array, start: number, n: number): string {
-  if (n <= 32) {
-    let s = '';
-    for (let i = start; i < start + n; i++) s += String.fromCharCode(b[i] as number);
-    return s;
-  }
-  let s = '';
-  for (let i = start; i < start + n; i += 8192) {
-    s += String.fromCharCode.apply(null, Array.from(b.subarray(i, Math.min(i + 8192, start + n))));
-  }
-  return s;
 }
 
 /** `n` big-endian UTF-16 code units (surrogate pairs and even lone surrogates kept as is). */
