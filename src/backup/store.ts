@@ -44,6 +44,13 @@ export class BackupStore {
    * safe until the store itself removes or replaces a folder (then the whole set is forgotten).
    */
   private readonly checkedDirs = new Set<string>();
+  /**
+   * Folders this run created (they did not exist before its CreateDirectory). Whatever is in one
+   * was put there by this store, which never makes or moves a link into place, so a new file in
+   * one needs no look for a link at its own name (a lookup of a name not there yet is the costly
+   * kind). Forgotten with checkedDirs: a folder moved or removed may come back with other content.
+   */
+  private readonly freshDirs = new Set<string>();
   private readonly allowedTop: (first: string) => boolean;
   readonly fs: FsLayer;
   private readonly beforeChange: (localPath: string, loses: boolean) => Promise<void>;
@@ -89,9 +96,16 @@ export class BackupStore {
     return (await this.checkPath(devicePath)).local;
   }
 
+  /** Forgets what was learnt of the folders (a folder was moved, replaced or removed). */
+  private forgetDirs(): void {
+    this.checkedDirs.clear();
+    this.freshDirs.clear();
+  }
+
   /** resolveNoLinks, plus what is at the path now (undefined when nothing is). */
-  private async checkPath(devicePath: string): Promise<{ local: string; stat: Stats | undefined }> {
+  private async checkPath(devicePath: string, newFile = false): Promise<{ local: string; stat: Stats | undefined }> {
     const local = this.resolve(devicePath);
+    if (newFile && this.freshDirs.has(parentDir(local))) return { local, stat: undefined };
     const parts = local.slice(this.root.length).split(sep).filter(Boolean);
     let cur = this.root;
     for (let i = 0; i < parts.length; i++) {
@@ -131,7 +145,7 @@ export class BackupStore {
 
   /** Starts writing a file (to a temporary name until `commit`). */
   async createFile(devicePath: string): Promise<StoreFileWriter> {
-    const local = await this.resolveNoLinks(devicePath);
+    const { local } = await this.checkPath(devicePath, true);
     await this.changing(local);
     const tmp = `${local}.tmp-${process.pid}`;
     return new StoreFileWriter(this.fs, this.fs.createFile(tmp), tmp, local, (p) => {
@@ -149,7 +163,11 @@ export class BackupStore {
   async mkdirp(devicePath: string): Promise<void> {
     const local = await this.resolveNoLinks(devicePath);
     await this.changing(local, false);
-    await this.fs.mkdir(local, { recursive: true, mode: 0o755 });
+    const made = await this.fs.mkdir(local, { recursive: true, mode: 0o755 });
+    if (made !== undefined) {
+      this.checkedDirs.add(local);
+      this.freshDirs.add(local);
+    }
     this.dirtyDirs.add(local);
     this.dirtyDirs.add(parentDir(local));
   }
@@ -161,10 +179,10 @@ export class BackupStore {
     const src = found ?? (await this.fs.lstat(a)); // ENOENT when the source is missing
     await Promise.all([this.changing(a), this.changing(b)]);
     if (dst?.isDirectory()) {
-      this.checkedDirs.clear();
+      this.forgetDirs();
       await this.fs.rm(b, { recursive: true, force: true });
     }
-    if (src.isDirectory()) this.checkedDirs.clear();
+    if (src.isDirectory()) this.forgetDirs();
     await this.parentReady(b);
     await this.fs.rename(a, b);
     this.dirty.add(b);
@@ -176,7 +194,7 @@ export class BackupStore {
   async remove(devicePath: string): Promise<void> {
     const local = await this.resolveNoLinks(devicePath);
     await this.changing(local);
-    this.checkedDirs.clear();
+    this.forgetDirs();
     await this.fs.rm(local, { recursive: true, force: true });
     this.dirty.delete(local);
     this.dirtyDirs.add(parentDir(local));
