@@ -113,7 +113,7 @@ export class DeviceRuntime {
     const extras = backupExtras(this, device, profile);
     const backup: BackupDevice = {
       udid: device.udid,
-      source: () => ({ entries: () => this.content.entries(), chunks: (e: DeviceEntry) => this.content.openContent(e) }),
+      source: () => ({ entries: () => this.content.entries(), chunks: (e: DeviceEntry) => this.content.chunks(e) }),
       lockdownSnapshot: () => lockdownSnapshot(device),
       applications: () => Object.fromEntries(this.apps().map((a) => [a.bundleId, { CFBundleIdentifier: a.bundleId, CFBundleVersion: a.version, ContainerContentClass: 'Data/Application' }])),
       wasPasscodeSet: () => identity.passcodeSet,

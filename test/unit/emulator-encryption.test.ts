@@ -27,7 +27,7 @@ function opensslEncrypt(key: Uint8Array, data: Uint8Array): Uint8Array {
   return execFileSync('openssl', ['enc', '-aes-256-cbc', '-K', hex(key), '-iv', '00'.repeat(16)], { input: data });
 }
 
-async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
+async function collect(it: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<Buffer> {
   const parts: Uint8Array[] = [];
   for await (const c of it) parts.push(c);
   return Buffer.concat(parts);

@@ -95,6 +95,11 @@ export class DeviceContent {
     return this.reader.open(entry, options);
   }
 
+  /** A file's chunks without a promise per chunk where its bytes are made in memory (most files). */
+  chunks(entry: DeviceEntry): Iterable<Uint8Array> | AsyncIterable<Uint8Array> {
+    return this.reader.openInMemory(entry) ?? this.reader.open(entry);
+  }
+
   read(entry: DeviceEntry, offset: number, length: number): Promise<Uint8Array> {
     return this.reader.read(entry, offset, length);
   }

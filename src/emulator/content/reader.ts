@@ -103,37 +103,51 @@ export class ContentReader {
    * memory (the noise pool, a cached photo or blob) and must never be written to.
    */
   async *open(e: DeviceEntry, options: ReadOptions = {}): AsyncGenerator<Uint8Array> {
+    const inMemory = this.openInMemory(e, options);
+    if (inMemory !== undefined) {
+      yield* inMemory;
+      return;
+    }
+    const { offset, length, chunkSize } = this.range(e, options);
+    if (length === 0) return;
+    const id = this.st.overrideIds.get(entryKey(e.domain, e.relativePath));
+    if (id === undefined) throw new IbackupError('INTERNAL', { message: `No restored bytes for ${e.domain} ${e.relativePath}.` });
+    yield* this.overrides.stream(id, offset, length, chunkSize);
+  }
+
+  /**
+   * The same chunks without a promise per chunk, for every file whose bytes are made in memory
+   * (generated, photo, blob, empty); undefined for restored bytes, which are read from disk.
+   */
+  openInMemory(e: DeviceEntry, options: ReadOptions = {}): Iterable<Uint8Array> | undefined {
+    if (e.kind !== 'file') return [];
+    if (e.source === 'override') return undefined;
+    const { offset, length, chunkSize } = this.range(e, options);
+    if (length === 0) return [];
+    switch (e.source) {
+      case 'noise':
+        return this.noise(e, offset, length, chunkSize);
+      case 'photo':
+        return slices(this.photo(e), offset, length, chunkSize);
+      case 'blob': {
+        const bytes = this.st.blobs.get(entryKey(e.domain, e.relativePath));
+        if (bytes === undefined) throw new IbackupError('INTERNAL', { message: `No bytes for ${e.domain} ${e.relativePath}.` });
+        return slices(bytes, offset, length, chunkSize);
+      }
+      case 'none':
+        return [];
+    }
+  }
+
+  /** The part of a file asked for, checked. */
+  private range(e: DeviceEntry, options: ReadOptions): { offset: number; length: number; chunkSize: number } {
     const offset = options.offset ?? 0;
     const chunkSize = Math.max(1, Math.min(options.chunkSize ?? CHUNK_SIZE, CHUNK_SIZE));
-    if (e.kind !== 'file') return;
     if (!Number.isSafeInteger(offset) || offset < 0 || offset > e.size) {
       throw new IbackupError('INTERNAL', { message: `Offset ${offset} is outside ${e.relativePath} (${e.size} bytes).` });
     }
     const length = Math.max(0, Math.min(options.length ?? e.size - offset, e.size - offset));
-    if (length === 0) return;
-    const key = entryKey(e.domain, e.relativePath);
-    switch (e.source) {
-      case 'noise':
-        yield* this.noise(e, offset, length, chunkSize);
-        return;
-      case 'photo':
-        yield* slices(this.photo(e), offset, length, chunkSize);
-        return;
-      case 'blob': {
-        const bytes = this.st.blobs.get(key);
-        if (bytes === undefined) throw new IbackupError('INTERNAL', { message: `No bytes for ${e.domain} ${e.relativePath}.` });
-        yield* slices(bytes, offset, length, chunkSize);
-        return;
-      }
-      case 'override': {
-        const id = this.st.overrideIds.get(key);
-        if (id === undefined) throw new IbackupError('INTERNAL', { message: `No restored bytes for ${e.domain} ${e.relativePath}.` });
-        yield* this.overrides.stream(id, offset, length, chunkSize);
-        return;
-      }
-      case 'none':
-        return;
-    }
+    return { offset, length, chunkSize };
   }
 
   /** `length` bytes from `offset` (fewer at the end of the file), in one buffer. */

@@ -35,7 +35,7 @@ export interface BackupCrypto {
   forFile(entry: DeviceEntry): {
     encryptionKey: Uint8Array;
     size: number;
-    chunks: (src: AsyncIterable<Uint8Array> | Iterable<Uint8Array>) => AsyncIterable<Uint8Array>;
+    chunks: (src: AsyncIterable<Uint8Array> | Iterable<Uint8Array>) => AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
     /** SHA-1 of the blob once `chunks` was read to the end (the MBFile Digest), if one is kept. */
     digest?: () => Uint8Array | undefined;
   };

@@ -6,7 +6,7 @@
  * staged by an interrupted run stays valid), AES-256-CBC blobs encrypted while they stream, the
  * encrypted Manifest.db and its ManifestKey.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, type Hash } from 'node:crypto';
 import { join } from 'node:path';
 import { aesCbcDecrypt, aesUnwrap, aesWrap, CbcEncryptor, cbcPaddedLength } from '../../../protocol/crypto.js';
 import { buildClassWrappedKey, parseClassWrappedKey } from '../../../protocol/keybag.js';
@@ -127,24 +127,59 @@ export function backupCrypto(keys: BackupKeys, kek: Uint8Array, dpic: number): B
   };
 }
 
-/** AES-256-CBC (zero IV, PKCS#7) of a stream of chunks; `onDigest` gets the SHA-1 of the output. */
-export async function* encryptChunks(
+/**
+ * AES-256-CBC (zero IV, PKCS#7) of a stream of chunks; `onDigest` gets the SHA-1 of the output.
+ * Chunks given without promises (bytes made in memory) come out the same way.
+ */
+export function encryptChunks(
   key: Uint8Array,
   src: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   onDigest?: (sha1: Uint8Array) => void,
-): AsyncGenerator<Uint8Array> {
-  const enc = new CbcEncryptor(key);
-  const hash = onDigest ? createHash('sha1') : undefined;
-  for await (const chunk of src) {
-    const out = enc.push(chunk);
-    if (out.length === 0) continue;
-    hash?.update(out);
-    yield out;
+): AsyncIterable<Uint8Array> | Iterable<Uint8Array> {
+  const enc = new DigestingEncryptor(key, onDigest);
+  return Symbol.iterator in src ? enc.sync(src) : enc.async(src);
+}
+
+class DigestingEncryptor {
+  private readonly enc: CbcEncryptor;
+  private readonly hash: Hash | undefined;
+
+  constructor(
+    key: Uint8Array,
+    private readonly onDigest?: (sha1: Uint8Array) => void,
+  ) {
+    this.enc = new CbcEncryptor(key);
+    this.hash = onDigest ? createHash('sha1') : undefined;
   }
-  const last = enc.finish();
-  hash?.update(last);
-  if (hash && onDigest) onDigest(new Uint8Array(hash.digest()));
-  yield last;
+
+  private push(chunk: Uint8Array): Uint8Array {
+    const out = this.enc.push(chunk);
+    if (out.length > 0) this.hash?.update(out);
+    return out;
+  }
+
+  private finish(): Uint8Array {
+    const last = this.enc.finish();
+    this.hash?.update(last);
+    if (this.hash && this.onDigest) this.onDigest(new Uint8Array(this.hash.digest()));
+    return last;
+  }
+
+  *sync(src: Iterable<Uint8Array>): Generator<Uint8Array> {
+    for (const chunk of src) {
+      const out = this.push(chunk);
+      if (out.length > 0) yield out;
+    }
+    yield this.finish();
+  }
+
+  async *async(src: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    for await (const chunk of src) {
+      const out = this.push(chunk);
+      if (out.length > 0) yield out;
+    }
+    yield this.finish();
+  }
 }
 
 /** The plain bytes of an earlier encrypted Manifest.db, or null when these keys cannot open it. */

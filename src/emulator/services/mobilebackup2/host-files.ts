@@ -90,6 +90,47 @@ class Outbox {
     return this.bytes >= OUTBOX_BYTES || this.parts.length >= OUTBOX_PARTS;
   }
 
+  /** The current file's data not yet in a block (a block carries up to UPLOAD_BLOCK bytes). */
+  private block: Uint8Array[] = [];
+  private blockBytes = 0;
+
+  /**
+   * Adds a piece of the current file. Returns a promise only when the outbox had to be written
+   * out (then await it before adding more), so a small file costs no promise at all.
+   */
+  addFileBytes(chunk: Uint8Array): Promise<void> | undefined {
+    let wait: Promise<void> | undefined;
+    for (let at = 0; at < chunk.length; ) {
+      const take = Math.min(chunk.length - at, UPLOAD_BLOCK - this.blockBytes);
+      this.block.push(take === chunk.length ? chunk : chunk.subarray(at, at + take));
+      this.blockBytes += take;
+      at += take;
+      if (this.blockBytes === UPLOAD_BLOCK) {
+        this.endBlock();
+        if (this.full) {
+          // Rare (a chunk is at most 1 MiB): the rest of the chunk waits for the write.
+          const rest = chunk.subarray(at);
+          wait = this.flush().then(() => this.addFileBytes(rest));
+          break;
+        }
+      }
+    }
+    return wait;
+  }
+
+  /** Ends the current file: its last block, then the success block. */
+  endFile(): void {
+    this.endBlock();
+    this.add(SUCCESS_BLOCK);
+  }
+
+  private endBlock(): void {
+    if (this.blockBytes === 0) return;
+    this.addData(this.block, this.blockBytes);
+    this.block = [];
+    this.blockBytes = 0;
+  }
+
   private closeRun(): void {
     if (this.used === this.runStart) return;
     this.parts.push(this.arena.subarray(this.runStart, this.used));
@@ -222,27 +263,20 @@ export class HostFiles {
     const out = new Outbox(this.dl, this.onBytes);
     for (const item of items) {
       out.add(encodeDlUploadFileHeader(item.devicePath, item.backupPath));
-      // One data block gathers the file's chunks up to UPLOAD_BLOCK bytes.
-      let block: Uint8Array[] = [];
-      let blockBytes = 0;
-      const endBlock = async (): Promise<void> => {
-        if (blockBytes === 0) return;
-        out.addData(block, blockBytes);
-        block = [];
-        blockBytes = 0;
-        if (out.full) await out.flush();
-      };
-      for await (const chunk of item.chunks()) {
-        for (let at = 0; at < chunk.length; ) {
-          const take = Math.min(chunk.length - at, UPLOAD_BLOCK - blockBytes);
-          block.push(take === chunk.length ? chunk : chunk.subarray(at, at + take));
-          blockBytes += take;
-          at += take;
-          if (blockBytes === UPLOAD_BLOCK) await endBlock();
+      const chunks = item.chunks();
+      // Bytes made in memory are taken without a promise per chunk; a socket wait is awaited.
+      if (Symbol.iterator in chunks) {
+        for (const chunk of chunks) {
+          const wait = out.addFileBytes(chunk);
+          if (wait) await wait;
+        }
+      } else {
+        for await (const chunk of chunks) {
+          const wait = out.addFileBytes(chunk);
+          if (wait) await wait;
         }
       }
-      await endBlock();
-      out.add(SUCCESS_BLOCK);
+      out.endFile();
       if (out.full) await out.flush();
     }
     out.add(DL_STREAM_TERMINATOR);
