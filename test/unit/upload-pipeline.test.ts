@@ -119,4 +119,10 @@ test('moves and removes run several at a time only when they touch no common pat
   assert.equal(independentPaths(['U//a/', 'U/./a']), false, 'the same path written two ways');
   assert.equal(independentPaths(['U/ab', 'U/a']), true, 'a shared prefix that is not a folder');
   assert.equal(independentPaths([]), true);
+  // A folder shared by many paths is looked at once: the nesting must still be seen after it.
+  assert.equal(independentPaths(['U/x/y/1', 'U/x/y/2', 'U/x/z/3', 'U/x']), false, 'a folder above paths checked earlier');
+  assert.equal(independentPaths(['U/x', 'U/x/y/1']), false, 'a folder two levels up');
+  assert.equal(independentPaths(['U/x/y/1', 'U/x/y/2', 'U/x/z/3', 'U/w']), true);
+  assert.equal(independentPaths(['U/a/', 'U/a/./b']), false, 'a path inside another, written unnormalised');
+  assert.equal(independentPaths(['./U/a', 'U/a']), false, 'a leading "./"');
 });

@@ -31,16 +31,27 @@ export const MOBILEBACKUP2_SERVICE = 'com.apple.mobilebackup2';
 /** Moves or removes done at the same time when they are independent. */
 const ITEMS_AT_ONCE = 16;
 
+/** A path with an empty or "." part (`a//b`, `./a`, `a/`), which must be normalised to compare. */
+const UNNORMAL_PATH = /(^|\/)\.?(\/|$)/;
+
 /** True when no path repeats and none lies inside another (so the order of operations is free). */
 export function independentPaths(paths: readonly string[]): boolean {
-  const norm = paths.map((p) => p.split('/').filter((x) => x !== '' && x !== '.').join('/'));
   const seen = new Set<string>();
-  for (const p of norm) {
+  for (const raw of paths) {
+    const p = UNNORMAL_PATH.test(raw) ? raw.split('/').filter((x) => x !== '' && x !== '.').join('/') : raw;
     if (seen.has(p)) return false;
     seen.add(p);
   }
-  for (const p of norm) {
-    for (let i = p.indexOf('/'); i >= 0; i = p.indexOf('/', i + 1)) if (seen.has(p.slice(0, i))) return false;
+  // Each folder above a path is checked once, however many paths share it.
+  const folders = new Set<string>();
+  for (const p of seen) {
+    for (let i = p.lastIndexOf('/'); i > 0; ) {
+      const dir = p.slice(0, i);
+      if (folders.has(dir)) break;
+      if (seen.has(dir)) return false;
+      folders.add(dir);
+      i = dir.lastIndexOf('/');
+    }
   }
   return true;
 }
