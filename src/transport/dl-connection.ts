@@ -68,13 +68,13 @@ export class DlConnection {
   }
 
   /**
-   * Queues raw bytes (several parts go out in one system call) and returns at once, unless the
-   * socket is congested: then it waits until the socket drains. The parts are not copied and
+   * Queues raw bytes (several parts go out in one system call) and returns undefined at once,
+   * unless the socket is congested: then it returns a promise of the socket's draining. The parts are not copied and
    * must not change afterwards.
    */
-  async writeRaw(...parts: Uint8Array[]): Promise<void> {
-    if (this.failure) throw this.failure;
-    if (!this.link.send(...parts)) await this.link.drained();
+  writeRaw(...parts: Uint8Array[]): Promise<void> | undefined {
+    if (this.failure) return Promise.reject(this.failure);
+    return this.link.send(...parts) ? undefined : this.link.drained();
   }
 
   /** The next plist. */

@@ -9,10 +9,9 @@ import type { PlistDict } from '../../../protocol/plist/index.js';
 import type { DeviceEntry } from '../../content/model.js';
 import { hostPlistDict, type HostFiles, type UploadItem } from './host-files.js';
 import {
-  buildManifestDb,
+  ManifestDbBuilder,
   fileIdOf,
   manifestPlist,
-  manifestRow,
   newStatus,
   readManifestDb,
   statusPlist,
@@ -73,7 +72,20 @@ const BATCH = 1024;
 /** Bytes an upload batch may hold before it is sent. */
 const BATCH_BYTES = 64 * 1024 * 1024;
 
+/** Rows made and inserted per slice of Manifest.db work done while the device waits for the host. */
+const MANIFEST_SLICE = 256;
+
 export async function runBackup(run: BackupRun): Promise<BackupOutcome> {
+  const manifest = new ManifestDbBuilder();
+  try {
+    return await backupWith(run, manifest);
+  } finally {
+    manifest.close();
+    run.files.whileWaiting = undefined;
+  }
+}
+
+async function backupWith(run: BackupRun, manifest: ManifestDbBuilder): Promise<BackupOutcome> {
   const { udid, files } = run;
   const p = (rel: string): string => `${udid}/${rel}`;
   files.progress = 0;
@@ -101,16 +113,20 @@ export async function runBackup(run: BackupRun): Promise<BackupOutcome> {
   }
   await run.checkpoint('planning');
 
-  // 2. Plan: rows for every entry, uploads for new or changed files.
+  // 2. Plan: rows for every entry (made later, a slice at a time), uploads for new or changed files.
   const status = newStatus(full, run.now());
-  const rows = [];
-  const uploads: Array<{ entry: DeviceEntry; fileId: string; size: number; row: number; prepare?: ReturnType<BackupCrypto['forFile']> }> = [];
+  const uploads: Array<{ entry: DeviceEntry; fileId: string; size: number; prepare?: ReturnType<BackupCrypto['forFile']> }> = [];
   const present = new Set<string>();
+  // A full run over an earlier or interrupted backup cannot trust the host's Manifest.db to name
+  // every blob it holds: the blobs of files the device no longer has are found by listing.
+  const sweep = full && oldStatus !== undefined;
+  const fileIds = new Set<string>();
   let totalBytes = 0;
   for (const e of run.source.entries()) {
     if (e.encryptedOnly && !run.crypto) continue;
     const fileId = fileIdOf(e.domain, e.relativePath);
     if (previous.size > 0) present.add(fileId);
+    if (sweep && e.kind === 'file') fileIds.add(fileId);
     const old = previous.get(fileId);
     let extra: { encryptionKey?: Uint8Array; digest?: Uint8Array } = {};
     if (e.kind === 'file') {
@@ -120,19 +136,16 @@ export async function runBackup(run: BackupRun): Promise<BackupOutcome> {
         if (f?.encryptionKey) extra = { encryptionKey: f.encryptionKey, ...(f.digest ? { digest: f.digest } : {}) };
       } else {
         const prepare = run.crypto?.forFile(e);
-        if (prepare) extra = { encryptionKey: prepare.encryptionKey };
         const size = prepare ? prepare.size : e.size;
-        uploads.push({ entry: e, fileId, size, row: rows.length, ...(prepare ? { prepare } : {}) });
+        uploads.push({ entry: e, fileId, size, ...(prepare ? { prepare } : {}) });
         totalBytes += size;
+        // An encrypted file's row holds the digest of its blob: made once the blob was sent.
+        if (prepare) continue;
       }
     }
-    rows.push(manifestRow(e, extra, fileId));
+    manifest.add({ entry: e, extra, fileId });
   }
   const removed = [...previous.entries()].filter(([id, r]) => !present.has(id) && r.flags === 1).map(([id]) => id);
-  // A full run over an earlier or interrupted backup cannot trust the host's Manifest.db to name
-  // every blob it holds: the blobs of files the device no longer has are found by listing.
-  const sweep = full && oldStatus !== undefined;
-  const fileIds = sweep ? new Set(rows.filter((r) => r.flags === 1).map((r) => r.fileId)) : new Set<string>();
 
   // 3. Resume: what an interrupted run already staged.
   const staged = await listSnapshot(files, udid);
@@ -156,45 +169,57 @@ export async function runBackup(run: BackupRun): Promise<BackupOutcome> {
   await uploadStatus(files, udid, status, 'uploading');
   await run.checkpoint('uploading');
 
-  // 6. Blobs into Snapshot/, in batches.
+  // 6. Blobs into Snapshot/, in batches. Manifest.db rows are made while the host is busy.
   let done = 0;
   let uploadedFiles = 0;
   let uploadedBytes = 0;
-  let batch: UploadItem[] = [];
+  let batch: Array<(typeof uploads)[number]> = [];
+  let items: UploadItem[] = [];
   let batchBytes = 0;
+  const encryptedRows = (list: typeof uploads): void => {
+    for (const u of list) {
+      if (!u.prepare) continue;
+      const digest = u.prepare.digest?.();
+      manifest.add({ entry: u.entry, extra: { encryptionKey: u.prepare.encryptionKey, ...(digest ? { digest } : {}) }, fileId: u.fileId });
+    }
+  };
+  files.whileWaiting = () => manifest.work(MANIFEST_SLICE);
   const flush = async (): Promise<void> => {
-    if (batch.length === 0) return;
+    if (items.length === 0) return;
     files.progress = totalBytes === 0 ? 50 : Math.min(90, (done / totalBytes) * 90);
-    await files.uploadFiles(batch, batchBytes);
-    uploadedFiles += batch.length;
+    await files.uploadFiles(items, batchBytes);
+    encryptedRows(batch);
+    uploadedFiles += items.length;
     uploadedBytes += batchBytes;
     batch = [];
+    items = [];
     batchBytes = 0;
     await run.checkpoint('uploading');
   };
   for (const u of uploads) {
     done += u.size;
-    if (staged.get(u.fileId) === u.size) continue;
+    if (staged.get(u.fileId) === u.size) {
+      encryptedRows([u]);
+      continue;
+    }
     const entry = u.entry;
     const source = run.source;
     const prepare = u.prepare;
-    batch.push({
+    batch.push(u);
+    items.push({
       devicePath: `/var/mobile/${entry.domain}/${entry.relativePath}`,
       backupPath: p(`Snapshot/${u.fileId.slice(0, 2)}/${u.fileId}`),
       size: u.size,
       chunks: () => (prepare ? prepare.chunks(source.chunks(entry)) : source.chunks(entry)),
     });
     batchBytes += u.size;
-    if (batch.length >= BATCH || batchBytes >= BATCH_BYTES) await flush();
+    if (items.length >= BATCH || batchBytes >= BATCH_BYTES) await flush();
   }
   await flush();
+  files.whileWaiting = undefined;
 
   // 7. The manifests (with the Digest of each blob encrypted in this run).
-  for (const u of uploads) {
-    const digest = u.prepare?.digest?.();
-    if (digest && u.prepare) rows[u.row] = manifestRow(u.entry, { encryptionKey: u.prepare.encryptionKey, digest }, u.fileId);
-  }
-  const dbPlain = buildManifestDb(rows);
+  const dbPlain = manifest.finish();
   const db = run.crypto ? run.crypto.manifest(dbPlain) : { bytes: dbPlain, manifestKey: undefined };
   const mplist = manifestPlist({
     date: status.date,

@@ -84,6 +84,8 @@ class Outbox {
   constructor(
     private readonly dl: DlConnection,
     private readonly onBytes: (n: number) => Promise<void> | void,
+    /** Work to do while the socket is full (the host is still reading). */
+    private readonly whileWaiting: () => void,
   ) {}
 
   get full(): boolean {
@@ -180,7 +182,11 @@ class Outbox {
     this.parts = [];
     this.bytes = 0;
     this.dataBytes = 0;
-    await this.dl.writeRaw(...parts);
+    const draining = this.dl.writeRaw(...parts);
+    if (draining) {
+      this.whileWaiting();
+      await draining;
+    }
     if (data > 0) await this.onBytes(data);
   }
 }
@@ -190,6 +196,11 @@ export class HostFiles {
   progress = 0;
   /** Called after every chunk written (bytes) — for throttles and fault injection. */
   onBytes: (n: number) => Promise<void> | void = () => undefined;
+  /**
+   * A slice of work the device does while it waits for the host during an upload (the socket
+   * is full, or the host has yet to answer), so its own work overlaps the host's.
+   */
+  whileWaiting: (() => void) | undefined;
 
   constructor(private readonly dl: DlConnection) {}
 
@@ -260,7 +271,7 @@ export class HostFiles {
    */
   async uploadFiles(items: UploadItem[], totalBytes: number): Promise<void> {
     await this.send({ name: 'DLMessageUploadFiles', options: {}, progress: this.progress, totalBytes });
-    const out = new Outbox(this.dl, this.onBytes);
+    const out = new Outbox(this.dl, this.onBytes, () => this.whileWaiting?.());
     for (const item of items) {
       out.add(encodeDlUploadFileHeader(item.devicePath, item.backupPath));
       const chunks = item.chunks();
@@ -281,7 +292,9 @@ export class HostFiles {
     }
     out.add(DL_STREAM_TERMINATOR);
     await out.flush();
-    await this.status('DLMessageUploadFiles');
+    const answer = this.status('DLMessageUploadFiles');
+    this.whileWaiting?.();
+    await answer;
   }
 
   async createDirectory(path: string): Promise<void> {

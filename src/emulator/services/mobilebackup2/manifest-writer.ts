@@ -62,22 +62,91 @@ const INDEXES = [
   'CREATE INDEX FilesFlagsIdx ON Files(flags)',
 ];
 
+/** A row to make: the entry, the MBFile fields it adds, its fileID. */
+export interface PendingRow {
+  entry: DeviceEntry;
+  extra?: Partial<MBFile>;
+  fileId: string;
+}
+
+/**
+ * Builds Manifest.db a slice of rows at a time, so that making and inserting the rows (a few
+ * microseconds each, hundreds of thousands in a big backup) can fill the device's waits for the
+ * host instead of running all at once after the last file. `finish` does what is left.
+ */
+export class ManifestDbBuilder {
+  private readonly db = new Database(':memory:');
+  private readonly insert: Database.Statement;
+  private readonly queue: PendingRow[] = [];
+  private next = 0;
+  private closed = false;
+
+  constructor() {
+    try {
+      this.db.pragma('page_size = 4096');
+      this.db.pragma('user_version = 2');
+      for (const sql of TABLES) this.db.exec(sql);
+      this.insert = this.db.prepare('INSERT INTO Files (fileID, domain, relativePath, flags, file) VALUES (?, ?, ?, ?, ?)');
+      this.db.exec('BEGIN');
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  /** Queues a row; it is made and inserted by `work` or `finish`. */
+  add(row: PendingRow): void {
+    this.queue.push(row);
+  }
+
+  /** Makes and inserts up to `rows` queued rows; true while some are left. */
+  work(rows: number): boolean {
+    const end = Math.min(this.queue.length, this.next + rows);
+    for (; this.next < end; this.next++) {
+      const p = this.queue[this.next] as PendingRow;
+      this.put(manifestRow(p.entry, p.extra, p.fileId));
+    }
+    if (this.next === this.queue.length) {
+      this.queue.length = 0;
+      this.next = 0;
+    }
+    return this.next < this.queue.length;
+  }
+
+  /** Inserts a row made already. */
+  put(r: ManifestRow): void {
+    this.insert.run(r.fileId, r.domain, r.relativePath, r.flags, Buffer.from(r.file.buffer, r.file.byteOffset, r.file.byteLength));
+  }
+
+  /** Inserts what is left, builds the indexes and returns the database file's bytes; closes it. */
+  finish(): Uint8Array {
+    try {
+      this.work(Infinity);
+      this.db.exec('COMMIT');
+      for (const sql of INDEXES) this.db.exec(sql);
+      return this.db.serialize();
+    } finally {
+      this.close();
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+}
+
 /** Builds Manifest.db from rows and returns its bytes (a self-contained database file). */
 export function buildManifestDb(rows: Iterable<ManifestRow>): Uint8Array {
-  const db = new Database(':memory:');
+  const builder = new ManifestDbBuilder();
   try {
-    db.pragma('page_size = 4096');
-    db.pragma('user_version = 2');
-    for (const sql of TABLES) db.exec(sql);
-    const insert = db.prepare('INSERT INTO Files (fileID, domain, relativePath, flags, file) VALUES (?, ?, ?, ?, ?)');
-    db.transaction(() => {
-      for (const r of rows) insert.run(r.fileId, r.domain, r.relativePath, r.flags, Buffer.from(r.file.buffer, r.file.byteOffset, r.file.byteLength));
-    })();
-    for (const sql of INDEXES) db.exec(sql);
-    return db.serialize();
-  } finally {
-    db.close();
+    for (const r of rows) builder.put(r);
+  } catch (err) {
+    builder.close();
+    throw err;
   }
+  return builder.finish();
 }
 
 /** A row for an entry (`fileId` when the caller has it already). */
