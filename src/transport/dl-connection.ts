@@ -63,8 +63,18 @@ export class DlConnection {
 
   /** Sends one plist; resolves once it (and everything before it) was handed to the system. */
   async send(value: PlistValue): Promise<void> {
+    await this.sendFrame(this.frame(value));
+  }
+
+  /** A plist encoded as this connection sends it (to encode a message ahead of sending it). */
+  frame(value: PlistValue): Uint8Array {
+    return encodeFrame(value, { format: this.format });
+  }
+
+  /** Sends a message `frame` encoded. */
+  async sendFrame(frame: Uint8Array): Promise<void> {
     if (this.failure) throw this.failure;
-    await this.link.write(encodeFrame(value, { format: this.format }));
+    await this.link.write(frame);
   }
 
   /**

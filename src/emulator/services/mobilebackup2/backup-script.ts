@@ -240,11 +240,12 @@ async function backupWith(run: BackupRun, manifest: ManifestDbBuilder): Promise<
 
   // 8. Move into place.
   await uploadStatus(files, udid, status, 'moving');
-  for (let i = 0; i < uploads.length; i += BATCH) {
-    const moves = uploads.slice(i, i + BATCH).map((u) => ({ from: p(`Snapshot/${u.fileId.slice(0, 2)}/${u.fileId}`), to: p(`${u.fileId.slice(0, 2)}/${u.fileId}`) }));
-    await files.moveItems(moves);
-    await run.checkpoint('moving');
+  function* moveBatches(): Generator<Array<{ from: string; to: string }>> {
+    for (let i = 0; i < uploads.length; i += BATCH) {
+      yield uploads.slice(i, i + BATCH).map((u) => ({ from: p(`Snapshot/${u.fileId.slice(0, 2)}/${u.fileId}`), to: p(`${u.fileId.slice(0, 2)}/${u.fileId}`) }));
+    }
   }
+  await files.moveBatches(moveBatches(), () => run.checkpoint('moving'));
   await files.moveItems([
     { from: p('Snapshot/Manifest.plist'), to: p('Manifest.plist') },
     { from: p('Snapshot/Manifest.db'), to: p('Manifest.db') },

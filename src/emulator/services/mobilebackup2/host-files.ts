@@ -308,6 +308,27 @@ export class HostFiles {
     await this.status('DLMessageMoveItems');
   }
 
+  /**
+   * Moves in batches, one request each; the next request is encoded while the host works on the
+   * one before (a big backup sends hundreds). `afterEach` runs after each answer.
+   */
+  async moveBatches(batches: Iterable<Array<{ from: string; to: string }>>, afterEach: () => Promise<void>): Promise<void> {
+    const encode = (moves: Array<{ from: string; to: string }>): Uint8Array =>
+      this.dl.frame(encodeDeviceLinkMessage({ name: 'DLMessageMoveItems', moves, options: {}, progress: this.progress }));
+    const it = batches[Symbol.iterator]();
+    const take = (): Uint8Array | undefined => {
+      for (let r = it.next(); !r.done; r = it.next()) if (r.value.length > 0) return encode(r.value);
+      return undefined;
+    };
+    for (let next = take(); next !== undefined; ) {
+      await this.dl.sendFrame(next);
+      const answer = this.status('DLMessageMoveItems');
+      next = take();
+      await answer;
+      await afterEach();
+    }
+  }
+
   async removeItems(paths: string[]): Promise<void> {
     if (paths.length === 0) return;
     await this.send({ name: 'DLMessageRemoveItems', paths, options: {}, progress: this.progress });
