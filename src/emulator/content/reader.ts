@@ -35,15 +35,14 @@ export function noisePlan(seed: number, e: DeviceEntry): { head: Uint8Array; sta
   const media = mediaHeader(e.relativePath, e.size);
   const a = new Rng(hash32(seed, 'noise', e.domain, e.relativePath, e.version));
   const b = new Rng(hash32(seed, 'noise-id', e.domain, e.relativePath, e.version));
-  const id = new Uint8Array(ID_BYTES);
-  const view = new DataView(id.buffer);
-  view.setUint32(0, a.next(), true);
-  view.setUint32(4, a.next(), true);
-  view.setUint32(8, b.next(), true);
-  view.setUint32(12, b.next(), true);
   const head = new Uint8Array(Math.min(e.size, media.length + ID_BYTES));
   head.set(media.subarray(0, head.length));
-  head.set(id.subarray(0, head.length - media.length), media.length);
+  // The id: four 32-bit words, little-endian, cut short where the file ends.
+  const words = [a.next(), a.next(), b.next(), b.next()];
+  for (let i = media.length; i < head.length; i++) {
+    const k = i - media.length;
+    head[i] = ((words[k >> 2] as number) >>> (8 * (k & 3))) & 0xff;
+  }
   return { head, start: a.next() % POOL_BYTES };
 }
 
