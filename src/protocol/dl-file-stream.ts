@@ -296,16 +296,27 @@ export function encodeDlDownloadFileHeader(backupPath: string): Uint8Array {
 
 /** Device → host: the header of one file of DLMessageUploadFiles (device name, then backup path). */
 export function encodeDlUploadFileHeader(devicePath: string, backupPath: string): Uint8Array {
+  const out = Buffer.allocUnsafe(uploadFileHeaderRoom(devicePath, backupPath));
+  const end = writeDlUploadFileHeader(out, 0, devicePath, backupPath);
+  return new Uint8Array(out.buffer, out.byteOffset, end);
+}
+
+/** Bytes enough for the upload header of these paths (UTF-8 takes at most 3 bytes a character). */
+export function uploadFileHeaderRoom(devicePath: string, backupPath: string): number {
+  return 8 + 3 * (devicePath.length + backupPath.length);
+}
+
+/**
+ * Writes the upload header of a file into `out` at `at` (room: `uploadFileHeaderRoom`), each path
+ * encoded straight into place (this runs once per file of a backup); returns where it ends.
+ */
+export function writeDlUploadFileHeader(out: Buffer, at: number, devicePath: string, backupPath: string): number {
   if (devicePath.length === 0 || backupPath.length === 0) pathBytes('');
-  // One buffer, each path encoded straight into place (this runs once per file of a backup).
-  const a = Buffer.byteLength(devicePath, 'utf8');
-  const b = Buffer.byteLength(backupPath, 'utf8');
-  const out = Buffer.allocUnsafe(8 + a + b);
-  out.writeUInt32BE(a, 0);
-  out.write(devicePath, 4, 'utf8');
-  out.writeUInt32BE(b, 4 + a);
-  out.write(backupPath, 8 + a, 'utf8');
-  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  const a = out.write(devicePath, at + 4, 'utf8');
+  out.writeUInt32BE(a, at);
+  const b = out.write(backupPath, at + 8 + a, 'utf8');
+  out.writeUInt32BE(b, at + 4 + a);
+  return at + 8 + a + b;
 }
 
 /** The 5-byte header of a data block of `length` bytes; the data follows it unchanged. */

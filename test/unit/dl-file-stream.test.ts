@@ -188,6 +188,8 @@ describe('file stream writers', () => {
     assert.deepEqual(upload, bytes(`00 00 00 0A "/var/tmp/a" 00 00 00 10 "abc/Status.plist"
       00 00 00 06 0C "HELLO" 00 00 00 01 00`));
     assert.deepEqual(encodeDlErrorBlock('fail', 'remote'), bytes('00 00 00 05 0B "fail"'));
+    // Lengths count UTF-8 bytes: "é" is two, "😀" four.
+    assert.deepEqual(encodeDlUploadFileHeader('/é', 'u/😀'), bytes('00 00 00 03 2F C3 A9 00 00 00 06 75 2F F0 9F 98 80'));
   });
 
   test('split data into chunks of the given size', () => {

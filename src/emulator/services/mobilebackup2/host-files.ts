@@ -13,7 +13,8 @@ import {
   DL_CODE_FILE_DATA,
   DL_STREAM_TERMINATOR,
   encodeDlSuccessBlock,
-  encodeDlUploadFileHeader,
+  uploadFileHeaderRoom,
+  writeDlUploadFileHeader,
 } from '../../../protocol/dl-file-stream.js';
 import { isPlistDict, numberValue, parsePlist, real, type PlistDict, type PlistValue } from '../../../protocol/plist/index.js';
 import type { DlConnection } from '../../../transport/dl-connection.js';
@@ -148,6 +149,14 @@ class Outbox {
     this.runStart = 0;
   }
 
+  /** Writes a file's upload header straight into the arena. */
+  addUploadHeader(devicePath: string, backupPath: string): void {
+    this.room(uploadFileHeaderRoom(devicePath, backupPath));
+    const end = writeDlUploadFileHeader(this.arena, this.used, devicePath, backupPath);
+    this.bytes += end - this.used;
+    this.used = end;
+  }
+
   /** Copies a small piece into the arena. */
   add(part: Uint8Array): void {
     this.room(part.length);
@@ -273,7 +282,7 @@ export class HostFiles {
     await this.send({ name: 'DLMessageUploadFiles', options: {}, progress: this.progress, totalBytes });
     const out = new Outbox(this.dl, this.onBytes, () => this.whileWaiting?.());
     for (const item of items) {
-      out.add(encodeDlUploadFileHeader(item.devicePath, item.backupPath));
+      out.addUploadHeader(item.devicePath, item.backupPath);
       const chunks = item.chunks();
       // Bytes made in memory are taken without a promise per chunk; a socket wait is awaited.
       if (Symbol.iterator in chunks) {
