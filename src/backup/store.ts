@@ -5,11 +5,12 @@
  * absolute, and never pass through a symbolic link. Files are written to a temporary name and
  * renamed; everything written is flushed once, before the backup is declared complete.
  */
-import { close, constants, writev } from 'node:fs';
+import { constants } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { readdir, type FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { nodeFs, parallel, processRuns, unwritten, type FsLayer } from './fs-layer.js';
+import { nodeFs, parallel, processRuns, type FsLayer } from './fs-layer.js';
+import { StoreFileWriter } from './store-file-writer.js';
 
 /** A file or folder as DLContentsOfDirectory reports it. */
 export interface StoreEntry {
@@ -19,7 +20,7 @@ export interface StoreEntry {
   mtime: Date;
 }
 
-const WRITE_BUFFER = 1024 * 1024;
+const EARLY_FLUSH_BYTES = 256 * 1024 * 1024;
 
 import { UnsafePathError } from './store-errors.js';
 export { UnsafePathError, deviceLinkCode, errorText } from './store-errors.js';
@@ -32,6 +33,8 @@ export interface StoreOptions {
    * false when nothing there now goes away (a new folder).
    */
   beforeChange?: (localPath: string, loses: boolean) => Promise<void>;
+  /** Bytes written between two flushes started in the background (default 256 MiB). */
+  earlyFlushBytes?: number;
 }
 
 export class BackupStore {
@@ -51,6 +54,10 @@ export class BackupStore {
    * kind). Forgotten with checkedDirs: a folder moved or removed may come back with other content.
    */
   private readonly freshDirs = new Set<string>();
+  /** Bytes written since the last early flush began, and that flush while it runs. */
+  private sinceEarlyFlush = 0;
+  private earlyFlush: Promise<unknown> | undefined;
+  private readonly earlyFlushBytes: number;
   private readonly allowedTop: (first: string) => boolean;
   readonly fs: FsLayer;
   private readonly beforeChange: (localPath: string, loses: boolean) => Promise<void>;
@@ -62,6 +69,7 @@ export class BackupStore {
   ) {
     this.fs = opts.fs ?? nodeFs;
     this.beforeChange = opts.beforeChange ?? (async () => undefined);
+    this.earlyFlushBytes = opts.earlyFlushBytes ?? EARLY_FLUSH_BYTES;
     const archive = new RegExp(`^${escapeRe(udid)}-\\d{8}-\\d{6}$`);
     this.allowedTop = (first) => first === udid || archive.test(first) || first === '_unback_';
   }
@@ -148,9 +156,10 @@ export class BackupStore {
     const { local } = await this.checkPath(devicePath, true);
     await this.changing(local);
     const tmp = `${local}.tmp-${process.pid}`;
-    return new StoreFileWriter(this.fs, this.fs.createFile(tmp), tmp, local, (p) => {
+    return new StoreFileWriter(this.fs, this.fs.createFile(tmp), tmp, local, (p, bytes) => {
       this.dirty.add(p);
       this.dirtyDirs.add(parentDir(p));
+      this.written(bytes);
     });
   }
 
@@ -273,8 +282,26 @@ export class BackupStore {
     return Number(s.bavail) * Number(s.bsize);
   }
 
+  /**
+   * Counts bytes written; every `earlyFlushBytes`, starts a flush of the disk in the background
+   * (one at a time), so the disk writes the data while more arrives instead of all of it after
+   * the last file. Nothing relies on it: `flush` still flushes everything before completion.
+   */
+  private written(bytes: number): void {
+    this.sinceEarlyFlush += bytes;
+    if (this.sinceEarlyFlush < this.earlyFlushBytes || this.earlyFlush !== undefined || !this.fs.syncFileSystem) return;
+    this.sinceEarlyFlush = 0;
+    this.earlyFlush = this.fs
+      .syncFileSystem(this.root)
+      .catch(() => false)
+      .finally(() => {
+        this.earlyFlush = undefined;
+      });
+  }
+
   /** Flushes every file and folder written in this run (parallel fsyncs), then forgets them. */
   async flush(concurrency = 32): Promise<void> {
+    await this.earlyFlush;
     const files = [...this.dirty];
     const dirs = [...this.dirtyDirs];
     this.dirty.clear();
@@ -287,95 +314,6 @@ export class BackupStore {
     }
     this.fs.event?.('flushed');
   }
-}
-
-/**
- * Writes one file under a temporary name, renamed into place on commit. The temporary file is
- * created off the main thread as soon as the file starts. A file that stays under WRITE_BUFFER
- * bytes (most of a backup's) is kept in memory and written whole at commit; a larger one is
- * written as it arrives, a megabyte at a time.
- */
-export class StoreFileWriter {
-  private buf: Uint8Array[] = [];
-  private buffered = 0;
-  private size = 0;
-  /** Set once the file outgrew WRITE_BUFFER: written as it arrives from then on. */
-  private streaming = false;
-  /** The descriptor was closed (its number may already name another file: never close it again). */
-  private closed = false;
-
-  constructor(
-    private readonly fs: FsLayer,
-    private readonly fd: Promise<number>,
-    private readonly tmp: string,
-    readonly path: string,
-    private readonly onCommit: (path: string) => void,
-  ) {
-    fd.catch(() => undefined); // its failure is reported by the write or commit that awaits it
-  }
-
-  get bytes(): number {
-    return this.size;
-  }
-
-  /** Adds bytes to the file. The chunk is kept, not copied: it must not change afterwards. */
-  async write(chunk: Uint8Array): Promise<void> {
-    this.size += chunk.length;
-    if (chunk.length === 0) return;
-    this.buf.push(chunk);
-    this.buffered += chunk.length;
-    if (this.buffered >= WRITE_BUFFER) await this.drain();
-  }
-
-  /** Writes what is buffered in one gathered write (no concatenation: no fresh megabyte to fault in). */
-  private async drain(): Promise<void> {
-    this.streaming = true;
-    if (this.buffered === 0) return;
-    const parts = this.buf;
-    this.buf = [];
-    this.buffered = 0;
-    await writeAll(await this.fd, parts);
-  }
-
-  /** Finishes the file: writes what is left, closes it and renames it into place. */
-  async commit(): Promise<void> {
-    const fd = await this.fd;
-    if (!this.streaming) {
-      this.closed = true; // whatever happens, finishSmallFile closes it
-      this.fs.finishSmallFile(fd, this.tmp, this.buf, this.path);
-      this.buf = [];
-    } else {
-      await this.drain();
-      this.closed = true;
-      await closeFd(fd);
-      await this.fs.rename(this.tmp, this.path);
-    }
-    this.onCommit(this.path);
-  }
-
-  /** Drops the unfinished file. */
-  async abort(): Promise<void> {
-    const fd = await this.fd.catch(() => undefined);
-    if (fd === undefined) return;
-    if (!this.closed) {
-      this.closed = true;
-      await closeFd(fd).catch(() => undefined);
-    }
-    await this.fs.rm(this.tmp, { force: true });
-  }
-}
-
-/** Writes every part in order, going on after a short write (allowed for files, if rare). */
-async function writeAll(fd: number, parts: Uint8Array[]): Promise<void> {
-  let rest = parts;
-  while (rest.length > 0) {
-    const n = await new Promise<number>((done, fail) => writev(fd, rest, (err, written) => (err ? fail(err) : done(written))));
-    rest = unwritten(rest, n);
-  }
-}
-
-function closeFd(fd: number): Promise<void> {
-  return new Promise((done, fail) => close(fd, (err) => (err ? fail(err) : done())));
 }
 
 function parentDir(p: string): string {

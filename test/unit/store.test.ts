@@ -85,3 +85,38 @@ describe('backup store: links at a new file\'s name', () => {
     });
   });
 });
+
+describe('backup store: flushing while a run goes on', () => {
+  test('a flush of the disk starts in the background every so many bytes, one at a time, and the final flush still runs', async () => {
+    await withRoot(async (root) => {
+      const calls: string[] = [];
+      let release: (() => void) | undefined;
+      const fs: FsLayer = {
+        ...nodeFs,
+        syncFileSystem: async () => {
+          calls.push('start');
+          await new Promise<void>((done) => (release = done));
+          calls.push('end');
+          return true;
+        },
+      };
+      const store = new BackupStore(root, UDID, { fs, earlyFlushBytes: 1000 });
+      await store.mkdirp(`${UDID}/Snapshot/ab`);
+      await write(store, `${UDID}/Snapshot/ab/1`, 'x'.repeat(600));
+      assert.deepEqual(calls, [], 'under the threshold: nothing yet');
+      await write(store, `${UDID}/Snapshot/ab/2`, 'x'.repeat(600));
+      assert.deepEqual(calls, ['start'], 'over it: one flush in the background');
+      await write(store, `${UDID}/Snapshot/ab/3`, 'x'.repeat(2000));
+      assert.deepEqual(calls, ['start'], 'never two at once');
+      const final = store.flush();
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(calls, ['start'], 'the final flush waits for the one running');
+      release?.();
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(calls, ['start', 'end', 'start'], 'then flushes everything itself');
+      release?.();
+      await final;
+      assert.deepEqual(calls, ['start', 'end', 'start', 'end']);
+    });
+  });
+});
