@@ -12,9 +12,9 @@
  * by the limits, so a small file cannot describe an exponentially large tree.
  */
 import { decodeError } from '../../errors.js';
-import { APPLE_EPOCH_MS, MAX_DATE_MS, canonicalInt, newDict, setEntry } from './common.js';
+import { APPLE_EPOCH_MS, MAX_DATE_MS, canonicalInt, setEntry } from './common.js';
 import { resolveLimits, type PlistLimits } from './limits.js';
-import { PlistReal, PlistUid, type PlistValue } from './types.js';
+import { PlistReal, PlistUid, type PlistDict, type PlistValue } from './types.js';
 
 const MAGIC = [0x62, 0x70, 0x6c, 0x69, 0x73, 0x74, 0x30, 0x30]; // "bplist00"
 const HEADER = 8;
@@ -305,7 +305,7 @@ function isFrame(v: PlistValue | Frame): v is Frame {
 function finish(f: Frame): PlistValue {
   if (f.keys === undefined) return f.items;
   const keys = f.keys;
-  const dict = newDict(keys.length);
+  const dict: PlistDict = {};
   for (let i = 0; i < keys.length; i++) setEntry(dict, keys[i] as string, f.items[i] as PlistValue);
   return dict;
 }

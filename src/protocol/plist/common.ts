@@ -21,24 +21,6 @@ export function canonicalInt(v: bigint): number | bigint {
   return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
 }
 
-/** Above this many keys a dict starts out as a hash table (see `newDict`). */
-const HASHED_DICT_KEYS = 32;
-
-/**
- * An empty dict for `keys` entries. A large one starts as a hash table: filling a plain object
- * key by key makes the engine derive a new object shape for every new key, which for thousands of
- * distinct keys (a DeviceLink move list, a big Manifest dict) costs microseconds per key; deleting
- * a property first makes the object a hash table from the start.
- */
-export function newDict(keys: number): PlistDict {
-  const dict: PlistDict = {};
-  if (keys > HASHED_DICT_KEYS) {
-    dict.x = 0;
-    delete dict.x;
-  }
-  return dict;
-}
-
 /** Sets a dict entry, also for the key "__proto__" (which plain assignment would swallow). */
 export function setEntry(dict: PlistDict, key: string, value: PlistValue): void {
   if (key === '__proto__') {

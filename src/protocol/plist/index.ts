@@ -8,4 +8,3 @@ export { parseXmlPlist, serializeXmlPlist } from './xml.js';
 export { parsePlist, isBinaryPlist } from './detect.js';
 export type { PlistLimits } from './limits.js';
 export { DEFAULT_PLIST_LIMITS } from './limits.js';
-export { newDict, setEntry } from './common.js';
