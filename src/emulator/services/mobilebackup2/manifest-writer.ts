@@ -113,8 +113,7 @@ export class ManifestDbBuilder {
     return this.next < this.queue.length;
   }
 
-  /** Inserts a row made already. */
-  put(r: ManifestRow): void {
+  private put(r: ManifestRow): void {
     this.insert.run(r.fileId, r.domain, r.relativePath, r.flags, Buffer.from(r.file.buffer, r.file.byteOffset, r.file.byteLength));
   }
 
@@ -135,18 +134,6 @@ export class ManifestDbBuilder {
     this.closed = true;
     this.db.close();
   }
-}
-
-/** Builds Manifest.db from rows and returns its bytes (a self-contained database file). */
-export function buildManifestDb(rows: Iterable<ManifestRow>): Uint8Array {
-  const builder = new ManifestDbBuilder();
-  try {
-    for (const r of rows) builder.put(r);
-  } catch (err) {
-    builder.close();
-    throw err;
-  }
-  return builder.finish();
 }
 
 /** A row for an entry (`fileId` when the caller has it already). */
