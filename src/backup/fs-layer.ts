@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { closeSync, constants, lstatSync, open as openFd, renameSync, rmSync, writevSync } from 'node:fs';
 import { copyFile, link, lstat, mkdir, open, readdir, rename, rm, statfs, type FileHandle } from 'node:fs/promises';
 import type { Stats, StatsFs } from 'node:fs';
+import { sep } from 'node:path';
 
 export interface FsLayer {
   open(path: string, flags: number, mode?: number): Promise<FileHandle>;
@@ -144,4 +145,15 @@ export function processRuns(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** What is at `p` (no link followed), or undefined when nothing is. */
+export function lstatMaybe(fs: FsLayer, p: string): Promise<Stats | undefined> {
+  return fs.lstatIfExists ? fs.lstatIfExists(p) : fs.lstat(p).catch(() => undefined);
+}
+
+/** The folder holding `p` (a local path). */
+export function parentDir(p: string): string {
+  const i = p.lastIndexOf(sep);
+  return i <= 0 ? sep : p.slice(0, i);
 }

@@ -17,11 +17,11 @@
  * (exFAT, FAT), the files are copied only with the user's consent.
  */
 import { randomBytes } from 'node:crypto';
-import { constants, readFileSync, type Stats } from 'node:fs';
+import { constants, readFileSync } from 'node:fs';
 import { basename, join, sep } from 'node:path';
 import { IbackupError } from '../errors.js';
 import { isSnapshotFinished, readStatusPlist } from './status.js';
-import { nodeFs, parallel, processRuns, type FsLayer } from './fs-layer.js';
+import { lstatMaybe, nodeFs, parallel, parentDir, processRuns, type FsLayer } from './fs-layer.js';
 import { SNAPSHOT_DIR } from './folder.js';
 
 /** Where preserved copies live, under the backup root (hidden from `list` as a root entry). */
@@ -139,9 +139,9 @@ export class Preserver {
     }
     if (!st.isFile()) return;
     const to = rel === '' ? this.dest : join(this.dest, rel);
-    await this.linker.ensureDir(parentOf(to), this.dest);
+    await this.linker.ensureDir(parentDir(to), this.dest);
     await this.linker.linkOrCopy(local, to);
-    await this.linker.flushDir(parentOf(to));
+    await this.linker.flushDir(parentDir(to));
   }
 
   /**
@@ -257,7 +257,7 @@ class Linker {
         const first = await this.fs.mkdir(dir, { recursive: true, mode: 0o755 });
         if (first === undefined) return;
         const parents: string[] = [];
-        for (let d = dir; d.length >= first.length; d = parentOf(d)) parents.push(parentOf(d));
+        for (let d = dir; d.length >= first.length; d = parentDir(d)) parents.push(parentDir(d));
         await Promise.all(parents.map((d) => this.flushDir(d)));
       })();
       this.made.set(dir, p);
@@ -310,18 +310,9 @@ async function writeMarker(fs: FsLayer, dir: string): Promise<void> {
   }
 }
 
-function lstatMaybe(fs: FsLayer, p: string): Promise<Stats | undefined> {
-  return fs.lstatIfExists ? fs.lstatIfExists(p) : fs.lstat(p).catch(() => undefined);
-}
-
 async function isComplete(dir: string): Promise<boolean> {
   const status = await readStatusPlist(dir).catch(() => undefined);
   return isSnapshotFinished(status);
-}
-
-function parentOf(p: string): string {
-  const i = p.lastIndexOf(sep);
-  return i <= 0 ? sep : p.slice(0, i);
 }
 
 function noHardLinks(root: string, code: string, cause: unknown): IbackupError {

@@ -9,7 +9,7 @@ import { constants } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { readdir, type FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { nodeFs, parallel, processRuns, type FsLayer } from './fs-layer.js';
+import { lstatMaybe, nodeFs, parallel, parentDir, processRuns, type FsLayer } from './fs-layer.js';
 import { StoreFileWriter } from './store-file-writer.js';
 
 /** A file or folder as DLContentsOfDirectory reports it. */
@@ -120,7 +120,7 @@ export class BackupStore {
       cur = join(cur, parts[i] as string);
       const last = i === parts.length - 1;
       if (!last && this.checkedDirs.has(cur)) continue;
-      const st = await this.lstatMaybe(cur);
+      const st = await lstatMaybe(this.fs, cur);
       if (!st) break; // the rest does not exist yet
       if (st.isSymbolicLink()) {
         throw new UnsafePathError('UNSAFE_PATH', {
@@ -132,10 +132,6 @@ export class BackupStore {
       if (st.isDirectory()) this.checkedDirs.add(cur);
     }
     return { local, stat: undefined };
-  }
-
-  private lstatMaybe(p: string): Promise<Stats | undefined> {
-    return this.fs.lstatIfExists ? this.fs.lstatIfExists(p) : this.fs.lstat(p).catch(() => undefined);
   }
 
   /** Makes the folder a file goes into, unless it is known to be there already. */
@@ -314,11 +310,6 @@ export class BackupStore {
     }
     this.fs.event?.('flushed');
   }
-}
-
-function parentDir(p: string): string {
-  const i = p.lastIndexOf(sep);
-  return i <= 0 ? sep : p.slice(0, i);
 }
 
 function escapeRe(s: string): string {
