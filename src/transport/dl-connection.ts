@@ -79,8 +79,8 @@ export class DlConnection {
 
   /**
    * Queues raw bytes (several parts go out in one system call) and returns undefined at once,
-   * unless the socket is congested: then it returns a promise of the socket's draining. The parts are not copied and
-   * must not change afterwards.
+   * unless the socket is congested: then it returns a promise of the socket's draining. The parts
+   * are not copied and must not change afterwards.
    */
   writeRaw(...parts: Uint8Array[]): Promise<void> | undefined {
     if (this.failure) return Promise.reject(this.failure);

@@ -5,6 +5,8 @@
 import { generateKeyPair, randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import type forgeModule from 'node-forge';
+import { IbackupError } from '../../errors.js';
+import type { PlistDict } from '../../protocol/plist/index.js';
 
 type Forge = typeof forgeModule;
 
@@ -12,8 +14,6 @@ type Forge = typeof forgeModule;
 async function loadForge(): Promise<Forge> {
   return (await import('node-forge')).default;
 }
-import { IbackupError } from '../../errors.js';
-import type { PlistDict } from '../../protocol/plist/index.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 const encoder = new TextEncoder();
