@@ -173,8 +173,7 @@ async function backupWith(run: BackupRun, manifest: ManifestDbBuilder): Promise<
   let done = 0;
   let uploadedFiles = 0;
   let uploadedBytes = 0;
-  let batch: Array<(typeof uploads)[number]> = [];
-  let items: UploadItem[] = [];
+  let batch: typeof uploads = [];
   let batchBytes = 0;
   const encryptedRows = (list: typeof uploads): void => {
     for (const u of list) {
@@ -183,16 +182,21 @@ async function backupWith(run: BackupRun, manifest: ManifestDbBuilder): Promise<
       manifest.add({ entry: u.entry, extra: { encryptionKey: u.prepare.encryptionKey, ...(digest ? { digest } : {}) }, fileId: u.fileId });
     }
   };
+  const item = ({ entry, fileId, size, prepare }: (typeof uploads)[number]): UploadItem => ({
+    devicePath: `/var/mobile/${entry.domain}/${entry.relativePath}`,
+    backupPath: p(`Snapshot/${fileId.slice(0, 2)}/${fileId}`),
+    size,
+    chunks: () => (prepare ? prepare.chunks(run.source.chunks(entry)) : run.source.chunks(entry)),
+  });
   files.whileWaiting = () => manifest.work(MANIFEST_SLICE);
   const flush = async (): Promise<void> => {
-    if (items.length === 0) return;
+    if (batch.length === 0) return;
     files.progress = totalBytes === 0 ? 50 : Math.min(90, (done / totalBytes) * 90);
-    await files.uploadFiles(items, batchBytes);
+    await files.uploadFiles(batch.map(item), batchBytes);
     encryptedRows(batch);
-    uploadedFiles += items.length;
+    uploadedFiles += batch.length;
     uploadedBytes += batchBytes;
     batch = [];
-    items = [];
     batchBytes = 0;
     await run.checkpoint('uploading');
   };
@@ -202,18 +206,9 @@ async function backupWith(run: BackupRun, manifest: ManifestDbBuilder): Promise<
       encryptedRows([u]);
       continue;
     }
-    const entry = u.entry;
-    const source = run.source;
-    const prepare = u.prepare;
     batch.push(u);
-    items.push({
-      devicePath: `/var/mobile/${entry.domain}/${entry.relativePath}`,
-      backupPath: p(`Snapshot/${u.fileId.slice(0, 2)}/${u.fileId}`),
-      size: u.size,
-      chunks: () => (prepare ? prepare.chunks(source.chunks(entry)) : source.chunks(entry)),
-    });
     batchBytes += u.size;
-    if (items.length >= BATCH || batchBytes >= BATCH_BYTES) await flush();
+    if (batch.length >= BATCH || batchBytes >= BATCH_BYTES) await flush();
   }
   await flush();
   files.whileWaiting = undefined;
