@@ -215,21 +215,22 @@ async function backupWith(run: BackupRun, manifest: ManifestDbBuilder): Promise<
 
   // 7. The manifests (with the Digest of each blob encrypted in this run).
   const dbPlain = manifest.finish();
-  const db = run.crypto ? run.crypto.manifest(dbPlain) : { bytes: dbPlain, manifestKey: undefined };
+  const db = run.crypto?.manifest(Buffer.concat(dbPlain));
+  const dbChunks = db ? [db.bytes] : dbPlain;
   const mplist = manifestPlist({
     date: status.date,
     encrypted: run.crypto !== undefined,
     wasPasscodeSet: run.wasPasscodeSet,
     keybag: run.crypto ? run.crypto.keybag : run.plainKeybag,
-    ...(db.manifestKey ? { manifestKey: db.manifestKey } : {}),
+    ...(db ? { manifestKey: db.manifestKey } : {}),
     lockdown: run.lockdown,
     applications: run.applications,
     systemDomainsVersion: '24.0',
   });
   files.progress = 92;
   await files.uploadFiles(
-    [bytesItem(p('Snapshot/Manifest.plist'), mplist), bytesItem(p('Snapshot/Manifest.db'), db.bytes)],
-    mplist.length + db.bytes.length,
+    [bytesItem(p('Snapshot/Manifest.plist'), mplist), bytesItem(p('Snapshot/Manifest.db'), ...dbChunks)],
+    mplist.length + chunksLength(dbChunks),
   );
   await run.checkpoint('moving');
 
@@ -308,8 +309,12 @@ async function listSnapshot(files: HostFiles, udid: string): Promise<Map<string,
   return out;
 }
 
-function bytesItem(backupPath: string, bytes: Uint8Array): UploadItem {
-  return { devicePath: `/var/mobile/Library/Backup/${backupPath.split('/').pop() ?? ''}`, backupPath, size: bytes.length, chunks: () => [bytes] };
+function chunksLength(chunks: readonly Uint8Array[]): number {
+  return chunks.reduce((n, c) => n + c.length, 0);
+}
+
+function bytesItem(backupPath: string, ...chunks: Uint8Array[]): UploadItem {
+  return { devicePath: `/var/mobile/Library/Backup/${backupPath.split('/').pop() ?? ''}`, backupPath, size: chunksLength(chunks), chunks: () => chunks };
 }
 
 async function uploadStatus(files: HostFiles, udid: string, s: StatusInfo, state: SnapshotState): Promise<void> {

@@ -9,6 +9,9 @@ import type { MBFile } from '../../../protocol/nskeyed.js';
 import { serializeBinaryPlist, type PlistDict } from '../../../protocol/plist/index.js';
 import type { DeviceEntry } from '../../content/model.js';
 import { writeMBFile } from './mbfile-writer.js';
+import { TableTreeWriter, writeIndexTree } from '../../sqlite/btree.js';
+import { SqliteFileWriter } from '../../sqlite/database.js';
+import { groupedOrder, textOrder } from '../../sqlite/order.js';
 
 export const FLAG_FILE = 1;
 export const FLAG_DIRECTORY = 2;
@@ -51,16 +54,8 @@ export interface ManifestRow {
   file: Uint8Array;
 }
 
-const TABLES = [
-  'CREATE TABLE Files (fileID TEXT PRIMARY KEY, domain TEXT, relativePath TEXT, flags INTEGER, file BLOB)',
-  'CREATE TABLE Properties (key TEXT PRIMARY KEY, value BLOB)',
-];
-/** Built after the rows are in: one sort each instead of a tree update per row. */
-const INDEXES = [
-  'CREATE INDEX FilesDomainIdx ON Files(domain)',
-  'CREATE INDEX FilesRelativePathIdx ON Files(relativePath)',
-  'CREATE INDEX FilesFlagsIdx ON Files(flags)',
-];
+const FILES_SQL = 'CREATE TABLE Files (fileID TEXT PRIMARY KEY, domain TEXT, relativePath TEXT, flags INTEGER, file BLOB)';
+const PROPERTIES_SQL = 'CREATE TABLE Properties (key TEXT PRIMARY KEY, value BLOB)';
 
 /** A row to make: the entry, the MBFile fields it adds, its fileID. */
 export interface PendingRow {
@@ -70,36 +65,33 @@ export interface PendingRow {
 }
 
 /**
- * Builds Manifest.db a slice of rows at a time, so that making and inserting the rows (a few
+ * Builds Manifest.db a slice of rows at a time, so that making and writing the rows (a few
  * microseconds each, hundreds of thousands in a big backup) can fill the device's waits for the
- * host instead of running all at once after the last file. `finish` does what is left.
+ * host instead of running all at once after the last file. The file is written directly in
+ * SQLite's format (src/emulator/sqlite): the Files table's pages as the rows come, its indexes
+ * sorted once at the end — a bulk load instead of a B-tree update per row. `finish` does what is
+ * left.
  */
 export class ManifestDbBuilder {
-  private readonly db = new Database(':memory:');
-  private readonly insert: Database.Statement;
+  private readonly file = new SqliteFileWriter();
+  private readonly rows = new TableTreeWriter(this.file.store);
+  // The indexed columns by position (rowid - 1), and the UTF-8 lengths of the text ones.
+  private readonly fileIds: string[] = [];
+  private readonly domains: string[] = [];
+  private readonly paths: string[] = [];
+  private readonly flags: number[] = [];
+  private readonly domainBytes: number[] = [];
+  private readonly pathBytes: number[] = [];
+  private readonly lengthOfDomain = new Map<string, number>();
   private readonly queue: PendingRow[] = [];
   private next = 0;
-  private closed = false;
 
-  constructor() {
-    try {
-      this.db.pragma('page_size = 4096');
-      this.db.pragma('user_version = 2');
-      for (const sql of TABLES) this.db.exec(sql);
-      this.insert = this.db.prepare('INSERT INTO Files (fileID, domain, relativePath, flags, file) VALUES (?, ?, ?, ?, ?)');
-      this.db.exec('BEGIN');
-    } catch (err) {
-      this.close();
-      throw err;
-    }
-  }
-
-  /** Queues a row; it is made and inserted by `work` or `finish`. */
+  /** Queues a row; it is made and written by `work` or `finish`. */
   add(row: PendingRow): void {
     this.queue.push(row);
   }
 
-  /** Makes and inserts up to `rows` queued rows; true while some are left. */
+  /** Makes and writes up to `rows` queued rows; true while some are left. */
   work(rows: number): boolean {
     const end = Math.min(this.queue.length, this.next + rows);
     for (; this.next < end; this.next++) {
@@ -114,25 +106,43 @@ export class ManifestDbBuilder {
   }
 
   private put(r: ManifestRow): void {
-    this.insert.run(r.fileId, r.domain, r.relativePath, r.flags, Buffer.from(r.file.buffer, r.file.byteOffset, r.file.byteLength));
+    let domainBytes = this.lengthOfDomain.get(r.domain);
+    if (domainBytes === undefined) this.lengthOfDomain.set(r.domain, (domainBytes = Buffer.byteLength(r.domain)));
+    const pathBytes = Buffer.byteLength(r.relativePath);
+    this.fileIds.push(r.fileId);
+    this.domains.push(r.domain);
+    this.paths.push(r.relativePath);
+    this.flags.push(r.flags);
+    this.domainBytes.push(domainBytes);
+    this.pathBytes.push(pathBytes);
+    this.rows.append(this.fileIds.length, [r.fileId, r.domain, r.relativePath, r.flags, r.file], [Buffer.byteLength(r.fileId), domainBytes, pathBytes]);
   }
 
-  /** Inserts what is left, builds the indexes and returns the database file's bytes; closes it. */
-  finish(): Uint8Array {
-    try {
-      this.work(Infinity);
-      this.db.exec('COMMIT');
-      for (const sql of INDEXES) this.db.exec(sql);
-      return this.db.serialize();
-    } finally {
-      this.close();
+  /** Writes what is left and the indexes; returns the database file's bytes, in chunks. */
+  finish(): Uint8Array[] {
+    this.work(Infinity);
+    const store = this.file.store;
+    const byId = textOrder(this.fileIds);
+    for (let i = 1; i < byId.length; i++) {
+      const id = this.fileIds[byId[i] as number];
+      if (id === this.fileIds[byId[i - 1] as number]) throw new Error(`two Manifest.db rows have the fileID ${id}`);
     }
+    const index = (name: string, root: number, sql: string | null): void => this.file.add({ type: 'index', name, table: 'Files', root, sql });
+    this.file.add({ type: 'table', name: 'Files', table: 'Files', root: this.rows.finish(), sql: FILES_SQL });
+    index('sqlite_autoindex_Files_1', writeIndexTree(store, { order: byId, keys: this.fileIds }), null);
+    this.file.add({ type: 'table', name: 'Properties', table: 'Properties', root: new TableTreeWriter(store).finish(), sql: PROPERTIES_SQL });
+    this.file.add({ type: 'index', name: 'sqlite_autoindex_Properties_1', table: 'Properties', root: writeIndexTree(store, { order: [], keys: [] }), sql: null });
+    const domains = { order: groupedOrder(this.domains), keys: this.domains, textBytes: this.domainBytes };
+    index('FilesDomainIdx', writeIndexTree(store, domains), 'CREATE INDEX FilesDomainIdx ON Files(domain)');
+    const paths = { order: textOrder(this.paths), keys: this.paths, textBytes: this.pathBytes };
+    index('FilesRelativePathIdx', writeIndexTree(store, paths), 'CREATE INDEX FilesRelativePathIdx ON Files(relativePath)');
+    index('FilesFlagsIdx', writeIndexTree(store, { order: groupedOrder(this.flags), keys: this.flags }), 'CREATE INDEX FilesFlagsIdx ON Files(flags)');
+    return this.file.finish({ userVersion: 2 });
   }
 
+  /** Drops the queued rows (the pages are ordinary memory). */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.db.close();
+    this.queue.length = 0;
   }
 }
 

@@ -1,0 +1,248 @@
+/**
+ * B-trees built bottom-up from rows already in key order (https://www.sqlite.org/fileformat2.html
+ * §1.6): a table tree from rows appended in rowid order, an index tree from entries sorted by
+ * key. Leaves are filled one after the other, then each level above is built from the one below
+ * until a single page, the root, is left. Cells are written back to back from the end of the page.
+ */
+import {
+  INDEX_INTERIOR,
+  INDEX_LEAF,
+  INDEX_MAX_LOCAL,
+  PAGE_SIZE,
+  TABLE_INTERIOR,
+  TABLE_LEAF,
+  TABLE_MAX_LOCAL,
+  cellPayloadBytes,
+  closeBtreePage,
+  localBytes,
+  putSpilledPayload,
+  type PageStore,
+} from './pages.js';
+import { encodeRecord, layoutRecord, putInt, putRecord, putValue, putVarint, serialBytes, serialOf, utf8Length, varintLength, type SqlValue } from './record.js';
+
+interface Child {
+  page: number;
+  /** The largest rowid under it. */
+  key: number;
+}
+
+/** Writes a table's rows into leaf pages as they come; `finish` builds the levels above. */
+export class TableTreeWriter {
+  private page = 0;
+  private buf: Buffer | undefined;
+  private starts: number[] = [];
+  private top = PAGE_SIZE;
+  private lastRowid = 0;
+  private readonly children: Child[] = [];
+
+  constructor(private readonly store: PageStore) {}
+
+  /** Appends a row; rowids must increase. `textBytes[i]`: UTF-8 length of string value i, if known. */
+  append(rowid: number, values: readonly SqlValue[], textBytes?: readonly number[]): void {
+    if (!Number.isSafeInteger(rowid) || rowid <= this.lastRowid) throw new RangeError(`rowid ${rowid} does not follow ${this.lastRowid}`);
+    const layout = layoutRecord(values, textBytes);
+    const length = layout.length;
+    const size = varintLength(length) + varintLength(rowid) + cellPayloadBytes(length, TABLE_MAX_LOCAL);
+    if (!this.buf || 8 + 2 * (this.starts.length + 1) > this.top - size) this.newLeaf();
+    const buf = this.buf as Buffer;
+    const at = this.top - size;
+    let p = putVarint(buf, at, length);
+    p = putVarint(buf, p, rowid);
+    if (localBytes(length, TABLE_MAX_LOCAL) === length) putRecord(buf, p, values, layout);
+    else putSpilledPayload(this.store, buf, p, encodeRecord(values), TABLE_MAX_LOCAL);
+    this.starts.push(at);
+    this.top = at;
+    this.lastRowid = rowid;
+  }
+
+  private closeLeaf(): void {
+    if (!this.buf) return;
+    closeBtreePage(this.buf, 0, TABLE_LEAF, this.starts);
+    this.children.push({ page: this.page, key: this.lastRowid });
+    this.buf = undefined;
+  }
+
+  private newLeaf(): void {
+    this.closeLeaf();
+    this.page = this.store.allocate();
+    this.buf = this.store.page(this.page);
+    this.starts = [];
+    this.top = PAGE_SIZE;
+  }
+
+  /** Closes the last leaf and builds the interior levels; returns the root page. */
+  finish(): number {
+    if (!this.buf && this.children.length === 0) this.newLeaf();
+    this.closeLeaf();
+    let level = this.children;
+    while (level.length > 1) level = this.tableLevel(level);
+    return (level[0] as Child).page;
+  }
+
+  private tableLevel(children: readonly Child[]): Child[] {
+    // A page holds children a..b: a cell (child, its largest rowid) for each but the last, which
+    // is the page's right-most pointer.
+    const cell = (i: number): number => 2 + 4 + varintLength((children[i] as Child).key);
+    const groups = groupChildren(children.length, cell);
+    const out: Child[] = [];
+    for (const [a, b] of groups) {
+      const n = this.store.allocate();
+      const page = this.store.page(n);
+      const starts: number[] = [];
+      let top = PAGE_SIZE;
+      for (let i = a; i < b; i++) {
+        const c = children[i] as Child;
+        top -= 4 + varintLength(c.key);
+        page.writeUInt32BE(c.page, top);
+        putVarint(page, top + 4, c.key);
+        starts.push(top);
+      }
+      const last = children[b] as Child;
+      closeBtreePage(page, 0, TABLE_INTERIOR, starts, last.page);
+      out.push({ page: n, key: last.key });
+    }
+    return out;
+  }
+}
+
+/**
+ * Splits children 0..count-1 into pages: [a, b] holds a cell for each child but the last, and
+ * `cell(i)` is what child i's cell takes (pointer included). No page is left with a single
+ * child: the last page takes one from the page before it.
+ */
+function groupChildren(count: number, cell: (i: number) => number): Array<[number, number]> {
+  const groups: Array<[number, number]> = [];
+  let a = 0;
+  let used = 12;
+  for (let j = 1; j < count; j++) {
+    const cost = cell(j - 1);
+    if (used + cost <= PAGE_SIZE) {
+      used += cost;
+      continue;
+    }
+    groups.push([a, j - 1]);
+    a = j;
+    used = 12;
+  }
+  groups.push([a, count - 1]);
+  const last = groups[groups.length - 1] as [number, number];
+  const before = groups[groups.length - 2];
+  if (before && last[0] === last[1]) {
+    before[1] -= 1;
+    last[0] -= 1;
+  }
+  return groups;
+}
+
+/**
+ * An index over one column of a table whose rows have rowids 1..n in order: each entry is the
+ * record (key, rowid), and `order` lists the rows' positions (rowid - 1) in key order.
+ */
+export interface IndexEntries {
+  order: readonly number[];
+  /** The indexed column, by position. */
+  keys: readonly (string | number)[];
+  /** UTF-8 length of each text key, by position (computed when absent). */
+  textBytes?: ArrayLike<number>;
+}
+
+/** Builds an index tree from its sorted entries; returns the root page. */
+export function writeIndexTree(store: PageStore, entries: IndexEntries): number {
+  const { order, keys } = entries;
+  const n = order.length;
+  // Each entry's serial type of its key, record length and what its leaf cell takes.
+  const serials = new Float64Array(n);
+  const lengths = new Int32Array(n);
+  const cells = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const pos = order[i] as number;
+    const key = keys[pos] as string | number;
+    const tk = serialOf(key, typeof key === 'string' ? (entries.textBytes?.[pos] ?? utf8Length(key)) : 0);
+    const tr = serialOf(pos + 1, 0);
+    // Two serial types: the header is always shorter than 128 bytes.
+    const length = 1 + varintLength(tk) + varintLength(tr) + serialBytes(tk) + serialBytes(tr);
+    serials[i] = tk;
+    lengths[i] = length;
+    cells[i] = varintLength(length) + cellPayloadBytes(length, INDEX_MAX_LOCAL);
+  }
+  const put = (page: Buffer, at: number, i: number): void => {
+    const length = lengths[i] as number;
+    const pos = order[i] as number;
+    const key = keys[pos] as string | number;
+    const tk = serials[i] as number;
+    const tr = serialOf(pos + 1, 0);
+    let p = putVarint(page, at, length);
+    if (localBytes(length, INDEX_MAX_LOCAL) !== length) {
+      putSpilledPayload(store, page, p, encodeRecord([key, pos + 1]), INDEX_MAX_LOCAL);
+      return;
+    }
+    p = putVarint(page, p, 1 + varintLength(tk) + varintLength(tr));
+    p = putVarint(page, p, tk);
+    p = putVarint(page, p, tr);
+    p = putValue(page, p, key, tk);
+    putInt(page, p, pos + 1, tr);
+  };
+
+  // Leaves: filled in order; the entry that does not fit becomes the divider above.
+  const leaves: Array<[number, number]> = [];
+  let dividers: number[] = [];
+  let start = 0;
+  let used = 8;
+  for (let i = 0; i < n; i++) {
+    const cost = 2 + (cells[i] as number);
+    if (used + cost <= PAGE_SIZE) {
+      used += cost;
+      continue;
+    }
+    leaves.push([start, i]);
+    dividers.push(i);
+    start = i + 1;
+    used = 8;
+  }
+  leaves.push([start, n]);
+  if (start === n && dividers.length > 0) {
+    // The last entry became a divider: it goes to the last leaf, the one before it goes up.
+    const before = leaves[leaves.length - 2] as [number, number];
+    before[1] -= 1;
+    dividers[dividers.length - 1] = n - 2;
+    leaves[leaves.length - 1] = [n - 1, n];
+  }
+  let pages = leaves.map(([a, b]) => {
+    const no = store.allocate();
+    const page = store.page(no);
+    const starts: number[] = [];
+    let top = PAGE_SIZE;
+    for (let i = a; i < b; i++) {
+      top -= cells[i] as number;
+      put(page, top, i);
+      starts.push(top);
+    }
+    closeBtreePage(page, 0, INDEX_LEAF, starts);
+    return no;
+  });
+
+  // Levels above: page j's cell is (child j, divider j); the last child is the right-most pointer.
+  while (pages.length > 1) {
+    const below = pages;
+    const divs = dividers;
+    const groups = groupChildren(below.length, (j) => 2 + 4 + (cells[divs[j] as number] as number));
+    dividers = [];
+    for (let g = 1; g < groups.length; g++) dividers.push(divs[(groups[g] as [number, number])[0] - 1] as number);
+    pages = groups.map(([a, b]) => {
+      const no = store.allocate();
+      const page = store.page(no);
+      const starts: number[] = [];
+      let top = PAGE_SIZE;
+      for (let j = a; j < b; j++) {
+        const d = divs[j] as number;
+        top -= 4 + (cells[d] as number);
+        page.writeUInt32BE(below[j] as number, top);
+        put(page, top + 4, d);
+        starts.push(top);
+      }
+      closeBtreePage(page, 0, INDEX_INTERIOR, starts, below[b] as number);
+      return no;
+    });
+  }
+  return pages[0] as number;
+}
