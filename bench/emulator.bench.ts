@@ -13,6 +13,7 @@
  *   --files N   files on the phone (default: the big profile, 200 000)
  *   --gib G     size of the video, GiB (default: the big profile, 4.5)
  *   --mib M     bytes of the other files together, MiB (default: the big profile, 2048)
+ *   IBACKUP_BENCH_CHILD_ARGS  extra node options for the emulator's process (e.g. --cpu-prof)
  * The same settings can be given as IBACKUP_BENCH_FILES, IBACKUP_BENCH_GIB, IBACKUP_BENCH_MIB.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -277,7 +278,7 @@ async function measure(s: Settings, tls: boolean, dir: string, inProcess: boolea
     }
   }
   const child = fork(fileURLToPath(import.meta.url), ['--serve'], {
-    execArgv: process.execArgv,
+    execArgv: [...process.execArgv, ...(process.env.IBACKUP_BENCH_CHILD_ARGS ?? '').split(' ').filter(Boolean)],
     env: { ...process.env, IBACKUP_BENCH_SETTINGS: JSON.stringify(s), IBACKUP_BENCH_TLS: tls ? '1' : '0', IBACKUP_BENCH_STATE: stateDir },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

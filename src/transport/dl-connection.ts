@@ -26,7 +26,8 @@ export interface ReceiveOptions {
 
 export class DlConnection {
   private readonly frames: RawFrameDecoder;
-  private readonly format: 'xml' | 'binary';
+  /** The plist format of the messages. */
+  readonly format: 'xml' | 'binary';
   private readonly timeoutMs: number;
   private readonly highWaterMark: number;
   /** Bytes received but not yet handed to a parser, in stream mode. */

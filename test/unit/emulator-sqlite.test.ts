@@ -8,9 +8,9 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { DeviceContent, type DeviceEntry } from '../../src/emulator/content/index.js';
 import { ManifestDbBuilder, fileIdOf, manifestRow } from '../../src/emulator/services/mobilebackup2/manifest-writer.js';
-import { TableTreeWriter, writeIndexTree } from '../../src/emulator/sqlite/btree.js';
+import { TableTreeWriter, indexTreeSteps, writeIndexTree } from '../../src/emulator/sqlite/btree.js';
 import { SqliteFileWriter } from '../../src/emulator/sqlite/database.js';
-import { groupedOrder, textOrder } from '../../src/emulator/sqlite/order.js';
+import { groupedOrder, textOrder, textOrderSteps } from '../../src/emulator/sqlite/order.js';
 import { putVarint, varintLength, type SqlValue } from '../../src/emulator/sqlite/record.js';
 
 /** A table `t(k, v)` with rows 1..n, indexed on k by our writer when `indexed`. */
@@ -155,6 +155,40 @@ describe('emulator SQLite writer', () => {
     assert.deepEqual(textOrder(random), referenceOrder(random));
     const sorted = random.slice().sort();
     assert.deepEqual(textOrder(sorted), referenceOrder(sorted));
+    // Mostly in order, so merge-sorted, with runs to merge across the 2 048-key chunks.
+    const nearly = sorted.slice();
+    for (let i = 0; i < 30; i++) {
+      const a = (i * 7919) % nearly.length;
+      const b = (i * 104_729 + 17) % nearly.length;
+      [nearly[a], nearly[b]] = [nearly[b] as string, nearly[a] as string];
+    }
+    assert.deepEqual(textOrder(nearly), referenceOrder(nearly));
+  });
+
+  test('sorting and index building go in steps: many short slices, the same result', () => {
+    const keys = Array.from({ length: 50_000 }, (_, i) => ((i * 2654435761) >>> 0).toString(16));
+    const steps = textOrderSteps(keys);
+    let slices = 0;
+    let r = steps.next();
+    for (; !r.done; r = steps.next()) slices++;
+    assert.ok(slices >= 10, `${slices} slices`);
+    assert.deepEqual(r.value, referenceOrder(keys));
+    const f = new SqliteFileWriter();
+    const t = new TableTreeWriter(f.store);
+    keys.forEach((k, i) => t.append(i + 1, [k]));
+    f.add({ type: 'table', name: 't', table: 't', root: t.finish(), sql: 'CREATE TABLE t (k)' });
+    const tree = indexTreeSteps(f.store, { order: r.value, keys });
+    let treeSlices = 0;
+    let root = tree.next();
+    for (; !root.done; root = tree.next()) treeSlices++;
+    assert.ok(treeSlices >= 10, `${treeSlices} slices`);
+    f.add({ type: 'index', name: 'tk', table: 't', root: root.value, sql: 'CREATE INDEX tk ON t(k)' });
+    const db = open(Buffer.concat(f.finish()));
+    try {
+      check(db);
+    } finally {
+      db.close();
+    }
   });
 
   test('lone surrogates sort as the U+FFFD they are written as', () => {
@@ -217,6 +251,13 @@ describe('emulator Manifest.db', () => {
     const entries = [...content.entries()];
     for (const e of entries) builder.add({ entry: e, fileId: fileIdOf(e.domain, e.relativePath) });
     assert.equal(builder.work(100), true);
+    builder.seal();
+    assert.throws(() => builder.add({ entry: entries[0] as DeviceEntry, fileId: 'b'.repeat(40) }), /sealed/);
+    // Rows, then the indexes, a slice at a time; what is left is done by finish.
+    let slices = 0;
+    while (builder.work(100)) slices++;
+    assert.ok(slices > entries.length / 100, `${slices} slices`);
+    assert.equal(builder.work(100), false);
     const db = open(Buffer.concat(builder.finish()));
     const reference = new Database(':memory:');
     try {

@@ -18,7 +18,8 @@ import {
   putSpilledPayload,
   type PageStore,
 } from './pages.js';
-import { encodeRecord, layoutRecord, putInt, putRecord, putValue, putVarint, serialBytes, serialOf, utf8Length, varintLength, type SqlValue } from './record.js';
+import { complete } from './steps.js';
+import { encodeRecord, layoutRecord, putInt, putRecord, putText, putValue, putVarint, serialBytes, serialOf, utf8Length, varintLength, type RecordLayout, type SqlValue } from './record.js';
 
 interface Child {
   page: number;
@@ -34,13 +35,14 @@ export class TableTreeWriter {
   private top = PAGE_SIZE;
   private lastRowid = 0;
   private readonly children: Child[] = [];
+  private readonly layout: RecordLayout = { serials: [], headerLength: 0, length: 0 };
 
   constructor(private readonly store: PageStore) {}
 
   /** Appends a row; rowids must increase. `textBytes[i]`: UTF-8 length of string value i, if known. */
   append(rowid: number, values: readonly SqlValue[], textBytes?: readonly number[]): void {
     if (!Number.isSafeInteger(rowid) || rowid <= this.lastRowid) throw new RangeError(`rowid ${rowid} does not follow ${this.lastRowid}`);
-    const layout = layoutRecord(values, textBytes);
+    const layout = layoutRecord(values, textBytes, this.layout);
     const length = layout.length;
     const size = varintLength(length) + varintLength(rowid) + cellPayloadBytes(length, TABLE_MAX_LOCAL);
     if (!this.buf || 8 + 2 * (this.starts.length + 1) > this.top - size) this.newLeaf();
@@ -148,6 +150,14 @@ export interface IndexEntries {
 
 /** Builds an index tree from its sorted entries; returns the root page. */
 export function writeIndexTree(store: PageStore, entries: IndexEntries): number {
+  return complete(indexTreeSteps(store, entries));
+}
+
+/** Entries sized or written per step. */
+const STEP = 4096;
+
+/** `writeIndexTree` in steps: yields after each few thousand entries. */
+export function* indexTreeSteps(store: PageStore, entries: IndexEntries): Generator<void, number> {
   const { order, keys } = entries;
   const n = order.length;
   // Each entry's serial type of its key, record length and what its leaf cell takes.
@@ -164,6 +174,7 @@ export function writeIndexTree(store: PageStore, entries: IndexEntries): number 
     serials[i] = tk;
     lengths[i] = length;
     cells[i] = varintLength(length) + cellPayloadBytes(length, INDEX_MAX_LOCAL);
+    if (i % STEP === STEP - 1) yield;
   }
   const put = (page: Buffer, at: number, i: number): void => {
     const length = lengths[i] as number;
@@ -176,10 +187,10 @@ export function writeIndexTree(store: PageStore, entries: IndexEntries): number 
       putSpilledPayload(store, page, p, encodeRecord([key, pos + 1]), INDEX_MAX_LOCAL);
       return;
     }
-    p = putVarint(page, p, 1 + varintLength(tk) + varintLength(tr));
+    page[p++] = 1 + varintLength(tk) + varintLength(tr); // under 128: one byte
     p = putVarint(page, p, tk);
-    p = putVarint(page, p, tr);
-    p = putValue(page, p, key, tk);
+    page[p++] = tr; // an integer's serial type is below 10
+    p = typeof key === 'string' ? putText(page, p, key, (tk - 13) >>> 1) : putValue(page, p, key, tk);
     putInt(page, p, pos + 1, tr);
   };
 
@@ -207,7 +218,9 @@ export function writeIndexTree(store: PageStore, entries: IndexEntries): number 
     dividers[dividers.length - 1] = n - 2;
     leaves[leaves.length - 1] = [n - 1, n];
   }
-  let pages = leaves.map(([a, b]) => {
+  let pages: number[] = [];
+  let written = 0;
+  for (const [a, b] of leaves) {
     const no = store.allocate();
     const page = store.page(no);
     const starts: number[] = [];
@@ -218,8 +231,13 @@ export function writeIndexTree(store: PageStore, entries: IndexEntries): number 
       starts.push(top);
     }
     closeBtreePage(page, 0, INDEX_LEAF, starts);
-    return no;
-  });
+    pages.push(no);
+    written += b - a;
+    if (written >= STEP) {
+      written = 0;
+      yield;
+    }
+  }
 
   // Levels above: page j's cell is (child j, divider j); the last child is the right-most pointer.
   while (pages.length > 1) {

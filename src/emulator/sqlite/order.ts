@@ -1,8 +1,9 @@
 /**
  * The order of an index's entries: by key as SQLite's BINARY collation compares it (TEXT by its
  * UTF-8 bytes, INTEGER numerically), then by rowid — here the position in the table, since rows
- * are appended in rowid order.
+ * are appended in rowid order. Sorting is done in steps (see steps.ts).
  */
+import { complete } from './steps.js';
 
 /** Code units ≥ U+D800 reordered so that comparing code units compares code points (UTF-8 order). */
 function codePointKey(s: string): string {
@@ -16,38 +17,94 @@ function codePointKey(s: string): string {
 }
 
 const NEEDS_CODE_POINTS = /[\ud800-\uffff]/;
+/** Keys sorted natively per step of a merge sort. */
+const RUN = 2048;
+/** Keys looked at per step otherwise. */
+const MERGE_STEP = 8192;
 /** Groups this small are sorted by comparison. */
 const SMALL = 16;
 
-function compareAt(keys: readonly string[], a: number, b: number): number {
+/**
+ * Positions 0..n-1 sorted by `keys` in BINARY order, ties by position. Keys that mostly come in
+ * order (a catalogue's paths, in tree order) are merge-sorted; others (fileIDs) radix-sorted.
+ */
+export function* textOrderSteps(keys: readonly string[]): Generator<void, number[]> {
+  const n = keys.length;
+  let sortKeys = keys;
+  for (let i = 0; i < n; i += MERGE_STEP) {
+    if (keys.slice(i, i + MERGE_STEP).some((k) => NEEDS_CODE_POINTS.test(k))) {
+      sortKeys = keys.map((k) => (NEEDS_CODE_POINTS.test(k) ? codePointKey(k) : k));
+      break;
+    }
+    yield;
+  }
+  let descents = 0;
+  for (let i = 1; i < n; i++) if ((sortKeys[i] as string) < (sortKeys[i - 1] as string)) descents++;
+  yield;
+  return descents < n / 64 ? yield* mergeOrder(sortKeys) : yield* radixOrder(sortKeys);
+}
+
+function before(keys: readonly string[], a: number, b: number): boolean {
   const x = keys[a] as string;
   const y = keys[b] as string;
-  return x < y ? -1 : x > y ? 1 : a - b;
+  return x < y || (x === y && a < b);
+}
+
+/** Runs of 2 048 sorted natively, then merged pairwise (a pair already in order is copied). */
+function* mergeOrder(keys: readonly string[]): Generator<void, number[]> {
+  const n = keys.length;
+  let from = Array.from({ length: n }, (_, i) => i);
+  for (let lo = 0; lo < n; lo += RUN) {
+    const run = from.slice(lo, lo + RUN).sort((a, b) => (before(keys, a, b) ? -1 : 1));
+    for (let k = 0; k < run.length; k++) from[lo + k] = run[k] as number;
+    yield;
+  }
+  let to = new Array<number>(n);
+  for (let width = RUN; width < n; width *= 2) {
+    for (let lo = 0; lo < n; lo += 2 * width) {
+      const mid = Math.min(lo + width, n);
+      const hi = Math.min(lo + 2 * width, n);
+      let i = lo;
+      let j = mid;
+      let k = lo;
+      if (mid < hi && before(keys, from[mid - 1] as number, from[mid] as number)) i = mid; // in order: a copy
+      while (k < i) to[k] = from[k++] as number;
+      let budget = MERGE_STEP;
+      while (i < mid && j < hi) {
+        to[k++] = before(keys, from[j] as number, from[i] as number) ? (from[j++] as number) : (from[i++] as number);
+        if (--budget === 0) {
+          budget = MERGE_STEP;
+          yield;
+        }
+      }
+      while (i < mid) to[k++] = from[i++] as number;
+      while (j < hi) to[k++] = from[j++] as number;
+      yield;
+    }
+    [from, to] = [to, from];
+  }
+  return from;
 }
 
 /**
- * Positions 0..n-1 sorted by `keys` in BINARY order, ties by position. A most-significant-digit
- * radix sort: a digit is as many code units as fit in a plain number beside the position (each
- * code unit as its rank among those the keys use, 0 marking the end of a key), and each level
- * sorts a group's digits natively; long shared prefixes (paths) cost a pass each, and random
- * keys (fileIDs) are ordered by their first digit alone.
+ * A most-significant-digit radix sort: a digit is as many code units as fit in a plain number
+ * beside the position (each code unit as its rank among those the keys use, 0 marking the end
+ * of a key), and each level sorts a group's digits natively, after skipping the prefix the group
+ * shares. Random keys are ordered by their first digit alone.
  */
-export function textOrder(keys: readonly string[]): number[] {
-  const sortKeys = keys.some((k) => NEEDS_CODE_POINTS.test(k)) ? keys.map((k) => (NEEDS_CODE_POINTS.test(k) ? codePointKey(k) : k)) : keys;
-  const n = sortKeys.length;
-  // Keys in long ascending runs (a catalogue's paths, in tree order) merge fastest by comparison.
-  let descents = 0;
-  for (let i = 1; i < n; i++) if ((sortKeys[i] as string) < (sortKeys[i - 1] as string)) descents++;
-  if (descents < n / 64) return Array.from({ length: n }, (_, i) => i).sort((a, b) => compareAt(sortKeys, a, b));
+function* radixOrder(keys: readonly string[]): Generator<void, number[]> {
+  const n = keys.length;
   const rank = new Int32Array(0x10000);
-  for (const k of sortKeys) for (let i = 0; i < k.length; i++) rank[k.charCodeAt(i)] = 1;
+  for (let lo = 0; lo < n; lo += MERGE_STEP) {
+    for (const k of keys.slice(lo, lo + MERGE_STEP)) for (let i = 0; i < k.length; i++) rank[k.charCodeAt(i)] = 1;
+    yield;
+  }
   let used = 0;
   for (let c = 0; c < rank.length; c++) if (rank[c]) rank[c] = ++used;
   const positionBits = Math.max(1, Math.ceil(Math.log2(n + 1)));
   const unitBits = Math.max(1, Math.ceil(Math.log2(used + 1)));
   const width = Math.floor((53 - positionBits) / unitBits);
-  const all = Array.from({ length: n }, (_, i) => i);
-  if (width < 1) return all.sort((a, b) => compareAt(sortKeys, a, b));
+  if (width < 1) return yield* mergeOrder(keys);
   const positions = 2 ** positionBits;
   const radix = 2 ** unitBits;
   const digit = (s: string, d: number): number => {
@@ -56,32 +113,36 @@ export function textOrder(keys: readonly string[]): number[] {
     return v;
   };
   const out: number[] = [];
+  const compare = (a: number, b: number): number => (before(keys, a, b) ? -1 : 1);
 
-  const sortGroup = (group: number[], from: number): void => {
+  /** Sorts a group whose keys share their first `from` code units; with `steps`, yields now and then. */
+  function* sortGroup(group: number[], from: number, steps: boolean): Generator<void, void> {
     if (group.length <= SMALL) {
-      for (const i of group.sort((a, b) => compareAt(sortKeys, a, b))) out.push(i);
+      for (const i of group.sort(compare)) out.push(i);
       return;
     }
     // Skip what every key of the group shares; if that is all of every key, they are equal.
-    const first = sortKeys[group[0] as number] as string;
+    const first = keys[group[0] as number] as string;
     let d = first.length;
     for (let k = 1; k < group.length && d > from; k++) {
-      const s = sortKeys[group[k] as number] as string;
+      const s = keys[group[k] as number] as string;
       const end = Math.min(d, s.length);
       let i = from;
       while (i < end && s.charCodeAt(i) === first.charCodeAt(i)) i++;
       d = i;
     }
-    if (d === first.length && group.every((i) => (sortKeys[i] as string).length === d)) {
+    if (d === first.length && group.every((i) => (keys[i] as string).length === d)) {
       for (const i of group.sort((a, b) => a - b)) out.push(i);
       return;
     }
     const numbers = new Float64Array(group.length);
     for (let k = 0; k < group.length; k++) {
       const i = group[k] as number;
-      numbers[k] = digit(sortKeys[i] as string, d) * positions + i;
+      numbers[k] = digit(keys[i] as string, d) * positions + i;
     }
     numbers.sort();
+    if (steps) yield;
+    let budget = MERGE_STEP;
     for (let k = 0; k < numbers.length; ) {
       const dg = Math.floor((numbers[k] as number) / positions);
       let j = k + 1;
@@ -90,13 +151,27 @@ export function textOrder(keys: readonly string[]): number[] {
       else {
         const run: number[] = [];
         for (let x = k; x < j; x++) run.push((numbers[x] as number) - dg * positions);
-        sortGroup(run, d);
+        complete(sortGroup(run, d, false));
       }
+      budget -= j - k;
       k = j;
+      if (steps && budget <= 0) {
+        budget = MERGE_STEP;
+        yield;
+      }
     }
-  };
-  sortGroup(all, 0);
+  }
+  yield* sortGroup(
+    Array.from({ length: n }, (_, i) => i),
+    0,
+    true,
+  );
   return out;
+}
+
+/** Positions sorted by text key (see `textOrderSteps`), in one go. */
+export function textOrder(keys: readonly string[]): number[] {
+  return complete(textOrderSteps(keys));
 }
 
 /**

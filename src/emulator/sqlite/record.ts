@@ -3,7 +3,13 @@
  * types, then the values. Varints here are SQLite's (big-endian, 7 bits a byte), not protobuf's.
  * Values are TEXT (UTF-8), INTEGER (a safe JavaScript integer), REAL (any other number), BLOB or NULL.
  */
-export type SqlValue = string | number | Uint8Array | null;
+export type SqlValue = string | number | Uint8Array | BlobWriter | null;
+
+/** A BLOB written in place by its maker (no bytes of its own to copy). */
+export interface BlobWriter {
+  readonly length: number;
+  writeTo(buf: Buffer, at: number): void;
+}
 
 /** Bytes the varint of `v` (0 ≤ v < 2^53) takes. */
 export function varintLength(v: number): number {
@@ -27,6 +33,10 @@ export function putVarint(buf: Uint8Array, at: number, v: number): number {
     buf[at + 1] = v & 0x7f;
     return at + 2;
   }
+  return putLongVarint(buf, at, v);
+}
+
+function putLongVarint(buf: Uint8Array, at: number, v: number): number {
   const n = varintLength(v);
   let rest = v;
   for (let i = n - 1; i >= 0; i--) {
@@ -74,7 +84,7 @@ export function utf8Length(s: string): number {
 }
 
 /** Writes a string of `bytes` UTF-8 bytes at `at`; returns the end. */
-function putText(buf: Buffer, at: number, s: string, bytes: number): number {
+export function putText(buf: Buffer, at: number, s: string, bytes: number): number {
   if (bytes === s.length && bytes < 32) {
     for (let i = 0; i < bytes; i++) buf[at + i] = s.charCodeAt(i);
     return at + bytes;
@@ -104,7 +114,11 @@ export function putValue(buf: Buffer, at: number, v: SqlValue, t: number): numbe
     buf.set(v, at);
     return at + v.length;
   }
-  if (typeof v !== 'number') return at;
+  if (v === null) return at;
+  if (typeof v === 'object') {
+    v.writeTo(buf, at);
+    return at + v.length;
+  }
   if (t === 7) {
     buf.writeDoubleBE(v, at);
     return at + 8;
@@ -119,9 +133,13 @@ export interface RecordLayout {
   length: number;
 }
 
-/** Lays a record out; `textBytes[i]`, when given, is the UTF-8 length of string value i. */
-export function layoutRecord(values: readonly SqlValue[], textBytes?: readonly number[]): RecordLayout {
-  const serials: number[] = [];
+/**
+ * Lays a record out; `textBytes[i]`, when given, is the UTF-8 length of string value i. `into`, when
+ * given, is filled and returned instead of a new layout.
+ */
+export function layoutRecord(values: readonly SqlValue[], textBytes?: readonly number[], into?: RecordLayout): RecordLayout {
+  const serials = into?.serials ?? [];
+  serials.length = 0;
   let typesLength = 0;
   let body = 0;
   for (let i = 0; i < values.length; i++) {
@@ -133,7 +151,10 @@ export function layoutRecord(values: readonly SqlValue[], textBytes?: readonly n
   }
   // The header's length counts its own varint.
   const headerLength = typesLength + 1 < 0x80 ? typesLength + 1 : typesLength + varintLength(typesLength + 2);
-  return { serials, headerLength, length: headerLength + body };
+  if (!into) return { serials, headerLength, length: headerLength + body };
+  into.headerLength = headerLength;
+  into.length = headerLength + body;
+  return into;
 }
 
 /** Writes a record laid out by `layoutRecord` at `at`; returns the end. */

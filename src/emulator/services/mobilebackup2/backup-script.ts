@@ -145,6 +145,8 @@ async function backupWith(run: BackupRun, manifest: ManifestDbBuilder): Promise<
     }
     manifest.add({ entry: e, extra, fileId });
   }
+  // Unencrypted, every row is known now: the indexes can be built while the files go out.
+  if (!run.crypto) manifest.seal();
   const removed = [...previous.entries()].filter(([id, r]) => !present.has(id) && r.flags === 1).map(([id]) => id);
 
   // 3. Resume: what an interrupted run already staged.

@@ -17,6 +17,7 @@ import {
   writeDlUploadFileHeader,
 } from '../../../protocol/dl-file-stream.js';
 import { isPlistDict, numberValue, parsePlist, real, type PlistDict, type PlistValue } from '../../../protocol/plist/index.js';
+import { encodeMoveFrame } from '../../../protocol/dl-move-frame.js';
 import type { DlConnection } from '../../../transport/dl-connection.js';
 
 /** A status the host answered with; code 0 is success. */
@@ -86,7 +87,7 @@ class Outbox {
     private readonly dl: DlConnection,
     private readonly onBytes: (n: number) => Promise<void> | void,
     /** Work to do while the socket is full (the host is still reading). */
-    private readonly whileWaiting: () => void,
+    private readonly whileWaiting: (() => boolean) | undefined,
   ) {}
 
   get full(): boolean {
@@ -192,12 +193,22 @@ class Outbox {
     this.bytes = 0;
     this.dataBytes = 0;
     const draining = this.dl.writeRaw(...parts);
-    if (draining) {
-      this.whileWaiting();
-      await draining;
-    }
+    if (draining) await workWhile(draining, this.whileWaiting);
     if (data > 0) await this.onBytes(data);
   }
+}
+
+/** Does slices of `work` (true while some is left) until `wait` settles, letting I/O in between. */
+async function workWhile<T>(wait: Promise<T>, work: (() => boolean) | undefined): Promise<T> {
+  if (work) {
+    let settled = false;
+    const done = (): void => {
+      settled = true;
+    };
+    wait.then(done, done);
+    while (!settled && work()) await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return wait;
 }
 
 export class HostFiles {
@@ -207,9 +218,10 @@ export class HostFiles {
   onBytes: (n: number) => Promise<void> | void = () => undefined;
   /**
    * A slice of work the device does while it waits for the host during an upload (the socket
-   * is full, or the host has yet to answer), so its own work overlaps the host's.
+   * is full, or the host has yet to answer), so its own work overlaps the host's; true while
+   * some is left. Slices follow one another until the wait is over.
    */
-  whileWaiting: (() => void) | undefined;
+  whileWaiting: (() => boolean) | undefined;
 
   constructor(private readonly dl: DlConnection) {}
 
@@ -280,7 +292,7 @@ export class HostFiles {
    */
   async uploadFiles(items: UploadItem[], totalBytes: number): Promise<void> {
     await this.send({ name: 'DLMessageUploadFiles', options: {}, progress: this.progress, totalBytes });
-    const out = new Outbox(this.dl, this.onBytes, () => this.whileWaiting?.());
+    const out = new Outbox(this.dl, this.onBytes, this.whileWaiting);
     for (const item of items) {
       out.addUploadHeader(item.devicePath, item.backupPath);
       const chunks = item.chunks();
@@ -301,9 +313,7 @@ export class HostFiles {
     }
     out.add(DL_STREAM_TERMINATOR);
     await out.flush();
-    const answer = this.status('DLMessageUploadFiles');
-    this.whileWaiting?.();
-    await answer;
+    await workWhile(this.status('DLMessageUploadFiles'), this.whileWaiting);
   }
 
   async createDirectory(path: string): Promise<void> {
@@ -322,8 +332,11 @@ export class HostFiles {
    * one before (a big backup sends hundreds). `afterEach` runs after each answer.
    */
   async moveBatches(batches: Iterable<Array<{ from: string; to: string }>>, afterEach: () => Promise<void>): Promise<void> {
+    // Move lists are the device's biggest messages: written directly when the plists are binary.
     const encode = (moves: Array<{ from: string; to: string }>): Uint8Array =>
-      this.dl.frame(encodeDeviceLinkMessage({ name: 'DLMessageMoveItems', moves, options: {}, progress: this.progress }));
+      this.dl.format === 'binary'
+        ? encodeMoveFrame('DLMessageMoveItems', moves, this.progress)
+        : this.dl.frame(encodeDeviceLinkMessage({ name: 'DLMessageMoveItems', moves, options: {}, progress: this.progress }));
     const it = batches[Symbol.iterator]();
     const take = (): Uint8Array | undefined => {
       for (let r = it.next(); !r.done; r = it.next()) if (r.value.length > 0) return encode(r.value);

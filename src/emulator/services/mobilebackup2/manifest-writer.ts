@@ -8,10 +8,12 @@ import Database from 'better-sqlite3';
 import type { MBFile } from '../../../protocol/nskeyed.js';
 import { serializeBinaryPlist, type PlistDict } from '../../../protocol/plist/index.js';
 import type { DeviceEntry } from '../../content/model.js';
-import { writeMBFile } from './mbfile-writer.js';
-import { TableTreeWriter, writeIndexTree } from '../../sqlite/btree.js';
+import { PlainMBFile, writeMBFile } from './mbfile-writer.js';
+import { TableTreeWriter, indexTreeSteps, writeIndexTree } from '../../sqlite/btree.js';
 import { SqliteFileWriter } from '../../sqlite/database.js';
-import { groupedOrder, textOrder } from '../../sqlite/order.js';
+import type { SqlValue } from '../../sqlite/record.js';
+import { groupedOrder, textOrderSteps } from '../../sqlite/order.js';
+import { complete, type Steps } from '../../sqlite/steps.js';
 
 export const FLAG_FILE = 1;
 export const FLAG_DIRECTORY = 2;
@@ -23,6 +25,12 @@ export function fileIdOf(domain: string, relativePath: string): string {
 
 export function flagsOf(e: DeviceEntry): number {
   return e.kind === 'file' ? FLAG_FILE : e.kind === 'directory' ? FLAG_DIRECTORY : FLAG_SYMLINK;
+}
+
+/** True when `o` has an own or inherited enumerable key (without listing them all). */
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
 }
 
 /** The MBFile record of an entry (encryption key added by the caller for encrypted backups). */
@@ -39,10 +47,10 @@ export function mbFileOf(e: DeviceEntry, extra: Partial<MBFile> = {}): MBFile {
     groupId: e.gid,
     flags: e.flags,
     protectionClass: e.protectionClass,
-    ...extra,
   };
+  if (hasKeys(extra)) Object.assign(f, extra);
   if (e.target !== undefined) f.target = e.target;
-  if (Object.keys(e.extendedAttributes).length > 0) f.extendedAttributes = { ...e.extendedAttributes };
+  if (hasKeys(e.extendedAttributes)) f.extendedAttributes = { ...e.extendedAttributes };
   return f;
 }
 
@@ -65,12 +73,12 @@ export interface PendingRow {
 }
 
 /**
- * Builds Manifest.db a slice of rows at a time, so that making and writing the rows (a few
- * microseconds each, hundreds of thousands in a big backup) can fill the device's waits for the
- * host instead of running all at once after the last file. The file is written directly in
- * SQLite's format (src/emulator/sqlite): the Files table's pages as the rows come, its indexes
- * sorted once at the end — a bulk load instead of a B-tree update per row. `finish` does what is
- * left.
+ * Builds Manifest.db a slice at a time, so that making and writing the rows (a few microseconds
+ * each, hundreds of thousands in a big backup) and sorting and writing the indexes can fill the
+ * device's waits for the host instead of running all at once after the last file. The file is
+ * written directly in SQLite's format (src/emulator/sqlite): the Files table's pages as the rows
+ * come, each index sorted and built bottom-up once every row is known (`seal`). `finish` does what
+ * is left.
  */
 export class ManifestDbBuilder {
   private readonly file = new SqliteFileWriter();
@@ -83,66 +91,109 @@ export class ManifestDbBuilder {
   private readonly domainBytes: number[] = [];
   private readonly pathBytes: number[] = [];
   private readonly lengthOfDomain = new Map<string, number>();
+  /** Rows added and not yet written, from `next` on. */
   private readonly queue: PendingRow[] = [];
   private next = 0;
+  private readonly plain = new PlainMBFile();
+  // One row's values and text lengths, refilled for each row.
+  private readonly values: SqlValue[] = ['', '', '', 0, null];
+  private readonly textBytes = [0, 0, 0];
+  /** The index roots by name, once built; the steps building them once sealed. */
+  private readonly roots = new Map<string, number>();
+  private indexes: Steps<void> | undefined;
+  private indexesDone = false;
 
-  /** Queues a row; it is made and written by `work` or `finish`. */
+  /** Adds a row (its rowid is the count so far); it is written by `work` or `finish`. */
   add(row: PendingRow): void {
+    if (this.indexes) throw new Error('Manifest.db is sealed: no row can be added');
+    const e = row.entry;
+    let domainBytes = this.lengthOfDomain.get(e.domain);
+    if (domainBytes === undefined) this.lengthOfDomain.set(e.domain, (domainBytes = Buffer.byteLength(e.domain)));
+    this.fileIds.push(row.fileId);
+    this.domains.push(e.domain);
+    this.paths.push(e.relativePath);
+    this.flags.push(flagsOf(e));
+    this.domainBytes.push(domainBytes);
+    this.pathBytes.push(Buffer.byteLength(e.relativePath));
     this.queue.push(row);
   }
 
-  /** Makes and writes up to `rows` queued rows; true while some are left. */
+  /** No more rows: the indexes can be built (by `work`, in slices). */
+  seal(): void {
+    this.indexes ??= this.indexSteps();
+  }
+
+  /** Writes up to `rows` rows, or else does a step of the indexes; true while work is left. */
   work(rows: number): boolean {
-    const end = Math.min(this.queue.length, this.next + rows);
-    for (; this.next < end; this.next++) {
-      const p = this.queue[this.next] as PendingRow;
-      this.put(manifestRow(p.entry, p.extra, p.fileId));
+    if (this.next < this.queue.length) {
+      const end = Math.min(this.queue.length, this.next + rows);
+      for (; this.next < end; this.next++) this.put(this.next);
+      return true;
     }
-    if (this.next === this.queue.length) {
-      this.queue.length = 0;
-      this.next = 0;
-    }
-    return this.next < this.queue.length;
+    if (!this.indexes || this.indexesDone) return false;
+    this.indexesDone = this.indexes.next().done === true;
+    return !this.indexesDone;
   }
 
-  private put(r: ManifestRow): void {
-    let domainBytes = this.lengthOfDomain.get(r.domain);
-    if (domainBytes === undefined) this.lengthOfDomain.set(r.domain, (domainBytes = Buffer.byteLength(r.domain)));
-    const pathBytes = Buffer.byteLength(r.relativePath);
-    this.fileIds.push(r.fileId);
-    this.domains.push(r.domain);
-    this.paths.push(r.relativePath);
-    this.flags.push(r.flags);
-    this.domainBytes.push(domainBytes);
-    this.pathBytes.push(pathBytes);
-    this.rows.append(this.fileIds.length, [r.fileId, r.domain, r.relativePath, r.flags, r.file], [Buffer.byteLength(r.fileId), domainBytes, pathBytes]);
+  /** Writes the row at `position`. */
+  private put(position: number): void {
+    const p = this.queue[position] as PendingRow;
+    const f = mbFileOf(p.entry, p.extra);
+    const v = this.values;
+    v[0] = this.fileIds[position] as string;
+    v[1] = this.domains[position] as string;
+    v[2] = this.paths[position] as string;
+    v[3] = this.flags[position] as number;
+    v[4] = this.plain.set(f) ? this.plain : writeMBFile(f);
+    const t = this.textBytes;
+    t[0] = Buffer.byteLength(v[0]);
+    t[1] = this.domainBytes[position] as number;
+    t[2] = this.pathBytes[position] as number;
+    this.rows.append(position + 1, v, t);
+    this.queue[position] = undefined as unknown as PendingRow; // written: let it go
   }
 
-  /** Writes what is left and the indexes; returns the database file's bytes, in chunks. */
-  finish(): Uint8Array[] {
-    this.work(Infinity);
+  private *indexSteps(): Steps<void> {
     const store = this.file.store;
-    const byId = textOrder(this.fileIds);
+    const byId = yield* textOrderSteps(this.fileIds);
     for (let i = 1; i < byId.length; i++) {
       const id = this.fileIds[byId[i] as number];
       if (id === this.fileIds[byId[i - 1] as number]) throw new Error(`two Manifest.db rows have the fileID ${id}`);
     }
-    const index = (name: string, root: number, sql: string | null): void => this.file.add({ type: 'index', name, table: 'Files', root, sql });
+    this.roots.set('sqlite_autoindex_Files_1', yield* indexTreeSteps(store, { order: byId, keys: this.fileIds }));
+    const domains = { order: groupedOrder(this.domains), keys: this.domains, textBytes: this.domainBytes };
+    yield;
+    this.roots.set('FilesDomainIdx', yield* indexTreeSteps(store, domains));
+    const paths = { order: yield* textOrderSteps(this.paths), keys: this.paths, textBytes: this.pathBytes };
+    this.roots.set('FilesRelativePathIdx', yield* indexTreeSteps(store, paths));
+    const flags = { order: groupedOrder(this.flags), keys: this.flags };
+    yield;
+    this.roots.set('FilesFlagsIdx', yield* indexTreeSteps(store, flags));
+  }
+
+  /** Writes what is left; returns the database file's bytes, in chunks. */
+  finish(): Uint8Array[] {
+    this.seal();
+    while (this.next < this.queue.length) this.put(this.next++);
+    if (!this.indexesDone) complete(this.indexes as Steps<void>);
+    this.indexesDone = true;
+    const store = this.file.store;
+    const root = (name: string): number => this.roots.get(name) as number;
+    const index = (name: string, sql: string | null): void => this.file.add({ type: 'index', name, table: 'Files', root: root(name), sql });
     this.file.add({ type: 'table', name: 'Files', table: 'Files', root: this.rows.finish(), sql: FILES_SQL });
-    index('sqlite_autoindex_Files_1', writeIndexTree(store, { order: byId, keys: this.fileIds }), null);
+    index('sqlite_autoindex_Files_1', null);
     this.file.add({ type: 'table', name: 'Properties', table: 'Properties', root: new TableTreeWriter(store).finish(), sql: PROPERTIES_SQL });
     this.file.add({ type: 'index', name: 'sqlite_autoindex_Properties_1', table: 'Properties', root: writeIndexTree(store, { order: [], keys: [] }), sql: null });
-    const domains = { order: groupedOrder(this.domains), keys: this.domains, textBytes: this.domainBytes };
-    index('FilesDomainIdx', writeIndexTree(store, domains), 'CREATE INDEX FilesDomainIdx ON Files(domain)');
-    const paths = { order: textOrder(this.paths), keys: this.paths, textBytes: this.pathBytes };
-    index('FilesRelativePathIdx', writeIndexTree(store, paths), 'CREATE INDEX FilesRelativePathIdx ON Files(relativePath)');
-    index('FilesFlagsIdx', writeIndexTree(store, { order: groupedOrder(this.flags), keys: this.flags }), 'CREATE INDEX FilesFlagsIdx ON Files(flags)');
+    index('FilesDomainIdx', 'CREATE INDEX FilesDomainIdx ON Files(domain)');
+    index('FilesRelativePathIdx', 'CREATE INDEX FilesRelativePathIdx ON Files(relativePath)');
+    index('FilesFlagsIdx', 'CREATE INDEX FilesFlagsIdx ON Files(flags)');
     return this.file.finish({ userVersion: 2 });
   }
 
-  /** Drops the queued rows (the pages are ordinary memory). */
+  /** Drops the rows not written (the pages are ordinary memory). */
   close(): void {
     this.queue.length = 0;
+    this.next = 0;
   }
 }
 

@@ -68,11 +68,6 @@ function intLength(v: number): number {
   return v < 0x100 ? 2 : v < 0x10000 ? 3 : 5;
 }
 
-function isAscii(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
-  return true;
-}
-
 /** Writes an integer object at `at`; returns the end. */
 function putInt(buf: Buffer, at: number, v: number): number {
   if (v < 0 || v > 0xffffffff) {
@@ -100,78 +95,108 @@ function countLength(n: number): number {
   return n < 15 ? 1 : 1 + intLength(n);
 }
 
+/**
+ * The archive of one plain row, sized by `set` and written by `writeTo` into any buffer (a
+ * Manifest.db page, without a copy of its own). One instance serves row after row.
+ */
+export class PlainMBFile {
+  private path = '';
+  private ascii = true;
+  private readonly ints = new Array<number>(INT_KEYS.length).fill(0);
+  private offsetSize = 1;
+  private tableStart = 0;
+  /** Where the next offset goes while writing. */
+  private table = 0;
+  /** Bytes of the archive. */
+  length = 0;
+
+  /** Takes the row's fields; false when the archive is not plain (the general encoder writes it). */
+  set(f: MBFile): boolean {
+    const path = f.relativePath;
+    if (path === undefined || f.target !== undefined || f.digest !== undefined || f.encryptionKey !== undefined || f.extendedAttributes !== undefined || FIXED_STRINGS.has(path)) return false;
+    for (let i = 0; i < INT_KEYS.length; i++) {
+      const v = f[INT_KEYS[i] as IntKey];
+      if (typeof v !== 'number' || !Number.isSafeInteger(v)) return false;
+      this.ints[i] = v;
+    }
+    const tpl = (template ??= makeTemplate());
+    this.path = path;
+    this.ascii = Buffer.byteLength(path, 'utf8') === path.length;
+    let length = tpl.prefix.length + 4 + countLength(path.length) + (this.ascii ? 1 : 2) * path.length + tpl.suffix.length;
+    for (const v of this.ints) length += intLength(v);
+    this.tableStart = length;
+    const lastOffset = length - (tpl.suffix.length - (tpl.suffixOffsets[tpl.suffixOffsets.length - 1] ?? 0));
+    this.offsetSize = lastOffset < 0x100 ? 1 : lastOffset < 0x10000 ? 2 : lastOffset < 0x1000000 ? 3 : 4;
+    this.length = length + OBJECTS * this.offsetSize + 32;
+    return true;
+  }
+
+  /** Writes the archive at `start`. */
+  writeTo(buf: Buffer, start: number): void {
+    const tpl = template as Template;
+    // The offset table goes after the objects; each object's offset is written as it is placed.
+    this.table = start + this.tableStart;
+    buf.set(tpl.prefix, start);
+    for (const o of tpl.prefixOffsets) this.offset(buf, o);
+    let at = start + tpl.prefix.length;
+    for (const v of this.ints) {
+      this.offset(buf, at - start);
+      at = putInt(buf, at, v);
+    }
+    // The RelativePath and $class UIDs: objects 2 and 3 of $objects.
+    this.offset(buf, at - start);
+    this.offset(buf, at - start + 2);
+    buf[at++] = 0x80;
+    buf[at++] = 2;
+    buf[at++] = 0x80;
+    buf[at++] = 3;
+    this.offset(buf, at - start);
+    const path = this.path;
+    const n = path.length;
+    const kind = this.ascii ? 0x50 : 0x60;
+    if (n < 15) buf[at++] = kind | n;
+    else {
+      buf[at++] = kind | 0x0f;
+      at = putInt(buf, at, n);
+    }
+    if (this.ascii) at += buf.write(path, at, 'latin1');
+    else {
+      for (let i = 0; i < n; i++) {
+        buf.writeUInt16BE(path.charCodeAt(i), at);
+        at += 2;
+      }
+    }
+    const suffixAt = at - start;
+    buf.set(tpl.suffix, at);
+    for (const o of tpl.suffixOffsets) this.offset(buf, suffixAt + o);
+    // Trailer: 6 unused bytes, offset size, reference size, then object count, top object and
+    // table offset as 64-bit integers (all below 2^32 here).
+    const t = this.table;
+    for (let i = 0; i < 32; i++) buf[t + i] = 0;
+    buf[t + 6] = this.offsetSize;
+    buf[t + 7] = 1;
+    buf.writeUInt32BE(OBJECTS, t + 12);
+    buf.writeUInt32BE(this.tableStart, t + 28);
+  }
+
+  /** Appends an object's offset to the table. */
+  private offset(buf: Buffer, o: number): void {
+    const t = this.table;
+    if (this.offsetSize === 2) {
+      buf[t] = o >>> 8;
+      buf[t + 1] = o & 0xff;
+    } else if (this.offsetSize === 1) buf[t] = o;
+    else buf.writeUIntBE(o, t, this.offsetSize);
+    this.table = t + this.offsetSize;
+  }
+}
+
+const plain = new PlainMBFile();
+
 /** The archive of a row, as `encodeMBFile(f)` would write it. */
 export function writeMBFile(f: MBFile): Uint8Array {
-  const path = f.relativePath;
-  if (path === undefined || f.target !== undefined || f.digest !== undefined || f.encryptionKey !== undefined || f.extendedAttributes !== undefined || FIXED_STRINGS.has(path)) {
-    return encodeMBFile(f);
-  }
-  const ints: number[] = [];
-  for (const k of INT_KEYS) {
-    const v = f[k];
-    if (typeof v !== 'number' || !Number.isSafeInteger(v)) return encodeMBFile(f);
-    ints.push(v);
-  }
-  const tpl = (template ??= makeTemplate());
-  const ascii = isAscii(path);
-  let length = tpl.prefix.length + 4 + countLength(path.length) + (ascii ? 1 : 2) * path.length + tpl.suffix.length;
-  for (const v of ints) length += intLength(v);
-  const tableStart = length;
-  const lastOffset = tableStart - (tpl.suffix.length - (tpl.suffixOffsets[tpl.suffixOffsets.length - 1] ?? 0));
-  const offsetSize = lastOffset < 0x100 ? 1 : lastOffset < 0x10000 ? 2 : lastOffset < 0x1000000 ? 3 : 4;
-  length += OBJECTS * offsetSize + 32;
-
-  const buf = Buffer.allocUnsafe(length);
-  const offsets: number[] = tpl.prefixOffsets.slice();
-  buf.set(tpl.prefix, 0);
-  let at = tpl.prefix.length;
-  for (const v of ints) {
-    offsets.push(at);
-    at = putInt(buf, at, v);
-  }
-  // The RelativePath and $class UIDs: objects 2 and 3 of $objects.
-  offsets.push(at, at + 2);
-  buf[at++] = 0x80;
-  buf[at++] = 2;
-  buf[at++] = 0x80;
-  buf[at++] = 3;
-  offsets.push(at);
-  const n = path.length;
-  const kind = ascii ? 0x50 : 0x60;
-  if (n < 15) buf[at++] = kind | n;
-  else {
-    buf[at++] = kind | 0x0f;
-    at = putInt(buf, at, n);
-  }
-  if (ascii) at += buf.write(path, at, 'latin1');
-  else {
-    for (let i = 0; i < n; i++) {
-      buf.writeUInt16BE(path.charCodeAt(i), at);
-      at += 2;
-    }
-  }
-  const suffixAt = at;
-  buf.set(tpl.suffix, at);
-  at += tpl.suffix.length;
-  for (const o of tpl.suffixOffsets) offsets.push(suffixAt + o);
-  if (offsetSize === 2) {
-    for (const o of offsets) {
-      buf[at] = o >>> 8;
-      buf[at + 1] = o & 0xff;
-      at += 2;
-    }
-  } else {
-    for (const o of offsets) {
-      buf.writeUIntBE(o, at, offsetSize);
-      at += offsetSize;
-    }
-  }
-  // Trailer: 6 unused bytes, offset size, reference size, then object count, top object and
-  // table offset as 64-bit integers (all below 2^32 here).
-  buf.fill(0, at, at + 32);
-  buf[at + 6] = offsetSize;
-  buf[at + 7] = 1;
-  buf.writeUInt32BE(OBJECTS, at + 12);
-  buf.writeUInt32BE(tableStart, at + 28);
+  if (!plain.set(f)) return encodeMBFile(f);
+  const buf = Buffer.allocUnsafe(plain.length);
+  plain.writeTo(buf, 0);
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
