@@ -163,8 +163,10 @@ async function serveChild(): Promise<void> {
 /** A backup target that keeps nothing: every byte is discarded. */
 function nullTarget(): BackupTarget {
   const enoent = (): Error => Object.assign(new Error('No such file or directory'), { code: 'ENOENT' });
+  // One writer for every file (it keeps nothing), so no objects are made per file.
+  const sink = { write: async () => undefined, commit: async () => undefined, abort: async () => undefined };
   return {
-    createFile: async () => ({ write: async () => undefined, commit: async () => undefined, abort: async () => undefined }),
+    createFile: async () => sink,
     readFile: (): AsyncIterable<Uint8Array> => ({
       [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(enoent()) }),
     }),

@@ -184,12 +184,7 @@ async function backupWith(run: BackupRun, manifest: ManifestDbBuilder): Promise<
       manifest.add({ entry: u.entry, extra: { encryptionKey: u.prepare.encryptionKey, ...(digest ? { digest } : {}) }, fileId: u.fileId });
     }
   };
-  const item = ({ entry, fileId, size, prepare }: (typeof uploads)[number]): UploadItem => ({
-    devicePath: `/var/mobile/${entry.domain}/${entry.relativePath}`,
-    backupPath: p(`Snapshot/${fileId.slice(0, 2)}/${fileId}`),
-    size,
-    chunks: () => (prepare ? prepare.chunks(run.source.chunks(entry)) : run.source.chunks(entry)),
-  });
+  const item = (u: (typeof uploads)[number]): UploadItem => new BlobUpload(run.source, u.entry, p(`Snapshot/${u.fileId.slice(0, 2)}/${u.fileId}`), u.size, u.prepare);
   files.whileWaiting = () => manifest.work(MANIFEST_SLICE);
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
@@ -202,7 +197,9 @@ async function backupWith(run: BackupRun, manifest: ManifestDbBuilder): Promise<
     batchBytes = 0;
     await run.checkpoint('uploading');
   };
-  for (const u of uploads) {
+  // Files of a batch's size or more go first: while they stream the device mostly waits for the
+  // host, and that is when its Manifest.db work gets done.
+  for (const u of [...uploads.filter((x) => x.size >= BATCH_BYTES), ...uploads.filter((x) => x.size < BATCH_BYTES)]) {
     done += u.size;
     if (staged.get(u.fileId) === u.size) {
       encryptedRows([u]);
@@ -309,6 +306,26 @@ async function listSnapshot(files: HostFiles, udid: string): Promise<Map<string,
     }
   }
   return out;
+}
+
+/** A file's blob to upload (a class: no closure made per file). */
+class BlobUpload implements UploadItem {
+  readonly devicePath: string;
+
+  constructor(
+    private readonly source: BackupRun['source'],
+    private readonly entry: DeviceEntry,
+    readonly backupPath: string,
+    readonly size: number,
+    private readonly prepare: ReturnType<BackupCrypto['forFile']> | undefined,
+  ) {
+    this.devicePath = `/var/mobile/${entry.domain}/${entry.relativePath}`;
+  }
+
+  chunks(): AsyncIterable<Uint8Array> | Iterable<Uint8Array> {
+    const plain = this.source.chunks(this.entry);
+    return this.prepare ? this.prepare.chunks(plain) : plain;
+  }
 }
 
 function chunksLength(chunks: readonly Uint8Array[]): number {
