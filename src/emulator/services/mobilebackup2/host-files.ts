@@ -18,6 +18,7 @@ import {
 } from '../../../protocol/dl-file-stream.js';
 import { isPlistDict, numberValue, parsePlist, real, type PlistDict, type PlistValue } from '../../../protocol/plist/index.js';
 import { encodeMoveFrame } from '../../../protocol/dl-move-frame.js';
+import { workWhile } from './idle-work.js';
 import type { DlConnection } from '../../../transport/dl-connection.js';
 
 /** A status the host answered with; code 0 is success. */
@@ -198,19 +199,6 @@ class Outbox {
   }
 }
 
-/** Does slices of `work` (true while some is left) until `wait` settles, letting I/O in between. */
-async function workWhile<T>(wait: Promise<T>, work: (() => boolean) | undefined): Promise<T> {
-  if (work) {
-    let settled = false;
-    const done = (): void => {
-      settled = true;
-    };
-    wait.then(done, done);
-    while (!settled && work()) await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-  return wait;
-}
-
 export class HostFiles {
   /** Overall progress 0–100 reported with each request. */
   progress = 0;
@@ -328,11 +316,11 @@ export class HostFiles {
   }
 
   /**
-   * Moves in batches, one request each; the next request is encoded while the host works on the
-   * one before (a big backup sends hundreds). `afterEach` runs after each answer.
+   * Moves in batches, one request each; the next request is encoded (directly when the plists
+   * are binary: these are the device's biggest messages) while the host works on the one before
+   * (a big backup sends hundreds). `afterEach` runs after each answer.
    */
   async moveBatches(batches: Iterable<Array<{ from: string; to: string }>>, afterEach: () => Promise<void>): Promise<void> {
-    // Move lists are the device's biggest messages: written directly when the plists are binary.
     const encode = (moves: Array<{ from: string; to: string }>): Uint8Array =>
       this.dl.format === 'binary'
         ? encodeMoveFrame('DLMessageMoveItems', moves, this.progress)
