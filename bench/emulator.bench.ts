@@ -13,10 +13,11 @@
  *   --files N   files on the phone (default: the big profile, 200 000)
  *   --gib G     size of the video, GiB (default: the big profile, 4.5)
  *   --mib M     bytes of the other files together, MiB (default: the big profile, 2048)
+ *   --default-malloc  the allocator's default settings (see KEEP_FREED_MEMORY)
  *   IBACKUP_BENCH_CHILD_ARGS  extra node options for the emulator's process (e.g. --cpu-prof)
  * The same settings can be given as IBACKUP_BENCH_FILES, IBACKUP_BENCH_GIB, IBACKUP_BENCH_MIB.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -44,6 +45,11 @@ function cpuMs(): number {
 function sysMs(): number {
   return process.cpuUsage().system / 1000;
 }
+
+/** Minor page faults of this process so far (each a page of memory the kernel had to map in). */
+function faults(): number {
+  return process.resourceUsage().minorPageFault;
+}
 const GIB = 2 ** 30;
 
 interface Settings {
@@ -54,8 +60,8 @@ interface Settings {
 
 /** Messages from the emulator process. */
 type ChildMessage =
-  | { type: 'ready'; address: string; blastPort: number; generatorRate: number; cpuMs: number; sysMs: number }
-  | { type: 'stats'; maxRssKb: number; cpuMs: number; sysMs: number };
+  | { type: 'ready'; address: string; blastPort: number; generatorRate: number; cpuMs: number; sysMs: number; faults: number }
+  | { type: 'stats'; maxRssKb: number; cpuMs: number; sysMs: number; faults: number };
 
 function option(name: string, envName: string): number | undefined {
   return numberOption(name, envName, { allowZero: true });
@@ -151,11 +157,11 @@ async function serveChild(): Promise<void> {
   const send = (m: ChildMessage): void => void process.send?.(m);
   process.on('message', (m: unknown) => {
     if (m !== 'stop') return;
-    send({ type: 'stats', maxRssKb: process.resourceUsage().maxRSS, cpuMs: cpuMs(), sysMs: sysMs() });
+    send({ type: 'stats', maxRssKb: process.resourceUsage().maxRSS, cpuMs: cpuMs(), sysMs: sysMs(), faults: faults() });
     blaster.close();
     void emulator.close().then(() => process.disconnect());
   });
-  send({ type: 'ready', address: emulator.socketAddress, blastPort: (blaster.address() as AddressInfo).port, generatorRate: rate, cpuMs: cpuMs(), sysMs: sysMs() });
+  send({ type: 'ready', address: emulator.socketAddress, blastPort: (blaster.address() as AddressInfo).port, generatorRate: rate, cpuMs: cpuMs(), sysMs: sysMs(), faults: faults() });
 }
 
 // ---- the host process ----
@@ -191,6 +197,7 @@ interface RunResult {
   hostCpuMs: number;
   /** The kernel's part of it, ms. */
   hostSysMs: number;
+  hostFaults: number;
   bytes: number;
   files: number;
   code: number;
@@ -213,6 +220,7 @@ async function backupOnce(address: string, hostDir: string): Promise<RunResult> 
     const t = performance.now();
     const cpu0 = cpuMs();
     const sys0 = sysMs();
+    const faults0 = faults();
     const trace = process.env.IBACKUP_BENCH_TRACE === '1'
       ? setInterval(() => console.log(`  ${((performance.now() - t) / 1000).toFixed(1)} s: ${files} files, ${(bytes / 1e6).toFixed(0)} MB`), 1000)
       : undefined;
@@ -232,7 +240,7 @@ async function backupOnce(address: string, hostDir: string): Promise<RunResult> 
     const seconds = (performance.now() - t) / 1000;
     clearInterval(trace);
     const stream = { streamSeconds: (lastAt - firstAt) / 1000, streamBytes: bytes - firstBytes };
-    return { seconds, ...stream, hostCpuMs: cpuMs() - cpu0, hostSysMs: sysMs() - sys0, bytes, files, code: numberValue(response.ErrorCode) ?? -1 };
+    return { seconds, ...stream, hostCpuMs: cpuMs() - cpu0, hostSysMs: sysMs() - sys0, hostFaults: faults() - faults0, bytes, files, code: numberValue(response.ErrorCode) ?? -1 };
   } finally {
     await mb2.disconnect();
   }
@@ -259,6 +267,7 @@ interface Measured extends RunResult {
   emulatorCpuMs: number;
   /** The kernel's part of it, ms. */
   emulatorSysMs: number;
+  emulatorFaults: number;
   /** A bare TCP socket pair between the same processes right after the run, bytes/s. */
   bareRate: number;
 }
@@ -273,7 +282,7 @@ async function measure(s: Settings, tls: boolean, dir: string, inProcess: boolea
     try {
       const run = await backupOnce(emulator.socketAddress, hostDir);
       const bareRate = await bareSocketRate((blaster.address() as AddressInfo).port);
-      return { ...run, generatorRate: generator, emulatorRssKb: 0, emulatorCpuMs: 0, emulatorSysMs: 0, bareRate };
+      return { ...run, generatorRate: generator, emulatorRssKb: 0, emulatorCpuMs: 0, emulatorSysMs: 0, emulatorFaults: 0, bareRate };
     } finally {
       blaster.close();
       await emulator.close();
@@ -291,7 +300,7 @@ async function measure(s: Settings, tls: boolean, dir: string, inProcess: boolea
     const stats = waitFor(child, 'stats');
     child.send('stop');
     const end = await stats;
-    return { ...run, generatorRate: ready.generatorRate, emulatorRssKb: end.maxRssKb, emulatorCpuMs: end.cpuMs - ready.cpuMs, emulatorSysMs: end.sysMs - ready.sysMs, bareRate };
+    return { ...run, generatorRate: ready.generatorRate, emulatorRssKb: end.maxRssKb, emulatorCpuMs: end.cpuMs - ready.cpuMs, emulatorSysMs: end.sysMs - ready.sysMs, emulatorFaults: end.faults - ready.faults, bareRate };
   } finally {
     if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
   }
@@ -319,6 +328,7 @@ function report(label: string, m: Measured, inProcess: boolean): void {
       ? `  CPU per GiB: ${side(m.hostCpuMs, m.hostSysMs)} (both sides)`
       : `  CPU per GiB: emulator ${side(m.emulatorCpuMs, m.emulatorSysMs)} (pairing included), null client ${side(m.hostCpuMs, m.hostSysMs)}`,
   );
+  if (!inProcess) console.log(`  minor page faults: emulator ${m.emulatorFaults}, null client ${m.hostFaults}`);
   const host = `host ${rss(process.resourceUsage().maxRSS)}`;
   console.log(`  peak RSS: ${inProcess ? `${host} (emulator and host in one process)` : `${host}, emulator ${rss(m.emulatorRssKb)}`}`);
 }
@@ -350,5 +360,24 @@ async function main(): Promise<void> {
   }
 }
 
+/**
+ * glibc's allocator gives freed memory at the top of its heap back to the kernel, and Node's
+ * 64 KiB socket read buffers are freed by the hundred thousand in a run: each time the memory is
+ * taken again the kernel maps it in page by page (up to 700 000 page faults a run, doubling the
+ * null client's kernel time, and differently from run to run). Both processes are run with the
+ * allocator keeping what it frees (the settings are ignored elsewhere); `--default-malloc` runs
+ * without them.
+ */
+const KEEP_FREED_MEMORY = { MALLOC_TRIM_THRESHOLD_: String(2 ** 32), MALLOC_TOP_PAD_: String(2 ** 28) };
+
 if (process.argv.includes('--serve')) await serveChild();
-else await main();
+else if (!process.argv.includes('--default-malloc') && process.env.MALLOC_TRIM_THRESHOLD_ === undefined) {
+  const again = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: { ...process.env, ...KEEP_FREED_MEMORY },
+  });
+  process.exitCode = again.status ?? 1;
+} else {
+  if (process.env.MALLOC_TRIM_THRESHOLD_ !== undefined) console.log('allocator: freed memory kept (MALLOC_TRIM_THRESHOLD_, MALLOC_TOP_PAD_); --default-malloc runs without');
+  await main();
+}
