@@ -128,7 +128,7 @@ async function backupWith(run: BackupRun, manifest: ManifestDbBuilder): Promise<
     if (previous.size > 0) present.add(fileId);
     if (sweep && e.kind === 'file') fileIds.add(fileId);
     const old = previous.get(fileId);
-    let extra: { encryptionKey?: Uint8Array; digest?: Uint8Array } = {};
+    let extra: { encryptionKey?: Uint8Array; digest?: Uint8Array } | undefined;
     if (e.kind === 'file') {
       const unchanged = old !== undefined && sameFile(old, e);
       if (unchanged && old) {
@@ -137,13 +137,13 @@ async function backupWith(run: BackupRun, manifest: ManifestDbBuilder): Promise<
       } else {
         const prepare = run.crypto?.forFile(e);
         const size = prepare ? prepare.size : e.size;
-        uploads.push({ entry: e, fileId, size, ...(prepare ? { prepare } : {}) });
+        uploads.push(prepare ? { entry: e, fileId, size, prepare } : { entry: e, fileId, size });
         totalBytes += size;
         // An encrypted file's row holds the digest of its blob: made once the blob was sent.
         if (prepare) continue;
       }
     }
-    manifest.add({ entry: e, extra, fileId });
+    manifest.add(extra ? { entry: e, extra, fileId } : { entry: e, fileId });
   }
   // Unencrypted, every row is known now: the indexes can be built while the files go out.
   if (!run.crypto) manifest.seal();
