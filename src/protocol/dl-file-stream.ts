@@ -97,9 +97,14 @@ export class DlFileStreamParser {
   /** Up to 4 header bytes split across chunks. */
   private readonly word = new Uint8Array(4);
   private wordFill = 0;
-  /** A path or message being collected, allocated after its length was checked. */
-  private text: Uint8Array = new Uint8Array(0);
+  /**
+   * A path or message being read: its length (checked against the limits) and the bytes so far.
+   * One that arrives whole in a chunk is decoded where it lies; one split across chunks is
+   * gathered in `gathered`, which grows as needed and is used again for the next.
+   */
+  private textLength = 0;
   private textFill = 0;
+  private gathered: Uint8Array = new Uint8Array(0);
   private remaining = 0;
   private blockCode = 0;
   private deviceName: string | undefined;
@@ -154,11 +159,18 @@ export class DlFileStreamParser {
         case 'name':
         case 'path':
         case 'block-msg': {
-          const take = Math.min(this.text.length - this.textFill, chunk.length - pos);
-          this.text.set(chunk.subarray(pos, pos + take), this.textFill);
+          const need = this.textLength - this.textFill;
+          if (this.textFill === 0 && chunk.length - pos >= need) {
+            pos += need;
+            this.onText(events, chunk.subarray(pos - need, pos));
+            break;
+          }
+          if (this.gathered.length < this.textLength) this.gathered = new Uint8Array(Math.max(this.textLength, 2 * this.gathered.length));
+          const take = Math.min(need, chunk.length - pos);
+          this.gathered.set(chunk.subarray(pos, pos + take), this.textFill);
           this.textFill += take;
           pos += take;
-          if (this.textFill === this.text.length) this.onText(events);
+          if (this.textFill === this.textLength) this.onText(events, this.gathered.subarray(0, this.textLength));
           break;
         }
         case 'block-data': {
@@ -192,7 +204,7 @@ export class DlFileStreamParser {
         message: `The device sent a ${what} of ${length} bytes (limit ${max}).`,
       });
     }
-    this.text = new Uint8Array(length);
+    this.textLength = length;
     this.textFill = 0;
   }
 
@@ -235,12 +247,12 @@ export class DlFileStreamParser {
     }
     this.startText(this.remaining, this.limits.maxMessageLength, 'file stream message');
     this.state = 'block-msg';
-    if (this.remaining === 0) this.onText(events);
+    if (this.remaining === 0) this.onText(events, new Uint8Array(0));
   }
 
-  private onText(events: DlFileStreamEvent[]): void {
+  private onText(events: DlFileStreamEvent[], text: Uint8Array): void {
     if (this.state === 'name') {
-      const name = decodeUtf8(this.text, 'a file path');
+      const name = decodeUtf8(text, 'a file path');
       if (this.direction === 'upload') {
         this.deviceName = name;
         this.state = 'path-len';
@@ -249,13 +261,13 @@ export class DlFileStreamParser {
         this.state = 'block-len';
       }
     } else if (this.state === 'path') {
-      const backupPath = decodeUtf8(this.text, 'a file path');
+      const backupPath = decodeUtf8(text, 'a file path');
       events.push({ type: 'file-start', backupPath, devicePath: this.deviceName ?? '' });
       this.deviceName = undefined;
       this.state = 'block-len';
     } else {
       const code = this.blockCode;
-      const message = this.text.length > 0 ? decodeUtf8(this.text, 'a file stream message') : undefined;
+      const message = text.length > 0 ? decodeUtf8(text, 'a file stream message') : undefined;
       if (code === DL_CODE_SUCCESS) {
         events.push(message === undefined ? { type: 'file-end', ok: true } : { type: 'file-end', ok: true, message });
       } else {
@@ -263,7 +275,7 @@ export class DlFileStreamParser {
       }
       this.state = 'name-len';
     }
-    this.text = new Uint8Array(0);
+    this.textLength = 0;
     this.textFill = 0;
   }
 
