@@ -91,8 +91,8 @@ export class ManifestDbBuilder {
   private readonly domainBytes: number[] = [];
   private readonly pathBytes: number[] = [];
   private readonly lengthOfDomain = new Map<string, number>();
-  /** Rows added and not yet written, from `next` on. */
-  private readonly queue: PendingRow[] = [];
+  /** Rows added; those before `next` are written (and let go). */
+  private readonly queue: Array<PendingRow | undefined> = [];
   private next = 0;
   private readonly plain = new PlainMBFile();
   // One row's values and text lengths, refilled for each row.
@@ -150,7 +150,7 @@ export class ManifestDbBuilder {
     t[1] = this.domainBytes[position] as number;
     t[2] = this.pathBytes[position] as number;
     this.rows.append(position + 1, v, t);
-    this.queue[position] = undefined as unknown as PendingRow; // written: let it go
+    this.queue[position] = undefined;
   }
 
   private *indexSteps(): Steps<void> {
