@@ -8,6 +8,8 @@ import {
   INDEX_INTERIOR,
   INDEX_LEAF,
   INDEX_MAX_LOCAL,
+  INTERIOR_HEADER,
+  LEAF_HEADER,
   PAGE_SIZE,
   TABLE_INTERIOR,
   TABLE_LEAF,
@@ -45,7 +47,7 @@ export class TableTreeWriter {
     const layout = layoutRecord(values, textBytes, this.layout);
     const length = layout.length;
     const size = varintLength(length) + varintLength(rowid) + cellPayloadBytes(length, TABLE_MAX_LOCAL);
-    if (!this.buf || 8 + 2 * (this.starts.length + 1) > this.top - size) this.newLeaf();
+    if (!this.buf || LEAF_HEADER + 2 * (this.starts.length + 1) > this.top - size) this.newLeaf();
     const buf = this.buf as Buffer;
     const at = this.top - size;
     let p = putVarint(buf, at, length);
@@ -115,7 +117,7 @@ export class TableTreeWriter {
 function groupChildren(count: number, cell: (i: number) => number): Array<[number, number]> {
   const groups: Array<[number, number]> = [];
   let a = 0;
-  let used = 12;
+  let used = INTERIOR_HEADER;
   for (let j = 1; j < count; j++) {
     const cost = cell(j - 1);
     if (used + cost <= PAGE_SIZE) {
@@ -124,7 +126,7 @@ function groupChildren(count: number, cell: (i: number) => number): Array<[numbe
     }
     groups.push([a, j - 1]);
     a = j;
-    used = 12;
+    used = INTERIOR_HEADER;
   }
   groups.push([a, count - 1]);
   const last = groups[groups.length - 1] as [number, number];
@@ -198,7 +200,7 @@ export function* indexTreeSteps(store: PageStore, entries: IndexEntries): Genera
   const leaves: Array<[number, number]> = [];
   let dividers: number[] = [];
   let start = 0;
-  let used = 8;
+  let used = LEAF_HEADER;
   for (let i = 0; i < n; i++) {
     const cost = 2 + (cells[i] as number);
     if (used + cost <= PAGE_SIZE) {
@@ -208,7 +210,7 @@ export function* indexTreeSteps(store: PageStore, entries: IndexEntries): Genera
     leaves.push([start, i]);
     dividers.push(i);
     start = i + 1;
-    used = 8;
+    used = LEAF_HEADER;
   }
   leaves.push([start, n]);
   if (start === n && dividers.length > 0) {

@@ -4,7 +4,7 @@
  * page 1 gets the 100-byte header and the schema table. The result is an ordinary rollback-journal
  * database, UTF-8, schema format 4, no free pages.
  */
-import { PAGE_SIZE, PageStore, TABLE_LEAF, closeBtreePage } from './pages.js';
+import { LEAF_HEADER, PAGE_SIZE, PageStore, TABLE_LEAF, closeBtreePage } from './pages.js';
 import { layoutRecord, putRecord, putVarint, varintLength, type SqlValue } from './record.js';
 
 export interface SchemaObject {
@@ -43,7 +43,7 @@ export class SqliteFileWriter {
       const layout = layoutRecord(values);
       const rowid = i + 1;
       const size = varintLength(layout.length) + varintLength(rowid) + layout.length;
-      if (HEADER + 8 + 2 * (starts.length + 1) > top - size) throw new Error('the schema does not fit on the first page');
+      if (HEADER + LEAF_HEADER + 2 * (starts.length + 1) > top - size) throw new Error('the schema does not fit on the first page');
       top -= size;
       putRecord(page, putVarint(page, putVarint(page, top, layout.length), rowid), values, layout);
       starts.push(top);

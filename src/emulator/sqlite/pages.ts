@@ -84,6 +84,10 @@ export function putSpilledPayload(store: PageStore, cell: Buffer, at: number, pa
   return p;
 }
 
+/** Bytes of a B-tree page's header: a leaf's, and an interior page's (with its right-most pointer). */
+export const LEAF_HEADER = 8;
+export const INTERIOR_HEADER = 12;
+
 /** Page types of B-tree pages. */
 export const INDEX_INTERIOR = 0x02;
 export const TABLE_INTERIOR = 0x05;
