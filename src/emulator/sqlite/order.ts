@@ -31,12 +31,12 @@ const SMALL = 16;
 export function* textOrderSteps(keys: readonly string[]): Generator<void, number[]> {
   const n = keys.length;
   let sortKeys = keys;
-  for (let i = 0; i < n; i += MERGE_STEP) {
-    if (keys.slice(i, i + MERGE_STEP).some((k) => NEEDS_CODE_POINTS.test(k))) {
+  for (let i = 0; i < n; i++) {
+    if (NEEDS_CODE_POINTS.test(keys[i] as string)) {
       sortKeys = keys.map((k) => (NEEDS_CODE_POINTS.test(k) ? codePointKey(k) : k));
       break;
     }
-    yield;
+    if (i % MERGE_STEP === MERGE_STEP - 1) yield;
   }
   let descents = 0;
   for (let i = 1; i < n; i++) if ((sortKeys[i] as string) < (sortKeys[i - 1] as string)) descents++;
@@ -95,9 +95,10 @@ function* mergeOrder(keys: readonly string[]): Generator<void, number[]> {
 function* radixOrder(keys: readonly string[]): Generator<void, number[]> {
   const n = keys.length;
   const rank = new Int32Array(0x10000);
-  for (let lo = 0; lo < n; lo += MERGE_STEP) {
-    for (const k of keys.slice(lo, lo + MERGE_STEP)) for (let i = 0; i < k.length; i++) rank[k.charCodeAt(i)] = 1;
-    yield;
+  for (let j = 0; j < n; j++) {
+    const k = keys[j] as string;
+    for (let i = 0; i < k.length; i++) rank[k.charCodeAt(i)] = 1;
+    if (j % MERGE_STEP === MERGE_STEP - 1) yield;
   }
   let used = 0;
   for (let c = 0; c < rank.length; c++) if (rank[c]) rank[c] = ++used;

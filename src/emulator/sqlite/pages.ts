@@ -102,14 +102,12 @@ export function closeBtreePage(page: Buffer, hdr: number, type: number, cellStar
   page[hdr] = type;
   page.writeUInt16BE(0, hdr + 1); // no freeblocks
   page.writeUInt16BE(cellStarts.length, hdr + 3);
-  const top = cellStarts.length > 0 ? (cellStarts[cellStarts.length - 1] as number) : PAGE_SIZE;
-  page.writeUInt16BE(top === 65536 ? 0 : top, hdr + 5);
+  // Where the cells start (at most the page size, 4 096: never the 65 536 the format writes as 0).
+  page.writeUInt16BE(cellStarts.length > 0 ? (cellStarts[cellStarts.length - 1] as number) : PAGE_SIZE, hdr + 5);
   page[hdr + 7] = 0; // no fragments: the cells are contiguous
-  let ptr = hdr + 8;
-  if (type === TABLE_INTERIOR || type === INDEX_INTERIOR) {
-    page.writeUInt32BE(rightChild ?? 0, hdr + 8);
-    ptr += 4;
-  }
+  const interior = type === TABLE_INTERIOR || type === INDEX_INTERIOR;
+  if (interior) page.writeUInt32BE(rightChild ?? 0, hdr + LEAF_HEADER);
+  let ptr = hdr + (interior ? INTERIOR_HEADER : LEAF_HEADER);
   for (const s of cellStarts) {
     page.writeUInt16BE(s, ptr);
     ptr += 2;

@@ -34,7 +34,7 @@ function hasKeys(o: object): boolean {
 }
 
 /** The MBFile record of an entry (encryption key added by the caller for encrypted backups). */
-export function mbFileOf(e: DeviceEntry, extra: Partial<MBFile> = {}): MBFile {
+export function mbFileOf(e: DeviceEntry, extra?: Partial<MBFile>): MBFile {
   const f: MBFile = {
     relativePath: e.relativePath,
     lastModified: e.mtime,
@@ -48,7 +48,7 @@ export function mbFileOf(e: DeviceEntry, extra: Partial<MBFile> = {}): MBFile {
     flags: e.flags,
     protectionClass: e.protectionClass,
   };
-  if (hasKeys(extra)) Object.assign(f, extra);
+  if (extra && hasKeys(extra)) Object.assign(f, extra);
   if (e.target !== undefined) f.target = e.target;
   if (hasKeys(e.extendedAttributes)) f.extendedAttributes = { ...e.extendedAttributes };
   return f;
