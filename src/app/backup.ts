@@ -23,6 +23,7 @@ import { storeTarget } from './backup-target.js';
 import { mobileBackupError } from './mobilebackup-errors.js';
 import { ITUNES_FILES, buildInfoPlist } from './info-plist.js';
 import { openSyncSession } from './sync-session.js';
+import { tuneHeapForStreaming } from './heap-tuning.js';
 import { formatBytes } from './doctor.js';
 
 export const GIB = 1024 ** 3;
@@ -71,6 +72,7 @@ export interface BackupResult {
 
 export async function backupDevice(device: HostDevice, opts: BackupOptions): Promise<BackupResult> {
   const started = Date.now();
+  tuneHeapForStreaming();
   const now = opts.now ?? (() => new Date());
   const udid = device.udid;
   // The last complete backup is kept (hard links) from the first change until this run is flushed.
