@@ -9,10 +9,11 @@
  * files/s, peak RSS and the ratios. Not a test: it fails only when a client fails.
  *
  * Run: npm run bench:backup [-- --files 20000 --mib 2048]
- *   (or IBACKUP_BENCH_FILES, IBACKUP_BENCH_MIB); --no-idevicebackup2 skips the third client.
+ *   (or IBACKUP_BENCH_FILES, IBACKUP_BENCH_MIB); --no-idevicebackup2 skips the third client;
+ *   --no-wait starts at once after a previous run (see waitAfterLastCleanup).
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -90,7 +91,32 @@ function settle(): void {
   spawnSync('sync', [], { stdio: 'ignore' });
 }
 
+/** Where a run notes when it deleted its backups (its modification time). */
+const CLEANUP_MARK = join(tmpdir(), 'ibackup-bench-backup.cleanup');
+const QUIET_MS = 6 * 60_000;
+
+/**
+ * Waits until the previous run's deletion of its backups is QUIET_MS old. Reason, measured: ext4
+ * without a journal will not reuse an inode freed in the last 60 s (360 s while its inode-table
+ * block is unwritten), and its allocator looks at every such inode again for each new file:
+ * right after 40 000 files were deleted, creating 20 000 files cost 2.7 s of kernel time instead
+ * of 0.3 s, and a full backup's CPU time went from ~7 s to 10–15 s, by chance of which block
+ * groups the new folders land in. Any client of a run that starts too soon pays for it, unevenly.
+ */
+async function waitAfterLastCleanup(): Promise<void> {
+  const mark = await stat(CLEANUP_MARK).catch(() => undefined);
+  const wait = mark ? mark.mtimeMs + QUIET_MS - Date.now() : 0;
+  if (wait <= 0 || wait > QUIET_MS) return;
+  if (process.argv.includes('--no-wait')) {
+    process.stdout.write('Note: the previous run deleted its backups less than 6 minutes ago; on ext4 without a journal, file creation is slower until then.\n');
+    return;
+  }
+  process.stdout.write(`Waiting ${Math.ceil(wait / 1000)} s: the previous run deleted its backups less than 6 minutes ago, and some file systems (ext4 without a journal) create files slower until then (--no-wait skips this).\n`);
+  await new Promise((r) => setTimeout(r, wait));
+}
+
 async function main(): Promise<void> {
+  await waitAfterLastCleanup();
   const files = option('--files', 'IBACKUP_BENCH_FILES', 20_000);
   const mib = option('--mib', 'IBACKUP_BENCH_MIB', 2048);
   const withIdb = !process.argv.includes('--no-idevicebackup2') && spawnSync('sh', ['-c', 'command -v idevicebackup2'], { stdio: 'ignore' }).status === 0;
@@ -166,6 +192,7 @@ async function main(): Promise<void> {
     await new Promise((r) => emu.once('exit', r));
     await rm(tmp, { recursive: true, force: true });
     await rm(dist, { recursive: true, force: true });
+    await writeFile(CLEANUP_MARK, `${new Date().toISOString()}\n`);
   }
 }
 
