@@ -19,6 +19,7 @@ import {
   type SnapshotState,
   type StatusInfo,
 } from './manifest-writer.js';
+import { uploadOrder } from './upload-order.js';
 
 /** What the backup needs from the device. */
 export interface BackupSource {
@@ -197,9 +198,7 @@ async function backupWith(run: BackupRun, manifest: ManifestDbBuilder): Promise<
     batchBytes = 0;
     await run.checkpoint('uploading');
   };
-  // Files of a batch's size or more go first: while they stream the device mostly waits for the
-  // host, and that is when its Manifest.db work gets done.
-  for (const u of [...uploads.filter((x) => x.size >= BATCH_BYTES), ...uploads.filter((x) => x.size < BATCH_BYTES)]) {
+  for (const u of uploadOrder(uploads, BATCH_BYTES)) {
     done += u.size;
     if (staged.get(u.fileId) === u.size) {
       encryptedRows([u]);
