@@ -190,6 +190,8 @@ export class BackupStore {
     if (src.isDirectory()) this.forgetDirs();
     await this.parentReady(b);
     await this.fs.rename(a, b);
+    // The file's data now sits at b (flushing b flushes it); a no longer names anything.
+    this.dirty.delete(a);
     this.dirty.add(b);
     this.dirtyDirs.add(parentDir(a));
     this.dirtyDirs.add(parentDir(b));

@@ -120,3 +120,27 @@ describe('backup store: flushing while a run goes on', () => {
     });
   });
 });
+
+describe('backup store: what a flush without syncfs covers', () => {
+  test('a moved file is flushed where it is now, its folders both, and its old name not at all', async () => {
+    await withRoot(async (root) => {
+      const synced: string[] = [];
+      const fs: FsLayer = {
+        ...nodeFs,
+        syncFileSystem: async () => false,
+        sync: async (p, dir) => void synced.push(`${dir ? 'dir' : 'file'} ${p.slice(root.length + 1)}`),
+      };
+      const store = new BackupStore(root, UDID, { fs });
+      await store.mkdirp(`${UDID}/Snapshot/ab`);
+      await store.mkdirp(`${UDID}/ab`);
+      await write(store, `${UDID}/Snapshot/ab/1`, 'one');
+      await write(store, `${UDID}/Snapshot/ab/2`, 'two');
+      await store.move(`${UDID}/Snapshot/ab/1`, `${UDID}/ab/1`);
+      await store.flush();
+      const files = synced.filter((s) => s.startsWith('file ')).sort();
+      assert.deepEqual(files, [`file ${UDID}/Snapshot/ab/2`, `file ${UDID}/ab/1`]);
+      assert.ok(synced.includes(`dir ${UDID}/Snapshot/ab`) && synced.includes(`dir ${UDID}/ab`), synced.join('\n'));
+      assert.equal(await readFile(join(root, UDID, 'ab', '1'), 'utf8'), 'one');
+    });
+  });
+});
