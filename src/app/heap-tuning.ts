@@ -5,8 +5,8 @@
  * for every chunk read from the device, and the promises that write it. With V8's default
  * growing factor the old generation's limit then stays so close to its size that V8 starts a
  * full collection every few dozen milliseconds: measured, over a hundred full collections in a
- * 2 GB backup, with 8–12 MB of old generation each time, 1.5–2 CPU-seconds of marking (a third of
- * the process's own CPU time). While the heap is small, the old generation may grow to four times
+ * 2 GB backup, with 8–12 MB of old generation each time, about 2 CPU-seconds of marking (a third
+ * of the process's user time). While the heap is small, the old generation may grow to four times
  * what survives (V8's largest dynamic factor, set as a flag V8 reads whenever it sets a new
  * limit), which leaves a handful of full collections. Once what survives passes SMALL_HEAP_BYTES
  * the default comes back: the default's room then far exceeds the young generation, and four
