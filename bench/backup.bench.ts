@@ -90,7 +90,8 @@ process.exit(0);
  * Where allowed (root on Linux), the clean page cache is dropped too, so each client finds the
  * same free memory: once earlier runs have filled memory with cached file data, every page a
  * client writes must first be reclaimed from that cache, in the writer's own kernel time (seen
- * here: 3 s of system time for a full backup with memory free, 7–11 s with it full).
+ * here: 5.9 s of system time for ibackup's full backup with memory full of cached data, 3–4 s
+ * after dropping it).
  */
 function settle(): void {
   spawnSync('sync', [], { stdio: 'ignore' });
@@ -109,9 +110,9 @@ const QUIET_MS = 6 * 60_000;
  * Waits until the previous run's deletion of its backups is QUIET_MS old. Reason, measured: ext4
  * without a journal will not reuse an inode freed in the last 60 s (360 s while its inode-table
  * block is unwritten), and its allocator looks at every such inode again for each new file:
- * right after 40 000 files were deleted, creating 20 000 files cost 2.7 s of kernel time instead
- * of 0.3 s, and a full backup's CPU time went from ~7 s to 10–15 s, by chance of which block
- * groups the new folders land in. Any client of a run that starts too soon pays for it, unevenly.
+ * right after a 20 000-file backup was deleted, creating 20 000 empty files cost 2.7 s of kernel
+ * time instead of 0.3 s, and ibackup's full backup took 10 CPU-seconds and more instead of about
+ * 7, by chance of which block groups the new folders land in. Any client of a run that starts too soon pays for it, unevenly.
  */
 async function waitAfterLastCleanup(): Promise<void> {
   const mark = await stat(CLEANUP_MARK).catch(() => undefined);
