@@ -112,17 +112,19 @@ const QUIET_MS = 6 * 60_000;
  * block is unwritten), and its allocator looks at every such inode again for each new file:
  * right after a 20 000-file backup was deleted, creating 20 000 empty files cost 2.7 s of kernel
  * time instead of 0.3 s, and ibackup's full backup took 10 CPU-seconds and more instead of about
- * 7, by chance of which block groups the new folders land in. Any client of a run that starts too soon pays for it, unevenly.
+ * 7, by chance of which block groups the new folders land in. Any client of a run that starts
+ * too soon pays for it, unevenly.
  */
 async function waitAfterLastCleanup(): Promise<void> {
   const mark = await stat(CLEANUP_MARK).catch(() => undefined);
   const wait = mark ? mark.mtimeMs + QUIET_MS - Date.now() : 0;
   if (wait <= 0 || wait > QUIET_MS) return;
+  const recent = `the previous run deleted its backups less than ${QUIET_MS / 60_000} minutes ago, and some file systems (ext4 without a journal) create files slower until then`;
   if (process.argv.includes('--no-wait')) {
-    process.stdout.write('Note: the previous run deleted its backups less than 6 minutes ago; on ext4 without a journal, file creation is slower until then.\n');
+    process.stdout.write(`Note: ${recent}.\n`);
     return;
   }
-  process.stdout.write(`Waiting ${Math.ceil(wait / 1000)} s: the previous run deleted its backups less than 6 minutes ago, and some file systems (ext4 without a journal) create files slower until then (--no-wait skips this).\n`);
+  process.stdout.write(`Waiting ${Math.ceil(wait / 1000)} s: ${recent} (--no-wait skips this).\n`);
   await new Promise((r) => setTimeout(r, wait));
 }
 
