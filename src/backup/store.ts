@@ -21,6 +21,7 @@ export interface StoreEntry {
 }
 
 const EARLY_FLUSH_BYTES = 256 * 1024 * 1024;
+const EARLY_FLUSH_FILES = 32 * 1024;
 
 import { UnsafePathError } from './store-errors.js';
 export { UnsafePathError, deviceLinkCode, errorText } from './store-errors.js';
@@ -35,11 +36,18 @@ export interface StoreOptions {
   beforeChange?: (localPath: string, loses: boolean) => Promise<void>;
   /** Bytes written between two flushes started in the background (default 256 MiB). */
   earlyFlushBytes?: number;
+  /** Files written between two flushes started in the background (default 32 768). */
+  earlyFlushFiles?: number;
 }
 
 export class BackupStore {
-  /** Files and folders written or changed in this run, to flush before completion. */
-  private readonly dirty = new Set<string>();
+  /**
+   * Files written or moved into place in this run and not yet covered by a flush of the disk that
+   * succeeded: what the final flush must fsync one by one where syncfs fails. Emptied by each
+   * early flush that succeeds, so a backup of any size keeps at most a batch of names.
+   */
+  private dirty = new Set<string>();
+  /** Folders whose entries changed in this run (a few hundred in a backup): fsynced where syncfs fails. */
   private readonly dirtyDirs = new Set<string>();
   /**
    * Folders found to be real folders (not links) in this run. Only this store changes the
@@ -57,7 +65,12 @@ export class BackupStore {
   /** Bytes written since the last early flush began, and that flush while it runs. */
   private sinceEarlyFlush = 0;
   private earlyFlush: Promise<unknown> | undefined;
+  /** The names an early flush running now covers (see `moved`). */
+  private flushingBatch: Set<string> | undefined;
+  /** Cleared when a flush of the disk fails: no more early flushes in this run. */
+  private earlyFlushWorks = true;
   private readonly earlyFlushBytes: number;
+  private readonly earlyFlushFiles: number;
   private readonly allowedTop: (first: string) => boolean;
   readonly fs: FsLayer;
   private readonly beforeChange: (localPath: string, loses: boolean) => Promise<void>;
@@ -70,6 +83,7 @@ export class BackupStore {
     this.fs = opts.fs ?? nodeFs;
     this.beforeChange = opts.beforeChange ?? (async () => undefined);
     this.earlyFlushBytes = opts.earlyFlushBytes ?? EARLY_FLUSH_BYTES;
+    this.earlyFlushFiles = opts.earlyFlushFiles ?? EARLY_FLUSH_FILES;
     const archive = new RegExp(`^${escapeRe(udid)}-\\d{8}-\\d{6}$`);
     this.allowedTop = (first) => first === udid || archive.test(first) || first === '_unback_';
   }
@@ -190,11 +204,24 @@ export class BackupStore {
     if (src.isDirectory()) this.forgetDirs();
     await this.parentReady(b);
     await this.fs.rename(a, b);
-    // The file's data now sits at b (flushing b flushes it); a no longer names anything.
-    this.dirty.delete(a);
-    this.dirty.add(b);
+    this.moved(a, b, src.isDirectory());
     this.dirtyDirs.add(parentDir(a));
     this.dirtyDirs.add(parentDir(b));
+  }
+
+  /**
+   * Keeps the names to flush true after a rename: what was written and not yet flushed under `a`
+   * is now under `b` (a file's data moves with it: flushing b flushes it). Something flushed
+   * already, or not written by this run, needs only its two folders flushed.
+   */
+  private moved(a: string, b: string, dir: boolean): void {
+    const pending = (p: string): boolean => this.dirty.delete(p) || this.flushingBatch?.delete(p) === true;
+    if (pending(a)) this.dirty.add(b);
+    if (!dir) return;
+    const inside = a + sep;
+    for (const p of [...this.dirty, ...(this.flushingBatch ?? [])]) {
+      if (p.startsWith(inside) && pending(p)) this.dirty.add(b + p.slice(a.length));
+    }
   }
 
   /** Removes a file or a whole folder; a missing item is fine. */
@@ -281,19 +308,31 @@ export class BackupStore {
   }
 
   /**
-   * Counts bytes written; every `earlyFlushBytes`, starts a flush of the disk in the background
-   * (one at a time), so the disk writes the data while more arrives instead of all of it after
-   * the last file. Nothing relies on it: `flush` still flushes everything before completion.
+   * Counts what was written; every `earlyFlushBytes` or `earlyFlushFiles`, starts a flush of the
+   * disk in the background (one at a time), so the disk writes the data while more arrives
+   * instead of all of it after the last file. Files committed before it began are then flushed
+   * and their names forgotten; if it fails they are kept for the final flush, and no early flush
+   * is tried again. `flush` still flushes everything before completion.
    */
   private written(bytes: number): void {
     this.sinceEarlyFlush += bytes;
-    if (this.sinceEarlyFlush < this.earlyFlushBytes || this.earlyFlush !== undefined || !this.fs.syncFileSystem) return;
+    if (this.earlyFlush !== undefined || !this.earlyFlushWorks || !this.fs.syncFileSystem) return;
+    if (this.sinceEarlyFlush < this.earlyFlushBytes && this.dirty.size < this.earlyFlushFiles) return;
     this.sinceEarlyFlush = 0;
+    const batch = this.dirty;
+    this.dirty = new Set();
+    this.flushingBatch = batch;
     this.earlyFlush = this.fs
       .syncFileSystem(this.root)
       .catch(() => false)
+      .then((ok) => {
+        if (ok) return;
+        this.earlyFlushWorks = false;
+        for (const p of batch) this.dirty.add(p);
+      })
       .finally(() => {
         this.earlyFlush = undefined;
+        this.flushingBatch = undefined;
       });
   }
 

@@ -121,6 +121,109 @@ describe('backup store: flushing while a run goes on', () => {
   });
 });
 
+/** syncfs answering from a list (true: flushed), with per-file fsyncs recorded relative to the root. */
+function scriptedFs(root: string, answers: boolean[]): { fs: FsLayer; synced: string[]; calls: () => number } {
+  const synced: string[] = [];
+  let calls = 0;
+  const fs: FsLayer = {
+    ...nodeFs,
+    syncFileSystem: async () => answers[calls++] ?? false,
+    sync: async (p, dir) => void synced.push(`${dir ? 'dir' : 'file'} ${p.slice(root.length + 1)}`),
+  };
+  return { fs, synced, calls: () => calls };
+}
+
+describe('backup store: names kept for the final flush', () => {
+  test('files flushed by an early flush that succeeded are forgotten: a failing final flush fsyncs only the later ones', async () => {
+    await withRoot(async (root) => {
+      const { fs, synced, calls } = scriptedFs(root, [true, false]);
+      const store = new BackupStore(root, UDID, { fs, earlyFlushBytes: 1000 });
+      await store.mkdirp(`${UDID}/ab`);
+      await write(store, `${UDID}/ab/1`, 'x'.repeat(600));
+      await write(store, `${UDID}/ab/2`, 'x'.repeat(600)); // starts the early flush, 1 and 2 in it
+      await new Promise((r) => setImmediate(r));
+      await write(store, `${UDID}/ab/3`, 'three');
+      await store.flush();
+      assert.equal(calls(), 2);
+      assert.deepEqual(synced.filter((s) => s.startsWith('file ')), [`file ${UDID}/ab/3`]);
+      assert.ok(synced.includes(`dir ${UDID}/ab`), synced.join('\n'));
+    });
+  });
+
+  test('an early flush that failed keeps its names for the final flush, and none is tried again', async () => {
+    await withRoot(async (root) => {
+      const { fs, synced, calls } = scriptedFs(root, [false, false, false]);
+      const store = new BackupStore(root, UDID, { fs, earlyFlushBytes: 1000 });
+      await store.mkdirp(`${UDID}/ab`);
+      for (let i = 1; i <= 6; i++) {
+        await write(store, `${UDID}/ab/${i}`, 'x'.repeat(600));
+        await new Promise((r) => setImmediate(r));
+      }
+      await store.move(`${UDID}/ab/1`, `${UDID}/ab/7`);
+      await store.flush();
+      assert.equal(calls(), 2, 'one early flush, then the final one');
+      const files = synced.filter((s) => s.startsWith('file ')).map((s) => s.slice(s.lastIndexOf('/') + 1));
+      for (const n of ['2', '3', '4', '5', '6', '7']) assert.ok(files.includes(n), `${n} fsynced: ${files.join(' ')}`);
+    });
+  });
+
+  test('moving a file flushed already adds no name; one still pending, or in a flush that then fails, is kept under its new name', async () => {
+    await withRoot(async (root) => {
+      let release: ((ok: boolean) => void) | undefined;
+      const answers = [true];
+      const synced: string[] = [];
+      const fs: FsLayer = {
+        ...nodeFs,
+        syncFileSystem: async () => (answers.length > 0 ? (answers.shift() as boolean) : new Promise<boolean>((done) => (release = done))),
+        sync: async (p, dir) => void (dir || synced.push(p.slice(root.length + 1))),
+      };
+      const store = new BackupStore(root, UDID, { fs, earlyFlushFiles: 2 });
+      await store.mkdirp(`${UDID}/Snapshot/ab`);
+      await store.mkdirp(`${UDID}/ab`);
+      await write(store, `${UDID}/Snapshot/ab/1`, 'one');
+      await write(store, `${UDID}/Snapshot/ab/2`, 'two'); // early flush (succeeds): 1 and 2 forgotten
+      await new Promise((r) => setImmediate(r));
+      await write(store, `${UDID}/Snapshot/ab/3`, 'three');
+      await write(store, `${UDID}/Snapshot/ab/4`, 'four'); // early flush held open with 3 and 4
+      await write(store, `${UDID}/Snapshot/ab/5`, 'five'); // pending
+      for (const n of ['1', '3', '5']) await store.move(`${UDID}/Snapshot/ab/${n}`, `${UDID}/ab/${n}`);
+      release?.(false);
+      const final = store.flush();
+      await new Promise((r) => setImmediate(r));
+      release?.(false);
+      await final;
+      assert.deepEqual(synced.sort(), [`${UDID}/Snapshot/ab/4`, `${UDID}/ab/3`, `${UDID}/ab/5`]);
+    });
+  });
+
+  test('a folder moved carries the pending names of the files in it', async () => {
+    await withRoot(async (root) => {
+      const { fs, synced } = scriptedFs(root, []);
+      const store = new BackupStore(root, UDID, { fs });
+      await store.mkdirp(`${UDID}/Snapshot/ab`);
+      await write(store, `${UDID}/Snapshot/ab/1`, 'one');
+      await store.move(`${UDID}/Snapshot/ab`, `${UDID}/ab`);
+      await store.flush();
+      assert.deepEqual(synced.filter((s) => s.startsWith('file ')), [`file ${UDID}/ab/1`]);
+    });
+  });
+
+  test('many small files start an early flush by their number alone', async () => {
+    await withRoot(async (root) => {
+      const { fs, calls } = scriptedFs(root, [true, true, true, true]);
+      const store = new BackupStore(root, UDID, { fs, earlyFlushFiles: 3 });
+      await store.mkdirp(`${UDID}/ab`);
+      await write(store, `${UDID}/ab/1`, 'a');
+      await write(store, `${UDID}/ab/2`, 'b');
+      assert.equal(calls(), 0);
+      await write(store, `${UDID}/ab/3`, 'c');
+      assert.equal(calls(), 1);
+      await store.flush();
+      assert.equal(calls(), 2);
+    });
+  });
+});
+
 describe('backup store: what a flush without syncfs covers', () => {
   test('a moved file is flushed where it is now, its folders both, and its old name not at all', async () => {
     await withRoot(async (root) => {
