@@ -6,28 +6,38 @@
  * growing factor the old generation's limit then stays so close to its size that V8 starts a
  * full collection every few dozen milliseconds: measured, over a hundred full collections in a
  * 2 GB backup, with 8–12 MB of old generation each time, about 2 CPU-seconds of marking (a third
- * of the process's user time). While the heap is small, the old generation may grow to four times
- * what survives (V8's largest dynamic factor, set as a flag V8 reads whenever it sets a new
- * limit), which leaves a handful of full collections. Once what survives passes SMALL_HEAP_BYTES
- * the default comes back: the default's room then far exceeds the young generation, and four
- * times a large heap would cost memory (a 200 000-file backup's peak grew by 65 MB).
+ * of the process's user time). While the heap is small, the old generation may grow by ROOM_BYTES
+ * beyond what survives, at most to four times it (V8's largest dynamic factor), as a growing
+ * percentage V8 reads whenever it sets a new limit: a handful of full collections remain. Once
+ * what survives passes SMALL_HEAP_BYTES the default comes back: its room then far exceeds the
+ * young generation, and a fixed room keeps the peak bounded (four times a 20 MB heap cost a
+ * 200 000-file backup 20 MB more at its peak than the fixed room).
  */
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 
 const SMALL_HEAP_BYTES = 24 * 1024 * 1024;
+const ROOM_BYTES = 32 * 1024 * 1024;
+const MAX_PERCENT = 300;
 
 let observer: PerformanceObserver | undefined;
-let growing: boolean | undefined;
+let current: number | undefined;
 
-/** Sets the factor for the heap's current size (after each full collection). */
-export function adjustHeapGrowing(usedBytes = getHeapStatistics().used_heap_size): boolean {
-  const small = usedBytes < SMALL_HEAP_BYTES;
-  if (small !== growing) {
-    growing = small;
-    setFlagsFromString(small ? '--heap-growing-percent=300' : '--heap-growing-percent=0');
+/** The growing percentage for a heap where `usedBytes` survived (0: V8's own choice). */
+export function growingPercent(usedBytes: number): number {
+  if (usedBytes >= SMALL_HEAP_BYTES) return 0;
+  const percent = Math.round((ROOM_BYTES / Math.max(usedBytes, 1)) * 10) * 10;
+  return Math.min(MAX_PERCENT, percent);
+}
+
+/** Sets the growing percentage for the heap's current size (after each full collection); returns it. */
+export function adjustHeapGrowing(usedBytes = getHeapStatistics().used_heap_size): number {
+  const percent = growingPercent(usedBytes);
+  if (percent !== current) {
+    current = percent;
+    setFlagsFromString(`--heap-growing-percent=${percent}`);
   }
-  return small;
+  return percent;
 }
 
 /** Applies the tuning once per process (backups may run one after another in the web app). */

@@ -33,6 +33,11 @@ export class StoreFileWriter {
     return this.size;
   }
 
+  /** Bytes given to `write` and kept in memory until the next gathered write. */
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
   /** Adds bytes to the file. The chunk is kept, not copied: it must not change afterwards. */
   async write(chunk: Uint8Array): Promise<void> {
     this.size += chunk.length;

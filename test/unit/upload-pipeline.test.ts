@@ -112,6 +112,54 @@ test('abort drops the unfinished file and lets the queued ones finish', async ()
   assert.ok(t.log.includes('abort U/half'));
 });
 
+test('bytes a file keeps in memory until its commit count against the bound, and are let go once it is on disk', async () => {
+  let kept = 0;
+  let peak = 0;
+  let pipeline: UploadPipeline | undefined;
+  const target = {
+    createFile: async (): Promise<TargetFile> => {
+      let mine = 0;
+      return {
+        get bufferedBytes() {
+          return mine;
+        },
+        write: async (c: Uint8Array) => {
+          mine += c.length;
+          kept += c.length;
+          peak = Math.max(peak, pipeline?.bytesWaiting ?? 0);
+        },
+        commit: async () => {
+          await tick(3);
+          kept -= mine;
+          mine = 0;
+        },
+        abort: async () => {
+          kept -= mine;
+          mine = 0;
+        },
+      };
+    },
+  } as unknown as BackupTarget;
+  pipeline = new UploadPipeline(target, { fail: () => ({ code: -1, text: 'x' }) }, { files: 100, bytes: 4096 });
+  const files: Array<[string, string[]]> = [];
+  for (let i = 0; i < 40; i++) files.push([`f${i}`, ['a'.repeat(500), 'b'.repeat(500)]]);
+  let maxKept = 0;
+  for (const [path, chunks] of files) {
+    pipeline.fileStart(path);
+    for (const c of chunks) {
+      pipeline.data(te.encode(c));
+      await pipeline.room();
+    }
+    await pipeline.fileEnd(true);
+    maxKept = Math.max(maxKept, kept);
+  }
+  await pipeline.finish();
+  assert.ok(maxKept <= 4096 + 1000, `kept in memory at most the bound and one file: ${maxKept}`);
+  assert.ok(peak >= 1000, `counted while kept: ${peak}`);
+  assert.equal(pipeline.bytesWaiting, 0);
+  assert.equal(kept, 0);
+});
+
 test('moves and removes run several at a time only when they touch no common path', () => {
   assert.equal(independentPaths(['U/Snapshot/aa/1', 'U/aa/1', 'U/Snapshot/ab/2', 'U/ab/2']), true);
   assert.equal(independentPaths(['U/a', 'U/b', 'U/a']), false, 'a path twice');

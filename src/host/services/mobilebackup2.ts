@@ -67,6 +67,8 @@ async function inParallel<T>(items: readonly T[], width: number, op: (item: T) =
 /** A file being written for the device. */
 export interface TargetFile {
   write(chunk: Uint8Array): Promise<void>;
+  /** Bytes written to the file and kept in memory, not yet on disk (optional: none). */
+  readonly bufferedBytes?: number;
   commit(): Promise<void>;
   abort(): Promise<void>;
 }

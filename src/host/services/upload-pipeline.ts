@@ -3,13 +3,14 @@
  * (create, write its chunks, commit) run in order, but the stream does not wait for them: the
  * next file's bytes are parsed while earlier files are still being opened, written and renamed,
  * so a disk's latency per operation no longer holds the device up. Bounded: at most
- * MAX_FILES_IN_FLIGHT files and MAX_BYTES_IN_FLIGHT bytes wait at any time; two uploads of the
+ * MAX_FILES_IN_FLIGHT files and MAX_BYTES_IN_FLIGHT bytes (queued, or kept by a file that writes
+ * on commit) wait at any time; two uploads of the
  * same path run one after the other. `finish` waits for every file before the status reply.
  */
 import type { BackupTarget, TargetFile } from './mobilebackup2.js';
 
 const MAX_FILES_IN_FLIGHT = 32;
-const MAX_BYTES_IN_FLIGHT = 32 * 1024 * 1024;
+const MAX_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
 
 export interface UploadCallbacks {
   /** A file failed: returns the status to report (the last failure is reported). */
@@ -21,6 +22,10 @@ export interface UploadCallbacks {
 interface Job {
   path: string;
   size: number;
+  /** Bytes of this file counted in bytesInFlight: queued for writing, or kept by the file. */
+  held: number;
+  /** Of those, the bytes not yet handed to the file. */
+  queued: number;
   /** The file once created and after every write so far; undefined once it failed. */
   chain: Promise<TargetFile | undefined>;
 }
@@ -33,10 +38,22 @@ export class UploadPipeline {
   private bytesInFlight = 0;
   private failure: { code: number; text: string } | undefined;
 
+  private readonly maxFiles: number;
+  private readonly maxBytes: number;
+
   constructor(
     private readonly target: BackupTarget,
     private readonly cb: UploadCallbacks,
-  ) {}
+    limits: { files?: number; bytes?: number } = {},
+  ) {
+    this.maxFiles = limits.files ?? MAX_FILES_IN_FLIGHT;
+    this.maxBytes = limits.bytes ?? MAX_BYTES_IN_FLIGHT;
+  }
+
+  /** Bytes queued or kept in memory by files not yet on disk (tests watch the bound). */
+  get bytesWaiting(): number {
+    return this.bytesInFlight;
+  }
 
   /** The failure to report for the whole stream, if any (read after `finish`). */
   get status(): { code: number; text: string } | undefined {
@@ -46,7 +63,7 @@ export class UploadPipeline {
   fileStart(path: string): void {
     const before = this.lastOfPath.get(path) ?? Promise.resolve();
     const created = before.then(() => this.target.createFile(path)).catch((err: unknown) => this.failed(err, path, undefined));
-    this.job = { path, size: 0, chain: created };
+    this.job = { path, size: 0, held: 0, queued: 0, chain: created };
   }
 
   /** Queues a chunk of the current file (kept, not copied: it must not change afterwards). */
@@ -54,17 +71,29 @@ export class UploadPipeline {
     const job = this.job;
     if (!job) return;
     job.size += bytes.length;
+    job.held += bytes.length;
+    job.queued += bytes.length;
     this.bytesInFlight += bytes.length;
     job.chain = job.chain.then(async (file) => {
+      job.queued -= bytes.length;
       try {
         if (file) await file.write(bytes);
         return file;
       } catch (err) {
         return this.failed(err, job.path, file);
       } finally {
-        this.bytesInFlight -= bytes.length;
+        // What the file keeps in memory until it writes (a small file, whole, until commit) stays counted.
+        this.release(job, job.queued + (file?.bufferedBytes ?? 0));
       }
     });
+  }
+
+  /** Stops counting a file's bytes beyond the `keep` it still holds. */
+  private release(job: Job, keep: number): void {
+    const freed = job.held - keep;
+    if (freed <= 0) return;
+    job.held = keep;
+    this.bytesInFlight -= freed;
   }
 
   /** The current file ended (ok: complete; otherwise the device gave up on it). Waits for room. */
@@ -83,21 +112,22 @@ export class UploadPipeline {
           await this.failed(err, job.path, file);
         }
       })
-      .catch((err: unknown) => void this.failed(err, job.path, undefined));
+      .catch((err: unknown) => void this.failed(err, job.path, undefined))
+      .finally(() => this.release(job, 0));
     this.inFlight.add(done);
     this.lastOfPath.set(job.path, done);
     void done.then(() => {
       this.inFlight.delete(done);
       if (this.lastOfPath.get(job.path) === done) this.lastOfPath.delete(job.path);
     });
-    while (this.inFlight.size >= MAX_FILES_IN_FLIGHT || (this.bytesInFlight >= MAX_BYTES_IN_FLIGHT && this.inFlight.size > 0)) {
+    while (this.inFlight.size >= this.maxFiles || (this.bytesInFlight >= this.maxBytes && this.inFlight.size > 0)) {
       await Promise.race(this.inFlight);
     }
   }
 
   /** Waits while too many bytes are queued for the file still arriving (a big file). */
   async room(): Promise<void> {
-    if (this.bytesInFlight < MAX_BYTES_IN_FLIGHT) return;
+    if (this.bytesInFlight < this.maxBytes) return;
     if (this.inFlight.size > 0) await Promise.race(this.inFlight);
     else if (this.job) await this.job.chain;
   }
