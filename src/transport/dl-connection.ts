@@ -15,7 +15,7 @@ export interface DlConnectionOptions {
   maxFrameSize?: number;
   /** Silence allowed between messages, ms (default 5 min; 0 = none). */
   timeoutMs?: number;
-  /** Buffered bytes above which the socket is paused (default 16 MiB). */
+  /** Buffered bytes above which the socket is paused (default 4 MiB). */
   highWaterMark?: number;
 }
 
@@ -44,7 +44,7 @@ export class DlConnection {
   ) {
     this.format = opts.format ?? 'binary';
     this.timeoutMs = opts.timeoutMs ?? 5 * 60_000;
-    this.highWaterMark = opts.highWaterMark ?? 16 * 1024 * 1024;
+    this.highWaterMark = opts.highWaterMark ?? 4 * 1024 * 1024;
     this.frames = new RawFrameDecoder(opts.maxFrameSize === undefined ? {} : { maxFrameSize: opts.maxFrameSize });
     link.on('data', (chunk: Buffer) => {
       if (this.streaming) {
