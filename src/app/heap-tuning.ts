@@ -10,8 +10,8 @@
  * beyond what survives, at most to four times it (V8's largest dynamic factor), as a growing
  * percentage V8 reads whenever it sets a new limit: a handful of full collections remain. Once
  * what survives passes SMALL_HEAP_BYTES the default comes back: its room then far exceeds the
- * young generation, and a fixed room keeps the peak bounded (four times a 20 MB heap cost a
- * 200 000-file backup 20 MB more at its peak than the fixed room).
+ * young generation. The fixed room bounds what the tuning may add to a run's peak: four times
+ * a 20 MB heap would be 80 MB, the room makes it 52 MB.
  */
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';

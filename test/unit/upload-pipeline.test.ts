@@ -115,7 +115,7 @@ test('abort drops the unfinished file and lets the queued ones finish', async ()
 test('bytes a file keeps in memory until its commit count against the bound, and are let go once it is on disk', async () => {
   let kept = 0;
   let peak = 0;
-  let pipeline: UploadPipeline | undefined;
+  const watched: { pipeline?: UploadPipeline } = {};
   const target = {
     createFile: async (): Promise<TargetFile> => {
       let mine = 0;
@@ -126,7 +126,7 @@ test('bytes a file keeps in memory until its commit count against the bound, and
         write: async (c: Uint8Array) => {
           mine += c.length;
           kept += c.length;
-          peak = Math.max(peak, pipeline?.bytesWaiting ?? 0);
+          peak = Math.max(peak, watched.pipeline?.bytesWaiting ?? 0);
         },
         commit: async () => {
           await tick(3);
@@ -140,7 +140,8 @@ test('bytes a file keeps in memory until its commit count against the bound, and
       };
     },
   } as unknown as BackupTarget;
-  pipeline = new UploadPipeline(target, { fail: () => ({ code: -1, text: 'x' }) }, { files: 100, bytes: 4096 });
+  const pipeline = new UploadPipeline(target, { fail: () => ({ code: -1, text: 'x' }) }, { files: 100, bytes: 4096 });
+  watched.pipeline = pipeline;
   const files: Array<[string, string[]]> = [];
   for (let i = 0; i < 40; i++) files.push([`f${i}`, ['a'.repeat(500), 'b'.repeat(500)]]);
   let maxKept = 0;

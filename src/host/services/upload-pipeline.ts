@@ -3,9 +3,9 @@
  * (create, write its chunks, commit) run in order, but the stream does not wait for them: the
  * next file's bytes are parsed while earlier files are still being opened, written and renamed,
  * so a disk's latency per operation no longer holds the device up. Bounded: at most
- * MAX_FILES_IN_FLIGHT files and MAX_BYTES_IN_FLIGHT bytes (queued, or kept by a file that writes
- * on commit) wait at any time; two uploads of the
- * same path run one after the other. `finish` waits for every file before the status reply.
+ * MAX_FILES_IN_FLIGHT files and MAX_BYTES_IN_FLIGHT bytes (queued, or kept in memory by a file
+ * until it writes) wait at any time; two uploads of the same path run one after the other.
+ * `finish` waits for every file before the status reply.
  */
 import type { BackupTarget, TargetFile } from './mobilebackup2.js';
 
