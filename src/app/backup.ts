@@ -5,7 +5,8 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { folderSize } from '../backup/list.js';
+import { SizeLedger } from '../backup/size-ledger.js';
+import { removeStaleTemps } from '../backup/stale-temps.js';
 import { isSnapshotFinished, readStatusPlist } from '../backup/status.js';
 import { BackupStore } from '../backup/store.js';
 import type { FsLayer } from '../backup/fs-layer.js';
@@ -77,7 +78,16 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
   const udid = device.udid;
   // The last complete backup is kept (hard links) from the first change until this run is flushed.
   const preserver = new Preserver(opts.root, udid, { ...(opts.fs ? { fs: opts.fs } : {}), allowCopy: opts.allowCopy === true });
-  const store = new BackupStore(opts.root, udid, { ...(opts.fs ? { fs: opts.fs } : {}), beforeChange: (local, loses) => preserver.beforeChange(local, loses) });
+  // The folder's size, followed change by change from the last complete run's figure (if still true).
+  const sizes = await SizeLedger.open(opts.root, udid);
+  const store = new BackupStore(opts.root, udid, {
+    ...(opts.fs ? { fs: opts.fs } : {}),
+    sizes,
+    beforeChange: async (local, loses) => {
+      await sizes.beforeChange();
+      await preserver.beforeChange(local, loses);
+    },
+  });
   // The device's percent is kept between its reports: file events between them carry the last one.
   const progress: BackupProgress = { phase: 'preparing', bytesDone: 0, filesDone: 0 };
   const emit = (extra: Partial<BackupProgress> = {}): void => opts.onProgress?.({ ...progress, ...extra });
@@ -116,7 +126,8 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
     mb2 = new MobileBackup2Client(await device.startService(MOBILEBACKUP2_SERVICE, { escrowBag: true }));
     await mb2.handshake(opts.signal);
     await sync.lock(opts.signal);
-    await store.removeStaleTemps();
+    // A figure still true means no run changed the folder since the last complete one: no leftovers.
+    if (!sizes.known) await removeStaleTemps(store.fs, store.deviceDir);
     await writeInfoPlist(device, sync.afc, store, udid, values, now());
 
     sync.np.on('notification', (name) => {
@@ -172,7 +183,7 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
       path: store.deviceDir,
       full: status?.isFullBackup ?? full,
       date: (status?.date ?? now()).toISOString(),
-      sizeBytes: await folderSize(store.deviceDir),
+      sizeBytes: await sizes.finish(),
       filesReceived: progress.filesDone,
       bytesReceived: progress.bytesDone,
       durationMs: Date.now() - started,

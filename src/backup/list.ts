@@ -4,12 +4,14 @@
  * `.ibackup/`) and folders that hold no backup are skipped. Damaged backups are listed with their
  * problems, never thrown.
  */
-import { lstatSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { looksLikeBackup, readBackupFolder } from './folder.js';
 import type { BackupProblem } from './folder.js';
 import { PREVIOUS_DIR, settleKeptCopy } from './preserve.js';
+import { folderSize } from './folder-size.js';
+
+export { folderSize };
 
 /**
  * `current`: `<UDID>/`; `archive`: `<UDID>-YYYYMMDD-HHMMSS/`; `previous`: the last complete
@@ -59,45 +61,6 @@ export function parseArchiveName(name: string): { udid: string; date: Date } | u
   const [y, mo, d, h, mi, s] = m.slice(2).map(Number) as [number, number, number, number, number, number];
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59) return undefined;
   return { udid: m[1] as string, date: new Date(y, mo - 1, d, h, mi, s) };
-}
-
-/** Total bytes of the files under `dir`, each inode once; unreadable entries are skipped. */
-export async function folderSize(dir: string): Promise<number> {
-  const seen = new Set<string>();
-  let total = 0;
-  const stack = [dir];
-  while (stack.length > 0) {
-    const d = stack.pop() as string;
-    let entries;
-    try {
-      entries = await readdir(d, { withFileTypes: true });
-    } catch {
-      continue;
-    }
-    await new Promise((r) => setImmediate(r)); // let other work run between folders
-    for (const e of entries) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) {
-        stack.push(p);
-        continue;
-      }
-      if (!e.isFile()) continue;
-      try {
-        // Metadata the kernel answers from its caches: looked up at once, a folder at a time,
-        // rather than one queued call per file (a backup holds tens of thousands).
-        const st = lstatSync(p);
-        const id = `${st.dev}:${st.ino}`;
-        if (st.nlink > 1) {
-          if (seen.has(id)) continue;
-          seen.add(id);
-        }
-        total += st.size;
-      } catch {
-        // Vanished or unreadable: not counted.
-      }
-    }
-  }
-  return total;
 }
 
 /** Summarises one backup folder. */

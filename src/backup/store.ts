@@ -5,12 +5,13 @@
  * absolute, and never pass through a symbolic link. Files are written to a temporary name and
  * renamed; everything written is flushed once, before the backup is declared complete.
  */
-import { constants } from 'node:fs';
-import type { Stats } from 'node:fs';
-import { readdir, type FileHandle } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { lstatMaybe, nodeFs, parallel, parentDir, processRuns, type FsLayer } from './fs-layer.js';
+import { lstatMaybe, nodeFs, parallel, parentDir, type FsLayer } from './fs-layer.js';
 import { StoreFileWriter } from './store-file-writer.js';
+import { folderSize } from './folder-size.js';
+import { NameFilter, type SizeTracker } from './size-ledger.js';
 
 /** A file or folder as DLContentsOfDirectory reports it. */
 export interface StoreEntry {
@@ -38,6 +39,8 @@ export interface StoreOptions {
   earlyFlushBytes?: number;
   /** Files written between two flushes started in the background (default 32 768). */
   earlyFlushFiles?: number;
+  /** Told how each change alters the size of the device's folder. */
+  sizes?: SizeTracker;
 }
 
 export class BackupStore {
@@ -74,6 +77,9 @@ export class BackupStore {
   private readonly allowedTop: (first: string) => boolean;
   readonly fs: FsLayer;
   private readonly beforeChange: (localPath: string, loses: boolean) => Promise<void>;
+  private readonly sizes: SizeTracker | undefined;
+  /** Files this run put in folders it created (see sizeOfReplaced), made when first needed. */
+  private madeInFresh: NameFilter | undefined;
 
   constructor(
     readonly root: string,
@@ -84,6 +90,7 @@ export class BackupStore {
     this.beforeChange = opts.beforeChange ?? (async () => undefined);
     this.earlyFlushBytes = opts.earlyFlushBytes ?? EARLY_FLUSH_BYTES;
     this.earlyFlushFiles = opts.earlyFlushFiles ?? EARLY_FLUSH_FILES;
+    this.sizes = opts.sizes;
     const archive = new RegExp(`^${escapeRe(udid)}-\\d{8}-\\d{6}$`);
     this.allowedTop = (first) => first === udid || archive.test(first) || first === '_unback_';
   }
@@ -163,14 +170,48 @@ export class BackupStore {
 
   /** Starts writing a file (to a temporary name until `commit`). */
   async createFile(devicePath: string): Promise<StoreFileWriter> {
-    const { local } = await this.checkPath(devicePath, true);
+    const { local, stat } = await this.checkPath(devicePath, true);
     await this.changing(local);
+    const replaced = await this.sizeOfReplaced(local, stat);
     const tmp = `${local}.tmp-${process.pid}`;
     return new StoreFileWriter(this.fs, this.fs.createFile(tmp), tmp, local, (p, bytes) => {
       this.dirty.add(p);
       this.dirtyDirs.add(parentDir(p));
       this.written(bytes);
+      if (this.inDevice(p)) this.resized(replaced === undefined ? undefined : bytes - replaced, p);
     });
+  }
+
+  /** True for the device's folder and what is in it (what the size ledger follows). */
+  private inDevice(local: string): boolean {
+    return local === this.deviceDir || local.startsWith(this.deviceDir + sep);
+  }
+
+  /**
+   * For the size ledger, the bytes of the file a new one at `local` replaces (0: none; undefined:
+   * not a file). In a folder this run created only its own files can be there (see freshDirs):
+   * looked up only when the filter may hold the name.
+   */
+  private async sizeOfReplaced(local: string, stat: Stats | undefined): Promise<number | undefined> {
+    if (!this.sizes?.known || !this.inDevice(local)) return 0;
+    if (stat === undefined && this.freshDirs.has(parentDir(local)) && this.madeInFresh?.mayHave(local)) {
+      stat = await lstatMaybe(this.fs, local);
+    }
+    return stat === undefined ? 0 : stat.isFile() ? stat.size : undefined;
+  }
+
+  /** Tells the ledger of a change in the device's folder (undefined: one it cannot follow); `made` is a file now in place. */
+  private resized(delta: number | undefined, made?: string): void {
+    if (!this.sizes?.known) return;
+    if (delta === undefined) this.sizes.lost();
+    else this.sizes.change(delta);
+    if (made !== undefined && this.freshDirs.has(parentDir(made))) (this.madeInFresh ??= new NameFilter()).add(made);
+  }
+
+  /** For the size ledger (while it knows the size), the bytes of what is at `local` (a folder's files, measured). */
+  private async bytesOf(local: string, st: Stats | undefined): Promise<number> {
+    if (!this.sizes?.known || st === undefined) return 0;
+    return st.isDirectory() ? folderSize(local) : st.isFile() ? st.size : 0;
   }
 
   /** Opens a file for reading (a download the device asked for). */
@@ -197,13 +238,24 @@ export class BackupStore {
     const { local: b, stat: dst } = await this.checkPath(to);
     const src = found ?? (await this.fs.lstat(a)); // ENOENT when the source is missing
     await Promise.all([this.changing(a), this.changing(b)]);
-    if (dst?.isDirectory()) {
-      this.forgetDirs();
-      await this.fs.rm(b, { recursive: true, force: true });
+    // The size ledger: what b held goes; what moves comes in or goes out of the device's folder.
+    const inA = this.inDevice(a);
+    const inB = this.inDevice(b);
+    const crossing = inA === inB ? 0 : (inB ? 1 : -1) * (await this.bytesOf(a, src));
+    const delta = a === b ? 0 : crossing - (inB ? await this.bytesOf(b, dst) : 0);
+    try {
+      if (dst?.isDirectory()) {
+        this.forgetDirs();
+        await this.fs.rm(b, { recursive: true, force: true });
+      }
+      if (src.isDirectory()) this.forgetDirs();
+      await this.parentReady(b);
+      await this.fs.rename(a, b);
+    } catch (err) {
+      this.resized(undefined);
+      throw err;
     }
-    if (src.isDirectory()) this.forgetDirs();
-    await this.parentReady(b);
-    await this.fs.rename(a, b);
+    this.resized(delta, src.isFile() ? b : undefined);
     this.moved(a, b, src.isDirectory());
     this.dirtyDirs.add(parentDir(a));
     this.dirtyDirs.add(parentDir(b));
@@ -229,7 +281,14 @@ export class BackupStore {
     const local = await this.resolveNoLinks(devicePath);
     await this.changing(local);
     this.forgetDirs();
-    await this.fs.rm(local, { recursive: true, force: true });
+    const gone = this.sizes?.known && this.inDevice(local) ? await this.bytesOf(local, await lstatMaybe(this.fs, local)) : 0;
+    try {
+      await this.fs.rm(local, { recursive: true, force: true });
+    } catch (err) {
+      this.resized(undefined);
+      throw err;
+    }
+    this.resized(-gone);
     this.dirty.delete(local);
     this.dirtyDirs.add(parentDir(local));
   }
@@ -239,6 +298,7 @@ export class BackupStore {
     const b = await this.resolveNoLinks(to);
     const st = await this.fs.lstat(a);
     await this.changing(b);
+    if (this.inDevice(b)) this.resized(undefined); // rare (CopyItem): measured at the end
     // Copies go to a temporary name, then rename: a file at the destination may share its data
     // with the preserved copy of the last backup (hard link) and is never changed in place.
     const copyOne = async (src: string, dst: string): Promise<void> => {
@@ -275,30 +335,6 @@ export class BackupStore {
       out.push({ name, type: st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other', size: st.size, mtime: st.mtime });
     }
     return out;
-  }
-
-  /**
-   * Removes unfinished files (`<name>.tmp-<pid>`) that a run killed outright left in the device's
-   * folder, unless their process still runs. They were never part of a backup: nothing to keep.
-   */
-  async removeStaleTemps(): Promise<number> {
-    let removed = 0;
-    const walk = async (dir: string, depth: number): Promise<void> => {
-      const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-      for (const e of entries) {
-        const p = join(dir, e.name);
-        if (e.isDirectory()) {
-          if (depth < 8) await walk(p, depth + 1);
-          continue;
-        }
-        const m = /\.tmp-(\d+)$/.exec(e.name);
-        if (!m || !e.isFile() || processRuns(Number(m[1]))) continue;
-        await this.fs.rm(p, { force: true });
-        removed++;
-      }
-    };
-    await walk(this.deviceDir, 0);
-    return removed;
   }
 
   /** Free bytes where the backup is written. */

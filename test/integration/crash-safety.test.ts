@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { backupDevice } from '../../src/app/backup.js';
 import { isIbackupError } from '../../src/errors.js';
 import { previousDir } from '../../src/backup/preserve.js';
+import { folderSize } from '../../src/backup/folder-size.js';
 import { json, startBench, type Bench } from './cli-helpers.js';
 import {
   RecordingFs,
@@ -68,6 +69,8 @@ async function change(w: World): Promise<void> {
 async function completes(w: World, what: string): Promise<void> {
   const r = await backupDevice(w.host, { root: w.root });
   assert.equal(r.path, join(w.root, w.udid));
+  // The size is followed change by change when the last run completed, measured otherwise: both true.
+  assert.equal(r.sizeBytes, await folderSize(r.path), `${what}: the size reported is the folder's`);
   assertReleased(w.root, w.udid);
   const last = await assertRecoverable(w.root, w.udid, `${what}, next backup`);
   assert.equal(last.kind, 'current');
@@ -106,7 +109,8 @@ describe('crash safety', () => {
       };
       rt.checkpoints.push(probe);
       try {
-        await backupDevice(w.host, { root: w.root, fs: fs2 });
+        const r2 = await backupDevice(w.host, { root: w.root, fs: fs2 });
+        assert.equal(r2.sizeBytes, await folderSize(r2.path), 'incremental: the size followed is the folder\'s');
       } finally {
         rt.checkpoints = rt.checkpoints.filter((c) => c !== probe);
       }

@@ -1,0 +1,149 @@
+/**
+ * How big a device's backup folder is, kept up to date while a run changes it, so that the run
+ * need not look at every file at its end to say so (on a big backup, that walk was most of an
+ * incremental backup's own work).
+ *
+ * A complete run saves its figure under `<root>/.ibackup/sizes/<UDID>.json` with the identity
+ * (inode, size, modification time) of the folder's Status.plist and Manifest.db. The next run
+ * starts from it only when both are still those files, and removes it before its first change:
+ * a run that does not complete leaves no figure, and the next one measures. A change the ledger
+ * cannot follow cheaply (a copy into the folder) makes the figure unknown, and the run measures
+ * at its end. The figure is only ever shown: nothing is decided on it.
+ */
+import { lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { folderSize } from './folder-size.js';
+
+const SIZES_DIR = join('.ibackup', 'sizes');
+/** The files whose identity says the folder is the one measured. */
+const WITNESSES = ['Status.plist', 'Manifest.db'];
+
+/** What the store tells of its changes to the device's folder. */
+export interface SizeTracker {
+  /** Bytes added (negative: removed) in the device's folder. */
+  change(delta: number): void;
+  /** A change that could not be followed: the size is measured at the end. */
+  lost(): void;
+  /** Follows `change`s only while the size is known (the store skips work otherwise). */
+  readonly known: boolean;
+}
+
+interface Saved {
+  size: number;
+  witnesses: string[];
+}
+
+export class SizeLedger implements SizeTracker {
+  private total: number | undefined;
+  private dropped = false;
+
+  private constructor(
+    private readonly root: string,
+    private readonly udid: string,
+    start: number | undefined,
+  ) {
+    this.total = start;
+  }
+
+  /** The ledger of a device's folder: known when the saved figure is still the folder's. */
+  static async open(root: string, udid: string): Promise<SizeLedger> {
+    const file = recordPath(root, udid);
+    const saved = await readFile(file, 'utf8')
+      .then((text) => JSON.parse(text) as Saved)
+      .catch(() => undefined);
+    let start: number | undefined;
+    if (saved && Number.isSafeInteger(saved.size) && saved.size >= 0 && Array.isArray(saved.witnesses)) {
+      const now = await witnesses(join(root, udid));
+      if (now !== undefined && now.join('|') === saved.witnesses.join('|')) start = saved.size;
+    }
+    return new SizeLedger(root, udid, start);
+  }
+
+  get known(): boolean {
+    return this.total !== undefined;
+  }
+
+  change(delta: number): void {
+    if (this.total !== undefined) this.total += delta;
+  }
+
+  lost(): void {
+    this.total = undefined;
+  }
+
+  /** Removes the saved figure (called before the run's first change; once is enough). */
+  async beforeChange(): Promise<void> {
+    if (this.dropped) return;
+    this.dropped = true;
+    await rm(recordPath(this.root, this.udid), { force: true });
+  }
+
+  /** The folder's size now (measured when unknown), saved for the next run. */
+  async finish(): Promise<number> {
+    const dir = join(this.root, this.udid);
+    const size = this.total ?? (await folderSize(dir));
+    const w = await witnesses(dir);
+    if (w !== undefined) await save(recordPath(this.root, this.udid), { size, witnesses: w }).catch(() => undefined);
+    return size;
+  }
+}
+
+function recordPath(root: string, udid: string): string {
+  return join(root, SIZES_DIR, `${udid}.json`);
+}
+
+/** The identity of the witness files, or undefined when one is missing. */
+async function witnesses(dir: string): Promise<string[] | undefined> {
+  const out: string[] = [];
+  for (const name of WITNESSES) {
+    const st = await lstat(join(dir, name)).catch(() => undefined);
+    if (!st?.isFile()) return undefined;
+    out.push(`${name}:${st.ino}:${st.size}:${st.mtimeMs}`);
+  }
+  return out;
+}
+
+/** Written whole (temp, then rename); a lost figure only costs the next run a measurement. */
+async function save(file: string, saved: Saved): Promise<void> {
+  await mkdir(join(file, '..'), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, `${JSON.stringify(saved)}\n`);
+  await rename(tmp, file);
+}
+
+/**
+ * The names of files a run made in folders it created, as a Bloom filter (fixed memory at any
+ * size): "no" is certain, "maybe" costs a look. A file in such a folder can only be one this run
+ * made, so a new file there replaces nothing unless the filter says maybe.
+ */
+export class NameFilter {
+  private readonly bits: Uint8Array;
+  private readonly mask: number;
+
+  /** `log2Bits`: 23 (a megabyte) keeps false "maybe"s near 0.2% at 200 000 names. */
+  constructor(log2Bits = 23) {
+    this.bits = new Uint8Array(2 ** (log2Bits - 3));
+    this.mask = 2 ** log2Bits - 1;
+  }
+
+  add(name: string): void {
+    this.each(name, (i) => {
+      this.bits[i >>> 3] = (this.bits[i >>> 3] as number) | (1 << (i & 7));
+      return true;
+    });
+  }
+
+  mayHave(name: string): boolean {
+    return this.each(name, (i) => ((this.bits[i >>> 3] as number) & (1 << (i & 7))) !== 0);
+  }
+
+  /** Three positions by double hashing (FNV-1a, and a mix of it); false as soon as `fn` says so. */
+  private each(name: string, fn: (i: number) => boolean): boolean {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+    let g = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    g = (g ^ (g >>> 13)) | 1;
+    for (let k = 0; k < 3; k++) if (!fn((h + Math.imul(k, g)) & this.mask)) return false;
+    return true;
+  }
+}
