@@ -1,7 +1,8 @@
 /**
- * Backup throughput: three clients back up the same virtual iPhone, with the same emulator
+ * Backup throughput: four clients back up the same virtual iPhone, with the same emulator
  * settings (printed, service TLS included), each in its own process under /usr/bin/time:
  *  - a null client that receives the mobilebackup2 stream and discards it (this machine's limit),
+ *  - a minimal durable writer (see clientSource: the limit for a client that keeps the backup),
  *  - `ibackup backup --full`,
  *  - `idevicebackup2 backup --full` (skipped when not installed),
  * then an incremental `ibackup backup` after 1% of the files changed. A first null-client pass
@@ -55,10 +56,31 @@ function timed(cmd: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string;
 /**
  * The null client, run from the built modules like ibackup: receives every file of a full
  * backup and keeps nothing (Status.plist absent, so the device sends everything).
+ * With `writer`, the minimal durable writer instead: each file is written once under its final
+ * name (no temporary name, no check of the path, nothing kept about it, data written as it
+ * comes a megabyte at a time), then the disk is flushed once (syncfs): the least any client that
+ * stores a backup safely must do, so its rate is the most such a client can reach here.
  */
-function nullClientSource(dist: string): string {
+function clientSource(dist: string, writer = false): string {
   const mod = (p: string): string => JSON.stringify(pathToFileURL(join(dist, p)).href);
+  const createFile = writer
+    ? `async (p) => {
+    const local = join(out, p);
+    const dir = dirname(local);
+    if (!dirs.has(dir)) { mkdirSync(dir, { recursive: true }); dirs.add(dir); }
+    const fd = openSync(local, 'w');
+    let parts = [], n = 0;
+    return {
+      write: async (c) => { bytes += c.length; parts.push(c); n += c.length; if (n >= 1048576) { writevSync(fd, parts); parts = []; n = 0; } },
+      commit: async () => { if (parts.length > 0) writevSync(fd, parts); closeSync(fd); files++; },
+      abort: async () => { closeSync(fd); },
+    };
+  }`
+    : `async () => ({ write: async (c) => { bytes += c.length; }, commit: async () => { files++; }, abort: async () => {} })`;
   return `
+import { closeSync, mkdirSync, openSync, writevSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
 import { openHost } from ${mod('app/context.js')};
 import { selectDevice } from ${mod('app/select-device.js')};
 import { MOBILEBACKUP2_SERVICE, MobileBackup2Client } from ${mod('host/services/mobilebackup2.js')};
@@ -68,9 +90,11 @@ const device = await selectDevice(ctx, udid);
 const mb2 = new MobileBackup2Client(await device.startService(MOBILEBACKUP2_SERVICE, { escrowBag: true }));
 await mb2.handshake();
 let bytes = 0, files = 0;
+const out = process.env.BENCH_OUT;
+const dirs = new Set();
 const enoent = () => Object.assign(new Error('absent'), { code: 'ENOENT' });
 const target = {
-  createFile: async () => ({ write: async (c) => { bytes += c.length; }, commit: async () => { files++; }, abort: async () => {} }),
+  createFile: ${createFile},
   readFile: async function* () { throw enoent(); },
   mkdirp: async () => {}, move: async () => {}, remove: async () => {}, copy: async () => {},
   list: async () => [], freeSpace: async () => 2 ** 52,
@@ -79,6 +103,7 @@ const target = {
 const r = await mb2.run({ MessageName: 'Backup', TargetIdentifier: udid, SourceIdentifier: udid, Options: { ForceFullBackup: true } }, target);
 await mb2.disconnect();
 if (r.ErrorCode !== 0) throw new Error('the device answered ' + JSON.stringify(r));
+if (out) execFileSync('sync', ['--file-system', out]);
 process.stdout.write(JSON.stringify({ bytes, files }) + '\\n');
 process.exit(0);
 `;
@@ -141,7 +166,8 @@ async function main(): Promise<void> {
   const built = spawnSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', join(REPO, 'tsconfig.build.json'), '--outDir', dist], { cwd: REPO, stdio: 'inherit' });
   if (built.status !== 0) throw new Error('the build failed');
   const CLI = [process.execPath, join(dist, 'cli/main.js')];
-  await writeFile(join(tmp, 'null-client.mjs'), nullClientSource(dist));
+  await writeFile(join(tmp, 'null-client.mjs'), clientSource(dist));
+  await writeFile(join(tmp, 'writer-client.mjs'), clientSource(dist, true));
   const profile = { extends: 'big', content: { seed: 3, files, bytes: mib * 1024 * 1024, hugeFiles: [] } };
   await writeFile(join(tmp, 'profile.json'), JSON.stringify(profile));
   const emu = spawn(CLI[0] as string, [...CLI.slice(1), 'emulator', 'start', '--listen', `UNIX:${join(tmp, 'mux.sock')}`, '--state', join(tmp, 'state'), '--profile', join(tmp, 'profile.json')], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -163,6 +189,10 @@ async function main(): Promise<void> {
     const n = await timed(nullCmd, { ...env, BENCH_UDID: udid });
     const nr = JSON.parse(n.stdout) as { bytes: number; files: number };
     runs.push({ name: 'null client', seconds: n.seconds, cpu: n.cpu, rssMb: n.rssMb, bytes: nr.bytes, files: nr.files });
+    settle();
+    const w = await timed([process.execPath, join(tmp, 'writer-client.mjs')], { ...env, BENCH_UDID: udid, BENCH_OUT: join(tmp, 'writer') });
+    const wr = JSON.parse(w.stdout) as { bytes: number; files: number };
+    runs.push({ name: 'minimal durable writer', seconds: w.seconds, cpu: w.cpu, rssMb: w.rssMb, bytes: wr.bytes, files: wr.files });
     const dir = join(tmp, 'ibackup');
     settle();
     const ib = await timed(cli(['--json', '--backup-dir', dir, 'backup', '--full']), env);
@@ -194,6 +224,8 @@ async function main(): Promise<void> {
     const ibk = rate('ibackup') as number;
     const idb = rate('idevicebackup2');
     process.stdout.write(`ibackup / null client: ${(ibk / nul).toFixed(2)} (target >= 0.90); ibackup ${(ibk / MB).toFixed(0)} MB/s (target >= 300)\n`);
+    const floor = rate('minimal durable writer') as number;
+    process.stdout.write(`minimal durable writer / null client: ${(floor / nul).toFixed(2)} (${(floor / MB).toFixed(0)} MB/s: the most a client that keeps the backup safely reaches here); ibackup / minimal durable writer: ${(ibk / floor).toFixed(2)}\n`);
     if (idb !== undefined) process.stdout.write(`ibackup / idevicebackup2: ${(ibk / idb).toFixed(2)} (target >= 1.5 where the null client leaves room)\n`);
     const full = runs.find((r) => r.name === 'ibackup') as Run;
     const last = runs.at(-1) as Run;
