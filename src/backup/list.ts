@@ -10,6 +10,7 @@ import { looksLikeBackup, readBackupFolder } from './folder.js';
 import type { BackupProblem } from './folder.js';
 import { PREVIOUS_DIR, settleKeptCopy } from './preserve.js';
 import { folderSize } from './folder-size.js';
+import { savedSize } from './size-ledger.js';
 
 export { folderSize };
 
@@ -85,7 +86,8 @@ export async function summarizeBackup(dir: string, options: ListOptions = {}): P
     ...(productType === undefined ? {} : { productType }),
     date,
     statusDate: status?.date ?? null,
-    sizeBytes: options.sizes === false ? 0 : await folderSize(dir),
+    // A device's folder as its last complete run left it: the size that run saved (see size-ledger).
+    sizeBytes: options.sizes === false ? 0 : ((archive === undefined ? await savedSize(path.dirname(dir), name) : undefined) ?? (await folderSize(dir))),
     encrypted: manifest?.isEncrypted ?? false,
     complete: errors.length === 0 && (folder.hasManifestDb || folder.hasManifestMbdb),
     kind: archive === undefined ? 'current' : 'archive',

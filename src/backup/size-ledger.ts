@@ -47,16 +47,7 @@ export class SizeLedger implements SizeTracker {
 
   /** The ledger of a device's folder: known when the saved figure is still the folder's. */
   static async open(root: string, udid: string): Promise<SizeLedger> {
-    const file = recordPath(root, udid);
-    const saved = await readFile(file, 'utf8')
-      .then((text) => JSON.parse(text) as Saved)
-      .catch(() => undefined);
-    let start: number | undefined;
-    if (saved && Number.isSafeInteger(saved.size) && saved.size >= 0 && Array.isArray(saved.witnesses)) {
-      const now = await witnesses(join(root, udid));
-      if (now !== undefined && now.join('|') === saved.witnesses.join('|')) start = saved.size;
-    }
-    return new SizeLedger(root, udid, start);
+    return new SizeLedger(root, udid, await savedSize(root, udid));
   }
 
   get known(): boolean {
@@ -86,6 +77,16 @@ export class SizeLedger implements SizeTracker {
     if (w !== undefined) await save(recordPath(this.root, this.udid), { size, witnesses: w }).catch(() => undefined);
     return size;
   }
+}
+
+/** The size a complete run saved for `<root>/<udid>/`, when its Status.plist and Manifest.db are still the files it measured. */
+export async function savedSize(root: string, udid: string): Promise<number | undefined> {
+  const saved = await readFile(recordPath(root, udid), 'utf8')
+    .then((text) => JSON.parse(text) as Saved)
+    .catch(() => undefined);
+  if (!saved || !Number.isSafeInteger(saved.size) || saved.size < 0 || !Array.isArray(saved.witnesses)) return undefined;
+  const now = await witnesses(join(root, udid));
+  return now !== undefined && now.join('|') === saved.witnesses.join('|') ? saved.size : undefined;
 }
 
 function recordPath(root: string, udid: string): string {

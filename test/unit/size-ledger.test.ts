@@ -1,7 +1,7 @@
 /**
  * The size of a device's backup folder, followed change by change: the saved figure is used only
  * while the folder's Status.plist and Manifest.db are the files it was measured with, and is
- * dropped at a run's first change; through any sequence of the store's changes (files written
+ * dropped at a run's first change (`list` shows it under the same rule); through any sequence of the store's changes (files written
  * twice in a new folder, files and folders moved in, out and over each other, removed) the
  * figure stays what a walk of the folder finds. The name filter says "maybe" for every name
  * added and rarely for others.
@@ -13,6 +13,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { folderSize } from '../../src/backup/folder-size.js';
+import { summarizeBackup } from '../../src/backup/list.js';
 import { NameFilter, SizeLedger } from '../../src/backup/size-ledger.js';
 import { BackupStore } from '../../src/backup/store.js';
 
@@ -62,11 +63,13 @@ describe('size ledger', () => {
       assert.equal(again.known, true);
       again.change(100);
       assert.equal(await again.finish(), 117, 'followed, not measured');
+      assert.equal((await summarizeBackup(join(root, UDID))).sizeBytes, 117, 'list shows the saved figure');
 
       // Another tool rewrote Status.plist: the figure is not the folder's any more.
       await writeFile(join(root, UDID, 'Status.plist'), 'status, rewritten');
       const stale = await SizeLedger.open(root, UDID);
       assert.equal(stale.known, false);
+      assert.equal((await summarizeBackup(join(root, UDID))).sizeBytes, 'status, rewritten'.length + 'manifest-db'.length, 'list measures');
       assert.equal(await stale.finish(), 'status, rewritten'.length + 'manifest-db'.length);
 
       // A run's first change removes the figure: a run that dies after it leaves none.
