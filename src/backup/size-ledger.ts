@@ -4,8 +4,8 @@
  * incremental backup's own work).
  *
  * A complete run saves its figure under `<root>/.ibackup/sizes/<UDID>.json` with the identity
- * (inode, size, modification time) of the folder's Status.plist and Manifest.db. The next run
- * starts from it only when both are still those files, and removes it before its first change:
+ * (inode, size, modification time) of the folder's top-level plists and Manifest.db. The next
+ * run starts from it only when all are still those files, and removes it before its first change:
  * a run that does not complete leaves no figure, and the next one measures. A change the ledger
  * cannot follow cheaply (a copy into the folder) makes the figure unknown, and the run measures
  * at its end. The figure is only ever shown: nothing is decided on it.
@@ -15,8 +15,11 @@ import { join } from 'node:path';
 import { folderSize } from './folder-size.js';
 
 const SIZES_DIR = join('.ibackup', 'sizes');
-/** The files whose identity says the folder is the one measured. */
-const WITNESSES = ['Status.plist', 'Manifest.db'];
+/**
+ * The files whose identity says the folder is the one measured: every run rewrites them, and
+ * so do other tools' backups (and a password change, Manifest.plist).
+ */
+const WITNESSES = ['Status.plist', 'Manifest.db', 'Manifest.plist', 'Info.plist'];
 
 /** What the store tells of its changes to the device's folder. */
 export interface SizeTracker {
@@ -79,7 +82,7 @@ export class SizeLedger implements SizeTracker {
   }
 }
 
-/** The size a complete run saved for `<root>/<udid>/`, when its Status.plist and Manifest.db are still the files it measured. */
+/** The size a complete run saved for `<root>/<udid>/`, when its witnesses are still the files it measured. */
 export async function savedSize(root: string, udid: string): Promise<number | undefined> {
   const saved = await readFile(recordPath(root, udid), 'utf8')
     .then((text) => JSON.parse(text) as Saved)

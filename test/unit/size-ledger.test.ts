@@ -19,6 +19,8 @@ import { BackupStore } from '../../src/backup/store.js';
 
 const UDID = '00008120-0006C92647DFB9BF';
 const ARCHIVE = `${UDID}-20260101-120000`;
+/** The bytes of the four top-level files `withRoot` makes. */
+const BASE = 'status'.length + 'manifest-db'.length + 2 + 2;
 
 async function withRoot(body: (root: string) => Promise<void>): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'ibackup-sizes-'));
@@ -26,6 +28,8 @@ async function withRoot(body: (root: string) => Promise<void>): Promise<void> {
     await mkdir(join(root, UDID), { recursive: true });
     await writeFile(join(root, UDID, 'Status.plist'), 'status');
     await writeFile(join(root, UDID, 'Manifest.db'), 'manifest-db');
+    await writeFile(join(root, UDID, 'Manifest.plist'), 'mp');
+    await writeFile(join(root, UDID, 'Info.plist'), 'ip');
     await body(root);
   } finally {
     await rm(root, { recursive: true, force: true });
@@ -55,22 +59,27 @@ describe('size ledger', () => {
     await withRoot(async (root) => {
       const first = await SizeLedger.open(root, UDID);
       assert.equal(first.known, false, 'nothing saved yet');
-      assert.equal(await first.finish(), 'status'.length + 'manifest-db'.length);
+      assert.equal(await first.finish(), BASE);
       const record = join(root, '.ibackup', 'sizes', `${UDID}.json`);
       assert.ok(existsSync(record));
 
       const again = await SizeLedger.open(root, UDID);
       assert.equal(again.known, true);
       again.change(100);
-      assert.equal(await again.finish(), 117, 'followed, not measured');
-      assert.equal((await summarizeBackup(join(root, UDID))).sizeBytes, 117, 'list shows the saved figure');
+      assert.equal(await again.finish(), BASE + 100, 'followed, not measured');
+      assert.equal((await summarizeBackup(join(root, UDID))).sizeBytes, BASE + 100, 'list shows the saved figure');
+
+      // A password change rewrote Manifest.plist (same size): the figure is not trusted any more.
+      await writeFile(join(root, UDID, 'Manifest.plist'), 'MP');
+      assert.equal((await SizeLedger.open(root, UDID)).known, false);
+      assert.equal(await (await SizeLedger.open(root, UDID)).finish(), BASE);
 
       // Another tool rewrote Status.plist: the figure is not the folder's any more.
       await writeFile(join(root, UDID, 'Status.plist'), 'status, rewritten');
       const stale = await SizeLedger.open(root, UDID);
       assert.equal(stale.known, false);
-      assert.equal((await summarizeBackup(join(root, UDID))).sizeBytes, 'status, rewritten'.length + 'manifest-db'.length, 'list measures');
-      assert.equal(await stale.finish(), 'status, rewritten'.length + 'manifest-db'.length);
+      assert.equal((await summarizeBackup(join(root, UDID))).sizeBytes, BASE + ', rewritten'.length, 'list measures');
+      assert.equal(await stale.finish(), BASE + ', rewritten'.length);
 
       // A run's first change removes the figure: a run that dies after it leaves none.
       const run = await SizeLedger.open(root, UDID);
@@ -163,7 +172,7 @@ describe('size ledger', () => {
       await write(store, `${UDID}/Snapshot/cd/two`, 20);
       assert.equal(ledger.known, true);
       assert.equal(await ledger.finish(), await folderSize(join(root, UDID)));
-      assert.equal(await ledger.finish(), 'status'.length + 'manifest-db'.length + 400 + 20);
+      assert.equal(await ledger.finish(), BASE + 400 + 20);
     });
   });
 
