@@ -10,7 +10,8 @@
  * cannot follow cheaply (a copy into the folder) makes the figure unknown, and the run measures
  * at its end. The figure is only ever shown: nothing is decided on it.
  */
-import { lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { folderSize } from './folder-size.js';
 
@@ -65,11 +66,18 @@ export class SizeLedger implements SizeTracker {
     this.total = undefined;
   }
 
-  /** Removes the saved figure (called before the run's first change; once is enough). */
+  /**
+   * Removes the saved figure, on disk before the run's first change (once is enough): a run that
+   * dies after it, even with the computer, leaves no figure, and the next run measures the
+   * folder and removes the unfinished files it left.
+   */
   async beforeChange(): Promise<void> {
     if (this.dropped) return;
     this.dropped = true;
-    await rm(recordPath(this.root, this.udid), { force: true });
+    const file = recordPath(this.root, this.udid);
+    if (!(await lstat(file).catch(() => undefined))) return;
+    await rm(file, { force: true });
+    await syncDir(join(file, '..'));
   }
 
   /** The folder's size now (measured when unknown), saved for the next run. */
@@ -105,6 +113,14 @@ async function witnesses(dir: string): Promise<string[] | undefined> {
     out.push(`${name}:${st.ino}:${st.size}:${st.mtimeMs}`);
   }
   return out;
+}
+
+/** fsync of a folder, where the platform allows it (not on Windows). */
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0)).catch(() => undefined);
+  if (!fh) return;
+  await fh.sync().catch(() => undefined);
+  await fh.close();
 }
 
 /** Written whole (temp, then rename); a lost figure only costs the next run a measurement. */

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { backupDevice } from '../../src/app/backup.js';
 import { startBench } from './cli-helpers.js';
@@ -26,6 +26,11 @@ test('the next backup removes unfinished files of a dead run and keeps a live on
     const notOurs = join(dir, '00', 'notes.tmp-x');
     mkdirSync(join(dir, '00'), { recursive: true });
     for (const f of [staleTop, staleBlob, live, notOurs]) writeFileSync(f, 'half written');
+    // A run removes the size figure saved by the last complete run before its first change (and
+    // so before any unfinished file): a killed run leaves none, and the next run looks for them.
+    const figure = join(b.backupDir, '.ibackup', 'sizes', `${udid}.json`);
+    assert.equal(existsSync(figure), true, 'the complete run saved its size');
+    rmSync(figure);
     await backupDevice(host, { root: b.backupDir });
     assert.equal(existsSync(staleTop), false);
     assert.equal(existsSync(staleBlob), false);
