@@ -106,7 +106,10 @@ describe('verifyBackup', () => {
     bytes[15] = (bytes[15] as number) ^ 0xff;
     writeFileSync(blobOf(enc, 'Library/empty.txt'), bytes);
     const r2 = await verifyBackup(enc.dir, { password: 'pw' });
-    assert.ok(r2.problems.some((x) => x.code === 'DECRYPT_FAILED' && x.path === 'HomeDomain/Library/empty.txt'));
+    // CBC: the damaged block decrypts to random bytes, whose padding is still valid about once in
+    // 256 keys; the content then has the wrong length, which is reported instead.
+    const found = r2.problems.filter((x) => x.path === 'HomeDomain/Library/empty.txt').map((x) => x.code);
+    assert.ok(found.includes('DECRYPT_FAILED') || found.includes('SIZE_CHANGED'), JSON.stringify(found));
   });
 
   test('a corrupted Manifest.db (plain and encrypted)', async () => {
