@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { seededRandom } from '../helpers/random.js';
 import { backupDevice } from '../../src/app/backup.js';
 import { isIbackupError } from '../../src/errors.js';
 import { previousDir } from '../../src/backup/preserve.js';
@@ -30,17 +31,6 @@ import type { HostDevice } from '../../src/host/device.js';
 const SEED = Number(process.env.IBACKUP_SEED ?? Math.floor(Math.random() * 2 ** 31));
 console.log(`crash-safety seed: ${SEED} (replay with IBACKUP_SEED=${SEED})`);
 
-/** mulberry32: small, seeded, good enough to spread offsets. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface World {
   b: Bench;
@@ -166,7 +156,7 @@ describe('crash safety', () => {
   });
 
   test('20 seeded random disconnects across upload, moves, removes and the final Status upload', { timeout: 600_000 }, async () => {
-    const rnd = random(SEED);
+    const rnd = seededRandom(SEED);
     const w = await world();
     try {
       await completes(w, 'first');

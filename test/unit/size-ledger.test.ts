@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { seededRandom } from '../helpers/random.js';
 import { folderSize } from '../../src/backup/folder-size.js';
 import { summarizeBackup } from '../../src/backup/list.js';
 import { NameFilter, SizeLedger } from '../../src/backup/size-ledger.js';
@@ -36,17 +37,6 @@ async function withRoot(body: (root: string) => Promise<void>): Promise<void> {
   }
 }
 
-/** mulberry32 */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function write(store: BackupStore, path: string, bytes: number): Promise<void> {
   const f = await store.createFile(path);
@@ -107,7 +97,7 @@ describe('size ledger', () => {
       const ledger = await SizeLedger.open(root, UDID);
       assert.equal(ledger.known, true);
       const store = new BackupStore(root, UDID, { sizes: ledger, beforeChange: () => ledger.beforeChange() });
-      const rnd = random(seed);
+      const rnd = seededRandom(seed);
       const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
       const dirs = [`${UDID}/ab`, `${UDID}/Snapshot/ab`, `${UDID}/Snapshot/cd`, `${UDID}/cd`, `_unback_/x`, `${ARCHIVE}/ab`];
       const names = ['f1', 'f2', 'f3', 'old1', 'old2'];
