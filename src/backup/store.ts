@@ -172,7 +172,7 @@ export class BackupStore {
   async createFile(devicePath: string): Promise<StoreFileWriter> {
     const { local, stat } = await this.checkPath(devicePath, true);
     await this.changing(local);
-    const replaced = await this.sizeOfReplaced(local, stat);
+    const replaced = this.sizes?.known ? await this.sizeOfReplaced(local, stat) : 0; // no extra await on a full backup's hot path
     const tmp = `${local}.tmp-${process.pid}`;
     return new StoreFileWriter(this.fs, this.fs.createFile(tmp), tmp, local, (p, bytes) => {
       this.dirty.add(p);
@@ -193,7 +193,7 @@ export class BackupStore {
    * looked up only when the filter may hold the name.
    */
   private async sizeOfReplaced(local: string, stat: Stats | undefined): Promise<number | undefined> {
-    if (!this.sizes?.known || !this.inDevice(local)) return 0;
+    if (!this.inDevice(local)) return 0;
     if (stat === undefined && this.freshDirs.has(parentDir(local)) && this.madeInFresh?.mayHave(local)) {
       stat = await lstatMaybe(this.fs, local);
     }
