@@ -11,6 +11,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { backupDevice } from '../../src/app/backup.js';
+import { folderSize } from '../../src/backup/folder-size.js';
 import { json, startBench } from './cli-helpers.js';
 import { assertRecoverable, assertReleased, pairedHost, tapBackupService, virtualDevice } from './safety-helpers.js';
 
@@ -88,6 +89,8 @@ describe('kill -9', () => {
         assert.deepEqual(listed.backups.filter((x) => x.lastComplete).map((x) => x.path), [last.path]);
         const next = await b.cli(['--json', 'backup'], { timeoutMs: 120_000 });
         assert.equal(next.code, 0, `killed ${point.name}, next backup: ${next.stdout}${next.stderr}`);
+        const reported = json<{ sizeBytes: number }>(next.stdout).sizeBytes;
+        assert.equal(reported, await folderSize(join(root, udid)), `killed ${point.name}: the next backup's size is the folder's`);
         assertReleased(root, udid);
         assert.deepEqual(unfinished(join(root, udid)), [], `killed ${point.name}: the next backup left the killed run's temp files`);
         const after = await assertRecoverable(root, udid, `killed ${point.name}, next backup`);
