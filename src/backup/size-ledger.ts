@@ -100,6 +100,11 @@ export async function savedSize(root: string, udid: string): Promise<number | un
   return now !== undefined && now.join('|') === saved.witnesses.join('|') ? saved.size : undefined;
 }
 
+/** Removes the size saved for `<root>/<udid>/` (its backup was deleted). */
+export async function forgetSavedSize(root: string, udid: string): Promise<void> {
+  await rm(recordPath(root, udid), { force: true });
+}
+
 function recordPath(root: string, udid: string): string {
   return join(root, SIZES_DIR, `${udid}.json`);
 }

@@ -74,10 +74,13 @@ describe('ibackup delete / archive', () => {
       assert.match(outside.stderr, /not in the backup folder/);
       assert.ok(existsSync(join(outsideDir, 'Info.plist')), 'a folder outside survives');
 
+      const sizeRecord = join(b.backupDir, '.ibackup', 'sizes', `${udid}.json`);
+      assert.equal(existsSync(sizeRecord), true, 'the complete backup saved its size');
       const deleted = await b.cli(['--json', 'delete', '--yes', dir]);
       assert.equal(deleted.code, 0, deleted.stderr);
       assert.deepEqual(json<{ deleted: string }>(deleted.stdout), { deleted: dir });
       assert.equal(existsSync(dir), false);
+      assert.equal(existsSync(sizeRecord), false, 'its saved size goes with it');
       const human = await b.cli(['delete', '--yes', secondPath]);
       assert.equal(human.code, 0, human.stderr);
       assert.match(human.stdout, /Deleted the backup/);
