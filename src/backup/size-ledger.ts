@@ -10,10 +10,10 @@
  * cannot follow cheaply (a copy into the folder) makes the figure unknown, and the run measures
  * at its end. The figure is only ever shown: nothing is decided on it.
  */
-import { constants } from 'node:fs';
-import { lstat, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { folderSize } from './folder-size.js';
+import { nodeFs, parentDir } from './fs-layer.js';
 
 const SIZES_DIR = join('.ibackup', 'sizes');
 /**
@@ -77,7 +77,7 @@ export class SizeLedger implements SizeTracker {
     const file = recordPath(this.root, this.udid);
     if (!(await lstat(file).catch(() => undefined))) return;
     await rm(file, { force: true });
-    await syncDir(join(file, '..'));
+    await nodeFs.sync(parentDir(file), true).catch(() => undefined); // where the platform can sync a folder
   }
 
   /** The folder's size now (measured when unknown), saved for the next run. */
@@ -120,17 +120,9 @@ async function witnesses(dir: string): Promise<string[] | undefined> {
   return out;
 }
 
-/** fsync of a folder, where the platform allows it (not on Windows). */
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, constants.O_RDONLY | (constants.O_DIRECTORY ?? 0)).catch(() => undefined);
-  if (!fh) return;
-  await fh.sync().catch(() => undefined);
-  await fh.close();
-}
-
 /** Written whole (temp, then rename); a lost figure only costs the next run a measurement. */
 async function save(file: string, saved: Saved): Promise<void> {
-  await mkdir(join(file, '..'), { recursive: true });
+  await mkdir(parentDir(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
   await writeFile(tmp, `${JSON.stringify(saved)}\n`);
   await rename(tmp, file);
