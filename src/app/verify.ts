@@ -1,8 +1,9 @@
 /**
- * `verify`: checks a backup on disk — its plists, that the last backup finished, every
- * Manifest.db row, every file present with the right size (and digest), and for an encrypted
- * backup that the password opens it and every file decrypts. Returns counts and problems, each
- * problem code with a plain explanation of what it means for a restore.
+ * `verify`: checks a backup on disk — its plists, that the last backup finished, every entry of
+ * its index (Manifest.db, or Manifest.mbdb for iOS 9 and earlier), every file present with the
+ * right size (and digest), and for an encrypted backup that the password opens it and every file
+ * decrypts. Returns counts and problems, each problem code with a plain explanation of what it
+ * means for a restore.
  */
 import { readBackupFolder } from '../backup/folder.js';
 import type { BackupProblem, ProblemCode } from '../backup/folder.js';
@@ -25,11 +26,12 @@ export const PROBLEM_MEANINGS: Record<ProblemCode, string> = {
   SNAPSHOT_FOLDER: 'A backup was interrupted (or is still running) and left its staging folder: make a new backup.',
   MANIFEST_DB_MISSING: 'Manifest.db, the index of every file, is missing: nothing can be restored.',
   MANIFEST_DB_CORRUPT: 'Manifest.db, the index of every file, cannot be read: nothing can be restored.',
-  LEGACY_FORMAT: 'This is an iOS 9 or earlier backup; ibackup can list and extract its files but does not check it.',
+  MANIFEST_MBDB_CORRUPT: 'Manifest.mbdb, the index of every file of an iOS 9 or earlier backup, is damaged: the files listed after the damage cannot be found, and the backup cannot be restored.',
+  LEGACY_FORMAT: 'This is an iOS 9 or earlier backup (Manifest.mbdb index, files stored flat).',
   PASSWORD_NOT_GIVEN: 'The files were not decrypted because no password was given.',
   BAD_COLUMN: 'A row of Manifest.db has values of the wrong type: the index is damaged.',
   BAD_FILE_ID: 'A row of Manifest.db names its file wrongly: that file cannot be found.',
-  BAD_FLAGS: 'A row of Manifest.db is neither a file, a folder nor a link.',
+  BAD_FLAGS: 'An entry of the index (Manifest.db or Manifest.mbdb) is neither a file, a folder nor a link.',
   BAD_MBFILE: 'The record of a file (size, dates, key) cannot be read.',
   UNSAFE_PATH: 'A path in the backup tries to leave its folder; it is never used as is.',
   BLOB_MISSING: 'A file listed in the backup is not there: it cannot be restored.',
@@ -66,6 +68,8 @@ export interface VerifyReport {
   /** True when the backup looks restorable. */
   ok: boolean;
   path: string;
+  /** The index: Manifest.db (iOS 10 and later) or Manifest.mbdb (iOS 9 and earlier). */
+  format: 'manifest-db' | 'mbdb';
   device: { udid: string | null; name: string | null; iosVersion: string | null };
   date: string | null;
   encrypted: boolean;
@@ -92,8 +96,7 @@ export async function verifyBackupAt(dir: string, options: VerifyAppOptions = {}
   let keySource: VerifyReport['keySource'] = 'none';
   let savedKeyTo: string | undefined;
   const keybag = folder.manifest?.backupKeyBag;
-  // Only a Manifest.db backup is checked file by file; an iOS 9 one needs no password to be reported as such.
-  if (folder.manifest?.isEncrypted === true && keybag !== undefined && folder.hasManifestDb) {
+  if (folder.manifest?.isEncrypted === true && keybag !== undefined && (folder.hasManifestDb || folder.hasManifestMbdb)) {
     try {
       const r = await unlockBackupKeybag(keybag, options);
       derivedKey = r.keys.kek;
@@ -117,6 +120,7 @@ export async function verifyBackupAt(dir: string, options: VerifyAppOptions = {}
   return {
     ok: r.ok,
     path: dir,
+    format: r.format,
     device: {
       udid: info?.targetIdentifier ?? info?.uniqueIdentifier ?? lockdown?.uniqueDeviceId ?? null,
       name: info?.deviceName ?? lockdown?.deviceName ?? null,

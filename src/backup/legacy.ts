@@ -96,52 +96,75 @@ class Reader {
   }
 }
 
-/** Parses a whole Manifest.mbdb. Malformed input throws BACKUP_CORRUPT. */
-export function parseMbdb(bytes: Uint8Array): MbdbRecord[] {
-  if (bytes.length > MAX_MBDB_BYTES) throw corrupt(`${bytes.length} bytes is too large`, 0);
+export interface MbdbParse {
+  /** Every record read before the first damage (all of them when `error` is undefined). */
+  records: MbdbRecord[];
+  /** What stopped the reading (BACKUP_CORRUPT, with the byte offset), when something did. */
+  error?: IbackupError;
+}
+
+function readRecord(r: Reader): MbdbRecord {
+  const domain = r.text('domain') ?? '';
+  const relativePath = r.text('path') ?? '';
+  const target = r.text('link target');
+  const digest = r.raw('digest');
+  const encryptionKey = r.raw('encryption key');
+  r.need(40, 'fixed fields');
+  const v = r.view;
+  const p = r.pos;
+  const mode = v.getUint16(p);
+  const rec: MbdbRecord = {
+    domain,
+    relativePath,
+    mode,
+    inode: big(v.getBigUint64(p + 2)),
+    userId: v.getUint32(p + 10),
+    groupId: v.getUint32(p + 14),
+    lastModified: v.getUint32(p + 18),
+    lastAccessed: v.getUint32(p + 22),
+    lastStatusChange: v.getUint32(p + 26),
+    size: big(v.getBigUint64(p + 30)),
+    protectionClass: v.getUint8(p + 38),
+    properties: new Map(),
+    fileID: expectedFileID(domain, relativePath),
+    kind: kindOfMode(mode),
+  };
+  const count = v.getUint8(p + 39);
+  r.pos += 40;
+  for (let i = 0; i < count; i++) {
+    const name = r.text('property name') ?? '';
+    rec.properties.set(name, r.raw('property value') ?? new Uint8Array(0));
+  }
+  if (target !== undefined) rec.target = target;
+  if (digest !== undefined && digest.length > 0) rec.digest = digest;
+  if (encryptionKey !== undefined && encryptionKey.length > 0) rec.encryptionKey = encryptionKey;
+  return rec;
+}
+
+/** Reads a Manifest.mbdb as far as it is sound: the records before any damage, and the damage. */
+export function parseMbdbPartly(bytes: Uint8Array): MbdbParse {
+  if (bytes.length > MAX_MBDB_BYTES) return { records: [], error: corrupt(`${bytes.length} bytes is too large`, 0) };
   if (bytes.length < MANIFEST_MBDB_MAGIC.length || MANIFEST_MBDB_MAGIC.some((b, i) => bytes[i] !== b)) {
-    throw corrupt('missing "mbdb\\x05\\x00" header', 0);
+    return { records: [], error: corrupt('missing "mbdb\\x05\\x00" header', 0) };
   }
   const r = new Reader(bytes, MANIFEST_MBDB_MAGIC.length);
-  const out: MbdbRecord[] = [];
+  const records: MbdbRecord[] = [];
   while (r.pos < bytes.length) {
-    const domain = r.text('domain') ?? '';
-    const relativePath = r.text('path') ?? '';
-    const target = r.text('link target');
-    const digest = r.raw('digest');
-    const encryptionKey = r.raw('encryption key');
-    r.need(40, 'fixed fields');
-    const v = r.view;
-    const p = r.pos;
-    const mode = v.getUint16(p);
-    const rec: MbdbRecord = {
-      domain,
-      relativePath,
-      mode,
-      inode: big(v.getBigUint64(p + 2)),
-      userId: v.getUint32(p + 10),
-      groupId: v.getUint32(p + 14),
-      lastModified: v.getUint32(p + 18),
-      lastAccessed: v.getUint32(p + 22),
-      lastStatusChange: v.getUint32(p + 26),
-      size: big(v.getBigUint64(p + 30)),
-      protectionClass: v.getUint8(p + 38),
-      properties: new Map(),
-      fileID: expectedFileID(domain, relativePath),
-      kind: kindOfMode(mode),
-    };
-    const count = v.getUint8(p + 39);
-    r.pos += 40;
-    for (let i = 0; i < count; i++) {
-      const name = r.text('property name') ?? '';
-      rec.properties.set(name, r.raw('property value') ?? new Uint8Array(0));
+    try {
+      records.push(readRecord(r));
+    } catch (err) {
+      if (err instanceof IbackupError) return { records, error: err };
+      throw err;
     }
-    if (target !== undefined) rec.target = target;
-    if (digest !== undefined && digest.length > 0) rec.digest = digest;
-    if (encryptionKey !== undefined && encryptionKey.length > 0) rec.encryptionKey = encryptionKey;
-    out.push(rec);
   }
-  return out;
+  return { records };
+}
+
+/** Parses a whole Manifest.mbdb. Malformed input throws BACKUP_CORRUPT. */
+export function parseMbdb(bytes: Uint8Array): MbdbRecord[] {
+  const { records, error } = parseMbdbPartly(bytes);
+  if (error !== undefined) throw error;
+  return records;
 }
 
 /** Where a legacy record's blob lives: flat in the backup folder. */

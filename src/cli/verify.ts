@@ -36,6 +36,28 @@ function problemLines(problems: readonly VerifyProblem[]): string[] {
   return out;
 }
 
+/** "Index:" — the entries of Manifest.db or Manifest.mbdb by kind. */
+function indexLine(r: VerifyReport): string {
+  const c = r.counts;
+  if (c.rows === 0) return 'none could be read';
+  const what = r.format === 'mbdb' ? plural(c.rows, 'Manifest.mbdb record') + ' (iOS 9 and earlier format)' : plural(c.rows, 'Manifest.db row');
+  const other = c.otherRows > 0 ? `, ${plural(c.otherRows, 'other entry', 'other entries')}` : '';
+  return `${what}: ${plural(c.files, 'file')}, ${plural(c.directories, 'folder')}, ${plural(c.symlinks, 'link')}${other}`;
+}
+
+/** "Files:" — expected = present + missing, then what was checked of the present ones. */
+function filesLine(r: VerifyReport): string {
+  const c = r.counts;
+  if (c.filesExpected === 0) return 'none to check';
+  const missing = c.filesMissing === 0 ? 'none missing' : `${c.filesMissing} missing`;
+  const damaged = c.filesDamaged > 0 ? `, ${c.filesDamaged} of them damaged` : '';
+  const checks = [
+    ...(c.digestsChecked > 0 ? [`${plural(c.digestsChecked, 'checksum')} compared`] : []),
+    ...(r.encrypted ? [`${c.filesDecrypted} decrypted`] : []),
+  ];
+  return `${c.filesExpected} expected: ${c.filesPresent} present (${humanBytes(c.blobBytes)}${damaged}), ${missing}${checks.length > 0 ? `; ${checks.join(', ')}` : ''}`;
+}
+
 export function verifyText(r: VerifyReport): string {
   const c = r.counts;
   const when = r.date === null ? '' : `, backed up ${new Date(r.date).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })}`;
@@ -45,9 +67,8 @@ export function verifyText(r: VerifyReport): string {
   const lines = [
     `Backup:    ${r.path}${device === '' ? '' : ` (${device}${when})`}`,
     `Encrypted: ${enc}`,
-    `Checked:   ${plural(c.rows, 'Manifest.db row')}: ${plural(c.files, 'file')}, ${plural(c.directories, 'folder')}, ${plural(c.symlinks, 'link')}`,
-    `           ${plural(c.blobsChecked - c.blobsMissing, 'file')} present (${humanBytes(c.blobBytes)}), ${plural(c.blobsMissing, 'missing', 'missing')}` +
-      `${c.digestsChecked > 0 ? `, ${plural(c.digestsChecked, 'checksum')} compared` : ''}${r.encrypted ? `, ${plural(c.filesDecrypted, 'file')} decrypted` : ''}`,
+    `Index:     ${indexLine(r)}`,
+    `Files:     ${filesLine(r)}`,
   ];
   if (r.ok) {
     const extra = c.warnings > 0 ? ` (${plural(c.warnings, 'warning')})` : '';

@@ -7,6 +7,7 @@ import { verifyBackupAt, PROBLEM_MEANINGS, type VerifyReport } from '../../src/a
 import { isIbackupError } from '../../src/errors.js';
 import { serializeBinaryPlist } from '../../src/protocol/plist/index.js';
 import { buildBackup, tempRoot } from '../unit/backup-fixtures.js';
+import { buildLegacyFixture } from '../unit/backup-legacy-fixtures.js';
 import { cliIn, listingOf, makeDemoBackup, type DemoBackup } from './backup-reading-helpers.js';
 import { json, type ErrorDoc } from './cli-helpers.js';
 
@@ -68,6 +69,8 @@ describe('verify on a backup made by the virtual iPhone', () => {
     assert.equal(r.ok, true);
     assert.equal(r.encrypted, false);
     assert.ok(r.counts.files > 0 && r.counts.blobsChecked === r.counts.files);
+    assert.equal(r.counts.filesPresent, r.counts.filesExpected);
+    assert.equal(r.format, 'manifest-db');
     assert.equal(r.device.udid, demo.udid);
     assert.deepEqual(listingOf(demo.dir), before);
   });
@@ -166,5 +169,32 @@ describe('ibackup verify (CLI)', () => {
     assert.equal(right.code, 0, right.stderr);
     assert.match(right.stdout, /the password opens it/);
     assert.doesNotMatch(right.stdout + right.stderr, /\bpw\b/);
+  });
+});
+
+describe('ibackup verify on iOS 9 backups (Manifest.mbdb)', () => {
+  test('encrypted: the right password verifies every file; a wrong one is WRONG_PASSWORD; a missing file is listed in --json', async () => {
+    const config = path.join(root, `cfg${n++}`);
+    const enc = buildLegacyFixture(path.join(root, `legacy${n++}`), { password: 'legacy-pw' });
+    const plain = buildLegacyFixture(path.join(root, `legacy${n++}`));
+    rmSync(path.join(plain.dir, plain.fileIDs[2] as string));
+    const cli = cliIn(config, path.dirname(enc.dir));
+    const [right, wrong, damaged] = await Promise.all([
+      cli(['verify', enc.dir], { env: { IBACKUP_PASSWORD: 'legacy-pw' } }),
+      cli(['verify', enc.dir, '--password-stdin', '--json'], { stdin: 'not-it\n' }),
+      cli(['verify', plain.dir, '--json']),
+    ]);
+    assert.equal(right.code, 0, right.stdout + right.stderr);
+    assert.match(right.stdout, /the password opens it/);
+    assert.match(right.stdout, /Manifest\.mbdb records/);
+    assert.match(right.stdout, /5 expected: 5 present .* 5 decrypted/);
+    assert.doesNotMatch(right.stdout, /MANIFEST_KEYS_MISSING|NOT RESTORABLE/);
+    assert.equal(wrong.code, 1);
+    assert.equal(json<ErrorDoc>(wrong.stdout).error.code, 'WRONG_PASSWORD');
+    assert.equal(damaged.code, 1);
+    const doc = json<{ ok: boolean; counts: Record<string, number>; problems: Array<{ code: string; message: string; path: string }> }>(damaged.stdout);
+    assert.equal(doc.ok, false);
+    assert.deepEqual([doc.counts.filesExpected, doc.counts.filesPresent, doc.counts.filesMissing], [5, 4, 1]);
+    assert.deepEqual(doc.problems.map((p) => [p.code, p.path]), [['BLOB_MISSING', 'HomeDomain/Library/SMS/sms.db']]);
   });
 });

@@ -4,10 +4,14 @@ import { mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync, appendFil
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { hasCode } from '../../src/errors.js';
+import { manifestDbKey } from '../../src/backup/crypto/decrypt.js';
+import { unlockWithDerivedKey } from '../../src/backup/crypto/keybag-unlock.js';
 import { verifyBackup } from '../../src/backup/verify.js';
+import { aesCbcDecrypt } from '../../src/protocol/crypto.js';
 import type { VerifyResult } from '../../src/backup/verify.js';
 import { encodeMBFile } from '../../src/protocol/nskeyed.js';
-import { serializeBinaryPlist } from '../../src/protocol/plist/index.js';
+import { parsePlist, serializeBinaryPlist } from '../../src/protocol/plist/index.js';
+import type { PlistDict } from '../../src/protocol/plist/index.js';
 import { buildBackup, fileIdOf, tempRoot } from './backup-fixtures.js';
 import type { BuiltBackup } from './backup-fixtures.js';
 
@@ -46,6 +50,11 @@ describe('verifyBackup', () => {
     assert.equal(r.counts.directories, 5);
     assert.equal(r.counts.symlinks, 1);
     assert.equal(r.counts.blobsChecked, 6);
+    assert.equal(r.counts.filesExpected, 6);
+    assert.equal(r.counts.filesPresent, 6);
+    assert.equal(r.counts.filesMissing, 0);
+    assert.equal(r.counts.filesDamaged, 0);
+    assert.equal(r.format, 'manifest-db');
     assert.equal(r.counts.digestsChecked, 3);
     assert.equal(r.counts.bytes, 70_000 + 5 + 10 + 0 + 32 + 12);
     assert.equal(r.counts.blobBytes, r.counts.bytes);
@@ -79,6 +88,60 @@ describe('verifyBackup', () => {
     assert.deepEqual(codes(r), ['BLOB_MISSING']);
     assert.equal(r.problems[0]?.path, 'HomeDomain/Library/SMS/sms.db');
     assert.equal(r.counts.blobsMissing, 1);
+  });
+
+  test('a partial backup (most blobs gone): counts add up, never negative; every missing file listed', async () => {
+    const b = fresh();
+    const files = b.entries.filter((e) => e.kind === 'file').map((e) => e.relativePath);
+    const kept = 'Library/block32.bin';
+    for (const f of files) if (f !== kept) rmSync(blobOf(b, f));
+    const r = await verifyBackup(b.dir);
+    const c = r.counts;
+    for (const [k, v] of Object.entries(c)) assert.ok(v >= 0, `${k} = ${v}`);
+    assert.equal(c.filesExpected, 6);
+    assert.equal(c.filesPresent, 1);
+    assert.equal(c.filesMissing, 5);
+    assert.equal(c.filesPresent + c.filesMissing, c.filesExpected);
+    assert.equal(c.blobsChecked, 1);
+    assert.equal(c.blobsMissing, 5);
+    assert.equal(c.blobBytes, 32);
+    assert.equal(c.errors, 5);
+    assert.deepEqual(codes(r), Array(5).fill('BLOB_MISSING'));
+    const missing = files.filter((f) => f !== kept);
+    assert.deepEqual(r.problems.map((p) => p.path).sort(), missing.map((f) => `${f.startsWith('Documents') ? 'AppDomain-com.example.app' : 'HomeDomain'}/${f}`).sort());
+  });
+
+  test('a row whose fileID is malformed counts as missing (its file cannot be found)', async () => {
+    const b = fresh();
+    addRow(b, 'ZZ', 'HomeDomain', 'Library/odd.bin', 1, encodeMBFile({ relativePath: 'Library/odd.bin', size: 3, mode: 0o100644 }));
+    const r = await verifyBackup(b.dir);
+    assert.deepEqual(codes(r), ['BAD_FILE_ID']);
+    assert.equal(r.counts.filesExpected, 7);
+    assert.equal(r.counts.filesPresent, 6);
+    assert.equal(r.counts.filesMissing, 1);
+    assert.equal(r.counts.blobsMissing, 0);
+  });
+
+  test('an encrypted backup of iOS 10.0/10.1 (plain Manifest.db) needs no ManifestKey; a 10.2+ one does', async () => {
+    const dropManifestKey = (b: BuiltBackup): void => {
+      const manifest = path.join(b.dir, 'Manifest.plist');
+      const plist = parsePlist(readFileSync(manifest)) as PlistDict;
+      delete plist.ManifestKey;
+      writeFileSync(manifest, serializeBinaryPlist(plist));
+    };
+    const old = fresh('pw');
+    const db = path.join(old.dir, 'Manifest.db');
+    const manifestKey = (parsePlist(readFileSync(path.join(old.dir, 'Manifest.plist'))) as PlistDict).ManifestKey as Uint8Array;
+    const keys = unlockWithDerivedKey(old.keybag as Uint8Array, old.kek as Uint8Array);
+    writeFileSync(db, aesCbcDecrypt(manifestDbKey(keys, manifestKey), readFileSync(db)));
+    dropManifestKey(old);
+    const r1 = await verifyBackup(old.dir, { password: 'pw' });
+    assert.deepEqual(codes(r1), []);
+    assert.equal(r1.counts.filesDecrypted, 6);
+    const modern = fresh('pw');
+    dropManifestKey(modern);
+    const r2 = await verifyBackup(modern.dir, { password: 'pw' });
+    assert.ok(codes(r2).includes('MANIFEST_KEYS_MISSING'), codes(r2).join(','));
   });
 
   test('a truncated blob (plain: size and digest; encrypted: size and padding)', async () => {
