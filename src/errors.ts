@@ -122,6 +122,10 @@ export const ERROR_CODES = {
     message: 'The backup is not complete.',
     remedy: 'Run "ibackup backup" again to finish it.',
   },
+  DEVICE_SNAPSHOT_STUCK: {
+    message: 'The iPhone could not start a new backup: the snapshot left by an interrupted backup is still on the phone.',
+    remedy: 'Restart the iPhone, then run the backup again.',
+  },
   BACKUP_CORRUPT: {
     message: 'The backup is damaged.',
     remedy: 'Run "ibackup verify" for details, then make a new backup.',

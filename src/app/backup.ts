@@ -1,10 +1,12 @@
 /**
  * Back Up Now: a full or incremental backup of one device into `<root>/<UDID>/`, in Apple's
- * format, with progress events, a free-space check before a first backup, cancellation that
- * tells the device, and errors in plain words. Nothing here prints.
+ * format, with progress events (including the minutes a real iPhone spends asking for its passcode
+ * and preparing), a free-space check that never refuses a backup that could fit, cancellation by
+ * hanging up as libimobiledevice does, a check of every blob the device reused from an interrupted
+ * run (and, on request, of the whole backup) before it is called complete, and errors in plain
+ * words. Nothing here prints.
  */
-import { mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
 import { SizeLedger } from '../backup/size-ledger.js';
 import { removeStaleTemps } from '../backup/stale-temps.js';
 import { isSnapshotFinished, readStatusPlist } from '../backup/status.js';
@@ -12,27 +14,32 @@ import { BackupStore } from '../backup/store.js';
 import type { FsLayer } from '../backup/fs-layer.js';
 import { Preserver } from '../backup/preserve.js';
 import { diskFullError, isNoSpace } from '../backup/disk-full.js';
+import { ReusedBlobs } from '../backup/reused-blobs.js';
+import { readUnreadableRecord, saveUnreadableRecord, type UnreadableFile } from '../backup/unreadable-record.js';
 import { IbackupError, isIbackupError } from '../errors.js';
 import type { HostDevice } from '../host/device.js';
-import type { AfcClient } from '../host/services/afc.js';
-import { INSTALLATION_PROXY_SERVICE, browseUserApps } from '../host/services/installation-proxy.js';
 import { MOBILEBACKUP2_SERVICE, MobileBackup2Client } from '../host/services/mobilebackup2.js';
 import { Notifications } from '../host/services/notification-proxy.js';
-import { SPRINGBOARD_SERVICE, fetchAppIcons } from '../host/services/springboard.js';
-import { isPlistDict, numberValue, parsePlist, serializeXmlPlist, type PlistDict } from '../protocol/plist/index.js';
+import { numberValue, type PlistDict } from '../protocol/plist/index.js';
 import { storeTarget } from './backup-target.js';
+import { checkBackupSpace } from './backup-space.js';
+import { checkRunBeforeComplete, prepareLeftovers, refuseRun, type RunCheckOptions } from './backup-checks.js';
+import { deviceWaitMs } from './device-wait.js';
 import { mobileBackupError } from './mobilebackup-errors.js';
-import { ITUNES_FILES, buildInfoPlist } from './info-plist.js';
+import { writeInfoPlist } from './backup-info.js';
 import { openSyncSession } from './sync-session.js';
 import { tuneHeapForStreaming } from './heap-tuning.js';
-import { formatBytes } from './doctor.js';
 
 export const GIB = 1024 ** 3;
-/** How long the iPhone may wait for its passcode before the host gives up (it gives up at 30 min). */
-export const PASSCODE_WAIT_MS = 35 * 60_000;
 const CANCELLED_MESSAGE = 'The backup was cancelled; the last complete backup is unchanged.';
+const CANCELLED_ON_PHONE = 'The backup was cancelled on the iPhone; the last complete backup is unchanged.';
 
-export type BackupPhase = 'preparing' | 'waiting-for-passcode' | 'backing-up' | 'finishing';
+/**
+ * preparing: ibackup gets ready; waiting-for-passcode: the iPhone shows its passcode prompt;
+ * device-preparing: the iPhone prepares its snapshot and says nothing (minutes on a big phone);
+ * backing-up: files arrive; checking / verifying: the new backup is checked before it counts.
+ */
+export type BackupPhase = 'preparing' | 'waiting-for-passcode' | 'device-preparing' | 'backing-up' | 'checking' | 'verifying' | 'finishing';
 
 export interface BackupProgress {
   phase: BackupPhase;
@@ -44,19 +51,21 @@ export interface BackupProgress {
   currentPath?: string;
 }
 
-export interface BackupOptions {
+export interface BackupOptions extends RunCheckOptions {
   /** The backup folder (the device's folder is `<root>/<UDID>`). */
   root: string;
   full?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: BackupProgress) => void;
-  /** Warnings worth telling the user (low space for an incremental…). */
+  /** Warnings worth telling the user (low space, files the iPhone could not read…). */
   onWarning?: (message: string) => void;
   now?: () => Date;
   /** Copy the last complete backup when the disk cannot make hard links (the user agreed). */
   allowCopy?: boolean;
   /** The file system (tests inject faults and record flushes). */
   fs?: FsLayer;
+  /** How long the iPhone may stay silent after the request (default 60 min). */
+  waitMs?: number;
 }
 
 export interface BackupResult {
@@ -69,6 +78,12 @@ export interface BackupResult {
   bytesReceived: number;
   durationMs: number;
   encrypted: boolean;
+  /** Files the iPhone could not read to the end: kept as it sent them. */
+  unreadableFiles: UnreadableFile[];
+  /** Blobs left by an interrupted run that the iPhone reused, each checked. */
+  reusedFiles: number;
+  /** The whole backup was verified before it was called complete (--verify). */
+  verified: boolean;
 }
 
 export async function backupDevice(device: HostDevice, opts: BackupOptions): Promise<BackupResult> {
@@ -104,48 +119,59 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
   const encrypted = values.backup.WillEncrypt === true;
   await mkdir(opts.root, { recursive: true });
   const hasComplete = await readStatusPlist(store.deviceDir).then(isSnapshotFinished, () => false);
-  const used = usedBytes(values.disk);
-  const free = await store.freeSpace();
   const full = opts.full === true || !hasComplete;
-  if (full && used !== null && free < used + GIB) {
-    throw new IbackupError('DISK_FULL', {
-      message: `Not enough free space for a ${hasComplete ? 'full' : 'first'} backup: it needs about ${formatBytes(used + GIB)} (the iPhone's ${formatBytes(used)} plus 1 GiB), and ${opts.root} has ${formatBytes(free)} free.`,
-      remedy: `Free ${formatBytes(used + GIB - free)} on that disk, or choose another folder with --backup-dir.`,
-      details: { neededBytes: used + GIB, freeBytes: free, path: opts.root },
-    });
-  }
-  if (!full && used !== null && free < used + GIB) {
-    opts.onWarning?.(`Only ${formatBytes(free)} free in ${opts.root}; an incremental backup needs room for what changed.`);
-  }
+  const spaceWarning = checkBackupSpace({
+    root: opts.root,
+    free: await store.freeSpace(),
+    usedOnPhone: usedBytes(values.disk),
+    previousBackupBytes: hasComplete ? sizes.figure : undefined,
+    full,
+    first: !hasComplete,
+  });
+  if (spaceWarning) opts.onWarning?.(spaceWarning);
 
   const sync = await openSyncSession(device, opts.signal);
+  // A cancel here or on the iPhone hangs up (DLMessageDisconnect, then the socket): the phone
+  // stops on that alone, and libimobiledevice never posts a cancel request to it.
+  const run = new AbortController();
+  let cancelledOnPhone = false;
+  const onUserAbort = (): void => run.abort();
+  opts.signal?.addEventListener('abort', onUserAbort, { once: true });
+  if (opts.signal?.aborted) run.abort();
   let mb2: MobileBackup2Client | undefined;
-  const cancel = (): void => void sync.post(Notifications.syncCancelRequest).catch(() => undefined);
-  opts.signal?.addEventListener('abort', cancel, { once: true });
   try {
     mb2 = new MobileBackup2Client(await device.startService(MOBILEBACKUP2_SERVICE, { escrowBag: true }));
-    await mb2.handshake(opts.signal);
-    await sync.lock(opts.signal);
+    await mb2.handshake(run.signal);
+    await sync.lock(run.signal);
     // A figure still true means no run changed the folder since the last complete one: no leftovers.
     if (!sizes.known) await removeStaleTemps(store.fs, store.deviceDir);
     await writeInfoPlist(device, sync.afc, store, udid, values, now());
+    const reused = new ReusedBlobs(await prepareLeftovers(store, udid, encrypted, opts));
+    const earlierUnreadable = await readUnreadableRecord(store.deviceDir);
+    const resent = new Set<string>();
+    const unreadable: UnreadableFile[] = [];
 
+    let deviceActive = false;
     sync.np.on('notification', (name) => {
-      if (name === Notifications.passcodePresented) {
-        mb2?.setSilenceTimeout(PASSCODE_WAIT_MS);
-        emit({ phase: 'waiting-for-passcode' });
-      } else if (name === Notifications.passcodeDismissed) {
-        mb2?.setSilenceTimeout(undefined);
-        emit({ phase: 'backing-up' });
-      } else if (name === Notifications.syncCancelRequest) cancel();
+      if (name === Notifications.passcodePresented) emit({ phase: (progress.phase = 'waiting-for-passcode') });
+      else if (name === Notifications.passcodeDismissed) emit({ phase: (progress.phase = deviceActive ? 'backing-up' : 'device-preparing') });
+      else if (name === Notifications.syncCancelRequest) {
+        // The owner cancelled on the iPhone (idevicebackup2.c stops on this notification too).
+        cancelledOnPhone = true;
+        run.abort();
+      }
     });
-    progress.phase = 'backing-up';
+    progress.phase = 'device-preparing';
     progress.percent = 0;
     emit();
     const request: PlistDict = { MessageName: 'Backup', TargetIdentifier: udid, SourceIdentifier: udid };
     if (opts.full) request.Options = { ForceFullBackup: true };
     let diskFull: string | undefined;
     const response = await mb2.run(request, storeTarget(store), {
+      deviceActive: () => {
+        deviceActive = true;
+        if (progress.phase === 'device-preparing') emit({ phase: (progress.phase = 'backing-up') });
+      },
       progress: (percent) => {
         progress.percent = percent;
         emit();
@@ -155,27 +181,36 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
       },
       fileReceived: (path) => {
         progress.filesDone++;
+        reused.received(path);
+        if (earlierUnreadable.length > 0) resent.add(path.slice(path.lastIndexOf('/') + 1));
         emit({ currentPath: path });
       },
+      unreadable: (path, devicePath, reason) => {
+        const fileId = path.slice(path.lastIndexOf('/') + 1);
+        unreadable.push({ fileId, devicePath, reason });
+        opts.onWarning?.(`The iPhone could not read ${devicePath || path} to the end (${reason || 'no reason given'}); it is kept as the iPhone sent it.`);
+      },
+      moved: (from, to) => reused.moved(from, to),
       diskFull: (path) => {
         diskFull = path;
       },
-    }, opts.signal ? { signal: opts.signal } : {});
+    }, { waitMs: deviceWaitMs(opts.waitMs), signal: run.signal });
     const code = numberValue(response.ErrorCode) ?? -1;
-    if (opts.signal?.aborted) throw new IbackupError('CANCELLED', { message: CANCELLED_MESSAGE });
+    if (run.signal.aborted) throw cancelled(cancelledOnPhone);
     if (code !== 0 || diskFull) {
-      throw diskFull
-        ? diskFullError(opts.root)
-        : mobileBackupError(code, typeof response.ErrorDescription === 'string' ? response.ErrorDescription : '');
+      throw diskFull ? diskFullError(opts.root) : mobileBackupError(code, typeof response.ErrorDescription === 'string' ? response.ErrorDescription : '');
     }
-    progress.phase = 'finishing';
-    progress.percent = 100;
-    emit();
     const status = await readStatusPlist(store.deviceDir).catch(() => undefined);
     if (!isSnapshotFinished(status)) {
       throw new IbackupError('BACKUP_INCOMPLETE', { message: 'The iPhone said the backup finished, but its Status.plist does not say "finished".' });
     }
+    progress.phase = 'finishing';
+    progress.percent = 100;
+    emit();
     await store.flush();
+    const refusal = await checkRunBeforeComplete(store, reused.reused, encrypted, opts, (phase) => emit({ phase: (progress.phase = phase) }), run.signal);
+    if (refusal) throw await refuseRun(store, udid, refusal);
+    await saveUnreadableRecord(opts.root, udid, earlierUnreadable, resent, unreadable);
     store.fs.event?.('complete');
     await preserver.release();
     return {
@@ -188,66 +223,29 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
       bytesReceived: progress.bytesDone,
       durationMs: Date.now() - started,
       encrypted,
+      unreadableFiles: unreadable,
+      reusedFiles: reused.reused.size,
+      verified: opts.verify === true,
     };
   } catch (err) {
     // The copy this run was filling becomes the last complete backup on its own.
     await preserver.abandon().catch(() => undefined);
-    if (opts.signal?.aborted && !(isIbackupError(err) && err.code === 'CANCELLED' && err.message === CANCELLED_MESSAGE)) {
-      throw new IbackupError('CANCELLED', { message: CANCELLED_MESSAGE, cause: err });
-    }
+    if (run.signal.aborted && !(isIbackupError(err) && err.code === 'CANCELLED')) throw cancelled(cancelledOnPhone, err);
     if (isNoSpace(err)) throw diskFullError(opts.root, err);
     throw err;
   } finally {
-    opts.signal?.removeEventListener('abort', cancel);
+    opts.signal?.removeEventListener('abort', onUserAbort);
     await mb2?.disconnect();
     await sync.close();
   }
 }
 
-/** Info.plist with the device's identity, apps and iTunes files (temp file, then rename). */
-async function writeInfoPlist(
-  device: HostDevice,
-  afc: AfcClient,
-  store: BackupStore,
-  udid: string,
-  values: { root: PlistDict; itunes: PlistDict; minItunes: unknown },
-  date: Date,
-): Promise<void> {
-  const apps = await device.startService(INSTALLATION_PROXY_SERVICE).then((l) => browseUserApps(l), () => []);
-  const withIcons = apps.filter((a) => a.ApplicationSINF instanceof Uint8Array && a.iTunesMetadata instanceof Uint8Array);
-  const ids = withIcons.map((a) => a.CFBundleIdentifier).filter((id): id is string => typeof id === 'string');
-  const icons =
-    ids.length === 0
-      ? new Map<string, Uint8Array>()
-      : await device.startService(SPRINGBOARD_SERVICE).then((l) => fetchAppIcons(l, ids), () => new Map<string, Uint8Array>());
-  const itunesFiles = new Map<string, Uint8Array>();
-  for (const name of ITUNES_FILES) {
-    const data = await afc.readFile(`/iTunes_Control/iTunes/${name}`).catch(() => null);
-    if (data) itunesFiles.set(name, data);
-  }
-  const previous = await readFile(join(store.deviceDir, 'Info.plist')).then((b) => parsePlist(b), () => undefined);
-  const guid = isPlistDict(previous) && typeof previous.GUID === 'string' ? previous.GUID : undefined;
-  const info = buildInfoPlist({
-    udid,
-    root: values.root,
-    itunesSettings: values.itunes,
-    minItunesVersion: typeof values.minItunes === 'string' ? values.minItunes : null,
-    apps,
-    icons,
-    itunesFiles,
-    iBooksData: await afc.readFile('/Books/iBooksData2.plist').catch(() => null),
-    date,
-    ...(guid ? { guid } : {}),
+function cancelled(onPhone: boolean, cause?: unknown): IbackupError {
+  return new IbackupError('CANCELLED', {
+    message: onPhone ? CANCELLED_ON_PHONE : CANCELLED_MESSAGE,
+    ...(onPhone ? { remedy: 'Run the backup again when you want it.' } : {}),
+    ...(cause === undefined ? {} : { cause }),
   });
-  await store.mkdirp(udid);
-  const file = await store.createFile(`${udid}/Info.plist`);
-  try {
-    await file.write(serializeXmlPlist(info));
-    await file.commit();
-  } catch (err) {
-    await file.abort();
-    throw err;
-  }
 }
 
 function usedBytes(disk: PlistDict): number | null {

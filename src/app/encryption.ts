@@ -11,6 +11,7 @@ import { MOBILEBACKUP2_SERVICE, MobileBackup2Client } from '../host/services/mob
 import { NP_SERVICE, NotificationProxyClient, Notifications } from '../host/services/notification-proxy.js';
 import { numberValue, type PlistDict } from '../protocol/plist/index.js';
 import { storeTarget } from './backup-target.js';
+import { deviceWaitMs } from './device-wait.js';
 import { mobileBackupError } from './mobilebackup-errors.js';
 
 export type EncryptionAction = 'on' | 'off' | 'change';
@@ -60,10 +61,10 @@ export async function changeEncryption(device: HostDevice, action: EncryptionAct
       if (n === Notifications.passcodePresented) opts.onPasscodePrompt?.(true);
       else if (n === Notifications.passcodeDismissed) opts.onPasscodePrompt?.(false);
     });
-    mb2 = new MobileBackup2Client(await device.startService(MOBILEBACKUP2_SERVICE, { escrowBag: true }), { timeoutMs: 35 * 60_000 });
+    mb2 = new MobileBackup2Client(await device.startService(MOBILEBACKUP2_SERVICE, { escrowBag: true }));
     await mb2.handshake(opts.signal);
     await mkdir(opts.root, { recursive: true });
-    const response = await mb2.run(request, storeTarget(new BackupStore(opts.root, device.udid)), {}, opts.signal ? { signal: opts.signal } : {});
+    const response = await mb2.run(request, storeTarget(new BackupStore(opts.root, device.udid)), {}, { waitMs: deviceWaitMs(), ...(opts.signal ? { signal: opts.signal } : {}) });
     const code = numberValue(response.ErrorCode) ?? -1;
     if (code === 207) {
       throw new IbackupError('WRONG_PASSWORD', {

@@ -23,6 +23,11 @@ export interface FsLayer {
   copyFile(from: string, to: string): Promise<void>;
   link(existing: string, newPath: string): Promise<void>;
   statfs(path: string): Promise<StatsFs>;
+  /**
+   * The unit of statfs's block counts (f_frsize) where it can differ from `bsize`; undefined
+   * where it cannot be known (then `bsize` is the unit). Optional.
+   */
+  fragmentSize?(path: string): Promise<number | undefined>;
   /** Flushes a file's or a folder's data and metadata to the disk (fsync). */
   sync(path: string, dir: boolean): Promise<void>;
   /**
@@ -59,11 +64,28 @@ export const nodeFs: FsLayer = {
   copyFile: (a, b) => copyFile(a, b),
   link: (a, b) => link(a, b),
   statfs: (p) => statfs(p),
+  fragmentSize,
   sync: fsyncPath,
   syncFileSystem,
   createFile,
   finishSmallFile,
 };
+
+/**
+ * Linux counts free blocks in fragments (f_frsize), which Node's statfs does not report and which
+ * differ from f_bsize on some network and FUSE file systems; `stat -f` reports it (%S). macOS and
+ * Windows report the counting unit as bsize already. libimobiledevice multiplies by f_frsize too
+ * (its commit 1b09adc).
+ */
+function fragmentSize(path: string): Promise<number | undefined> {
+  if (process.platform !== 'linux') return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    execFile('stat', ['-f', '-c', '%S', path], { timeout: 5000 }, (err, stdout) => {
+      const n = err ? NaN : Number(String(stdout).trim());
+      resolve(Number.isSafeInteger(n) && n > 0 ? n : undefined);
+    });
+  });
+}
 
 /** What is left of `parts` after a write took their first `written` bytes (files may take fewer, if rarely). */
 export function unwritten(parts: readonly Uint8Array[], written: number): Uint8Array[] {

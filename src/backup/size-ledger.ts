@@ -58,6 +58,11 @@ export class SizeLedger implements SizeTracker {
     return this.total !== undefined;
   }
 
+  /** The folder's size as followed so far, when known. */
+  get figure(): number | undefined {
+    return this.total;
+  }
+
   change(delta: number): void {
     if (this.total !== undefined) this.total += delta;
   }

@@ -4,7 +4,7 @@
  * removing) means it was interrupted or is in progress.
  */
 import path from 'node:path';
-import type { PlistDict } from '../protocol/plist/index.js';
+import { serializeBinaryPlist, type PlistDict } from '../protocol/plist/index.js';
 import { Fields, parseDictPlist, readPlistFile } from './plist-fields.js';
 
 export const STATUS_PLIST = 'Status.plist';
@@ -55,4 +55,13 @@ export function isSnapshotFinished(s: BackupStatus | undefined): boolean {
 /** Reads `<dir>/Status.plist`. A missing file throws ENOENT; a damaged one BACKUP_CORRUPT. */
 export async function readStatusPlist(dir: string): Promise<BackupStatus> {
   return parseStatusPlist(await readPlistFile(path.join(dir, STATUS_PLIST), STATUS_PLIST));
+}
+
+/**
+ * Status.plist bytes for a run the host refuses to call complete although the device finished
+ * it: SnapshotState goes back to "uploading", so no reader takes the folder for a complete
+ * backup and the device's next run starts afresh (it trusts only a "finished" state).
+ */
+export function unfinishedStatusBytes(s: BackupStatus): Uint8Array {
+  return serializeBinaryPlist({ ...s.raw, SnapshotState: 'uploading' });
 }

@@ -12,6 +12,7 @@ import { lstatMaybe, nodeFs, parallel, parentDir, type FsLayer } from './fs-laye
 import { StoreFileWriter } from './store-file-writer.js';
 import { folderSize } from './folder-size.js';
 import { NameFilter, type SizeTracker } from './size-ledger.js';
+import { UnsafePathError } from './store-errors.js';
 
 /** A file or folder as DLContentsOfDirectory reports it. */
 export interface StoreEntry {
@@ -23,8 +24,6 @@ export interface StoreEntry {
 
 const EARLY_FLUSH_BYTES = 256 * 1024 * 1024;
 const EARLY_FLUSH_FILES = 32 * 1024;
-
-import { UnsafePathError } from './store-errors.js';
 export { UnsafePathError, deviceLinkCode, errorText } from './store-errors.js';
 
 export interface StoreOptions {
@@ -293,31 +292,35 @@ export class BackupStore {
     this.dirtyDirs.add(parentDir(local));
   }
 
+  /** CopyItem: a file, or a folder whole (no link followed); a missing source copies nothing (idevicebackup2.c answers 0). */
   async copy(from: string, to: string): Promise<void> {
     const a = await this.resolveNoLinks(from);
     const b = await this.resolveNoLinks(to);
-    const st = await this.fs.lstat(a);
+    const st = await lstatMaybe(this.fs, a);
+    if (!st) return;
     await this.changing(b);
     if (this.inDevice(b)) this.resized(undefined); // rare (CopyItem): measured at the end
-    // Copies go to a temporary name, then rename: a file at the destination may share its data
-    // with the preserved copy of the last backup (hard link) and is never changed in place.
-    const copyOne = async (src: string, dst: string): Promise<void> => {
-      const tmp = `${dst}.tmp-${process.pid}`;
-      await this.fs.copyFile(src, tmp);
-      await this.fs.rename(tmp, dst);
-      this.dirty.add(dst);
-    };
-    if (st.isDirectory()) {
-      await this.fs.mkdir(b, { recursive: true });
-      this.dirtyDirs.add(b);
-      for (const name of await this.fs.readdir(a)) {
-        const s = await this.fs.lstat(join(a, name));
-        if (s.isFile()) await copyOne(join(a, name), join(b, name));
-      }
-    } else {
-      await copyOne(a, b);
-    }
+    if (st.isDirectory()) await this.copyFolder(a, b);
+    else if (st.isFile()) await this.copyOneFile(a, b);
     this.dirtyDirs.add(parentDir(b));
+  }
+
+  /** To a temporary name, then rename: the destination may share its data with the kept backup. */
+  private async copyOneFile(src: string, dst: string): Promise<void> {
+    const tmp = `${dst}.tmp-${process.pid}`;
+    await this.fs.copyFile(src, tmp);
+    await this.fs.rename(tmp, dst);
+    this.dirty.add(dst);
+  }
+
+  private async copyFolder(src: string, dst: string): Promise<void> {
+    await this.fs.mkdir(dst, { recursive: true });
+    this.dirtyDirs.add(dst);
+    for (const name of await this.fs.readdir(src)) {
+      const s = await this.fs.lstat(join(src, name));
+      if (s.isDirectory()) await this.copyFolder(join(src, name), join(dst, name));
+      else if (s.isFile()) await this.copyOneFile(join(src, name), join(dst, name));
+    }
   }
 
   /** Lists a folder truthfully; a missing folder lists as empty. */
@@ -340,7 +343,8 @@ export class BackupStore {
   /** Free bytes where the backup is written. */
   async freeSpace(): Promise<number> {
     const s = await this.fs.statfs(this.root);
-    return Number(s.bavail) * Number(s.bsize);
+    const unit = (await this.fs.fragmentSize?.(this.root)) ?? Number(s.bsize);
+    return Number(s.bavail) * unit;
   }
 
   /**

@@ -1,50 +1,74 @@
-/** `ibackup backup [--full]`: Back Up Now, with progress, ending with "Backup completed". */
+/** `ibackup backup [--full] [--verify] [--wait D]`: Back Up Now, with progress, ending with "Backup completed". */
 import type { Command } from 'commander';
 import { backupDevice, type BackupResult } from '../app/backup.js';
+import { parseWait } from '../app/device-wait.js';
+import { KeyCache } from '../app/key-cache.js';
 import { backupRootsOf, chooseDevice, globalsOf, hostContextOf, humanBytes, interruptSignal } from './device-choice.js';
 import { printJson } from './output.js';
+import { addPasswordOption, passwordSource } from './passwords.js';
 import { progressRenderer } from './progress.js';
 
 export function backupText(r: BackupResult): string {
   const when = new Date(r.date).toLocaleString(undefined, { dateStyle: 'long', timeStyle: 'short' });
-  return [
+  const lines = [
     'Backup completed.',
     `Last Backup: ${when}`,
-    `Kind:        ${r.full ? 'full' : 'incremental'}${r.encrypted ? ', encrypted' : ''}`,
+    `Kind:        ${r.full ? 'full' : 'incremental'}${r.encrypted ? ', encrypted' : ''}${r.verified ? ', verified' : ''}`,
     `Folder:      ${r.path}`,
     `Size:        ${humanBytes(r.sizeBytes)} on disk (${r.filesReceived} files, ${humanBytes(r.bytesReceived)} received in ${(r.durationMs / 1000).toFixed(1)} s)`,
-  ].join('\n');
+  ];
+  if (r.reusedFiles > 0) lines.push(`Resumed:     ${r.reusedFiles} files sent before an interruption were reused, each checked`);
+  if (r.unreadableFiles.length > 0) {
+    lines.push(`Warning:     the iPhone could not read ${r.unreadableFiles.length} file${r.unreadableFiles.length === 1 ? '' : 's'} to the end; kept as it sent them:`);
+    for (const f of r.unreadableFiles.slice(0, 10)) lines.push(`  ${f.devicePath || f.fileId}${f.reason ? ` (${f.reason})` : ''}`);
+    if (r.unreadableFiles.length > 10) lines.push(`  … and ${r.unreadableFiles.length - 10} more`);
+  }
+  return lines.join('\n');
+}
+
+interface BackupFlags {
+  full?: boolean;
+  allowCopy?: boolean;
+  verify?: boolean;
+  wait?: string;
+  passwordStdin?: boolean;
 }
 
 export function registerBackup(program: Command): void {
-  program
+  const cmd = program
     .command('backup')
     .description('Back Up Now: back up all of the data on the iPhone to this computer (incremental unless --full)')
     .option('--full', 'make a full backup even when an earlier one exists')
-    .option('--allow-copy', 'where the disk cannot make hard links (exFAT), keep the last complete backup safe by copying each file the backup replaces or removes')
-    .action(async (opts: { full?: boolean; allowCopy?: boolean }, cmd: Command) => {
-      const g = globalsOf(cmd);
-      const ctx = hostContextOf(g);
-      const { signal, dispose } = interruptSignal();
-      const progress = progressRenderer({ json: g.json === true, quiet: g.quiet === true });
-      try {
-        const device = await chooseDevice(ctx, g, signal);
-        const root = backupRootsOf(g)[0] as string;
-        if (!g.json && !g.quiet) process.stderr.write(`Backing up ${device.udid} to ${root}\n`);
-        const result = await backupDevice(device, {
-          root,
-          ...(opts.full ? { full: true } : {}),
-          ...(opts.allowCopy ? { allowCopy: true } : {}),
-          signal,
-          onProgress: (p) => progress.update(p),
-          onWarning: (m) => progress.note(`Warning: ${m}`),
-        });
-        progress.stop();
-        if (g.json) printJson(result);
-        else process.stdout.write(`${backupText(result)}\n`);
-      } finally {
-        progress.stop();
-        dispose();
-      }
-    });
+    .option('--verify', 'verify the whole new backup before calling it complete (slower; an encrypted backup needs its password)')
+    .option('--wait <duration>', 'how long the iPhone may stay silent while it waits for its passcode or prepares (default 60min; e.g. 90s, 2h)')
+    .option('--allow-copy', 'where the disk cannot make hard links (exFAT), keep the last complete backup safe by copying each file the backup replaces or removes');
+  addPasswordOption(cmd).action(async (opts: BackupFlags, c: Command) => {
+    const g = globalsOf(c);
+    const ctx = hostContextOf(g);
+    const waitMs = opts.wait === undefined ? undefined : parseWait(opts.wait);
+    const { signal, dispose } = interruptSignal();
+    const progress = progressRenderer({ json: g.json === true, quiet: g.quiet === true });
+    try {
+      const device = await chooseDevice(ctx, g, signal);
+      const root = backupRootsOf(g)[0] as string;
+      if (!g.json && !g.quiet) process.stderr.write(`Backing up ${device.udid} to ${root}\n`);
+      const result = await backupDevice(device, {
+        root,
+        ...(opts.full ? { full: true } : {}),
+        ...(opts.allowCopy ? { allowCopy: true } : {}),
+        ...(opts.verify ? { verify: true } : {}),
+        ...(waitMs === undefined ? {} : { waitMs }),
+        unlock: { keyCache: new KeyCache(), ...(opts.verify ? { password: passwordSource(opts) } : {}) },
+        signal,
+        onProgress: (p) => progress.update(p),
+        onWarning: (m) => progress.note(`Warning: ${m}`),
+      });
+      progress.stop();
+      if (g.json) printJson(result);
+      else process.stdout.write(`${backupText(result)}\n`);
+    } finally {
+      progress.stop();
+      dispose();
+    }
+  });
 }

@@ -14,6 +14,14 @@ export interface ProgressRenderer {
 }
 
 const PLAIN_INTERVAL_MS = 3000;
+
+/** What the user is told when a backup enters a phase. */
+const PHASE_LINES: Partial<Record<BackupProgress['phase'], string>> = {
+  'waiting-for-passcode': 'Enter your passcode on the iPhone to allow the backup.',
+  'device-preparing': 'The iPhone is preparing the backup — this can take several minutes on a phone with many files.',
+  checking: 'Checking the files the iPhone reused from the interrupted backup…',
+  verifying: 'Verifying the new backup…',
+};
 const JSON_INTERVAL_MS = 200;
 
 export function progressRenderer(mode: { json: boolean; quiet: boolean }): ProgressRenderer {
@@ -25,8 +33,14 @@ export function progressRenderer(mode: { json: boolean; quiet: boolean }): Progr
     const left = (elapsed * (100 - p.percent)) / p.percent;
     return left < 60 ? `${Math.ceil(left)} s left` : `${Math.ceil(left / 60)} min left`;
   };
-  let passcodeShown = false;
-  const passcodeLine = 'Enter your iPhone passcode to allow the backup.';
+  // A line when the backup enters a phase in which no bar moves (once per entry).
+  let lastPhase: string | undefined;
+  const phaseNote = (p: BackupProgress, write: (line: string) => void): boolean => {
+    const line = PHASE_LINES[p.phase];
+    if (p.phase !== lastPhase && line) write(line);
+    lastPhase = p.phase;
+    return p.phase === 'waiting-for-passcode' || p.phase === 'device-preparing';
+  };
 
   if (mode.json) {
     // One event per phase or percent change, else at most one per JSON_INTERVAL_MS: a line per
@@ -56,11 +70,7 @@ export function progressRenderer(mode: { json: boolean; quiet: boolean }): Progr
     let started = false;
     return {
       update: (p) => {
-        if (p.phase === 'waiting-for-passcode') {
-          if (!passcodeShown) process.stderr.write(`\n${passcodeLine}\n`);
-          passcodeShown = true;
-          return;
-        }
+        if (phaseNote(p, (line) => process.stderr.write(`${started ? '\n' : ''}${line}\n`))) return;
         const payload = { done: humanBytes(p.bytesDone), speed: `${humanBytes(Math.round(rate(p.bytesDone)))}/s`, files: p.filesDone, eta_text: eta(p) };
         if (!started) {
           bar.start(100, Math.floor(p.percent ?? 0), payload);
@@ -77,11 +87,7 @@ export function progressRenderer(mode: { json: boolean; quiet: boolean }): Progr
   let lastPercent = -1;
   return {
     update: (p) => {
-      if (p.phase === 'waiting-for-passcode') {
-        if (!passcodeShown) process.stderr.write(`${passcodeLine}\n`);
-        passcodeShown = true;
-        return;
-      }
+      if (phaseNote(p, (line) => process.stderr.write(`${line}\n`))) return;
       const percent = Math.floor(p.percent ?? 0);
       if (Date.now() - last < PLAIN_INTERVAL_MS && percent !== 100 && percent === lastPercent) return;
       if (Date.now() - last < PLAIN_INTERVAL_MS && percent !== 100) return;

@@ -6,6 +6,7 @@ import type { Hono } from 'hono';
 import { backupDevice } from '../app/backup.js';
 import { changeEncryption } from '../app/encryption.js';
 import { checkBackupPassword } from '../app/password.js';
+import { KeyCache } from '../app/key-cache.js';
 import { restoreDevice } from '../app/restore.js';
 import { IbackupError } from '../errors.js';
 import type { EncryptionResponse, JobView } from './api.js';
@@ -58,8 +59,10 @@ export function registerDeviceRoutes(app: Hono, deps: Deps): void {
   app.post('/api/devices/:udid/backup', async (c) => {
     const udid = udidParam(c.req.param('udid'));
     const body = await readJson(c.req.raw);
-    onlyFields(body, ['full']);
+    onlyFields(body, ['full', 'verify', 'password']);
     const full = optionalBoolean(body, 'full') === true;
+    const verify = optionalBoolean(body, 'verify') === true;
+    const password = optionalPassword(body, 'password');
     ready(udid);
     const device = monitor.device(udid);
     const root = deps.roots[0] as string;
@@ -67,6 +70,9 @@ export function registerDeviceRoutes(app: Hono, deps: Deps): void {
       const r = await backupDevice(device, {
         root,
         full,
+        verify,
+        // The password (for --verify of an encrypted backup) stays in this closure: never stored or sent back.
+        unlock: { keyCache: new KeyCache(), ...(password === undefined ? {} : { password: async () => password }) },
         signal: ctl.signal,
         onProgress: (p) => reportProgress(ctl, p),
         onWarning: (m) => ctl.warn(m),

@@ -10,14 +10,14 @@ test('the passcode prompt is announced, and the backup goes on once it is typed'
     assert.equal((await b.cli(['pair'])).code, 0);
     const r = await b.cli(['backup'], { timeoutMs: 90_000 });
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /Enter your iPhone passcode to allow the backup/);
+    assert.match(r.stderr, /Enter your passcode on the iPhone to allow the backup/);
     assert.match(r.stdout, /Backup completed/);
   } finally {
     await b.dispose();
   }
 });
 
-test('a passcode never typed ends with DEVICE_LOCKED in bounded time, not a hang', async () => {
+test('a passcode never typed ends with PASSCODE_REQUIRED in bounded time, not a hang', async () => {
   const b = await startBench({ profile: { extends: 'tiny', behaviour: { passcode: { mode: 'never' }, passcodeTimeoutSeconds: 2 } } });
   try {
     assert.equal((await b.cli(['pair'])).code, 0);
@@ -25,7 +25,7 @@ test('a passcode never typed ends with DEVICE_LOCKED in bounded time, not a hang
     const r = await b.cli(['--json', 'backup'], { timeoutMs: 90_000 });
     assert.equal(r.code, 1);
     const e = json<ErrorDoc>(r.stdout).error;
-    assert.equal(e.code, 'DEVICE_LOCKED');
+    assert.equal(e.code, 'PASSCODE_REQUIRED');
     assert.match(e.remedy, /passcode/);
     assert.ok(Date.now() - started < 60_000);
   } finally {

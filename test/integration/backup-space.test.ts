@@ -1,7 +1,9 @@
 /**
- * A first backup into a folder without room for it stops before the phone is asked for anything,
- * saying how much is needed and where. The folder is a 1 MiB tmpfs when this test may mount one;
- * otherwise the phone claims more used space than the temp folder's disk has free.
+ * Free space before a backup: never refuse one that could fit. A phone's used space (apps,
+ * caches, iCloud-only photos) is far above what its backup needs, so a disk with less free than
+ * that gets a warning and the backup goes on; only a disk below the floor no backup fits in is
+ * refused before the phone is asked for anything, saying how much there is and where. The tiny
+ * disk is a 1 MiB tmpfs (mounting needs root, as in CI; elsewhere that test is skipped).
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,21 +23,17 @@ function mountTinyTmpfs(dir: string): boolean {
   return spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { stdio: 'ignore', timeout: 5_000 }).status === 0;
 }
 
-describe('free space before a first backup', () => {
-  test('DISK_FULL before starting, with the amount needed and the folder', async (t) => {
+describe('free space before a backup', () => {
+  test('below the floor: DISK_FULL before starting, with what is free and the folder', async (t) => {
     const scratch = await mkdtemp(join(tmpdir(), 'ibackup-space-'));
     const target = join(scratch, 'small');
     await mkdir(target);
-    const mounted = mountTinyTmpfs(target);
-    let profile: Parameters<typeof startBench>[0];
-    if (!mounted) {
-      // A phone whose used space alone is more than the disk has free.
-      const s = await statfs(target);
-      const free = Number(s.bavail) * Number(s.bsize);
-      profile = { profile: { extends: 'tiny', identity: { usedBytes: free + GIB, totalCapacityBytes: free * 2 + 8 * GIB } } };
-      t.diagnostic('no tmpfs here: the phone claims more used space than the disk has free');
+    if (!mountTinyTmpfs(target)) {
+      t.skip('cannot mount a tmpfs here (needs root on Linux)');
+      await rm(scratch, { recursive: true, force: true });
+      return;
     }
-    const b = await startBench(profile);
+    const b = await startBench();
     try {
       const udid = b.te.udids[0] as string;
       await pairedDevice(b, udid);
@@ -48,9 +46,8 @@ describe('free space before a first backup', () => {
       assert.equal(r.code, 1, r.stdout + r.stderr);
       const err = json<ErrorDoc>(r.stdout).error;
       assert.equal(err.code, 'DISK_FULL');
-      assert.match(err.message, /needs about \d+(\.\d)? GiB/);
       assert.ok(err.message.includes(target), `the message names the folder: ${err.message}`);
-      assert.match(err.message, /has [\d.]+ (MiB|GiB|bytes) free/);
+      assert.match(err.message, /has [\d.]+ (KiB|MiB|bytes) free, and no backup fits in less than 32 MiB/);
       assert.match(err.remedy, /--backup-dir/);
       // Stopped before starting: no sync, no backup run, nothing written.
       assert.deepEqual(posted, []);
@@ -59,8 +56,24 @@ describe('free space before a first backup', () => {
       assert.deepEqual(await readdir(target), []);
     } finally {
       await b.dispose();
-      if (mounted) spawnSync('umount', [target], { stdio: 'ignore', timeout: 5_000 });
+      spawnSync('umount', [target], { stdio: 'ignore', timeout: 5_000 });
       await rm(scratch, { recursive: true, force: true });
+    }
+  });
+
+  test('a phone using more than the disk has free is warned about, not refused: the backup fits and completes', async () => {
+    const s = await statfs(tmpdir());
+    const free = Number(s.bavail) * Number(s.bsize);
+    const b = await startBench({ profile: { extends: 'tiny', identity: { usedBytes: free + GIB, totalCapacityBytes: free * 2 + 8 * GIB } } });
+    try {
+      const udid = b.te.udids[0] as string;
+      await pairedDevice(b, udid);
+      const r = await b.cli(['backup']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /Backup completed/);
+      assert.match(r.stderr, /Warning: .* free and the iPhone uses .*A backup is usually much smaller \(apps, caches and iCloud Photos are not in it\)/s);
+    } finally {
+      await b.dispose();
     }
   });
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BackupTarget, TargetFile } from '../../src/host/services/mobilebackup2.js';
-import { UploadPipeline } from '../../src/host/services/upload-pipeline.js';
+import { UploadPipeline, type FileEnding } from '../../src/host/services/upload-pipeline.js';
 import { independentPaths } from '../../src/host/services/mobilebackup2.js';
 
 const te = new TextEncoder();
@@ -45,14 +45,14 @@ function slowTarget(opts: { failCreate?: string; failWrite?: string } = {}) {
   return { target: target as BackupTarget, log, files, maxOpen: () => maxOpen };
 }
 
-async function upload(p: UploadPipeline, files: Array<[string, string[], boolean?]>): Promise<void> {
-  for (const [path, chunks, ok] of files) {
-    p.fileStart(path);
+async function upload(p: UploadPipeline, files: Array<[string, string[], FileEnding?]>): Promise<void> {
+  for (const [path, chunks, ending] of files) {
+    p.fileStart(path, `/var/mobile/${path}`);
     for (const c of chunks) {
       p.data(te.encode(c));
       await p.room();
     }
-    await p.fileEnd(ok ?? true);
+    await p.fileEnd(ending ?? 'ok', ending === 'unreadable' ? 'Permission denied' : '');
   }
   await p.finish();
 }
@@ -89,7 +89,7 @@ test('failures are reported (the last one), the other files still land, a file t
       return { code: (err as { code?: string }).code === 'ENOSPC' ? -15 : -6, text: String(err) };
     },
   });
-  await upload(p, [['U/bad', ['x']], ['U/good', ['g']], ['U/full', ['y', 'z']], ['U/dropped', ['d'], false]]);
+  await upload(p, [['U/bad', ['x']], ['U/good', ['g']], ['U/full', ['y', 'z']], ['U/dropped', ['d'], 'dropped']]);
   assert.deepEqual(failed.sort(), ['U/bad', 'U/full']);
   assert.ok(p.status && [-6, -15].includes(p.status.code));
   assert.equal(t.files.get('U/good'), 'g');
@@ -98,12 +98,30 @@ test('failures are reported (the last one), the other files still land, a file t
   assert.ok(t.log.includes('abort U/full') && t.log.includes('abort U/dropped'));
 });
 
+test('a file the device could not read to the end is kept as it was sent, and reported', async () => {
+  const t = slowTarget();
+  const unreadable: string[] = [];
+  const received: string[] = [];
+  const p = new UploadPipeline(t.target, {
+    fail: () => ({ code: -1, text: 'x' }),
+    unreadable: (path, devicePath, reason) => unreadable.push(`${path} ${devicePath} ${reason}`),
+    received: (path) => received.push(path),
+  });
+  await upload(p, [['U/partial', ['ab', 'cd'], 'unreadable'], ['U/empty', [], 'unreadable'], ['U/whole', ['w']]]);
+  assert.equal(p.status, undefined, 'the stream is answered with success');
+  assert.equal(t.files.get('U/partial'), 'abcd');
+  assert.equal(t.files.get('U/empty'), '');
+  assert.equal(t.files.get('U/whole'), 'w');
+  assert.deepEqual(unreadable.sort(), ['U/empty /var/mobile/U/empty Permission denied', 'U/partial /var/mobile/U/partial Permission denied']);
+  assert.deepEqual(received.sort(), ['U/empty', 'U/partial', 'U/whole']);
+});
+
 test('abort drops the unfinished file and lets the queued ones finish', async () => {
   const t = slowTarget();
   const p = new UploadPipeline(t.target, { fail: () => ({ code: -1, text: 'x' }) });
   p.fileStart('U/a');
   p.data(te.encode('a'));
-  await p.fileEnd(true);
+  await p.fileEnd('ok');
   p.fileStart('U/half');
   p.data(te.encode('h'));
   await p.abort();
@@ -151,7 +169,7 @@ test('bytes a file keeps in memory until its commit count against the bound, and
       pipeline.data(te.encode(c));
       await pipeline.room();
     }
-    await pipeline.fileEnd(true);
+    await pipeline.fileEnd('ok');
     maxKept = Math.max(maxKept, kept);
   }
   await pipeline.finish();

@@ -21,7 +21,7 @@ import {
   encodeDlSuccessBlock,
 } from '../../protocol/dl-file-stream.js';
 import { numberValue, type PlistDict, type PlistValue } from '../../protocol/plist/index.js';
-import { IbackupError } from '../../errors.js';
+import { IbackupError, isIbackupError } from '../../errors.js';
 import { DlConnection } from '../../transport/dl-connection.js';
 import type { Link } from '../../transport/link.js';
 import { UploadPipeline } from './upload-pipeline.js';
@@ -99,6 +99,8 @@ export interface BackupTarget {
 export interface Mb2Observer {
   /** The device's overall progress, 0–100. */
   progress?(percent: number): void;
+  /** The device's first message after the request (it may be silent for minutes before it). */
+  deviceActive?(): void;
   /** A file from the device was written completely. */
   fileReceived?(path: string, bytes: number): void;
   /** Bytes of file data received (as they arrive). */
@@ -107,37 +109,53 @@ export interface Mb2Observer {
   diskFull?(path: string): void;
   /** A request named an unsafe path or failed locally. */
   problem?(message: string): void;
+  /**
+   * The device ended a file's upload with an error block: it could not read the file. What it
+   * sent is kept (libimobiledevice and pymobiledevice3 keep it too).
+   */
+  unreadable?(path: string, devicePath: string, reason: string): void;
+  /** The device moved an item (after the move succeeded). */
+  moved?(from: string, to: string): void;
+  /** A message the host does not answer (DLMessagePing, an unknown message): ignored. */
+  ignored?(name: string): void;
 }
 
 export interface Mb2Options {
-  /** Silence allowed between device messages (default 5 min: the device may prepare for minutes). */
-  timeoutMs?: number;
+  /**
+   * Silence allowed between device messages once the request is sent (default 60 min). A real
+   * phone says nothing while its owner types the passcode and while it prepares its snapshot
+   * (minutes on a large phone: libimobiledevice issues 1413, 1705, 1707); libimobiledevice waits
+   * without limit. A dead USB link is noticed at once by the socket closing.
+   */
+  waitMs?: number;
   signal?: AbortSignal;
 }
+
+/** Default bound on the device's silence after a request. */
+export const DEFAULT_DEVICE_WAIT_MS = 60 * 60_000;
+/** Silence allowed during the version exchange and Hello (the device answers at once). */
+const HANDSHAKE_TIMEOUT_MS = 60_000;
 
 const CHUNK = 32 * 1024;
 const ENOSPC_CODE = -15;
 
 export class MobileBackup2Client {
   private readonly dl: DlConnection;
-  private readonly timeoutMs: number;
-
-  constructor(link: Link, opts: { timeoutMs?: number } = {}) {
-    this.timeoutMs = opts.timeoutMs ?? 5 * 60_000;
-    this.silenceMs = this.timeoutMs;
-    this.dl = new DlConnection(link, { format: 'binary', timeoutMs: this.timeoutMs });
-  }
-
-  /** Silence allowed before the next device message; longer while the iPhone asks for its passcode. */
+  /** Silence allowed before the next device message. */
   private silenceMs: number;
 
-  /** Sets how long the device may stay silent (e.g. 35 min while it shows its passcode prompt). */
-  setSilenceTimeout(ms: number | undefined): void {
-    this.silenceMs = ms ?? this.timeoutMs;
+  constructor(link: Link, opts: { handshakeTimeoutMs?: number } = {}) {
+    this.silenceMs = opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
+    this.dl = new DlConnection(link, { format: 'binary', timeoutMs: this.silenceMs });
   }
 
   private async next(signal?: AbortSignal): Promise<DeviceLinkMessage> {
-    return decodeDeviceLinkMessage(await this.dl.receive({ timeoutMs: this.silenceMs, ...(signal ? { signal } : {}) }));
+    try {
+      return decodeDeviceLinkMessage(await this.dl.receive({ timeoutMs: this.silenceMs, ...(signal ? { signal } : {}) }));
+    } catch (err) {
+      if (isIbackupError(err) && err.code === 'TIMEOUT') throw silenceError(this.silenceMs, err);
+      throw err;
+    }
   }
 
   private send(msg: DeviceLinkMessage): Promise<void> {
@@ -170,16 +188,23 @@ export class MobileBackup2Client {
    */
   async run(request: PlistDict, target: BackupTarget, observer: Mb2Observer = {}, opts: Mb2Options = {}): Promise<PlistDict> {
     await this.send({ name: 'DLMessageProcessMessage', message: request });
+    this.silenceMs = opts.waitMs ?? DEFAULT_DEVICE_WAIT_MS;
     const handlers = this.handlers(target, observer, opts.signal);
+    let active = false;
     for (;;) {
       const msg = await this.next(opts.signal);
+      if (!active) {
+        active = true;
+        observer.deviceActive?.();
+      }
       if (msg.name === 'DLMessageProcessMessage') return msg.message;
       if (msg.name === 'DLMessageDisconnect') {
         throw new IbackupError('CONNECTION_CLOSED', { message: `The iPhone ended the backup session${msg.reason && msg.reason !== DL_EMPTY_PARAMETER ? `: ${msg.reason}` : ''}.` });
       }
       if (!isDlDeviceRequest(msg)) {
-        // Unknown requests get an error status; the device decides whether to go on.
-        await this.status(-1, 'Operation not supported', {});
+        // A ping or a message this host does not know: ignored and not answered, as
+        // libimobiledevice does (idevicebackup2.c, master fa0f791, the message loop's last branch).
+        observer.ignored?.(msg.name === 'unknown' ? msg.messageName : msg.name);
         continue;
       }
       const p = 'progress' in msg ? msg.progress : undefined;
@@ -225,6 +250,10 @@ export class MobileBackup2Client {
       else for (const it of items) await one(it);
       await (last ? this.status(last.code, last.text, {}) : this.status(0, '', {}));
     };
+    const move = async (x: { from: string; to: string }): Promise<void> => {
+      await target.move(x.from, x.to);
+      obs.moved?.(x.from, x.to);
+    };
     return {
       DLMessageDownloadFiles: async (m) => {
         const errors: PlistDict = {};
@@ -249,12 +278,16 @@ export class MobileBackup2Client {
         await (Object.keys(errors).length > 0 ? this.status(-13, 'Multi status', errors) : this.status(0, '', {}));
       },
       DLMessageUploadFiles: async () => {
-        const files = new UploadPipeline(target, { fail, received: (path, size) => obs.fileReceived?.(path, size) });
+        const files = new UploadPipeline(target, {
+          fail,
+          received: (path, size) => obs.fileReceived?.(path, size),
+          unreadable: (path, devicePath, reason) => obs.unreadable?.(path, devicePath, reason),
+        });
         // A cancel stops reading at once, even while the device is stalled in the middle of a file.
         const receiving = this.dl.receiveStream('upload', async (e) => {
           switch (e.type) {
             case 'file-start':
-              files.fileStart(e.backupPath);
+              files.fileStart(e.backupPath, e.devicePath ?? '');
               break;
             case 'data':
               obs.bytes?.(e.bytes.length);
@@ -262,7 +295,11 @@ export class MobileBackup2Client {
               await files.room();
               break;
             case 'file-end':
-              await files.fileEnd(e.ok);
+              // An error block that ends a file the device began is its word that it could not
+              // read the rest: what arrived is kept (idevicebackup2.c keeps it; pymobiledevice3
+              // keeps it and warns: its issues 755 and 507, iOS 17 FileProvider databases).
+              // Only a stream cut inside a file drops it.
+              await (e.ok ? files.fileEnd('ok') : e.incomplete === true ? files.fileEnd('dropped') : files.fileEnd('unreadable', e.message ?? ''));
               break;
             case 'end':
               break;
@@ -310,12 +347,14 @@ export class MobileBackup2Client {
           await this.status(f.code, f.text, DL_EMPTY_PARAMETER);
         }
       },
-      DLMessageMoveItems: (m) => each(m.moves, (x: { from: string; to: string }) => target.move(x.from, x.to)),
-      DLMessageMoveFiles: (m) => each(m.moves, (x: { from: string; to: string }) => target.move(x.from, x.to)),
+      DLMessageMoveItems: (m) => each(m.moves, (x: { from: string; to: string }) => move(x)),
+      DLMessageMoveFiles: (m) => each(m.moves, (x: { from: string; to: string }) => move(x)),
       DLMessageRemoveItems: (m) => each(m.paths, (p: string) => target.remove(p)),
       DLMessageRemoveFiles: (m) => each(m.paths, (p: string) => target.remove(p)),
       DLMessageCopyItem: async (m) => {
         try {
+          // A missing source is not an error (idevicebackup2.c answers 0 then); folders are
+          // copied whole, inside the backup folder only (the target checks both paths).
           await target.copy(m.from, m.to);
           await this.status(0, '', {});
         } catch (err) {
@@ -326,6 +365,22 @@ export class MobileBackup2Client {
       DLMessagePurgeDiskSpace: () => this.status(-1, 'Operation not supported', {}),
     } satisfies DlRequestHandlers<Promise<void>>;
   }
+}
+
+function silenceError(ms: number, cause: unknown): IbackupError {
+  return new IbackupError('TIMEOUT', {
+    message: `The iPhone sent nothing for ${formatDuration(ms)}, the longest this backup waits.`,
+    remedy: 'Unlock the iPhone and enter its passcode if it asks. A phone with many files can prepare for a long time: run again with a longer wait, e.g. --wait 2h.',
+    cause,
+    details: { waitMs: ms },
+  });
+}
+
+/** "60 min", "2 h", "45 s". */
+export function formatDuration(ms: number): string {
+  if (ms >= 2 * 3_600_000 && ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms >= 60_000) return `${Math.round(ms / 60_000)} min`;
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
 }
 
 function unexpected(what: string, got: DeviceLinkMessage): IbackupError {

@@ -17,10 +17,17 @@ export interface UploadCallbacks {
   fail(err: unknown, path: string): { code: number; text: string };
   /** A file is complete on disk. */
   received?(path: string, size: number): void;
+  /** A file the device could not read to the end is on disk with what it sent. */
+  unreadable?(path: string, devicePath: string, reason: string): void;
 }
+
+/** How a file's upload ended: whole, cut short by the device's error block, or dropped. */
+export type FileEnding = 'ok' | 'unreadable' | 'dropped';
 
 interface Job {
   path: string;
+  /** The file's path on the device (for messages). */
+  devicePath: string;
   size: number;
   /** Bytes of this file counted in bytesInFlight: queued for writing, or kept by the file. */
   held: number;
@@ -60,10 +67,10 @@ export class UploadPipeline {
     return this.failure;
   }
 
-  fileStart(path: string): void {
+  fileStart(path: string, devicePath = ''): void {
     const before = this.lastOfPath.get(path) ?? Promise.resolve();
     const created = before.then(() => this.target.createFile(path)).catch((err: unknown) => this.failed(err, path, undefined));
-    this.job = { path, size: 0, held: 0, queued: 0, chain: created };
+    this.job = { path, devicePath, size: 0, held: 0, queued: 0, chain: created };
   }
 
   /** Queues a chunk of the current file (kept, not copied: it must not change afterwards). */
@@ -96,17 +103,21 @@ export class UploadPipeline {
     this.bytesInFlight -= freed;
   }
 
-  /** The current file ended (ok: complete; otherwise the device gave up on it). Waits for room. */
-  async fileEnd(ok: boolean): Promise<void> {
+  /**
+   * The current file ended: `ok` (complete), `unreadable` (the device's error block after what it
+   * could read: kept as sent, `reason` is the device's message) or `dropped`. Waits for room.
+   */
+  async fileEnd(ending: FileEnding, reason = ''): Promise<void> {
     const job = this.job;
     this.job = undefined;
     if (!job) return;
     const done = job.chain
       .then(async (file) => {
         if (!file) return;
-        if (!ok) return file.abort();
+        if (ending === 'dropped') return file.abort();
         try {
           await file.commit();
+          if (ending === 'unreadable') this.cb.unreadable?.(job.path, job.devicePath, reason);
           this.cb.received?.(job.path, job.size);
         } catch (err) {
           await this.failed(err, job.path, file);

@@ -28,6 +28,9 @@ export function BackupSection({ device, job, backups, onJob, onEncryption, onMan
   const [starting, setStarting] = useState(false);
   const [cancelling, setCancelling] = useState(false);
   const [error, setError] = useState<ErrorView | null>(null);
+  const [verify, setVerify] = useState(false);
+  const [verifyPassword, setVerifyPassword] = useState('');
+  const needsPassword = verify && device.encryption === true;
   const running = job?.state === 'running';
   const blocked = device.backupBlocked;
   const last = formatDate(device.lastBackup);
@@ -36,7 +39,8 @@ export function BackupSection({ device, job, backups, onJob, onEncryption, onMan
     setStarting(true);
     setError(null);
     try {
-      onJob((await api<{ job: JobView }>(`/api/devices/${seg(device.udid)}/backup`, {})).job);
+      const body = verify ? { verify: true, ...(needsPassword ? { password: verifyPassword } : {}) } : {};
+      onJob((await api<{ job: JobView }>(`/api/devices/${seg(device.udid)}/backup`, body)).job);
     } catch (e) {
       setError(errorView(e));
     } finally {
@@ -86,12 +90,35 @@ export function BackupSection({ device, job, backups, onJob, onEncryption, onMan
         <button type="button" onClick={onManage} data-testid="manage-backups">
           Manage Backups…
         </button>
-        <button type="button" class="primary" disabled={blocked !== null || starting || running} onClick={() => void backUp()} data-testid="backup-now">
+        <button
+          type="button"
+          class="primary"
+          disabled={blocked !== null || starting || running || (needsPassword && verifyPassword === '')}
+          onClick={() => void backUp()}
+          data-testid="backup-now"
+        >
           Back Up Now
         </button>
         <button type="button" disabled={blocked !== null || running} onClick={() => setRestoring(true)} data-testid="restore-backup">
           Restore Backup…
         </button>
+      </div>
+      <div class="verify-row">
+        <label class="check">
+          <input type="checkbox" checked={verify} disabled={running} onChange={(e) => setVerify(e.currentTarget.checked)} data-testid="verify-after-backup" />
+          Verify the backup before it counts as complete (slower)
+        </label>
+        {needsPassword ? (
+          <input
+            type="password"
+            autocomplete="off"
+            placeholder="Backup password"
+            aria-label="Backup password, to verify the encrypted backup"
+            value={verifyPassword}
+            onInput={(e) => setVerifyPassword(e.currentTarget.value)}
+            data-testid="verify-password"
+          />
+        ) : null}
       </div>
       {blocked !== null ? (
         <p class="muted small" data-testid="backup-blocked">

@@ -24,7 +24,10 @@ export function ProgressBar({ percent, label, testid }: { percent: number | null
 
 const PHASES: Record<string, string> = {
   preparing: 'Preparing…',
-  'waiting-for-passcode': 'Waiting for your passcode…',
+  'waiting-for-passcode': 'Enter your passcode on the iPhone to allow the backup.',
+  'device-preparing': 'The iPhone is preparing the backup — this can take several minutes on a phone with many files.',
+  checking: 'Checking the files the iPhone reused from the interrupted backup…',
+  verifying: 'Verifying the new backup…',
   'backing-up': 'Backing up…',
   restoring: 'Restoring…',
   finishing: 'Finishing…',
