@@ -95,7 +95,7 @@ function unchecked(n: number): BackupProblem {
 /** Marks the run unfinished on disk and returns the error that says why, in plain words. */
 export async function refuseRun(store: BackupStore, udid: string, refusal: Refusal): Promise<IbackupError> {
   await markUnfinished(store, udid).catch(() => undefined);
-  const sample = refusal.problems.slice(0, 3).map((p) => p.message).join('; ');
+  const sample = refusal.problems.slice(0, 3).map((p) => p.message.replace(/\.$/, '')).join('; ');
   const more = refusal.problems.length > 3 ? ` (and ${refusal.problems.length - 3} more)` : '';
   const message =
     refusal.what === 'reused'

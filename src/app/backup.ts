@@ -208,9 +208,10 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
     progress.percent = 100;
     emit();
     await store.flush();
+    // Before the checks: verify must know which files the iPhone itself could not read.
+    await saveUnreadableRecord(opts.root, udid, earlierUnreadable, resent, unreadable);
     const refusal = await checkRunBeforeComplete(store, reused.reused, encrypted, opts, (phase) => emit({ phase: (progress.phase = phase) }), run.signal);
     if (refusal) throw await refuseRun(store, udid, refusal);
-    await saveUnreadableRecord(opts.root, udid, earlierUnreadable, resent, unreadable);
     store.fs.event?.('complete');
     await preserver.release();
     return {

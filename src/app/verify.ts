@@ -26,6 +26,7 @@ export const PROBLEM_MEANINGS: Record<ProblemCode, string> = {
   SNAPSHOT_FOLDER: 'A backup was interrupted (or is still running) and left its staging folder: make a new backup.',
   MANIFEST_DB_MISSING: 'Manifest.db, the index of every file, is missing: nothing can be restored.',
   MANIFEST_DB_CORRUPT: 'Manifest.db, the index of every file, cannot be read: nothing can be restored.',
+  UNREADABLE_ON_DEVICE: 'The iPhone could not read this file when it was backed up (iOS 17 and later do this for some system databases); the backup holds what it sent, as Finder\'s would. Restoring works; that file comes back as it was sent.',
   MANIFEST_MBDB_CORRUPT: 'Manifest.mbdb, the index of every file of an iOS 9 or earlier backup, is damaged: the files listed after the damage cannot be found, and the backup cannot be restored.',
   LEGACY_FORMAT: 'This is an iOS 9 or earlier backup (Manifest.mbdb index, files stored flat).',
   PASSWORD_NOT_GIVEN: 'The files were not decrypted because no password was given.',

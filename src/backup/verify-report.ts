@@ -142,6 +142,17 @@ export interface FileCheckerOptions {
   concurrency?: number;
   signal?: AbortSignal;
   onProgress?: (p: VerifyProgress) => void;
+  /**
+   * Files the iPhone said it could not read to the end when they were backed up, by blob name
+   * (`xx/<fileID>`), with its words: their blobs hold what it sent, so a wrong size or a failed
+   * decryption there is no damage on this computer (one warning instead).
+   */
+  unreadable?: ReadonlyMap<string, string>;
+}
+
+function unreadableOnDevice(file: StoredFile, reason: string): BackupProblem {
+  const why = reason === '' ? '' : ` (it said: ${reason})`;
+  return { code: 'UNREADABLE_ON_DEVICE', message: `${file.name}: the iPhone could not read this file to the end when it was backed up${why}; the backup holds what it sent.`, path: file.name, severity: 'warning' };
 }
 
 /** Checks stored files in batches of `concurrency` while the caller walks the index. */
@@ -176,6 +187,8 @@ export class FileChecker {
     const results = await Promise.all(files.map((f) => checkStoredFile(f, this.options.check)));
     for (const [i, r] of results.entries()) {
       const file = files[i] as StoredFile;
+      const reason = this.options.unreadable?.get(file.blobName);
+      if (reason !== undefined && r.problems.some((p) => p.severity === 'error')) r.problems = [unreadableOnDevice(file, reason)];
       for (const p of r.problems) this.out.add(p);
       tallyFile(this.counts, r);
       this.filesDone++;

@@ -8,6 +8,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { IbackupError, isIbackupError } from '../errors.js';
+import { readUnreadableRecord } from './unreadable-record.js';
 import { looksLikeBackup, readBackupFolder } from './folder.js';
 import type { BackupFolder } from './folder.js';
 import { missingManifestKeys } from './manifest.js';
@@ -78,8 +79,10 @@ async function verifyManifestDbBackup(folder: BackupFolder, options: VerifyOptio
     throw err;
   }
   try {
+    const unreadable = new Map((await readUnreadableRecord(folder.dir)).map((f) => [`${f.fileId.slice(0, 2)}/${f.fileId}`, f.reason]));
     const checker = new FileChecker(out, counts, {
       check: { keys: backup.keys, encrypted: backup.isEncrypted, decrypt: options.decrypt ?? true, checkDigests: options.checkDigests ?? true },
+      unreadable,
       filesTotal: backup.db.counts().files,
       ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),

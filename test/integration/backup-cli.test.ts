@@ -24,7 +24,7 @@ interface BackupDoc {
 
 const RESULT_KEYS = ['bytesReceived', 'date', 'durationMs', 'filesReceived', 'full', 'path', 'sizeBytes', 'udid'];
 const PROGRESS_KEYS = ['bytesDone', 'bytesTotal', 'event', 'filesDone', 'percent', 'phase'];
-const PHASES = ['preparing', 'waiting-for-passcode', 'backing-up', 'finishing'];
+const PHASES = ['preparing', 'waiting-for-passcode', 'device-preparing', 'backing-up', 'checking', 'verifying', 'finishing'];
 
 interface ProgressEvent {
   event: 'progress';
