@@ -241,6 +241,7 @@ export async function extractFiles(view: BackupView, options: ExtractOptions): P
     try {
       if (f.entry.blobPath === undefined || !(await exists(f.entry.blobPath))) {
         skip('BLOB_MISSING', f.name, 'its data is missing from the backup');
+        bytesDone += f.entry.size; // progress counts recorded sizes: a file dealt with counts whole
         filesDone++;
         return;
       }
@@ -261,6 +262,7 @@ export async function extractFiles(view: BackupView, options: ExtractOptions): P
       result.filesWritten++;
       result.bytesWritten += written;
       if (written !== f.entry.size) {
+        bytesDone += f.entry.size - written; // progress counts recorded sizes (a short file counts whole)
         result.warnings.push({ code: 'SIZE_CHANGED', message: `${f.name}: ${written} bytes written, ${f.entry.size} recorded (the file changed while it was backed up, or its data is damaged).`, path: f.name });
       }
     } catch (err) {
