@@ -7,6 +7,7 @@ import { createPrivateKey, type X509Certificate } from 'node:crypto';
 import type { PlistDict, PlistValue } from '../protocol/plist/index.js';
 import type { Link, TlsOptions } from '../transport/link.js';
 import { buildDomains, getValue, removeValue, setValue, ROOT_DOMAIN, type LockdownStore } from './identity.js';
+import { serverTlsFor } from './ios-connection.js';
 import { serveLockdown, type LockdownBackend, type LockdownErrorName, type Outcome, type StartedService } from './lockdownd.js';
 import { isAcceptedClientCertificate, pairingFromRecord, validatePairRecord } from './pairing.js';
 import { DevicePorts } from './ports.js';
@@ -169,15 +170,11 @@ export class VirtualDevice implements MuxDevice, LockdownBackend {
 
   tlsServerOptions(hostId: string): TlsOptions {
     const pairing = this.state.getPairing(hostId);
-    const iosMajor = Number(this.profile.identity.productVersion.split('.')[0]);
-    const legacy = iosMajor < 10;
     return {
       // The device presents the certificate the host issued for its key when pairing.
       cert: pairing ? pairing.deviceCertificate : new Uint8Array(),
       key: createPrivateKey(this.state.privateKeyPem).export({ type: 'pkcs1', format: 'pem' }).toString(),
-      minVersion: 'TLSv1',
-      maxVersion: legacy ? 'TLSv1' : 'TLSv1.3',
-      ciphers: 'DEFAULT:@SECLEVEL=0',
+      ...serverTlsFor(this.profile.identity.productVersion),
     };
   }
 

@@ -9,6 +9,7 @@ import type { PlistDict, PlistValue } from '../protocol/plist/index.js';
 import { isPlistDict } from '../protocol/plist/index.js';
 import type { Link, TlsOptions } from '../transport/link.js';
 import { PlistChannel } from '../transport/plist-channel.js';
+import { sendsCloseNotifyAfterStopSession } from './ios-connection.js';
 
 /** Error strings exactly as a device sends them in `Error`. */
 export type LockdownErrorName =
@@ -181,8 +182,11 @@ export async function serveLockdown(link: Link, backend: LockdownBackend): Promi
         else if (!session || session.id !== id) await fail('InvalidSessionID');
         else {
           session = undefined;
-          // The reply travels inside TLS; the client then sends close_notify and may go on in plaintext.
-          await reply(channel, { ...base, Result: 'Success' });
+          // The reply travels inside TLS; the client then sends close_notify and may go on in
+          // plaintext. From iOS 13 the phone sends its own close_notify right after the reply.
+          const replied = reply(channel, { ...base, Result: 'Success' });
+          if (closesTlsAfterStopSession(backend)) await channel.stopTls().catch(() => undefined);
+          await replied;
         }
         break;
       }
@@ -220,6 +224,12 @@ async function reply(channel: PlistChannel, dict: PlistDict): Promise<boolean> {
     channel.close();
     return false;
   }
+}
+
+/** Whether this phone ends the session's TLS itself after StopSession (ios-connection.ts). */
+function closesTlsAfterStopSession(backend: LockdownBackend): boolean {
+  const version = backend.getValue(undefined, 'ProductVersion', true);
+  return version.ok && typeof version.value === 'string' && sendsCloseNotifyAfterStopSession(version.value);
 }
 
 function optString(v: PlistValue | undefined): string | undefined {

@@ -22,7 +22,7 @@ export type TrustBehaviour =
 /** When the owner types the passcode the phone asks for (backup, encryption changes). */
 export type PasscodeBehaviour = { mode: 'enter' } | { mode: 'never' } | { mode: 'after'; seconds: number };
 
-/** Whether each service answers StartService with EnableServiceSSL true. */
+/** Whether each service answers StartService with EnableServiceSSL true (default: as its iOS does, ios-connection.ts). */
 export interface ServiceTls {
   afc: boolean;
   notificationProxy: boolean;
@@ -125,10 +125,13 @@ export interface ProfileOverrides {
   content?: Partial<ContentSpec>;
 }
 
+/** Behaviour before the device is derived: serviceTls holds only what was asked for, the rest follows the iOS version. */
+export type SpecBehaviour = Omit<DeviceBehaviour, 'serviceTls'> & { serviceTls: Partial<ServiceTls> };
+
 /** A profile before per-device values are derived: identity holds only what was asked for. */
 export interface ProfileSpec {
   name: string;
   identity: Partial<DeviceIdentity>;
-  behaviour: DeviceBehaviour;
+  behaviour: SpecBehaviour;
   content: ContentSpec;
 }

@@ -18,6 +18,7 @@ import {
   modelRuns,
   type IphoneModel,
 } from './models.js';
+import { defaultServiceTls } from './ios-connection.js';
 import { VERSION_PATTERN, parseProfileJson, validateProfileOverrides } from './profile-schema.js';
 import {
   PROFILE_NAMES,
@@ -27,6 +28,7 @@ import {
   type ProfileName,
   type ProfileOverrides,
   type ProfileSpec,
+  type SpecBehaviour,
 } from './profile-types.js';
 
 export * from './profile-types.js';
@@ -37,11 +39,11 @@ const GB = 1_000_000_000;
 /** What iOS itself occupies, counted in the used space. */
 const SYSTEM_BYTES = 12 * GB;
 
-const BUILT_IN_BEHAVIOUR: DeviceBehaviour = {
+const BUILT_IN_BEHAVIOUR: SpecBehaviour = {
   trust: { mode: 'accept' },
   passcode: { mode: 'enter' },
   locked: false,
-  serviceTls: { afc: false, notificationProxy: true, mobilebackup2: true, installationProxy: true },
+  serviceTls: {}, // what the iOS version does (ios-connection.ts), unless a profile says
   keyDerivationIterations: 10_000_000,
   passcodeTimeoutSeconds: 30 * 60,
   faults: [],
@@ -264,7 +266,8 @@ export function deriveProfile(spec: ProfileSpec, options: DeriveOptions = {}): D
     batteryCharging: explicit.batteryCharging ?? true,
     passcodeSet: explicit.passcodeSet ?? true,
   };
-  return { name: spec.name, index, identity, behaviour: structuredClone(spec.behaviour), content };
+  const behaviour: DeviceBehaviour = { ...structuredClone(spec.behaviour), serviceTls: { ...defaultServiceTls(productVersion), ...spec.behaviour.serviceTls } };
+  return { name: spec.name, index, identity, behaviour, content };
 }
 
 export interface ResolveProfileOptions extends DeriveOptions {

@@ -12,7 +12,7 @@ import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { X509Certificate } from 'node:crypto';
 import { IbackupError } from '../errors.js';
-import { Carrier, closedError, secureContextFor, wrapIo } from './tls-carrier.js';
+import { Carrier, closedError, secureContextFor, wrapIo, type TlsEngine } from './tls-carrier.js';
 import { TlsRecordSplitter } from './tls-records.js';
 
 export interface TlsOptions {
@@ -23,6 +23,13 @@ export interface TlsOptions {
   minVersion?: tls.SecureVersion;
   maxVersion?: tls.SecureVersion;
   ciphers?: string;
+  /** OpenSSL option bits (crypto.constants.SSL_OP_*), e.g. SSL_OP_LEGACY_SERVER_CONNECT. */
+  secureOptions?: number;
+  /**
+   * Server side: speak TLS as a phone before iOS 10 does (TLS 1.0, no secure-renegotiation
+   * extension; see tls-legacy-server.ts) instead of through OpenSSL.
+   */
+  legacyServer?: boolean;
   /** Handshake timeout in milliseconds (default 15 s). */
   timeoutMs?: number;
   /**
@@ -47,7 +54,7 @@ interface LinkEvents {
 
 export class Link extends EventEmitter<LinkEvents> {
   private mode: Mode = 'plain';
-  private tlsSocket: tls.TLSSocket | undefined;
+  private tlsSocket: TlsEngine | undefined;
   private carrier: Carrier | undefined;
   private splitter: TlsRecordSplitter | undefined;
   /** Plaintext that arrived after TLS records, held until the TLS engine has drained. */
@@ -163,6 +170,10 @@ export class Link extends EventEmitter<LinkEvents> {
   startTlsServer(opts: TlsOptions, leftover?: Uint8Array): Promise<void> {
     const direct = this.directSocket(opts, leftover);
     const carrier = direct ?? this.beginTls(leftover, false);
+    if (opts.legacyServer === true) {
+      carrier.pause(); // node-forge loads on first use; nothing is read meanwhile
+      return import('./tls-legacy-server.js').then((m) => this.awaitHandshake(new m.LegacyTlsServerSocket(carrier, opts), 'secure', opts.timeoutMs));
+    }
     const sock = new tls.TLSSocket(carrier, {
       isServer: true,
       requestCert: true,
@@ -236,7 +247,7 @@ export class Link extends EventEmitter<LinkEvents> {
     return carrier;
   }
 
-  private awaitHandshake(sock: tls.TLSSocket, event: 'secure' | 'secureConnect', timeoutMs = 15_000): Promise<void> {
+  private awaitHandshake(sock: TlsEngine, event: 'secure' | 'secureConnect', timeoutMs = 15_000): Promise<void> {
     this.tlsSocket = sock;
     const carrier = this.carrier;
     sock.on('data', (chunk: Buffer) => {
@@ -287,7 +298,7 @@ export class Link extends EventEmitter<LinkEvents> {
   }
 
   /** The peer sent close_notify: from now on the socket speaks plaintext. */
-  private onTlsEnded(sock: tls.TLSSocket, carrier: Carrier | undefined): void {
+  private onTlsEnded(sock: TlsEngine, carrier: Carrier | undefined): void {
     if (this.tlsSocket !== sock) return;
     if (carrier) carrier.dropWrites = true; // never answer close_notify: the peer may already be in plaintext
     this.mode = 'plain';

@@ -2,6 +2,7 @@
  * The pieces of a Link's TLS that do not need the link: the carrier stream the TLS engine reads
  * whole records from (when TLS may end again), option conversion, and the link's errors.
  */
+import type { X509Certificate } from 'node:crypto';
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { IbackupError } from '../errors.js';
@@ -28,15 +29,25 @@ export class Carrier extends Duplex {
   }
 }
 
+/** What a Link needs of a TLS engine (tls.TLSSocket, or the legacy server): a Duplex of plaintext. */
+export interface TlsEngine extends Duplex {
+  readonly encrypted: boolean;
+  getProtocol(): string | null;
+  getPeerX509Certificate(): X509Certificate | undefined;
+}
+
 function toPem(v: string | Uint8Array): string {
   return typeof v === 'string' ? v : Buffer.from(v).toString('latin1');
 }
 
-function versions(opts: TlsOptions): Pick<tls.SecureContextOptions, 'minVersion' | 'maxVersion' | 'ciphers'> {
-  const out: Pick<tls.SecureContextOptions, 'minVersion' | 'maxVersion' | 'ciphers'> = {};
+type VersionOptions = Pick<tls.SecureContextOptions, 'minVersion' | 'maxVersion' | 'ciphers' | 'secureOptions'>;
+
+function versions(opts: TlsOptions): VersionOptions {
+  const out: VersionOptions = {};
   if (opts.minVersion) out.minVersion = opts.minVersion;
   if (opts.maxVersion) out.maxVersion = opts.maxVersion;
   if (opts.ciphers) out.ciphers = opts.ciphers;
+  if (opts.secureOptions !== undefined) out.secureOptions = opts.secureOptions;
   return out;
 }
 
@@ -50,7 +61,7 @@ const MAX_CONTEXTS = 16;
  */
 export function secureContextFor(opts: TlsOptions): tls.SecureContext {
   const options: tls.SecureContextOptions = { cert: toPem(opts.cert), key: toPem(opts.key), ...versions(opts) };
-  const id = JSON.stringify([options.cert, options.key, options.minVersion, options.maxVersion, options.ciphers]);
+  const id = JSON.stringify([options.cert, options.key, options.minVersion, options.maxVersion, options.ciphers, options.secureOptions]);
   let ctx = contexts.get(id);
   if (!ctx) {
     ctx = tls.createSecureContext(options);

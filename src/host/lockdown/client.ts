@@ -2,6 +2,7 @@
  * lockdownd client: values, pairing, the TLS session and starting services, over one connection
  * to port 62078. Wire errors become IbackupErrors through the table in errors.ts.
  */
+import { constants } from 'node:crypto';
 import { IbackupError } from '../../errors.js';
 import { isPlistDict, type PlistDict, type PlistValue } from '../../protocol/plist/index.js';
 import type { Link } from '../../transport/link.js';
@@ -131,13 +132,20 @@ export class LockdownClient {
   }
 }
 
-/** TLS as the device's iOS version allows: TLS 1.0 and security level 0 below iOS 10. */
+/**
+ * TLS as the device's iOS version allows: TLS 1.0 and security level 0 below iOS 10 (as
+ * libimobiledevice's idevice.c (master fa0f791) ~line 1262). Legacy renegotiation is allowed for
+ * every iOS, as idevice.c ~line 1289 and pymobiledevice3 (service_connection.py ~line 442) do:
+ * phones before iOS 10 do not send the secure-renegotiation extension, and OpenSSL 3 refuses such
+ * a server otherwise ("unsafe legacy renegotiation disabled", libimobiledevice issue 1270).
+ */
 export function tlsOptions(record: PairRecord, productVersion: string): {
   cert: Uint8Array;
   key: Uint8Array;
   minVersion: 'TLSv1' | 'TLSv1.2';
   maxVersion?: 'TLSv1';
   ciphers?: string;
+  secureOptions: number;
 } {
   const major = Number(productVersion.split('.')[0]);
   const legacy = Number.isFinite(major) && major < 10;
@@ -146,5 +154,6 @@ export function tlsOptions(record: PairRecord, productVersion: string): {
     key: record.HostPrivateKey,
     minVersion: legacy ? 'TLSv1' : 'TLSv1.2',
     ...(legacy ? { maxVersion: 'TLSv1' as const, ciphers: 'DEFAULT:@SECLEVEL=0' } : {}),
+    secureOptions: constants.SSL_OP_LEGACY_SERVER_CONNECT,
   };
 }
