@@ -3,12 +3,14 @@
  * it), and only then ask the iPhone to restore from it, serving the files it downloads.
  */
 import { basename, dirname } from 'node:path';
+import { readInfoPlist } from '../backup/info-plist.js';
 import { BackupStore } from '../backup/store.js';
 import { IbackupError } from '../errors.js';
 import type { HostDevice } from '../host/device.js';
+import type { AfcClient } from '../host/services/afc.js';
 import { MOBILEBACKUP2_SERVICE, MobileBackup2Client } from '../host/services/mobilebackup2.js';
 import { Notifications } from '../host/services/notification-proxy.js';
-import { numberValue, type PlistDict } from '../protocol/plist/index.js';
+import { isPlistDict, numberValue, serializeXmlPlist, type PlistDict } from '../protocol/plist/index.js';
 import type { BackupProgress } from './backup.js';
 import { storeTarget } from './backup-target.js';
 import { mobileBackupError } from './mobilebackup-errors.js';
@@ -28,7 +30,11 @@ export interface RestoreOptions {
   remove?: boolean;
   /** Do not restart the iPhone afterwards. */
   noReboot?: boolean;
+  /** Do not have the iPhone reinstall the backup's apps (no RestoreApplications.plist). */
+  skipApps?: boolean;
   signal?: AbortSignal;
+  /** Things the user should know that did not stop the restore (e.g. no sync lock). */
+  onWarning?: (message: string) => void;
   onProgress?: (p: BackupProgress) => void;
   onChecked?: (files: number) => void;
 }
@@ -72,8 +78,9 @@ export async function restoreDevice(device: HostDevice, opts: RestoreOptions): P
   // 2. The restore itself.
   const source = basename(opts.backupDir);
   const store = new BackupStore(dirname(opts.backupDir), source);
-  const sync = await openSyncSession(device, opts.signal);
+  const sync = await openSyncSession(device, opts.signal, opts.onWarning ? { onWarning: opts.onWarning } : {});
   let mb2: MobileBackup2Client | undefined;
+  let appsWritten = false;
   const progress: BackupProgress = { phase: 'preparing', bytesDone: 0, filesDone: 0 };
   const emit = (extra: Partial<BackupProgress> = {}): void => opts.onProgress?.({ ...progress, ...extra });
   try {
@@ -91,6 +98,7 @@ export async function restoreDevice(device: HostDevice, opts: RestoreOptions): P
       RemoveItemsNotRestored: opts.remove === true,
     };
     if (password !== undefined) options.Password = password;
+    if (opts.skipApps !== true) appsWritten = await writeRestoreApplications(sync.afc, opts.backupDir);
     progress.phase = 'backing-up';
     emit({ percent: 0 });
     const target = storeTarget(store);
@@ -130,8 +138,35 @@ export async function restoreDevice(device: HostDevice, opts: RestoreOptions): P
       durationMs: Date.now() - started,
       rebooting: opts.noReboot !== true,
     };
+  } catch (err) {
+    // A failed restore leaves no app list behind (idevicebackup2.c (master fa0f791) ~line 2836).
+    if (appsWritten) await removeRestoreApplications(sync.afc);
+    throw err;
   } finally {
     await mb2?.disconnect();
     await sync.close();
   }
+}
+
+const RESTORE_FOLDER = '/iTunesRestore';
+const RESTORE_APPLICATIONS = `${RESTORE_FOLDER}/RestoreApplications.plist`;
+
+/**
+ * Before the Restore request, the backup's Info.plist "Applications" dict goes to the iPhone as
+ * XML in /iTunesRestore/RestoreApplications.plist, so that it reinstalls those apps once the
+ * restore is done (idevicebackup2.c (master fa0f791) write_restore_applications ~line 553, called
+ * before "Restore" ~line 2326; pymobiledevice3 services/mobilebackup2.py restore ~lines 408-415).
+ * A backup without apps writes nothing. Returns whether the file was written.
+ */
+async function writeRestoreApplications(afc: AfcClient, backupDir: string): Promise<boolean> {
+  const apps = (await readInfoPlist(backupDir)).raw.Applications;
+  if (!isPlistDict(apps)) return false;
+  await afc.makeDir(RESTORE_FOLDER);
+  await afc.writeFile(RESTORE_APPLICATIONS, serializeXmlPlist(apps));
+  return true;
+}
+
+async function removeRestoreApplications(afc: AfcClient): Promise<void> {
+  await afc.remove(RESTORE_APPLICATIONS).catch(() => undefined);
+  await afc.remove(RESTORE_FOLDER).catch(() => undefined);
 }

@@ -3,9 +3,10 @@
  * passcode notifications, post the sync notifications), the AFC sync lock, and the services'
  * orderly shutdown in every case.
  */
-import { IbackupError } from '../errors.js';
+import { IbackupError, hasCode } from '../errors.js';
 import type { HostDevice } from '../host/device.js';
 import { AFC_SERVICE, AfcClient, SYNC_LOCK_FILE } from '../host/services/afc.js';
+import { afcStatusName } from '../protocol/afc.js';
 import { NP_SERVICE, NotificationProxyClient, Notifications } from '../host/services/notification-proxy.js';
 
 const LOCK_TRIES = 50;
@@ -16,13 +17,23 @@ export interface SyncSession {
   afc: AfcClient;
   /** Posts a notification on a fresh connection, as libimobiledevice does. */
   post(name: string): Promise<void>;
-  /** Takes the sync lock (the iPhone shows "Syncing"); throws when another computer holds it. */
+  /**
+   * Takes the sync lock (the iPhone shows "Syncing"); throws when another computer holds it. When
+   * the lock file cannot be opened it goes on without the lock and adds a warning.
+   */
   lock(signal?: AbortSignal): Promise<void>;
+  /** What the user should know but did not stop the session (e.g. no sync lock), in order. */
+  readonly warnings: readonly string[];
   /** Releases the lock, posts syncDidFinish, closes the services. Never throws. */
   close(): Promise<void>;
 }
 
-export async function openSyncSession(device: HostDevice, signal?: AbortSignal): Promise<SyncSession> {
+export interface SyncSessionOptions {
+  /** Called with each warning as it happens (they are also kept in `warnings`). */
+  onWarning?: (message: string) => void;
+}
+
+export async function openSyncSession(device: HostDevice, signal?: AbortSignal, opts: SyncSessionOptions = {}): Promise<SyncSession> {
   const np = new NotificationProxyClient(await device.startService(NP_SERVICE, signal ? { signal } : {}));
   await np.observe(
     Notifications.syncCancelRequest,
@@ -41,6 +52,11 @@ export async function openSyncSession(device: HostDevice, signal?: AbortSignal):
   }
   let handle: number | undefined;
   let locked = false;
+  const warnings: string[] = [];
+  const warn = (message: string): void => {
+    warnings.push(message);
+    opts.onWarning?.(message);
+  };
   const post = async (name: string): Promise<void> => {
     const link = await device.startService(NP_SERVICE);
     const c = new NotificationProxyClient(link);
@@ -54,9 +70,13 @@ export async function openSyncSession(device: HostDevice, signal?: AbortSignal):
     np,
     afc,
     post,
+    warnings,
     lock: async (sig) => {
       await post(Notifications.syncWillStart);
-      handle = await afc.open(SYNC_LOCK_FILE, 2);
+      handle = await openLockFile(afc, warn);
+      // libimobiledevice goes on without the lock when the open fails, and then posts neither
+      // syncLockRequest nor syncDidStart (idevicebackup2.c (master fa0f791) ~line 2166).
+      if (handle === undefined) return;
       await post(Notifications.syncLockRequest);
       for (let i = 0; i < LOCK_TRIES; i++) {
         if (sig?.aborted) throw new IbackupError('CANCELLED');
@@ -67,6 +87,8 @@ export async function openSyncSession(device: HostDevice, signal?: AbortSignal):
         }
         await new Promise((r) => setTimeout(r, LOCK_RETRY_MS));
       }
+      // After 50 tries both references give up: idevicebackup2.c ~line 2187 ("timeout while
+      // locking for sync"), pymobiledevice3 mobilebackup2.py ~line 677 ("Failed to lock").
       throw new IbackupError('DEVICE_ERROR', {
         message: 'Another computer or app is syncing with the iPhone.',
         remedy: 'Close iTunes, Finder, Apple Devices or other iPhone tools, then try again.',
@@ -82,4 +104,22 @@ export async function openSyncSession(device: HostDevice, signal?: AbortSignal):
       await np.close().catch(() => undefined);
     },
   };
+}
+
+/**
+ * Opens the sync lock file ("r+", which creates it: libimobiledevice's afc.h documents mode 2 as
+ * O_RDWR | O_CREAT). When the iPhone refuses, the session goes on without a lock, with a warning.
+ */
+async function openLockFile(afc: AfcClient, warn: (message: string) => void): Promise<number | undefined> {
+  try {
+    return await afc.open(SYNC_LOCK_FILE, 2);
+  } catch (err) {
+    if (!hasCode(err, 'DEVICE_ERROR')) throw err;
+    const status = typeof err.details.afcStatus === 'number' ? afcStatusName(err.details.afcStatus) ?? err.details.afcStatus : 'refused';
+    warn(
+      `The iPhone's sync lock ${SYNC_LOCK_FILE} could not be opened (AFC: ${status}); going on without it, so the ` +
+        'iPhone does not show "Syncing" and another computer is not kept from syncing at the same time.',
+    );
+    return undefined;
+  }
 }

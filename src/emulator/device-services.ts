@@ -52,7 +52,8 @@ export class DeviceRuntime {
     this.bus.on('post', (name) => {
       if (name === SYNC_CANCEL) for (const r of this.runs) r.abort();
     });
-    this.afc.put('/com.apple.itunes.lock_sync', new Uint8Array(0));
+    // No /com.apple.itunes.lock_sync until a host syncs: hosts open it with mode 2, "r+", which
+    // creates it (libimobiledevice afc.h and pymobiledevice3 afc.py: O_RDWR | O_CREAT).
     this.afc.put('/iTunes_Control/iTunes/iTunesPrefs.plist', serializeXmlPlist({ iPodPrefs: new Uint8Array(8) }));
     this.afc.mkdirs('/Books');
     this.afc.mount('/DCIM', dcimMount(content));

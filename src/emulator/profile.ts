@@ -38,6 +38,16 @@ export const DEFAULT_IOS_VERSION = '17.5.1';
 const GB = 1_000_000_000;
 /** What iOS itself occupies, counted in the used space. */
 const SYSTEM_BYTES = 12 * GB;
+/**
+ * Used space per byte a backup holds. A backup leaves out each app itself, its Library/Caches and
+ * tmp (Apple's iOS Data Storage Guidelines: everything in the app's home directory is backed up
+ * "with the exception of the application bundle itself, the caches directory, and temp
+ * directory"), and apps, media and whatever is stored in iCloud, such as the iCloud Photos library
+ * (Apple Configurator User Guide, "backup": "Backups don't include apps or media ... or stored in
+ * iCloud or iCloud Drive"). So the used space of a phone is several times its backup's size;
+ * four times is a modest figure that keeps the big profile's phone within a test machine's disk.
+ */
+const USED_PER_BACKED_UP_BYTE = 4;
 
 const BUILT_IN_BEHAVIOUR: SpecBehaviour = {
   trust: { mode: 'accept' },
@@ -220,7 +230,7 @@ export function deriveProfile(spec: ProfileSpec, options: DeriveOptions = {}): D
       'Raise identity.totalCapacityBytes or lower content.bytes / content.hugeFiles.',
     );
   }
-  const usedBytes = explicit.usedBytes ?? Math.min(totalCapacityBytes, SYSTEM_BYTES + contentBytes);
+  const usedBytes = explicit.usedBytes ?? Math.min(totalCapacityBytes, SYSTEM_BYTES + USED_PER_BACKED_UP_BYTE * contentBytes);
   if (usedBytes > totalCapacityBytes) {
     throw usage(
       `identity.usedBytes (${usedBytes}) is larger than identity.totalCapacityBytes (${totalCapacityBytes}).`,

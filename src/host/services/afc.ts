@@ -1,4 +1,4 @@
-/** AFC client: the sync lock and small reads of the media partition. */
+/** AFC client: the sync lock, small reads of the media partition and the small writes of a restore. */
 import {
   AfcDecoder,
   AfcOp,
@@ -19,6 +19,7 @@ import type { Link } from '../../transport/link.js';
 
 export const AFC_SERVICE = 'com.apple.afc';
 export const SYNC_LOCK_FILE = '/com.apple.itunes.lock_sync';
+const WRITE_CHUNK = 1024 * 1024;
 
 export class AfcError extends IbackupError {}
 
@@ -136,6 +137,31 @@ export class AfcClient {
     } finally {
       await this.close(h).catch(() => undefined);
     }
+  }
+
+  /** Creates a folder (and its parents); no error when it exists. */
+  async makeDir(path: string): Promise<void> {
+    AfcClient.check(await this.request(AfcOp.MakeDir, encodeAfcPath(path)), `Creating ${path}`);
+  }
+
+  /** Writes a whole small file (created or truncated: mode 4, "w+"), in 1 MiB writes. */
+  async writeFile(path: string, data: Uint8Array): Promise<void> {
+    const h = await this.open(path, 4);
+    try {
+      for (let at = 0; at < data.length; at += WRITE_CHUNK) {
+        const p = await this.request(AfcOp.FileWrite, encodeAfcU64(h), data.subarray(at, at + WRITE_CHUNK));
+        AfcClient.check(p, `Writing ${path}`);
+      }
+    } finally {
+      await this.close(h).catch(() => undefined);
+    }
+  }
+
+  /** Removes a file or an empty folder; no error when it is not there. */
+  async remove(path: string): Promise<void> {
+    const p = await this.request(AfcOp.RemovePath, encodeAfcPath(path));
+    if (p.operation === AfcOp.Status && decodeAfcU64(p.body, 'status') === AfcStatus.ObjectNotFound) return;
+    AfcClient.check(p, `Removing ${path}`);
   }
 
   /** Ends the AFC connection. */
