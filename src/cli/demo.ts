@@ -54,6 +54,7 @@ export function registerDemo(program: Command): void {
         stateDir,
         listen: { kind: 'unix', path: join(stateDir, 'usbmuxd.sock') },
         profile: opts.profile ?? 'typical',
+        timeScale: 0.01, // the phone's minute of preparation (iOS 16.1+) takes 0.6 s here
       });
       const progress = progressRenderer({ json: g.json === true, quiet: g.quiet === true });
       try {

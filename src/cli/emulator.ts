@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { IbackupError } from '../errors.js';
 import { parseFaultArgs } from '../emulator/faults.js';
+import { validTimeScale } from '../emulator/profile-schema.js';
 import type { PlistDict } from '../protocol/plist/index.js';
 import { parseSocketAddress } from '../transport/address.js';
 import { printJson } from './output.js';
@@ -19,6 +20,7 @@ interface StartOptions {
   profile?: string;
   ios?: string;
   devices?: string;
+  timeScale?: string;
 }
 
 export function registerEmulator(program: Command): void {
@@ -32,11 +34,13 @@ export function registerEmulator(program: Command): void {
     .option('--profile <name|file.json>', 'tiny, typical, big, or a JSON profile', 'typical')
     .option('--ios <X.Y>', 'iOS version the devices report')
     .option('--devices <n>', 'how many devices to attach', '1')
+    .option('--time-scale <x>', 'multiply the phones\' modelled delays (passcode prompt, preparation): 0.01 runs 100 times faster')
     .action(async (opts: StartOptions) => {
       const devices = Number(opts.devices ?? '1');
       if (!Number.isInteger(devices) || devices < 0 || devices > 64) {
         throw new IbackupError('USAGE', { message: `--devices must be a whole number from 0 to 64, not "${opts.devices}".` });
       }
+      const timeScale = opts.timeScale === undefined ? undefined : parseTimeScale(opts.timeScale);
       const stateDir = resolve(opts.state ?? defaultStateDir());
       const { Emulator } = await import('../emulator/emulator.js');
       const emulator = await Emulator.start({
@@ -44,6 +48,7 @@ export function registerEmulator(program: Command): void {
         ...(opts.listen === undefined ? {} : { listen: parseSocketAddress(opts.listen) }),
         ...(opts.profile === undefined ? {} : { profile: opts.profile }),
         ...(opts.ios === undefined ? {} : { ios: opts.ios }),
+        ...(timeScale === undefined ? {} : { timeScale }),
         devices,
       });
       process.stdout.write(`USBMUXD_SOCKET_ADDRESS=${emulator.socketAddress}\n`);
@@ -66,7 +71,10 @@ export function registerEmulator(program: Command): void {
     .command('ctl')
     .description('drive a running emulator; prints JSON')
     .argument('<addr>', 'the address the emulator printed (UNIX:/path or host:port)')
-    .argument('<action>', 'list | attach | detach U | trust U MODE [SECS] | passcode U MODE [SECS] | mutate U CHANGE N | fault U NAME [k=v…] | fault U clear')
+    .argument(
+      '<action>',
+      'list | attach | detach U | trust U MODE [SECS] | passcode U MODE [SECS] | mutate U CHANGE N | fault U NAME [k=v…] | fault U clear | cancel U | lock U | unlock U | restart U',
+    )
     .argument('[args...]', 'the action\'s arguments')
     .option('--profile <name|file.json>', 'profile for attach')
     .action(async (addr: string, action: string, args: string[], opts: { profile?: string }) => {
@@ -86,8 +94,12 @@ export function ctlRequest(action: string, args: string[], profile?: string): Pl
     case 'attach':
       return profile === undefined ? { Action: 'attach' } : { Action: 'attach', Profile: profile };
     case 'detach':
-      need(1, 'detach UDID');
-      return { Action: 'detach', UDID: args[0] as string };
+    case 'cancel':
+    case 'lock':
+    case 'unlock':
+    case 'restart':
+      need(1, `${action} UDID`);
+      return { Action: action, UDID: args[0] as string };
     case 'trust':
     case 'passcode': {
       need(2, `${action} UDID MODE [SECS]`);
@@ -104,7 +116,19 @@ export function ctlRequest(action: string, args: string[], profile?: string): Pl
     default:
       throw new IbackupError('USAGE', {
         message: `Unknown emulator action "${action}".`,
-        remedy: 'Use list, attach, detach, trust, passcode, mutate or fault.',
+        remedy: 'Use list, attach, detach, trust, passcode, mutate, fault, cancel, lock, unlock or restart.',
       });
   }
+}
+
+/** `--time-scale X`: a number above 0, at most 1000. */
+export function parseTimeScale(text: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !validTimeScale(n)) {
+    throw new IbackupError('USAGE', {
+      message: `--time-scale must be a number above 0 and at most 1000, not "${text}".`,
+      remedy: 'For example --time-scale 0.01 runs the phone\'s waits 100 times faster.',
+    });
+  }
+  return n;
 }

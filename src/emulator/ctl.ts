@@ -8,6 +8,7 @@ import type { Emulator } from './emulator.js';
 import type { PasscodeBehaviour, TrustBehaviour } from './profile-types.js';
 import { MUTATION_ACTIONS, type MutationAction } from './content/index.js';
 import { parseFault } from './faults.js';
+import { scaledMs } from './ios-generations.js';
 import type { HostileFault } from './services/mobilebackup2/hostile.js';
 
 function isMutation(s: string): s is MutationAction {
@@ -15,8 +16,11 @@ function isMutation(s: string): s is MutationAction {
 }
 
 /** The actions `ibackup emulator ctl` knows, with their arguments. */
-export const CTL_ACTIONS = ['list', 'attach', 'detach', 'trust', 'passcode', 'mutate', 'fault'] as const;
+export const CTL_ACTIONS = ['list', 'attach', 'detach', 'trust', 'passcode', 'mutate', 'fault', 'cancel', 'lock', 'unlock', 'restart'] as const;
 export type CtlAction = (typeof CTL_ACTIONS)[number];
+
+/** Seconds a restart keeps the phone away (scaled by its time scale), as after a restore. */
+const RESTART_SECONDS = 1;
 
 export async function runControl(emu: Emulator, req: PlistDict): Promise<unknown> {
   const action = str(req.Action, 'Action');
@@ -66,6 +70,29 @@ export async function runControl(emu: Emulator, req: PlistDict): Promise<unknown
         device: d.udid, faults: d.runtime.faults.list(), uploaded: { ...d.runtime.faults.counters },
         ...(hostile === undefined ? {} : { hostile: hostileReport(hostile) }),
       };
+    }
+    case 'cancel': {
+      // The owner taps Cancel on the phone's sync screen.
+      const d = emu.find(str(req.UDID, 'UDID'));
+      if (!d.runtime) throw usage('This device has no backup service to cancel.', 'Attach a device with a content profile.');
+      return { device: d.udid, cancelled: d.runtime.cancelOnPhone() };
+    }
+    case 'lock':
+    case 'unlock': {
+      // The screen locks or unlocks. A run already going on is not affected: on iOS 18 the backup
+      // goes on after the phone locks once the passcode was entered (libimobiledevice issue 1601);
+      // for earlier versions no report says otherwise. New pairings and backup services refuse a
+      // locked phone (device.ts).
+      const d = emu.find(str(req.UDID, 'UDID'));
+      d.locked = action === 'lock';
+      return { device: emu.summary(d), locked: d.locked };
+    }
+    case 'restart': {
+      // The phone restarts: its connections drop and it comes back with the same state; what only
+      // lived in memory (an iOS 15 run's leftover snapshot) is gone.
+      const d = emu.find(str(req.UDID, 'UDID'));
+      const again = await emu.reboot(d.udid, scaledMs(RESTART_SECONDS, d.profile.behaviour.timeScale));
+      return { restarted: again === undefined ? d.udid : emu.summary(again) };
     }
     default:
       throw usage(`Unknown control action "${action}".`, `Use one of: ${CTL_ACTIONS.join(', ')}.`);

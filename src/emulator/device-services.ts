@@ -11,6 +11,7 @@ import { DeviceContent, folderOverrideStore, type DeviceEntry, type MutationActi
 import type { ServiceDefinition, VirtualDevice } from './device.js';
 import { createBackupKeys, keybagBytes } from './keybag.js';
 import { DeviceFaults, parseProfileFault } from './faults.js';
+import { keepsSnapshotOfInterruptedRun } from './ios-generations.js';
 import type { DeviceProfile } from './profile-types.js';
 import { serveAfc, AfcLocks } from './services/afc.js';
 import { AfcFileSystem, type AfcMount } from './services/afc-fs.js';
@@ -19,11 +20,18 @@ import { serveInstallationProxy, type InstalledApp } from './services/installati
 import { backupExtras } from './services/mobilebackup2/extras.js';
 import { backupHandlers, type BackupDevice } from './services/mobilebackup2/handlers.js';
 import { installHostileFault, type HostileFault } from './services/mobilebackup2/hostile.js';
-import { serveMobileBackup2, type Mb2Handler } from './services/mobilebackup2/index.js';
+import { Mb2Failure, serveMobileBackup2, type Mb2Handler, type RunEnding } from './services/mobilebackup2/index.js';
 import { NotificationBus, serveNotificationProxy } from './services/notification-proxy.js';
 import { serveSpringboard } from './services/springboard.js';
 
+/**
+ * Posted by the phone when its owner cancels the sync: idevicebackup2 observes it and stops
+ * (idevicebackup2.c (master fa0f791) ~line 115). A host posting it changes nothing on the phone:
+ * libimobiledevice never posts it; the phone stops a run on DLMessageDisconnect or a closed socket.
+ */
 export const SYNC_CANCEL = 'com.apple.itunes-client.syncCancelRequest';
+/** The answer to a request the owner cancelled on the phone. */
+export const CANCELLED_ON_PHONE = 'Backup cancelled (MBErrorDomain/202)';
 const JOURNAL = 'content-journal.json';
 const DCIM_PREFIX = 'Media/DCIM';
 
@@ -43,15 +51,14 @@ export class DeviceRuntime {
   hostile: HostileFault | undefined;
   /** Asked for by a finished restore; the emulator detaches the device and plugs it back in. */
   onReboot: () => void = () => undefined;
+  /** A Backup run the host walked away from left its snapshot (iOS 15); a restart clears it. */
+  snapshotLeftBehind = false;
   private plainKeybagCache: Uint8Array | undefined;
 
   private constructor(
     readonly content: DeviceContent,
     private readonly stateDir: string,
   ) {
-    this.bus.on('post', (name) => {
-      if (name === SYNC_CANCEL) for (const r of this.runs) r.abort();
-    });
     // No /com.apple.itunes.lock_sync until a host syncs: hosts open it with mode 2, "r+", which
     // creates it (libimobiledevice afc.h and pymobiledevice3 afc.py: O_RDWR | O_CREAT).
     this.afc.put('/iTunes_Control/iTunes/iTunesPrefs.plist', serializeXmlPlist({ iPodPrefs: new Uint8Array(8) }));
@@ -70,6 +77,13 @@ export class DeviceRuntime {
   /** Arms the faults a profile lists (once the device's services exist). */
   armFaults(profile: DeviceProfile): void {
     for (const f of profile.behaviour.faults) this.faults.set(parseProfileFault(f));
+  }
+
+  /** The owner cancels the sync on the phone: observers hear it, running requests end with 202. */
+  cancelOnPhone(): number {
+    this.bus.post(SYNC_CANCEL);
+    for (const r of this.runs) r.abort(new Mb2Failure(202, CANCELLED_ON_PHONE));
+    return this.runs.size;
   }
 
   async mutate(action: MutationAction, n: number): Promise<MutationSummary> {
@@ -119,7 +133,8 @@ export class DeviceRuntime {
       applications: () => Object.fromEntries(this.apps().map((a) => [a.bundleId, { CFBundleIdentifier: a.bundleId, CFBundleVersion: a.version, ContainerContentClass: 'Data/Application' }])),
       wasPasscodeSet: () => identity.passcodeSet,
       plainKeybag: () => this.plainKeybag(),
-      crypto: (signal) => extras.crypto(signal),
+      startRun: (signal) => extras.startRun(signal),
+      crypto: () => extras.crypto(),
       checkpoint: async (phase, signal) => {
         if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('cancelled');
         for (const c of this.checkpoints) await c(phase);
@@ -136,8 +151,9 @@ export class DeviceRuntime {
         this.runs.add(c);
         return c;
       },
-      endRun: (c: AbortController) => {
+      endRun: (c: AbortController, name: string, ending: RunEnding) => {
         this.runs.delete(c);
+        if (ending === 'host-gone' && name === 'Backup' && keepsSnapshotOfInterruptedRun(identity.productVersion)) this.snapshotLeftBehind = true;
       },
     };
     const deviceInfo = () => ({

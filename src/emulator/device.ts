@@ -16,6 +16,7 @@ import type { DeviceState } from './state.js';
 import type { MuxDevice } from './usbmuxd-server.js';
 import { TrustDialog } from './trust.js';
 import type { DeviceRuntime } from './device-services.js';
+import { hostGoneReason } from './services/mobilebackup2/index.js';
 
 /** A device service: how lockdown starts it and what serves its connection. */
 export interface ServiceDefinition {
@@ -110,7 +111,7 @@ export class VirtualDevice implements MuxDevice, LockdownBackend {
 
   /** Drops every open connection (the cable was pulled). */
   disconnectAll(): void {
-    for (const run of this.runtime?.runs ?? []) run.abort();
+    for (const run of this.runtime?.runs ?? []) run.abort(hostGoneReason());
     this.ports.closeAll();
     for (const link of this.links) link.close();
     this.links.clear();

@@ -26,6 +26,8 @@ export interface EmulatorOptions {
   profile?: string | ProfileOverrides;
   /** `--ios X.Y`. */
   ios?: string;
+  /** `--time-scale X`: multiplies the devices' modelled delays (replaces the profile's). */
+  timeScale?: number;
   /** How many devices to attach at start (default 1). */
   devices?: number;
   /** Services by name, added to every device (the backup services). */
@@ -151,6 +153,7 @@ export class Emulator implements MuxHost {
     const profile = await resolveProfile({
       ...(profileOpt === undefined ? {} : { profile: profileOpt }),
       ...(this.opts.ios === undefined ? {} : { ios: this.opts.ios }),
+      ...(this.opts.timeScale === undefined ? {} : { timeScale: this.opts.timeScale }),
       index: this.nextIndex++,
     });
     return this.plugIn(profile);

@@ -63,6 +63,11 @@ const timeZone: Check = (v) => {
   }
 };
 
+/** A time scale multiplies the phone's modelled delays: above 0, at most 1000. */
+export function validTimeScale(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= 1000;
+}
+
 export const VERSION_PATTERN = /^\d{1,2}\.\d{1,2}(\.\d{1,2})?$/;
 const mac = pattern(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/, 'a4:83:e7:12:34:56');
 const udid = pattern(/^([0-9a-f]{40}|[0-9A-F]{8}-[0-9A-F]{16})$/, '00008120-001A2B3C4D5E802E" or 40 lowercase hex digits like "0123…');
@@ -134,6 +139,9 @@ const BEHAVIOUR_CHECKS = {
   keyDerivationIterations: (v: unknown, path: string) => prefixed(path, positive(v)),
   passcodeTimeoutSeconds: (v: unknown, path: string) =>
     typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 86_400 ? undefined : `"${path}" must be a number of seconds from 0 to 86400`,
+  preparationSeconds: (v: unknown, path: string) =>
+    typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 86_400 ? undefined : `"${path}" must be a number of seconds from 0 to 86400`,
+  timeScale: (v: unknown, path: string) => (validTimeScale(v) ? undefined : `"${path}" must be a number above 0 (at most 1000), e.g. 0.01`),
   serviceTls: (v: unknown, path: string) => checkObject(v, path, SERVICE_TLS_KEYS, () => bool),
   faults: (v: unknown, path: string) => {
     if (!Array.isArray(v)) return `"${path}" must be a list of faults like ["throttle mbps=50"]`;

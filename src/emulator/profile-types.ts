@@ -38,8 +38,18 @@ export interface DeviceBehaviour {
   serviceTls: ServiceTls;
   /** PBKDF2 iterations of the first (SHA-256) key-derivation round of encrypted backups. */
   keyDerivationIterations: number;
-  /** Seconds the passcode prompt (iOS 16.1+) waits before the request fails with "Device locked". */
+  /** Seconds the passcode prompt waits before the request fails with "Device locked" (ios-generations.ts). */
   passcodeTimeoutSeconds: number;
+  /**
+   * Seconds of silence after the passcode while the phone prepares a backup's snapshot; absent:
+   * the iOS generation's figure (ios-generations.ts).
+   */
+  preparationSeconds?: number;
+  /**
+   * Multiplies every modelled delay of the phone and its owner (passcode prompt timeout, the
+   * owner's `after` delay, preparation silence) so tests compress minutes into milliseconds.
+   */
+  timeScale: number;
   /**
    * Faults armed when the device is plugged in, as `ctl fault` sets them (see faults.ts):
    * "throttle mbps=50" or {"name": "throttle", "mbps": 50}.

@@ -19,7 +19,8 @@ import {
   type IphoneModel,
 } from './models.js';
 import { defaultServiceTls } from './ios-connection.js';
-import { VERSION_PATTERN, parseProfileJson, validateProfileOverrides } from './profile-schema.js';
+import { DEFAULT_PASSCODE_TIMEOUT_SECONDS } from './ios-generations.js';
+import { VERSION_PATTERN, parseProfileJson, validateProfileOverrides, validTimeScale } from './profile-schema.js';
 import {
   PROFILE_NAMES,
   type DeviceBehaviour,
@@ -55,7 +56,8 @@ const BUILT_IN_BEHAVIOUR: SpecBehaviour = {
   locked: false,
   serviceTls: {}, // what the iOS version does (ios-connection.ts), unless a profile says
   keyDerivationIterations: 10_000_000,
-  passcodeTimeoutSeconds: 30 * 60,
+  passcodeTimeoutSeconds: DEFAULT_PASSCODE_TIMEOUT_SECONDS,
+  timeScale: 1,
   faults: [],
 };
 
@@ -145,6 +147,8 @@ export interface DeriveOptions {
   index?: number;
   /** Seed of the identity and content (default: the profile's content seed). */
   seed?: number;
+  /** `--time-scale X`: replaces the profile's `behaviour.timeScale`. */
+  timeScale?: number;
 }
 
 /** Values that differ between the devices of `--devices N`; a profile's own value serves device 0 only. */
@@ -193,6 +197,9 @@ export function deriveProfile(spec: ProfileSpec, options: DeriveOptions = {}): D
     throw usage(`Seed ${options.seed} is out of range.`, 'Use a whole number from 0 to 4294967295.');
   }
   if (options.ios !== undefined) checkIosVersion(options.ios);
+  if (options.timeScale !== undefined && !validTimeScale(options.timeScale)) {
+    throw usage(`Time scale ${options.timeScale} is out of range.`, 'Use a number above 0 and at most 1000, e.g. 0.01 to run 100 times faster.');
+  }
   const explicit: Partial<DeviceIdentity> = { ...spec.identity };
   if (index > 0) for (const key of PER_DEVICE_KEYS) delete explicit[key];
 
@@ -277,6 +284,7 @@ export function deriveProfile(spec: ProfileSpec, options: DeriveOptions = {}): D
     passcodeSet: explicit.passcodeSet ?? true,
   };
   const behaviour: DeviceBehaviour = { ...structuredClone(spec.behaviour), serviceTls: { ...defaultServiceTls(productVersion), ...spec.behaviour.serviceTls } };
+  if (options.timeScale !== undefined) behaviour.timeScale = options.timeScale;
   return { name: spec.name, index, identity, behaviour, content };
 }
 

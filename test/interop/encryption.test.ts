@@ -117,7 +117,7 @@ describe('idevicebackup2 and the encryption of the virtual iPhone', { concurrenc
   test('the passcode prompt of iOS 16.1+: never entered ends with 208, entered later succeeds', async (t) => {
     if (!requireTools(t, BACKUP_TOOLS)) return;
     const behaviour = { ...FAST_PROFILE.behaviour, passcode: { mode: 'never' as const }, passcodeTimeoutSeconds: 2 };
-    const te = await startTestEmulator({ profile: { ...FAST_PROFILE, behaviour } });
+    const te = await startTestEmulator({ profile: { ...FAST_PROFILE, behaviour }, timeScale: 1 });
     const work = await mkdtemp(join(tmpdir(), 'ibackup-passcode-'));
     t.after(async () => {
       await te.dispose();

@@ -73,7 +73,15 @@ export interface TestEmulatorOptions {
   devices?: number;
   /** Default the `tiny` profile. */
   profile?: string | ProfileOverrides;
+  /**
+   * Multiplies the phones' modelled delays (passcode prompt, the minute an iOS 16.1+ phone
+   * prepares a backup); default TEST_TIME_SCALE so tests do not wait for them.
+   */
+  timeScale?: number;
 }
+
+/** The time scale of test emulators: a phone's minute of preparation takes 60 ms. */
+export const TEST_TIME_SCALE = 0.001;
 
 export interface TestEmulator {
   emu: Emulator;
@@ -103,6 +111,7 @@ export async function startTestEmulator(opts: TestEmulatorOptions = {}): Promise
       listen: `UNIX:${join(root, 'mux.sock')}`,
       profile: opts.profile ?? 'tiny',
       devices: opts.devices ?? 1,
+      timeScale: opts.timeScale ?? TEST_TIME_SCALE,
     });
   let emu: Emulator | undefined = await start();
   const current = (): Emulator => {

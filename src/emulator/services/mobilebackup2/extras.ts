@@ -1,18 +1,18 @@
 /**
- * What a virtual iPhone adds to its mobilebackup2 service beyond plain backups: the passcode
- * prompt (iOS 16.1+), encryption of backups with the password it keeps, ChangePassword, and
- * Restore followed by a reboot.
+ * What a virtual iPhone adds to its mobilebackup2 service beyond plain backups: the start of a
+ * backup run per iOS generation (passcode prompt, snapshot, preparation: run-start.ts), encryption
+ * of backups with the password it keeps, ChangePassword, and Restore followed by a reboot.
  */
 import { join } from 'node:path';
 import type { DeviceRuntime } from '../../device-services.js';
 import type { VirtualDevice } from '../../device.js';
-import { askForPasscode } from '../../passcode.js';
 import type { DeviceProfile } from '../../profile-types.js';
 import type { BackupCrypto } from './backup-script.js';
 import { changePasswordHandler } from './change-password.js';
 import { backupCrypto, BackupKeyStore } from './encryption.js';
-import { Mb2Failure, type Mb2Handler } from './index.js';
+import type { Mb2Handler } from './index.js';
 import { restoreHandler } from './restore.js';
+import { confirmPasscode, startBackupRun, type RunStartDevice } from './run-start.js';
 
 /** Posted by a host when it is done with the device (after unlocking the sync lock). */
 export const SYNC_DID_FINISH = 'com.apple.itunes-client.syncDidFinish';
@@ -22,8 +22,10 @@ const REBOOT_WAIT_MS = 5_000;
 const REBOOT_GRACE_MS = 500;
 
 export interface BackupExtras {
-  /** The encryption of a Backup run (asks for the passcode first). */
-  crypto: (signal: AbortSignal) => Promise<BackupCrypto | undefined>;
+  /** What the phone does before a Backup run's first message (passcode, snapshot, preparation). */
+  startRun: (signal: AbortSignal) => Promise<void>;
+  /** The encryption of a Backup run. */
+  crypto: () => Promise<BackupCrypto | undefined>;
   handlers: Record<string, Mb2Handler>;
 }
 
@@ -32,21 +34,16 @@ export function backupExtras(runtime: DeviceRuntime, device: VirtualDevice, prof
   const dpic = profile.behaviour.keyDerivationIterations;
   const post = (name: string): void => runtime.bus.post(name);
 
-  const confirmPasscode = async (signal: AbortSignal): Promise<void> => {
-    const entered = await askForPasscode(
-      {
-        productVersion: profile.identity.productVersion,
-        behaviour: () => device.passcode,
-        timeoutSeconds: profile.behaviour.passcodeTimeoutSeconds,
-        post,
-      },
-      signal,
-    );
-    if (!entered) throw new Mb2Failure(208, 'Device locked: the passcode was not entered on the device (MBErrorDomain/208)');
+  const phone: RunStartDevice = {
+    productVersion: profile.identity.productVersion,
+    passcodeSet: profile.identity.passcodeSet,
+    behaviour: profile.behaviour,
+    passcode: () => device.passcode,
+    snapshotLeftBehind: () => runtime.snapshotLeftBehind,
+    post,
   };
 
-  const crypto = async (signal: AbortSignal): Promise<BackupCrypto | undefined> => {
-    await confirmPasscode(signal);
+  const crypto = async (): Promise<BackupCrypto | undefined> => {
     const password = device.state.settings().backupPassword;
     if (password === null) return undefined;
     const k = await keys.loadOrCreate();
@@ -55,6 +52,7 @@ export function backupExtras(runtime: DeviceRuntime, device: VirtualDevice, prof
 
   const identity = profile.identity;
   return {
+    startRun: (signal) => startBackupRun(phone, signal),
     crypto,
     handlers: {
       ChangePassword: changePasswordHandler({
@@ -64,7 +62,7 @@ export function backupExtras(runtime: DeviceRuntime, device: VirtualDevice, prof
           if (password !== null) await keys.loadOrCreate();
           await device.state.updateSettings({ backupPassword: password });
         },
-        confirmPasscode,
+        confirmPasscode: (signal) => confirmPasscode(phone, 'password-change', signal),
         post,
       }),
       Restore: restoreHandler({

@@ -17,8 +17,13 @@ export interface BackupDevice {
   applications: () => PlistDict;
   wasPasscodeSet: () => boolean;
   plainKeybag: () => Uint8Array;
-  /** Encryption for this run, when a backup password is set (may ask for the passcode first). */
-  crypto: (signal: AbortSignal) => Promise<BackupCrypto | undefined>;
+  /**
+   * What the phone does before the run's first message: passcode prompt, snapshot, preparation
+   * silence (run-start.ts); throws Mb2Failure to end the request.
+   */
+  startRun: (signal: AbortSignal) => Promise<void>;
+  /** Encryption for this run, when a backup password is set. */
+  crypto: () => Promise<BackupCrypto | undefined>;
   /** Called between phases: throws to stop the run (cancel, injected faults). */
   checkpoint: (phase: string, signal: AbortSignal) => Promise<void>;
   /** Throughput hook for every chunk uploaded. */
@@ -40,7 +45,8 @@ export function backupHandlers(dev: BackupDevice): Record<string, Mb2Handler> {
       const udid = target(req);
       if (!udid) return { code: 1, description: 'TargetIdentifier does not match this device (MBErrorDomain/1)' };
       const options = isPlistDict(req.Options) ? req.Options : {};
-      const crypto = await dev.crypto(signal);
+      await dev.startRun(signal);
+      const crypto = await dev.crypto();
       files.onBytes = dev.onBytes;
       const out = await runBackup({
         udid,
