@@ -41,7 +41,7 @@ describe('libimobiledevice against phones of several iOS generations', () => {
     const conf = join(te.root, 'legacy-openssl.cnf');
     await writeFile(conf, LEGACY_OPENSSL_CONF);
     const legacyEnv = { ...te.env, OPENSSL_CONF: conf };
-    const run = (args: string[], env = legacyEnv) => runTool('ideviceinfo', ['-u', udid, ...args], env);
+    const run = (args: string[], env: NodeJS.ProcessEnv = legacyEnv) => runTool('ideviceinfo', ['-u', udid, ...args], env);
     const info = parseInfoLines((await run([])).stdout);
     assert.equal(info.get('ProductVersion'), '9.3');
     assert.equal(info.get('UniqueDeviceID'), udid);
