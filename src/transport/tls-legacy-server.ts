@@ -39,6 +39,10 @@ export class LegacyTlsServerSocket extends Duplex implements TlsEngine {
   private ended = false;
   private readonly onCarrierData = (chunk: Buffer): void => this.receive(chunk);
   private readonly onCarrierEnd = (): void => this.endReadable();
+  /** A reset socket: the TLS connection fails with it (as a tls.TLSSocket's does). */
+  private readonly onCarrierError = (err: Error): void => {
+    this.destroy(err);
+  };
 
   constructor(
     private readonly carrier: Duplex,
@@ -72,6 +76,7 @@ export class LegacyTlsServerSocket extends Duplex implements TlsEngine {
     });
     carrier.on('data', this.onCarrierData);
     carrier.on('end', this.onCarrierEnd);
+    carrier.on('error', this.onCarrierError);
     carrier.resume();
   }
 
@@ -109,6 +114,8 @@ export class LegacyTlsServerSocket extends Duplex implements TlsEngine {
     this.carrier.off('data', this.onCarrierData);
     this.carrier.off('end', this.onCarrierEnd);
     this.carrier.destroy();
+    this.carrier.off('error', this.onCarrierError);
+    this.carrier.on('error', () => undefined); // nothing reads it any more
     cb(err);
   }
 

@@ -91,6 +91,16 @@ describe('service TLS per iOS generation, and the host following each reply', ()
     });
   }
 
+  test('service TLS on an iOS 9.3 phone when a profile asks: the TLS 1.0 engine on a service socket', async () => {
+    const p = await phone('9.3', { extends: 'tiny', behaviour: { serviceTls: { afc: true, notificationProxy: true } } });
+    try {
+      assert.deepEqual(await serviceSsl(p.device), { np: true, afc: true, mb2: false });
+      await useServices(p.device);
+    } finally {
+      await p.emu.close();
+    }
+  });
+
   test('a profile still decides per service: AFC over TLS on iOS 17.5', async () => {
     const p = await phone('17.5', { extends: 'tiny', behaviour: { serviceTls: { afc: true, notificationProxy: false } } });
     try {

@@ -158,3 +158,27 @@ test('iOS 17: the phone close_notify arriving after the host already went back t
     s.close();
   }
 });
+
+test('a service socket of the old phone (TLS for good): data both ways, and a reset ends the link', async () => {
+  const { a, b, close } = await socketPair();
+  try {
+    const devLink = new Link(b);
+    const hostLink = new Link(a);
+    await Promise.all([
+      devLink.startTlsServer({ ...deviceTls('9.3'), permanent: true }),
+      hostLink.startTlsClient({ ...tlsOptions(record, '9.3'), permanent: true, timeoutMs: 5000 }),
+    ]);
+    const got = new Promise<Buffer>((resolve) => devLink.once('data', resolve));
+    await hostLink.write(Buffer.from('ping'));
+    assert.equal((await got).toString(), 'ping');
+    const back = new Promise<Buffer>((resolve) => hostLink.once('data', resolve));
+    await devLink.write(Buffer.from('pong'));
+    assert.equal((await back).toString(), 'pong');
+    const ended = new Promise<void>((resolve) => devLink.once('end', () => resolve()));
+    a.resetAndDestroy();
+    await ended;
+    assert.equal(devLink.isClosed, true);
+  } finally {
+    close();
+  }
+});
