@@ -170,7 +170,7 @@ async function main(): Promise<void> {
   await writeFile(join(tmp, 'writer-client.mjs'), clientSource(dist, true));
   const profile = { extends: 'big', content: { seed: 3, files, bytes: mib * 1024 * 1024, hugeFiles: [] } };
   await writeFile(join(tmp, 'profile.json'), JSON.stringify(profile));
-  const emu = spawn(CLI[0] as string, [...CLI.slice(1), 'emulator', 'start', '--listen', `UNIX:${join(tmp, 'mux.sock')}`, '--state', join(tmp, 'state'), '--profile', join(tmp, 'profile.json')], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
+  const emu = spawn(CLI[0] as string, [...CLI.slice(1), 'emulator', 'start', '--listen', `UNIX:${join(tmp, 'mux.sock')}`, '--state', join(tmp, 'state'), '--profile', join(tmp, 'profile.json'), '--time-scale', '0.001'], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const first = await new Promise<string>((done) => createInterface({ input: emu.stdout }).once('line', done));
     const address = first.replace(/^USBMUXD_SOCKET_ADDRESS=/, '');

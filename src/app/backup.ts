@@ -16,7 +16,7 @@ import { Preserver } from '../backup/preserve.js';
 import { diskFullError, isNoSpace } from '../backup/disk-full.js';
 import { ReusedBlobs } from '../backup/reused-blobs.js';
 import { readUnreadableRecord, saveUnreadableRecord, type UnreadableFile } from '../backup/unreadable-record.js';
-import { IbackupError, isIbackupError } from '../errors.js';
+import { IbackupError } from '../errors.js';
 import type { HostDevice } from '../host/device.js';
 import { MOBILEBACKUP2_SERVICE, MobileBackup2Client } from '../host/services/mobilebackup2.js';
 import { Notifications } from '../host/services/notification-proxy.js';
@@ -231,7 +231,7 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
   } catch (err) {
     // The copy this run was filling becomes the last complete backup on its own.
     await preserver.abandon().catch(() => undefined);
-    if (run.signal.aborted && !(isIbackupError(err) && err.code === 'CANCELLED')) throw cancelled(cancelledOnPhone, err);
+    if (run.signal.aborted) throw cancelled(cancelledOnPhone, err);
     if (isNoSpace(err)) throw diskFullError(opts.root, err);
     throw err;
   } finally {

@@ -13,7 +13,7 @@ export const MOBILEBACKUP_ERRORS: Readonly<Record<number, Mapping>> = {
   // /private/var"; restarting the phone clears it (libimobiledevice issue 1257).
   3: {
     code: 'DEVICE_SNAPSHOT_STUCK',
-    message: 'The iPhone could not start a new backup: the snapshot left by an interrupted backup is still on the phone.',
+    message: 'The iPhone could not start a new backup: the snapshot of an interrupted backup is still on the phone (iOS 15 keeps it until it restarts).',
     remedy: 'Restart the iPhone (turn it off and on again), then run the backup again.',
   },
   4: { code: 'BACKUP_NOT_FOUND', message: 'The iPhone could not find a file it needs in the backup folder.', remedy: 'Check the backup folder, or make a new backup.' },

@@ -87,7 +87,7 @@ export function progressRenderer(mode: { json: boolean; quiet: boolean }): Progr
   let lastPercent = -1;
   return {
     update: (p) => {
-      if (phaseNote(p, (line) => process.stderr.write(`${line}\n`))) return;
+      if (phaseNote(p, (line) => process.stderr.write(`${line}\n`)) || p.phase === 'preparing') return;
       const percent = Math.floor(p.percent ?? 0);
       if (Date.now() - last < PLAIN_INTERVAL_MS && percent !== 100 && percent === lastPercent) return;
       if (Date.now() - last < PLAIN_INTERVAL_MS && percent !== 100) return;
