@@ -130,7 +130,7 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
   });
   if (spaceWarning) opts.onWarning?.(spaceWarning);
 
-  const sync = await openSyncSession(device, opts.signal);
+  const sync = await openSyncSession(device, opts.signal, opts.onWarning ? { onWarning: opts.onWarning } : {});
   // A cancel here or on the iPhone hangs up (DLMessageDisconnect, then the socket): the phone
   // stops on that alone, and libimobiledevice never posts a cancel request to it.
   const run = new AbortController();
