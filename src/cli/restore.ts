@@ -16,6 +16,7 @@ interface RestoreFlags {
   settings?: boolean;
   remove?: boolean;
   reboot?: boolean;
+  skipApps?: boolean;
   passwordStdin?: boolean;
 }
 
@@ -37,7 +38,8 @@ export function registerRestore(program: Command): void {
       .option('--system', 'restore system files too')
       .option('--settings', "restore settings too (default: keep the iPhone's)")
       .option('--remove', 'remove files on the iPhone that the backup does not have')
-      .option('--no-reboot', 'do not restart the iPhone afterwards'),
+      .option('--no-reboot', 'do not restart the iPhone afterwards')
+      .option('--skip-apps', 'do not ask the iPhone to reinstall the apps the backup lists'),
   ).action(async (opts: RestoreFlags, cmd: Command) => {
     const g = globalsOf(cmd);
     const { signal, dispose } = interruptSignal();
@@ -54,7 +56,9 @@ export function registerRestore(program: Command): void {
         ...(opts.settings ? { settings: true } : {}),
         ...(opts.remove ? { remove: true } : {}),
         ...(opts.reboot === false ? { noReboot: true } : {}),
+        ...(opts.skipApps ? { skipApps: true } : {}),
         signal,
+        onWarning: (m) => progress.note(`Warning: ${m}`),
         onChecked: (files) => progress.note(`The backup verifies (${files} files). Restoring to ${device.udid}…`),
         onProgress: (p) => progress.update(p),
       });
