@@ -7,7 +7,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PlistDict } from '../protocol/plist/index.js';
 import { serializeXmlPlist } from '../protocol/plist/index.js';
-import { DeviceContent, folderOverrideStore, type DeviceEntry, type MutationAction, type MutationSummary } from './content/index.js';
+import { DeviceContent, folderOverrideStore, type MutationAction, type MutationSummary } from './content/index.js';
 import type { ServiceDefinition, VirtualDevice } from './device.js';
 import { createBackupKeys, keybagBytes } from './keybag.js';
 import { DeviceFaults, parseProfileFault } from './faults.js';
@@ -17,6 +17,7 @@ import { serveAfc, AfcLocks } from './services/afc.js';
 import { AfcFileSystem, type AfcMount } from './services/afc-fs.js';
 import { serveDiagnosticsRelay } from './services/diagnostics-relay.js';
 import { serveInstallationProxy, type InstalledApp } from './services/installation-proxy.js';
+import { deviceBackupSource } from './services/mobilebackup2/backup-source.js';
 import { backupExtras } from './services/mobilebackup2/extras.js';
 import { backupHandlers, type BackupDevice } from './services/mobilebackup2/handlers.js';
 import { installHostileFault, type HostileFault } from './services/mobilebackup2/hostile.js';
@@ -126,9 +127,10 @@ export class DeviceRuntime {
     const tls = profile.behaviour.serviceTls;
     const identity = profile.identity;
     const extras = backupExtras(this, device, profile);
+    const backupSource = deviceBackupSource(this.content, identity.productVersion, this.stateDir, () => this.faults.take('reuse-stale-snapshot'));
     const backup: BackupDevice = {
       udid: device.udid,
-      source: () => ({ entries: () => this.content.entries(), chunks: (e: DeviceEntry) => this.content.chunks(e) }),
+      source: () => backupSource,
       lockdownSnapshot: () => lockdownSnapshot(device),
       applications: () => Object.fromEntries(this.apps().map((a) => [a.bundleId, { CFBundleIdentifier: a.bundleId, CFBundleVersion: a.version, ContainerContentClass: 'Data/Application' }])),
       wasPasscodeSet: () => identity.passcodeSet,

@@ -8,7 +8,7 @@ import { IbackupError } from '../errors.js';
 export const BACKUP_PHASES = ['planning', 'directories', 'uploading', 'moving', 'removing', 'finished'] as const;
 export type BackupPhase = (typeof BACKUP_PHASES)[number];
 
-export const FAULT_NAMES = ['disconnect', 'throttle', 'stall', 'host-full', 'locked', 'hostile'] as const;
+export const FAULT_NAMES = ['disconnect', 'throttle', 'stall', 'host-full', 'locked', 'hostile', 'reuse-stale-snapshot'] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
 
 /** What a hostile device sends (services/mobilebackup2/hostile.ts). */
@@ -33,6 +33,7 @@ export type FaultSpec = Repeatable &
     | { name: 'host-full'; phase: BackupPhase }
     | { name: 'locked'; phase: BackupPhase }
     | { name: 'hostile'; attack: HostileAttack }
+    | { name: 'reuse-stale-snapshot' }
   );
 
 export type FaultParamValue = string | number | boolean;
@@ -47,11 +48,12 @@ const ALLOWED: Record<FaultName, readonly string[]> = {
   'host-full': ['phase'],
   locked: ['phase'],
   hostile: ['attack'],
+  'reuse-stale-snapshot': [],
 };
 
 const REMEDY =
   'Use: fault U disconnect bytes=N|phase=P, throttle mbps=N, stall seconds=N [phase=P], host-full [phase=P], locked [phase=P], ' +
-  `hostile [attack=${HOSTILE_ATTACKS.join('|')}], or clear; add repeat=1 to keep a fault after it fires.`;
+  `hostile [attack=${HOSTILE_ATTACKS.join('|')}], reuse-stale-snapshot, or clear; add repeat=1 to keep a fault after it fires.`;
 
 function usage(message: string): IbackupError {
   return new IbackupError('USAGE', { message, remedy: REMEDY });
@@ -106,6 +108,8 @@ export function parseFault(name: string, params: Readonly<Record<string, FaultPa
     case 'host-full':
     case 'locked':
       return { name, phase: phase(), repeat };
+    case 'reuse-stale-snapshot':
+      return { name, repeat };
     case 'hostile': {
       const attack = params.attack ?? 'paths';
       if (typeof attack !== 'string' || !isHostileAttack(attack)) throw usage(`"${String(attack)}" is not a hostile attack (${HOSTILE_ATTACKS.join(', ')}).`);

@@ -11,6 +11,11 @@
  *   against the computer (services/mobilebackup2/hostile.ts): `paths` (the default) asks for
  *   paths outside the device's folder through every request that names one, the other attacks
  *   send malformed messages. It fires when a computer connects.
+ * - `reuse-stale-snapshot`: the next backup run resumes from the computer's Snapshot/ by size
+ *   alone, keeping any staged blob of the expected size even when the file changed since it was
+ *   staged (the new Manifest.db then names a content or key the blob does not have) — the unsafe
+ *   rule a computer must be able to refuse (services/mobilebackup2/resume.ts). It fires when a
+ *   backup run plans its resume.
  *
  * Phases are those of the backup script: planning, directories, uploading (also after each
  * upload batch), moving, removing, finished; the default phase is uploading. A fault fires once
@@ -134,6 +139,14 @@ export class DeviceFaults {
 
   list(): FaultSpec[] {
     return this.armed.map((a) => ({ ...a.spec }));
+  }
+
+  /** Whether a fault the device consults (rather than one fired at a phase) is set; if so it fires. */
+  take(name: 'reuse-stale-snapshot'): boolean {
+    const a = this.armed.find((x) => x.spec.name === name);
+    if (a === undefined) return false;
+    this.fired(a);
+    return true;
   }
 
   private fired(a: Armed): void {

@@ -14,9 +14,14 @@ import { selectDevice } from '../../src/app/select-device.js';
 import { openBackup } from '../../src/backup/open.js';
 import { readStatusPlist } from '../../src/backup/status.js';
 import { verifyBackup } from '../../src/backup/verify.js';
+import { UNREADABLE_FROM_IOS_17 } from '../../src/emulator/services/mobilebackup2/unreadable.js';
 import type { HostDevice } from '../../src/host/device.js';
 import { isPlistDict, parsePlist, type PlistDict } from '../../src/protocol/plist/index.js';
 import type { Bench } from './cli-helpers.js';
+
+/** Files the virtual iPhone cannot read to the end on iOS 17+, `<domain>/<relativePath>`. */
+const PARTIAL = new Set(UNREADABLE_FROM_IOS_17.map((u) => `${u.domain}/${u.relativePath}`));
+const PARTIAL_CODES = new Set(['UNREADABLE_ON_DEVICE', 'BLOB_SIZE', 'DECRYPT_FAILED']);
 
 /** One Manifest.db row as both clients must record it, with the SHA-256 of a file's contents. */
 export interface RowFacts {
@@ -38,7 +43,9 @@ export async function backupContents(dir: string, password?: string): Promise<Ma
       const key = `${row.domain}/${row.relativePath}`;
       assert.equal(out.has(key), false, `duplicate row ${key}`);
       assert.equal(row.fileError, undefined, `${key}: ${row.fileError ?? ''}`);
-      const sha256 = row.flags === 1 ? createHash('sha256').update(await backup.readFile(row)).digest('hex') : undefined;
+      // A file the phone could not read to its end (iOS 17+) holds whole blocks without padding.
+      const opts = PARTIAL.has(key) ? { policy: 'size' as const } : {};
+      const sha256 = row.flags === 1 ? createHash('sha256').update(await backup.readFile(row, opts)).digest('hex') : undefined;
       out.set(key, {
         flags: row.flags,
         size: Number(row.file?.size ?? 0),
@@ -71,8 +78,9 @@ export async function assertFinished(dir: string, password?: string): Promise<bo
   assert.equal(status.snapshotState, 'finished', `${dir}: Status.plist SnapshotState`);
   assert.equal(existsSync(join(dir, 'Snapshot')), false, `${dir}: Snapshot/ left over`);
   const check = await verifyBackup(dir, password === undefined ? {} : { password });
-  assert.deepEqual(check.problems, [], `${dir}: verify problems`);
-  assert.equal(check.ok, true);
+  // What verify says of a file the phone could not read to its end (iOS 17+) is not a problem here.
+  const problems = check.problems.filter((p) => !(p.path !== undefined && PARTIAL.has(p.path) && PARTIAL_CODES.has(p.code)));
+  assert.deepEqual(problems, [], `${dir}: verify problems`);
   return status.isFullBackup;
 }
 

@@ -14,6 +14,7 @@ import { readStatusPlist } from '../../src/backup/status.js';
 import { verifyBackup } from '../../src/backup/verify.js';
 import type { VirtualDevice } from '../../src/emulator/device.js';
 import type { DeviceRuntime } from '../../src/emulator/device-services.js';
+import { UNREADABLE_FROM_IOS_17 } from '../../src/emulator/services/mobilebackup2/unreadable.js';
 import { TOOL_TIMEOUT_SECONDS, type TestEmulator, type ToolResult } from './helpers.js';
 
 /**
@@ -63,7 +64,10 @@ export async function blobTimes(dir: string): Promise<Map<string, number>> {
  */
 export async function assertBackupEqualsDevice(dir: string, rt: DeviceRuntime): Promise<number> {
   const verdict = await verifyBackup(dir);
-  assert.equal(verdict.ok, true, `verifyBackup: ${JSON.stringify(verdict.problems.slice(0, 5))}`);
+  // A file the phone could not read to its end (iOS 17+, unreadable.ts) holds the part it sent.
+  const partial = new Set(UNREADABLE_FROM_IOS_17.map((u) => `${u.domain}/${u.relativePath}`));
+  const problems = verdict.problems.filter((p) => !(p.path !== undefined && partial.has(p.path) && (p.code === 'BLOB_SIZE' || p.code === 'UNREADABLE_ON_DEVICE')));
+  assert.deepEqual(problems, [], `verifyBackup: ${JSON.stringify(problems.slice(0, 5))}`);
   const status = await readStatusPlist(dir);
   assert.equal(status.snapshotState, 'finished');
   assert.equal(existsSync(join(dir, 'Snapshot')), false, 'Snapshot/ is left behind');
@@ -87,6 +91,11 @@ export async function assertBackupEqualsDevice(dir: string, rt: DeviceRuntime): 
         files++;
         assert.equal(Number(row.file?.size), e.size, `${name}: size`);
         const bytes = await backup.readFile(row);
+        if (partial.has(name) && bytes.length < e.size) {
+          const sent = await rt.content.read(e, 0, bytes.length);
+          assert.ok(Buffer.from(bytes).equals(Buffer.from(sent)), `${name}: the part sent`);
+          continue;
+        }
         assert.equal(bytes.length, e.size, `${name}: blob length`);
         assert.equal(createHash('sha1').update(bytes).digest('hex'), hex(await rt.content.digest(e)), `${name}: bytes`);
       } else if (e.kind === 'symlink') {

@@ -67,6 +67,8 @@ export interface BlobFile {
 }
 
 export const SMS_DB = { domain: 'HomeDomain', relativePath: 'Library/SMS/sms.db' };
+/** The FileProvider database of iOS 17+ that a backup cannot read to its end (mobilebackup2/unreadable.ts). */
+export const FILEPROVIDER_BACKUP_DB = { domain: 'HomeDomain', relativePath: 'Library/Application Support/FileProvider/backup/backup_manifest.db' };
 export const PHOTOS_DB = { domain: 'CameraRollDomain', relativePath: 'Media/PhotoData/Photos.sqlite' };
 
 const TEXT_ENCODING = { 'com.apple.TextEncoding': new TextEncoder().encode('utf-8;134217984') };
@@ -114,6 +116,7 @@ export const EMPTY_FILES: readonly { domain: string; relativePath: string }[] = 
 export const NAMED_FILES: readonly { domain: string; relativePath: string; xattrs?: Record<string, Uint8Array> }[] = [
   { domain: 'HomeDomain', relativePath: 'Library/Cookies/Cookies.binarycookies' },
   { domain: 'HomeDomain', relativePath: 'Library/Voicemail/1.amr' },
+  FILEPROVIDER_BACKUP_DB,
   { domain: 'MediaDomain', relativePath: 'Media/Recordings/20240512 101530.m4a' },
   { domain: 'TonesDomain', relativePath: 'Media/iTunes_Control/Ringtones/Marimba Remix.m4r' },
   {

@@ -2,7 +2,8 @@
  * What the device does for a Backup request, in the order a phone does it (protocol.md §10.1
  * step 12): look at what the computer holds (Status.plist, Manifest), decide full or incremental,
  * check free space, stage new and changed files in Snapshot/, move them into place, remove what
- * was deleted, and mark the backup finished. An interrupted run is resumed from Snapshot/.
+ * was deleted, and mark the backup finished. An interrupted run is resumed from Snapshot/ only
+ * where the device's own record says the staged blob is still right (resume.ts).
  */
 import { decodeMBFile } from '../../../protocol/nskeyed.js';
 import type { PlistDict } from '../../../protocol/plist/index.js';
@@ -19,6 +20,9 @@ import {
   type SnapshotState,
   type StatusInfo,
 } from './manifest-writer.js';
+import { planResume, type PlannedUpload, type Reused } from './resume.js';
+import { stagedFileOf, type StagedFile, type StagedRecordStore } from './staged-record.js';
+import { bytesBeforeFailure, firstBytes } from './unreadable.js';
 import { uploadOrder } from './upload-order.js';
 
 /** What the backup needs from the device. */
@@ -26,6 +30,12 @@ export interface BackupSource {
   /** Every entry, sorted by domain then path. */
   entries(): Iterable<DeviceEntry>;
   chunks(entry: DeviceEntry): AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+  /** Why the device cannot read a file to its end this run (iOS 17+: unreadable.ts); undefined when it can. */
+  unreadable?(entry: DeviceEntry): string | undefined;
+  /** The device's record of what an unfinished run staged (its state folder). */
+  stagedRecord?: StagedRecordStore;
+  /** The fault `reuse-stale-snapshot` is set: keep any staged blob of the expected size (consumes the fault). */
+  reuseStaleSnapshot?(): boolean;
 }
 
 /** Encryption of one backup run (absent when the backup is not encrypted). */
@@ -69,9 +79,18 @@ export interface BackupOutcome {
   uploadedBytes: number;
 }
 
+/** A file the run sends (or leaves staged). */
+type Upload = PlannedUpload & { prepare?: ReturnType<BackupCrypto['forFile']> };
+
 const BATCH = 1024;
 /** Bytes an upload batch may hold before it is sent. */
 const BATCH_BYTES = 64 * 1024 * 1024;
+/**
+ * The first batch's bound, doubled batch after batch up to BATCH_BYTES: the host acknowledges a
+ * run's first files early, so a run cut soon after it began still leaves staged blobs the device
+ * knows about (resume.ts); a big run soon sends its batches at full size.
+ */
+const FIRST_BATCH_BYTES = 1024 * 1024;
 
 /** Rows made and inserted per slice of Manifest.db work done while the device waits for the host. */
 const MANIFEST_SLICE = 256;
@@ -116,7 +135,7 @@ async function backupWith(run: BackupRun, manifest: ManifestDbBuilder): Promise<
 
   // 2. Plan: rows for every entry (made later, a slice at a time), uploads for new or changed files.
   const status = newStatus(full, run.now());
-  const uploads: Array<{ entry: DeviceEntry; fileId: string; size: number; prepare?: ReturnType<BackupCrypto['forFile']> }> = [];
+  const uploads: Upload[] = [];
   const present = new Set<string>();
   // A full run over an earlier or interrupted backup cannot trust the host's Manifest.db to name
   // every blob it holds: the blobs of files the device no longer has are found by listing.
@@ -150,11 +169,21 @@ async function backupWith(run: BackupRun, manifest: ManifestDbBuilder): Promise<
   if (!run.crypto) manifest.seal();
   const removed = [...previous.entries()].filter(([id, r]) => !present.has(id) && r.flags === 1).map(([id]) => id);
 
-  // 3. Resume: what an interrupted run already staged.
-  const staged = await listSnapshot(files, udid);
+  // 3. Resume: the blobs an interrupted run staged that are still right (resume.ts).
+  const unreadable = (e: DeviceEntry): boolean => run.source.unreadable?.(e) !== undefined;
+  const record = run.source.stagedRecord;
+  const reused = await planResume({
+    files,
+    udid,
+    uploads,
+    hostRunUuid: typeof oldStatus?.UUID === 'string' ? oldStatus.UUID : undefined,
+    record: (await record?.load()) ?? null,
+    bySizeOnly: run.source.reuseStaleSnapshot?.() === true,
+    unreadable,
+  });
 
   // 4. Room on the computer?
-  const needed = uploads.reduce((n, u) => n + (staged.get(u.fileId) === u.size ? 0 : u.size), 0);
+  const needed = uploads.reduce((n, u) => n + (reused.has(u.fileId) ? 0 : u.size), 0);
   const free = await files.freeDiskSpace();
   if (free < needed) {
     return { code: 105, description: `Insufficient free disk space on drive to back up (MBErrorDomain/105): ${needed} bytes needed, ${free} available`, full, uploadedFiles: 0, uploadedBytes: 0 };
@@ -169,29 +198,38 @@ async function backupWith(run: BackupRun, manifest: ManifestDbBuilder): Promise<
     await files.createDirectory(p(s));
     await files.createDirectory(p(`Snapshot/${s}`));
   }
+  // The record now names this run (its Status UUID), keeping the blobs it leaves in place.
+  await record?.begin(status.uuid, keptRecords(reused));
   await uploadStatus(files, udid, status, 'uploading');
   await run.checkpoint('uploading');
 
   // 6. Blobs into Snapshot/, in batches. Manifest.db rows are made while the host is busy.
   let done = 0;
   let uploadedFiles = 0;
+  let batches = 0;
   let uploadedBytes = 0;
-  let batch: typeof uploads = [];
+  let batch: Upload[] = [];
   let batchBytes = 0;
-  const encryptedRows = (list: typeof uploads): void => {
-    for (const u of list) {
-      if (!u.prepare) continue;
-      const digest = u.prepare.digest?.();
-      manifest.add({ entry: u.entry, extra: { encryptionKey: u.prepare.encryptionKey, ...(digest ? { digest } : {}) }, fileId: u.fileId });
-    }
+  const encryptedRow = (u: Upload, digest: Uint8Array | undefined): void => {
+    if (u.prepare) manifest.add({ entry: u.entry, extra: { encryptionKey: u.prepare.encryptionKey, ...(digest ? { digest } : {}) }, fileId: u.fileId });
   };
-  const item = (u: (typeof uploads)[number]): UploadItem => new BlobUpload(run.source, u.entry, p(`Snapshot/${u.fileId.slice(0, 2)}/${u.fileId}`), u.size, u.prepare);
+  const item = (u: Upload): UploadItem =>
+    new BlobUpload(run.source, u.entry, p(`Snapshot/${u.fileId.slice(0, 2)}/${u.fileId}`), u.size, u.prepare, run.source.unreadable?.(u.entry));
   files.whileWaiting = () => manifest.work(MANIFEST_SLICE);
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
     files.progress = totalBytes === 0 ? 50 : Math.min(90, (done / totalBytes) * 90);
     await files.uploadFiles(batch.map(item), batchBytes);
-    encryptedRows(batch);
+    batches++;
+    // The host acknowledged the batch: the device records what it staged (a file it could not
+    // read to its end is sent again next time).
+    const sent: StagedFile[] = [];
+    for (const u of batch) {
+      const digest = u.prepare?.digest?.();
+      encryptedRow(u, digest);
+      if (!unreadable(u.entry)) sent.push(stagedFileOf(u.fileId, u.entry, u.size, u.prepare?.encryptionKey, digest));
+    }
+    await record?.add(status.uuid, sent);
     uploadedFiles += batch.length;
     uploadedBytes += batchBytes;
     batch = [];
@@ -200,13 +238,14 @@ async function backupWith(run: BackupRun, manifest: ManifestDbBuilder): Promise<
   };
   for (const u of uploadOrder(uploads, BATCH_BYTES)) {
     done += u.size;
-    if (staged.get(u.fileId) === u.size) {
-      encryptedRows([u]);
+    if (reused.has(u.fileId)) {
+      const digest = reused.get(u.fileId)?.digest;
+      encryptedRow(u, digest === undefined ? undefined : Buffer.from(digest, 'hex'));
       continue;
     }
     batch.push(u);
     batchBytes += u.size;
-    if (batch.length >= BATCH || batchBytes >= BATCH_BYTES) await flush();
+    if (batch.length >= BATCH || batchBytes >= Math.min(BATCH_BYTES, FIRST_BATCH_BYTES * 2 ** batches)) await flush();
   }
   await flush();
   files.whileWaiting = undefined;
@@ -257,6 +296,7 @@ async function backupWith(run: BackupRun, manifest: ManifestDbBuilder): Promise<
   // 10. Done.
   files.progress = 100;
   await uploadStatus(files, udid, status, 'finished');
+  await record?.clear();
   await run.checkpoint('finished');
   return { code: 0, description: '', full, uploadedFiles, uploadedBytes };
 }
@@ -295,18 +335,6 @@ async function strayBlobs(files: HostFiles, udid: string, keep: ReadonlySet<stri
   return out;
 }
 
-async function listSnapshot(files: HostFiles, udid: string): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  const top = await files.contentsOfDirectory(`${udid}/Snapshot`);
-  for (const [name, entry] of top) {
-    if (entry.type !== 'directory' || !/^[0-9a-f]{2}$/.test(name)) continue;
-    for (const [id, f] of await files.contentsOfDirectory(`${udid}/Snapshot/${name}`)) {
-      if (f.type === 'file' && /^[0-9a-f]{40}$/.test(id)) out.set(id, f.size);
-    }
-  }
-  return out;
-}
-
 /** A file's blob to upload (a class: no closure made per file). */
 class BlobUpload implements UploadItem {
   readonly devicePath: string;
@@ -317,13 +345,16 @@ class BlobUpload implements UploadItem {
     readonly backupPath: string,
     readonly size: number,
     private readonly prepare: ReturnType<BackupCrypto['forFile']> | undefined,
+    /** The device cannot read the file to its end: what it read, then this error. */
+    readonly failure: string | undefined,
   ) {
     this.devicePath = `/var/mobile/${entry.domain}/${entry.relativePath}`;
   }
 
   chunks(): AsyncIterable<Uint8Array> | Iterable<Uint8Array> {
     const plain = this.source.chunks(this.entry);
-    return this.prepare ? this.prepare.chunks(plain) : plain;
+    const blob = this.prepare ? this.prepare.chunks(plain) : plain;
+    return this.failure === undefined ? blob : firstBytes(blob, bytesBeforeFailure(this.size));
   }
 }
 
@@ -338,4 +369,9 @@ function bytesItem(backupPath: string, ...chunks: Uint8Array[]): UploadItem {
 async function uploadStatus(files: HostFiles, udid: string, s: StatusInfo, state: SnapshotState): Promise<void> {
   const bytes = statusPlist(s, state);
   await files.uploadFiles([bytesItem(`${udid}/Status.plist`, bytes)], bytes.length);
+}
+
+/** The records of the blobs this run leaves in place (those kept by size alone have none). */
+function keptRecords(reused: Reused): StagedFile[] {
+  return [...reused.values()].filter((r): r is StagedFile => r !== undefined);
 }

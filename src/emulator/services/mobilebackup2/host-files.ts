@@ -9,16 +9,11 @@ import {
   encodeDeviceLinkMessage,
   type DeviceLinkMessage,
 } from '../../../protocol/devicelink.js';
-import {
-  DL_CODE_FILE_DATA,
-  DL_STREAM_TERMINATOR,
-  encodeDlSuccessBlock,
-  uploadFileHeaderRoom,
-  writeDlUploadFileHeader,
-} from '../../../protocol/dl-file-stream.js';
+import { DL_STREAM_TERMINATOR } from '../../../protocol/dl-file-stream.js';
 import { isPlistDict, numberValue, parsePlist, real, type PlistDict, type PlistValue } from '../../../protocol/plist/index.js';
 import { encodeMoveFrame } from '../../../protocol/dl-move-frame.js';
 import { workWhile } from './idle-work.js';
+import { Outbox } from './upload-outbox.js';
 import type { DlConnection } from '../../../transport/dl-connection.js';
 
 /** A status the host answered with; code 0 is success. */
@@ -41,6 +36,11 @@ export interface UploadItem {
   size: number;
   /** The bytes, in chunks; a chunk must not change once yielded (it is written without a copy). */
   chunks: () => AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+  /**
+   * Set when the device cannot read the file to its end: after the chunks (what it could read),
+   * the file ends with an error block carrying this reason instead of the success block.
+   */
+  failure?: string;
 }
 
 export interface DirectoryEntry {
@@ -55,148 +55,6 @@ export interface DownloadSink {
   data(path: string, bytes: Uint8Array): Promise<void> | void;
   /** The file ended; `ok` false when the host could not send it. */
   end(path: string, ok: boolean): Promise<void> | void;
-}
-
-const UPLOAD_BLOCK = 1024 * 1024;
-/** Gathered bytes that are written at once. */
-const OUTBOX_BYTES = 1024 * 1024;
-/** Gathered pieces that are written at once (well under the system's limit per write). */
-const OUTBOX_PARTS = 512;
-const SUCCESS_BLOCK = encodeDlSuccessBlock();
-
-/** Size of the buffers small pieces are copied into. */
-const ARENA_BYTES = 64 * 1024;
-/** File data shorter than this is copied next to its headers rather than sent as a piece of its own. */
-const COPY_BELOW = 512;
-
-/**
- * Pieces of an upload stream waiting to be written together. Headers and small data are copied,
- * one after another, into an arena buffer, so that a write carries few parts and no small
- * buffer is allocated per file; larger file data goes out as it is, without a copy. An arena is
- * only ever filled forward: bytes already queued for the socket are never written again.
- */
-class Outbox {
-  private parts: Uint8Array[] = [];
-  private bytes = 0;
-  private dataBytes = 0;
-  private arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
-  private used = 0;
-  /** Start of the arena bytes not yet in `parts`. */
-  private runStart = 0;
-
-  constructor(
-    private readonly dl: DlConnection,
-    private readonly onBytes: (n: number) => Promise<void> | void,
-    /** Work to do while the socket is full (the host is still reading). */
-    private readonly whileWaiting: (() => boolean) | undefined,
-  ) {}
-
-  get full(): boolean {
-    return this.bytes >= OUTBOX_BYTES || this.parts.length >= OUTBOX_PARTS;
-  }
-
-  /** The current file's data not yet in a block (a block carries up to UPLOAD_BLOCK bytes). */
-  private block: Uint8Array[] = [];
-  private blockBytes = 0;
-
-  /**
-   * Adds a piece of the current file. Returns a promise only when the outbox had to be written
-   * out (then await it before adding more), so a small file costs no promise at all.
-   */
-  addFileBytes(chunk: Uint8Array): Promise<void> | undefined {
-    let wait: Promise<void> | undefined;
-    for (let at = 0; at < chunk.length; ) {
-      const take = Math.min(chunk.length - at, UPLOAD_BLOCK - this.blockBytes);
-      this.block.push(take === chunk.length ? chunk : chunk.subarray(at, at + take));
-      this.blockBytes += take;
-      at += take;
-      if (this.blockBytes === UPLOAD_BLOCK) {
-        this.endBlock();
-        if (this.full) {
-          // Rare (a chunk is at most 1 MiB): the rest of the chunk waits for the write.
-          const rest = chunk.subarray(at);
-          wait = this.flush().then(() => this.addFileBytes(rest));
-          break;
-        }
-      }
-    }
-    return wait;
-  }
-
-  /** Ends the current file: its last block, then the success block. */
-  endFile(): void {
-    this.endBlock();
-    this.add(SUCCESS_BLOCK);
-  }
-
-  private endBlock(): void {
-    if (this.blockBytes === 0) return;
-    this.addData(this.block, this.blockBytes);
-    this.block = [];
-    this.blockBytes = 0;
-  }
-
-  private closeRun(): void {
-    if (this.used === this.runStart) return;
-    this.parts.push(this.arena.subarray(this.runStart, this.used));
-    this.runStart = this.used;
-  }
-
-  /** Room for `n` more bytes in the arena (a fresh arena when it is full). */
-  private room(n: number): void {
-    if (this.used + n <= this.arena.length) return;
-    this.closeRun();
-    this.arena = Buffer.allocUnsafeSlow(Math.max(ARENA_BYTES, n));
-    this.used = 0;
-    this.runStart = 0;
-  }
-
-  /** Writes a file's upload header straight into the arena. */
-  addUploadHeader(devicePath: string, backupPath: string): void {
-    this.room(uploadFileHeaderRoom(devicePath, backupPath));
-    const end = writeDlUploadFileHeader(this.arena, this.used, devicePath, backupPath);
-    this.bytes += end - this.used;
-    this.used = end;
-  }
-
-  /** Copies a small piece into the arena. */
-  add(part: Uint8Array): void {
-    this.room(part.length);
-    this.arena.set(part, this.used);
-    this.used += part.length;
-    this.bytes += part.length;
-  }
-
-  /** A data block: its header and the file bytes it carries. */
-  addData(data: Uint8Array[], length: number): void {
-    this.room(5);
-    this.arena.writeUInt32BE(length + 1, this.used);
-    this.arena[this.used + 4] = DL_CODE_FILE_DATA;
-    this.used += 5;
-    this.bytes += 5;
-    for (const d of data) {
-      if (d.length < COPY_BELOW) this.add(d);
-      else {
-        this.closeRun();
-        this.parts.push(d);
-        this.bytes += d.length;
-      }
-    }
-    this.dataBytes += length;
-  }
-
-  async flush(): Promise<void> {
-    this.closeRun();
-    if (this.parts.length === 0) return;
-    const parts = this.parts;
-    const data = this.dataBytes;
-    this.parts = [];
-    this.bytes = 0;
-    this.dataBytes = 0;
-    const draining = this.dl.writeRaw(...parts);
-    if (draining) await workWhile(draining, this.whileWaiting);
-    if (data > 0) await this.onBytes(data);
-  }
 }
 
 export class HostFiles {
@@ -226,24 +84,26 @@ export class HostFiles {
     return { code: reply.code, value: reply.value };
   }
 
-  /** Asks for files; returns what came (missing files are absent from the map). */
+  /**
+   * Asks for files; returns what came (missing files are absent from the map). A file arrives in
+   * many small frames (32 KiB from libimobiledevice, pymobiledevice3 and Apple's own host: a
+   * Manifest.db of hundreds of MB on iOS 26, pymobiledevice3 issue 1857): each piece is copied
+   * once, as it arrives, into slabs of 1 MiB, and the slabs become the file's bytes when it ends.
+   * The connection pauses the socket past its bound, so unread frames never pile up.
+   */
   async downloadFiles(paths: string[]): Promise<Map<string, Uint8Array>> {
-    await this.send({ name: 'DLMessageDownloadFiles', files: paths, options: {}, progress: this.progress });
     const out = new Map<string, Uint8Array>();
-    let current: string | undefined;
-    let parts: Uint8Array[] = [];
-    await this.dl.receiveStream('download', (e) => {
-      if (e.type === 'file-start') {
-        current = e.backupPath;
-        parts = [];
-      } else if (e.type === 'data') parts.push(Uint8Array.from(e.bytes));
-      else if (e.type === 'file-end') {
-        if (e.ok && current !== undefined) out.set(current, Buffer.concat(parts));
+    let current: SlabCollector | undefined;
+    await this.downloadFilesTo(paths, {
+      start: () => {
+        current = new SlabCollector();
+      },
+      data: (_path, bytes) => current?.add(bytes),
+      end: (path, ok) => {
+        if (ok && current) out.set(path, current.take());
         current = undefined;
-        parts = [];
-      }
+      },
     });
-    await this.status('DLMessageDownloadFiles', true);
     return out;
   }
 
@@ -296,7 +156,7 @@ export class HostFiles {
           if (wait) await wait;
         }
       }
-      out.endFile();
+      out.endFile(item.failure);
       if (out.full) await out.flush();
     }
     out.add(DL_STREAM_TERMINATOR);
@@ -384,5 +244,37 @@ export function hostPlistDict(bytes: Uint8Array | undefined): PlistDict | undefi
     return isPlistDict(v) ? v : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** Bytes of one downloaded file, copied into 1 MiB slabs as they arrive. */
+class SlabCollector {
+  private static readonly SLAB = 1024 * 1024;
+  private readonly full: Uint8Array[] = [];
+  private slab: Uint8Array | undefined;
+  private used = 0;
+  private total = 0;
+
+  add(bytes: Uint8Array): void {
+    this.total += bytes.length;
+    for (let at = 0; at < bytes.length; ) {
+      if (!this.slab || this.used === this.slab.length) {
+        if (this.slab) this.full.push(this.slab);
+        this.slab = new Uint8Array(Math.max(SlabCollector.SLAB, Math.min(bytes.length - at, 64 * SlabCollector.SLAB)));
+        this.used = 0;
+      }
+      const n = Math.min(bytes.length - at, this.slab.length - this.used);
+      this.slab.set(bytes.subarray(at, at + n), this.used);
+      this.used += n;
+      at += n;
+    }
+  }
+
+  /** The whole file (the slabs are let go). */
+  take(): Uint8Array {
+    const last = this.slab?.subarray(0, this.used);
+    if (this.full.length === 0) return last ?? new Uint8Array(0);
+    const parts = last ? [...this.full, last] : this.full;
+    return Buffer.concat(parts, this.total);
   }
 }

@@ -7,7 +7,7 @@
  */
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { aesUnwrap, CbcDecryptor } from '../../../protocol/crypto.js';
+import { aesUnwrap } from '../../../protocol/crypto.js';
 import { parseClassWrappedKey } from '../../../protocol/keybag.js';
 import { decodeMBFile, type MBFile } from '../../../protocol/nskeyed.js';
 import { entryKey, type DeviceContent, type WriteMeta } from '../../content/index.js';
@@ -15,6 +15,7 @@ import { ensurePrivateDir } from '../../state-files.js';
 import type { DownloadSink, HostFiles } from './host-files.js';
 import type { Mb2Result } from './index.js';
 import { FLAG_DIRECTORY, FLAG_FILE, FLAG_SYMLINK, type PreviousRow } from './manifest-writer.js';
+import { RestoreDecryptor } from './restore-decrypt.js';
 
 const BATCH = 128;
 const BATCH_BYTES = 64 * 1024 * 1024;
@@ -179,14 +180,14 @@ async function restoreBatch(a: ApplyInput, runDir: string, batch: Item[]): Promi
 /** Writes each arriving file into its staging file, decrypting when it has a key. */
 function stagingSink(staged: Map<string, Staged>): DownloadSink {
   let handle: Awaited<ReturnType<typeof open>> | undefined;
-  let decryptor: CbcDecryptor | undefined;
+  let decryptor: RestoreDecryptor | undefined;
   let current: Staged | undefined;
   return {
     async start(path) {
       current = staged.get(path);
       if (!current) return;
       handle = await open(current.tmp, 'w', 0o600);
-      decryptor = current.key ? new CbcDecryptor(current.key) : undefined;
+      decryptor = current.key ? new RestoreDecryptor(current.key, Number(current.item.file.size ?? 0)) : undefined;
     },
     async data(_path, bytes) {
       if (!handle) return;
