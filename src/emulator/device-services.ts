@@ -19,6 +19,7 @@ import { serveDiagnosticsRelay } from './services/diagnostics-relay.js';
 import { serveInstallationProxy, type InstalledApp } from './services/installation-proxy.js';
 import { deviceBackupSource } from './services/mobilebackup2/backup-source.js';
 import { backupExtras } from './services/mobilebackup2/extras.js';
+import { ReinstalledApps } from './services/mobilebackup2/restore-apps.js';
 import { backupHandlers, type BackupDevice } from './services/mobilebackup2/handlers.js';
 import { installHostileFault, type HostileFault } from './services/mobilebackup2/hostile.js';
 import { Mb2Failure, serveMobileBackup2, type Mb2Handler, type RunEnding } from './services/mobilebackup2/index.js';
@@ -59,6 +60,8 @@ export class DeviceRuntime {
   private constructor(
     readonly content: DeviceContent,
     private readonly stateDir: string,
+    /** Apps a restore reinstalled from the host's RestoreApplications.plist (kept in the state folder). */
+    readonly reinstalledApps: ReinstalledApps,
   ) {
     // No /com.apple.itunes.lock_sync until a host syncs: hosts open it with mode 2, "r+", which
     // creates it (libimobiledevice afc.h and pymobiledevice3 afc.py: O_RDWR | O_CREAT).
@@ -72,7 +75,7 @@ export class DeviceRuntime {
     const content = DeviceContent.build(profile.content, { overrides: folderOverrideStore(join(stateDir, 'restored')) });
     const journal = await readFile(join(stateDir, JOURNAL), 'utf8').catch(() => undefined);
     if (journal !== undefined) await content.applyMutations(JSON.parse(journal));
-    return new DeviceRuntime(content, stateDir);
+    return new DeviceRuntime(content, stateDir, await ReinstalledApps.open(stateDir));
   }
 
   /** Arms the faults a profile lists (once the device's services exist). */
@@ -100,8 +103,8 @@ export class DeviceRuntime {
   }
 
   apps(): InstalledApp[] {
-    const out: InstalledApp[] = [];
-    const seen = new Set<string>();
+    const out: InstalledApp[] = this.reinstalledApps.list();
+    const seen = new Set(out.map((a) => a.bundleId));
     for (const e of this.content.entries()) {
       if (!e.domain.startsWith('AppDomain-') || e.relativePath !== '') continue;
       const bundleId = e.domain.slice('AppDomain-'.length);

@@ -68,6 +68,7 @@ export function backupExtras(runtime: DeviceRuntime, device: VirtualDevice, prof
       Restore: restoreHandler({
         udid: device.udid,
         content: runtime.content,
+        apps: { afc: runtime.afc, reinstalled: runtime.reinstalledApps },
         stagingDir: join(device.state.dir, 'restore-staging'),
         freeBytes: () => Math.max(0, identity.totalCapacityBytes - identity.usedBytes),
         restored: async (reboot) => {

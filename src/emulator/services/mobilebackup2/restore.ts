@@ -11,7 +11,9 @@ import type { DeviceContent } from '../../content/index.js';
 import { hostPlistDict } from './host-files.js';
 import type { Mb2Handler, Mb2Result } from './index.js';
 import { readManifestDb, type PreviousRow } from './manifest-writer.js';
+import type { AfcFileSystem } from '../afc-fs.js';
 import { applyRestore } from './restore-apply.js';
+import { reinstallListedApps, type ReinstalledApps } from './restore-apps.js';
 
 export interface RestoreDevice {
   udid: string;
@@ -22,6 +24,8 @@ export interface RestoreDevice {
   freeBytes(): number;
   /** Called after a successful restore (save the content; reboot when asked). */
   restored(reboot: boolean): Promise<void>;
+  /** Where a host leaves /iTunesRestore/RestoreApplications.plist, and the apps reinstalled from it. */
+  apps?: { afc: AfcFileSystem; reinstalled: ReinstalledApps };
 }
 
 export interface RestoreOptions {
@@ -116,6 +120,8 @@ export function restoreHandler(dev: RestoreDevice): Mb2Handler {
       return outcome;
     }
     files.progress = 100;
+    // The rest of the restore is done: the apps the host listed are reinstalled (restore-apps.ts).
+    if (dev.apps) await reinstallListedApps(dev.apps.afc, dev.apps.reinstalled);
     await dev.restored(options.reboot);
     return { code: 0 };
   };
