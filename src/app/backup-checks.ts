@@ -31,14 +31,18 @@ export interface Refusal {
 }
 
 /**
- * The blobs an interrupted run left in `Snapshot/` that the device may reuse. An encrypted
- * backup's leftovers can be checked only with its key; without a cached key they are removed
- * before the request (the device then sends those files again): nothing unchecked is reused.
+ * The blobs an interrupted run left in `Snapshot/` that the device may reuse. They are kept only
+ * where each one can be checked beyond its size after the run: in an encrypted backup whose key
+ * is cached (a stale blob does not decrypt with the key the new manifest records). A plain
+ * backup records no checksum of its files, so a stale blob of the same size cannot be told from
+ * a good one: there, and without the key, the leftovers are removed before the request and the
+ * device sends those files again. Real phones lose nothing by it: each run reads a fresh snapshot
+ * of the phone (libimobiledevice issue 1361's log), and no public source shows one reusing blobs.
  */
 export async function prepareLeftovers(store: BackupStore, udid: string, encrypted: boolean, opts: RunCheckOptions): Promise<string[]> {
   const leftovers = await leftoverSnapshotBlobs(store.deviceDir, udid);
-  if (leftovers.length === 0 || !encrypted) return leftovers;
-  if ((await cachedKey(store.deviceDir, opts.unlock)) !== undefined) return leftovers;
+  if (leftovers.length === 0) return leftovers;
+  if (encrypted && (await cachedKey(store.deviceDir, opts.unlock)) !== undefined) return leftovers;
   await store.remove(`${udid}/Snapshot`);
   return [];
 }

@@ -15,7 +15,7 @@ import type { FsLayer } from '../backup/fs-layer.js';
 import { Preserver } from '../backup/preserve.js';
 import { diskFullError, isNoSpace } from '../backup/disk-full.js';
 import { ReusedBlobs } from '../backup/reused-blobs.js';
-import { readUnreadableRecord, saveUnreadableRecord, type UnreadableFile } from '../backup/unreadable-record.js';
+import { readUnreadableRecord, UnreadableLog, type UnreadableFile } from '../backup/unreadable-record.js';
 import { IbackupError } from '../errors.js';
 import type { HostDevice } from '../host/device.js';
 import { MOBILEBACKUP2_SERVICE, MobileBackup2Client } from '../host/services/mobilebackup2.js';
@@ -147,9 +147,8 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
     if (!sizes.known) await removeStaleTemps(store.fs, store.deviceDir);
     await writeInfoPlist(device, sync.afc, store, udid, values, now());
     const reused = new ReusedBlobs(await prepareLeftovers(store, udid, encrypted, opts));
-    const earlierUnreadable = await readUnreadableRecord(store.deviceDir);
-    const resent = new Set<string>();
-    const unreadable: UnreadableFile[] = [];
+    const unreadable = new UnreadableLog(opts.root, udid, await readUnreadableRecord(store.deviceDir));
+    const statusPath = `${udid}/Status.plist`;
 
     let deviceActive = false;
     sync.np.on('notification', (name) => {
@@ -182,12 +181,12 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
       fileReceived: (path) => {
         progress.filesDone++;
         reused.received(path);
-        if (earlierUnreadable.length > 0) resent.add(path.slice(path.lastIndexOf('/') + 1));
+        if (path === statusPath) unreadable.statusUploaded();
+        else unreadable.received(path.slice(path.lastIndexOf('/') + 1));
         emit({ currentPath: path });
       },
       unreadable: (path, devicePath, reason) => {
-        const fileId = path.slice(path.lastIndexOf('/') + 1);
-        unreadable.push({ fileId, devicePath, reason });
+        unreadable.unreadable({ fileId: path.slice(path.lastIndexOf('/') + 1), devicePath, reason });
         opts.onWarning?.(`The iPhone could not read ${devicePath || path} to the end (${reason || 'no reason given'}); it is kept as the iPhone sent it.`);
       },
       moved: (from, to) => reused.moved(from, to),
@@ -209,7 +208,7 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
     emit();
     await store.flush();
     // Before the checks: verify must know which files the iPhone itself could not read.
-    await saveUnreadableRecord(opts.root, udid, earlierUnreadable, resent, unreadable);
+    await unreadable.finish();
     const refusal = await checkRunBeforeComplete(store, reused.reused, encrypted, opts, (phase) => emit({ phase: (progress.phase = phase) }), run.signal);
     if (refusal) throw await refuseRun(store, udid, refusal);
     store.fs.event?.('complete');
@@ -224,7 +223,7 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
       bytesReceived: progress.bytesDone,
       durationMs: Date.now() - started,
       encrypted,
-      unreadableFiles: unreadable,
+      unreadableFiles: unreadable.now,
       reusedFiles: reused.reused.size,
       verified: opts.verify === true,
     };

@@ -19,7 +19,7 @@ import { isNoSpace } from '../backup/disk-full.js';
 import { looksLikeBackup, SNAPSHOT_DIR } from '../backup/folder.js';
 import { nodeFs, parallel } from '../backup/fs-layer.js';
 import { forgetSavedSize } from '../backup/size-ledger.js';
-import { forgetUnreadableRecord } from '../backup/unreadable-record.js';
+import { pruneUnreadableRecords } from '../backup/unreadable-record.js';
 import { folderSize, parseArchiveName, summarizeBackup, type BackupKind } from '../backup/list.js';
 import { PREVIOUS_DIR, settleKeptCopy } from '../backup/preserve.js';
 import { IbackupError, isIbackupError } from '../errors.js';
@@ -233,10 +233,9 @@ export async function deleteBackup(target: string, roots: readonly string[]): Pr
   // The rename must reach the disk before the files go: a crash then leaves a hidden leftover.
   await nodeFs.sync(loc.rootReal, true).catch(() => undefined);
   if (loc.kind === 'previous') await nodeFs.sync(path.join(loc.rootReal, PREVIOUS_DIR), true).catch(() => undefined);
-  if (loc.kind === 'current') {
-    await forgetSavedSize(loc.rootReal, loc.name).catch(() => undefined);
-    await forgetUnreadableRecord(loc.rootReal, loc.name).catch(() => undefined);
-  }
+  if (loc.kind === 'current') await forgetSavedSize(loc.rootReal, loc.name).catch(() => undefined);
+  // The records of files the iPhone could not read go with the last backup that names them.
+  await pruneUnreadableRecords(loc.rootReal, loc.name.replace(/-\d{8}-\d{6}$/, '')).catch(() => undefined);
   try {
     await rm(trash, { recursive: true, force: true, maxRetries: 3 });
   } catch (err) {

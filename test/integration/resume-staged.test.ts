@@ -5,8 +5,10 @@
  * changes, one or two runs cut at seeded points (full or incremental), changes again (some keep
  * their size), then a run that completes — after which every file of the backup is read with the
  * host's reader, decrypted, and compared with the device's content. With the fault
- * `reuse-stale-snapshot` (the old size-only rule) the same check finds stale files, or the host
- * refuses the run. Replay a failure with IBACKUP_SEED=<seed printed below>.
+ * `reuse-stale-snapshot` (the old size-only rule) the host refuses the run where it keeps the
+ * leftovers (an encrypted backup whose key is saved), and elsewhere removes them first, so the run
+ * holds what the device holds. After every interruption the last complete backup verifies and reads
+ * back entirely. Replay a failure with IBACKUP_SEED=<seed printed below>.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +16,8 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { backupDevice } from '../../src/app/backup.js';
+import { KeyCache } from '../../src/app/key-cache.js';
+import { checkBackupPassword } from '../../src/app/password.js';
 import { openBackup } from '../../src/backup/open.js';
 import { isIbackupError } from '../../src/errors.js';
 import type { DeviceContent } from '../../src/emulator/content/index.js';
@@ -23,7 +27,7 @@ import { unreadableReason } from '../../src/emulator/services/mobilebackup2/unre
 import type { HostDevice } from '../../src/host/device.js';
 import { seededRandom } from '../helpers/random.js';
 import { startBench, type Bench } from './cli-helpers.js';
-import { disconnectInPhase, measurePhases, pairedHost, virtualDevice } from './safety-helpers.js';
+import { assertRecoverable, disconnectInPhase, measurePhases, pairedHost, virtualDevice } from './safety-helpers.js';
 
 const SEED = Number(process.env.IBACKUP_SEED ?? Math.floor(Math.random() * 2 ** 31));
 console.log(`resume-staged seed: ${SEED} (replay with IBACKUP_SEED=${SEED})`);
@@ -37,6 +41,8 @@ interface World {
   host: HostDevice;
   root: string;
   password: string | undefined;
+  /** The key cache of `--save-key` (an encrypted backup's key is saved after its first run). */
+  keyCache: KeyCache;
 }
 
 async function world(password?: string): Promise<World> {
@@ -44,7 +50,19 @@ async function world(password?: string): Promise<World> {
   const udid = b.te.udids[0] as string;
   if (password !== undefined) await virtualDevice(b, udid).state.updateSettings({ backupPassword: password });
   const host = await pairedHost(b, udid);
-  return { b, udid, host, root: b.backupDir, password };
+  return { b, udid, host, root: b.backupDir, password, keyCache: new KeyCache({ dir: join(b.configHome, 'keys') }) };
+}
+
+/** A run of the host as `ibackup backup` makes it (the saved key at hand). */
+function backUp(w: World, full = false): ReturnType<typeof backupDevice> {
+  return backupDevice(w.host, { root: w.root, unlock: { keyCache: w.keyCache }, ...(full ? { full: true } : {}) });
+}
+
+/** `password check --save-key`: later runs find the key without the password. */
+async function saveKey(w: World): Promise<void> {
+  const password = w.password;
+  if (password === undefined) return;
+  await checkBackupPassword(join(w.root, w.udid), { keyCache: w.keyCache, saveKey: true, password: async () => password });
 }
 
 function contentOf(w: World): DeviceContent {
@@ -102,26 +120,28 @@ async function differences(w: World): Promise<string[]> {
   return out;
 }
 
-/** A run cut `delta` bytes after its upload began (it may complete when it sends fewer). */
-async function interrupted(w: World, delta: number, full: boolean): Promise<void> {
+/** A run cut `delta` bytes after its upload began (it may complete when it sends fewer); the last complete backup then verifies and reads back. */
+async function interrupted(w: World, delta: number, full: boolean, what = 'after an interruption'): Promise<void> {
   const undo = disconnectInPhase(virtualDevice(w.b, w.udid), 'uploading', delta);
   try {
-    await backupDevice(w.host, { root: w.root, full });
+    await backUp(w, full);
   } catch (err) {
     assert.ok(isIbackupError(err), `untyped error ${String(err)}`);
   } finally {
     undo();
   }
+  await assertRecoverable(w.root, w.udid, what, w.password);
 }
 
 /** Bytes the device sends in the upload phase of a full backup. */
 async function fullUploadBytes(w: World): Promise<number> {
   const m = measurePhases(virtualDevice(w.b, w.udid));
   try {
-    await backupDevice(w.host, { root: w.root, full: true });
+    await backUp(w, true);
   } finally {
     m.clear();
   }
+  await saveKey(w);
   const at = (name: string): number => m.phases.find((p) => p.phase === name)?.at ?? assert.fail(`no ${name} phase`);
   return at('moving') - at('uploading');
 }
@@ -133,6 +153,7 @@ async function rounds(password: string | undefined, seed: number): Promise<void>
   try {
     const upload = await fullUploadBytes(w);
     assert.deepEqual(await differences(w), [], 'the first backup');
+    let reused = 0;
     for (let r = 0; r < ROUNDS; r++) {
       await mutate(w, 'modify', int(2, 8));
       await mutate(w, 'add', int(0, 3));
@@ -143,15 +164,18 @@ async function rounds(password: string | undefined, seed: number): Promise<void>
         const full = rnd() < 0.6;
         const delta = Math.floor(rnd() * upload * (full ? 0.95 : 0.3));
         plan.push(`${full ? 'full' : 'incremental'} run cut ${delta} bytes into its upload`);
-        await interrupted(w, delta, full);
+        await interrupted(w, delta, full, `seed ${seed}, round ${r + 1}, cut ${c + 1}`);
         // Changes between runs: many files, about half of them keeping their size.
         await mutate(w, 'modify', int(10, 30));
       }
       const what = `seed ${seed}, round ${r + 1}: ${plan.join(', then ')}`;
-      await backupDevice(w.host, { root: w.root });
+      reused += (await backUp(w)).reusedFiles;
       assert.deepEqual(await differences(w), [], what);
+      await assertRecoverable(w.root, w.udid, what, w.password);
       assert.equal(existsSync(join(virtualDevice(w.b, w.udid).state.dir, STAGED_RECORD_FILE)), false, `${what}: the record is cleared`);
     }
+    // Plain: the host removes the leftovers (nothing to reuse); encrypted with the key saved: reused and checked.
+    console.log(`${password === undefined ? 'plain' : 'encrypted'}: ${reused} staged files reused by the device, each checked by the host`);
   } finally {
     await w.b.dispose();
   }
@@ -161,24 +185,40 @@ describe('a resumed backup holds what the device holds', { timeout: 600_000 }, (
   test(`plain: ${ROUNDS} rounds of seeded interruptions and changes`, () => rounds(undefined, SEED));
   test(`encrypted: ${ROUNDS} rounds of seeded interruptions and changes`, () => rounds('resume-pw', SEED + 1));
 
-  test('the fault reuse-stale-snapshot (reuse by size alone) leaves files the check finds, or a run the host refuses', async () => {
+  test('the fault reuse-stale-snapshot in an encrypted backup whose key is saved: the host finds the stale blobs and refuses the run', async () => {
+    const w = await world('stale-pw');
+    try {
+      const upload = await fullUploadBytes(w);
+      await interrupted(w, Math.floor(upload * 0.9), true);
+      await mutate(w, 'modify', 40);
+      virtualDevice(w.b, w.udid).runtime?.faults.set(parseFault('reuse-stale-snapshot'));
+      await assert.rejects(backUp(w), (err: unknown) => {
+        assert.ok(isIbackupError(err) && err.code === 'BACKUP_INCOMPLETE', String(err));
+        assert.match(err.message, /The iPhone reused \d+ files left by an interrupted backup, and \d+ of them do not match the new backup/);
+        assert.match(err.message, /the last complete backup is kept/);
+        return true;
+      });
+      assert.equal(virtualDevice(w.b, w.udid).runtime?.faults.list().length, 0, 'the fault fired');
+      // The last complete backup is the one before; the next run sends everything and is right.
+      await assertRecoverable(w.root, w.udid, 'after the refused run', w.password);
+      const again = await backUp(w);
+      assert.equal(again.reusedFiles, 0);
+      assert.deepEqual(await differences(w), []);
+    } finally {
+      await w.b.dispose();
+    }
+  });
+
+  test('the fault reuse-stale-snapshot in a plain backup: the host removed the leftovers, so nothing stale can be reused', async () => {
     const w = await world();
     try {
       const upload = await fullUploadBytes(w);
       await interrupted(w, Math.floor(upload * 0.9), true);
       await mutate(w, 'modify', 40);
       virtualDevice(w.b, w.udid).runtime?.faults.set(parseFault('reuse-stale-snapshot'));
-      let refused = false;
-      try {
-        await backupDevice(w.host, { root: w.root });
-      } catch (err) {
-        assert.ok(isIbackupError(err), `untyped error ${String(err)}`);
-        refused = true;
-      }
-      assert.equal(virtualDevice(w.b, w.udid).runtime?.faults.list().length, 0, 'the fault fired');
-      const found = refused ? [] : await differences(w);
-      console.log(refused ? 'the host refused the run' : `stale files found: ${found.length}`);
-      if (!refused) assert.ok(found.some((d) => d.endsWith('bytes differ')), 'stale blobs were moved into place');
+      const r = await backUp(w);
+      assert.equal(r.reusedFiles, 0);
+      assert.deepEqual(await differences(w), []);
     } finally {
       await w.b.dispose();
     }

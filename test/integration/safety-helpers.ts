@@ -36,15 +36,15 @@ export async function lastComplete(root: string, udid: string): Promise<ListedBa
 }
 
 /** The last complete backup passes verify and every file of it reads back completely. */
-export async function assertRecoverable(root: string, udid: string, what: string): Promise<ListedBackup> {
+export async function assertRecoverable(root: string, udid: string, what: string, password?: string): Promise<ListedBackup> {
   const last = await lastComplete(root, udid);
   assert.ok(last, `${what}: no complete backup left`);
-  const v = await verifyBackup(last.path);
+  const v = await verifyBackup(last.path, password === undefined ? {} : { password });
   // A file the iPhone could not read to its end (iOS 17+) is a warning, and holds what it sent.
   const unreadable = new Set(v.problems.filter((p) => p.code === 'UNREADABLE_ON_DEVICE' && p.severity === 'warning').map((p) => p.path));
   assert.deepEqual(v.problems.filter((p) => !unreadable.has(p.path)), [], `${what}: verify problems in ${last.path}`);
   assert.equal(v.ok, true);
-  const backup = await openBackup(last.path);
+  const backup = await openBackup(last.path, password === undefined ? {} : { password });
   try {
     let files = 0;
     for (const row of backup.db.iterate()) {
