@@ -24,7 +24,8 @@ const PASSWORD = 'correct horse battery 7';
 const PROFILE = {
   extends: 'tiny' as const,
   identity: { deviceName: 'Alex’s iPhone' },
-  behaviour: { keyDerivationIterations: 1000, trust: { mode: 'pending' as const, seconds: 600 } },
+  // The test emulator runs the phone's delays at a thousandth: a prompt up for 1.5 s is 1 500 modelled seconds.
+  behaviour: { keyDerivationIterations: 1000, trust: { mode: 'pending' as const, seconds: 600 }, passcodeTimeoutSeconds: 3600 },
   content: { files: 600 },
 };
 const T = 10_000;
@@ -258,7 +259,7 @@ describe('ibackup ui in Chromium', { skip: missing === null ? false : `${missing
     await closeDialogs();
     // The phone restarted after the restore: the device object is a new one.
     const now = bench.te.emu.find(phone.udid);
-    now.passcode = { mode: 'after', seconds: 1.5 };
+    now.passcode = { mode: 'after', seconds: 1500 };
     now.runtime!.faults.set(parseFault('throttle', { mbps: 2 }));
     const before = await testid('last-backup').getAttribute('data-date');
     await page.locator('[data-testid="backup-now"]:not([disabled])').click();

@@ -11,6 +11,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openBackup } from '../../src/backup/open.js';
 import { verifyBackup } from '../../src/backup/verify.js';
+import { assertOnlyPartialFiles } from './backup-helpers.js';
 import { isIbackupError } from '../../src/errors.js';
 import { PROMPT_DISMISSED, PROMPT_PRESENTED } from '../../src/emulator/passcode.js';
 import { BACKUP_TOOLS, FAST_PROFILE, backup2, compareWithBackup, contentOf } from './backup-helpers.js';
@@ -73,8 +74,9 @@ describe('idevicebackup2 and the encryption of the virtual iPhone', { concurrenc
         backup.close();
       }
       const v = await verifyBackup(dir, { password: 'PW', decrypt: true });
-      assert.equal(v.ok, true, JSON.stringify(v.problems.slice(0, 5)));
-      assert.equal(v.counts.filesDecrypted, v.counts.files);
+      // idevicebackup2 keeps no record of the file the iOS 17 phone could not read: only it is short.
+      assertOnlyPartialFiles(v.problems);
+      assert.equal(v.counts.filesDecrypted + v.counts.filesDamaged, v.counts.files);
       assert.ok(v.counts.digestsChecked > 0);
       assert.equal(await openFails(dir, 'not-the-password'), 'WRONG_PASSWORD');
     });
@@ -104,7 +106,7 @@ describe('idevicebackup2 and the encryption of the virtual iPhone', { concurrenc
       assert.ok(received < 20, `incremental: ${received} files received`);
       const { differences } = await compareWithBackup(contentOf(te, udid), dir, { password: 'NEW', includeEncryptedOnly: true });
       assert.deepEqual(differences, []);
-      assert.equal((await verifyBackup(dir, { password: 'NEW', decrypt: true })).ok, true);
+      assertOnlyPartialFiles((await verifyBackup(dir, { password: 'NEW', decrypt: true })).problems);
     });
 
     await t.test('encryption off', async () => {

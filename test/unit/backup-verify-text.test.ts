@@ -5,9 +5,15 @@ import path from 'node:path';
 import { verifyBackupAt } from '../../src/app/verify.js';
 import type { VerifyReport } from '../../src/app/verify.js';
 import { emptyCounts } from '../../src/backup/verify.js';
-import { verifyText } from '../../src/cli/verify.js';
+import { verifyText as coloured } from '../../src/cli/verify.js';
 import { buildBackup, tempRoot } from './backup-fixtures.js';
 import { buildLegacyFixture } from './backup-legacy-fixtures.js';
+
+/** The report's words without terminal colours (on in CI and on terminals). */
+function verifyText(r: VerifyReport): string {
+  // eslint-disable-next-line no-control-regex
+  return coloured(r).replace(/\x1b\[[0-9;]*m/g, '');
+}
 
 const { root, cleanup } = tempRoot();
 after(cleanup);
