@@ -112,7 +112,8 @@ export async function refuseRun(store: BackupStore, udid: string, refusal: Refus
   });
 }
 
-async function markUnfinished(store: BackupStore, udid: string): Promise<void> {
+/** Sets the folder's Status.plist back to unfinished (temp file, then rename; flushed). */
+export async function markUnfinished(store: BackupStore, udid: string): Promise<void> {
   const status = await readStatusPlist(store.deviceDir);
   const file = await store.createFile(`${udid}/Status.plist`);
   try {

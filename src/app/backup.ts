@@ -23,7 +23,7 @@ import { Notifications } from '../host/services/notification-proxy.js';
 import { numberValue, type PlistDict } from '../protocol/plist/index.js';
 import { storeTarget } from './backup-target.js';
 import { checkBackupSpace } from './backup-space.js';
-import { checkRunBeforeComplete, prepareLeftovers, refuseRun, type RunCheckOptions } from './backup-checks.js';
+import { checkRunBeforeComplete, markUnfinished, prepareLeftovers, refuseRun, type RunCheckOptions } from './backup-checks.js';
 import { deviceWaitMs } from './device-wait.js';
 import { mobileBackupError } from './mobilebackup-errors.js';
 import { writeInfoPlist } from './backup-info.js';
@@ -209,7 +209,13 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
     await store.flush();
     // Before the checks: verify must know which files the iPhone itself could not read.
     await unreadable.finish();
-    const refusal = await checkRunBeforeComplete(store, reused.reused, encrypted, opts, (phase) => emit({ phase: (progress.phase = phase) }), run.signal);
+    // A run that could not be checked (a wrong password for --verify…) does not count either.
+    const refusal = await checkRunBeforeComplete(store, reused.reused, encrypted, opts, (phase) => emit({ phase: (progress.phase = phase) }), run.signal).catch(
+      async (err: unknown) => {
+        await markUnfinished(store, udid).catch(() => undefined);
+        throw err;
+      },
+    );
     if (refusal) throw await refuseRun(store, udid, refusal);
     store.fs.event?.('complete');
     await preserver.release();

@@ -121,11 +121,17 @@ export interface JobResult {
   sizeBytes?: number;
   full?: boolean;
   encrypted?: boolean;
+  /** The whole new backup was verified before it was called complete. */
+  verified?: boolean;
 }
 
 export interface BackupRequest {
   /** A full backup instead of an incremental one. */
   full?: boolean;
+  /** Verify the whole new backup before it counts as complete. */
+  verify?: boolean;
+  /** For `verify` of an encrypted backup: its password (never stored, logged or sent back). */
+  password?: string;
 }
 
 export interface EncryptionRequest {

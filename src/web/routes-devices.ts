@@ -77,7 +77,7 @@ export function registerDeviceRoutes(app: Hono, deps: Deps): void {
         onProgress: (p) => reportProgress(ctl, p),
         onWarning: (m) => ctl.warn(m),
       });
-      return { path: r.path, date: r.date, sizeBytes: r.sizeBytes, full: r.full, encrypted: r.encrypted };
+      return { path: r.path, date: r.date, sizeBytes: r.sizeBytes, full: r.full, encrypted: r.encrypted, verified: r.verified };
     });
     return c.json({ job: job.view() } satisfies { job: JobView });
   });

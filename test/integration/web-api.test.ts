@@ -351,6 +351,7 @@ describe('web api: backup, cancel, disk full, encryption and restore jobs', { ti
     assert.equal(end.result?.encrypted, true);
     const path = end.result?.path as string;
 
+
     const restores = (): number => [...(b.te.emu.find(udid).runtime?.runs ?? [])].length;
     const wrong = await api.post<ApiError>(`/api/devices/${udid}/restore`, { path, password: 'not-it' });
     assert.equal(wrong.status, 422);
@@ -366,5 +367,16 @@ describe('web api: backup, cancel, disk full, encryption and restore jobs', { ti
     assert.equal(ok.end.state, 'done', JSON.stringify(ok.end.error));
     assert.equal(ok.end.result?.path, path);
     assert.ok(ok.seen.some((j) => j.phase === 'restoring'));
+
+    // "Verify the backup before it counts": with the password, the new backup is verified first.
+    const verified = await runJob(`/api/devices/${udid}/backup`, { verify: true, password: 'web-secret-1' }, 60_000);
+    assert.equal(verified.end.state, 'done', JSON.stringify(verified.end.error));
+    assert.equal(verified.end.result?.verified, true);
+    assert.ok(verified.seen.some((j) => j.phase === 'verifying'), 'the verifying phase is shown');
+    const wrongVerify = await runJob(`/api/devices/${udid}/backup`, { verify: true, password: 'not-it' }, 60_000);
+    assert.equal(wrongVerify.end.error?.code, 'WRONG_PASSWORD', JSON.stringify(wrongVerify.end.error));
+    const afterWrong = (await api.get<BackupsResponse>('/api/backups')).body.backups.filter((x) => x.udid === udid);
+    assert.equal(afterWrong.find((x) => x.lastComplete)?.date, verified.end.result?.date, 'a run that could not be verified does not count');
+    assert.doesNotMatch(JSON.stringify(events.events), /web-secret-1/);
   });
 });
