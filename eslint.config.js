@@ -4,7 +4,19 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const nodeIo = ['node:net', 'node:tls', 'node:fs', 'node:fs/promises', 'node:stream', 'node:child_process', 'node:http', 'net', 'tls', 'fs', 'stream'];
+const nodeIo = [
+  'node:net',
+  'node:tls',
+  'node:fs',
+  'node:fs/promises',
+  'node:stream',
+  'node:child_process',
+  'node:http',
+  'net',
+  'tls',
+  'fs',
+  'stream',
+];
 
 /** A no-restricted-imports rule forbidding the given source folders (by path fragment). */
 function forbid(folders, extraPaths = [], message) {
@@ -27,15 +39,44 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', URL: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', performance: 'readonly', structuredClone: 'readonly', queueMicrotask: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setImmediate: 'readonly',
+        URL: 'readonly',
+        TextEncoder: 'readonly',
+        TextDecoder: 'readonly',
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+        performance: 'readonly',
+        structuredClone: 'readonly',
+        queueMicrotask: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
   // protocol/: pure codecs, no I/O, nothing above it.
-  { files: ['src/protocol/**/*.ts'], rules: forbid(['transport', 'host', 'backup', 'app', 'cli', 'web', 'emulator'], nodeIo, 'src/protocol is sans-I/O: no sockets, files or streams.') },
+  {
+    files: ['src/protocol/**/*.ts'],
+    rules: forbid(
+      ['transport', 'host', 'backup', 'app', 'cli', 'web', 'emulator'],
+      nodeIo,
+      'src/protocol is sans-I/O: no sockets, files or streams.',
+    ),
+  },
   // transport/: sockets only, above protocol.
   { files: ['src/transport/**/*.ts'], rules: forbid(['host', 'backup', 'app', 'cli', 'web', 'emulator']) },
   // host/: talks to devices; never to backup/app/cli/web/emulator.
@@ -53,7 +94,28 @@ export default tseslint.config(
   // the page (src/web/ui): browser code; it talks to the server only (types from ../api.js).
   {
     files: ['src/web/ui/**/*.ts', 'src/web/ui/**/*.tsx'],
-    languageOptions: { globals: { window: 'readonly', document: 'readonly', navigator: 'readonly', location: 'readonly', history: 'readonly', fetch: 'readonly', Response: 'readonly', EventSource: 'readonly', MessageEvent: 'readonly', EventListener: 'readonly', HTMLElement: 'readonly', HTMLDialogElement: 'readonly', HTMLInputElement: 'readonly', URLSearchParams: 'readonly' } },
-    rules: forbid(['cli', 'app', 'host', 'backup', 'transport', 'protocol', 'emulator'], nodeIo, 'The page runs in the browser: no Node modules.'),
+    languageOptions: {
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        navigator: 'readonly',
+        location: 'readonly',
+        history: 'readonly',
+        fetch: 'readonly',
+        Response: 'readonly',
+        EventSource: 'readonly',
+        MessageEvent: 'readonly',
+        EventListener: 'readonly',
+        HTMLElement: 'readonly',
+        HTMLDialogElement: 'readonly',
+        HTMLInputElement: 'readonly',
+        URLSearchParams: 'readonly',
+      },
+    },
+    rules: forbid(
+      ['cli', 'app', 'host', 'backup', 'transport', 'protocol', 'emulator'],
+      nodeIo,
+      'The page runs in the browser: no Node modules.',
+    ),
   },
 );

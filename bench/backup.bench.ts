@@ -40,16 +40,24 @@ interface Run {
 }
 
 /** Runs a command under /usr/bin/time; returns its output, elapsed seconds, CPU seconds and peak RSS. */
-function timed(cmd: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string; seconds: number; cpu: number; rssMb: number }> {
+function timed(
+  cmd: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ stdout: string; seconds: number; cpu: number; rssMb: number }> {
   return new Promise((done, fail) => {
-    execFile('/usr/bin/time', ['-f', 'BENCH %e %M %U %S', ...cmd], { env, maxBuffer: 64 * 1024 * 1024, cwd: REPO }, (err, stdout, stderr) => {
-      const m = /BENCH ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/.exec(stderr);
-      if (err || !m) {
-        fail(new Error(`${cmd.join(' ')} failed: ${String(err)}\n${stderr.slice(-2000)}`));
-        return;
-      }
-      done({ stdout, seconds: Number(m[1]), cpu: Number(m[3]) + Number(m[4]), rssMb: Number(m[2]) / 1024 });
-    });
+    execFile(
+      '/usr/bin/time',
+      ['-f', 'BENCH %e %M %U %S', ...cmd],
+      { env, maxBuffer: 64 * 1024 * 1024, cwd: REPO },
+      (err, stdout, stderr) => {
+        const m = /BENCH ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/.exec(stderr);
+        if (err || !m) {
+          fail(new Error(`${cmd.join(' ')} failed: ${String(err)}\n${stderr.slice(-2000)}`));
+          return;
+        }
+        done({ stdout, seconds: Number(m[1]), cpu: Number(m[3]) + Number(m[4]), rssMb: Number(m[2]) / 1024 });
+      },
+    );
   });
 }
 
@@ -157,29 +165,60 @@ async function main(): Promise<void> {
   await waitAfterLastCleanup();
   const files = option('--files', 'IBACKUP_BENCH_FILES', 20_000);
   const mib = option('--mib', 'IBACKUP_BENCH_MIB', 2048);
-  const withIdb = !process.argv.includes('--no-idevicebackup2') && spawnSync('sh', ['-c', 'command -v idevicebackup2'], { stdio: 'ignore' }).status === 0;
+  const withIdb =
+    !process.argv.includes('--no-idevicebackup2') &&
+    spawnSync('sh', ['-c', 'command -v idevicebackup2'], { stdio: 'ignore' }).status === 0;
   const tmp = await mkdtemp(join(tmpdir(), 'ibackup-bench-'));
   // Built modules, as users run them (tsx would add its start-up time and memory to every figure).
   // Inside the repository, so the built modules find its node_modules.
   const dist = join(REPO, 'node_modules', '.cache', `ibackup-bench-${process.pid}`);
   process.stdout.write('Building into a temporary folder…\n');
-  const built = spawnSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', join(REPO, 'tsconfig.build.json'), '--outDir', dist], { cwd: REPO, stdio: 'inherit' });
+  const built = spawnSync(
+    process.execPath,
+    [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', join(REPO, 'tsconfig.build.json'), '--outDir', dist],
+    { cwd: REPO, stdio: 'inherit' },
+  );
   if (built.status !== 0) throw new Error('the build failed');
   const CLI = [process.execPath, join(dist, 'cli/main.js')];
   await writeFile(join(tmp, 'null-client.mjs'), clientSource(dist));
   await writeFile(join(tmp, 'writer-client.mjs'), clientSource(dist, true));
   const profile = { extends: 'big', content: { seed: 3, files, bytes: mib * 1024 * 1024, hugeFiles: [] } };
   await writeFile(join(tmp, 'profile.json'), JSON.stringify(profile));
-  const emu = spawn(CLI[0] as string, [...CLI.slice(1), 'emulator', 'start', '--listen', `UNIX:${join(tmp, 'mux.sock')}`, '--state', join(tmp, 'state'), '--profile', join(tmp, 'profile.json'), '--time-scale', '0.001'], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
+  const emu = spawn(
+    CLI[0] as string,
+    [
+      ...CLI.slice(1),
+      'emulator',
+      'start',
+      '--listen',
+      `UNIX:${join(tmp, 'mux.sock')}`,
+      '--state',
+      join(tmp, 'state'),
+      '--profile',
+      join(tmp, 'profile.json'),
+      '--time-scale',
+      '0.001',
+    ],
+    { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   try {
     const first = await new Promise<string>((done) => createInterface({ input: emu.stdout }).once('line', done));
     const address = first.replace(/^USBMUXD_SOCKET_ADDRESS=/, '');
-    const env: NodeJS.ProcessEnv = { ...process.env, USBMUXD_SOCKET_ADDRESS: address, XDG_CONFIG_HOME: join(tmp, 'config'), NO_COLOR: '1' };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      USBMUXD_SOCKET_ADDRESS: address,
+      XDG_CONFIG_HOME: join(tmp, 'config'),
+      NO_COLOR: '1',
+    };
     const cli = (args: string[]): string[] => [...CLI, ...args];
-    const devices = JSON.parse((await timed(cli(['--json', 'devices']), env)).stdout) as { devices: Array<{ udid: string }> };
+    const devices = JSON.parse((await timed(cli(['--json', 'devices']), env)).stdout) as {
+      devices: Array<{ udid: string }>;
+    };
     const udid = devices.devices[0]?.udid as string;
     await timed(cli(['pair']), env);
-    process.stdout.write(`Settings: ${files} files, ${mib} MiB (profile big, no huge file), mobilebackup2 TLS on, loopback UNIX socket, ${process.platform} ${process.arch}\n`);
+    process.stdout.write(
+      `Settings: ${files} files, ${mib} MiB (profile big, no huge file), mobilebackup2 TLS on, loopback UNIX socket, ${process.platform} ${process.arch}\n`,
+    );
 
     const runs: Run[] = [];
     // A first pass warms the emulator's content (generated on first read), so no client pays for it.
@@ -188,21 +227,53 @@ async function main(): Promise<void> {
     settle();
     const n = await timed(nullCmd, { ...env, BENCH_UDID: udid });
     const nr = JSON.parse(n.stdout) as { bytes: number; files: number };
-    runs.push({ name: 'null client', seconds: n.seconds, cpu: n.cpu, rssMb: n.rssMb, bytes: nr.bytes, files: nr.files });
+    runs.push({
+      name: 'null client',
+      seconds: n.seconds,
+      cpu: n.cpu,
+      rssMb: n.rssMb,
+      bytes: nr.bytes,
+      files: nr.files,
+    });
     settle();
-    const w = await timed([process.execPath, join(tmp, 'writer-client.mjs')], { ...env, BENCH_UDID: udid, BENCH_OUT: join(tmp, 'writer') });
+    const w = await timed([process.execPath, join(tmp, 'writer-client.mjs')], {
+      ...env,
+      BENCH_UDID: udid,
+      BENCH_OUT: join(tmp, 'writer'),
+    });
     const wr = JSON.parse(w.stdout) as { bytes: number; files: number };
-    runs.push({ name: 'minimal durable writer', seconds: w.seconds, cpu: w.cpu, rssMb: w.rssMb, bytes: wr.bytes, files: wr.files });
+    runs.push({
+      name: 'minimal durable writer',
+      seconds: w.seconds,
+      cpu: w.cpu,
+      rssMb: w.rssMb,
+      bytes: wr.bytes,
+      files: wr.files,
+    });
     const dir = join(tmp, 'ibackup');
     settle();
     const ib = await timed(cli(['--json', '--backup-dir', dir, 'backup', '--full']), env);
     const ir = JSON.parse(ib.stdout) as { bytesReceived: number; filesReceived: number };
-    runs.push({ name: 'ibackup', seconds: ib.seconds, cpu: ib.cpu, rssMb: ib.rssMb, bytes: ir.bytesReceived, files: ir.filesReceived });
+    runs.push({
+      name: 'ibackup',
+      seconds: ib.seconds,
+      cpu: ib.cpu,
+      rssMb: ib.rssMb,
+      bytes: ir.bytesReceived,
+      files: ir.filesReceived,
+    });
     if (withIdb) {
       await mkdir(join(tmp, 'idb'));
       settle();
       const idb = await timed(['idevicebackup2', '-u', udid, 'backup', '--full', join(tmp, 'idb')], env);
-      runs.push({ name: 'idevicebackup2', seconds: idb.seconds, cpu: idb.cpu, rssMb: idb.rssMb, bytes: nr.bytes, files: nr.files });
+      runs.push({
+        name: 'idevicebackup2',
+        seconds: idb.seconds,
+        cpu: idb.cpu,
+        rssMb: idb.rssMb,
+        bytes: nr.bytes,
+        files: nr.files,
+      });
       // Kept until the end: deleting 20 000 files just before the incremental would slow its
       // file creation (ext4 skips recently freed inodes) for a reason of the benchmark's own.
     }
@@ -211,7 +282,14 @@ async function main(): Promise<void> {
     settle();
     const inc = await timed(cli(['--json', '--backup-dir', dir, 'backup']), env);
     const incr = JSON.parse(inc.stdout) as { bytesReceived: number; filesReceived: number };
-    runs.push({ name: `ibackup incremental (${changed} changed)`, seconds: inc.seconds, cpu: inc.cpu, rssMb: inc.rssMb, bytes: incr.bytesReceived, files: incr.filesReceived });
+    runs.push({
+      name: `ibackup incremental (${changed} changed)`,
+      seconds: inc.seconds,
+      cpu: inc.cpu,
+      rssMb: inc.rssMb,
+      bytes: incr.bytesReceived,
+      files: incr.filesReceived,
+    });
 
     const row = (r: Run): string =>
       `${r.name.padEnd(36)} ${r.seconds.toFixed(1).padStart(7)} s ${(r.bytes / MB / r.seconds).toFixed(0).padStart(6)} MB/s ${(r.files / r.seconds).toFixed(0).padStart(7)} files/s ${r.cpu.toFixed(1).padStart(6)} s CPU ${r.rssMb.toFixed(0).padStart(5)} MB peak RSS`;
@@ -223,15 +301,24 @@ async function main(): Promise<void> {
     const nul = rate('null client') as number;
     const ibk = rate('ibackup') as number;
     const idb = rate('idevicebackup2');
-    process.stdout.write(`ibackup / null client: ${(ibk / nul).toFixed(2)} (target >= 0.90); ibackup ${(ibk / MB).toFixed(0)} MB/s (target >= 300)\n`);
+    process.stdout.write(
+      `ibackup / null client: ${(ibk / nul).toFixed(2)} (target >= 0.90); ibackup ${(ibk / MB).toFixed(0)} MB/s (target >= 300)\n`,
+    );
     const floor = rate('minimal durable writer') as number;
-    process.stdout.write(`minimal durable writer / null client: ${(floor / nul).toFixed(2)} (${(floor / MB).toFixed(0)} MB/s: the most a client that keeps the backup safely reaches here); ibackup / minimal durable writer: ${(ibk / floor).toFixed(2)}\n`);
-    if (idb !== undefined) process.stdout.write(`ibackup / idevicebackup2: ${(ibk / idb).toFixed(2)} (target >= 1.5 where the null client leaves room)\n`);
+    process.stdout.write(
+      `minimal durable writer / null client: ${(floor / nul).toFixed(2)} (${(floor / MB).toFixed(0)} MB/s: the most a client that keeps the backup safely reaches here); ibackup / minimal durable writer: ${(ibk / floor).toFixed(2)}\n`,
+    );
+    if (idb !== undefined)
+      process.stdout.write(
+        `ibackup / idevicebackup2: ${(ibk / idb).toFixed(2)} (target >= 1.5 where the null client leaves room)\n`,
+      );
     const full = runs.find((r) => r.name === 'ibackup') as Run;
     const last = runs.at(-1) as Run;
     // The host's own time is its CPU time: the wall time of an incremental also holds the
     // device's work (finding what changed, building its Manifest.db), which the host only waits for.
-    process.stdout.write(`incremental / full, host CPU time: ${((last.cpu / full.cpu) * 100).toFixed(1)}% (target <= 5%); wall time: ${((last.seconds / full.seconds) * 100).toFixed(1)}%\n`);
+    process.stdout.write(
+      `incremental / full, host CPU time: ${((last.cpu / full.cpu) * 100).toFixed(1)}% (target <= 5%); wall time: ${((last.seconds / full.seconds) * 100).toFixed(1)}%\n`,
+    );
   } finally {
     emu.kill('SIGTERM');
     await new Promise((r) => emu.once('exit', r));

@@ -80,12 +80,21 @@ async function makeBackup(tmp: string, mib: number): Promise<{ dir: string; seco
     stateDir: join(tmp, 'state'),
     listen: `UNIX:${join(tmp, 'mux.sock')}`,
     // A little over the size asked for: the generator's total is approximate.
-    profile: { extends: 'typical', content: { bytes: Math.round(mib * MIB * 1.04) }, behaviour: { keyDerivationIterations: 1000 } },
+    profile: {
+      extends: 'typical',
+      content: { bytes: Math.round(mib * MIB * 1.04) },
+      behaviour: { keyDerivationIterations: 1000 },
+    },
     // The phone's modelled waits (passcode prompt, the minute an iOS 16.1+ phone prepares) are not what is measured.
     timeScale: 0.001,
   });
   try {
-    const ctx = openHost({ usbmuxd: emu.socketAddress, ownDir: join(tmp, 'lockdown'), systemDirs: [], timeoutMs: 60_000 });
+    const ctx = openHost({
+      usbmuxd: emu.socketAddress,
+      ownDir: join(tmp, 'lockdown'),
+      systemDirs: [],
+      timeoutMs: 60_000,
+    });
     const device = await selectDevice(ctx);
     await pairDevice(device);
     const root = join(tmp, 'backups');
@@ -115,7 +124,12 @@ async function blobsOf(dir: string, kek: Uint8Array): Promise<Blob[]> {
     const blobs: Blob[] = [];
     for (const row of backup.db.iterate({ flags: 1 })) {
       if (row.blobPath === undefined) continue;
-      blobs.push({ name: `${row.domain}/${row.relativePath}`, path: row.blobPath, size: (await stat(row.blobPath)).size, key: fileKeyOf(keys, row) });
+      blobs.push({
+        name: `${row.domain}/${row.relativePath}`,
+        path: row.blobPath,
+        size: (await stat(row.blobPath)).size,
+        key: fileKeyOf(keys, row),
+      });
     }
     return blobs;
   } finally {
@@ -141,7 +155,10 @@ async function benchExtraction(tmp: string, dir: string, keyCache: KeyCache, blo
   const out = join(tmp, 'extracted');
   const cipherBytes = blobs.reduce((n, b) => n + b.size, 0);
   const started = performance.now();
-  const view = await openBackupView(dir, { keyCache, password: () => Promise.reject(new Error('the cached key should open the backup')) });
+  const view = await openBackupView(dir, {
+    keyCache,
+    password: () => Promise.reject(new Error('the cached key should open the backup')),
+  });
   let result;
   try {
     result = await extractFiles(view, { out });
@@ -149,8 +166,10 @@ async function benchExtraction(tmp: string, dir: string, keyCache: KeyCache, blo
     view.close();
   }
   const ibackupSeconds = (performance.now() - started) / 1000;
-  if (!result.ok) throw new Error(`extraction skipped ${result.skipped.length} files: ${JSON.stringify(result.skipped.slice(0, 3))}`);
-  if (result.filesWritten !== blobs.length) throw new Error(`${result.filesWritten} files extracted, ${blobs.length} in the backup`);
+  if (!result.ok)
+    throw new Error(`extraction skipped ${result.skipped.length} files: ${JSON.stringify(result.skipped.slice(0, 3))}`);
+  if (result.filesWritten !== blobs.length)
+    throw new Error(`${result.filesWritten} files extracted, ${blobs.length} in the backup`);
 
   let opensslSeconds: number | undefined;
   let checked = 0;
@@ -166,17 +185,45 @@ async function benchExtraction(tmp: string, dir: string, keyCache: KeyCache, blo
     const first = blobs[0];
     if (first !== undefined) {
       const plain = join(tmp, 'stream.plain');
-      const r = await run('openssl', ['enc', '-d', '-aes-256-cbc', '-nopad', '-K', hex(first.key), '-iv', ZERO_IV, '-in', stream, '-out', plain]);
+      const r = await run('openssl', [
+        'enc',
+        '-d',
+        '-aes-256-cbc',
+        '-nopad',
+        '-K',
+        hex(first.key),
+        '-iv',
+        ZERO_IV,
+        '-in',
+        stream,
+        '-out',
+        plain,
+      ]);
       opensslSeconds = r.ms / 1000;
       await rm(plain, { force: true });
     }
     await rm(stream, { force: true });
     // Correctness: the largest blobs, each with its own key, give what ibackup wrote.
     const renamed = new Set(result.renamed.map((x) => x.path));
-    const largest = [...blobs].filter((b) => !renamed.has(b.name)).sort((a, b) => b.size - a.size).slice(0, 5);
+    const largest = [...blobs]
+      .filter((b) => !renamed.has(b.name))
+      .sort((a, b) => b.size - a.size)
+      .slice(0, 5);
     for (const b of largest) {
       const plain = join(tmp, 'check.plain');
-      await run('openssl', ['enc', '-d', '-aes-256-cbc', '-K', hex(b.key), '-iv', ZERO_IV, '-in', b.path, '-out', plain]);
+      await run('openssl', [
+        'enc',
+        '-d',
+        '-aes-256-cbc',
+        '-K',
+        hex(b.key),
+        '-iv',
+        ZERO_IV,
+        '-in',
+        b.path,
+        '-out',
+        plain,
+      ]);
       const [theirs, ours] = await Promise.all([sha256File(plain), sha256File(join(out, ...b.name.split('/')))]);
       await rm(plain, { force: true });
       if (theirs !== ours) throw new Error(`${b.name}: OpenSSL and ibackup decrypt it differently`);
@@ -208,8 +255,25 @@ async function benchDerivation(dir: string, rounds: number): Promise<KdfFigures>
   const ibackupMs = performance.now() - started;
 
   let opensslMs: number | undefined;
-  const kdf = (digest: string, pass: string[], salt: Uint8Array, iter: number): Promise<{ stdout: string; ms: number }> =>
-    run('openssl', ['kdf', '-keylen', '32', '-kdfopt', `digest:${digest}`, ...pass, '-kdfopt', `hexsalt:${hex(salt)}`, '-kdfopt', `iter:${iter}`, 'PBKDF2']);
+  const kdf = (
+    digest: string,
+    pass: string[],
+    salt: Uint8Array,
+    iter: number,
+  ): Promise<{ stdout: string; ms: number }> =>
+    run('openssl', [
+      'kdf',
+      '-keylen',
+      '32',
+      '-kdfopt',
+      `digest:${digest}`,
+      ...pass,
+      '-kdfopt',
+      `hexsalt:${hex(salt)}`,
+      '-kdfopt',
+      `iter:${iter}`,
+      'PBKDF2',
+    ]);
   const kdfHex = (s: string): string => s.replace(/[^0-9a-fA-F]/g, '').toLowerCase();
   if (has('openssl') && spawnSync('openssl', ['kdf', '-help'], { stdio: 'ignore' }).status === 0) {
     const one = await kdf('SHA256', ['-kdfopt', `pass:${PW}`], dpsl, rounds);
@@ -236,12 +300,19 @@ async function benchDerivation(dir: string, rounds: number): Promise<KdfFigures>
 }
 
 /** Milliseconds to reopen the backup with the cached key: median of several runs, both APIs. */
-async function benchReopen(dir: string, keyCache: KeyCache, kek: Uint8Array): Promise<{ viewMs: number; openMs: number }> {
+async function benchReopen(
+  dir: string,
+  keyCache: KeyCache,
+  kek: Uint8Array,
+): Promise<{ viewMs: number; openMs: number }> {
   const view: number[] = [];
   const open: number[] = [];
   for (let i = 0; i < 7; i++) {
     let t = performance.now();
-    const v = await openBackupView(dir, { keyCache, password: () => Promise.reject(new Error('the cached key should open the backup')) });
+    const v = await openBackupView(dir, {
+      keyCache,
+      password: () => Promise.reject(new Error('the cached key should open the backup')),
+    });
     const entries = v.entries();
     const n = entries.next();
     entries.return(undefined);
@@ -278,11 +349,17 @@ async function main(): Promise<void> {
 
     const x = await benchExtraction(tmp, made.dir, keyCache, blobs);
     const ourRate = x.bytes / x.ibackupSeconds;
-    process.stdout.write(`extract ibackup   ${x.ibackupSeconds.toFixed(2).padStart(7)} s ${(ourRate / MB).toFixed(0).padStart(5)} MB/s (${x.files} files, open + decrypt + write)\n`);
+    process.stdout.write(
+      `extract ibackup   ${x.ibackupSeconds.toFixed(2).padStart(7)} s ${(ourRate / MB).toFixed(0).padStart(5)} MB/s (${x.files} files, open + decrypt + write)\n`,
+    );
     if (x.opensslSeconds !== undefined) {
       const theirRate = x.bytes / x.opensslSeconds;
-      process.stdout.write(`extract openssl   ${x.opensslSeconds.toFixed(2).padStart(7)} s ${(theirRate / MB).toFixed(0).padStart(5)} MB/s (same bytes as one CBC stream; ${x.checked} largest files cross-checked)\n`);
-      process.stdout.write(`  ibackup / openssl throughput: ${((ourRate / theirRate) * 100).toFixed(0)}% (target >= 80%) ${verdict(ourRate >= 0.8 * theirRate)}\n`);
+      process.stdout.write(
+        `extract openssl   ${x.opensslSeconds.toFixed(2).padStart(7)} s ${(theirRate / MB).toFixed(0).padStart(5)} MB/s (same bytes as one CBC stream; ${x.checked} largest files cross-checked)\n`,
+      );
+      process.stdout.write(
+        `  ibackup / openssl throughput: ${((ourRate / theirRate) * 100).toFixed(0)}% (target >= 80%) ${verdict(ourRate >= 0.8 * theirRate)}\n`,
+      );
     } else {
       process.stdout.write('  openssl not installed: no comparison\n');
     }
@@ -290,16 +367,22 @@ async function main(): Promise<void> {
     const k = await benchDerivation(made.dir, rounds);
     const label = `PBKDF2 ${rounds} x SHA-256 + ${SHA1_ROUNDS} x SHA-1`;
     process.stdout.write(`derive ibackup    ${(k.ibackupMs / 1000).toFixed(2).padStart(7)} s (${label})\n`);
-    if (k.opensslMs !== undefined) process.stdout.write(`derive openssl kdf${(k.opensslMs / 1000).toFixed(2).padStart(7)} s\n`);
-    if (k.pythonMs !== undefined) process.stdout.write(`derive hashlib    ${(k.pythonMs / 1000).toFixed(2).padStart(7)} s\n`);
+    if (k.opensslMs !== undefined)
+      process.stdout.write(`derive openssl kdf${(k.opensslMs / 1000).toFixed(2).padStart(7)} s\n`);
+    if (k.pythonMs !== undefined)
+      process.stdout.write(`derive hashlib    ${(k.pythonMs / 1000).toFixed(2).padStart(7)} s\n`);
     const ref = k.opensslMs ?? k.pythonMs;
     if (ref !== undefined) {
       const refName = k.opensslMs !== undefined ? 'openssl kdf' : 'hashlib';
-      process.stdout.write(`  ibackup / ${refName}: ${(k.ibackupMs / ref).toFixed(2)}x (target <= 1.10x) ${verdict(k.ibackupMs <= 1.1 * ref)}\n`);
+      process.stdout.write(
+        `  ibackup / ${refName}: ${(k.ibackupMs / ref).toFixed(2)}x (target <= 1.10x) ${verdict(k.ibackupMs <= 1.1 * ref)}\n`,
+      );
     }
 
     const r = await benchReopen(made.dir, keyCache, kek);
-    process.stdout.write(`reopen cached key ${r.viewMs.toFixed(1).padStart(7)} ms (openBackupView + first entry; openBackup alone ${r.openMs.toFixed(1)} ms; median of 7) (target < 100 ms) ${verdict(r.viewMs < 100)}\n`);
+    process.stdout.write(
+      `reopen cached key ${r.viewMs.toFixed(1).padStart(7)} ms (openBackupView + first entry; openBackup alone ${r.openMs.toFixed(1)} ms; median of 7) (target < 100 ms) ${verdict(r.viewMs < 100)}\n`,
+    );
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

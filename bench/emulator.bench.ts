@@ -60,7 +60,15 @@ interface Settings {
 
 /** Messages from the emulator process. */
 type ChildMessage =
-  | { type: 'ready'; address: string; blastPort: number; generatorRate: number; cpuMs: number; sysMs: number; faults: number }
+  | {
+      type: 'ready';
+      address: string;
+      blastPort: number;
+      generatorRate: number;
+      cpuMs: number;
+      sysMs: number;
+      faults: number;
+    }
   | { type: 'stats'; maxRssKb: number; cpuMs: number; sysMs: number; faults: number };
 
 function option(name: string, envName: string): number | undefined {
@@ -162,7 +170,15 @@ async function serveChild(): Promise<void> {
     blaster.close();
     void emulator.close().then(() => process.disconnect());
   });
-  send({ type: 'ready', address: emulator.socketAddress, blastPort: (blaster.address() as AddressInfo).port, generatorRate: rate, cpuMs: cpuMs(), sysMs: sysMs(), faults: faults() });
+  send({
+    type: 'ready',
+    address: emulator.socketAddress,
+    blastPort: (blaster.address() as AddressInfo).port,
+    generatorRate: rate,
+    cpuMs: cpuMs(),
+    sysMs: sysMs(),
+    faults: faults(),
+  });
 }
 
 // ---- the host process ----
@@ -217,14 +233,26 @@ async function backupOnce(address: string, hostDir: string): Promise<RunResult> 
     let firstAt = 0;
     let lastAt = 0;
     let firstBytes = 0;
-    const request = { MessageName: 'Backup', TargetIdentifier: device.udid, SourceIdentifier: device.udid, Options: { ForceFullBackup: true } };
+    const request = {
+      MessageName: 'Backup',
+      TargetIdentifier: device.udid,
+      SourceIdentifier: device.udid,
+      Options: { ForceFullBackup: true },
+    };
     const t = performance.now();
     const cpu0 = cpuMs();
     const sys0 = sysMs();
     const faults0 = faults();
-    const trace = process.env.IBACKUP_BENCH_TRACE === '1'
-      ? setInterval(() => console.log(`  ${((performance.now() - t) / 1000).toFixed(1)} s: ${files} files, ${(bytes / 1e6).toFixed(0)} MB`), 1000)
-      : undefined;
+    const trace =
+      process.env.IBACKUP_BENCH_TRACE === '1'
+        ? setInterval(
+            () =>
+              console.log(
+                `  ${((performance.now() - t) / 1000).toFixed(1)} s: ${files} files, ${(bytes / 1e6).toFixed(0)} MB`,
+              ),
+            1000,
+          )
+        : undefined;
     const response = await mb2.run(request, nullTarget(), {
       bytes: (n) => {
         if (firstAt === 0) {
@@ -241,13 +269,25 @@ async function backupOnce(address: string, hostDir: string): Promise<RunResult> 
     const seconds = (performance.now() - t) / 1000;
     clearInterval(trace);
     const stream = { streamSeconds: (lastAt - firstAt) / 1000, streamBytes: bytes - firstBytes };
-    return { seconds, ...stream, hostCpuMs: cpuMs() - cpu0, hostSysMs: sysMs() - sys0, hostFaults: faults() - faults0, bytes, files, code: numberValue(response.ErrorCode) ?? -1 };
+    return {
+      seconds,
+      ...stream,
+      hostCpuMs: cpuMs() - cpu0,
+      hostSysMs: sysMs() - sys0,
+      hostFaults: faults() - faults0,
+      bytes,
+      files,
+      code: numberValue(response.ErrorCode) ?? -1,
+    };
   } finally {
     await mb2.disconnect();
   }
 }
 
-function waitFor<T extends ChildMessage['type']>(child: ChildProcess, type: T): Promise<Extract<ChildMessage, { type: T }>> {
+function waitFor<T extends ChildMessage['type']>(
+  child: ChildProcess,
+  type: T,
+): Promise<Extract<ChildMessage, { type: T }>> {
   return new Promise((resolve, reject) => {
     const onMessage = (m: ChildMessage): void => {
       if (m.type !== type) return;
@@ -283,7 +323,15 @@ async function measure(s: Settings, tls: boolean, dir: string, inProcess: boolea
     try {
       const run = await backupOnce(emulator.socketAddress, hostDir);
       const bareRate = await bareSocketRate((blaster.address() as AddressInfo).port);
-      return { ...run, generatorRate: generator, emulatorRssKb: 0, emulatorCpuMs: 0, emulatorSysMs: 0, emulatorFaults: 0, bareRate };
+      return {
+        ...run,
+        generatorRate: generator,
+        emulatorRssKb: 0,
+        emulatorCpuMs: 0,
+        emulatorSysMs: 0,
+        emulatorFaults: 0,
+        bareRate,
+      };
     } finally {
       blaster.close();
       await emulator.close();
@@ -291,7 +339,12 @@ async function measure(s: Settings, tls: boolean, dir: string, inProcess: boolea
   }
   const child = fork(fileURLToPath(import.meta.url), ['--serve'], {
     execArgv: [...process.execArgv, ...(process.env.IBACKUP_BENCH_CHILD_ARGS ?? '').split(' ').filter(Boolean)],
-    env: { ...process.env, IBACKUP_BENCH_SETTINGS: JSON.stringify(s), IBACKUP_BENCH_TLS: tls ? '1' : '0', IBACKUP_BENCH_STATE: stateDir },
+    env: {
+      ...process.env,
+      IBACKUP_BENCH_SETTINGS: JSON.stringify(s),
+      IBACKUP_BENCH_TLS: tls ? '1' : '0',
+      IBACKUP_BENCH_STATE: stateDir,
+    },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   try {
@@ -301,7 +354,15 @@ async function measure(s: Settings, tls: boolean, dir: string, inProcess: boolea
     const stats = waitFor(child, 'stats');
     child.send('stop');
     const end = await stats;
-    return { ...run, generatorRate: ready.generatorRate, emulatorRssKb: end.maxRssKb, emulatorCpuMs: end.cpuMs - ready.cpuMs, emulatorSysMs: end.sysMs - ready.sysMs, emulatorFaults: end.faults - ready.faults, bareRate };
+    return {
+      ...run,
+      generatorRate: ready.generatorRate,
+      emulatorRssKb: end.maxRssKb,
+      emulatorCpuMs: end.cpuMs - ready.cpuMs,
+      emulatorSysMs: end.sysMs - ready.sysMs,
+      emulatorFaults: end.faults - ready.faults,
+      bareRate,
+    };
   } finally {
     if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
   }
@@ -314,14 +375,20 @@ const rss = (kb: number): string => `${(kb / 1024).toFixed(0)} MiB`;
 function report(label: string, m: Measured, inProcess: boolean): void {
   const rate = m.bytes / m.seconds;
   console.log(`${label}:`);
-  console.log(`  ${m.files} files, ${(m.bytes / GIB).toFixed(2)} GiB in ${m.seconds.toFixed(2)} s (response code ${m.code})`);
+  console.log(
+    `  ${m.files} files, ${(m.bytes / GIB).toFixed(2)} GiB in ${m.seconds.toFixed(2)} s (response code ${m.code})`,
+  );
   console.log(`  ${mbs(rate)} = ${gb(rate)}, ${(m.files / m.seconds).toFixed(0)} files/s (the whole run)`);
   if (m.streamSeconds > 0) {
     const start = m.seconds - m.streamSeconds;
-    console.log(`  while data streamed: ${gb(m.streamBytes / m.streamSeconds)} over ${m.streamSeconds.toFixed(2)} s (planning before it and the rest of the run: ${start.toFixed(2)} s)`);
+    console.log(
+      `  while data streamed: ${gb(m.streamBytes / m.streamSeconds)} over ${m.streamSeconds.toFixed(2)} s (planning before it and the rest of the run: ${start.toFixed(2)} s)`,
+    );
   }
   console.log(`  content generator alone: ${gb(m.generatorRate)}`);
-  console.log(`  a bare TCP socket pair between the same processes right after: ${gb(m.bareRate)} (the ceiling of any stream on this machine now)`);
+  console.log(
+    `  a bare TCP socket pair between the same processes right after: ${gb(m.bareRate)} (the ceiling of any stream on this machine now)`,
+  );
   const perGib = (ms: number): string => `${(ms / 1000 / (m.bytes / GIB)).toFixed(2)} s`;
   const side = (ms: number, sys: number): string => `${perGib(ms)} (${perGib(sys)} of it in the kernel)`;
   console.log(
@@ -331,7 +398,9 @@ function report(label: string, m: Measured, inProcess: boolean): void {
   );
   if (!inProcess) console.log(`  minor page faults: emulator ${m.emulatorFaults}, null client ${m.hostFaults}`);
   const host = `host ${rss(process.resourceUsage().maxRSS)}`;
-  console.log(`  peak RSS: ${inProcess ? `${host} (emulator and host in one process)` : `${host}, emulator ${rss(m.emulatorRssKb)}`}`);
+  console.log(
+    `  peak RSS: ${inProcess ? `${host} (emulator and host in one process)` : `${host}, emulator ${rss(m.emulatorRssKb)}`}`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -339,7 +408,11 @@ async function main(): Promise<void> {
   const inProcess = process.argv.includes('--in-process');
   const withTls = !process.argv.includes('--no-tls-run');
   const dir = await mkdtemp(join(tmpdir(), 'ibackup-bench-'));
-  console.log(`load average (1, 5, 15 min) at the start: ${loadavg().map((n) => n.toFixed(2)).join(', ')} on ${cpus().length} cores`);
+  console.log(
+    `load average (1, 5, 15 min) at the start: ${loadavg()
+      .map((n) => n.toFixed(2))
+      .join(', ')} on ${cpus().length} cores`,
+  );
   console.log(
     `virtual iPhone backup over loopback TCP: ${s.files} files + ${(s.bytes / GIB).toFixed(2)} GiB, video ${(s.video / GIB).toFixed(2)} GiB; ` +
       `${inProcess ? 'emulator and null client in one process' : 'emulator in a child process, null client here'}`,
@@ -355,7 +428,11 @@ async function main(): Promise<void> {
         : `  target >= ${gb(TARGET)}: SLOW — NOT MET (${gb(rate)} for the whole run${plain.code === 0 ? '' : `, response code ${plain.code}`})`,
     );
     if (withTls) report('mobilebackup2 with TLS', await measure(s, true, dir, inProcess), inProcess);
-    console.log(`load average (1, 5, 15 min) at the end: ${loadavg().map((n) => n.toFixed(2)).join(', ')} on ${cpus().length} cores`);
+    console.log(
+      `load average (1, 5, 15 min) at the end: ${loadavg()
+        .map((n) => n.toFixed(2))
+        .join(', ')} on ${cpus().length} cores`,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -373,12 +450,19 @@ const KEEP_FREED_MEMORY = { MALLOC_TRIM_THRESHOLD_: String(2 ** 32), MALLOC_TOP_
 
 if (process.argv.includes('--serve')) await serveChild();
 else if (!process.argv.includes('--default-malloc') && process.env.MALLOC_TRIM_THRESHOLD_ === undefined) {
-  const again = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-    stdio: 'inherit',
-    env: { ...process.env, ...KEEP_FREED_MEMORY },
-  });
+  const again = spawnSync(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    {
+      stdio: 'inherit',
+      env: { ...process.env, ...KEEP_FREED_MEMORY },
+    },
+  );
   process.exitCode = again.status ?? 1;
 } else {
-  if (process.env.MALLOC_TRIM_THRESHOLD_ !== undefined) console.log('allocator: freed memory kept (MALLOC_TRIM_THRESHOLD_, MALLOC_TOP_PAD_); --default-malloc runs without');
+  if (process.env.MALLOC_TRIM_THRESHOLD_ !== undefined)
+    console.log(
+      'allocator: freed memory kept (MALLOC_TRIM_THRESHOLD_, MALLOC_TOP_PAD_); --default-malloc runs without',
+    );
   await main();
 }

@@ -13,6 +13,7 @@ function step(name, cmd, args) {
 }
 
 step('typecheck', 'npx', ['tsc', '--noEmit']);
+step('format (prettier)', 'npx', ['prettier', '--check', '--log-level', 'warn', '.']);
 step('lint + layering', 'npx', ['eslint', '.']);
 step('line count', 'node', ['scripts/check-lines.mjs']);
 // The web page: its own type check (DOM, JSX), then a build, so the browser tests load this page.

@@ -29,8 +29,7 @@ export const ERROR_CODES = {
   },
   NO_DEVICE: {
     message: 'No iPhone is connected.',
-    remedy:
-      'Connect the iPhone with a USB cable that carries data, straight to a USB port (not a hub), and unlock it.',
+    remedy: 'Connect the iPhone with a USB cable that carries data, straight to a USB port (not a hub), and unlock it.',
   },
   DEVICE_NOT_FOUND: {
     message: 'The iPhone you asked for is not connected.',
@@ -50,8 +49,7 @@ export const ERROR_CODES = {
   },
   TRUST_DENIED: {
     message: 'The iPhone refused to trust this computer ("Don\'t Trust" was tapped).',
-    remedy:
-      'Disconnect the iPhone, restart it, reconnect it, then run "ibackup pair" again and tap "Trust".',
+    remedy: 'Disconnect the iPhone, restart it, reconnect it, then run "ibackup pair" again and tap "Trust".',
   },
   DEVICE_LOCKED: {
     message: 'The iPhone is locked with its passcode.',
@@ -123,7 +121,8 @@ export const ERROR_CODES = {
     remedy: 'Run "ibackup backup" again to finish it.',
   },
   DEVICE_SNAPSHOT_STUCK: {
-    message: 'The iPhone could not start a new backup: the snapshot left by an interrupted backup is still on the phone.',
+    message:
+      'The iPhone could not start a new backup: the snapshot left by an interrupted backup is still on the phone.',
     remedy: 'Restart the iPhone, then run the backup again.',
   },
   BACKUP_CORRUPT: {
@@ -132,18 +131,21 @@ export const ERROR_CODES = {
   },
   FILE_ACCESS: {
     message: 'A file or folder on this computer could not be changed.',
-    remedy: 'Check that you may change the backup folder and that no other program (Finder, iTunes, a file indexer or virus scanner) is using it, then try again.',
+    remedy:
+      'Check that you may change the backup folder and that no other program (Finder, iTunes, a file indexer or virus scanner) is using it, then try again.',
   },
   HARD_LINKS_UNSUPPORTED: {
-    message: 'The backup disk cannot make hard links, so the last complete backup cannot be kept safe without copying it.',
-    remedy: 'Run the backup again with --allow-copy (it copies each file the backup replaces or removes, so it needs free space for them), or use a disk formatted as APFS, ext4 or NTFS.',
+    message:
+      'The backup disk cannot make hard links, so the last complete backup cannot be kept safe without copying it.',
+    remedy:
+      'Run the backup again with --allow-copy (it copies each file the backup replaces or removes, so it needs free space for them), or use a disk formatted as APFS, ext4 or NTFS.',
   },
   UNAUTHORIZED: {
     message: 'This request did not carry the access token of the web app.',
     remedy: 'Open the address that `ibackup ui` printed.',
   },
   FORBIDDEN: {
-    message: 'This request did not come from the web app\'s own page.',
+    message: "This request did not come from the web app's own page.",
     remedy: 'Open the address that `ibackup ui` printed, in the browser of this computer.',
   },
   NOT_FOUND: {

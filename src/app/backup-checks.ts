@@ -39,7 +39,12 @@ export interface Refusal {
  * device sends those files again. Real phones lose nothing by it: each run reads a fresh snapshot
  * of the phone (libimobiledevice issue 1361's log), and no public source shows one reusing blobs.
  */
-export async function prepareLeftovers(store: BackupStore, udid: string, encrypted: boolean, opts: RunCheckOptions): Promise<string[]> {
+export async function prepareLeftovers(
+  store: BackupStore,
+  udid: string,
+  encrypted: boolean,
+  opts: RunCheckOptions,
+): Promise<string[]> {
   const leftovers = await leftoverSnapshotBlobs(store.deviceDir, udid);
   if (leftovers.length === 0) return leftovers;
   if (encrypted && (await cachedKey(store.deviceDir, opts.unlock)) !== undefined) return leftovers;
@@ -80,7 +85,8 @@ export async function checkRunBeforeComplete(
   if (reused.size > 0) {
     phase('checking');
     const key = encrypted ? await checkingKey(dir, opts.unlock) : undefined;
-    const problems = encrypted && key === undefined ? [unchecked(reused.size)] : await checkReusedBlobs(dir, reused, key);
+    const problems =
+      encrypted && key === undefined ? [unchecked(reused.size)] : await checkReusedBlobs(dir, reused, key);
     if (problems.length > 0) return { what: 'reused', checked: reused.size, problems };
   }
   if (opts.verify === true) {
@@ -93,13 +99,20 @@ export async function checkRunBeforeComplete(
 }
 
 function unchecked(n: number): BackupProblem {
-  return { code: 'PASSWORD_NOT_GIVEN', severity: 'error', message: `${n} files left by an interrupted backup were reused by the iPhone and cannot be checked without the backup password.` };
+  return {
+    code: 'PASSWORD_NOT_GIVEN',
+    severity: 'error',
+    message: `${n} files left by an interrupted backup were reused by the iPhone and cannot be checked without the backup password.`,
+  };
 }
 
 /** Marks the run unfinished on disk and returns the error that says why, in plain words. */
 export async function refuseRun(store: BackupStore, udid: string, refusal: Refusal): Promise<IbackupError> {
   await markUnfinished(store, udid).catch(() => undefined);
-  const sample = refusal.problems.slice(0, 3).map((p) => p.message.replace(/\.$/, '')).join('; ');
+  const sample = refusal.problems
+    .slice(0, 3)
+    .map((p) => p.message.replace(/\.$/, ''))
+    .join('; ');
   const more = refusal.problems.length > 3 ? ` (and ${refusal.problems.length - 3} more)` : '';
   const message =
     refusal.what === 'reused'
@@ -108,7 +121,13 @@ export async function refuseRun(store: BackupStore, udid: string, refusal: Refus
   return new IbackupError('BACKUP_INCOMPLETE', {
     message,
     remedy: 'Run "ibackup backup" again: the iPhone then sends every file anew.',
-    details: { problems: refusal.problems.map((p) => ({ code: p.code, message: p.message, ...(p.path === undefined ? {} : { path: p.path }) })) },
+    details: {
+      problems: refusal.problems.map((p) => ({
+        code: p.code,
+        message: p.message,
+        ...(p.path === undefined ? {} : { path: p.path }),
+      })),
+    },
   });
 }
 
@@ -125,4 +144,3 @@ export async function markUnfinished(store: BackupStore, udid: string): Promise<
   }
   await store.flush();
 }
-

@@ -21,19 +21,30 @@ export async function writeInfoPlist(
   values: { root: PlistDict; itunes: PlistDict; minItunes: unknown },
   date: Date,
 ): Promise<void> {
-  const apps = await device.startService(INSTALLATION_PROXY_SERVICE).then((l) => browseUserApps(l), () => []);
-  const withIcons = apps.filter((a) => a.ApplicationSINF instanceof Uint8Array && a.iTunesMetadata instanceof Uint8Array);
+  const apps = await device.startService(INSTALLATION_PROXY_SERVICE).then(
+    (l) => browseUserApps(l),
+    () => [],
+  );
+  const withIcons = apps.filter(
+    (a) => a.ApplicationSINF instanceof Uint8Array && a.iTunesMetadata instanceof Uint8Array,
+  );
   const ids = withIcons.map((a) => a.CFBundleIdentifier).filter((id): id is string => typeof id === 'string');
   const icons =
     ids.length === 0
       ? new Map<string, Uint8Array>()
-      : await device.startService(SPRINGBOARD_SERVICE).then((l) => fetchAppIcons(l, ids), () => new Map<string, Uint8Array>());
+      : await device.startService(SPRINGBOARD_SERVICE).then(
+          (l) => fetchAppIcons(l, ids),
+          () => new Map<string, Uint8Array>(),
+        );
   const itunesFiles = new Map<string, Uint8Array>();
   for (const name of ITUNES_FILES) {
     const data = await afc.readFile(`/iTunes_Control/iTunes/${name}`).catch(() => null);
     if (data) itunesFiles.set(name, data);
   }
-  const previous = await readFile(join(store.deviceDir, 'Info.plist')).then((b) => parsePlist(b), () => undefined);
+  const previous = await readFile(join(store.deviceDir, 'Info.plist')).then(
+    (b) => parsePlist(b),
+    () => undefined,
+  );
   const guid = isPlistDict(previous) && typeof previous.GUID === 'string' ? previous.GUID : undefined;
   const info = buildInfoPlist({
     udid,

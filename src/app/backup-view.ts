@@ -124,7 +124,8 @@ function fromRecord(dir: string, rec: MbdbRecord): BackupEntry {
 function matcher(filter: EntryFilter): (domain: string, relativePath: string) => boolean {
   const full = filter.pattern === undefined ? undefined : globToRegExp(filter.pattern);
   const dom = filter.domain === undefined ? undefined : globToRegExp(filter.domain);
-  return (domain, rel) => (dom === undefined || dom.test(domain)) && (full === undefined || full.test(`${domain}/${rel}`));
+  return (domain, rel) =>
+    (dom === undefined || dom.test(domain)) && (full === undefined || full.test(`${domain}/${rel}`));
 }
 
 function isEnoent(err: unknown): boolean {
@@ -135,19 +136,30 @@ function nameOf(e: BackupEntry): string {
   return `${e.domain}/${e.relativePath}`;
 }
 
-async function* legacyChunks(e: BackupEntry, rec: MbdbRecord, keys: UnlockedKeybag | undefined): AsyncGenerator<Uint8Array> {
-  if (e.type !== 'file') throw new IbackupError('USAGE', { message: `${nameOf(e)} is a ${e.type}, not a regular file.` });
-  if (e.blobPath === undefined) throw new IbackupError('BACKUP_CORRUPT', { message: `${nameOf(e)}: its file name cannot be made.` });
+async function* legacyChunks(
+  e: BackupEntry,
+  rec: MbdbRecord,
+  keys: UnlockedKeybag | undefined,
+): AsyncGenerator<Uint8Array> {
+  if (e.type !== 'file')
+    throw new IbackupError('USAGE', { message: `${nameOf(e)} is a ${e.type}, not a regular file.` });
+  if (e.blobPath === undefined)
+    throw new IbackupError('BACKUP_CORRUPT', { message: `${nameOf(e)}: its file name cannot be made.` });
   try {
     if (keys === undefined) {
       for await (const chunk of createReadStream(e.blobPath, { highWaterMark: 1 << 20 })) yield chunk as Uint8Array;
       return;
     }
-    if (rec.encryptionKey === undefined) throw new IbackupError('BACKUP_CORRUPT', { message: `${nameOf(e)}: the file has no EncryptionKey.` });
+    if (rec.encryptionKey === undefined)
+      throw new IbackupError('BACKUP_CORRUPT', { message: `${nameOf(e)}: the file has no EncryptionKey.` });
     const key = unwrapClassWrappedKey(keys, rec.encryptionKey, nameOf(e));
     yield* decryptFile(e.blobPath, key, { what: nameOf(e), size: rec.size });
   } catch (err) {
-    if (isEnoent(err)) throw new IbackupError('BACKUP_CORRUPT', { message: `${nameOf(e)}: its file is missing from the backup.`, details: { fileID: e.fileID } });
+    if (isEnoent(err))
+      throw new IbackupError('BACKUP_CORRUPT', {
+        message: `${nameOf(e)}: its file is missing from the backup.`,
+        details: { fileID: e.fileID },
+      });
     throw err;
   }
 }
@@ -168,7 +180,15 @@ export async function openBackupView(dir: string, options: OpenViewOptions = {})
     unlockMs = r.unlockMs;
     savedKeyTo = r.savedTo;
   }
-  const common = { dir, info: folder.info, manifest: folder.manifest, status: folder.status, keySource, unlockMs, savedKeyTo };
+  const common = {
+    dir,
+    info: folder.info,
+    manifest: folder.manifest,
+    status: folder.status,
+    keySource,
+    unlockMs,
+    savedKeyTo,
+  };
 
   if (!folder.hasManifestDb && folder.hasManifestMbdb) {
     const records = parseMbdb(await readFile(path.join(dir, MANIFEST_MBDB)));
@@ -183,7 +203,8 @@ export async function openBackupView(dir: string, options: OpenViewOptions = {})
         for (const rec of records) if (ok(rec.domain, rec.relativePath)) yield fromRecord(dir, rec);
       },
       chunks: (e) => {
-        if (!('record' in e.source)) throw new IbackupError('INTERNAL', { message: 'The entry does not belong to this backup.' });
+        if (!('record' in e.source))
+          throw new IbackupError('INTERNAL', { message: 'The entry does not belong to this backup.' });
         return legacyChunks(e, e.source.record, keys);
       },
       close: () => undefined,
@@ -200,10 +221,12 @@ export async function openBackupView(dir: string, options: OpenViewOptions = {})
     encrypted: backup.isEncrypted,
     warnings: backup.warnings,
     *entries(filter = {}) {
-      for (const row of backup.db.find(filter.pattern, filter.domain === undefined ? {} : { domain: filter.domain })) yield fromRow(row);
+      for (const row of backup.db.find(filter.pattern, filter.domain === undefined ? {} : { domain: filter.domain }))
+        yield fromRow(row);
     },
     chunks: (e) => {
-      if (!('row' in e.source)) throw new IbackupError('INTERNAL', { message: 'The entry does not belong to this backup.' });
+      if (!('row' in e.source))
+        throw new IbackupError('INTERNAL', { message: 'The entry does not belong to this backup.' });
       return backup.fileChunks(e.source.row);
     },
     close: () => backup.close(),

@@ -23,7 +23,13 @@ import { Notifications } from '../host/services/notification-proxy.js';
 import { numberValue, type PlistDict } from '../protocol/plist/index.js';
 import { storeTarget } from './backup-target.js';
 import { checkBackupSpace } from './backup-space.js';
-import { checkRunBeforeComplete, markUnfinished, prepareLeftovers, refuseRun, type RunCheckOptions } from './backup-checks.js';
+import {
+  checkRunBeforeComplete,
+  markUnfinished,
+  prepareLeftovers,
+  refuseRun,
+  type RunCheckOptions,
+} from './backup-checks.js';
 import { deviceWaitMs } from './device-wait.js';
 import { mobileBackupError } from './mobilebackup-errors.js';
 import { writeInfoPlist } from './backup-info.js';
@@ -39,7 +45,8 @@ const CANCELLED_ON_PHONE = 'The backup was cancelled on the iPhone; the last com
  * device-preparing: the iPhone prepares its snapshot and says nothing (minutes on a big phone);
  * backing-up: files arrive; checking / verifying: the new backup is checked before it counts.
  */
-export type BackupPhase = 'preparing' | 'waiting-for-passcode' | 'device-preparing' | 'backing-up' | 'checking' | 'verifying' | 'finishing';
+export type BackupPhase =
+  'preparing' | 'waiting-for-passcode' | 'device-preparing' | 'backing-up' | 'checking' | 'verifying' | 'finishing';
 
 export interface BackupProgress {
   phase: BackupPhase;
@@ -92,7 +99,10 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
   const now = opts.now ?? (() => new Date());
   const udid = device.udid;
   // The last complete backup is kept (hard links) from the first change until this run is flushed.
-  const preserver = new Preserver(opts.root, udid, { ...(opts.fs ? { fs: opts.fs } : {}), allowCopy: opts.allowCopy === true });
+  const preserver = new Preserver(opts.root, udid, {
+    ...(opts.fs ? { fs: opts.fs } : {}),
+    allowCopy: opts.allowCopy === true,
+  });
   // The folder's size, followed change by change from the last complete run's figure (if still true).
   const sizes = await SizeLedger.open(opts.root, udid);
   const store = new BackupStore(opts.root, udid, {
@@ -109,13 +119,16 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
   emit();
 
   // What the device is, and what this computer already has.
-  const values = await device.withSession(async (l) => ({
-    root: await l.getDomain(),
-    itunes: await l.getDomain('com.apple.iTunes').catch(() => ({})),
-    minItunes: await l.getValue('com.apple.mobile.iTunes', 'MinITunesVersion').catch(() => null),
-    backup: await l.getDomain('com.apple.mobile.backup').catch((): PlistDict => ({})),
-    disk: await l.getDomain('com.apple.disk_usage').catch((): PlistDict => ({})),
-  }), opts.signal);
+  const values = await device.withSession(
+    async (l) => ({
+      root: await l.getDomain(),
+      itunes: await l.getDomain('com.apple.iTunes').catch(() => ({})),
+      minItunes: await l.getValue('com.apple.mobile.iTunes', 'MinITunesVersion').catch(() => null),
+      backup: await l.getDomain('com.apple.mobile.backup').catch((): PlistDict => ({})),
+      disk: await l.getDomain('com.apple.disk_usage').catch((): PlistDict => ({})),
+    }),
+    opts.signal,
+  );
   const encrypted = values.backup.WillEncrypt === true;
   await mkdir(opts.root, { recursive: true });
   const hasComplete = await readStatusPlist(store.deviceDir).then(isSnapshotFinished, () => false);
@@ -153,7 +166,8 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
     let deviceActive = false;
     sync.np.on('notification', (name) => {
       if (name === Notifications.passcodePresented) emit({ phase: (progress.phase = 'waiting-for-passcode') });
-      else if (name === Notifications.passcodeDismissed) emit({ phase: (progress.phase = deviceActive ? 'backing-up' : 'device-preparing') });
+      else if (name === Notifications.passcodeDismissed)
+        emit({ phase: (progress.phase = deviceActive ? 'backing-up' : 'device-preparing') });
       else if (name === Notifications.syncCancelRequest) {
         // The owner cancelled on the iPhone (idevicebackup2.c stops on this notification too).
         cancelledOnPhone = true;
@@ -166,42 +180,53 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
     const request: PlistDict = { MessageName: 'Backup', TargetIdentifier: udid, SourceIdentifier: udid };
     if (opts.full) request.Options = { ForceFullBackup: true };
     let diskFull: string | undefined;
-    const response = await mb2.run(request, storeTarget(store), {
-      deviceActive: () => {
-        deviceActive = true;
-        if (progress.phase === 'device-preparing') emit({ phase: (progress.phase = 'backing-up') });
+    const response = await mb2.run(
+      request,
+      storeTarget(store),
+      {
+        deviceActive: () => {
+          deviceActive = true;
+          if (progress.phase === 'device-preparing') emit({ phase: (progress.phase = 'backing-up') });
+        },
+        progress: (percent) => {
+          progress.percent = percent;
+          emit();
+        },
+        bytes: (n) => {
+          progress.bytesDone += n;
+        },
+        fileReceived: (path) => {
+          progress.filesDone++;
+          reused.received(path);
+          if (path === statusPath) unreadable.statusUploaded();
+          else unreadable.received(path.slice(path.lastIndexOf('/') + 1));
+          emit({ currentPath: path });
+        },
+        unreadable: (path, devicePath, reason) => {
+          unreadable.unreadable({ fileId: path.slice(path.lastIndexOf('/') + 1), devicePath, reason });
+          opts.onWarning?.(
+            `The iPhone could not read ${devicePath || path} to the end (${reason || 'no reason given'}); it is kept as the iPhone sent it.`,
+          );
+        },
+        moved: (from, to) => reused.moved(from, to),
+        diskFull: (path) => {
+          diskFull = path;
+        },
       },
-      progress: (percent) => {
-        progress.percent = percent;
-        emit();
-      },
-      bytes: (n) => {
-        progress.bytesDone += n;
-      },
-      fileReceived: (path) => {
-        progress.filesDone++;
-        reused.received(path);
-        if (path === statusPath) unreadable.statusUploaded();
-        else unreadable.received(path.slice(path.lastIndexOf('/') + 1));
-        emit({ currentPath: path });
-      },
-      unreadable: (path, devicePath, reason) => {
-        unreadable.unreadable({ fileId: path.slice(path.lastIndexOf('/') + 1), devicePath, reason });
-        opts.onWarning?.(`The iPhone could not read ${devicePath || path} to the end (${reason || 'no reason given'}); it is kept as the iPhone sent it.`);
-      },
-      moved: (from, to) => reused.moved(from, to),
-      diskFull: (path) => {
-        diskFull = path;
-      },
-    }, { waitMs: deviceWaitMs(opts.waitMs), signal: run.signal });
+      { waitMs: deviceWaitMs(opts.waitMs), signal: run.signal },
+    );
     const code = numberValue(response.ErrorCode) ?? -1;
     if (run.signal.aborted) throw cancelled(cancelledOnPhone);
     if (code !== 0 || diskFull) {
-      throw diskFull ? diskFullError(opts.root) : mobileBackupError(code, typeof response.ErrorDescription === 'string' ? response.ErrorDescription : '');
+      throw diskFull
+        ? diskFullError(opts.root)
+        : mobileBackupError(code, typeof response.ErrorDescription === 'string' ? response.ErrorDescription : '');
     }
     const status = await readStatusPlist(store.deviceDir).catch(() => undefined);
     if (!isSnapshotFinished(status)) {
-      throw new IbackupError('BACKUP_INCOMPLETE', { message: 'The iPhone said the backup finished, but its Status.plist does not say "finished".' });
+      throw new IbackupError('BACKUP_INCOMPLETE', {
+        message: 'The iPhone said the backup finished, but its Status.plist does not say "finished".',
+      });
     }
     progress.phase = 'finishing';
     progress.percent = 100;
@@ -210,12 +235,17 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
     // Before the checks: verify must know which files the iPhone itself could not read.
     await unreadable.finish();
     // A run that could not be checked (a wrong password for --verify…) does not count either.
-    const refusal = await checkRunBeforeComplete(store, reused.reused, encrypted, opts, (phase) => emit({ phase: (progress.phase = phase) }), run.signal).catch(
-      async (err: unknown) => {
-        await markUnfinished(store, udid).catch(() => undefined);
-        throw err;
-      },
-    );
+    const refusal = await checkRunBeforeComplete(
+      store,
+      reused.reused,
+      encrypted,
+      opts,
+      (phase) => emit({ phase: (progress.phase = phase) }),
+      run.signal,
+    ).catch(async (err: unknown) => {
+      await markUnfinished(store, udid).catch(() => undefined);
+      throw err;
+    });
     if (refusal) throw await refuseRun(store, udid, refusal);
     store.fs.event?.('complete');
     await preserver.release();

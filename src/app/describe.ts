@@ -58,11 +58,24 @@ export async function readIdentity(lockdown: LockdownClient): Promise<PlistDict>
 
 /** What is known of a device before it has said anything: only what usbmuxd reports. */
 export function unknownDevice(info: MuxDeviceInfo): DeviceSummary {
-  return { udid: info.udid, name: null, productType: null, model: null, iosVersion: null, connection: info.connection, paired: false, deviceId: info.deviceId };
+  return {
+    udid: info.udid,
+    name: null,
+    productType: null,
+    model: null,
+    iosVersion: null,
+    connection: info.connection,
+    paired: false,
+    deviceId: info.deviceId,
+  };
 }
 
 /** Name, model, iOS and pairing state of one device; never throws for a device that will not talk. */
-export async function describeDevice(ctx: HostContext, info: MuxDeviceInfo, opts: DescribeOptions = {}): Promise<DeviceSummary> {
+export async function describeDevice(
+  ctx: HostContext,
+  info: MuxDeviceInfo,
+  opts: DescribeOptions = {},
+): Promise<DeviceSummary> {
   const summary = unknownDevice(info);
   const device = hostDevice(ctx, info);
   let lockdown: LockdownClient | undefined;

@@ -30,7 +30,11 @@ export interface DeviceEvent {
  * USBMUXD_UNREACHABLE). Devices already connected are reported as attached first. Events are
  * delivered in the order usbmuxd sent them, each after its device was described.
  */
-export async function watchDevices(ctx: HostContext, onEvent: (e: DeviceEvent) => void, signal?: AbortSignal): Promise<void> {
+export async function watchDevices(
+  ctx: HostContext,
+  onEvent: (e: DeviceEvent) => void,
+  signal?: AbortSignal,
+): Promise<void> {
   const known = new Map<number, DeviceSummary>();
   let queue: Promise<void> = Promise.resolve();
   const enqueue = (job: () => Promise<DeviceEvent | undefined>): void => {

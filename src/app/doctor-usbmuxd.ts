@@ -15,7 +15,13 @@ export interface UsbmuxdHintContext {
   address: string;
 }
 
-const USBMUXD_PROGRAMS = ['/usr/sbin/usbmuxd', '/usr/bin/usbmuxd', '/sbin/usbmuxd', '/usr/local/sbin/usbmuxd', '/usr/local/bin/usbmuxd'];
+const USBMUXD_PROGRAMS = [
+  '/usr/sbin/usbmuxd',
+  '/usr/bin/usbmuxd',
+  '/sbin/usbmuxd',
+  '/usr/local/sbin/usbmuxd',
+  '/usr/local/bin/usbmuxd',
+];
 
 /** Paths where Linux distributions install usbmuxd. */
 export function usbmuxdProgramPaths(): readonly string[] {
@@ -51,14 +57,16 @@ const INSTALL: Record<Family, string> = {
   unknown: 'install the "usbmuxd" package with your package manager',
 };
 
-const START = 'start it with "sudo systemctl start usbmuxd" (it also starts by itself when an iPhone is plugged in), or run "sudo usbmuxd -f" in a terminal and leave it running';
+const START =
+  'start it with "sudo systemctl start usbmuxd" (it also starts by itself when an iPhone is plugged in), or run "sudo usbmuxd -f" in a terminal and leave it running';
 
 /** The message and remedy of a failed usbmuxd check. */
 export function usbmuxdAdvice(ctx: UsbmuxdHintContext): { message: string; remedy: string } {
   if (ctx.customAddress) {
     return {
       message: `Nothing answers at ${ctx.address} (set by --usbmuxd or USBMUXD_SOCKET_ADDRESS).`,
-      remedy: 'Check the address, start the usbmuxd (or "ibackup emulator start") that should listen there, or drop the option to use the system usbmuxd.',
+      remedy:
+        'Check the address, start the usbmuxd (or "ibackup emulator start") that should listen there, or drop the option to use the system usbmuxd.',
     };
   }
   if (ctx.platform === 'darwin') {
@@ -70,7 +78,8 @@ export function usbmuxdAdvice(ctx: UsbmuxdHintContext): { message: string; remed
   if (ctx.platform === 'win32') {
     return {
       message: `The Apple Mobile Device Service does not answer at ${ctx.address}.`,
-      remedy: 'Install the Apple Devices app (Microsoft Store) or iTunes, open it once, and make sure the "Apple Mobile Device Service" is running (services.msc).',
+      remedy:
+        'Install the Apple Devices app (Microsoft Store) or iTunes, open it once, and make sure the "Apple Mobile Device Service" is running (services.msc).',
     };
   }
   if (ctx.installed) {

@@ -74,10 +74,25 @@ function readOsRelease(): string {
   }
 }
 
-const pass = (id: CheckId, message: string, udid?: string): DoctorCheck => ({ id, ok: true, message, remedy: '', ...(udid ? { udid } : {}) });
-const fail = (id: CheckId, message: string, remedy: string, udid?: string): DoctorCheck => ({ id, ok: false, message, remedy, ...(udid ? { udid } : {}) });
+const pass = (id: CheckId, message: string, udid?: string): DoctorCheck => ({
+  id,
+  ok: true,
+  message,
+  remedy: '',
+  ...(udid ? { udid } : {}),
+});
+const fail = (id: CheckId, message: string, remedy: string, udid?: string): DoctorCheck => ({
+  id,
+  ok: false,
+  message,
+  remedy,
+  ...(udid ? { udid } : {}),
+});
 
-async function usbmuxdCheck(ctx: HostContext, opts: DoctorOptions): Promise<{ check: DoctorCheck; devices: MuxDeviceInfo[] | null }> {
+async function usbmuxdCheck(
+  ctx: HostContext,
+  opts: DoctorOptions,
+): Promise<{ check: DoctorCheck; devices: MuxDeviceInfo[] | null }> {
   const address = describeAddress(ctx.mux.address);
   try {
     const devices = uniqueDevices(await ctx.mux.listDevices());
@@ -107,20 +122,50 @@ async function trustChecks(device: HostDevice, checks: DoctorCheck[], signal?: A
   const udid = device.udid;
   const found = await device.records.read(udid);
   if (!found) {
-    checks.push(fail('paired', `This computer has no pairing with ${udid}.`, 'Run "ibackup pair", unlock the iPhone and tap "Trust" when it asks, then enter the passcode.', udid));
+    checks.push(
+      fail(
+        'paired',
+        `This computer has no pairing with ${udid}.`,
+        'Run "ibackup pair", unlock the iPhone and tap "Trust" when it asks, then enter the passcode.',
+        udid,
+      ),
+    );
     return { usedBytes: null };
   }
-  checks.push(pass('paired', `A pairing with ${udid} is stored (${found.source === 'usbmuxd' ? 'in usbmuxd' : found.path ?? found.source}).`, udid));
+  checks.push(
+    pass(
+      'paired',
+      `A pairing with ${udid} is stored (${found.source === 'usbmuxd' ? 'in usbmuxd' : (found.path ?? found.source)}).`,
+      udid,
+    ),
+  );
   try {
-    const disk = await device.withSession((lockdown) => lockdown.getDomain('com.apple.disk_usage').catch(() => ({})), signal);
+    const disk = await device.withSession(
+      (lockdown) => lockdown.getDomain('com.apple.disk_usage').catch(() => ({})),
+      signal,
+    );
     checks.push(pass('trusted', `${udid} trusts this computer (a session starts).`, udid));
     return { usedBytes: diskFigures(disk).usedBytes };
   } catch (err) {
     const e = isIbackupError(err) ? err : new IbackupError('INTERNAL', { cause: err });
     if (e.code === 'DEVICE_LOCKED') {
-      checks.push(fail('trusted', 'The iPhone is locked.', 'Unlock the iPhone with its passcode and keep it unlocked, then run "ibackup doctor" again.', udid));
+      checks.push(
+        fail(
+          'trusted',
+          'The iPhone is locked.',
+          'Unlock the iPhone with its passcode and keep it unlocked, then run "ibackup doctor" again.',
+          udid,
+        ),
+      );
     } else if (e.code === 'NOT_PAIRED') {
-      checks.push(fail('trusted', 'A pairing is stored, but the iPhone no longer accepts it.', 'Run "ibackup pair", unlock the iPhone and tap "Trust". If it keeps failing: on the iPhone, Settings > General > Transfer or Reset iPhone > Reset > Reset Location & Privacy, then reconnect and trust again.', udid));
+      checks.push(
+        fail(
+          'trusted',
+          'A pairing is stored, but the iPhone no longer accepts it.',
+          'Run "ibackup pair", unlock the iPhone and tap "Trust". If it keeps failing: on the iPhone, Settings > General > Transfer or Reset iPhone > Reset > Reset Location & Privacy, then reconnect and trust again.',
+          udid,
+        ),
+      );
     } else {
       checks.push(fail('trusted', `No trusted session: ${e.message}`, e.remedy, udid));
     }
@@ -128,13 +173,22 @@ async function trustChecks(device: HostDevice, checks: DoctorCheck[], signal?: A
   }
 }
 
-async function diskCheck(opts: DoctorOptions, facts: DeviceFacts | null, udid: string | undefined): Promise<DoctorCheck> {
+async function diskCheck(
+  opts: DoctorOptions,
+  facts: DeviceFacts | null,
+  udid: string | undefined,
+): Promise<DoctorCheck> {
   const root = opts.backupRoots[0] ?? '.';
   let free: number;
   try {
     free = await (opts.freeBytes ?? defaultFreeBytes)(root);
   } catch (err) {
-    return fail('disk-space', `Cannot tell the free space at ${root}: ${err instanceof Error ? err.message : String(err)}`, 'Check that the backup folder is on a mounted, readable disk, or choose another with --backup-dir.', udid);
+    return fail(
+      'disk-space',
+      `Cannot tell the free space at ${root}: ${err instanceof Error ? err.message : String(err)}`,
+      'Check that the backup folder is on a mounted, readable disk, or choose another with --backup-dir.',
+      udid,
+    );
   }
   const where = `${formatBytes(free)} free at ${root}`;
   if (!facts || facts.usedBytes === null || udid === undefined) return pass('disk-space', `${where}.`, udid);
@@ -142,9 +196,22 @@ async function diskCheck(opts: DoctorOptions, facts: DeviceFacts | null, udid: s
   if (free >= need) return pass('disk-space', `${where}; a full backup needs about ${formatBytes(need)}.`, udid);
   const remedy = 'Free some space on that disk, or choose a folder on a bigger disk with --backup-dir.';
   if (!(await hasAnyBackup(opts.backupRoots, udid))) {
-    return fail('disk-space', `${where}, but the first backup of this iPhone needs about ${formatBytes(need)} (its used space + 1 GiB).`, remedy, udid);
+    return fail(
+      'disk-space',
+      `${where}, but the first backup of this iPhone needs about ${formatBytes(need)} (its used space + 1 GiB).`,
+      remedy,
+      udid,
+    );
   }
-  return { ...pass('disk-space', `${where}; enough for a small incremental backup, not for a full one (about ${formatBytes(need)}).`, udid), remedy, warning: true };
+  return {
+    ...pass(
+      'disk-space',
+      `${where}; enough for a small incremental backup, not for a full one (about ${formatBytes(need)}).`,
+      udid,
+    ),
+    remedy,
+    warning: true,
+  };
 }
 
 /** Runs every check it can; never throws for a problem it is meant to diagnose. */
@@ -167,7 +234,9 @@ export async function runDoctor(ctx: HostContext, opts: DoctorOptions): Promise<
     } else {
       targets = mux.devices;
       const list = targets.map((d) => `${d.udid} (${d.connection})`).join(', ');
-      checks.push(pass('device', `${targets.length === 1 ? 'Connected' : `${targets.length} devices connected`}: ${list}.`));
+      checks.push(
+        pass('device', `${targets.length === 1 ? 'Connected' : `${targets.length} devices connected`}: ${list}.`),
+      );
     }
   }
   for (const info of targets) {

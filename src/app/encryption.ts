@@ -38,22 +38,35 @@ export async function encryptionStatus(device: HostDevice, signal?: AbortSignal)
   return { udid: device.udid, encryption: backup.WillEncrypt === true };
 }
 
-export async function changeEncryption(device: HostDevice, action: EncryptionAction, opts: EncryptionOptions): Promise<EncryptionStatus> {
+export async function changeEncryption(
+  device: HostDevice,
+  action: EncryptionAction,
+  opts: EncryptionOptions,
+): Promise<EncryptionStatus> {
   const { encryption } = await encryptionStatus(device, opts.signal);
   if (action === 'on' && encryption) {
-    throw new IbackupError('ENCRYPTION_STATE', { message: 'Backup encryption is already on.', remedy: 'Use "ibackup encryption change" to set another password, or "off" to remove it.' });
+    throw new IbackupError('ENCRYPTION_STATE', {
+      message: 'Backup encryption is already on.',
+      remedy: 'Use "ibackup encryption change" to set another password, or "off" to remove it.',
+    });
   }
   if (action !== 'on' && !encryption) {
-    throw new IbackupError('ENCRYPTION_STATE', { message: 'Backup encryption is off: there is no backup password to use.', remedy: 'Turn it on with "ibackup encryption on".' });
+    throw new IbackupError('ENCRYPTION_STATE', {
+      message: 'Backup encryption is off: there is no backup password to use.',
+      remedy: 'Turn it on with "ibackup encryption on".',
+    });
   }
-  if (action === 'change' && !opts.newPassword) throw new IbackupError('PASSWORD_REQUIRED', { message: 'A new backup password is needed.' });
+  if (action === 'change' && !opts.newPassword)
+    throw new IbackupError('PASSWORD_REQUIRED', { message: 'A new backup password is needed.' });
 
   const request: PlistDict = { MessageName: 'ChangePassword', TargetIdentifier: device.udid };
   if (action === 'on') request.NewPassword = opts.password;
   else request.OldPassword = opts.password;
   if (action === 'change') request.NewPassword = opts.newPassword as string;
 
-  const np = new NotificationProxyClient(await device.startService(NP_SERVICE, opts.signal ? { signal: opts.signal } : {}));
+  const np = new NotificationProxyClient(
+    await device.startService(NP_SERVICE, opts.signal ? { signal: opts.signal } : {}),
+  );
   let mb2: MobileBackup2Client | undefined;
   try {
     await np.observe(Notifications.passcodePresented, Notifications.passcodeDismissed);
@@ -64,16 +77,23 @@ export async function changeEncryption(device: HostDevice, action: EncryptionAct
     mb2 = new MobileBackup2Client(await device.startService(MOBILEBACKUP2_SERVICE, { escrowBag: true }));
     await mb2.handshake(opts.signal);
     await mkdir(opts.root, { recursive: true });
-    const response = await mb2.run(request, storeTarget(new BackupStore(opts.root, device.udid)), {}, { waitMs: deviceWaitMs(), ...(opts.signal ? { signal: opts.signal } : {}) });
+    const response = await mb2.run(
+      request,
+      storeTarget(new BackupStore(opts.root, device.udid)),
+      {},
+      { waitMs: deviceWaitMs(), ...(opts.signal ? { signal: opts.signal } : {}) },
+    );
     const code = numberValue(response.ErrorCode) ?? -1;
     if (code === 207) {
       throw new IbackupError('WRONG_PASSWORD', {
         message: 'The current backup password is not correct; nothing was changed.',
-        remedy: 'Try again. If you forgot it: on the iPhone, Settings > General > Transfer or Reset iPhone > Reset > Reset All Settings removes it; then make a new backup.',
+        remedy:
+          'Try again. If you forgot it: on the iPhone, Settings > General > Transfer or Reset iPhone > Reset > Reset All Settings removes it; then make a new backup.',
         details: { mobileBackupCode: 207 },
       });
     }
-    if (code !== 0) throw mobileBackupError(code, typeof response.ErrorDescription === 'string' ? response.ErrorDescription : '');
+    if (code !== 0)
+      throw mobileBackupError(code, typeof response.ErrorDescription === 'string' ? response.ErrorDescription : '');
   } finally {
     await mb2?.disconnect();
     await np.close();

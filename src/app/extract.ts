@@ -130,7 +130,8 @@ async function renameOver(tmp: string, target: string): Promise<void> {
   } catch (err) {
     const code = errCode(err);
     if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'EPERM') {
-      if ((await stat(target).catch(() => undefined))?.isDirectory()) throw new IbackupError('UNSAFE_PATH', { message: 'a folder of that name exists already' });
+      if ((await stat(target).catch(() => undefined))?.isDirectory())
+        throw new IbackupError('UNSAFE_PATH', { message: 'a folder of that name exists already' });
     }
     throw err;
   }
@@ -149,8 +150,15 @@ export async function extractFiles(view: BackupView, options: ExtractOptions): P
     });
   }
   const result: ExtractResult = {
-    out: outAbs, filesWritten: 0, bytesWritten: 0, directoriesCreated: 0, links: [], renamed: [], skipped: [],
-    warnings: view.warnings.map(toWarning), ok: true,
+    out: outAbs,
+    filesWritten: 0,
+    bytesWritten: 0,
+    directoriesCreated: 0,
+    links: [],
+    renamed: [],
+    skipped: [],
+    warnings: view.warnings.map(toWarning),
+    ok: true,
   };
   const skip = (code: SkipCode, name: string, message: string): void => {
     result.skipped.push({ code, path: name, message });
@@ -204,7 +212,10 @@ export async function extractFiles(view: BackupView, options: ExtractOptions): P
     mkdirSync(dir, { recursive: true });
     const real = realpathSync(dir);
     if (real !== rootReal && !inside(rootReal, real)) {
-      throw new IbackupError('UNSAFE_PATH', { message: `${dir} leads outside the output folder (through a link).`, remedy: 'Extract into an empty folder.' });
+      throw new IbackupError('UNSAFE_PATH', {
+        message: `${dir} leads outside the output folder (through a link).`,
+        remedy: 'Extract into an empty folder.',
+      });
     }
     if (!existed) result.directoriesCreated++;
     checked.add(dir);
@@ -214,7 +225,11 @@ export async function extractFiles(view: BackupView, options: ExtractOptions): P
     try {
       ensureDir(d.target);
     } catch (err) {
-      skip(isIbackupError(err) ? 'UNSAFE_PATH' : 'WRITE_FAILED', d.name, isIbackupError(err) ? err.message : `cannot create the folder (${errCode(err) ?? String(err)})`);
+      skip(
+        isIbackupError(err) ? 'UNSAFE_PATH' : 'WRITE_FAILED',
+        d.name,
+        isIbackupError(err) ? err.message : `cannot create the folder (${errCode(err) ?? String(err)})`,
+      );
     }
   }
 
@@ -224,8 +239,16 @@ export async function extractFiles(view: BackupView, options: ExtractOptions): P
   const report = (current?: string): void => {
     options.onProgress?.({
       phase: 'extracting',
-      percent: bytesTotal === 0 ? (files.length === 0 ? 100 : Math.floor((filesDone * 100) / files.length)) : Math.min(100, Math.floor((bytesDone * 100) / bytesTotal)),
-      bytesDone, bytesTotal, filesDone, filesTotal: files.length,
+      percent:
+        bytesTotal === 0
+          ? files.length === 0
+            ? 100
+            : Math.floor((filesDone * 100) / files.length)
+          : Math.min(100, Math.floor((bytesDone * 100) / bytesTotal)),
+      bytesDone,
+      bytesTotal,
+      filesDone,
+      filesTotal: files.length,
       ...(current === undefined ? {} : { currentPath: current }),
     });
   };
@@ -255,7 +278,8 @@ export async function extractFiles(view: BackupView, options: ExtractOptions): P
         bytesDone += chunk.length;
         report(f.name);
       }
-      if (f.entry.mtime !== null && !Number.isNaN(f.entry.mtime.getTime())) await fh.utimes(f.entry.mtime, f.entry.mtime);
+      if (f.entry.mtime !== null && !Number.isNaN(f.entry.mtime.getTime()))
+        await fh.utimes(f.entry.mtime, f.entry.mtime);
       await fh.close();
       fh = undefined;
       await renameOver(tmp, f.target);
@@ -263,20 +287,35 @@ export async function extractFiles(view: BackupView, options: ExtractOptions): P
       result.bytesWritten += written;
       if (written !== f.entry.size) {
         bytesDone += f.entry.size - written; // progress counts recorded sizes (a short file counts whole)
-        result.warnings.push({ code: 'SIZE_CHANGED', message: `${f.name}: ${written} bytes written, ${f.entry.size} recorded (the file changed while it was backed up, or its data is damaged).`, path: f.name });
+        result.warnings.push({
+          code: 'SIZE_CHANGED',
+          message: `${f.name}: ${written} bytes written, ${f.entry.size} recorded (the file changed while it was backed up, or its data is damaged).`,
+          path: f.name,
+        });
       }
     } catch (err) {
       await fh?.close().catch(() => undefined);
       await rm(tmp, { force: true }).catch(() => undefined);
       const code = errCode(err);
-      if (code === 'ENOSPC') throw new IbackupError('DISK_FULL', { message: `The disk of ${outAbs} is full.`, remedy: 'Free some space or extract fewer files (a PATTERN or --domain), then try again.', cause: err });
+      if (code === 'ENOSPC')
+        throw new IbackupError('DISK_FULL', {
+          message: `The disk of ${outAbs} is full.`,
+          remedy: 'Free some space or extract fewer files (a PATTERN or --domain), then try again.',
+          cause: err,
+        });
       if (code === 'ABORT_ERR' || options.signal?.aborted || (isIbackupError(err) && err.code === 'CANCELLED')) {
         cancelled = true;
         return;
       }
       if (isIbackupError(err) && err.code === 'BACKUP_CORRUPT') skip('DECRYPT_FAILED', f.name, err.message);
-      else if (isIbackupError(err)) skip(err.code === 'UNSAFE_PATH' ? 'UNSAFE_PATH' : 'WRITE_FAILED', f.name, err.message);
-      else skip('WRITE_FAILED', f.name, `cannot be written (${code ?? (err instanceof Error ? err.message : String(err))})`);
+      else if (isIbackupError(err))
+        skip(err.code === 'UNSAFE_PATH' ? 'UNSAFE_PATH' : 'WRITE_FAILED', f.name, err.message);
+      else
+        skip(
+          'WRITE_FAILED',
+          f.name,
+          `cannot be written (${code ?? (err instanceof Error ? err.message : String(err))})`,
+        );
     }
     filesDone++;
     report(f.name);
@@ -287,7 +326,8 @@ export async function extractFiles(view: BackupView, options: ExtractOptions): P
     while (next < files.length && !cancelled) await writeOne(files[next++] as (typeof files)[number]);
   };
   await Promise.all(Array.from({ length: Math.min(EXTRACT_CONCURRENCY, files.length) }, worker));
-  if (cancelled || options.signal?.aborted) throw new IbackupError('CANCELLED', { message: 'Extraction was cancelled.' });
+  if (cancelled || options.signal?.aborted)
+    throw new IbackupError('CANCELLED', { message: 'Extraction was cancelled.' });
   result.ok = result.skipped.length === 0;
   return result;
 }

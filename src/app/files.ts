@@ -35,7 +35,15 @@ export interface FilesWarning {
 export interface ListFilesResult {
   files: FileListing[];
   warnings: FilesWarning[];
-  counts: { entries: number; files: number; directories: number; symlinks: number; other: number; bytes: number; blobsMissing: number };
+  counts: {
+    entries: number;
+    files: number;
+    directories: number;
+    symlinks: number;
+    other: number;
+    bytes: number;
+    blobsMissing: number;
+  };
 }
 
 export function toWarning(p: BackupProblem): FilesWarning {
@@ -82,8 +90,13 @@ export function listFiles(view: BackupView, filter: EntryFilter = {}): ListFiles
     });
   }
   const damaged = files.filter((f) => f.problem !== undefined).length;
-  if (damaged > 0) warnings.push({ code: 'BAD_MBFILE', message: `${damaged} entries have a damaged record (see "problem").` });
-  if (counts.other > 0) warnings.push({ code: 'BAD_FLAGS', message: `${counts.other} entries are neither a file, a folder nor a link (type "unknown").` });
+  if (damaged > 0)
+    warnings.push({ code: 'BAD_MBFILE', message: `${damaged} entries have a damaged record (see "problem").` });
+  if (counts.other > 0)
+    warnings.push({
+      code: 'BAD_FLAGS',
+      message: `${counts.other} entries are neither a file, a folder nor a link (type "unknown").`,
+    });
   return { files, warnings, counts };
 }
 
@@ -96,10 +109,14 @@ export function findOne(view: BackupView, filter: EntryFilter): BackupEntry {
   if (files.length === 1) return files[0] as BackupEntry;
   const what = filter.pattern === undefined ? 'The selection' : `"${filter.pattern}"`;
   if (files.length === 0) {
-    const hint = others.length === 0 ? '' : ` It matches only ${others.length === 1 ? `a ${others[0]?.type}: ${name(others[0] as BackupEntry)}` : `${others.length} folders or links`}.`;
+    const hint =
+      others.length === 0
+        ? ''
+        : ` It matches only ${others.length === 1 ? `a ${others[0]?.type}: ${name(others[0] as BackupEntry)}` : `${others.length} folders or links`}.`;
     throw new IbackupError('USAGE', {
       message: `${what} matches no file in the backup.${hint}`,
-      remedy: 'List the files with "ibackup files ls BACKUP [PATTERN]" and give a pattern that matches exactly one file.',
+      remedy:
+        'List the files with "ibackup files ls BACKUP [PATTERN]" and give a pattern that matches exactly one file.',
       details: { matches: others.slice(0, 50).map(name) },
     });
   }

@@ -45,7 +45,9 @@ export function tuneHeapForStreaming(): void {
   if (observer) return;
   adjustHeapGrowing();
   observer = new PerformanceObserver((list) => {
-    const major = list.getEntries().some((e) => (e as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR);
+    const major = list
+      .getEntries()
+      .some((e) => (e as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR);
     if (major) adjustHeapGrowing();
   });
   observer.observe({ entryTypes: ['gc'] });

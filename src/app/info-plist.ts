@@ -8,8 +8,17 @@ import type { PlistDict, PlistValue } from '../protocol/plist/index.js';
 import { modelName } from '../host/models.js';
 
 export const ITUNES_FILES = [
-  'ApertureAlbumPrefs', 'IC-Info.sidb', 'IC-Info.sidv', 'PhotosFolderAlbums', 'PhotosFolderName', 'PhotosFolderPrefs',
-  'VoiceMemos.plist', 'iPhotoAlbumPrefs', 'iTunesApplicationIDs', 'iTunesPrefs', 'iTunesPrefs.plist',
+  'ApertureAlbumPrefs',
+  'IC-Info.sidb',
+  'IC-Info.sidv',
+  'PhotosFolderAlbums',
+  'PhotosFolderName',
+  'PhotosFolderPrefs',
+  'VoiceMemos.plist',
+  'iPhotoAlbumPrefs',
+  'iTunesApplicationIDs',
+  'iTunesPrefs',
+  'iTunesPrefs.plist',
 ] as const;
 
 export interface InfoPlistInput {

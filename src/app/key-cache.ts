@@ -37,7 +37,8 @@ export class KeyCache {
 
   /** The file holding the key of the keybag with this UUID. */
   fileOf(uuid: Uint8Array): string {
-    if (uuid.length === 0 || uuid.length > 64) throw new IbackupError('BACKUP_CORRUPT', { message: `A keybag UUID of ${uuid.length} bytes is not valid.` });
+    if (uuid.length === 0 || uuid.length > 64)
+      throw new IbackupError('BACKUP_CORRUPT', { message: `A keybag UUID of ${uuid.length} bytes is not valid.` });
     return path.join(this.dir, hex(uuid));
   }
 
@@ -55,7 +56,10 @@ export class KeyCache {
 
   /** Stores a key (hex text) with mode 0600 in a 0700 folder; replaces any earlier one atomically. */
   save(uuid: Uint8Array, key: Uint8Array): string {
-    if (key.length !== DERIVED_KEY_BYTES) throw new IbackupError('INTERNAL', { message: `A derived key has ${DERIVED_KEY_BYTES} bytes, not ${key.length}.` });
+    if (key.length !== DERIVED_KEY_BYTES)
+      throw new IbackupError('INTERNAL', {
+        message: `A derived key has ${DERIVED_KEY_BYTES} bytes, not ${key.length}.`,
+      });
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     if (process.platform !== 'win32') chmodSync(this.dir, 0o700);
     const file = this.fileOf(uuid);

@@ -91,7 +91,13 @@ async function place(shown: string, roots: readonly string[]): Promise<Omit<Loca
     const rootReal = await realOrUndefined(root);
     if (rootReal === undefined) continue;
     if (parentReal === rootReal) {
-      return { real: path.join(rootReal, name), name, root, rootReal, kind: parseArchiveName(name) === undefined ? 'current' : 'archive' };
+      return {
+        real: path.join(rootReal, name),
+        name,
+        root,
+        rootReal,
+        kind: parseArchiveName(name) === undefined ? 'current' : 'archive',
+      };
     }
     if (parentReal === path.join(rootReal, PREVIOUS_DIR) && !name.endsWith('.partial')) {
       return { real: path.join(parentReal, name), name, root, rootReal, kind: 'previous' };
@@ -103,7 +109,10 @@ async function place(shown: string, roots: readonly string[]): Promise<Omit<Loca
 /** Checks that `target` is a backup folder delete and archive may touch (see the module comment). */
 async function locate(target: string, roots: readonly string[]): Promise<Located> {
   if (typeof target !== 'string' || target.trim() === '' || target.includes('\0')) {
-    throw new IbackupError('USAGE', { message: 'No backup folder was given.', remedy: 'Give a backup shown by "ibackup list".' });
+    throw new IbackupError('USAGE', {
+      message: 'No backup folder was given.',
+      remedy: 'Give a backup shown by "ibackup list".',
+    });
   }
   const shown = path.resolve(target);
   const where = await place(shown, roots);
@@ -121,12 +130,16 @@ async function locate(target: string, roots: readonly string[]): Promise<Located
     st = await lstat(where.real);
   } catch (err) {
     if (errnoOf(err) !== 'ENOENT') throw fileError(`read ${shown}`, err);
-    throw new IbackupError('BACKUP_NOT_FOUND', { message: `There is no backup at ${shown}.`, details: { path: shown } });
+    throw new IbackupError('BACKUP_NOT_FOUND', {
+      message: `There is no backup at ${shown}.`,
+      details: { path: shown },
+    });
   }
   if (st.isSymbolicLink()) {
     throw new IbackupError('USAGE', {
       message: `${shown} is a symbolic link, not a backup folder; ibackup does not follow links in the backup folder.`,
-      remedy: 'Remove the link itself with your file manager, or give the backup folder it points to (with --backup-dir for the folder holding it).',
+      remedy:
+        'Remove the link itself with your file manager, or give the backup folder it points to (with --backup-dir for the folder holding it).',
       details: { path: shown },
     });
   }
@@ -139,7 +152,9 @@ async function locate(target: string, roots: readonly string[]): Promise<Located
   }
   if (where.kind === 'previous') {
     // A kept copy is whole only once its run has ended: a running backup still fills it.
-    const running = await settleKeptCopy(where.real).catch((err: unknown) => Promise.reject(fileError(`complete ${shown}`, err)));
+    const running = await settleKeptCopy(where.real).catch((err: unknown) =>
+      Promise.reject(fileError(`complete ${shown}`, err)),
+    );
     if (running) {
       throw new IbackupError('BUSY', {
         message: `A backup of this iPhone is running and still keeps ${shown}; it can be deleted or archived when that backup ends.`,
@@ -227,7 +242,11 @@ export async function deleteBackup(target: string, roots: readonly string[]): Pr
   try {
     await rename(loc.real, trash);
   } catch (err) {
-    if (errnoOf(err) === 'ENOENT') throw new IbackupError('BACKUP_NOT_FOUND', { message: `There is no backup at ${loc.shown} any more.`, details: { path: loc.shown } });
+    if (errnoOf(err) === 'ENOENT')
+      throw new IbackupError('BACKUP_NOT_FOUND', {
+        message: `There is no backup at ${loc.shown} any more.`,
+        details: { path: loc.shown },
+      });
     throw fileError(`move ${loc.shown} out of the backup folder; nothing was deleted`, err);
   }
   // The rename must reach the disk before the files go: a crash then leaves a hidden leftover.
@@ -305,12 +324,22 @@ async function cloneTree(from: string, to: string, state: CloneState, top: boole
  * Archives a complete backup as `<UDID>-YYYYMMDD-HHMMSS` (local time of `now`) in the same root;
  * when that name exists, the next free second is used. Returns the archive's path and size.
  */
-export async function archiveBackup(target: string, roots: readonly string[], now: Date = new Date()): Promise<{ archive: string; sizeBytes: number }> {
+export async function archiveBackup(
+  target: string,
+  roots: readonly string[],
+  now: Date = new Date(),
+): Promise<{ archive: string; sizeBytes: number }> {
   const loc = await locate(target, roots);
   const summary = await summarizeBackup(loc.real, { sizes: false });
   if (!summary.complete) {
-    const unfinished = summary.problems.some((p) => p.code === 'SNAPSHOT_NOT_FINISHED' || p.code === 'SNAPSHOT_FOLDER' || p.code === 'STATUS_PLIST_MISSING');
-    const why = summary.problems.filter((p) => p.severity === 'error').map((p) => p.message).slice(0, 3).join(' ');
+    const unfinished = summary.problems.some(
+      (p) => p.code === 'SNAPSHOT_NOT_FINISHED' || p.code === 'SNAPSHOT_FOLDER' || p.code === 'STATUS_PLIST_MISSING',
+    );
+    const why = summary.problems
+      .filter((p) => p.severity === 'error')
+      .map((p) => p.message)
+      .slice(0, 3)
+      .join(' ');
     throw new IbackupError(unfinished ? 'BACKUP_INCOMPLETE' : 'BACKUP_CORRUPT', {
       message: `${loc.shown} is not a complete backup, so it cannot be archived.${why === '' ? '' : ` ${why}`}`,
       remedy: unfinished

@@ -70,7 +70,8 @@ function notFound(what: string, roots: readonly string[], all: readonly BackupSu
   const there = all.length === 0 ? `There is no backup in ${roots.join(' or ')}.` : `Backups there:\n${listingOf(all)}`;
   return new IbackupError('BACKUP_NOT_FOUND', {
     message: `No backup matches "${what}". ${there}`,
-    remedy: 'Give a backup folder path, or a UDID or device name from "ibackup list" (--backup-dir chooses where to look).',
+    remedy:
+      'Give a backup folder path, or a UDID or device name from "ibackup list" (--backup-dir chooses where to look).',
     details: { backups: all.map((b) => b.path) },
   });
 }
@@ -78,7 +79,11 @@ function notFound(what: string, roots: readonly string[], all: readonly BackupSu
 /** The folder of the backup BACKUP names (see the module comment). */
 export async function resolveBackupArg(arg: string, roots: readonly string[]): Promise<string> {
   const wanted = arg.trim();
-  if (wanted === '') throw new IbackupError('USAGE', { message: 'BACKUP is empty.', remedy: 'Give a backup folder, a UDID or a device name.' });
+  if (wanted === '')
+    throw new IbackupError('USAGE', {
+      message: 'BACKUP is empty.',
+      remedy: 'Give a backup folder, a UDID or a device name.',
+    });
   const asPath = path.resolve(wanted);
   if (isDir(asPath) && looksLikeBackup(asPath)) {
     if (await settleKeptCopy(asPath)) throw busy(asPath);
@@ -91,7 +96,8 @@ export async function resolveBackupArg(arg: string, roots: readonly string[]): P
   const hit = pickFor(byUdid);
   if (hit !== undefined) return hit.path;
   let named = all.filter((b) => b.deviceName === wanted);
-  if (named.length === 0) named = all.filter((b) => b.deviceName !== undefined && b.deviceName.toLowerCase() === wanted.toLowerCase());
+  if (named.length === 0)
+    named = all.filter((b) => b.deviceName !== undefined && b.deviceName.toLowerCase() === wanted.toLowerCase());
   const udids = new Set(named.map((b) => b.udid.replace(/-/g, '').toLowerCase()));
   if (udids.size > 1) {
     throw new IbackupError('USAGE', {
@@ -103,13 +109,22 @@ export async function resolveBackupArg(arg: string, roots: readonly string[]): P
   const byName = pickFor(named);
   if (byName !== undefined) return byName.path;
   if (isDir(asPath)) {
-    throw new IbackupError('BACKUP_NOT_FOUND', { message: `The folder ${asPath} holds no backup (no Info.plist, Manifest.plist, Status.plist or Manifest.db).`, details: { path: asPath } });
+    throw new IbackupError('BACKUP_NOT_FOUND', {
+      message: `The folder ${asPath} holds no backup (no Info.plist, Manifest.plist, Status.plist or Manifest.db).`,
+      details: { path: asPath },
+    });
   }
   throw notFound(wanted, roots, all);
 }
 
 /** Errors that mean "no device to ask": fall back to the backups on disk. */
-const NO_DEVICE_CODES = new Set(['USBMUXD_UNREACHABLE', 'NO_DEVICE', 'DEVICE_NOT_FOUND', 'TIMEOUT', 'CONNECTION_CLOSED']);
+const NO_DEVICE_CODES = new Set([
+  'USBMUXD_UNREACHABLE',
+  'NO_DEVICE',
+  'DEVICE_NOT_FOUND',
+  'TIMEOUT',
+  'CONNECTION_CLOSED',
+]);
 
 export interface DefaultBackupOptions {
   /** `-u UDID|NAME`. */

@@ -158,8 +158,14 @@ export async function checkPairing(device: HostDevice, signal?: AbortSignal): Pr
     return { udid, paired: false, source: null, problem: new IbackupError('NOT_PAIRED').toJSON() };
   }
   try {
-    if (await sessionWorks(device, found.record, signal)) return { udid, paired: true, source: found.source, problem: null };
-    return { udid, paired: false, source: found.source, problem: new IbackupError('NOT_PAIRED', notTrustedAnyMore).toJSON() };
+    if (await sessionWorks(device, found.record, signal))
+      return { udid, paired: true, source: found.source, problem: null };
+    return {
+      udid,
+      paired: false,
+      source: found.source,
+      problem: new IbackupError('NOT_PAIRED', notTrustedAnyMore).toJSON(),
+    };
   } catch (err) {
     if (!isIbackupError(err) || err.code === 'CANCELLED') throw err;
     return { udid, paired: false, source: found.source, problem: err.toJSON() };

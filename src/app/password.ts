@@ -74,7 +74,8 @@ export async function unlockBackupKeybag(keybagBytes: Uint8Array, options: Unloc
       cache.remove(keybag.uuid);
     }
   }
-  if (options.password === undefined) throw new IbackupError('PASSWORD_REQUIRED', { message: 'This backup is encrypted: its password is needed.' });
+  if (options.password === undefined)
+    throw new IbackupError('PASSWORD_REQUIRED', { message: 'This backup is encrypted: its password is needed.' });
   const password = await options.password();
   started = performance.now();
   const kek = await (options.derive ?? defaultDerive)(keybag, password);
@@ -114,11 +115,15 @@ export async function checkBackupPassword(dir: string, options: UnlockOptions = 
     if (!folder.hasManifestDb && !folder.hasManifestMbdb && folder.info === undefined && folder.status === undefined) {
       throw new IbackupError('BACKUP_NOT_FOUND', { message: `No backup was found in ${dir}.`, details: { path: dir } });
     }
-    throw new IbackupError('BACKUP_CORRUPT', { message: problem?.message ?? 'Manifest.plist cannot be read, so the password cannot be checked.' });
+    throw new IbackupError('BACKUP_CORRUPT', {
+      message: problem?.message ?? 'Manifest.plist cannot be read, so the password cannot be checked.',
+    });
   }
   if (!manifest.isEncrypted) return { encrypted: false, correct: true };
   if (manifest.backupKeyBag === undefined) {
-    throw new IbackupError('BACKUP_CORRUPT', { message: 'The backup is encrypted but Manifest.plist has no BackupKeyBag.' });
+    throw new IbackupError('BACKUP_CORRUPT', {
+      message: 'The backup is encrypted but Manifest.plist has no BackupKeyBag.',
+    });
   }
   // The point is to test the password: a cached key is not looked at (it may still be saved).
   const r = await unlockBackupKeybag(manifest.backupKeyBag, { ...options, useCache: false });

@@ -127,7 +127,8 @@ export async function restoreDevice(device: HostDevice, opts: RestoreOptions): P
         details: { mobileBackupCode: 102 },
       });
     }
-    if (code !== 0) throw mobileBackupError(code, typeof response.ErrorDescription === 'string' ? response.ErrorDescription : '');
+    if (code !== 0)
+      throw mobileBackupError(code, typeof response.ErrorDescription === 'string' ? response.ErrorDescription : '');
     emit({ phase: 'finishing', percent: 100 });
     return {
       udid: device.udid,

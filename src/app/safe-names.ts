@@ -46,7 +46,8 @@ function shorten(name: string, windows: boolean): string {
   const ext = dot > 0 && name.length - dot <= 16 ? name.slice(dot) : '';
   let stem = Array.from(name.slice(0, name.length - ext.length));
   const tail = `~${hash}${ext}`;
-  while (stem.length > 0 && !fits(stem.join('') + tail)) stem = stem.slice(0, Math.max(0, stem.length - Math.max(1, Math.floor(stem.length / 8))));
+  while (stem.length > 0 && !fits(stem.join('') + tail))
+    stem = stem.slice(0, Math.max(0, stem.length - Math.max(1, Math.floor(stem.length / 8))));
   return stem.join('') + tail;
 }
 
@@ -69,12 +70,14 @@ function segmentsOf(p: string): string[] {
 export function safeEntrySegments(domain: string, relativePath: string, options: SafeNameOptions = {}): SafePath {
   const windows = options.windows ?? windowsNamesByDefault();
   if (domain.includes('\0') || relativePath.includes('\0')) return { ok: false, reason: 'contains a NUL character' };
-  if (domain === '' || domain === '.' || domain === '..' || domain.includes('/')) return { ok: false, reason: `has an unusable domain name ${JSON.stringify(domain)}` };
+  if (domain === '' || domain === '.' || domain === '..' || domain.includes('/'))
+    return { ok: false, reason: `has an unusable domain name ${JSON.stringify(domain)}` };
   if (relativePath.startsWith('/')) return { ok: false, reason: 'is an absolute path' };
   if (/^[A-Za-z]:/.test(relativePath) && windows) return { ok: false, reason: 'starts with a drive letter' };
   const raw = [domain, ...segmentsOf(relativePath)];
   if (raw.some((s) => s === '..')) return { ok: false, reason: 'contains a ".." segment' };
-  if (windows && raw.some((s) => s.split('\\').includes('..'))) return { ok: false, reason: 'contains a "..\\" segment' };
+  if (windows && raw.some((s) => s.split('\\').includes('..')))
+    return { ok: false, reason: 'contains a "..\\" segment' };
   let changed = raw.length !== 1 + relativePath.split('/').filter((s) => s !== '').length;
   const segments = raw.map((s) => {
     let out = windows ? windowsSafeSegment(s) : s;

@@ -45,10 +45,16 @@ function choice(s: DeviceSummary): DeviceChoice {
 }
 
 function listing(choices: readonly DeviceChoice[]): string {
-  return choices.map((c) => `${c.udid}${c.name === null ? '' : ` "${c.name}"`}${c.model === null ? '' : ` (${c.model})`}`).join(', ');
+  return choices
+    .map((c) => `${c.udid}${c.name === null ? '' : ` "${c.name}"`}${c.model === null ? '' : ` (${c.model})`}`)
+    .join(', ');
 }
 
-async function choices(ctx: HostContext, devices: readonly MuxDeviceInfo[], signal?: AbortSignal): Promise<DeviceChoice[]> {
+async function choices(
+  ctx: HostContext,
+  devices: readonly MuxDeviceInfo[],
+  signal?: AbortSignal,
+): Promise<DeviceChoice[]> {
   const described = await Promise.all(
     devices.map((d) => describeDevice(ctx, d, { checkPaired: false, ...(signal ? { signal } : {}) })),
   );

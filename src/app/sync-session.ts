@@ -33,7 +33,11 @@ export interface SyncSessionOptions {
   onWarning?: (message: string) => void;
 }
 
-export async function openSyncSession(device: HostDevice, signal?: AbortSignal, opts: SyncSessionOptions = {}): Promise<SyncSession> {
+export async function openSyncSession(
+  device: HostDevice,
+  signal?: AbortSignal,
+  opts: SyncSessionOptions = {},
+): Promise<SyncSession> {
   const np = new NotificationProxyClient(await device.startService(NP_SERVICE, signal ? { signal } : {}));
   await np.observe(
     Notifications.syncCancelRequest,
@@ -115,7 +119,10 @@ async function openLockFile(afc: AfcClient, warn: (message: string) => void): Pr
     return await afc.open(SYNC_LOCK_FILE, 2);
   } catch (err) {
     if (!hasCode(err, 'DEVICE_ERROR')) throw err;
-    const status = typeof err.details.afcStatus === 'number' ? afcStatusName(err.details.afcStatus) ?? err.details.afcStatus : 'refused';
+    const status =
+      typeof err.details.afcStatus === 'number'
+        ? (afcStatusName(err.details.afcStatus) ?? err.details.afcStatus)
+        : 'refused';
     warn(
       `The iPhone's sync lock ${SYNC_LOCK_FILE} could not be opened (AFC: ${status}); going on without it, so the ` +
         'iPhone does not show "Syncing" and another computer is not kept from syncing at the same time.',

@@ -14,7 +14,8 @@ import { unlockBackupKeybag } from './password.js';
 import type { UnlockOptions } from './password.js';
 
 export const PROBLEM_MEANINGS: Record<ProblemCode, string> = {
-  INFO_PLIST_MISSING: 'Info.plist (device name, iOS version) is missing; the data may still be there, but Finder and iTunes will not show this backup.',
+  INFO_PLIST_MISSING:
+    'Info.plist (device name, iOS version) is missing; the data may still be there, but Finder and iTunes will not show this backup.',
   INFO_PLIST_CORRUPT: 'Info.plist is damaged; Finder and iTunes may not show this backup.',
   INFO_KEYS_MISSING: 'Info.plist lacks some device details; restoring may still work.',
   MANIFEST_PLIST_MISSING: 'Manifest.plist (encryption keys, app list) is missing: the backup cannot be restored.',
@@ -26,8 +27,10 @@ export const PROBLEM_MEANINGS: Record<ProblemCode, string> = {
   SNAPSHOT_FOLDER: 'A backup was interrupted (or is still running) and left its staging folder: make a new backup.',
   MANIFEST_DB_MISSING: 'Manifest.db, the index of every file, is missing: nothing can be restored.',
   MANIFEST_DB_CORRUPT: 'Manifest.db, the index of every file, cannot be read: nothing can be restored.',
-  UNREADABLE_ON_DEVICE: 'The iPhone could not read this file when it was backed up (iOS 17 and later do this for some system databases); the backup holds what it sent, as Finder\'s would. Restoring works; that file comes back as it was sent.',
-  MANIFEST_MBDB_CORRUPT: 'Manifest.mbdb, the index of every file of an iOS 9 or earlier backup, is damaged: the files listed after the damage cannot be found, and the backup cannot be restored.',
+  UNREADABLE_ON_DEVICE:
+    "The iPhone could not read this file when it was backed up (iOS 17 and later do this for some system databases); the backup holds what it sent, as Finder's would. Restoring works; that file comes back as it was sent.",
+  MANIFEST_MBDB_CORRUPT:
+    'Manifest.mbdb, the index of every file of an iOS 9 or earlier backup, is damaged: the files listed after the damage cannot be found, and the backup cannot be restored.',
   LEGACY_FORMAT: 'This is an iOS 9 or earlier backup (Manifest.mbdb index, files stored flat).',
   PASSWORD_NOT_GIVEN: 'The files were not decrypted because no password was given.',
   BAD_COLUMN: 'A row of Manifest.db has values of the wrong type: the index is damaged.',
@@ -37,11 +40,12 @@ export const PROBLEM_MEANINGS: Record<ProblemCode, string> = {
   UNSAFE_PATH: 'A path in the backup tries to leave its folder; it is never used as is.',
   BLOB_MISSING: 'A file listed in the backup is not there: it cannot be restored.',
   BLOB_SIZE: 'A file does not have the size recorded: it is truncated or damaged.',
-  DIGEST_MISMATCH: 'A file\'s content does not match its recorded checksum: it is damaged.',
+  DIGEST_MISMATCH: "A file's content does not match its recorded checksum: it is damaged.",
   KEY_MISSING: 'A file of the encrypted backup has no key: it cannot be decrypted.',
   DECRYPT_FAILED: 'A file does not decrypt with its key: it is damaged.',
   SIZE_CHANGED: 'A file changed while it was backed up; the copy is still usable.',
-  KEPT_COPY_UNFINISHED: 'The copy kept of the last complete backup could not be completed (often a full disk): free some space, then run "ibackup list" again.',
+  KEPT_COPY_UNFINISHED:
+    'The copy kept of the last complete backup could not be completed (often a full disk): free some space, then run "ibackup list" again.',
 };
 
 /** What a problem code means, in plain words. */
@@ -84,7 +88,13 @@ export interface VerifyReport {
 }
 
 function withMeaning(p: BackupProblem): VerifyProblem {
-  return { code: p.code, message: p.message, ...(p.path === undefined ? {} : { path: p.path }), severity: p.severity, meaning: problemMeaning(p.code) };
+  return {
+    code: p.code,
+    message: p.message,
+    ...(p.path === undefined ? {} : { path: p.path }),
+    severity: p.severity,
+    meaning: problemMeaning(p.code),
+  };
 }
 
 /**
@@ -97,7 +107,11 @@ export async function verifyBackupAt(dir: string, options: VerifyAppOptions = {}
   let keySource: VerifyReport['keySource'] = 'none';
   let savedKeyTo: string | undefined;
   const keybag = folder.manifest?.backupKeyBag;
-  if (folder.manifest?.isEncrypted === true && keybag !== undefined && (folder.hasManifestDb || folder.hasManifestMbdb)) {
+  if (
+    folder.manifest?.isEncrypted === true &&
+    keybag !== undefined &&
+    (folder.hasManifestDb || folder.hasManifestMbdb)
+  ) {
     try {
       const r = await unlockBackupKeybag(keybag, options);
       derivedKey = r.keys.kek;

@@ -104,9 +104,27 @@ function isDir(p: string): boolean {
 /** Reads the top level of a backup folder; never throws for damaged content. */
 export async function readBackupFolder(dir: string): Promise<BackupFolder> {
   const problems: BackupProblem[] = [];
-  const info = await tolerant(() => readInfoPlist(dir), INFO_PLIST, 'INFO_PLIST_MISSING', 'INFO_PLIST_CORRUPT', problems);
-  const manifest = await tolerant(() => readManifestPlist(dir), MANIFEST_PLIST, 'MANIFEST_PLIST_MISSING', 'MANIFEST_PLIST_CORRUPT', problems);
-  const status = await tolerant(() => readStatusPlist(dir), STATUS_PLIST, 'STATUS_PLIST_MISSING', 'STATUS_PLIST_CORRUPT', problems);
+  const info = await tolerant(
+    () => readInfoPlist(dir),
+    INFO_PLIST,
+    'INFO_PLIST_MISSING',
+    'INFO_PLIST_CORRUPT',
+    problems,
+  );
+  const manifest = await tolerant(
+    () => readManifestPlist(dir),
+    MANIFEST_PLIST,
+    'MANIFEST_PLIST_MISSING',
+    'MANIFEST_PLIST_CORRUPT',
+    problems,
+  );
+  const status = await tolerant(
+    () => readStatusPlist(dir),
+    STATUS_PLIST,
+    'STATUS_PLIST_MISSING',
+    'STATUS_PLIST_CORRUPT',
+    problems,
+  );
   if (status !== undefined && !isSnapshotFinished(status)) {
     problems.push({
       code: 'SNAPSHOT_NOT_FINISHED',
@@ -140,5 +158,7 @@ export async function readBackupFolder(dir: string): Promise<BackupFolder> {
 
 /** True when the folder looks like a backup at all (any of the top-level files exists). */
 export function looksLikeBackup(dir: string): boolean {
-  return [INFO_PLIST, MANIFEST_PLIST, STATUS_PLIST, MANIFEST_DB, MANIFEST_MBDB].some((f) => existsSync(path.join(dir, f)));
+  return [INFO_PLIST, MANIFEST_PLIST, STATUS_PLIST, MANIFEST_DB, MANIFEST_MBDB].some((f) =>
+    existsSync(path.join(dir, f)),
+  );
 }

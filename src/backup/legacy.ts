@@ -58,7 +58,10 @@ function kindOfMode(mode: number): FileKind {
 }
 
 function corrupt(problem: string, offset: number): IbackupError {
-  return new IbackupError('BACKUP_CORRUPT', { message: `Manifest.mbdb: ${problem} at byte ${offset}.`, details: { file: 'Manifest.mbdb', offset } });
+  return new IbackupError('BACKUP_CORRUPT', {
+    message: `Manifest.mbdb: ${problem} at byte ${offset}.`,
+    details: { file: 'Manifest.mbdb', offset },
+  });
 }
 
 function big(v: bigint): number | bigint {
@@ -68,7 +71,10 @@ function big(v: bigint): number | bigint {
 class Reader {
   pos: number;
   readonly view: DataView;
-  constructor(readonly bytes: Uint8Array, start: number) {
+  constructor(
+    readonly bytes: Uint8Array,
+    start: number,
+  ) {
     this.pos = start;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }

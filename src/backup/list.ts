@@ -76,7 +76,9 @@ export async function summarizeBackup(dir: string, options: ListOptions = {}): P
   const iosVersion = info?.productVersion ?? lockdown?.productVersion;
   const productType = info?.productType ?? lockdown?.productType;
   const date = status?.date ?? manifest?.date ?? info?.lastBackupDate ?? null;
-  const errors = folder.problems.filter((p) => p.severity === 'error' && p.code !== 'INFO_PLIST_MISSING' && p.code !== 'INFO_PLIST_CORRUPT');
+  const errors = folder.problems.filter(
+    (p) => p.severity === 'error' && p.code !== 'INFO_PLIST_MISSING' && p.code !== 'INFO_PLIST_CORRUPT',
+  );
   return {
     path: dir,
     folder: name,
@@ -87,7 +89,10 @@ export async function summarizeBackup(dir: string, options: ListOptions = {}): P
     date,
     statusDate: status?.date ?? null,
     // A device's folder as its last complete run left it: the size that run saved (see size-ledger).
-    sizeBytes: options.sizes === false ? 0 : ((archive === undefined ? await savedSize(path.dirname(dir), name) : undefined) ?? (await folderSize(dir))),
+    sizeBytes:
+      options.sizes === false
+        ? 0
+        : ((archive === undefined ? await savedSize(path.dirname(dir), name) : undefined) ?? (await folderSize(dir))),
     encrypted: manifest?.isEncrypted ?? false,
     complete: errors.length === 0 && (folder.hasManifestDb || folder.hasManifestMbdb),
     kind: archive === undefined ? 'current' : 'archive',
@@ -101,7 +106,12 @@ export async function summarizeBackup(dir: string, options: ListOptions = {}): P
  * stopped is completed first; one a running backup fills now is the last complete backup
  * together with the unchanged files of the device's folder: it is listed, marked busy.
  */
-async function summarizeKeptCopy(root: string, udid: string, dir: string, options: ListOptions): Promise<BackupSummary> {
+async function summarizeKeptCopy(
+  root: string,
+  udid: string,
+  dir: string,
+  options: ListOptions,
+): Promise<BackupSummary> {
   let unfinished: string | undefined;
   const running = await settleKeptCopy(dir).catch((err: unknown) => {
     unfinished = err instanceof Error ? err.message : String(err);
@@ -112,7 +122,14 @@ async function summarizeKeptCopy(root: string, udid: string, dir: string, option
   if (running) s.busy = true;
   if (unfinished !== undefined) {
     s.complete = false;
-    s.problems = [...s.problems, { code: 'KEPT_COPY_UNFINISHED', severity: 'error', message: `This copy of the last complete backup could not be completed from ${path.join(root, udid)}: ${unfinished}` }];
+    s.problems = [
+      ...s.problems,
+      {
+        code: 'KEPT_COPY_UNFINISHED',
+        severity: 'error',
+        message: `This copy of the last complete backup could not be completed from ${path.join(root, udid)}: ${unfinished}`,
+      },
+    ];
   }
   return s;
 }

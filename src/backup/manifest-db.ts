@@ -8,7 +8,14 @@ import { closeSync, copyFileSync, existsSync, openSync, readFileSync, readSync, 
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { IbackupError } from '../errors.js';
-import { FLAG_DIRECTORY, FLAG_FILE, FLAG_SYMLINK, globLiteralPrefix, globToRegExp, toManifestRow } from './manifest-rows.js';
+import {
+  FLAG_DIRECTORY,
+  FLAG_FILE,
+  FLAG_SYMLINK,
+  globLiteralPrefix,
+  globToRegExp,
+  toManifestRow,
+} from './manifest-rows.js';
 import type { ManifestRow, RawFilesRow } from './manifest-rows.js';
 import { createPrivateTempDir } from './temp.js';
 import type { PrivateTempDir } from './temp.js';
@@ -102,7 +109,12 @@ export class ManifestDb {
   /** How the database was opened: in place, from a private copy, from memory. */
   readonly source: 'direct' | 'copy' | 'memory';
 
-  private constructor(db: Db, source: 'direct' | 'copy' | 'memory', backupDir: string | undefined, temp?: PrivateTempDir) {
+  private constructor(
+    db: Db,
+    source: 'direct' | 'copy' | 'memory',
+    backupDir: string | undefined,
+    temp?: PrivateTempDir,
+  ) {
     this.#db = db;
     this.source = source;
     this.#backupDir = backupDir;
@@ -131,7 +143,11 @@ export class ManifestDb {
     const hasWal = existsSync(wal);
     try {
       if (!hasWal && !isWalHeader(header)) {
-        return new ManifestDb(new Database(dbPath, { readonly: true, fileMustExist: true }), 'direct', options.backupDir);
+        return new ManifestDb(
+          new Database(dbPath, { readonly: true, fileMustExist: true }),
+          'direct',
+          options.backupDir,
+        );
       }
       if (!hasWal && statSync(dbPath).size <= MAX_IN_MEMORY_DB_BYTES) {
         return ManifestDb.fromPlaintext(readFileSync(dbPath), options);
@@ -211,7 +227,10 @@ export class ManifestDb {
       params.push(options.flags);
     }
     const clause = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
-    return this.#rows(`SELECT fileID, domain, relativePath, flags, file FROM Files${clause} ORDER BY domain, relativePath`, params);
+    return this.#rows(
+      `SELECT fileID, domain, relativePath, flags, file FROM Files${clause} ORDER BY domain, relativePath`,
+      params,
+    );
   }
 
   /** Rows whose `<domain>/<relativePath>` matches a case-sensitive glob (and whose domain matches `options.domain`). */
@@ -220,7 +239,8 @@ export class ManifestDb {
     const dom = options.domain === undefined ? undefined : globToRegExp(options.domain);
     // Narrow the SQL query to one domain when the pattern names it literally.
     let exactDomain: string | undefined;
-    if (options.domain !== undefined && globLiteralPrefix(options.domain) === options.domain) exactDomain = options.domain;
+    if (options.domain !== undefined && globLiteralPrefix(options.domain) === options.domain)
+      exactDomain = options.domain;
     else if (pattern !== undefined) {
       const slash = pattern.indexOf('/');
       const head = slash === -1 ? undefined : pattern.slice(0, slash);
@@ -237,20 +257,27 @@ export class ManifestDb {
   /** The row of one domain + relative path (case-sensitive), if any. */
   get(domain: string, relativePath: string): ManifestRow | undefined {
     const raw = this.#db
-      .prepare('SELECT fileID, domain, relativePath, flags, file FROM Files WHERE domain = ? AND relativePath = ? LIMIT 1')
+      .prepare(
+        'SELECT fileID, domain, relativePath, flags, file FROM Files WHERE domain = ? AND relativePath = ? LIMIT 1',
+      )
       .get(domain, relativePath);
     return raw === undefined ? undefined : toManifestRow(raw as RawFilesRow, this.#backupDir);
   }
 
   /** The row with this fileID, if any. */
   getByFileID(fileID: string): ManifestRow | undefined {
-    const raw = this.#db.prepare('SELECT fileID, domain, relativePath, flags, file FROM Files WHERE fileID = ? LIMIT 1').get(fileID);
+    const raw = this.#db
+      .prepare('SELECT fileID, domain, relativePath, flags, file FROM Files WHERE fileID = ? LIMIT 1')
+      .get(fileID);
     return raw === undefined ? undefined : toManifestRow(raw as RawFilesRow, this.#backupDir);
   }
 
   /** Row counts by kind. */
   counts(): ManifestCounts {
-    const rows = this.#db.prepare('SELECT flags, COUNT(*) AS n FROM Files GROUP BY flags').all() as Array<{ flags: unknown; n: number }>;
+    const rows = this.#db.prepare('SELECT flags, COUNT(*) AS n FROM Files GROUP BY flags').all() as Array<{
+      flags: unknown;
+      n: number;
+    }>;
     const c: ManifestCounts = { rows: 0, files: 0, directories: 0, symlinks: 0, other: 0 };
     for (const { flags, n } of rows) {
       c.rows += n;
@@ -264,7 +291,9 @@ export class ManifestDb {
 
   /** Distinct domains, sorted. */
   domains(): string[] {
-    const rows = this.#db.prepare('SELECT DISTINCT domain FROM Files ORDER BY domain').all() as Array<{ domain: unknown }>;
+    const rows = this.#db.prepare('SELECT DISTINCT domain FROM Files ORDER BY domain').all() as Array<{
+      domain: unknown;
+    }>;
     return rows.map((r) => r.domain).filter((d): d is string => typeof d === 'string');
   }
 
@@ -272,7 +301,10 @@ export class ManifestDb {
   properties(): Map<string, unknown> {
     const out = new Map<string, unknown>();
     try {
-      const rows = this.#db.prepare('SELECT key, value FROM Properties').all() as Array<{ key: unknown; value: unknown }>;
+      const rows = this.#db.prepare('SELECT key, value FROM Properties').all() as Array<{
+        key: unknown;
+        value: unknown;
+      }>;
       for (const r of rows) if (typeof r.key === 'string') out.set(r.key, r.value);
     } catch {
       // No Properties table: nothing to report.

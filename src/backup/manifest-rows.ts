@@ -116,7 +116,8 @@ export function toManifestRow(raw: RawFilesRow, backupDir: string | undefined): 
       row.fileError = isIbackupError(err) ? err.message : 'the file record could not be decoded';
     }
   } else {
-    row.fileError = raw.file === null || raw.file === undefined ? 'the file record is missing' : 'the file record is not a BLOB';
+    row.fileError =
+      raw.file === null || raw.file === undefined ? 'the file record is missing' : 'the file record is not a BLOB';
   }
   if (backupDir !== undefined) {
     const blob = blobPathOf(backupDir, fileID);

@@ -76,7 +76,9 @@ function rowName(row: ManifestRow): string {
 async function unlock(manifest: ManifestPlist | undefined, options: OpenBackupOptions): Promise<UnlockedKeybag> {
   const keybagBytes = manifest?.backupKeyBag;
   if (keybagBytes === undefined) {
-    throw new IbackupError('BACKUP_CORRUPT', { message: 'The backup is encrypted but Manifest.plist has no BackupKeyBag.' });
+    throw new IbackupError('BACKUP_CORRUPT', {
+      message: 'The backup is encrypted but Manifest.plist has no BackupKeyBag.',
+    });
   }
   const keybag = readBackupKeybag(keybagBytes);
   if (options.derivedKey !== undefined) return unlockWithDerivedKey(keybag, options.derivedKey);
@@ -84,16 +86,29 @@ async function unlock(manifest: ManifestPlist | undefined, options: OpenBackupOp
   return unlockKeybag(keybag, options.password);
 }
 
-async function openDb(folder: BackupFolder, encrypted: boolean, keys: UnlockedKeybag | undefined, options: OpenBackupOptions): Promise<ManifestDb> {
+async function openDb(
+  folder: BackupFolder,
+  encrypted: boolean,
+  keys: UnlockedKeybag | undefined,
+  options: OpenBackupOptions,
+): Promise<ManifestDb> {
   const dbPath = path.join(folder.dir, MANIFEST_DB);
-  const dbOptions = { backupDir: folder.dir, ...(options.tempParent === undefined ? {} : { tempParent: options.tempParent }) };
+  const dbOptions = {
+    backupDir: folder.dir,
+    ...(options.tempParent === undefined ? {} : { tempParent: options.tempParent }),
+  };
   // iOS 10.0/10.1 encrypted backups keep a plain Manifest.db; only 10.2+ encrypt it (ManifestKey).
   if (!encrypted || dbStartsLikeSqlite(dbPath)) return ManifestDb.open(dbPath, dbOptions);
   const manifestKey = folder.manifest?.manifestKey;
   if (keys === undefined || manifestKey === undefined) {
-    throw new IbackupError('BACKUP_CORRUPT', { message: 'Manifest.db is encrypted but Manifest.plist has no ManifestKey.' });
+    throw new IbackupError('BACKUP_CORRUPT', {
+      message: 'Manifest.db is encrypted but Manifest.plist has no ManifestKey.',
+    });
   }
-  return openEncryptedManifestDb(dbPath, keys, manifestKey, { ...dbOptions, ...(options.manifestDb === undefined ? {} : { mode: options.manifestDb }) });
+  return openEncryptedManifestDb(dbPath, keys, manifestKey, {
+    ...dbOptions,
+    ...(options.manifestDb === undefined ? {} : { mode: options.manifestDb }),
+  });
 }
 
 /**
@@ -114,16 +129,24 @@ export async function openBackup(dir: string, options: OpenBackupOptions = {}): 
         remedy: 'Make a new backup of the device with ibackup.',
       });
     }
-    if (folder.hasSnapshotFolder) throw new IbackupError('BACKUP_INCOMPLETE', { message: `The backup in ${dir} was interrupted before it finished.` });
+    if (folder.hasSnapshotFolder)
+      throw new IbackupError('BACKUP_INCOMPLETE', {
+        message: `The backup in ${dir} was interrupted before it finished.`,
+      });
     throw new IbackupError('BACKUP_CORRUPT', { message: `Manifest.db is missing from ${dir}.` });
   }
-  const encrypted = folder.manifest !== undefined ? folder.manifest.isEncrypted : !dbStartsLikeSqlite(path.join(dir, MANIFEST_DB));
+  const encrypted =
+    folder.manifest !== undefined ? folder.manifest.isEncrypted : !dbStartsLikeSqlite(path.join(dir, MANIFEST_DB));
   const keys = encrypted ? await unlock(folder.manifest, options) : undefined;
   const db = await openDb(folder, encrypted, keys, options);
 
   function checkFile(row: ManifestRow): string {
-    if (row.kind !== 'file') throw new IbackupError('USAGE', { message: `${rowName(row)} is a ${row.kind}, not a regular file.` });
-    if (row.blobPath === undefined) throw new IbackupError('BACKUP_CORRUPT', { message: `${rowName(row)}: the fileID ${JSON.stringify(row.fileID)} is malformed.` });
+    if (row.kind !== 'file')
+      throw new IbackupError('USAGE', { message: `${rowName(row)} is a ${row.kind}, not a regular file.` });
+    if (row.blobPath === undefined)
+      throw new IbackupError('BACKUP_CORRUPT', {
+        message: `${rowName(row)}: the fileID ${JSON.stringify(row.fileID)} is malformed.`,
+      });
     return row.blobPath;
   }
 
@@ -143,7 +166,10 @@ export async function openBackup(dir: string, options: OpenBackupOptions = {}): 
       });
     } catch (err) {
       if (typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'ENOENT') {
-        throw new IbackupError('BACKUP_CORRUPT', { message: `${rowName(row)}: its file is missing from the backup.`, details: { fileID: row.fileID } });
+        throw new IbackupError('BACKUP_CORRUPT', {
+          message: `${rowName(row)}: its file is missing from the backup.`,
+          details: { fileID: row.fileID },
+        });
       }
       throw err;
     }

@@ -318,7 +318,8 @@ async function isComplete(dir: string): Promise<boolean> {
 function noHardLinks(root: string, code: string, cause: unknown): IbackupError {
   return new IbackupError('HARD_LINKS_UNSUPPORTED', {
     message: `The disk holding ${root} cannot make hard links (${code}), so ibackup cannot keep the last complete backup safe during this backup without copying it.`,
-    remedy: 'Run the backup again with --allow-copy to keep a copy of each file the backup replaces or removes (it needs free space for them), or use a disk formatted as APFS, ext4 or NTFS.',
+    remedy:
+      'Run the backup again with --allow-copy to keep a copy of each file the backup replaces or removes (it needs free space for them), or use a disk formatted as APFS, ext4 or NTFS.',
     cause,
     details: { path: root, errno: code },
   });

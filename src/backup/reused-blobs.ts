@@ -61,14 +61,23 @@ export async function leftoverSnapshotBlobs(deviceDir: string, udid: string): Pr
  * Checks reused blobs against the backup's new Manifest.db; returns the problems found (none: all
  * match). An encrypted backup needs its derived key, else each blob is checked by size alone.
  */
-export async function checkReusedBlobs(dir: string, fileIds: Iterable<string>, derivedKey?: Uint8Array): Promise<BackupProblem[]> {
+export async function checkReusedBlobs(
+  dir: string,
+  fileIds: Iterable<string>,
+  derivedKey?: Uint8Array,
+): Promise<BackupProblem[]> {
   const backup = await openBackup(dir, derivedKey === undefined ? {} : { derivedKey });
   try {
     const problems: BackupProblem[] = [];
     for (const id of fileIds) {
       const row = backup.db.getByFileID(id);
       if (row === undefined) continue; // no row names it: not part of the backup
-      const r = await checkBlob(row, { keys: backup.keys, encrypted: backup.isEncrypted, decrypt: backup.keys !== undefined, checkDigests: true });
+      const r = await checkBlob(row, {
+        keys: backup.keys,
+        encrypted: backup.isEncrypted,
+        decrypt: backup.keys !== undefined,
+        checkDigests: true,
+      });
       problems.push(...r.problems.filter((p) => p.severity === 'error'));
     }
     return problems;

@@ -76,7 +76,8 @@ export function defaultBackupRoots(ctx: RootContext): string[] {
   }
   const dataHome = nonEmpty(env.XDG_DATA_HOME);
   // The XDG spec says a relative $XDG_DATA_HOME is invalid and must be ignored.
-  const base = dataHome !== undefined && path.posix.isAbsolute(dataHome) ? dataHome : path.posix.join(home, '.local', 'share');
+  const base =
+    dataHome !== undefined && path.posix.isAbsolute(dataHome) ? dataHome : path.posix.join(home, '.local', 'share');
   return [path.posix.join(base, 'ibackup', 'MobileSync', 'Backup')];
 }
 

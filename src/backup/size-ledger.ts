@@ -100,7 +100,8 @@ export async function savedSize(root: string, udid: string): Promise<number | un
   const saved = await readFile(recordPath(root, udid), 'utf8')
     .then((text) => JSON.parse(text) as Saved)
     .catch(() => undefined);
-  if (!saved || !Number.isSafeInteger(saved.size) || saved.size < 0 || !Array.isArray(saved.witnesses)) return undefined;
+  if (!saved || !Number.isSafeInteger(saved.size) || saved.size < 0 || !Array.isArray(saved.witnesses))
+    return undefined;
   const now = await witnesses(join(root, udid));
   return now !== undefined && now.join('|') === saved.witnesses.join('|') ? saved.size : undefined;
 }

@@ -89,7 +89,9 @@ export class StoreFileWriter {
 async function writeAll(fd: number, parts: Uint8Array[]): Promise<void> {
   let rest = parts;
   while (rest.length > 0) {
-    const n = await new Promise<number>((done, fail) => writev(fd, rest, (err, written) => (err ? fail(err) : done(written))));
+    const n = await new Promise<number>((done, fail) =>
+      writev(fd, rest, (err, written) => (err ? fail(err) : done(written))),
+    );
     rest = unwritten(rest, n);
   }
 }

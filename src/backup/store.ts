@@ -13,18 +13,13 @@ import { StoreFileWriter } from './store-file-writer.js';
 import { folderSize } from './folder-size.js';
 import { NameFilter, type SizeTracker } from './size-ledger.js';
 import { UnsafePathError } from './store-errors.js';
+import { freeBytes, listFolder, type StoreEntry } from './store-listing.js';
 
-/** A file or folder as DLContentsOfDirectory reports it. */
-export interface StoreEntry {
-  name: string;
-  type: 'file' | 'directory' | 'other';
-  size: number;
-  mtime: Date;
-}
+export type { StoreEntry } from './store-listing.js';
+export { UnsafePathError, deviceLinkCode, errorText } from './store-errors.js';
 
 const EARLY_FLUSH_BYTES = 256 * 1024 * 1024;
 const EARLY_FLUSH_FILES = 32 * 1024;
-export { UnsafePathError, deviceLinkCode, errorText } from './store-errors.js';
 
 export interface StoreOptions {
   /** The file system (tests inject faults and record flushes). */
@@ -280,7 +275,8 @@ export class BackupStore {
     const local = await this.resolveNoLinks(devicePath);
     await this.changing(local);
     this.forgetDirs();
-    const gone = this.sizes?.known && this.inDevice(local) ? await this.bytesOf(local, await lstatMaybe(this.fs, local)) : 0;
+    const gone =
+      this.sizes?.known && this.inDevice(local) ? await this.bytesOf(local, await lstatMaybe(this.fs, local)) : 0;
     try {
       await this.fs.rm(local, { recursive: true, force: true });
     } catch (err) {
@@ -325,26 +321,12 @@ export class BackupStore {
 
   /** Lists a folder truthfully; a missing folder lists as empty. */
   async list(devicePath: string): Promise<StoreEntry[]> {
-    const local = await this.resolveNoLinks(devicePath);
-    const names = await this.fs.readdir(local).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') return [] as string[];
-      throw e;
-    });
-    const out: StoreEntry[] = [];
-    for (const name of names) {
-      if (name.includes('.tmp-')) continue; // our own unfinished files are not part of the backup
-      const st = await this.fs.lstat(join(local, name)).catch(() => undefined);
-      if (!st) continue;
-      out.push({ name, type: st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other', size: st.size, mtime: st.mtime });
-    }
-    return out;
+    return listFolder(this.fs, await this.resolveNoLinks(devicePath));
   }
 
   /** Free bytes where the backup is written. */
-  async freeSpace(): Promise<number> {
-    const s = await this.fs.statfs(this.root);
-    const unit = (await this.fs.fragmentSize?.(this.root)) ?? Number(s.bsize);
-    return Number(s.bavail) * unit;
+  freeSpace(): Promise<number> {
+    return freeBytes(this.fs, this.root);
   }
 
   /**

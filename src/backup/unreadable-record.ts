@@ -37,7 +37,10 @@ function rootAndUdid(backupDir: string): { root: string; udid: string } {
 }
 
 async function statusUuid(backupDir: string): Promise<string | undefined> {
-  const uuid = await readStatusPlist(backupDir).then((s) => s.uuid, () => undefined);
+  const uuid = await readStatusPlist(backupDir).then(
+    (s) => s.uuid,
+    () => undefined,
+  );
   return uuid !== undefined && /^[0-9A-Fa-f-]{8,64}$/.test(uuid) ? uuid : undefined;
 }
 
@@ -58,7 +61,14 @@ export async function readUnreadableRecord(backupDir: string): Promise<Unreadabl
 
 function isUnreadableFile(v: unknown): v is UnreadableFile {
   const f = v as Partial<UnreadableFile> | null;
-  return typeof f === 'object' && f !== null && typeof f.fileId === 'string' && FILE_ID.test(f.fileId) && typeof f.devicePath === 'string' && typeof f.reason === 'string';
+  return (
+    typeof f === 'object' &&
+    f !== null &&
+    typeof f.fileId === 'string' &&
+    FILE_ID.test(f.fileId) &&
+    typeof f.devicePath === 'string' &&
+    typeof f.reason === 'string'
+  );
 }
 
 /**
@@ -66,7 +76,13 @@ function isUnreadableFile(v: unknown): v is UnreadableFile {
  * backup it started from that it did not send again, plus its own. Written whole (temp, then
  * rename). Records no backup of this device names any more are removed.
  */
-export async function saveUnreadableRecord(root: string, udid: string, earlier: readonly UnreadableFile[], resent: ReadonlySet<string>, now: readonly UnreadableFile[]): Promise<void> {
+export async function saveUnreadableRecord(
+  root: string,
+  udid: string,
+  earlier: readonly UnreadableFile[],
+  resent: ReadonlySet<string>,
+  now: readonly UnreadableFile[],
+): Promise<void> {
   const byId = new Map<string, UnreadableFile>();
   for (const f of earlier) if (!resent.has(f.fileId)) byId.set(f.fileId, f);
   for (const f of now) byId.set(f.fileId, f);
@@ -92,8 +108,11 @@ async function pruneRecords(root: string, udid: string): Promise<void> {
   const names = await readdir(dir).catch(() => [] as string[]);
   if (names.length === 0) return;
   const folders = [join(root, udid), join(root, PREVIOUS_DIR, udid)];
-  for (const n of await readdir(root).catch(() => [] as string[])) if (n.startsWith(`${udid}-`) && FOLDER_NAME.exec(n)?.[1] === udid) folders.push(join(root, n));
-  const live = new Set((await Promise.all(folders.map(statusUuid))).filter((u): u is string => u !== undefined).map((u) => `${u}.json`));
+  for (const n of await readdir(root).catch(() => [] as string[]))
+    if (n.startsWith(`${udid}-`) && FOLDER_NAME.exec(n)?.[1] === udid) folders.push(join(root, n));
+  const live = new Set(
+    (await Promise.all(folders.map(statusUuid))).filter((u): u is string => u !== undefined).map((u) => `${u}.json`),
+  );
   for (const n of names) if (!live.has(n)) await rm(join(dir, n), { force: true });
 }
 
@@ -128,7 +147,9 @@ export class UnreadableLog {
   }
 
   private save(): void {
-    this.writes = this.writes.then(() => saveUnreadableRecord(this.root, this.udid, this.earlier, this.resent, this.now)).catch(() => undefined);
+    this.writes = this.writes
+      .then(() => saveUnreadableRecord(this.root, this.udid, this.earlier, this.resent, this.now))
+      .catch(() => undefined);
   }
 
   /** Saves the final record (and waits for the earlier saves). */

@@ -52,7 +52,11 @@ async function readRecords(dir: string, out: Collector): Promise<MbdbRecord[]> {
   const parsed = parseMbdbPartly(bytes);
   if (parsed.error !== undefined) {
     const n = parsed.records.length;
-    out.add(mbdbProblem(`${parsed.error.message} The ${n} record${n === 1 ? '' : 's'} before it are checked; the rest of the index is lost.`));
+    out.add(
+      mbdbProblem(
+        `${parsed.error.message} The ${n} record${n === 1 ? '' : 's'} before it are checked; the rest of the index is lost.`,
+      ),
+    );
   }
   return parsed.records;
 }
@@ -61,7 +65,11 @@ async function readRecords(dir: string, out: Collector): Promise<MbdbRecord[]> {
  * The unlocked keybag of an encrypted backup, or undefined when Manifest.plist has no usable
  * keybag (reported). Throws PASSWORD_REQUIRED or WRONG_PASSWORD.
  */
-async function unlockLegacy(folder: BackupFolder, options: VerifyOptions, out: Collector): Promise<UnlockedKeybag | undefined> {
+async function unlockLegacy(
+  folder: BackupFolder,
+  options: VerifyOptions,
+  out: Collector,
+): Promise<UnlockedKeybag | undefined> {
   const bytes = folder.manifest?.backupKeyBag;
   if (bytes === undefined) return undefined; // MANIFEST_KEYS_MISSING (or the plist's own problem) says why.
   let keybag;
@@ -69,11 +77,17 @@ async function unlockLegacy(folder: BackupFolder, options: VerifyOptions, out: C
     keybag = readBackupKeybag(bytes);
   } catch (err) {
     if (!isIbackupError(err) || err.code !== 'BACKUP_CORRUPT') throw err;
-    out.add({ code: 'MANIFEST_PLIST_CORRUPT', message: `Manifest.plist: its BackupKeyBag is damaged (${err.message}).`, path: MANIFEST_PLIST, severity: 'error' });
+    out.add({
+      code: 'MANIFEST_PLIST_CORRUPT',
+      message: `Manifest.plist: its BackupKeyBag is damaged (${err.message}).`,
+      path: MANIFEST_PLIST,
+      severity: 'error',
+    });
     return undefined;
   }
   if (options.derivedKey !== undefined) return unlockWithDerivedKey(keybag, options.derivedKey);
-  if (options.password === undefined) throw new IbackupError('PASSWORD_REQUIRED', { message: 'This backup is encrypted: its password is needed.' });
+  if (options.password === undefined)
+    throw new IbackupError('PASSWORD_REQUIRED', { message: 'This backup is encrypted: its password is needed.' });
   return unlockKeybag(keybag, options.password);
 }
 
@@ -89,8 +103,10 @@ export function checkRecordShape(rec: MbdbRecord, encrypted: boolean): BackupPro
   if (unsafe !== undefined) add('UNSAFE_PATH', `the relative path ${unsafe}.`);
   const badDomain = unsafeDomainReason(rec.domain);
   if (badDomain !== undefined) add('UNSAFE_PATH', `${badDomain}.`);
-  if (rec.digest !== undefined && rec.digest.length !== DIGEST_BYTES) add('BAD_MBFILE', `the Digest is ${rec.digest.length} bytes, not 20.`);
-  if (rec.kind === 'file' && encrypted && rec.encryptionKey === undefined) add('KEY_MISSING', 'the file has no encryption key in an encrypted backup.');
+  if (rec.digest !== undefined && rec.digest.length !== DIGEST_BYTES)
+    add('BAD_MBFILE', `the Digest is ${rec.digest.length} bytes, not 20.`);
+  if (rec.kind === 'file' && encrypted && rec.encryptionKey === undefined)
+    add('KEY_MISSING', 'the file has no encryption key in an encrypted backup.');
   return out;
 }
 
@@ -112,7 +128,12 @@ export interface LegacyVerifyOutcome {
 }
 
 /** Verifies the Manifest.mbdb index and the files of the backup in `folder.dir`. */
-export async function verifyLegacyBackup(folder: BackupFolder, options: VerifyOptions, out: Collector, counts: VerifyCounts): Promise<LegacyVerifyOutcome> {
+export async function verifyLegacyBackup(
+  folder: BackupFolder,
+  options: VerifyOptions,
+  out: Collector,
+  counts: VerifyCounts,
+): Promise<LegacyVerifyOutcome> {
   const keys = folder.manifest?.isEncrypted === true ? await unlockLegacy(folder, options, out) : undefined;
   const records = await readRecords(folder.dir, out);
   // Without Manifest.plist, keys in the records still say the blobs are encrypted.

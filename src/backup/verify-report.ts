@@ -101,9 +101,25 @@ export class Collector {
 
 export function emptyCounts(): VerifyCounts {
   return {
-    rows: 0, files: 0, directories: 0, symlinks: 0, otherRows: 0, filesExpected: 0, filesPresent: 0, filesMissing: 0,
-    filesDamaged: 0, bytes: 0, blobBytes: 0, blobsChecked: 0, blobsMissing: 0, digestsChecked: 0, filesDecrypted: 0,
-    decryptedBytes: 0, errors: 0, warnings: 0, problemsOmitted: 0,
+    rows: 0,
+    files: 0,
+    directories: 0,
+    symlinks: 0,
+    otherRows: 0,
+    filesExpected: 0,
+    filesPresent: 0,
+    filesMissing: 0,
+    filesDamaged: 0,
+    bytes: 0,
+    blobBytes: 0,
+    blobsChecked: 0,
+    blobsMissing: 0,
+    digestsChecked: 0,
+    filesDecrypted: 0,
+    decryptedBytes: 0,
+    errors: 0,
+    warnings: 0,
+    problemsOmitted: 0,
   };
 }
 
@@ -152,7 +168,12 @@ export interface FileCheckerOptions {
 
 function unreadableOnDevice(file: StoredFile, reason: string): BackupProblem {
   const why = reason === '' ? '' : ` (it said: ${reason})`;
-  return { code: 'UNREADABLE_ON_DEVICE', message: `${file.name}: the iPhone could not read this file to the end when it was backed up${why}; the backup holds what it sent.`, path: file.name, severity: 'warning' };
+  return {
+    code: 'UNREADABLE_ON_DEVICE',
+    message: `${file.name}: the iPhone could not read this file to the end when it was backed up${why}; the backup holds what it sent.`,
+    path: file.name,
+    severity: 'warning',
+  };
 }
 
 /** Checks stored files in batches of `concurrency` while the caller walks the index. */
@@ -188,12 +209,19 @@ export class FileChecker {
     for (const [i, r] of results.entries()) {
       const file = files[i] as StoredFile;
       const reason = this.options.unreadable?.get(file.blobName);
-      if (reason !== undefined && r.problems.some((p) => p.severity === 'error')) r.problems = [unreadableOnDevice(file, reason)];
+      if (reason !== undefined && r.problems.some((p) => p.severity === 'error'))
+        r.problems = [unreadableOnDevice(file, reason)];
       for (const p of r.problems) this.out.add(p);
       tallyFile(this.counts, r);
       this.filesDone++;
       this.bytesDone += file.size ?? 0;
-      this.options.onProgress?.({ phase: 'verify', filesDone: this.filesDone, filesTotal: this.options.filesTotal, bytesDone: this.bytesDone, currentPath: file.name });
+      this.options.onProgress?.({
+        phase: 'verify',
+        filesDone: this.filesDone,
+        filesTotal: this.options.filesTotal,
+        bytesDone: this.bytesDone,
+        currentPath: file.name,
+      });
     }
   }
 }

@@ -79,10 +79,12 @@ export function checkRowShape(row: ManifestRow, encrypted: boolean): BackupProbl
     out.push({ code, message: `${name}: ${message}`, path: name, severity: 'error' });
   };
   for (const p of row.columnProblems ?? []) add('BAD_COLUMN', `${p}.`);
-  if (!isWellFormedFileID(row.fileID)) add('BAD_FILE_ID', `the fileID ${JSON.stringify(row.fileID)} is not 40 lower-case hex digits.`);
+  if (!isWellFormedFileID(row.fileID))
+    add('BAD_FILE_ID', `the fileID ${JSON.stringify(row.fileID)} is not 40 lower-case hex digits.`);
   else {
     const expected = expectedFileID(row.domain, row.relativePath);
-    if (expected !== row.fileID) add('BAD_FILE_ID', `the fileID ${row.fileID} should be ${expected} (SHA-1 of domain-relativePath).`);
+    if (expected !== row.fileID)
+      add('BAD_FILE_ID', `the fileID ${row.fileID} should be ${expected} (SHA-1 of domain-relativePath).`);
   }
   if (row.kind === 'unknown') add('BAD_FLAGS', `flags ${row.flags} is not 1 (file), 2 (directory) or 4 (symlink).`);
   if (row.fileError !== undefined) add('BAD_MBFILE', `${row.fileError}`);
@@ -95,8 +97,10 @@ export function checkRowShape(row: ManifestRow, encrypted: boolean): BackupProbl
     if (f.relativePath !== undefined && f.relativePath !== row.relativePath) {
       add('BAD_MBFILE', `the record's RelativePath ${JSON.stringify(f.relativePath)} differs from the row's.`);
     }
-    if (f.digest !== undefined && f.digest.length !== DIGEST_BYTES) add('BAD_MBFILE', `the Digest is ${f.digest.length} bytes, not 20.`);
-    if (row.kind === 'file' && encrypted && f.encryptionKey === undefined) add('KEY_MISSING', 'the file has no EncryptionKey in an encrypted backup.');
+    if (f.digest !== undefined && f.digest.length !== DIGEST_BYTES)
+      add('BAD_MBFILE', `the Digest is ${f.digest.length} bytes, not 20.`);
+    if (row.kind === 'file' && encrypted && f.encryptionKey === undefined)
+      add('KEY_MISSING', 'the file has no EncryptionKey in an encrypted backup.');
     if (row.kind === 'file' && f.size === undefined) add('BAD_MBFILE', 'the record has no Size.');
   }
   return out;
@@ -117,7 +121,15 @@ export function storedFileOfRow(row: ManifestRow): StoredFile | undefined {
 }
 
 function emptyResult(): RowCheckResult {
-  return { problems: [], blobChecked: false, blobMissing: false, blobBytes: 0, digestChecked: false, decrypted: false, decryptedBytes: 0 };
+  return {
+    problems: [],
+    blobChecked: false,
+    blobMissing: false,
+    blobBytes: 0,
+    digestChecked: false,
+    decrypted: false,
+    decryptedBytes: 0,
+  };
 }
 
 /** Checks a regular file's blob (and decrypts it when asked). */
@@ -161,7 +173,8 @@ function checkSize(size: number, recorded: number | undefined, encrypted: boolea
 
 /** The file key when the blob is to be decrypted (DECRYPT_FAILED when it cannot be unwrapped). */
 function fileKeyToDecrypt(file: StoredFile, size: number, options: RowCheckOptions, add: Add): Uint8Array | undefined {
-  if (!options.decrypt || !options.encrypted || options.keys === undefined || file.encryptionKey === undefined) return undefined;
+  if (!options.decrypt || !options.encrypted || options.keys === undefined || file.encryptionKey === undefined)
+    return undefined;
   if (size === 0 || size % 16 !== 0) return undefined;
   try {
     return unwrapClassWrappedKey(options.keys, file.encryptionKey, file.name);
@@ -181,7 +194,12 @@ interface ReadThrough {
 }
 
 /** One pass over the blob: its SHA-1 and its decryption together. Undefined when it cannot be read. */
-async function readThrough(blobPath: string, hashIt: boolean, key: Uint8Array | undefined, add: Add): Promise<ReadThrough | undefined> {
+async function readThrough(
+  blobPath: string,
+  hashIt: boolean,
+  key: Uint8Array | undefined,
+  add: Add,
+): Promise<ReadThrough | undefined> {
   const hash = hashIt ? createHash('sha1') : undefined;
   const decryptor = key === undefined ? undefined : new CbcDecryptor(key);
   let plain = 0;
@@ -222,8 +240,13 @@ export async function checkStoredFile(file: StoredFile, options: RowCheckOptions
   r.blobBytes = size;
   const recorded = file.size;
   const paddedMismatch = checkSize(size, recorded, options.encrypted, add);
-  const paddedProblem = (): void => add('BLOB_SIZE', `its encrypted file is ${size} bytes, ${cbcPaddedLength(recorded ?? 0)} expected for ${recorded} bytes of content.`);
-  const digest = options.checkDigests && file.digest !== undefined && file.digest.length === DIGEST_BYTES ? file.digest : undefined;
+  const paddedProblem = (): void =>
+    add(
+      'BLOB_SIZE',
+      `its encrypted file is ${size} bytes, ${cbcPaddedLength(recorded ?? 0)} expected for ${recorded} bytes of content.`,
+    );
+  const digest =
+    options.checkDigests && file.digest !== undefined && file.digest.length === DIGEST_BYTES ? file.digest : undefined;
   const key = fileKeyToDecrypt(file, size, options, add);
   if (digest === undefined && key === undefined) {
     if (paddedMismatch) paddedProblem();
@@ -237,11 +260,17 @@ export async function checkStoredFile(file: StoredFile, options: RowCheckOptions
   }
   if (digest !== undefined && read.sha1 !== undefined) {
     r.digestChecked = true;
-    if (read.sha1 !== hex(digest)) add('DIGEST_MISMATCH', `its file's SHA-1 is ${read.sha1}, the manifest records ${hex(digest)}.`);
+    if (read.sha1 !== hex(digest))
+      add('DIGEST_MISMATCH', `its file's SHA-1 is ${read.sha1}, the manifest records ${hex(digest)}.`);
   }
   if (paddedMismatch) {
     // A file that changed while it was backed up still decrypts with valid padding (§6.8).
-    if (read.plain !== undefined) add('SIZE_CHANGED', `its content is ${read.plain} bytes, the manifest records ${recorded} (changed during the backup?).`, 'warning');
+    if (read.plain !== undefined)
+      add(
+        'SIZE_CHANGED',
+        `its content is ${read.plain} bytes, the manifest records ${recorded} (changed during the backup?).`,
+        'warning',
+      );
     else paddedProblem();
   } else if (read.plain !== undefined && recorded !== undefined && read.plain !== recorded) {
     add('SIZE_CHANGED', `its content is ${read.plain} bytes, the manifest records ${recorded}.`, 'warning');

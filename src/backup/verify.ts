@@ -45,13 +45,23 @@ function checkPlistKeys(folder: BackupFolder, out: Collector): void {
     const needsManifestKey = folder.hasManifestDb && manifestDbEncrypted(folder.dir);
     const missing = missingManifestKeys(folder.manifest).filter((k) => k !== 'ManifestKey' || needsManifestKey);
     if (missing.length > 0) {
-      out.add({ code: 'MANIFEST_KEYS_MISSING', message: `Manifest.plist lacks ${missing.join(', ')}.`, path: 'Manifest.plist', severity: 'error' });
+      out.add({
+        code: 'MANIFEST_KEYS_MISSING',
+        message: `Manifest.plist lacks ${missing.join(', ')}.`,
+        path: 'Manifest.plist',
+        severity: 'error',
+      });
     }
   }
   if (folder.info !== undefined) {
     const missing = INFO_REQUIRED.filter((k) => folder.info?.raw[k] === undefined);
     if (missing.length > 0) {
-      out.add({ code: 'INFO_KEYS_MISSING', message: `Info.plist lacks ${missing.join(', ')}.`, path: 'Info.plist', severity: 'warning' });
+      out.add({
+        code: 'INFO_KEYS_MISSING',
+        message: `Info.plist lacks ${missing.join(', ')}.`,
+        path: 'Info.plist',
+        severity: 'warning',
+      });
     }
   }
 }
@@ -62,7 +72,12 @@ interface IndexOutcome {
 }
 
 /** Verifies Manifest.db and the files it lists (iOS 10 and later). */
-async function verifyManifestDbBackup(folder: BackupFolder, options: VerifyOptions, out: Collector, counts: VerifyCounts): Promise<IndexOutcome> {
+async function verifyManifestDbBackup(
+  folder: BackupFolder,
+  options: VerifyOptions,
+  out: Collector,
+  counts: VerifyCounts,
+): Promise<IndexOutcome> {
   const encrypted = folder.manifest?.isEncrypted ?? false;
   let backup: Backup;
   try {
@@ -79,9 +94,16 @@ async function verifyManifestDbBackup(folder: BackupFolder, options: VerifyOptio
     throw err;
   }
   try {
-    const unreadable = new Map((await readUnreadableRecord(folder.dir)).map((f) => [`${f.fileId.slice(0, 2)}/${f.fileId}`, f.reason]));
+    const unreadable = new Map(
+      (await readUnreadableRecord(folder.dir)).map((f) => [`${f.fileId.slice(0, 2)}/${f.fileId}`, f.reason]),
+    );
     const checker = new FileChecker(out, counts, {
-      check: { keys: backup.keys, encrypted: backup.isEncrypted, decrypt: options.decrypt ?? true, checkDigests: options.checkDigests ?? true },
+      check: {
+        keys: backup.keys,
+        encrypted: backup.isEncrypted,
+        decrypt: options.decrypt ?? true,
+        checkDigests: options.checkDigests ?? true,
+      },
       unreadable,
       filesTotal: backup.db.counts().files,
       ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),

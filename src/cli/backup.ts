@@ -17,10 +17,14 @@ export function backupText(r: BackupResult): string {
     `Folder:      ${r.path}`,
     `Size:        ${humanBytes(r.sizeBytes)} on disk (${r.filesReceived} files, ${humanBytes(r.bytesReceived)} received in ${(r.durationMs / 1000).toFixed(1)} s)`,
   ];
-  if (r.reusedFiles > 0) lines.push(`Resumed:     ${r.reusedFiles} files sent before an interruption were reused, each checked`);
+  if (r.reusedFiles > 0)
+    lines.push(`Resumed:     ${r.reusedFiles} files sent before an interruption were reused, each checked`);
   if (r.unreadableFiles.length > 0) {
-    lines.push(`Warning:     the iPhone could not read ${r.unreadableFiles.length} file${r.unreadableFiles.length === 1 ? '' : 's'} to the end; kept as it sent them:`);
-    for (const f of r.unreadableFiles.slice(0, 10)) lines.push(`  ${f.devicePath || f.fileId}${f.reason ? ` (${f.reason})` : ''}`);
+    lines.push(
+      `Warning:     the iPhone could not read ${r.unreadableFiles.length} file${r.unreadableFiles.length === 1 ? '' : 's'} to the end; kept as it sent them:`,
+    );
+    for (const f of r.unreadableFiles.slice(0, 10))
+      lines.push(`  ${f.devicePath || f.fileId}${f.reason ? ` (${f.reason})` : ''}`);
     if (r.unreadableFiles.length > 10) lines.push(`  … and ${r.unreadableFiles.length - 10} more`);
   }
   return lines.join('\n');
@@ -39,9 +43,18 @@ export function registerBackup(program: Command): void {
     .command('backup')
     .description('Back Up Now: back up all of the data on the iPhone to this computer (incremental unless --full)')
     .option('--full', 'make a full backup even when an earlier one exists')
-    .option('--verify', 'verify the whole new backup before calling it complete (slower; an encrypted backup needs its password)')
-    .option('--wait <duration>', 'how long the iPhone may stay silent while it waits for its passcode or prepares (default 60min; e.g. 90s, 2h)')
-    .option('--allow-copy', 'where the disk cannot make hard links (exFAT), keep the last complete backup safe by copying each file the backup replaces or removes');
+    .option(
+      '--verify',
+      'verify the whole new backup before calling it complete (slower; an encrypted backup needs its password)',
+    )
+    .option(
+      '--wait <duration>',
+      'how long the iPhone may stay silent while it waits for its passcode or prepares (default 60min; e.g. 90s, 2h)',
+    )
+    .option(
+      '--allow-copy',
+      'where the disk cannot make hard links (exFAT), keep the last complete backup safe by copying each file the backup replaces or removes',
+    );
   addPasswordOption(cmd).action(async (opts: BackupFlags, c: Command) => {
     const g = globalsOf(c);
     const ctx = hostContextOf(g);

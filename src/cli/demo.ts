@@ -58,7 +58,11 @@ export function registerDemo(program: Command): void {
       });
       const progress = progressRenderer({ json: g.json === true, quiet: g.quiet === true });
       try {
-        const ctx = openHost({ usbmuxd: emulator.socketAddress, ownDir: join(stateDir, 'host-lockdown'), systemDirs: [] });
+        const ctx = openHost({
+          usbmuxd: emulator.socketAddress,
+          ownDir: join(stateDir, 'host-lockdown'),
+          systemDirs: [],
+        });
         const device = await selectDevice(ctx, undefined, signal);
         say(`Connected: ${device.udid}. Asking it to trust this computer…`);
         await pairDevice(device, { signal });
@@ -74,7 +78,10 @@ export function registerDemo(program: Command): void {
         const check = await verifyBackup(result.path, { signal });
         if (!check.ok) {
           throw new IbackupError('BACKUP_CORRUPT', {
-            message: `The demo backup did not verify: ${check.problems.map((p) => p.message).slice(0, 3).join('; ')}`,
+            message: `The demo backup did not verify: ${check.problems
+              .map((p) => p.message)
+              .slice(0, 3)
+              .join('; ')}`,
             remedy: 'Please report this with the output of this command.',
           });
         }

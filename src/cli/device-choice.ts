@@ -62,7 +62,11 @@ export async function promptForDevice(list: readonly DeviceChoice[]): Promise<st
     const answer = (await rl.question(`Which one (1-${list.length})? `)).trim();
     const n = Number(answer);
     const picked = Number.isInteger(n) ? list[n - 1] : undefined;
-    if (!picked) throw new IbackupError('USAGE', { message: `"${answer}" is not one of 1-${list.length}.`, remedy: 'Run the command again and type a number from the list, or use -u UDID.' });
+    if (!picked)
+      throw new IbackupError('USAGE', {
+        message: `"${answer}" is not one of 1-${list.length}.`,
+        remedy: 'Run the command again and type a number from the list, or use -u UDID.',
+      });
     return picked.udid;
   } finally {
     rl.close();

@@ -59,6 +59,8 @@ export function registerDevices(program: Command): void {
         if (!g.quiet) process.stderr.write(`${NO_DEVICE_REMEDY}\n`);
         return;
       }
-      process.stdout.write(`${table(['UDID', 'NAME', 'MODEL', 'IOS', 'CONNECTION', 'PAIRED'], result.devices.map(row))}\n`);
+      process.stdout.write(
+        `${table(['UDID', 'NAME', 'MODEL', 'IOS', 'CONNECTION', 'PAIRED'], result.devices.map(row))}\n`,
+      );
     });
 }

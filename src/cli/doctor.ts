@@ -30,7 +30,9 @@ export function registerDoctor(program: Command): void {
         if (g.json) printJson({ ok: r.ok, checks: r.checks });
         else {
           process.stdout.write(`${r.checks.map(checkText).join('\n')}\n`);
-          process.stdout.write(r.ok ? 'No problem found.\n' : 'Fix the problems marked ✖, then run "ibackup doctor" again.\n');
+          process.stdout.write(
+            r.ok ? 'No problem found.\n' : 'Fix the problems marked ✖, then run "ibackup doctor" again.\n',
+          );
         }
         if (!r.ok) process.exitCode = EXIT_FAILED;
       } finally {

@@ -10,7 +10,8 @@ import { parseSocketAddress } from '../transport/address.js';
 import { printJson } from './output.js';
 
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_STATE_HOME && env.XDG_STATE_HOME !== '' ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
+  const base =
+    env.XDG_STATE_HOME && env.XDG_STATE_HOME !== '' ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
   return join(base, 'ibackup', 'emulator');
 }
 
@@ -24,7 +25,9 @@ interface StartOptions {
 }
 
 export function registerEmulator(program: Command): void {
-  const emu = program.command('emulator').description('the virtual iPhone: a usbmuxd-compatible server with virtual devices');
+  const emu = program
+    .command('emulator')
+    .description('the virtual iPhone: a usbmuxd-compatible server with virtual devices');
 
   emu
     .command('start')
@@ -34,11 +37,16 @@ export function registerEmulator(program: Command): void {
     .option('--profile <name|file.json>', 'tiny, typical, big, or a JSON profile', 'typical')
     .option('--ios <X.Y>', 'iOS version the devices report')
     .option('--devices <n>', 'how many devices to attach', '1')
-    .option('--time-scale <x>', 'multiply the phones\' modelled delays (passcode prompt, preparation): 0.01 runs 100 times faster')
+    .option(
+      '--time-scale <x>',
+      "multiply the phones' modelled delays (passcode prompt, preparation): 0.01 runs 100 times faster",
+    )
     .action(async (opts: StartOptions) => {
       const devices = Number(opts.devices ?? '1');
       if (!Number.isInteger(devices) || devices < 0 || devices > 64) {
-        throw new IbackupError('USAGE', { message: `--devices must be a whole number from 0 to 64, not "${opts.devices}".` });
+        throw new IbackupError('USAGE', {
+          message: `--devices must be a whole number from 0 to 64, not "${opts.devices}".`,
+        });
       }
       const timeScale = opts.timeScale === undefined ? undefined : parseTimeScale(opts.timeScale);
       const stateDir = resolve(opts.state ?? defaultStateDir());
@@ -54,7 +62,9 @@ export function registerEmulator(program: Command): void {
       process.stdout.write(`USBMUXD_SOCKET_ADDRESS=${emulator.socketAddress}\n`);
       for (const d of emulator.devices()) {
         const s = emulator.summary(d);
-        process.stderr.write(`virtual iPhone attached: ${s.name} (${s.productType}, iOS ${s.iosVersion}) UDID ${s.udid}\n`);
+        process.stderr.write(
+          `virtual iPhone attached: ${s.name} (${s.productType}, iOS ${s.iosVersion}) UDID ${s.udid}\n`,
+        );
       }
       await new Promise<void>((done) => {
         const stop = (): void => {
@@ -75,7 +85,7 @@ export function registerEmulator(program: Command): void {
       '<action>',
       'list | attach | detach U | trust U MODE [SECS] | passcode U MODE [SECS] | mutate U CHANGE N | fault U NAME [k=v…] | fault U clear | cancel U | lock U | unlock U | restart U',
     )
-    .argument('[args...]', 'the action\'s arguments')
+    .argument('[args...]', "the action's arguments")
     .option('--profile <name|file.json>', 'profile for attach')
     .action(async (addr: string, action: string, args: string[], opts: { profile?: string }) => {
       const { sendControl } = await import('../emulator/ctl-client.js');
@@ -112,7 +122,12 @@ export function ctlRequest(action: string, args: string[], profile?: string): Pl
       return { Action: 'mutate', UDID: args[0] as string, Change: args[1] as string, Count: Number(args[2]) };
     case 'fault':
       need(2, 'fault UDID disconnect|throttle|stall|host-full|locked|hostile [k=v…] | fault UDID clear');
-      return { Action: 'fault', UDID: args[0] as string, Fault: args[1] as string, Params: parseFaultArgs(args.slice(2)) };
+      return {
+        Action: 'fault',
+        UDID: args[0] as string,
+        Fault: args[1] as string,
+        Params: parseFaultArgs(args.slice(2)),
+      };
     default:
       throw new IbackupError('USAGE', {
         message: `Unknown emulator action "${action}".`,
@@ -127,7 +142,7 @@ export function parseTimeScale(text: string): number {
   if (text.trim() === '' || !validTimeScale(n)) {
     throw new IbackupError('USAGE', {
       message: `--time-scale must be a number above 0 and at most 1000, not "${text}".`,
-      remedy: 'For example --time-scale 0.01 runs the phone\'s waits 100 times faster.',
+      remedy: "For example --time-scale 0.01 runs the phone's waits 100 times faster.",
     });
   }
   return n;

@@ -10,7 +10,9 @@ function statusText(s: EncryptionStatus): string {
 }
 
 export function registerEncryption(program: Command): void {
-  const enc = program.command('encryption').description('"Encrypt local backup": status, or set, change or remove the backup password');
+  const enc = program
+    .command('encryption')
+    .description('"Encrypt local backup": status, or set, change or remove the backup password');
 
   enc
     .command('status')
@@ -28,7 +30,11 @@ export function registerEncryption(program: Command): void {
     });
 
   for (const action of ['on', 'off', 'change'] as const) {
-    const what = { on: 'turn encryption on: set a backup password', off: 'turn encryption off (needs the current password)', change: 'change the backup password (current, then new)' }[action];
+    const what = {
+      on: 'turn encryption on: set a backup password',
+      off: 'turn encryption off (needs the current password)',
+      change: 'change the backup password (current, then new)',
+    }[action];
     addPasswordOption(enc.command(action).description(what)).action(async (o: PasswordFlags, cmd: Command) => {
       await run(action, o, cmd);
     });

@@ -53,7 +53,11 @@ export function lsText(files: readonly FileListing[]): string {
   const head = ['Mode', 'Size', 'Modified', 'Domain/Path'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (r: string[]): string =>
-    r.map((c, i) => (i === r.length - 1 ? c : i === 1 ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join('  ');
+    r
+      .map((c, i) =>
+        i === r.length - 1 ? c : i === 1 ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number),
+      )
+      .join('  ');
   return [line(head), ...rows.map(line)].join('\n');
 }
 
@@ -65,14 +69,27 @@ function warn(g: GlobalOptions, warnings: readonly FilesWarning[]): void {
 function common(cmd: Command): Command {
   return addPasswordOption(cmd)
     .option('--domain <glob>', 'only domains matching this glob (e.g. "AppDomain-*")')
-    .option('--save-key', 'keep the key derived from the password (in ibackup\'s own folder) so later commands need no password');
+    .option(
+      '--save-key',
+      "keep the key derived from the password (in ibackup's own folder) so later commands need no password",
+    );
 }
 
-async function withView<T>(g: GlobalOptions, backup: string, flags: FilesFlags, use: (view: BackupView) => Promise<T>): Promise<T> {
+async function withView<T>(
+  g: GlobalOptions,
+  backup: string,
+  flags: FilesFlags,
+  use: (view: BackupView) => Promise<T>,
+): Promise<T> {
   const dir = await resolveBackupArg(backup, backupRootsOf(g));
-  const view = await openBackupView(dir, { password: passwordSource(flags), keyCache: new KeyCache(), saveKey: flags.saveKey === true });
+  const view = await openBackupView(dir, {
+    password: passwordSource(flags),
+    keyCache: new KeyCache(),
+    saveKey: flags.saveKey === true,
+  });
   try {
-    if (view.savedKeyTo !== undefined && !g.json && !g.quiet) process.stderr.write(`The key of this backup is saved in ${view.savedKeyTo}: later commands need no password.\n`);
+    if (view.savedKeyTo !== undefined && !g.json && !g.quiet)
+      process.stderr.write(`The key of this backup is saved in ${view.savedKeyTo}: later commands need no password.\n`);
     return await use(view);
   } finally {
     view.close();
@@ -80,12 +97,18 @@ async function withView<T>(g: GlobalOptions, backup: string, flags: FilesFlags, 
 }
 
 function filterOf(pattern: string | undefined, flags: FilesFlags): { pattern?: string; domain?: string } {
-  return { ...(pattern === undefined ? {} : { pattern }), ...(flags.domain === undefined ? {} : { domain: flags.domain }) };
+  return {
+    ...(pattern === undefined ? {} : { pattern }),
+    ...(flags.domain === undefined ? {} : { domain: flags.domain }),
+  };
 }
 
 export function extractText(r: ExtractResult): string {
   const lines = [`Extracted ${r.filesWritten} files (${humanBytes(r.bytesWritten)}) into ${r.out}.`];
-  if (r.links.length > 0) lines.push(`${r.links.length === 1 ? '1 link was' : `${r.links.length} links were`} not created (see "files ls" for where they point).`);
+  if (r.links.length > 0)
+    lines.push(
+      `${r.links.length === 1 ? '1 link was' : `${r.links.length} links were`} not created (see "files ls" for where they point).`,
+    );
   for (const x of r.renamed.slice(0, 20)) lines.push(`Renamed: ${x.path} -> ${x.writtenAs}`);
   if (r.renamed.length > 20) lines.push(`… and ${r.renamed.length - 20} more renamed.`);
   if (r.skipped.length > 0) {
@@ -103,23 +126,27 @@ async function writeOut(chunk: Uint8Array): Promise<void> {
 export function registerFiles(program: Command): void {
   const files = program.command('files').description('browse and extract the files of a backup, encrypted ones too');
 
-  common(files.command('ls <backup> [pattern]').description('list the files (one entry per Manifest row, folders and links included)')).action(
-    async (backup: string, pattern: string | undefined, flags: FilesFlags, cmd: Command) => {
-      const g = globalsOf(cmd);
-      await withView(g, backup, flags, async (view) => {
-        const r = listFiles(view, filterOf(pattern, flags));
-        if (g.json) {
-          printJson({ files: r.files, warnings: r.warnings });
-          return;
-        }
-        warn(g, r.warnings);
-        const c = r.counts;
-        if (r.files.length > 0) process.stdout.write(`${lsText(r.files)}\n`);
-        const n = (k: number, one: string): string => `${k} ${one}${k === 1 ? '' : 's'}`;
-        process.stdout.write(`${n(c.entries, 'entry').replace(/entrys$/, 'entries')}: ${n(c.files, 'file')} (${humanBytes(c.bytes)}), ${n(c.directories, 'folder')}, ${n(c.symlinks, 'link')}.\n`);
-      });
-    },
-  );
+  common(
+    files
+      .command('ls <backup> [pattern]')
+      .description('list the files (one entry per Manifest row, folders and links included)'),
+  ).action(async (backup: string, pattern: string | undefined, flags: FilesFlags, cmd: Command) => {
+    const g = globalsOf(cmd);
+    await withView(g, backup, flags, async (view) => {
+      const r = listFiles(view, filterOf(pattern, flags));
+      if (g.json) {
+        printJson({ files: r.files, warnings: r.warnings });
+        return;
+      }
+      warn(g, r.warnings);
+      const c = r.counts;
+      if (r.files.length > 0) process.stdout.write(`${lsText(r.files)}\n`);
+      const n = (k: number, one: string): string => `${k} ${one}${k === 1 ? '' : 's'}`;
+      process.stdout.write(
+        `${n(c.entries, 'entry').replace(/entrys$/, 'entries')}: ${n(c.files, 'file')} (${humanBytes(c.bytes)}), ${n(c.directories, 'folder')}, ${n(c.symlinks, 'link')}.\n`,
+      );
+    });
+  });
 
   common(files.command('extract <backup> [pattern]').description('write the files as <out>/<domain>/<relativePath>'))
     .option('--out <dir>', 'output folder (default ./<backup folder name>-files)')
@@ -152,28 +179,36 @@ export function registerFiles(program: Command): void {
       }
     });
 
-  common(files.command('cat <backup> <pattern>').description('print one file to standard output (the pattern must match exactly one file)')).action(
-    async (backup: string, pattern: string, flags: FilesFlags, cmd: Command) => {
-      const g = globalsOf(cmd);
-      await withView(g, backup, flags, async (view) => {
-        const entry = findOne(view, filterOf(pattern, flags));
-        if (g.json) {
-          const parts: Uint8Array[] = [];
-          for await (const c of view.chunks(entry)) parts.push(c);
-          printJson({ domain: entry.domain, relativePath: entry.relativePath, fileID: entry.fileID, size: entry.size, base64: Buffer.concat(parts).toString('base64') });
-          return;
-        }
-        // A reader that stops early (`| head`) closes the pipe: stop quietly.
-        const ignore = (): void => undefined;
-        process.stdout.on('error', ignore);
-        try {
-          for await (const c of view.chunks(entry)) await writeOut(c);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
-        } finally {
-          process.stdout.off('error', ignore);
-        }
-      });
-    },
-  );
+  common(
+    files
+      .command('cat <backup> <pattern>')
+      .description('print one file to standard output (the pattern must match exactly one file)'),
+  ).action(async (backup: string, pattern: string, flags: FilesFlags, cmd: Command) => {
+    const g = globalsOf(cmd);
+    await withView(g, backup, flags, async (view) => {
+      const entry = findOne(view, filterOf(pattern, flags));
+      if (g.json) {
+        const parts: Uint8Array[] = [];
+        for await (const c of view.chunks(entry)) parts.push(c);
+        printJson({
+          domain: entry.domain,
+          relativePath: entry.relativePath,
+          fileID: entry.fileID,
+          size: entry.size,
+          base64: Buffer.concat(parts).toString('base64'),
+        });
+        return;
+      }
+      // A reader that stops early (`| head`) closes the pipe: stop quietly.
+      const ignore = (): void => undefined;
+      process.stdout.on('error', ignore);
+      try {
+        for await (const c of view.chunks(entry)) await writeOut(c);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
+      } finally {
+        process.stdout.off('error', ignore);
+      }
+    });
+  });
 }

@@ -18,7 +18,8 @@ export function listText(backups: readonly ListedBackup[], roots: readonly strin
   ]);
   const head = ['Device', 'iOS', 'Last Backup', 'Size', 'Encrypted', 'Complete', 'Kind', 'Folder'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-  const line = (r: string[]): string => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] as number))).join('  ');
+  const line = (r: string[]): string =>
+    r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] as number))).join('  ');
   return [line(head), ...rows.map(line)].join('\n');
 }
 

@@ -12,7 +12,9 @@ import { backupRootsOf, canPrompt, globalsOf, humanBytes } from './device-choice
 import { printJson } from './output.js';
 
 function when(iso: string | null): string {
-  return iso === null ? 'an unknown date' : new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  return iso === null
+    ? 'an unknown date'
+    : new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
 const KIND_NOTE = { current: '', archive: 'archived ', previous: 'kept previous ' } as const;
@@ -68,7 +70,9 @@ export function registerManage(program: Command): void {
 
   program
     .command('archive <backup>')
-    .description('keep a copy of a backup named <UDID>-YYYYMMDD-HHMMSS that later backups do not overwrite (hard links: no extra space)')
+    .description(
+      'keep a copy of a backup named <UDID>-YYYYMMDD-HHMMSS that later backups do not overwrite (hard links: no extra space)',
+    )
     .action(async (backup: string, _opts: unknown, command: Command) => {
       const g = globalsOf(command);
       const roots = backupRootsOf(g);

@@ -49,7 +49,9 @@ function parseTimeout(text: string | undefined): number {
   if (text === undefined) return DEFAULT_TRUST_TIMEOUT_MS;
   const secs = Number(text);
   if (!Number.isFinite(secs) || secs <= 0 || secs > 3600) {
-    throw new IbackupError('USAGE', { message: `--timeout must be a number of seconds from 1 to 3600, not "${text}".` });
+    throw new IbackupError('USAGE', {
+      message: `--timeout must be a number of seconds from 1 to 3600, not "${text}".`,
+    });
   }
   return secs * 1000;
 }
@@ -71,14 +73,25 @@ export function registerPair(program: Command): void {
         if (opts.check) {
           const r = await checkPairing(device, signal);
           if (g.json) printJson(r);
-          else if (r.paired) process.stdout.write(`Paired with ${r.udid}: the pairing is stored${r.source === 'usbmuxd' ? ' in usbmuxd' : ''} and the iPhone accepts it.\n`);
-          else process.stdout.write(`Not paired with ${r.udid}: ${r.problem?.message ?? ''}\n${r.problem?.remedy ?? ''}\n`);
+          else if (r.paired)
+            process.stdout.write(
+              `Paired with ${r.udid}: the pairing is stored${r.source === 'usbmuxd' ? ' in usbmuxd' : ''} and the iPhone accepts it.\n`,
+            );
+          else
+            process.stdout.write(
+              `Not paired with ${r.udid}: ${r.problem?.message ?? ''}\n${r.problem?.remedy ?? ''}\n`,
+            );
           if (!r.paired) process.exitCode = EXIT_FAILED;
           return;
         }
         const render = await eventRenderer(g);
         try {
-          const r = await pairDevice(device, { timeoutMs, signal, onEvent: render.onEvent, ...(opts.force ? { force: true } : {}) });
+          const r = await pairDevice(device, {
+            timeoutMs,
+            signal,
+            onEvent: render.onEvent,
+            ...(opts.force ? { force: true } : {}),
+          });
           if (g.json) printJson(r);
           else if (r.alreadyPaired) process.stdout.write(`Already paired with ${r.udid}.\n`);
           else process.stdout.write(`${pc.green('Paired')} with ${r.udid}.\n`);
@@ -102,7 +115,10 @@ export function registerPair(program: Command): void {
         const r = await unpairDevice(device, signal);
         if (g.json) printJson(r);
         else if (!r.wasPaired) process.stdout.write(`This computer was not paired with ${r.udid}.\n`);
-        else process.stdout.write(`Unpaired ${r.udid}${r.deviceForgot ? '' : ' (the iPhone had already forgotten this computer)'}.\n`);
+        else
+          process.stdout.write(
+            `Unpaired ${r.udid}${r.deviceForgot ? '' : ' (the iPhone had already forgotten this computer)'}.\n`,
+          );
       } finally {
         dispose();
       }

@@ -17,12 +17,19 @@ export function registerPassword(program: Command): void {
   const check = group
     .command('check <backup>')
     .description('say whether a password opens an encrypted backup (exit 1 when it does not)')
-    .option('--save-key', 'when it does, keep the derived key (in ibackup\'s own folder) so later commands need no password');
+    .option(
+      '--save-key',
+      "when it does, keep the derived key (in ibackup's own folder) so later commands need no password",
+    );
   addPasswordOption(check).action(async (backup: string, flags: CheckFlags, cmd: Command) => {
     const g = globalsOf(cmd);
     const dir = await resolveBackupArg(backup, backupRootsOf(g));
     // A wrong password throws WRONG_PASSWORD (exit 1) with the way out.
-    const r = await checkBackupPassword(dir, { password: passwordSource(flags), keyCache: new KeyCache(), saveKey: flags.saveKey === true });
+    const r = await checkBackupPassword(dir, {
+      password: passwordSource(flags),
+      keyCache: new KeyCache(),
+      saveKey: flags.saveKey === true,
+    });
     if (g.json) {
       printJson({ path: dir, ...r });
       return;
@@ -32,6 +39,7 @@ export function registerPassword(program: Command): void {
       return;
     }
     process.stdout.write('The password is correct.\n');
-    if (r.savedTo !== undefined) process.stdout.write(`The key of this backup is saved in ${r.savedTo}: later commands need no password.\n`);
+    if (r.savedTo !== undefined)
+      process.stdout.write(`The key of this backup is saved in ${r.savedTo}: later commands need no password.\n`);
   });
 }

@@ -92,7 +92,8 @@ async function defaultPrompt(message: string): Promise<string> {
   const { default: inquirerPassword } = await import('@inquirer/password');
   return inquirerPassword({ message }, { output: process.stderr }).catch((err: unknown) => {
     const name = err instanceof Error ? err.name : '';
-    if (name === 'ExitPromptError' || name === 'AbortPromptError') throw new IbackupError('CANCELLED', { message: 'No password was typed.' });
+    if (name === 'ExitPromptError' || name === 'AbortPromptError')
+      throw new IbackupError('CANCELLED', { message: 'No password was typed.' });
     throw err;
   });
 }
@@ -125,7 +126,8 @@ export async function readPasswords(g: PasswordFlags, options: ReadPasswordsOpti
     if (password === '') throw required('--password-stdin was given but the first line of standard input is empty.');
     if (!needNew) return { password };
     const newPassword = lines[1] ?? '';
-    if (newPassword === '') throw required('--password-stdin needs the new password on the second line of standard input.');
+    if (newPassword === '')
+      throw required('--password-stdin needs the new password on the second line of standard input.');
     return { password, newPassword };
   }
   const interactive = io.interactive ?? (process.stdin.isTTY === true && process.stderr.isTTY === true);
@@ -133,14 +135,18 @@ export async function readPasswords(g: PasswordFlags, options: ReadPasswordsOpti
   const fromEnv = env[PASSWORD_ENV];
   let password: string;
   if (fromEnv !== undefined && fromEnv !== '') password = fromEnv;
-  else if (interactive) password = needNew ? await askNew(ask, label, false) : await askNew(ask, label, options.confirm === true);
+  else if (interactive)
+    password = needNew ? await askNew(ask, label, false) : await askNew(ask, label, options.confirm === true);
   else {
     throw required(`A backup password is needed, and there is no terminal to ask for it (nor ${PASSWORD_ENV}).`);
   }
   if (!needNew) return { password };
   const newFromEnv = env[NEW_PASSWORD_ENV];
   if (newFromEnv !== undefined && newFromEnv !== '') return { password, newPassword: newFromEnv };
-  if (!interactive) throw required(`A new backup password is needed: give it on line 2 with --password-stdin, or in ${NEW_PASSWORD_ENV}.`);
+  if (!interactive)
+    throw required(
+      `A new backup password is needed: give it on line 2 with --password-stdin, or in ${NEW_PASSWORD_ENV}.`,
+    );
   return { password, newPassword: await askNew(ask, 'New backup password', options.confirm !== false) };
 }
 

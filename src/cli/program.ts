@@ -28,10 +28,13 @@ export interface GlobalOptions {
 
 export function buildProgram(): Command {
   const program = new Command('ibackup')
-    .description('Back up an iPhone to this computer in Apple\'s own format, like Finder and iTunes.')
+    .description("Back up an iPhone to this computer in Apple's own format, like Finder and iTunes.")
     .version(VERSION, '-V, --version', 'print the version')
     .option('-u, --udid <udid>', 'the device to use: its UDID or its name')
-    .option('--usbmuxd <addr>', 'usbmuxd address (UNIX:/path or host:port); else USBMUXD_SOCKET_ADDRESS, else the platform default')
+    .option(
+      '--usbmuxd <addr>',
+      'usbmuxd address (UNIX:/path or host:port); else USBMUXD_SOCKET_ADDRESS, else the platform default',
+    )
     .option('--backup-dir <dir>', 'backup folder; else IBACKUP_BACKUP_DIR, else the OS default')
     .option('--json', 'print one JSON document (progress goes to stderr as NDJSON)')
     .option('-q, --quiet', 'print less')

@@ -54,7 +54,9 @@ export function progressRenderer(mode: { json: boolean; quiet: boolean }): Progr
         if (key === lastKey && now - lastAt < JSON_INTERVAL_MS) return;
         lastKey = key;
         lastAt = now;
-        process.stderr.write(`${JSON.stringify({ event: 'progress', phase: p.phase, percent: p.percent ?? null, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal ?? null, filesDone: p.filesDone })}\n`);
+        process.stderr.write(
+          `${JSON.stringify({ event: 'progress', phase: p.phase, percent: p.percent ?? null, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal ?? null, filesDone: p.filesDone })}\n`,
+        );
       },
       note: (message) => process.stderr.write(`${JSON.stringify({ event: 'message', message })}\n`),
       stop: () => undefined,
@@ -64,14 +66,24 @@ export function progressRenderer(mode: { json: boolean; quiet: boolean }): Progr
 
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
-      { format: '{bar} {percentage}% | {done} | {speed} | {files} files | {eta_text}', stream: process.stderr, hideCursor: true, barsize: 30 },
+      {
+        format: '{bar} {percentage}% | {done} | {speed} | {files} files | {eta_text}',
+        stream: process.stderr,
+        hideCursor: true,
+        barsize: 30,
+      },
       cliProgress.Presets.shades_classic,
     );
     let started = false;
     return {
       update: (p) => {
         if (phaseNote(p, (line) => process.stderr.write(`${started ? '\n' : ''}${line}\n`))) return;
-        const payload = { done: humanBytes(p.bytesDone), speed: `${humanBytes(Math.round(rate(p.bytesDone)))}/s`, files: p.filesDone, eta_text: eta(p) };
+        const payload = {
+          done: humanBytes(p.bytesDone),
+          speed: `${humanBytes(Math.round(rate(p.bytesDone)))}/s`,
+          files: p.filesDone,
+          eta_text: eta(p),
+        };
         if (!started) {
           bar.start(100, Math.floor(p.percent ?? 0), payload);
           started = true;
@@ -94,7 +106,9 @@ export function progressRenderer(mode: { json: boolean; quiet: boolean }): Progr
       last = Date.now();
       lastPercent = percent;
       const e = eta(p);
-      process.stderr.write(`${p.phase}: ${percent}%, ${humanBytes(p.bytesDone)} in ${p.filesDone} files, ${humanBytes(Math.round(rate(p.bytesDone)))}/s${e ? `, ${e}` : ''}\n`);
+      process.stderr.write(
+        `${p.phase}: ${percent}%, ${humanBytes(p.bytesDone)} in ${p.filesDone} files, ${humanBytes(Math.round(rate(p.bytesDone)))}/s${e ? `, ${e}` : ''}\n`,
+      );
     },
     note: (message) => process.stderr.write(`${message}\n`),
     stop: () => undefined,

@@ -25,7 +25,9 @@ export function restoreText(r: RestoreResult): string {
     'Restore completed.',
     `From:    ${r.from}${r.encrypted ? ' (encrypted)' : ''}`,
     `Sent:    ${r.filesSent} files, ${humanBytes(r.bytesSent)} in ${(r.durationMs / 1000).toFixed(1)} s`,
-    r.rebooting ? 'The iPhone restarts now; keep it connected until it is back.' : 'The iPhone was not restarted (--no-reboot).',
+    r.rebooting
+      ? 'The iPhone restarts now; keep it connected until it is back.'
+      : 'The iPhone was not restarted (--no-reboot).',
   ].join('\n');
 }
 
@@ -33,7 +35,9 @@ export function registerRestore(program: Command): void {
   addPasswordOption(
     program
       .command('restore')
-      .description("restore a backup to the iPhone (default: the iPhone's own backup), after checking it and its password here")
+      .description(
+        "restore a backup to the iPhone (default: the iPhone's own backup), after checking it and its password here",
+      )
       .option('--from <UDID|PATH>', 'the backup to restore from')
       .option('--system', 'restore system files too')
       .option('--settings', "restore settings too (default: keep the iPhone's)")

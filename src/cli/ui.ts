@@ -15,7 +15,10 @@ interface UiFlags {
 function parsePort(v: string): number {
   const n = Number(v);
   if (!/^\d+$/.test(v.trim()) || !Number.isInteger(n) || n < 0 || n > 65535) {
-    throw new IbackupError('USAGE', { message: `--port ${v}: not a port number (0-65535).`, remedy: 'Give a port from 1024 to 65535, or 0 (or nothing) for any free port.' });
+    throw new IbackupError('USAGE', {
+      message: `--port ${v}: not a port number (0-65535).`,
+      remedy: 'Give a port from 1024 to 65535, or 0 (or nothing) for any free port.',
+    });
   }
   return n;
 }
@@ -38,7 +41,9 @@ function untilStopped(): Promise<void> {
 export function registerUi(program: Command): void {
   program
     .command('ui')
-    .description('the web app: devices, Back Up Now, encryption, restore and backups in the browser (this computer only)')
+    .description(
+      'the web app: devices, Back Up Now, encryption, restore and backups in the browser (this computer only)',
+    )
     .option('--port <n>', 'port on 127.0.0.1 (default: any free port)', parsePort)
     .option('--no-open', 'print the address without opening the browser')
     .action(async (opts: UiFlags, cmd: Command) => {
@@ -51,11 +56,14 @@ export function registerUi(program: Command): void {
         backupDirs: backupRootsOf(g),
         ...(opts.port === undefined ? {} : { port: opts.port }),
       });
-      if (g.json) process.stdout.write(`${JSON.stringify({ url: server.url, port: server.port, token: server.token })}\n`);
+      if (g.json)
+        process.stdout.write(`${JSON.stringify({ url: server.url, port: server.port, token: server.token })}\n`);
       else process.stdout.write(`ibackup ui: ${server.url}\n`);
       if (opts.open !== false) {
         const warn = (err: unknown): void => {
-          process.stderr.write(`Warning: could not open the browser (${err instanceof Error ? err.message : String(err)}); open the address above yourself.\n`);
+          process.stderr.write(
+            `Warning: could not open the browser (${err instanceof Error ? err.message : String(err)}); open the address above yourself.\n`,
+          );
         };
         open(server.url)
           .then((child) => child.on('error', warn))

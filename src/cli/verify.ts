@@ -40,7 +40,10 @@ function problemLines(problems: readonly VerifyProblem[]): string[] {
 function indexLine(r: VerifyReport): string {
   const c = r.counts;
   if (c.rows === 0) return 'none could be read';
-  const what = r.format === 'mbdb' ? plural(c.rows, 'Manifest.mbdb record') + ' (iOS 9 and earlier format)' : plural(c.rows, 'Manifest.db row');
+  const what =
+    r.format === 'mbdb'
+      ? plural(c.rows, 'Manifest.mbdb record') + ' (iOS 9 and earlier format)'
+      : plural(c.rows, 'Manifest.db row');
   const other = c.otherRows > 0 ? `, ${plural(c.otherRows, 'other entry', 'other entries')}` : '';
   return `${what}: ${plural(c.files, 'file')}, ${plural(c.directories, 'folder')}, ${plural(c.symlinks, 'link')}${other}`;
 }
@@ -60,8 +63,13 @@ function filesLine(r: VerifyReport): string {
 
 export function verifyText(r: VerifyReport): string {
   const c = r.counts;
-  const when = r.date === null ? '' : `, backed up ${new Date(r.date).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })}`;
-  const device = [r.device.name, r.device.iosVersion === null ? null : `iOS ${r.device.iosVersion}`].filter((x) => x !== null).join(', ');
+  const when =
+    r.date === null
+      ? ''
+      : `, backed up ${new Date(r.date).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })}`;
+  const device = [r.device.name, r.device.iosVersion === null ? null : `iOS ${r.device.iosVersion}`]
+    .filter((x) => x !== null)
+    .join(', ');
   const keyNote = r.keySource === 'cache' ? ' (saved key)' : '';
   const enc = !r.encrypted ? 'no' : r.passwordChecked ? `yes — the password opens it${keyNote}` : 'yes — not checked';
   const lines = [
@@ -74,11 +82,14 @@ export function verifyText(r: VerifyReport): string {
     const extra = c.warnings > 0 ? ` (${plural(c.warnings, 'warning')})` : '';
     lines.push(`Result:    ${pc.green('OK')} — this backup can be restored${extra}.`);
   } else {
-    lines.push(`Result:    ${pc.red('NOT RESTORABLE')} — ${plural(c.errors, 'error')}, ${plural(c.warnings, 'warning')}.`);
+    lines.push(
+      `Result:    ${pc.red('NOT RESTORABLE')} — ${plural(c.errors, 'error')}, ${plural(c.warnings, 'warning')}.`,
+    );
   }
   lines.push(...problemLines(r.problems));
   if (c.problemsOmitted > 0) lines.push('', `(${c.problemsOmitted} more problems were counted but not listed.)`);
-  if (r.savedKeyTo !== undefined) lines.push('', `The key of this backup is saved in ${r.savedKeyTo}: later commands need no password.`);
+  if (r.savedKeyTo !== undefined)
+    lines.push('', `The key of this backup is saved in ${r.savedKeyTo}: later commands need no password.`);
   if (!r.ok) lines.push('', 'Make a new backup with "ibackup backup" before relying on this one.');
   return lines.join('\n');
 }
@@ -97,8 +108,13 @@ export async function backupDirOf(g: GlobalOptions, arg: string | undefined, sig
 export function registerVerify(program: Command): void {
   const cmd = program
     .command('verify [backup]')
-    .description('check a backup on disk: structure, every file present with the right size, decryptable with the password; exit 1 when it cannot be restored')
-    .option('--save-key', 'keep the key derived from the password (in ibackup\'s own folder) so later commands need no password')
+    .description(
+      'check a backup on disk: structure, every file present with the right size, decryptable with the password; exit 1 when it cannot be restored',
+    )
+    .option(
+      '--save-key',
+      "keep the key derived from the password (in ibackup's own folder) so later commands need no password",
+    )
     .option('--no-decrypt', 'do not decrypt every file of an encrypted backup (faster; the password is still checked)');
   addPasswordOption(cmd).action(async (backup: string | undefined, opts: VerifyFlags, command: Command) => {
     const g = globalsOf(command);

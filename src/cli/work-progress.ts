@@ -39,7 +39,9 @@ export function workRenderer(mode: { json: boolean; quiet: boolean }): WorkRende
     return {
       update: (p) => {
         if (!due(p, JSON_INTERVAL_MS)) return;
-        process.stderr.write(`${JSON.stringify({ event: 'progress', phase: p.phase, percent: p.percent, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal ?? null, filesDone: p.filesDone })}\n`);
+        process.stderr.write(
+          `${JSON.stringify({ event: 'progress', phase: p.phase, percent: p.percent, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal ?? null, filesDone: p.filesDone })}\n`,
+        );
       },
       stop: () => undefined,
     };
@@ -47,13 +49,22 @@ export function workRenderer(mode: { json: boolean; quiet: boolean }): WorkRende
   if (mode.quiet) return { update: () => undefined, stop: () => undefined };
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
-      { format: '{phase} {bar} {percentage}% | {done} | {files} files', stream: process.stderr, hideCursor: true, barsize: 30 },
+      {
+        format: '{phase} {bar} {percentage}% | {done} | {files} files',
+        stream: process.stderr,
+        hideCursor: true,
+        barsize: 30,
+      },
       cliProgress.Presets.shades_classic,
     );
     let started = false;
     return {
       update: (p) => {
-        const payload = { phase: p.phase, done: humanBytes(p.bytesDone), files: p.filesTotal === undefined ? `${p.filesDone}` : `${p.filesDone}/${p.filesTotal}` };
+        const payload = {
+          phase: p.phase,
+          done: humanBytes(p.bytesDone),
+          files: p.filesTotal === undefined ? `${p.filesDone}` : `${p.filesDone}/${p.filesTotal}`,
+        };
         if (!started) bar.start(100, p.percent, payload);
         else bar.update(p.percent, payload);
         started = true;

@@ -21,7 +21,10 @@ export async function sendControl(
   try {
     const reply = await new Promise<PlistDict>((resolve, reject) => {
       const decoder = new UsbmuxDecoder();
-      const timer = setTimeout(() => reject(new IbackupError('TIMEOUT', { message: 'The emulator did not answer.' })), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new IbackupError('TIMEOUT', { message: 'The emulator did not answer.' })),
+        timeoutMs,
+      );
       sock.on('data', (chunk: Buffer) => {
         try {
           const p = decoder.push(chunk)[0];

@@ -16,7 +16,19 @@ function isMutation(s: string): s is MutationAction {
 }
 
 /** The actions `ibackup emulator ctl` knows, with their arguments. */
-export const CTL_ACTIONS = ['list', 'attach', 'detach', 'trust', 'passcode', 'mutate', 'fault', 'cancel', 'lock', 'unlock', 'restart'] as const;
+export const CTL_ACTIONS = [
+  'list',
+  'attach',
+  'detach',
+  'trust',
+  'passcode',
+  'mutate',
+  'fault',
+  'cancel',
+  'lock',
+  'unlock',
+  'restart',
+] as const;
 export type CtlAction = (typeof CTL_ACTIONS)[number];
 
 /** Seconds a restart keeps the phone away (scaled by its time scale), as after a restore. */
@@ -54,27 +66,38 @@ export async function runControl(emu: Emulator, req: PlistDict): Promise<unknown
       if (!d.runtime) throw usage('This device has no content to change.', 'Attach a device with a content profile.');
       if (!isMutation(what)) throw usage(`Unknown change "${what}".`, `Use one of: ${MUTATION_ACTIONS.join(', ')}.`);
       const summary = await d.runtime.mutate(what, n);
-      return { device: d.udid, added: summary.added.length, modified: summary.modified.length, deleted: summary.deleted.length, summary };
+      return {
+        device: d.udid,
+        added: summary.added.length,
+        modified: summary.modified.length,
+        deleted: summary.deleted.length,
+        summary,
+      };
     }
     case 'fault': {
       const d = emu.find(str(req.UDID, 'UDID'));
-      if (!d.runtime) throw usage('This device has no backup service to disturb.', 'Attach a device with a content profile.');
+      if (!d.runtime)
+        throw usage('This device has no backup service to disturb.', 'Attach a device with a content profile.');
       const name = str(req.Fault, 'Fault');
       const params = isPlistDict(req.Params) ? req.Params : {};
       const flat: Record<string, string | number | boolean> = {};
-      for (const [k, v] of Object.entries(params)) if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') flat[k] = v;
+      for (const [k, v] of Object.entries(params))
+        if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') flat[k] = v;
       if (name === 'clear') d.runtime.faults.clear();
       else d.runtime.faults.set(parseFault(name, flat));
       const hostile = d.runtime.hostile;
       return {
-        device: d.udid, faults: d.runtime.faults.list(), uploaded: { ...d.runtime.faults.counters },
+        device: d.udid,
+        faults: d.runtime.faults.list(),
+        uploaded: { ...d.runtime.faults.counters },
         ...(hostile === undefined ? {} : { hostile: hostileReport(hostile) }),
       };
     }
     case 'cancel': {
       // The owner taps Cancel on the phone's sync screen.
       const d = emu.find(str(req.UDID, 'UDID'));
-      if (!d.runtime) throw usage('This device has no backup service to cancel.', 'Attach a device with a content profile.');
+      if (!d.runtime)
+        throw usage('This device has no backup service to cancel.', 'Attach a device with a content profile.');
       return { device: d.udid, cancelled: d.runtime.cancelOnPhone() };
     }
     case 'lock':
@@ -138,12 +161,14 @@ export function parsePasscode(mode: string, seconds: PlistValue | undefined): Pa
 
 function secs(v: PlistValue | undefined): number {
   const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
-  if (!Number.isFinite(n) || n < 0 || n > 86_400) throw usage('A number of seconds (0 to 86400) is needed.', 'For example: pending 5.');
+  if (!Number.isFinite(n) || n < 0 || n > 86_400)
+    throw usage('A number of seconds (0 to 86400) is needed.', 'For example: pending 5.');
   return n;
 }
 
 function str(v: PlistValue | undefined, what: string): string {
-  if (typeof v !== 'string' || v.length === 0) throw usage(`The control request has no ${what}.`, 'See "ibackup emulator ctl --help".');
+  if (typeof v !== 'string' || v.length === 0)
+    throw usage(`The control request has no ${what}.`, 'See "ibackup emulator ctl --help".');
   return v;
 }
 

@@ -72,7 +72,9 @@ export class DeviceRuntime {
 
   /** Builds the device's content and replays the changes it recorded. */
   static async open(profile: DeviceProfile, stateDir: string): Promise<DeviceRuntime> {
-    const content = DeviceContent.build(profile.content, { overrides: folderOverrideStore(join(stateDir, 'restored')) });
+    const content = DeviceContent.build(profile.content, {
+      overrides: folderOverrideStore(join(stateDir, 'restored')),
+    });
     const journal = await readFile(join(stateDir, JOURNAL), 'utf8').catch(() => undefined);
     if (journal !== undefined) await content.applyMutations(JSON.parse(journal));
     return new DeviceRuntime(content, stateDir, await ReinstalledApps.open(stateDir));
@@ -111,7 +113,13 @@ export class DeviceRuntime {
       if (seen.has(bundleId)) continue;
       seen.add(bundleId);
       const name = bundleId.split('.').pop() ?? bundleId;
-      out.push({ bundleId, name, version: '1.0', sinf: new TextEncoder().encode(`sinf:${bundleId}`), itunesMetadata: serializeXmlPlist({ itemName: name, softwareVersionBundleId: bundleId }) });
+      out.push({
+        bundleId,
+        name,
+        version: '1.0',
+        sinf: new TextEncoder().encode(`sinf:${bundleId}`),
+        itunesMetadata: serializeXmlPlist({ itemName: name, softwareVersionBundleId: bundleId }),
+      });
     }
     return out;
   }
@@ -130,12 +138,20 @@ export class DeviceRuntime {
     const tls = profile.behaviour.serviceTls;
     const identity = profile.identity;
     const extras = backupExtras(this, device, profile);
-    const backupSource = deviceBackupSource(this.content, identity.productVersion, this.stateDir, () => this.faults.take('reuse-stale-snapshot'));
+    const backupSource = deviceBackupSource(this.content, identity.productVersion, this.stateDir, () =>
+      this.faults.take('reuse-stale-snapshot'),
+    );
     const backup: BackupDevice = {
       udid: device.udid,
       source: () => backupSource,
       lockdownSnapshot: () => lockdownSnapshot(device),
-      applications: () => Object.fromEntries(this.apps().map((a) => [a.bundleId, { CFBundleIdentifier: a.bundleId, CFBundleVersion: a.version, ContainerContentClass: 'Data/Application' }])),
+      applications: () =>
+        Object.fromEntries(
+          this.apps().map((a) => [
+            a.bundleId,
+            { CFBundleIdentifier: a.bundleId, CFBundleVersion: a.version, ContainerContentClass: 'Data/Application' },
+          ]),
+        ),
       wasPasscodeSet: () => identity.passcodeSet,
       plainKeybag: () => this.plainKeybag(),
       startRun: (signal) => extras.startRun(signal),
@@ -158,7 +174,8 @@ export class DeviceRuntime {
       },
       endRun: (c: AbortController, name: string, ending: RunEnding) => {
         this.runs.delete(c);
-        if (ending === 'host-gone' && name === 'Backup' && keepsSnapshotOfInterruptedRun(identity.productVersion)) this.snapshotLeftBehind = true;
+        if (ending === 'host-gone' && name === 'Backup' && keepsSnapshotOfInterruptedRun(identity.productVersion))
+          this.snapshotLeftBehind = true;
       },
     };
     const deviceInfo = () => ({
@@ -168,12 +185,27 @@ export class DeviceRuntime {
       FSBlockSize: '4096',
     });
     return new Map<string, ServiceDefinition>([
-      ['com.apple.mobile.notification_proxy', { ssl: tls.notificationProxy, serve: (link) => serveNotificationProxy(link, this.bus) }],
-      ['com.apple.mobile.insecure_notification_proxy', { ssl: false, serve: (link) => serveNotificationProxy(link, this.bus) }],
+      [
+        'com.apple.mobile.notification_proxy',
+        { ssl: tls.notificationProxy, serve: (link) => serveNotificationProxy(link, this.bus) },
+      ],
+      [
+        'com.apple.mobile.insecure_notification_proxy',
+        { ssl: false, serve: (link) => serveNotificationProxy(link, this.bus) },
+      ],
       ['com.apple.afc', { ssl: tls.afc, serve: (link) => serveAfc(link, this.afc, this.afcLocks, deviceInfo) }],
-      ['com.apple.mobile.installation_proxy', { ssl: tls.installationProxy, serve: (link) => serveInstallationProxy(link, this.apps()) }],
+      [
+        'com.apple.mobile.installation_proxy',
+        { ssl: tls.installationProxy, serve: (link) => serveInstallationProxy(link, this.apps()) },
+      ],
       ['com.apple.springboardservices', { ssl: tls.installationProxy, serve: (link) => serveSpringboard(link) }],
-      ['com.apple.mobile.diagnostics_relay', { ssl: true, serve: (link) => serveDiagnosticsRelay(link, () => ({ PasswordConfigured: identity.passcodeSet })) }],
+      [
+        'com.apple.mobile.diagnostics_relay',
+        {
+          ssl: true,
+          serve: (link) => serveDiagnosticsRelay(link, () => ({ PasswordConfigured: identity.passcodeSet })),
+        },
+      ],
       [
         'com.apple.mobilebackup2',
         { ssl: tls.mobilebackup2, needsEscrowBag: true, serve: (link) => serveMobileBackup2(link, mb2Device) },

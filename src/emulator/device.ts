@@ -8,7 +8,13 @@ import type { PlistDict, PlistValue } from '../protocol/plist/index.js';
 import type { Link, TlsOptions } from '../transport/link.js';
 import { buildDomains, getValue, removeValue, setValue, ROOT_DOMAIN, type LockdownStore } from './identity.js';
 import { serverTlsFor } from './ios-connection.js';
-import { serveLockdown, type LockdownBackend, type LockdownErrorName, type Outcome, type StartedService } from './lockdownd.js';
+import {
+  serveLockdown,
+  type LockdownBackend,
+  type LockdownErrorName,
+  type Outcome,
+  type StartedService,
+} from './lockdownd.js';
 import { isAcceptedClientCertificate, pairingFromRecord, validatePairRecord } from './pairing.js';
 import { DevicePorts } from './ports.js';
 import type { DeviceProfile, PasscodeBehaviour, TrustBehaviour } from './profile-types.js';
@@ -63,7 +69,10 @@ export class VirtualDevice implements MuxDevice, LockdownBackend {
     this.udid = opts.profile.identity.udid;
     this.state = opts.state;
     this.runtime = opts.runtime;
-    this.services = new Map([...(opts.runtime ? opts.runtime.services(this, opts.profile) : []), ...(opts.services ?? [])]);
+    this.services = new Map([
+      ...(opts.runtime ? opts.runtime.services(this, opts.profile) : []),
+      ...(opts.services ?? []),
+    ]);
     this.onPairingChange = opts.onPairingChange ?? (() => undefined);
     this.trust = new TrustDialog(opts.profile.behaviour.trust, opts.now);
     this.locked = opts.profile.behaviour.locked;
@@ -120,7 +129,11 @@ export class VirtualDevice implements MuxDevice, LockdownBackend {
   // ---- lockdownd backend ----
 
   getValue(domain: string | undefined, key: string | undefined, sessionActive: boolean): Outcome<PlistValue> {
-    const r = getValue(this.values, { ...(domain === undefined ? {} : { domain }), ...(key === undefined ? {} : { key }), sessionActive });
+    const r = getValue(this.values, {
+      ...(domain === undefined ? {} : { domain }),
+      ...(key === undefined ? {} : { key }),
+      sessionActive,
+    });
     return 'value' in r ? { ok: true, value: r.value } : { ok: false, error: r.error };
   }
 
@@ -184,7 +197,11 @@ export class VirtualDevice implements MuxDevice, LockdownBackend {
     return pairing !== undefined && isAcceptedClientCertificate(cert, pairing);
   }
 
-  async startService(name: string, hostId: string, escrowBag: Uint8Array | undefined): Promise<Outcome<StartedService>> {
+  async startService(
+    name: string,
+    hostId: string,
+    escrowBag: Uint8Array | undefined,
+  ): Promise<Outcome<StartedService>> {
     const def = this.services.get(name);
     if (!def) return { ok: false, error: 'InvalidService' };
     const pairing = this.state.getPairing(hostId);

@@ -8,7 +8,15 @@ import { IbackupError } from '../errors.js';
 export const BACKUP_PHASES = ['planning', 'directories', 'uploading', 'moving', 'removing', 'finished'] as const;
 export type BackupPhase = (typeof BACKUP_PHASES)[number];
 
-export const FAULT_NAMES = ['disconnect', 'throttle', 'stall', 'host-full', 'locked', 'hostile', 'reuse-stale-snapshot'] as const;
+export const FAULT_NAMES = [
+  'disconnect',
+  'throttle',
+  'stall',
+  'host-full',
+  'locked',
+  'hostile',
+  'reuse-stale-snapshot',
+] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
 
 /** What a hostile device sends (services/mobilebackup2/hostile.ts). */
@@ -88,19 +96,24 @@ export function parseFault(name: string, params: Readonly<Record<string, FaultPa
   const num = (k: string, min: number, max: number): number => {
     const v = params[k];
     const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-    if (!Number.isFinite(n) || n < min || n > max) throw usage(`The fault ${name} needs ${k}= a number from ${min} to ${max}.`);
+    if (!Number.isFinite(n) || n < min || n > max)
+      throw usage(`The fault ${name} needs ${k}= a number from ${min} to ${max}.`);
     return n;
   };
   const phase = (): BackupPhase => {
     const v = params.phase;
     if (v === undefined) return DEFAULT_PHASE;
-    if (typeof v !== 'string' || !isPhase(v)) throw usage(`"${String(v)}" is not a backup phase (${BACKUP_PHASES.join(', ')}).`);
+    if (typeof v !== 'string' || !isPhase(v))
+      throw usage(`"${String(v)}" is not a backup phase (${BACKUP_PHASES.join(', ')}).`);
     return v;
   };
   switch (name) {
     case 'disconnect':
-      if ((params.bytes === undefined) === (params.phase === undefined)) throw usage('The fault disconnect needs bytes=N or phase=P (one of them).');
-      return params.bytes !== undefined ? { name, bytes: Math.floor(num('bytes', 0, Number.MAX_SAFE_INTEGER)), repeat } : { name, phase: phase(), repeat };
+      if ((params.bytes === undefined) === (params.phase === undefined))
+        throw usage('The fault disconnect needs bytes=N or phase=P (one of them).');
+      return params.bytes !== undefined
+        ? { name, bytes: Math.floor(num('bytes', 0, Number.MAX_SAFE_INTEGER)), repeat }
+        : { name, phase: phase(), repeat };
     case 'throttle':
       return { name, mbps: num('mbps', 0.001, 100_000), repeat };
     case 'stall':
@@ -112,7 +125,8 @@ export function parseFault(name: string, params: Readonly<Record<string, FaultPa
       return { name, repeat };
     case 'hostile': {
       const attack = params.attack ?? 'paths';
-      if (typeof attack !== 'string' || !isHostileAttack(attack)) throw usage(`"${String(attack)}" is not a hostile attack (${HOSTILE_ATTACKS.join(', ')}).`);
+      if (typeof attack !== 'string' || !isHostileAttack(attack))
+        throw usage(`"${String(attack)}" is not a hostile attack (${HOSTILE_ATTACKS.join(', ')}).`);
       return { name, attack, repeat };
     }
   }
@@ -131,12 +145,14 @@ export function parseProfileFault(f: unknown): FaultSpec {
     const [name = '', ...words] = f.trim().split(/\s+/);
     return parseFault(name, parseFaultArgs(words));
   }
-  if (typeof f !== 'object' || f === null || Array.isArray(f)) throw usage('A fault must be a string like "throttle mbps=50" or an object like {"name": "throttle", "mbps": 50}.');
+  if (typeof f !== 'object' || f === null || Array.isArray(f))
+    throw usage('A fault must be a string like "throttle mbps=50" or an object like {"name": "throttle", "mbps": 50}.');
   const { name, ...rest } = f as Record<string, unknown>;
   if (typeof name !== 'string') throw usage('A fault object needs "name": the fault.');
   const params: Record<string, FaultParamValue> = {};
   for (const [k, v] of Object.entries(rest)) {
-    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') throw usage(`The fault ${name}: "${k}" must be a string, number or true/false.`);
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean')
+      throw usage(`The fault ${name}: "${k}" must be a string, number or true/false.`);
     params[k] = v;
   }
   return parseFault(name, params);

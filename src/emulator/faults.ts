@@ -29,8 +29,17 @@ import type { FaultSpec, HostileAttack } from './fault-spec.js';
 import { Mb2Failure } from './services/mobilebackup2/index.js';
 
 export {
-  BACKUP_PHASES, FAULT_NAMES, HOSTILE_ATTACKS, parseFault, parseFaultArgs, parseProfileFault,
-  type BackupPhase, type FaultName, type FaultSpec, type HostileAttack, type ProfileFault,
+  BACKUP_PHASES,
+  FAULT_NAMES,
+  HOSTILE_ATTACKS,
+  parseFault,
+  parseFaultArgs,
+  parseProfileFault,
+  type BackupPhase,
+  type FaultName,
+  type FaultSpec,
+  type HostileAttack,
+  type ProfileFault,
 } from './fault-spec.js';
 
 /** What the faults act on: the device's connections and services. */
@@ -112,7 +121,10 @@ export class DeviceFaults {
     if (spec.name === 'hostile') {
       const turn = this.target?.turnHostile;
       if (turn === undefined) {
-        throw new IbackupError('USAGE', { message: 'This device has no backup service to turn hostile.', remedy: 'Attach a device with a content profile.' });
+        throw new IbackupError('USAGE', {
+          message: 'This device has no backup service to turn hostile.',
+          remedy: 'Attach a device with a content profile.',
+        });
       }
       this.drop(this.armed.filter((a) => a.spec.name === spec.name));
       const handle = turn.call(this.target, spec.attack, () => this.fired(armed));

@@ -31,7 +31,9 @@ export function toPkcs1PublicPem(pem: string | Uint8Array): string {
 /** Seconds east of UTC of a time zone at an instant (0 if the zone is unknown). */
 export function utcOffsetSeconds(timeZone: string, ms: number): number {
   try {
-    const parts = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' }).formatToParts(new Date(ms));
+    const parts = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' }).formatToParts(
+      new Date(ms),
+    );
     const name = parts.find((p) => p.type === 'timeZoneName')?.value ?? '';
     const m = /GMT([+-])(\d{2}):(\d{2})/.exec(name);
     if (m === null) return 0;
@@ -52,7 +54,9 @@ function seededUint(id: DeviceIdentity, label: string, bytes: number): number {
 }
 
 function seededUuid(id: DeviceIdentity, label: string): string {
-  const h = Array.from(seeded(id, label, 16), (b) => b.toString(16).padStart(2, '0')).join('').toUpperCase();
+  const h = Array.from(seeded(id, label, 16), (b) => b.toString(16).padStart(2, '0'))
+    .join('')
+    .toUpperCase();
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-A${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
@@ -68,7 +72,9 @@ function rootDomain(profile: DeviceProfile, publicKeyPem: string, now: () => num
     BasebandCertId: seededUint(id, 'bbcert', 3),
     BasebandChipID: seededUint(id, 'bbchip', 3),
     BasebandKeyHashInformation: { AKeyStatus: 2, SKeyHash: seeded(id, 'skeyhash', 32), SKeyStatus: 0 },
-    BasebandMasterKeyHash: Array.from(seeded(id, 'bbmaster', 20), (b) => b.toString(16).padStart(2, '0')).join('').toUpperCase(),
+    BasebandMasterKeyHash: Array.from(seeded(id, 'bbmaster', 20), (b) => b.toString(16).padStart(2, '0'))
+      .join('')
+      .toUpperCase(),
     BasebandRegionSKU: seeded(id, 'bbsku', 4),
     BasebandSerialNumber: seeded(id, 'bbserial', 4),
     BasebandStatus: 'BBInfoAvailable',
@@ -128,7 +134,9 @@ function rootDomain(profile: DeviceProfile, publicKeyPem: string, now: () => num
     UseRaptorCerts: id.cpuArchitecture === 'arm64e',
     Uses24HourClock: id.uses24HourClock,
     WiFiAddress: id.wifiAddress,
-    WirelessBoardSerialNumber: Array.from(seeded(id, 'wireless', 6), (b) => b.toString(16).padStart(2, '0')).join('').toUpperCase(),
+    WirelessBoardSerialNumber: Array.from(seeded(id, 'wireless', 6), (b) => b.toString(16).padStart(2, '0'))
+      .join('')
+      .toUpperCase(),
   };
   if (major >= 15) root['HumanReadableProductVersionString'] = id.productVersion;
   if (hasSim) {
@@ -193,7 +201,13 @@ function diskUsage(profile: DeviceProfile): { current: PlistDict; factory: Plist
   return { current, factory };
 }
 
-const DATA_CLASSES = ['com.apple.Bookmarks', 'com.apple.Calendars', 'com.apple.Contacts', 'com.apple.Notes', 'com.apple.mail.Accounts'];
+const DATA_CLASSES = [
+  'com.apple.Bookmarks',
+  'com.apple.Calendars',
+  'com.apple.Contacts',
+  'com.apple.Notes',
+  'com.apple.mail.Accounts',
+];
 
 /**
  * Every lockdown domain of the device ('' = root). Values that change while it runs
@@ -212,7 +226,10 @@ export function buildDomains(
   const disk = diskUsage(profile);
   const domains: [string, LockdownDomain][] = [
     ['', rootDomain(profile, toPkcs1PublicPem(devicePublicKeyPem), now)],
-    ['com.apple.mobile.backup', { CloudBackupEnabled: false, RequiresEncryption: false, Version: '2.0', WillEncrypt: () => willEncrypt() }],
+    [
+      'com.apple.mobile.backup',
+      { CloudBackupEnabled: false, RequiresEncryption: false, Version: '2.0', WillEncrypt: () => willEncrypt() },
+    ],
     [
       'com.apple.mobile.iTunes',
       {
@@ -245,12 +262,22 @@ export function buildDomains(
         Language: id.language,
         Locale: id.locale,
         SupportedKeyboards: [id.locale, 'emoji'],
-        SupportedLanguages: [id.language, 'en', 'fr', 'de', 'es', 'ja', 'zh-Hans'].filter((l, i, a) => a.indexOf(l) === i),
+        SupportedLanguages: [id.language, 'en', 'fr', 'de', 'es', 'ja', 'zh-Hans'].filter(
+          (l, i, a) => a.indexOf(l) === i,
+        ),
         SupportedLocales: [id.locale, 'en_US', 'en_GB', 'fr_FR', 'de_DE'].filter((l, i, a) => a.indexOf(l) === i),
       },
     ],
-    ['com.apple.mobile.wireless_lockdown', { EnableWifiConnections: false, EnableWifiDebugging: false, SupportsWifi: true, SupportsWifiSyncing: true }],
-    ['com.apple.mobile.data_sync', Object.fromEntries(['Bookmarks', 'Calendars', 'Contacts', 'Notes'].map((c): [string, PlistValue] => [c, { AccountNames: [] }]))],
+    [
+      'com.apple.mobile.wireless_lockdown',
+      { EnableWifiConnections: false, EnableWifiDebugging: false, SupportsWifi: true, SupportsWifiSyncing: true },
+    ],
+    [
+      'com.apple.mobile.data_sync',
+      Object.fromEntries(
+        ['Bookmarks', 'Calendars', 'Contacts', 'Notes'].map((c): [string, PlistValue] => [c, { AccountNames: [] }]),
+      ),
+    ],
     ['com.apple.mobile.sync_data_class', Object.fromEntries(DATA_CLASSES.map((c): [string, PlistValue] => [c, {}]))],
     ['com.apple.PurpleBuddy', { SetupDone: true, SetupFinishedAllSteps: true, SetupState: 'SetupUsingAssistant' }],
     ['com.apple.purplebuddy', {}],

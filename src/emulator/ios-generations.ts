@@ -67,7 +67,8 @@ export function keepsSnapshotOfInterruptedRun(productVersion: string): boolean {
 }
 
 export const SNAPSHOT_EXISTS_CODE = 3;
-export const SNAPSHOT_EXISTS_DESCRIPTION = 'Failed to create snapshot: File exists (17) at path "/private/var" (MBErrorDomain/3)';
+export const SNAPSHOT_EXISTS_DESCRIPTION =
+  'Failed to create snapshot: File exists (17) at path "/private/var" (MBErrorDomain/3)';
 
 /** Milliseconds of a modelled delay of `seconds`, compressed by the profile's time scale. */
 export function scaledMs(seconds: number, timeScale: number): number {

@@ -84,12 +84,14 @@ export function serializeKeys(k: BackupKeys): Record<string, string> {
     salt: Buffer.from(k.salt).toString('hex'),
     dpsl: Buffer.from(k.dpsl).toString('hex'),
   };
-  for (const [c, v] of k.classKeys) out[`class${c}`] = `${Buffer.from(v.uuid).toString('hex')}:${Buffer.from(v.key).toString('hex')}`;
+  for (const [c, v] of k.classKeys)
+    out[`class${c}`] = `${Buffer.from(v.uuid).toString('hex')}:${Buffer.from(v.key).toString('hex')}`;
   return out;
 }
 
 export function deserializeKeys(o: Record<string, string>): BackupKeys | undefined {
-  const hex = (s: string | undefined): Uint8Array | undefined => (s && /^[0-9a-f]*$/.test(s) ? new Uint8Array(Buffer.from(s, 'hex')) : undefined);
+  const hex = (s: string | undefined): Uint8Array | undefined =>
+    s && /^[0-9a-f]*$/.test(s) ? new Uint8Array(Buffer.from(s, 'hex')) : undefined;
   const uuid = hex(o.uuid);
   const salt = hex(o.salt);
   const dpsl = hex(o.dpsl);

@@ -13,12 +13,7 @@ export type LockdownStore = Map<string, LockdownDomain>;
 export const ROOT_DOMAIN = '';
 
 export type ValueError =
-  | 'MissingKey'
-  | 'MissingValue'
-  | 'GetProhibited'
-  | 'SetProhibited'
-  | 'ImmutableValue'
-  | 'RemoveProhibited';
+  'MissingKey' | 'MissingValue' | 'GetProhibited' | 'SetProhibited' | 'ImmutableValue' | 'RemoveProhibited';
 
 export type GetResult = { value: PlistValue } | { error: ValueError };
 export type ChangeResult = { ok: true } | { error: ValueError };

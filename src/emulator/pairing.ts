@@ -99,8 +99,10 @@ export function validatePairRecord(
   }
   const { RootCertificate: root, HostCertificate: host, DeviceCertificate: device } = certs;
   const { RootCertificate: rootPem, HostCertificate: hostPem, DeviceCertificate: devicePem } = pems;
-  if (root === undefined || host === undefined || device === undefined) return fail('InvalidPairRecord', 'a certificate is missing');
-  if (rootPem === undefined || hostPem === undefined || devicePem === undefined) return fail('InvalidPairRecord', 'a certificate is missing');
+  if (root === undefined || host === undefined || device === undefined)
+    return fail('InvalidPairRecord', 'a certificate is missing');
+  if (rootPem === undefined || hostPem === undefined || devicePem === undefined)
+    return fail('InvalidPairRecord', 'a certificate is missing');
 
   let ownKey: KeyObject;
   try {
@@ -158,7 +160,9 @@ export function isAcceptedClientCertificate(
 export const ESCROW_BAG_LENGTH = 32;
 
 /** A fresh EscrowBag: opaque random bytes the host must send back with StartService. */
-export function generateEscrowBag(random: (n: number) => Uint8Array = (n) => new Uint8Array(randomBytes(n))): Uint8Array {
+export function generateEscrowBag(
+  random: (n: number) => Uint8Array = (n) => new Uint8Array(randomBytes(n)),
+): Uint8Array {
   return random(ESCROW_BAG_LENGTH);
 }
 

@@ -46,7 +46,8 @@ export class DevicePorts {
   /** Opens a one-shot port for a service; returns its number. */
   open(handler: PortHandler): number {
     let port = this.next;
-    while (this.pending.has(port) || port === LOCKDOWN_PORT) port = port >= LAST_DYNAMIC_PORT ? FIRST_DYNAMIC_PORT : port + 1;
+    while (this.pending.has(port) || port === LOCKDOWN_PORT)
+      port = port >= LAST_DYNAMIC_PORT ? FIRST_DYNAMIC_PORT : port + 1;
     this.next = port >= LAST_DYNAMIC_PORT ? FIRST_DYNAMIC_PORT : port + 1;
     const timer = setTimeout(() => this.pending.delete(port), this.waitMs);
     timer.unref();

@@ -18,11 +18,12 @@ type Check = (value: unknown) => string | undefined;
 
 const MAX_STRING = 256;
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const text: Check = (v) =>
-  typeof v === 'string' && v.length > 0 && v.length <= MAX_STRING ? undefined : `must be a non-empty string (at most ${MAX_STRING} characters)`;
+  typeof v === 'string' && v.length > 0 && v.length <= MAX_STRING
+    ? undefined
+    : `must be a non-empty string (at most ${MAX_STRING} characters)`;
 const optionalText: Check = (v) =>
   typeof v === 'string' && v.length <= MAX_STRING ? undefined : `must be a string (at most ${MAX_STRING} characters)`;
 const bool: Check = (v) => (typeof v === 'boolean' ? undefined : 'must be true or false');
@@ -31,9 +32,13 @@ const count: Check = (v) =>
 const positive: Check = (v) =>
   typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 ? undefined : 'must be a whole number, 1 or more';
 const seed: Check = (v) =>
-  typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff ? undefined : 'must be a whole number from 0 to 4294967295';
+  typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff
+    ? undefined
+    : 'must be a whole number from 0 to 4294967295';
 const percent: Check = (v) =>
-  typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 100 ? undefined : 'must be a whole number from 0 to 100';
+  typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 100
+    ? undefined
+    : 'must be a whole number from 0 to 100';
 const pattern =
   (re: RegExp, example: string): Check =>
   (v) =>
@@ -41,7 +46,9 @@ const pattern =
 const oneOf =
   (values: readonly string[]): Check =>
   (v) =>
-    typeof v === 'string' && values.includes(v) ? undefined : `must be one of ${values.map((s) => `"${s}"`).join(', ')}`;
+    typeof v === 'string' && values.includes(v)
+      ? undefined
+      : `must be one of ${values.map((s) => `"${s}"`).join(', ')}`;
 const listOf =
   (item: Check): Check =>
   (v) => {
@@ -70,7 +77,10 @@ export function validTimeScale(v: unknown): v is number {
 
 export const VERSION_PATTERN = /^\d{1,2}\.\d{1,2}(\.\d{1,2})?$/;
 const mac = pattern(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/, 'a4:83:e7:12:34:56');
-const udid = pattern(/^([0-9a-f]{40}|[0-9A-F]{8}-[0-9A-F]{16})$/, '00008120-001A2B3C4D5E802E" or 40 lowercase hex digits like "0123…');
+const udid = pattern(
+  /^([0-9a-f]{40}|[0-9A-F]{8}-[0-9A-F]{16})$/,
+  '00008120-001A2B3C4D5E802E" or 40 lowercase hex digits like "0123…',
+);
 
 const IDENTITY_CHECKS = {
   udid,
@@ -111,7 +121,12 @@ const IDENTITY_CHECKS = {
   passcodeSet: bool,
 } satisfies Record<keyof DeviceIdentity, Check>;
 
-const SERVICE_TLS_KEYS: readonly (keyof ServiceTls)[] = ['afc', 'notificationProxy', 'mobilebackup2', 'installationProxy'];
+const SERVICE_TLS_KEYS: readonly (keyof ServiceTls)[] = [
+  'afc',
+  'notificationProxy',
+  'mobilebackup2',
+  'installationProxy',
+];
 
 /** `{mode, seconds?}` where only the listed modes take seconds. */
 function modeCheck(modes: readonly string[], timed: string): (v: unknown, path: string) => string | undefined {
@@ -138,10 +153,15 @@ const BEHAVIOUR_CHECKS = {
   locked: (v: unknown, path: string) => prefixed(path, bool(v)),
   keyDerivationIterations: (v: unknown, path: string) => prefixed(path, positive(v)),
   passcodeTimeoutSeconds: (v: unknown, path: string) =>
-    typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 86_400 ? undefined : `"${path}" must be a number of seconds from 0 to 86400`,
+    typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 86_400
+      ? undefined
+      : `"${path}" must be a number of seconds from 0 to 86400`,
   preparationSeconds: (v: unknown, path: string) =>
-    typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 86_400 ? undefined : `"${path}" must be a number of seconds from 0 to 86400`,
-  timeScale: (v: unknown, path: string) => (validTimeScale(v) ? undefined : `"${path}" must be a number above 0 (at most 1000), e.g. 0.01`),
+    typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 86_400
+      ? undefined
+      : `"${path}" must be a number of seconds from 0 to 86400`,
+  timeScale: (v: unknown, path: string) =>
+    validTimeScale(v) ? undefined : `"${path}" must be a number above 0 (at most 1000), e.g. 0.01`,
   serviceTls: (v: unknown, path: string) => checkObject(v, path, SERVICE_TLS_KEYS, () => bool),
   faults: (v: unknown, path: string) => {
     if (!Array.isArray(v)) return `"${path}" must be a list of faults like ["throttle mbps=50"]`;
@@ -232,7 +252,8 @@ export function validateProfileOverrides(value: unknown, source: string): Profil
   if (problem !== undefined) {
     throw new IbackupError('USAGE', {
       message: `Profile ${source}: ${problem}.`,
-      remedy: 'Fix the profile file (keys: name, extends, identity, behaviour, content), or use a built-in profile: tiny, typical, big.',
+      remedy:
+        'Fix the profile file (keys: name, extends, identity, behaviour, content), or use a built-in profile: tiny, typical, big.',
       details: { source },
     });
   }

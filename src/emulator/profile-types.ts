@@ -14,10 +14,7 @@ export type UdidStyle = 'legacy40' | 'modern';
 
 /** What the phone's owner does when "Trust This Computer?" appears. */
 export type TrustBehaviour =
-  | { mode: 'accept' }
-  | { mode: 'deny' }
-  | { mode: 'locked' }
-  | { mode: 'pending'; seconds: number };
+  { mode: 'accept' } | { mode: 'deny' } | { mode: 'locked' } | { mode: 'pending'; seconds: number };
 
 /** When the owner types the passcode the phone asks for (backup, encryption changes). */
 export type PasscodeBehaviour = { mode: 'enter' } | { mode: 'never' } | { mode: 'after'; seconds: number };

@@ -153,8 +153,17 @@ export interface DeriveOptions {
 
 /** Values that differ between the devices of `--devices N`; a profile's own value serves device 0 only. */
 const PER_DEVICE_KEYS = [
-  'udid', 'uniqueChipId', 'serialNumber', 'mlbSerialNumber', 'imei', 'meid', 'iccid', 'phoneNumber',
-  'wifiAddress', 'bluetoothAddress', 'ethernetAddress',
+  'udid',
+  'uniqueChipId',
+  'serialNumber',
+  'mlbSerialNumber',
+  'imei',
+  'meid',
+  'iccid',
+  'phoneNumber',
+  'wifiAddress',
+  'bluetoothAddress',
+  'ethernetAddress',
 ] as const satisfies readonly (keyof DeviceIdentity)[];
 
 function checkIosVersion(version: string): void {
@@ -193,12 +202,18 @@ export function deriveProfile(spec: ProfileSpec, options: DeriveOptions = {}): D
   if (!Number.isSafeInteger(index) || index < 0 || index > 9_999) {
     throw usage(`Device index ${index} is out of range.`, 'Use --devices with a number from 1 to 10000.');
   }
-  if (options.seed !== undefined && (!Number.isInteger(options.seed) || options.seed < 0 || options.seed > 0xffffffff)) {
+  if (
+    options.seed !== undefined &&
+    (!Number.isInteger(options.seed) || options.seed < 0 || options.seed > 0xffffffff)
+  ) {
     throw usage(`Seed ${options.seed} is out of range.`, 'Use a whole number from 0 to 4294967295.');
   }
   if (options.ios !== undefined) checkIosVersion(options.ios);
   if (options.timeScale !== undefined && !validTimeScale(options.timeScale)) {
-    throw usage(`Time scale ${options.timeScale} is out of range.`, 'Use a number above 0 and at most 1000, e.g. 0.01 to run 100 times faster.');
+    throw usage(
+      `Time scale ${options.timeScale} is out of range.`,
+      'Use a number above 0 and at most 1000, e.g. 0.01 to run 100 times faster.',
+    );
   }
   const explicit: Partial<DeviceIdentity> = { ...spec.identity };
   if (index > 0) for (const key of PER_DEVICE_KEYS) delete explicit[key];
@@ -208,21 +223,37 @@ export function deriveProfile(spec: ProfileSpec, options: DeriveOptions = {}): D
   checkIosVersion(productVersion);
   const model = chooseModel(explicit, productVersion) ?? findModel(DEFAULT_PRODUCT_TYPE);
   if (model === undefined) throw new IbackupError('INTERNAL', { message: 'The default iPhone model is missing.' });
-  const buildVersion = options.ios !== undefined ? buildVersionFor(productVersion) : explicit.buildVersion ?? buildVersionFor(productVersion);
+  const buildVersion =
+    options.ios !== undefined
+      ? buildVersionFor(productVersion)
+      : (explicit.buildVersion ?? buildVersionFor(productVersion));
 
   const chipId = explicit.chipId ?? model.chipId;
   const udidStyle =
     explicit.udidStyle ??
-    (explicit.udid !== undefined ? (explicit.udid.includes('-') ? 'modern' : 'legacy40') : model.cpuArchitecture === 'arm64e' ? 'modern' : 'legacy40');
-  if (explicit.udid !== undefined && explicit.udidStyle !== undefined && explicit.udid.includes('-') !== (udidStyle === 'modern')) {
+    (explicit.udid !== undefined
+      ? explicit.udid.includes('-')
+        ? 'modern'
+        : 'legacy40'
+      : model.cpuArchitecture === 'arm64e'
+        ? 'modern'
+        : 'legacy40');
+  if (
+    explicit.udid !== undefined &&
+    explicit.udidStyle !== undefined &&
+    explicit.udid.includes('-') !== (udidStyle === 'modern')
+  ) {
     throw usage(
       `identity.udid "${explicit.udid}" does not have the ${udidStyle} form that identity.udidStyle asks for.`,
       'Give a UDID of the matching form, or leave identity.udidStyle out.',
     );
   }
   const uniqueChipId =
-    explicit.uniqueChipId ?? (explicit.udid !== undefined ? ids.ecidFromUdid(explicit.udid) : undefined) ?? ids.seededEcid(baseSeed, index);
-  const udid = explicit.udid ?? (udidStyle === 'modern' ? ids.modernUdid(chipId, uniqueChipId) : ids.legacyUdid(baseSeed, index));
+    explicit.uniqueChipId ??
+    (explicit.udid !== undefined ? ids.ecidFromUdid(explicit.udid) : undefined) ??
+    ids.seededEcid(baseSeed, index);
+  const udid =
+    explicit.udid ?? (udidStyle === 'modern' ? ids.modernUdid(chipId, uniqueChipId) : ids.legacyUdid(baseSeed, index));
   const imei = explicit.imei ?? ids.seededImei(baseSeed, index);
   const mac = ids.seededMac(baseSeed, index);
   const baseName = explicit.deviceName ?? 'iPhone';
@@ -237,7 +268,8 @@ export function deriveProfile(spec: ProfileSpec, options: DeriveOptions = {}): D
       'Raise identity.totalCapacityBytes or lower content.bytes / content.hugeFiles.',
     );
   }
-  const usedBytes = explicit.usedBytes ?? Math.min(totalCapacityBytes, SYSTEM_BYTES + USED_PER_BACKED_UP_BYTE * contentBytes);
+  const usedBytes =
+    explicit.usedBytes ?? Math.min(totalCapacityBytes, SYSTEM_BYTES + USED_PER_BACKED_UP_BYTE * contentBytes);
   if (usedBytes > totalCapacityBytes) {
     throw usage(
       `identity.usedBytes (${usedBytes}) is larger than identity.totalCapacityBytes (${totalCapacityBytes}).`,
@@ -250,7 +282,8 @@ export function deriveProfile(spec: ProfileSpec, options: DeriveOptions = {}): D
     udidStyle,
     deviceName: index === 0 ? baseName : `${baseName} (${index + 1})`,
     productType: explicit.productType ?? model.productType,
-    marketingName: explicit.marketingName ?? (findModel(explicit.productType ?? model.productType)?.marketingName ?? 'iPhone'),
+    marketingName:
+      explicit.marketingName ?? findModel(explicit.productType ?? model.productType)?.marketingName ?? 'iPhone',
     productVersion,
     buildVersion,
     hardwareModel: explicit.hardwareModel ?? model.hardwareModel,
@@ -283,7 +316,10 @@ export function deriveProfile(spec: ProfileSpec, options: DeriveOptions = {}): D
     batteryCharging: explicit.batteryCharging ?? true,
     passcodeSet: explicit.passcodeSet ?? true,
   };
-  const behaviour: DeviceBehaviour = { ...structuredClone(spec.behaviour), serviceTls: { ...defaultServiceTls(productVersion), ...spec.behaviour.serviceTls } };
+  const behaviour: DeviceBehaviour = {
+    ...structuredClone(spec.behaviour),
+    serviceTls: { ...defaultServiceTls(productVersion), ...spec.behaviour.serviceTls },
+  };
   if (options.timeScale !== undefined) behaviour.timeScale = options.timeScale;
   return { name: spec.name, index, identity, behaviour, content };
 }

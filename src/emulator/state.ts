@@ -16,13 +16,7 @@ import { promisify } from 'node:util';
 import { IbackupError } from '../errors.js';
 import { parsePlist, serializeXmlPlist } from '../protocol/plist/index.js';
 import { isPlistDict, type PlistDict } from '../protocol/plist/types.js';
-import {
-  damagedState,
-  ensurePrivateDir,
-  readFileIfExists,
-  readPlistDict,
-  writeFileAtomic,
-} from './state-files.js';
+import { damagedState, ensurePrivateDir, readFileIfExists, readPlistDict, writeFileAtomic } from './state-files.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
@@ -220,7 +214,9 @@ export class DeviceState {
     }
     let publicKeyPkcs1Pem: string;
     try {
-      publicKeyPkcs1Pem = createPublicKey(createPrivateKey(privateKeyPem)).export({ type: 'pkcs1', format: 'pem' }).toString();
+      publicKeyPkcs1Pem = createPublicKey(createPrivateKey(privateKeyPem))
+        .export({ type: 'pkcs1', format: 'pem' })
+        .toString();
     } catch (cause) {
       throw damagedState(keyPath, 'it is not a readable RSA private key', cause);
     }
@@ -279,7 +275,12 @@ export class DeviceState {
     return this.writes.run(() => {
       const dict: PlistDict = {};
       for (const [hostId, p] of this.pairingMap) {
-        Object.defineProperty(dict, hostId, { value: pairingToPlist(p), enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(dict, hostId, {
+          value: pairingToPlist(p),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       }
       return writeFileAtomic(join(this.dir, 'pairings.plist'), serializeXmlPlist(dict));
     });

@@ -15,7 +15,10 @@ export class TrustDialog {
    */
   private shownAt: number | undefined;
 
-  constructor(behaviour: TrustBehaviour, private readonly now: () => number = Date.now) {
+  constructor(
+    behaviour: TrustBehaviour,
+    private readonly now: () => number = Date.now,
+  ) {
     this.behaviour = behaviour;
   }
 

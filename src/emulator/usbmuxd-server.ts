@@ -49,7 +49,6 @@ export interface MuxHost {
   registerClient(info: PlistDict): () => void;
 }
 
-
 /** Serves one usbmuxd client socket. */
 export function serveUsbmuxClient(sock: Socket, host: MuxHost): void {
   const decoder = new UsbmuxDecoder();
@@ -67,7 +66,8 @@ export function serveUsbmuxClient(sock: Socket, host: MuxHost): void {
   const send = (tag: number, payload: PlistDict, version = 1): void => {
     if (!sock.destroyed) sock.write(encodeUsbmuxPacket({ tag, payload, version }));
   };
-  const result = (tag: number, n: number, version = 1): void => send(tag, { MessageType: 'Result', Number: n }, version);
+  const result = (tag: number, n: number, version = 1): void =>
+    send(tag, { MessageType: 'Result', Number: n }, version);
 
   const onData = (chunk: Buffer): void => {
     decoder.feed(chunk);
@@ -157,7 +157,8 @@ export function serveUsbmuxClient(sock: Socket, host: MuxHost): void {
       case 'SavePairRecord': {
         const id = stringOf(msg.PairRecordID);
         const data = msg.PairRecordData;
-        if (id === undefined || !(data instanceof Uint8Array) || data.length === 0) return result(tag, UsbmuxResult.EINVAL);
+        if (id === undefined || !(data instanceof Uint8Array) || data.length === 0)
+          return result(tag, UsbmuxResult.EINVAL);
         try {
           await host.savePairRecord(id, data);
         } catch {

@@ -28,7 +28,10 @@ export class HostDevice {
   /** A new lockdown connection (QueryType checked). */
   async lockdown(signal?: AbortSignal): Promise<LockdownClient> {
     const link = await this.mux.connect(this.info.deviceId, LOCKDOWN_PORT, signal);
-    const client = new LockdownClient(link, this.opts.timeoutMs === undefined ? {} : { timeoutMs: this.opts.timeoutMs });
+    const client = new LockdownClient(
+      link,
+      this.opts.timeoutMs === undefined ? {} : { timeoutMs: this.opts.timeoutMs },
+    );
     try {
       const type = await client.queryType();
       if (type !== 'com.apple.mobile.lockdown') {
@@ -52,7 +55,10 @@ export class HostDevice {
   }
 
   /** Runs `fn` inside a trusted lockdown session, then ends it. */
-  async withSession<T>(fn: (lockdown: LockdownClient, record: PairRecord) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async withSession<T>(
+    fn: (lockdown: LockdownClient, record: PairRecord) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
     const record = await this.pairRecord();
     const client = await this.lockdown(signal);
     try {

@@ -191,11 +191,21 @@ export class UsbmuxClient {
     }
   }
 
-  private exchange(sock: Socket, decoder: UsbmuxDecoder, req: UsbmuxRequest, signal?: AbortSignal): Promise<UsbmuxReply> {
+  private exchange(
+    sock: Socket,
+    decoder: UsbmuxDecoder,
+    req: UsbmuxRequest,
+    signal?: AbortSignal,
+  ): Promise<UsbmuxReply> {
     const tag = this.tag++;
     return new Promise<UsbmuxReply>((resolve, reject) => {
       const timer = setTimeout(
-        () => finish(new IbackupError('TIMEOUT', { message: `usbmuxd did not answer within ${Math.round(this.timeoutMs / 1000)} s.` })),
+        () =>
+          finish(
+            new IbackupError('TIMEOUT', {
+              message: `usbmuxd did not answer within ${Math.round(this.timeoutMs / 1000)} s.`,
+            }),
+          ),
         this.timeoutMs,
       );
       const onData = (chunk: Buffer): void => {
@@ -217,10 +227,16 @@ export class UsbmuxClient {
           finish(err);
         }
       };
-      const onClose = (): void => finish(new IbackupError('CONNECTION_CLOSED', { message: 'usbmuxd closed the connection without answering.' }));
+      const onClose = (): void =>
+        finish(new IbackupError('CONNECTION_CLOSED', { message: 'usbmuxd closed the connection without answering.' }));
       // A reset (ECONNRESET, EPIPE) must reject, not crash the process as an unhandled 'error'.
       const onError = (err: Error): void =>
-        finish(new IbackupError('CONNECTION_CLOSED', { message: `The connection to usbmuxd failed: ${err.message}.`, cause: err }));
+        finish(
+          new IbackupError('CONNECTION_CLOSED', {
+            message: `The connection to usbmuxd failed: ${err.message}.`,
+            cause: err,
+          }),
+        );
       const onAbort = (): void => finish(new IbackupError('CANCELLED'));
       const finish = (err: unknown, reply?: UsbmuxReply): void => {
         clearTimeout(timer);

@@ -6,7 +6,14 @@
  * - AES-256-CBC with a zero IV and PKCS#7 padding, one-shot and incremental, for file blobs and
  *   Manifest.db.
  */
-import { createCipheriv, createDecipheriv, createHash, pbkdf2, pbkdf2Sync, randomBytes as nodeRandomBytes } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  pbkdf2,
+  pbkdf2Sync,
+  randomBytes as nodeRandomBytes,
+} from 'node:crypto';
 import type { Cipher, Decipher } from 'node:crypto';
 import { decodeError, IbackupError } from '../errors.js';
 
@@ -90,7 +97,9 @@ function wrapCipherName(kek: Uint8Array): string {
 /** RFC 3394 wrap of `key` (a multiple of 8 bytes, at least 16) with `kek`. */
 export function aesWrap(kek: Uint8Array, key: Uint8Array): Uint8Array {
   if (key.length < 16 || key.length % 8 !== 0) {
-    throw new IbackupError('INTERNAL', { message: `AES key-wrap input must be a multiple of 8 bytes ≥ 16, not ${key.length}.` });
+    throw new IbackupError('INTERNAL', {
+      message: `AES key-wrap input must be a multiple of 8 bytes ≥ 16, not ${key.length}.`,
+    });
   }
   const c = createCipheriv(wrapCipherName(kek), kek, WRAP_IV);
   return concat([c.update(key), c.final()]);

@@ -106,15 +106,18 @@ export interface DlCreateDirectory extends Extra {
   progress?: number;
 }
 /** `[name, {from: to, …}, options, progress]` (DLMessageMoveFiles is the older name). */
-export interface DlMoveItems<N extends 'DLMessageMoveItems' | 'DLMessageMoveFiles' = 'DLMessageMoveItems'> extends Extra {
+export interface DlMoveItems<
+  N extends 'DLMessageMoveItems' | 'DLMessageMoveFiles' = 'DLMessageMoveItems',
+> extends Extra {
   name: N;
   moves: Array<{ from: string; to: string }>;
   options: PlistDict;
   progress?: number;
 }
 /** `[name, [paths], options, progress]` (DLMessageRemoveFiles is the older name). */
-export interface DlRemoveItems<N extends 'DLMessageRemoveItems' | 'DLMessageRemoveFiles' = 'DLMessageRemoveItems'>
-  extends Extra {
+export interface DlRemoveItems<
+  N extends 'DLMessageRemoveItems' | 'DLMessageRemoveFiles' = 'DLMessageRemoveItems',
+> extends Extra {
   name: N;
   paths: string[];
   options: PlistDict;
@@ -158,7 +161,10 @@ export type DeviceLinkMessage =
   | DlUnknown;
 
 /** The typed message of one device request name. */
-export type DlDeviceRequest<N extends DlDeviceRequestName = DlDeviceRequestName> = Extract<DeviceLinkMessage, { name: N }>;
+export type DlDeviceRequest<N extends DlDeviceRequestName = DlDeviceRequestName> = Extract<
+  DeviceLinkMessage,
+  { name: N }
+>;
 
 /** An exhaustive dispatch table over the device requests. */
 export type DlRequestHandlers<R> = { [N in DlDeviceRequestName]: (message: DlDeviceRequest<N>) => R };
@@ -193,7 +199,8 @@ class Reader {
 
   strings(i: number): string[] {
     const v = this.items[i];
-    if (!Array.isArray(v) || !v.every((s): s is string => typeof s === 'string')) return this.fail(i, 'a list of strings');
+    if (!Array.isArray(v) || !v.every((s): s is string => typeof s === 'string'))
+      return this.fail(i, 'a list of strings');
     return v;
   }
 
@@ -272,7 +279,13 @@ export function decodeDeviceLinkMessage(value: PlistValue): DeviceLinkMessage {
       return { name, files: r.strings(1), options: r.dict(2), ...progress(r, 3), ...r.extra(4) };
     case 'DLMessageUploadFiles': {
       const total = r.optNumber(3);
-      return { name, options: r.dict(1), ...progress(r, 2), ...(total === undefined ? {} : { totalBytes: total }), ...r.extra(4) };
+      return {
+        name,
+        options: r.dict(1),
+        ...progress(r, 2),
+        ...(total === undefined ? {} : { totalBytes: total }),
+        ...r.extra(4),
+      };
     }
     case 'DLMessageGetFreeDiskSpace':
     case 'DLMessagePurgeDiskSpace':
@@ -371,16 +384,4 @@ export function encodeDeviceLinkMessage(msg: DeviceLinkMessage): PlistValue {
     case 'unknown':
       return msg.raw;
   }
-}
-
-// ---- handshake helpers ----
-
-/** Host → device Hello: `{MessageName:"Hello", SupportedProtocolVersions:[2.0, 2.1]}` as reals. */
-export function dlHello(versions: readonly number[] = [2.0, 2.1]): DlProcessMessage {
-  return { name: 'DLMessageProcessMessage', message: { MessageName: 'Hello', SupportedProtocolVersions: versions.map(real) } };
-}
-
-/** Device → host answer to Hello with the chosen version as a real. */
-export function dlHelloResponse(version: number): DlProcessMessage {
-  return { name: 'DLMessageProcessMessage', message: { MessageName: 'Response', ErrorCode: 0, ProtocolVersion: real(version) } };
 }

@@ -65,15 +65,7 @@ export const DEFAULT_DL_FILE_STREAM_LIMITS: DlFileStreamLimits = {
 };
 
 type State =
-  | 'name-len'
-  | 'name'
-  | 'path-len'
-  | 'path'
-  | 'block-len'
-  | 'block-code'
-  | 'block-data'
-  | 'block-msg'
-  | 'done';
+  'name-len' | 'name' | 'path-len' | 'path' | 'block-len' | 'block-code' | 'block-data' | 'block-msg' | 'done';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
@@ -165,7 +157,8 @@ export class DlFileStreamParser {
             this.onText(events, chunk.subarray(pos - need, pos));
             break;
           }
-          if (this.gathered.length < this.textLength) this.gathered = new Uint8Array(Math.max(this.textLength, 2 * this.gathered.length));
+          if (this.gathered.length < this.textLength)
+            this.gathered = new Uint8Array(Math.max(this.textLength, 2 * this.gathered.length));
           const take = Math.min(need, chunk.length - pos);
           this.gathered.set(chunk.subarray(pos, pos + take), this.textFill);
           this.textFill += take;

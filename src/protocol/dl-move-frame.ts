@@ -50,7 +50,11 @@ function putUint(buf: Buffer, at: number, v: number, width: number): number {
  * The frame (4-byte length, then the binary plist) of a move request. Each `from` must be
  * distinct, as the keys of a dict are.
  */
-export function encodeMoveFrame(name: string, moves: ReadonlyArray<{ from: string; to: string }>, progress: number): Uint8Array {
+export function encodeMoveFrame(
+  name: string,
+  moves: ReadonlyArray<{ from: string; to: string }>,
+  progress: number,
+): Uint8Array {
   const n = moves.length;
   const strings: string[] = [name];
   for (const m of moves) strings.push(m.from);

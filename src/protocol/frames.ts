@@ -4,12 +4,17 @@
  */
 import { IbackupError, decodeError, isIbackupError } from '../errors.js';
 import { ChunkBuffer } from './chunk-buffer.js';
-import { parsePlist, serializeBinaryPlist, serializeXmlPlist, type PlistLimits, type PlistValue } from './plist/index.js';
+import {
+  parsePlist,
+  serializeBinaryPlist,
+  serializeXmlPlist,
+  type PlistLimits,
+  type PlistValue,
+} from './plist/index.js';
 
 export type PlistFormat = 'xml' | 'binary';
 
 export const DEFAULT_MAX_FRAME_SIZE = 64 * 1024 * 1024;
-
 
 /** One frame around already-serialized plist bytes. */
 export function encodeRawFrame(body: Uint8Array): Uint8Array {

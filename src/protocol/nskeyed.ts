@@ -49,7 +49,17 @@ export interface MBFile {
 export const MAX_MBFILE_BYTES = 4 << 20;
 const LIMITS = { maxObjects: 100_000, maxDepth: 32 };
 
-type IntKey = 'lastModified' | 'lastStatusChange' | 'birth' | 'size' | 'mode' | 'inodeNumber' | 'userId' | 'groupId' | 'flags' | 'protectionClass';
+type IntKey =
+  | 'lastModified'
+  | 'lastStatusChange'
+  | 'birth'
+  | 'size'
+  | 'mode'
+  | 'inodeNumber'
+  | 'userId'
+  | 'groupId'
+  | 'flags'
+  | 'protectionClass';
 
 /** Archive key ↔ field, in the order `encodeMBFile` writes them. */
 const INT_FIELDS: ReadonlyArray<readonly [string, IntKey]> = [
@@ -72,7 +82,10 @@ const ID_FIELDS = new Set<IntKey>(['userId', 'groupId']);
 const TIME_FIELDS = new Set<IntKey>(['lastModified', 'lastStatusChange', 'birth']);
 
 const MBFILE_CLASS: PlistDict = { $classname: 'MBFile', $classes: ['MBFile', 'NSObject'] };
-const MUTABLE_DATA_CLASS: PlistDict = { $classname: 'NSMutableData', $classes: ['NSMutableData', 'NSData', 'NSObject'] };
+const MUTABLE_DATA_CLASS: PlistDict = {
+  $classname: 'NSMutableData',
+  $classes: ['NSMutableData', 'NSData', 'NSObject'],
+};
 
 // ---------------------------------------------------------------------------------------------
 // Encoding
@@ -221,7 +234,8 @@ function decodeXattrs(bytes: Uint8Array): Record<string, Uint8Array> {
   if (!isPlistDict(inner)) fail(`ExtendedAttributes must hold a dict, found ${kind(inner)}`);
   const out: Record<string, Uint8Array> = {};
   for (const [name, value] of Object.entries(inner)) {
-    if (!(value instanceof Uint8Array)) fail(`extended attribute ${JSON.stringify(name)} must be data, found ${kind(value)}`);
+    if (!(value instanceof Uint8Array))
+      fail(`extended attribute ${JSON.stringify(name)} must be data, found ${kind(value)}`);
     Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
   }
   return out;

@@ -108,7 +108,8 @@ function fail(type: string, key: string, want: string): never {
 function int(d: PlistDict, key: string, type: string): number {
   const v = d[key];
   if (typeof v === 'number' && Number.isInteger(v)) return v;
-  if (typeof v === 'bigint' && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(v);
+  if (typeof v === 'bigint' && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER))
+    return Number(v);
   return fail(type, key, 'an integer');
 }
 
@@ -129,12 +130,18 @@ function dict(d: PlistDict, key: string, type: string): PlistDict {
 
 function list(d: PlistDict, key: string, type: string): PlistDict[] {
   const v = d[key];
-  if (!Array.isArray(v) || !v.every((x): x is PlistDict => isPlistDict(x))) return fail(type, key, 'a list of dictionaries');
+  if (!Array.isArray(v) || !v.every((x): x is PlistDict => isPlistDict(x)))
+    return fail(type, key, 'a list of dictionaries');
   return v;
 }
 
 /** Optional keys: absent stays absent; present must have the right type. */
-function opt<T>(d: PlistDict, key: string, read: (d: PlistDict, key: string, type: string) => T, type: string): Record<string, T> {
+function opt<T>(
+  d: PlistDict,
+  key: string,
+  read: (d: PlistDict, key: string, type: string) => T,
+  type: string,
+): Record<string, T> {
   return d[key] === undefined ? {} : { [key]: read(d, key, type) };
 }
 
@@ -166,7 +173,11 @@ function properties(d: PlistDict, t: string): UsbmuxDeviceProperties {
 }
 
 function attached(d: PlistDict): UsbmuxAttached {
-  return { MessageType: 'Attached', DeviceID: int(d, 'DeviceID', 'Attached'), Properties: properties(dict(d, 'Properties', 'Attached'), 'Attached') };
+  return {
+    MessageType: 'Attached',
+    DeviceID: int(d, 'DeviceID', 'Attached'),
+    Properties: properties(dict(d, 'Properties', 'Attached'), 'Attached'),
+  };
 }
 
 function listener(d: PlistDict): UsbmuxListener {
@@ -232,10 +243,13 @@ export function decodeUsbmuxMessage(d: PlistDict): UsbmuxReply {
     }
   }
   if (t !== undefined) return { MessageType: 'unknown', raw: d };
-  if ('DeviceList' in d) return { MessageType: 'DeviceList', DeviceList: list(d, 'DeviceList', 'DeviceList').map(attached) };
-  if ('PairRecordData' in d) return { MessageType: 'PairRecordData', PairRecordData: data(d, 'PairRecordData', 'PairRecordData') };
+  if ('DeviceList' in d)
+    return { MessageType: 'DeviceList', DeviceList: list(d, 'DeviceList', 'DeviceList').map(attached) };
+  if ('PairRecordData' in d)
+    return { MessageType: 'PairRecordData', PairRecordData: data(d, 'PairRecordData', 'PairRecordData') };
   if ('BUID' in d) return { MessageType: 'BUID', BUID: str(d, 'BUID', 'BUID') };
-  if ('ListenerList' in d) return { MessageType: 'ListenerList', ListenerList: list(d, 'ListenerList', 'ListenerList').map(listener) };
+  if ('ListenerList' in d)
+    return { MessageType: 'ListenerList', ListenerList: list(d, 'ListenerList', 'ListenerList').map(listener) };
   return { MessageType: 'unknown', raw: d };
 }
 
@@ -291,7 +305,11 @@ export const usbmuxRequests = {
     DeviceID: deviceId,
     PortNumber: portToWire(port),
   }),
-  readPairRecord: (udid: string, info: Info = I): UsbmuxRequest => ({ ...info, MessageType: 'ReadPairRecord', PairRecordID: udid }),
+  readPairRecord: (udid: string, info: Info = I): UsbmuxRequest => ({
+    ...info,
+    MessageType: 'ReadPairRecord',
+    PairRecordID: udid,
+  }),
   savePairRecord: (udid: string, record: Uint8Array, deviceId?: number, info: Info = I): UsbmuxRequest => ({
     ...info,
     MessageType: 'SavePairRecord',
@@ -299,7 +317,11 @@ export const usbmuxRequests = {
     PairRecordData: record,
     ...(deviceId === undefined ? {} : { DeviceID: deviceId }),
   }),
-  deletePairRecord: (udid: string, info: Info = I): UsbmuxRequest => ({ ...info, MessageType: 'DeletePairRecord', PairRecordID: udid }),
+  deletePairRecord: (udid: string, info: Info = I): UsbmuxRequest => ({
+    ...info,
+    MessageType: 'DeletePairRecord',
+    PairRecordID: udid,
+  }),
   readBuid: (info: Info = I): UsbmuxRequest => ({ ...info, MessageType: 'ReadBUID' }),
   listListeners: (info: Info = I): UsbmuxRequest => ({ ...info, MessageType: 'ListListeners' }),
 };
@@ -319,5 +341,8 @@ export const usbmuxReplies = {
   }),
   pairRecordData: (record: Uint8Array): UsbmuxReply => ({ MessageType: 'PairRecordData', PairRecordData: record }),
   buid: (buid: string): UsbmuxReply => ({ MessageType: 'BUID', BUID: buid }),
-  listenerList: (listeners: UsbmuxListener[]): UsbmuxReply => ({ MessageType: 'ListenerList', ListenerList: listeners }),
+  listenerList: (listeners: UsbmuxListener[]): UsbmuxReply => ({
+    MessageType: 'ListenerList',
+    ListenerList: listeners,
+  }),
 };

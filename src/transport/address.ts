@@ -4,9 +4,7 @@
  */
 import { IbackupError } from '../errors.js';
 
-export type SocketAddress =
-  | { kind: 'unix'; path: string }
-  | { kind: 'tcp'; host: string; port: number };
+export type SocketAddress = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
 
 export const DEFAULT_UNIX_PATH = '/var/run/usbmuxd';
 export const DEFAULT_WINDOWS_PORT = 27015;

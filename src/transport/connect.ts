@@ -20,8 +20,12 @@ export function connectSocket(addr: SocketAddress, opts: ConnectOptions = {}): P
       reject(new IbackupError('CANCELLED'));
       return;
     }
-    const sock = addr.kind === 'unix' ? net.connect({ path: addr.path }) : net.connect({ host: addr.host, port: addr.port });
-    const timer = setTimeout(() => fail(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })), timeoutMs);
+    const sock =
+      addr.kind === 'unix' ? net.connect({ path: addr.path }) : net.connect({ host: addr.host, port: addr.port });
+    const timer = setTimeout(
+      () => fail(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })),
+      timeoutMs,
+    );
     const onAbort = (): void => fail(Object.assign(new Error('cancelled'), { code: 'ABORT_ERR' }));
     const cleanup = (): void => {
       clearTimeout(timer);

@@ -165,7 +165,8 @@ export class DlConnection {
   }
 
   private fail(err: Error): void {
-    if (!this.failure) this.failure = err instanceof IbackupError ? err : new IbackupError('CONNECTION_CLOSED', { cause: err });
+    if (!this.failure)
+      this.failure = err instanceof IbackupError ? err : new IbackupError('CONNECTION_CLOSED', { cause: err });
     this.notify();
   }
 
@@ -191,7 +192,12 @@ export class DlConnection {
       this.wake = () => done();
       if (timeoutMs > 0) {
         timer = setTimeout(
-          () => done(new IbackupError('TIMEOUT', { message: `The other side was silent for ${Math.round(timeoutMs / 1000)} s.` })),
+          () =>
+            done(
+              new IbackupError('TIMEOUT', {
+                message: `The other side was silent for ${Math.round(timeoutMs / 1000)} s.`,
+              }),
+            ),
           timeoutMs,
         );
       }

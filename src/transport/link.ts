@@ -172,7 +172,9 @@ export class Link extends EventEmitter<LinkEvents> {
     const carrier = direct ?? this.beginTls(leftover, false);
     if (opts.legacyServer === true) {
       carrier.pause(); // node-forge loads on first use; nothing is read meanwhile
-      return import('./tls-legacy-server.js').then((m) => this.awaitHandshake(new m.LegacyTlsServerSocket(carrier, opts), 'secure', opts.timeoutMs));
+      return import('./tls-legacy-server.js').then((m) =>
+        this.awaitHandshake(new m.LegacyTlsServerSocket(carrier, opts), 'secure', opts.timeoutMs),
+      );
     }
     const sock = new tls.TLSSocket(carrier, {
       isServer: true,
@@ -203,7 +205,10 @@ export class Link extends EventEmitter<LinkEvents> {
   async stopTls(): Promise<void> {
     const sock = this.tlsSocket;
     if (this.mode !== 'tls' || !sock) return;
-    if (this.direct) throw new IbackupError('INTERNAL', { message: 'TLS on this connection was started for good; it cannot be ended.' });
+    if (this.direct)
+      throw new IbackupError('INTERNAL', {
+        message: 'TLS on this connection was started for good; it cannot be ended.',
+      });
     await new Promise<void>((resolve) => sock.end(() => resolve()));
     if (this.carrier) this.carrier.dropWrites = true;
     this.mode = 'plain';
@@ -224,7 +229,13 @@ export class Link extends EventEmitter<LinkEvents> {
    */
   private directSocket(opts: TlsOptions, leftover: Uint8Array | undefined): net.Socket | undefined {
     const raw = this.raw;
-    if (opts.permanent !== true || !(raw instanceof net.Socket) || (leftover?.length ?? 0) > 0 || this.backlog.length > 0) return undefined;
+    if (
+      opts.permanent !== true ||
+      !(raw instanceof net.Socket) ||
+      (leftover?.length ?? 0) > 0 ||
+      this.backlog.length > 0
+    )
+      return undefined;
     if (this.mode === 'tls') throw new IbackupError('INTERNAL', { message: 'TLS is already on for this connection.' });
     if (this.closed) throw closedError();
     raw.off('data', this.onRawData);
@@ -243,7 +254,8 @@ export class Link extends EventEmitter<LinkEvents> {
     this.carrier = carrier;
     this.splitter = new TlsRecordSplitter();
     this.pendingPlain = [];
-    if (leftover && leftover.length > 0) this.onRaw(Buffer.from(leftover.buffer, leftover.byteOffset, leftover.byteLength));
+    if (leftover && leftover.length > 0)
+      this.onRaw(Buffer.from(leftover.buffer, leftover.byteOffset, leftover.byteLength));
     return carrier;
   }
 

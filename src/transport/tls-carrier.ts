@@ -61,7 +61,14 @@ const MAX_CONTEXTS = 16;
  */
 export function secureContextFor(opts: TlsOptions): tls.SecureContext {
   const options: tls.SecureContextOptions = { cert: toPem(opts.cert), key: toPem(opts.key), ...versions(opts) };
-  const id = JSON.stringify([options.cert, options.key, options.minVersion, options.maxVersion, options.ciphers, options.secureOptions]);
+  const id = JSON.stringify([
+    options.cert,
+    options.key,
+    options.minVersion,
+    options.maxVersion,
+    options.ciphers,
+    options.secureOptions,
+  ]);
   let ctx = contexts.get(id);
   if (!ctx) {
     ctx = tls.createSecureContext(options);

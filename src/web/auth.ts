@@ -47,7 +47,14 @@ function allowedHosts(port: number): string[] {
 }
 
 const forbidden = (c: Context, what: string): Response =>
-  c.json(apiError(new IbackupError('FORBIDDEN', { message: `${what} is not this server's own address, so the request was refused.` })), 403);
+  c.json(
+    apiError(
+      new IbackupError('FORBIDDEN', {
+        message: `${what} is not this server's own address, so the request was refused.`,
+      }),
+    ),
+    403,
+  );
 
 /** Host and Origin checks, for every request. */
 export function sameOriginOnly(port: () => number): MiddlewareHandler {
@@ -56,7 +63,8 @@ export function sameOriginOnly(port: () => number): MiddlewareHandler {
     const host = (c.req.header('host') ?? '').toLowerCase();
     if (!hosts.includes(host)) return forbidden(c, 'The Host header');
     const origin = c.req.header('origin');
-    if (origin !== undefined && !hosts.map((h) => `http://${h}`).includes(origin.toLowerCase())) return forbidden(c, 'The Origin header');
+    if (origin !== undefined && !hosts.map((h) => `http://${h}`).includes(origin.toLowerCase()))
+      return forbidden(c, 'The Origin header');
     await next();
   };
 }

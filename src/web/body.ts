@@ -50,16 +50,25 @@ export async function readJson(req: Request, limit = MAX_BODY_BYTES): Promise<Js
   if (bytes.byteLength === 0) return {};
   const type = (req.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
   if (type !== 'application/json') {
-    throw new IbackupError('USAGE', { message: 'The request body must be JSON (Content-Type: application/json).', remedy: 'Reload the page and try again.' });
+    throw new IbackupError('USAGE', {
+      message: 'The request body must be JSON (Content-Type: application/json).',
+      remedy: 'Reload the page and try again.',
+    });
   }
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch {
-    throw new IbackupError('USAGE', { message: 'The request body is not valid JSON.', remedy: 'Reload the page and try again.' });
+    throw new IbackupError('USAGE', {
+      message: 'The request body is not valid JSON.',
+      remedy: 'Reload the page and try again.',
+    });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new IbackupError('USAGE', { message: 'The request body must be a JSON object.', remedy: 'Reload the page and try again.' });
+    throw new IbackupError('USAGE', {
+      message: 'The request body must be a JSON object.',
+      remedy: 'Reload the page and try again.',
+    });
   }
   return value as JsonObject;
 }
@@ -98,6 +107,7 @@ export function optionalPassword(body: JsonObject, field: string): string | unde
 export function oneOf<T extends string>(body: JsonObject, field: string, values: readonly T[]): T {
   const v = body[field];
   if (v === undefined) throw badField(field, 'is missing');
-  if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) throw badField(field, `must be one of ${values.join(', ')}`);
+  if (typeof v !== 'string' || !(values as readonly string[]).includes(v))
+    throw badField(field, `must be one of ${values.join(', ')}`);
   return v as T;
 }

@@ -68,7 +68,12 @@ function problemOf(e: DeviceEntry, running: Job | undefined, lastJob: Job | unde
   return lastJob.error;
 }
 
-export function deviceView(e: DeviceEntry, running: Job | undefined, lastTrust: Job | undefined, lastJob: Job | undefined): DeviceView {
+export function deviceView(
+  e: DeviceEntry,
+  running: Job | undefined,
+  lastTrust: Job | undefined,
+  lastJob: Job | undefined,
+): DeviceView {
   const trust = trustState(e, running, lastTrust);
   const trusted = trust === 'trusted' && e.summary.paired;
   const info = trusted ? e.info : null;

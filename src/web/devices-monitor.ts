@@ -73,7 +73,9 @@ export class DevicesMonitor {
 
   snapshot(): DevicesResponse {
     const { jobs } = this.opts;
-    const devices = [...this.entries.values()].map((e) => deviceView(e, jobs.runningOn(e.udid), jobs.lastOf(e.udid, 'trust'), jobs.lastOf(e.udid)));
+    const devices = [...this.entries.values()].map((e) =>
+      deviceView(e, jobs.runningOn(e.udid), jobs.lastOf(e.udid, 'trust'), jobs.lastOf(e.udid)),
+    );
     return { devices, backupDir: this.opts.roots[0] ?? '', problem: this.problem };
   }
 
@@ -85,7 +87,11 @@ export class DevicesMonitor {
   /** The connected device, ready to talk to; DEVICE_NOT_FOUND (404) when it is not connected. */
   device(udid: string): HostDevice {
     const e = this.entry(udid);
-    return hostDevice(this.opts.ctx, { deviceId: e.summary.deviceId, udid: e.summary.udid, connection: e.summary.connection });
+    return hostDevice(this.opts.ctx, {
+      deviceId: e.summary.deviceId,
+      udid: e.summary.udid,
+      connection: e.summary.connection,
+    });
   }
 
   entry(udid: string): DeviceEntry {
@@ -163,11 +169,24 @@ export class DevicesMonitor {
     }
     this.conns.set(s.deviceId, s);
     const existing = this.entries.get(key);
-    const entry: DeviceEntry = existing ?? { udid: s.udid, summary: s, attachedMs: Date.now(), info: null, detailsProblem: null, lastBackup: null };
+    const entry: DeviceEntry = existing ?? {
+      udid: s.udid,
+      summary: s,
+      attachedMs: Date.now(),
+      info: null,
+      detailsProblem: null,
+      lastBackup: null,
+    };
     entry.summary = preferred(this.summariesOf(key));
     this.entries.set(key, entry);
     this.publish();
-    if (ev.event === 'attached' && !existing && !entry.summary.paired && this.opts.autoTrust !== false && !this.opts.jobs.runningOn(entry.udid)) {
+    if (
+      ev.event === 'attached' &&
+      !existing &&
+      !entry.summary.paired &&
+      this.opts.autoTrust !== false &&
+      !this.opts.jobs.runningOn(entry.udid)
+    ) {
       try {
         this.startTrust(entry.udid);
       } catch (err) {

@@ -85,7 +85,8 @@ export class Job {
       bytesTotal: this.bytesTotal,
       filesDone: this.filesDone,
       bytesPerSecond: elapsed > 0.2 && this.bytesDone > 0 ? Math.round(this.bytesDone / elapsed) : null,
-      etaSeconds: this.running && p !== null && p > 0 && p < 100 && elapsed > 0 ? Math.round((elapsed * (100 - p)) / p) : null,
+      etaSeconds:
+        this.running && p !== null && p > 0 && p < 100 && elapsed > 0 ? Math.round((elapsed * (100 - p)) / p) : null,
       startedAt: new Date(this.startedMs).toISOString(),
       finishedAt: this.finishedMs === null ? null : new Date(this.finishedMs).toISOString(),
       waitingForPasscode: this.running && this.phase === 'waiting-for-passcode',
@@ -106,7 +107,11 @@ export class JobManager {
 
   get(id: string): Job {
     const job = this.jobs.get(id);
-    if (!job) throw new IbackupError('NOT_FOUND', { message: 'There is no such job (it may be from before ibackup ui was restarted).', remedy: 'Reload the page.' });
+    if (!job)
+      throw new IbackupError('NOT_FOUND', {
+        message: 'There is no such job (it may be from before ibackup ui was restarted).',
+        remedy: 'Reload the page.',
+      });
     return job;
   }
 
@@ -119,7 +124,8 @@ export class JobManager {
   /** The newest job (of this kind, when given) on this device, running or not. */
   lastOf(udid: string, kind?: JobKind): Job | undefined {
     let last: Job | undefined;
-    for (const job of this.jobs.values()) if (job.udid === udid && (kind === undefined || job.kind === kind)) last = job;
+    for (const job of this.jobs.values())
+      if (job.udid === udid && (kind === undefined || job.kind === kind)) last = job;
     return last;
   }
 
@@ -176,7 +182,8 @@ export class JobManager {
         job.cause = err;
         if (job.controller.signal.aborted || (isIbackupError(err) && err.code === 'CANCELLED')) {
           job.state = 'cancelled';
-          job.error = isIbackupError(err) && err.code === 'CANCELLED' ? err.toJSON() : new IbackupError('CANCELLED').toJSON();
+          job.error =
+            isIbackupError(err) && err.code === 'CANCELLED' ? err.toJSON() : new IbackupError('CANCELLED').toJSON();
         } else {
           job.state = 'failed';
           job.error = errorView(err, this.opts.log);
@@ -231,7 +238,10 @@ const BUSY_WHAT: Record<JobKind, string> = {
 export function busyError(job: Job): IbackupError {
   return new IbackupError('BUSY', {
     message: BUSY_WHAT[job.kind],
-    remedy: job.kind === 'trust' ? 'Unlock the iPhone and answer "Trust This Computer?" on it first.' : 'Wait until it has finished, or cancel it, then try again.',
+    remedy:
+      job.kind === 'trust'
+        ? 'Unlock the iPhone and answer "Trust This Computer?" on it first.'
+        : 'Wait until it has finished, or cancel it, then try again.',
     details: { jobId: job.id, kind: job.kind },
   });
 }

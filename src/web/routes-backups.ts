@@ -13,7 +13,8 @@ import { badField } from './http-errors.js';
 import { busyError } from './jobs.js';
 import { unknownBackup } from './routes-devices.js';
 
-const sameUdid = (a: string, b: string): boolean => a.replace(/-/g, '').toLowerCase() === b.replace(/-/g, '').toLowerCase();
+const sameUdid = (a: string, b: string): boolean =>
+  a.replace(/-/g, '').toLowerCase() === b.replace(/-/g, '').toLowerCase();
 
 export function registerBackupRoutes(app: Hono, deps: Deps): void {
   /** The listed backup at the path the page sent; BACKUP_NOT_FOUND for anything else. */
@@ -42,13 +43,20 @@ export function registerBackupRoutes(app: Hono, deps: Deps): void {
     onlyFields(body, ['path', 'password']);
     const password = optionalPassword(body, 'password');
     const b = await listed(body);
-    const report = await verifyBackupAt(b.path, { useCache: false, ...(password === undefined ? {} : { password: async () => password }) });
+    const report = await verifyBackupAt(b.path, {
+      useCache: false,
+      ...(password === undefined ? {} : { password: async () => password }),
+    });
     const counts: Record<string, number> = {};
     for (const [k, v] of Object.entries(report.counts)) if (typeof v === 'number') counts[k] = v;
     return c.json({
       ok: report.ok,
       counts,
-      problems: report.problems.map((p) => ({ code: p.code, message: p.message, ...(p.path === undefined ? {} : { path: p.path }) })),
+      problems: report.problems.map((p) => ({
+        code: p.code,
+        message: p.message,
+        ...(p.path === undefined ? {} : { path: p.path }),
+      })),
     } satisfies VerifyResponse);
   });
 

@@ -43,7 +43,10 @@ export function registerDeviceRoutes(app: Hono, deps: Deps): void {
     const busy = jobs.runningOn(entry.udid);
     if (busy) throw busyError(busy);
     if (!entry.summary.paired) {
-      throw new IbackupError('NOT_PAIRED', { message: 'This computer is not trusted by the iPhone yet.', remedy: 'Unlock the iPhone, press Trust here and tap "Trust" on the iPhone.' });
+      throw new IbackupError('NOT_PAIRED', {
+        message: 'This computer is not trusted by the iPhone yet.',
+        remedy: 'Unlock the iPhone, press Trust here and tap "Trust" on the iPhone.',
+      });
     }
   };
 
@@ -77,7 +80,14 @@ export function registerDeviceRoutes(app: Hono, deps: Deps): void {
         onProgress: (p) => reportProgress(ctl, p),
         onWarning: (m) => ctl.warn(m),
       });
-      return { path: r.path, date: r.date, sizeBytes: r.sizeBytes, full: r.full, encrypted: r.encrypted, verified: r.verified };
+      return {
+        path: r.path,
+        date: r.date,
+        sizeBytes: r.sizeBytes,
+        full: r.full,
+        encrypted: r.encrypted,
+        verified: r.verified,
+      };
     });
     return c.json({ job: job.view() } satisfies { job: JobView });
   });
@@ -89,10 +99,14 @@ export function registerDeviceRoutes(app: Hono, deps: Deps): void {
     const action = oneOf(body, 'action', ['on', 'off', 'change'] as const);
     const password = optionalPassword(body, 'password');
     const newPassword = optionalPassword(body, 'newPassword');
-    if (action !== 'on' && password === undefined) throw badField('password', 'is missing (the current backup password)');
-    if (action !== 'off' && newPassword === undefined) throw badField('newPassword', 'is missing (the new backup password)');
-    if (action === 'on' && password !== undefined) throw badField('password', 'is not expected when turning encryption on');
-    if (action === 'off' && newPassword !== undefined) throw badField('newPassword', 'is not expected when turning encryption off');
+    if (action !== 'on' && password === undefined)
+      throw badField('password', 'is missing (the current backup password)');
+    if (action !== 'off' && newPassword === undefined)
+      throw badField('newPassword', 'is missing (the new backup password)');
+    if (action === 'on' && password !== undefined)
+      throw badField('password', 'is not expected when turning encryption on');
+    if (action === 'off' && newPassword !== undefined)
+      throw badField('newPassword', 'is not expected when turning encryption off');
     ready(udid);
     const device = monitor.device(udid);
     const job = jobs.start(monitor.entry(udid).udid, 'encryption', 'changing', async (ctl) => {
@@ -120,7 +134,10 @@ export function registerDeviceRoutes(app: Hono, deps: Deps): void {
     const listed = (await backupViews(deps.roots)).find((b) => b.path === path);
     if (!listed) throw unknownBackup(path);
     if (!listed.complete) {
-      throw new IbackupError('BACKUP_INCOMPLETE', { message: 'This backup is not complete, so it cannot be restored.', remedy: 'Choose a complete backup, or make a new one.' });
+      throw new IbackupError('BACKUP_INCOMPLETE', {
+        message: 'This backup is not complete, so it cannot be restored.',
+        remedy: 'Choose a complete backup, or make a new one.',
+      });
     }
     // The password is checked here, before the iPhone is touched (the job verifies the whole backup again).
     await checkBackupPassword(path, password === undefined ? {} : { password: async () => password });

@@ -13,7 +13,9 @@ function jobId(raw: string): string {
 }
 
 export function registerJobRoutes(app: Hono, deps: Deps): void {
-  app.get('/api/jobs/:id', (c) => c.json({ job: deps.jobs.get(jobId(c.req.param('id'))).view() } satisfies { job: JobView }));
+  app.get('/api/jobs/:id', (c) =>
+    c.json({ job: deps.jobs.get(jobId(c.req.param('id'))).view() } satisfies { job: JobView }),
+  );
 
   app.post('/api/jobs/:id/cancel', async (c) => {
     const id = jobId(c.req.param('id'));

@@ -105,7 +105,11 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
     const onError = (err: NodeJS.ErrnoException): void => {
       reject(
         err.code === 'EADDRINUSE'
-          ? new IbackupError('USAGE', { message: `Port ${port} is already in use.`, remedy: 'Choose another one with --port, or leave --port out to use any free port.', cause: err })
+          ? new IbackupError('USAGE', {
+              message: `Port ${port} is already in use.`,
+              remedy: 'Choose another one with --port, or leave --port out to use any free port.',
+              cause: err,
+            })
           : err,
       );
     };

@@ -41,7 +41,10 @@ export class EventBus {
         };
         const sendEvent = (e: ServerEvent): void => send((s) => s.writeSSE({ event: e.type, data: JSON.stringify(e) }));
         const unsubscribe = this.subscribe(sendEvent);
-        const heartbeat = setInterval(() => send((s) => s.write(': heartbeat\n\n').then(() => undefined)), HEARTBEAT_MS);
+        const heartbeat = setInterval(
+          () => send((s) => s.write(': heartbeat\n\n').then(() => undefined)),
+          HEARTBEAT_MS,
+        );
         heartbeat.unref();
         const finish = (): void => {
           if (closed) return;

@@ -103,7 +103,16 @@ export async function serveUi(c: Context, root: string): Promise<Response> {
   const file = await resolveFile(root, path);
   if (file === null) {
     if (path === '/' || path === '/index.html') return c.html(NOT_BUILT, 503);
-    return c.json({ error: { code: 'NOT_FOUND', message: 'There is nothing at this address.', remedy: 'Open the address that `ibackup ui` printed.' } }, 404);
+    return c.json(
+      {
+        error: {
+          code: 'NOT_FOUND',
+          message: 'There is nothing at this address.',
+          remedy: 'Open the address that `ibackup ui` printed.',
+        },
+      },
+      404,
+    );
   }
   const body = await readFile(file);
   const type = TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';

@@ -51,7 +51,11 @@ export async function shot(page: Page, name: string): Promise<void> {
  * distinct percentages seen (bounded by `timeoutMs`). `midShot` names a screenshot taken once
  * the bar is between 30 and 80 %.
  */
-export async function watchProgress(page: Page, timeoutMs: number, midShot?: string): Promise<{ percents: number[]; state: string }> {
+export async function watchProgress(
+  page: Page,
+  timeoutMs: number,
+  midShot?: string,
+): Promise<{ percents: number[]; state: string }> {
   const seen = new Set<number>();
   let shotTaken = midShot === undefined;
   const until = Date.now() + timeoutMs;
@@ -68,8 +72,10 @@ export async function watchProgress(page: Page, timeoutMs: number, midShot?: str
       await page.waitForTimeout(350); // the bar's width eases over 0.3 s
       await shot(page, midShot!);
     }
-    if (now.state !== null && now.state !== 'running') return { percents: [...seen].sort((a, b) => a - b), state: now.state };
-    if (Date.now() > until) throw new Error(`the job was still running after ${timeoutMs} ms (percentages seen: ${[...seen].join(', ')})`);
+    if (now.state !== null && now.state !== 'running')
+      return { percents: [...seen].sort((a, b) => a - b), state: now.state };
+    if (Date.now() > until)
+      throw new Error(`the job was still running after ${timeoutMs} ms (percentages seen: ${[...seen].join(', ')})`);
     await new Promise((r) => setTimeout(r, 30));
   }
 }

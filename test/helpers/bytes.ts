@@ -23,8 +23,14 @@ export function cutAt(buf: Uint8Array, offsets: readonly number[]): Uint8Array[]
 }
 
 /** Decodes `sample` split in two at every offset, then cut at random offsets: always `expected`. */
-export function assertEveryChunking<T>(sample: Uint8Array, decode: (chunks: Uint8Array[]) => T, expected: T, maxCuts = 40): void {
-  for (let n = 0; n <= sample.length; n++) assert.deepEqual(decode([sample.subarray(0, n), sample.subarray(n)]), expected, `split at ${n}`);
+export function assertEveryChunking<T>(
+  sample: Uint8Array,
+  decode: (chunks: Uint8Array[]) => T,
+  expected: T,
+  maxCuts = 40,
+): void {
+  for (let n = 0; n <= sample.length; n++)
+    assert.deepEqual(decode([sample.subarray(0, n), sample.subarray(n)]), expected, `split at ${n}`);
   fc.assert(
     fc.property(fc.uniqueArray(fc.integer({ min: 0, max: sample.length }), { maxLength: maxCuts }), (cuts) => {
       assert.deepEqual(decode(cutAt(sample, cuts)), expected);

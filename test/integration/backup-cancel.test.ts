@@ -45,7 +45,8 @@ describe('cancelling a backup', () => {
       child.stderr?.on('data', (d: Buffer) => {
         stderr += d.toString();
         for (const line of stderr.split('\n').slice(0, -1)) {
-          if (line.startsWith('{')) filesDone = Math.max(filesDone, (JSON.parse(line) as { filesDone?: number }).filesDone ?? 0);
+          if (line.startsWith('{'))
+            filesDone = Math.max(filesDone, (JSON.parse(line) as { filesDone?: number }).filesDone ?? 0);
         }
       });
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -112,7 +113,10 @@ describe('cancelling a backup', () => {
         () => assert.fail('the backup finished'),
         (e: unknown) => e,
       );
-      const err = await Promise.race([outcome, new Promise((r) => setTimeout(() => r('still waiting after 10 s'), 10_000))]);
+      const err = await Promise.race([
+        outcome,
+        new Promise((r) => setTimeout(() => r('still waiting after 10 s'), 10_000)),
+      ]);
       assert.ok(isIbackupError(err) && err.code === 'CANCELLED', String(err));
       const waited = Date.now() - cancelledAt;
       assert.ok(waited < 5_000, `the cancel took ${waited} ms`);

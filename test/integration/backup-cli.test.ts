@@ -24,7 +24,15 @@ interface BackupDoc {
 
 const RESULT_KEYS = ['bytesReceived', 'date', 'durationMs', 'filesReceived', 'full', 'path', 'sizeBytes', 'udid'];
 const PROGRESS_KEYS = ['bytesDone', 'bytesTotal', 'event', 'filesDone', 'percent', 'phase'];
-const PHASES = ['preparing', 'waiting-for-passcode', 'device-preparing', 'backing-up', 'checking', 'verifying', 'finishing'];
+const PHASES = [
+  'preparing',
+  'waiting-for-passcode',
+  'device-preparing',
+  'backing-up',
+  'checking',
+  'verifying',
+  'finishing',
+];
 
 interface ProgressEvent {
   event: 'progress';
@@ -40,7 +48,8 @@ function progressEvents(stderr: string): ProgressEvent[] {
   const lines = stderr.split('\n').filter((l) => l !== '');
   assert.ok(lines.length > 0, 'no progress on stderr');
   const events = lines.map((l) => json<{ event: string }>(l));
-  for (const e of events) assert.ok(e.event === 'progress' || e.event === 'message', `unexpected event ${JSON.stringify(e)}`);
+  for (const e of events)
+    assert.ok(e.event === 'progress' || e.event === 'message', `unexpected event ${JSON.stringify(e)}`);
   return events.filter((e): e is ProgressEvent => e.event === 'progress');
 }
 
@@ -73,11 +82,21 @@ describe('ibackup backup', () => {
       }
       assert.ok(events.some((e) => e.phase === 'backing-up' && e.filesDone > 0));
       const files = events.map((e) => e.filesDone);
-      assert.deepEqual(files, [...files].sort((x, y) => x - y), 'filesDone never goes back');
+      assert.deepEqual(
+        files,
+        [...files].sort((x, y) => x - y),
+        'filesDone never goes back',
+      );
       const backingUp = events.filter((e) => e.phase === 'backing-up').map((e) => e.percent);
-      assert.ok(backingUp.length > 0 && backingUp.every((p) => p !== null), `once backing up, every event has the last known percent: ${JSON.stringify(backingUp)}`);
+      assert.ok(
+        backingUp.length > 0 && backingUp.every((p) => p !== null),
+        `once backing up, every event has the last known percent: ${JSON.stringify(backingUp)}`,
+      );
       const last = events.at(-1);
-      assert.deepEqual([last?.phase, last?.percent, last?.filesDone, last?.bytesDone], ['finishing', 100, doc.filesReceived, doc.bytesReceived]);
+      assert.deepEqual(
+        [last?.phase, last?.percent, last?.filesDone, last?.bytesDone],
+        ['finishing', 100, doc.filesReceived, doc.bytesReceived],
+      );
       assert.equal(await assertFinished(deviceDir), true);
 
       // Second: incremental, human text on stdout, plain progress lines on stderr (not a TTY).
@@ -89,7 +108,10 @@ describe('ibackup backup', () => {
       assert.match(second.stdout, /^Last Backup: .+$/m);
       assert.match(second.stderr, new RegExp(`^Backing up ${udid} to ${b.backupDir}$`, 'm'));
       assert.match(second.stderr, /^(preparing|backing-up|finishing): \d+%, .+ in \d+ files, .+\/s/m);
-      assert.ok(!second.stderr.includes('\r') && !second.stderr.includes(String.fromCharCode(0x1b)), 'no bar, no escape codes off a terminal');
+      assert.ok(
+        !second.stderr.includes('\r') && !second.stderr.includes(String.fromCharCode(0x1b)),
+        'no bar, no escape codes off a terminal',
+      );
       assert.equal(await assertFinished(deviceDir), false);
 
       // --full forces a full backup.

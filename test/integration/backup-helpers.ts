@@ -45,7 +45,12 @@ export async function backupContents(dir: string, password?: string): Promise<Ma
       assert.equal(row.fileError, undefined, `${key}: ${row.fileError ?? ''}`);
       // A file the phone could not read to its end (iOS 17+) holds whole blocks without padding.
       const opts = PARTIAL.has(key) ? { policy: 'size' as const } : {};
-      const sha256 = row.flags === 1 ? createHash('sha256').update(await backup.readFile(row, opts)).digest('hex') : undefined;
+      const sha256 =
+        row.flags === 1
+          ? createHash('sha256')
+              .update(await backup.readFile(row, opts))
+              .digest('hex')
+          : undefined;
       out.set(key, {
         flags: row.flags,
         size: Number(row.file?.size ?? 0),
@@ -79,7 +84,9 @@ export async function assertFinished(dir: string, password?: string): Promise<bo
   assert.equal(existsSync(join(dir, 'Snapshot')), false, `${dir}: Snapshot/ left over`);
   const check = await verifyBackup(dir, password === undefined ? {} : { password });
   // What verify says of a file the phone could not read to its end (iOS 17+) is not a problem here.
-  const problems = check.problems.filter((p) => !(p.path !== undefined && PARTIAL.has(p.path) && PARTIAL_CODES.has(p.code)));
+  const problems = check.problems.filter(
+    (p) => !(p.path !== undefined && PARTIAL.has(p.path) && PARTIAL_CODES.has(p.code)),
+  );
   assert.deepEqual(problems, [], `${dir}: verify problems`);
   return status.isFullBackup;
 }
@@ -89,10 +96,27 @@ export async function assertFinished(dir: string, password?: string): Promise<bo
  * user apps with icons and iTunes files; no iBooks data, no second IMEI; `Sync Settings` is iOS 4).
  */
 export const INFO_PLIST_KEYS = [
-  'Applications', 'Build Version', 'Device Name', 'Display Name', 'GUID', 'ICCID', 'IMEI',
-  'Installed Applications', 'Last Backup Date', 'MEID', 'Phone Number', 'Product Name', 'Product Type',
-  'Product Version', 'Serial Number', 'Target Identifier', 'Target Type', 'Unique Identifier',
-  'iTunes Files', 'iTunes Settings', 'iTunes Version',
+  'Applications',
+  'Build Version',
+  'Device Name',
+  'Display Name',
+  'GUID',
+  'ICCID',
+  'IMEI',
+  'Installed Applications',
+  'Last Backup Date',
+  'MEID',
+  'Phone Number',
+  'Product Name',
+  'Product Type',
+  'Product Version',
+  'Serial Number',
+  'Target Identifier',
+  'Target Type',
+  'Unique Identifier',
+  'iTunes Files',
+  'iTunes Settings',
+  'iTunes Version',
 ] as const;
 
 export async function readInfo(dir: string): Promise<PlistDict> {
@@ -127,7 +151,11 @@ export async function assertInfoComplete(dir: string, bench: Bench, udid: string
       assert.ok(v instanceof Uint8Array && v.length > 0, `${bundleId}: ${k} is empty or missing`);
     }
     const icon = app.PlaceholderIcon as Uint8Array;
-    assert.deepEqual([...icon.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], `${bundleId}: icon is not a PNG`);
+    assert.deepEqual(
+      [...icon.subarray(0, 8)],
+      [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a],
+      `${bundleId}: icon is not a PNG`,
+    );
   }
   assert.deepEqual([...(info['Installed Applications'] as string[])].sort(), Object.keys(apps).sort());
   return info;

@@ -18,7 +18,9 @@ test('the passcode prompt is announced, and the backup goes on once it is typed'
 });
 
 test('a passcode never typed ends with PASSCODE_REQUIRED in bounded time, not a hang', async () => {
-  const b = await startBench({ profile: { extends: 'tiny', behaviour: { passcode: { mode: 'never' }, passcodeTimeoutSeconds: 2 } } });
+  const b = await startBench({
+    profile: { extends: 'tiny', behaviour: { passcode: { mode: 'never' }, passcodeTimeoutSeconds: 2 } },
+  });
   try {
     assert.equal((await b.cli(['pair'])).code, 0);
     const started = Date.now();

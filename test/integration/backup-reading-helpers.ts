@@ -35,12 +35,21 @@ export async function makeDemoBackup(): Promise<DemoBackup> {
   const te = await startTestEmulator({ profile: 'tiny' });
   const host = mkdtempSync(path.join(tmpdir(), 'ibackup-read-'));
   const root = path.join(host, 'backups');
-  const ctx = openHost({ usbmuxd: te.emu.socketAddress, ownDir: path.join(host, 'lockdown'), systemDirs: [], timeoutMs: 5_000 });
+  const ctx = openHost({
+    usbmuxd: te.emu.socketAddress,
+    ownDir: path.join(host, 'lockdown'),
+    systemDirs: [],
+    timeoutMs: 5_000,
+  });
   const device = await selectDevice(ctx);
   await pairDevice(device, {});
   const r = await backupDevice(device, { root });
   return {
-    te, ctx, root, dir: r.path, udid: r.udid,
+    te,
+    ctx,
+    root,
+    dir: r.path,
+    udid: r.udid,
     async dispose() {
       await te.dispose();
       rmSync(host, { recursive: true, force: true });
@@ -66,7 +75,11 @@ export function listingOf(dir: string): string[] {
 /** Runs the CLI from source with `stdin` as its standard input (closed at once when none), killed after 30 s. */
 export function runCliWithInput(args: readonly string[], env: NodeJS.ProcessEnv, stdin?: string): Promise<CliResult> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/main.ts'), ...args], { env, cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/main.ts'), ...args], {
+      env,
+      cwd: REPO_ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -83,7 +96,12 @@ export function runCliWithInput(args: readonly string[], env: NodeJS.ProcessEnv,
 
 /** Runs the CLI with private folders and an unreachable usbmuxd (so no real device is ever asked). */
 export function cliIn(configHome: string, backupDir: string) {
-  const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: configHome, IBACKUP_BACKUP_DIR: backupDir, NO_COLOR: '1' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    XDG_CONFIG_HOME: configHome,
+    IBACKUP_BACKUP_DIR: backupDir,
+    NO_COLOR: '1',
+  };
   delete env.USBMUXD_SOCKET_ADDRESS;
   delete env.IBACKUP_PASSWORD;
   delete env.IBACKUP_NEW_PASSWORD;
@@ -93,7 +111,6 @@ export function cliIn(configHome: string, backupDir: string) {
 }
 
 // ---- iOS 9 style backup (Manifest.mbdb, flat blobs), written field by field (backup-format.md §5.7).
-
 
 export interface LegacyEntry {
   domain: string;
@@ -122,12 +139,37 @@ export function buildLegacyBackup(root: string, entries: LegacyEntry[], password
     for (let c = 11; c >= 1; c--) {
       const key = randomBytes(32);
       classKeys.set(c, key);
-      blocks.push({ uuid: randomBytes(16), protectionClass: c, wrap: c >= 9 || c === 5 ? 3 : 2, keyType: 0, wrappedKey: aesWrap(kek, key), unknown: [] });
+      blocks.push({
+        uuid: randomBytes(16),
+        protectionClass: c,
+        wrap: c >= 9 || c === 5 ? 3 : 2,
+        keyType: 0,
+        wrappedKey: aesWrap(kek, key),
+        unknown: [],
+      });
     }
   } else {
-    for (let c = 1; c <= 11; c++) blocks.push({ uuid: randomBytes(16), protectionClass: c, wrap: 0, keyType: 0, wrappedKey: randomBytes(40), unknown: [] });
+    for (let c = 1; c <= 11; c++)
+      blocks.push({
+        uuid: randomBytes(16),
+        protectionClass: c,
+        wrap: 0,
+        keyType: 0,
+        wrappedKey: randomBytes(40),
+        unknown: [],
+      });
   }
-  const keybag = buildKeybag({ version: 3, type: 1, uuid: randomBytes(16), hmck: new Uint8Array(40), wrap: 0, salt, iterations: 10, classKeys: blocks, unknown: [] });
+  const keybag = buildKeybag({
+    version: 3,
+    type: 1,
+    uuid: randomBytes(16),
+    hmck: new Uint8Array(40),
+    wrap: 0,
+    salt,
+    iterations: 10,
+    classKeys: blocks,
+    unknown: [],
+  });
   const bytes: number[] = [0x6d, 0x62, 0x64, 0x62, 0x05, 0x00];
   for (const e of entries) {
     const mode = e.kind === 'file' ? 0o100644 : e.kind === 'directory' ? 0o40755 : 0o120755;
@@ -138,22 +180,59 @@ export function buildLegacyBackup(root: string, entries: LegacyEntry[], password
       if (classKeys !== undefined) {
         const fileKey = randomBytes(32);
         blob = aesCbcEncrypt(fileKey, blob);
-        wrapped = buildClassWrappedKey({ protectionClass: 3, wrappedKey: aesWrap(classKeys.get(3) as Uint8Array, fileKey) });
+        wrapped = buildClassWrappedKey({
+          protectionClass: 3,
+          wrappedKey: aesWrap(classKeys.get(3) as Uint8Array, fileKey),
+        });
       }
       const id = createHash('sha1').update(`${e.domain}-${e.relativePath}`).digest('hex');
       writeFileSync(path.join(dir, id), blob);
     }
     const size = e.kind === 'file' ? (e.content ?? new Uint8Array(0)).length : 0;
     bytes.push(...str(e.domain), ...str(e.relativePath), ...str(e.target ?? null), ...str(null), ...str(wrapped));
-    bytes.push(...be(mode, 2), ...be(1000, 8), ...be(501, 4), ...be(501, 4), ...be(1_450_000_000, 4), ...be(1_450_000_001, 4), ...be(1_450_000_002, 4));
+    bytes.push(
+      ...be(mode, 2),
+      ...be(1000, 8),
+      ...be(501, 4),
+      ...be(501, 4),
+      ...be(1_450_000_000, 4),
+      ...be(1_450_000_001, 4),
+      ...be(1_450_000_002, 4),
+    );
     bytes.push(...be(size, 8), e.kind === 'file' ? 3 : 0, 0);
   }
   writeFileSync(path.join(dir, 'Manifest.mbdb'), new Uint8Array(bytes));
-  writeFileSync(path.join(dir, 'Manifest.plist'), serializeBinaryPlist({
-    BackupKeyBag: keybag, IsEncrypted: password !== undefined, Version: '9.1', Date: new Date('2016-01-01T00:00:00Z'),
-    Lockdown: { DeviceName: 'Old iPhone', ProductVersion: '9.3.6', UniqueDeviceID: path.basename(dir), ProductType: 'iPhone7,2' },
-  }));
-  writeFileSync(path.join(dir, 'Status.plist'), serializeBinaryPlist({ SnapshotState: 'finished', Version: '2.4', IsFullBackup: true, Date: new Date('2016-01-01T00:00:00Z') }));
-  writeFileSync(path.join(dir, 'Info.plist'), serializeXmlPlist({ 'Device Name': 'Old iPhone', 'Product Version': '9.3.6', 'Target Identifier': path.basename(dir) }));
+  writeFileSync(
+    path.join(dir, 'Manifest.plist'),
+    serializeBinaryPlist({
+      BackupKeyBag: keybag,
+      IsEncrypted: password !== undefined,
+      Version: '9.1',
+      Date: new Date('2016-01-01T00:00:00Z'),
+      Lockdown: {
+        DeviceName: 'Old iPhone',
+        ProductVersion: '9.3.6',
+        UniqueDeviceID: path.basename(dir),
+        ProductType: 'iPhone7,2',
+      },
+    }),
+  );
+  writeFileSync(
+    path.join(dir, 'Status.plist'),
+    serializeBinaryPlist({
+      SnapshotState: 'finished',
+      Version: '2.4',
+      IsFullBackup: true,
+      Date: new Date('2016-01-01T00:00:00Z'),
+    }),
+  );
+  writeFileSync(
+    path.join(dir, 'Info.plist'),
+    serializeXmlPlist({
+      'Device Name': 'Old iPhone',
+      'Product Version': '9.3.6',
+      'Target Identifier': path.basename(dir),
+    }),
+  );
   return { dir, ...(kek === undefined ? {} : { kek }) };
 }

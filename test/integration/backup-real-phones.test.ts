@@ -28,17 +28,28 @@ function events(stderr: string): Progress[] {
 
 describe('real iPhones: silences, cancels, stuck snapshots', () => {
   test('an iOS 17 phone silent for 400 modelled seconds after the passcode: the host waits (the old bound was 300 s) and says why', async () => {
-    const b = await startBench({ profile: { extends: 'tiny', identity: { productVersion: '17.5.1' }, behaviour: { passcode: { mode: 'after', seconds: 100 }, preparationSeconds: 400 } } });
+    const b = await startBench({
+      profile: {
+        extends: 'tiny',
+        identity: { productVersion: '17.5.1' },
+        behaviour: { passcode: { mode: 'after', seconds: 100 }, preparationSeconds: 400 },
+      },
+    });
     try {
       const udid = b.te.udids[0] as string;
       await pairedDevice(b, udid);
       const r = await b.cli(['backup'], { env: HOST_SCALE, timeoutMs: 60_000 });
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(r.stderr, /Enter your passcode on the iPhone to allow the backup/);
-      assert.match(r.stderr, /The iPhone is preparing the backup — this can take several minutes on a phone with many files/);
+      assert.match(
+        r.stderr,
+        /The iPhone is preparing the backup — this can take several minutes on a phone with many files/,
+      );
       const j = await b.cli(['--json', 'backup'], { env: HOST_SCALE, timeoutMs: 60_000 });
       assert.equal(j.code, 0, j.stderr);
-      const phases = events(j.stderr).map((e) => e.phase).filter((p) => p !== undefined);
+      const phases = events(j.stderr)
+        .map((e) => e.phase)
+        .filter((p) => p !== undefined);
       // The prompt, then the silent preparation, then files, in that order (a subsequence of the events).
       let at = 0;
       for (const want of ['waiting-for-passcode', 'device-preparing', 'backing-up', 'finishing']) {
@@ -51,7 +62,9 @@ describe('real iPhones: silences, cancels, stuck snapshots', () => {
   });
 
   test('past the bound the host gives up, naming the wait and --wait; --wait gives the phone longer', async () => {
-    const b = await startBench({ profile: { extends: 'tiny', identity: { productVersion: '18.1' }, behaviour: { preparationSeconds: 5000 } } });
+    const b = await startBench({
+      profile: { extends: 'tiny', identity: { productVersion: '18.1' }, behaviour: { preparationSeconds: 5000 } },
+    });
     try {
       const udid = b.te.udids[0] as string;
       await pairedDevice(b, udid);

@@ -20,7 +20,9 @@ const GIB = 1024 ** 3;
 /** Mounts a 1 MiB tmpfs on `dir`; false when that is not allowed here. */
 function mountTinyTmpfs(dir: string): boolean {
   if (process.platform !== 'linux' || process.getuid?.() !== 0) return false;
-  return spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { stdio: 'ignore', timeout: 5_000 }).status === 0;
+  return (
+    spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { stdio: 'ignore', timeout: 5_000 }).status === 0
+  );
 }
 
 describe('free space before a backup', () => {
@@ -64,14 +66,19 @@ describe('free space before a backup', () => {
   test('a phone using more than the disk has free is warned about, not refused: the backup fits and completes', async () => {
     const s = await statfs(tmpdir());
     const free = Number(s.bavail) * Number(s.bsize);
-    const b = await startBench({ profile: { extends: 'tiny', identity: { usedBytes: free + 20 * GIB, totalCapacityBytes: free * 2 + 40 * GIB } } });
+    const b = await startBench({
+      profile: { extends: 'tiny', identity: { usedBytes: free + 20 * GIB, totalCapacityBytes: free * 2 + 40 * GIB } },
+    });
     try {
       const udid = b.te.udids[0] as string;
       await pairedDevice(b, udid);
       const r = await b.cli(['backup']);
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /Backup completed/);
-      assert.match(r.stderr, /Warning: .* free and the iPhone uses .*A backup is usually much smaller \(apps, caches and iCloud Photos are not in it\)/s);
+      assert.match(
+        r.stderr,
+        /Warning: .* free and the iPhone uses .*A backup is usually much smaller \(apps, caches and iCloud Photos are not in it\)/s,
+      );
     } finally {
       await b.dispose();
     }

@@ -31,14 +31,20 @@ describe('backup --verify', () => {
       assert.match(plain.stdout, /Kind: +full, verified/);
 
       await b.te.emu.find(udid).state.updateSettings({ backupPassword: 'correct horse' });
-      const enc = await b.cli(['--json', 'backup', '--verify'], { timeoutMs: 60_000, env: { IBACKUP_PASSWORD: 'correct horse' } });
+      const enc = await b.cli(['--json', 'backup', '--verify'], {
+        timeoutMs: 60_000,
+        env: { IBACKUP_PASSWORD: 'correct horse' },
+      });
       assert.equal(enc.code, 0, enc.stdout + enc.stderr);
       const doc = json<Doc>(enc.stdout);
       assert.equal(doc.verified, true);
       assert.equal(doc.encrypted, true);
       assert.doesNotMatch(enc.stdout + enc.stderr, /correct horse/, 'the password is never printed');
 
-      const wrong = await b.cli(['--json', 'backup', '--verify'], { timeoutMs: 60_000, env: { IBACKUP_PASSWORD: 'wrong' } });
+      const wrong = await b.cli(['--json', 'backup', '--verify'], {
+        timeoutMs: 60_000,
+        env: { IBACKUP_PASSWORD: 'wrong' },
+      });
       assert.equal(wrong.code, 1);
       assert.equal(json<ErrorDoc>(wrong.stdout).error.code, 'WRONG_PASSWORD');
     } finally {
@@ -66,7 +72,9 @@ describe('backup --verify', () => {
       assert.equal(err.code, 'BACKUP_INCOMPLETE');
       assert.match(err.message, /did not verify/);
       assert.match(err.message, /last complete backup is kept/);
-      const list = (await listAllBackups([b.backupDir])).backups.filter((x) => x.udid.toLowerCase() === udid.toLowerCase());
+      const list = (await listAllBackups([b.backupDir])).backups.filter(
+        (x) => x.udid.toLowerCase() === udid.toLowerCase(),
+      );
       const current = list.find((x) => x.kind === 'current');
       const last = list.find((x) => x.lastComplete);
       assert.equal(current?.complete, false, 'the refused run is not listed as complete');

@@ -36,7 +36,12 @@ const BEHAVIOURS: Record<string, { act: Behaviour; code: ErrorCode }> = {
     code: 'PROTOCOL_DECODE',
   },
   'random bytes': {
-    act: (s) => s.end(Buffer.from([0x03, 0x00, 0x00, 0x00, 0xff, 0xee, 0xdd, 0xcc, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09])),
+    act: (s) =>
+      s.end(
+        Buffer.from([
+          0x03, 0x00, 0x00, 0x00, 0xff, 0xee, 0xdd, 0xcc, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09,
+        ]),
+      ),
     code: 'PROTOCOL_DECODE',
   },
   'oversized packet': {
@@ -53,7 +58,10 @@ const BEHAVIOURS: Record<string, { act: Behaviour; code: ErrorCode }> = {
   },
 };
 
-async function fakeUsbmuxd(dir: string, behaviour: Behaviour): Promise<{ address: string; close: () => Promise<void> }> {
+async function fakeUsbmuxd(
+  dir: string,
+  behaviour: Behaviour,
+): Promise<{ address: string; close: () => Promise<void> }> {
   const path = join(dir, `mux-${Math.random().toString(16).slice(2)}.sock`);
   const sockets = new Set<Socket>();
   const server: Server = createServer((sock) => {
@@ -125,7 +133,10 @@ describe('a misbehaving usbmuxd', () => {
     });
     try {
       const ctx = openHost({ usbmuxd: fake.address, systemDirs: [], ownDir: join(dir, 'own'), timeoutMs: 500 });
-      await assert.rejects(watchDevices(ctx, () => undefined), (e) => isIbackupError(e) && e.code === 'PROTOCOL_DECODE');
+      await assert.rejects(
+        watchDevices(ctx, () => undefined),
+        (e) => isIbackupError(e) && e.code === 'PROTOCOL_DECODE',
+      );
     } finally {
       await fake.close();
       await rm(dir, { recursive: true, force: true });

@@ -33,7 +33,12 @@ export interface Bench {
 }
 
 export function cliEnv(configHome: string, backupDir: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: configHome, IBACKUP_BACKUP_DIR: backupDir, NO_COLOR: '1' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    XDG_CONFIG_HOME: configHome,
+    IBACKUP_BACKUP_DIR: backupDir,
+    NO_COLOR: '1',
+  };
   delete env.USBMUXD_SOCKET_ADDRESS;
   delete env.FORCE_COLOR;
   return env;
@@ -61,7 +66,12 @@ export async function startBench(opts: TestEmulatorOptions = {}): Promise<Bench>
   const backupDir = join(host, 'backups');
   const address = te.emu.socketAddress;
   const env = cliEnv(configHome, backupDir);
-  const ctx = openHost({ usbmuxd: address, ownDir: join(configHome, 'ibackup', 'lockdown'), systemDirs: [], timeoutMs: 5_000 });
+  const ctx = openHost({
+    usbmuxd: address,
+    ownDir: join(configHome, 'ibackup', 'lockdown'),
+    systemDirs: [],
+    timeoutMs: 5_000,
+  });
   return {
     te,
     configHome,

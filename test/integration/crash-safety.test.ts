@@ -31,7 +31,6 @@ import type { HostDevice } from '../../src/host/device.js';
 const SEED = Number(process.env.IBACKUP_SEED ?? Math.floor(Math.random() * 2 ** 31));
 console.log(`crash-safety seed: ${SEED} (replay with IBACKUP_SEED=${SEED})`);
 
-
 interface World {
   b: Bench;
   udid: string;
@@ -100,7 +99,7 @@ describe('crash safety', () => {
       rt.checkpoints.push(probe);
       try {
         const r2 = await backupDevice(w.host, { root: w.root, fs: fs2 });
-        assert.equal(r2.sizeBytes, await folderSize(r2.path), 'incremental: the size followed is the folder\'s');
+        assert.equal(r2.sizeBytes, await folderSize(r2.path), "incremental: the size followed is the folder's");
       } finally {
         rt.checkpoints = rt.checkpoints.filter((c) => c !== probe);
       }
@@ -108,7 +107,10 @@ describe('crash safety', () => {
       assert.deepEqual(fs2.earlyFileSyncs, [], 'a file was fsynced before the final flush');
       const order = fs2.events.map((e) => e.name);
       assert.deepEqual(order, ['flush-start', 'flushed', 'complete', 'released']);
-      assert.ok(seen.length > 0 && seen.every((s) => s.same && s.nlink >= 2), `preserved by hard link: ${JSON.stringify(seen)}`);
+      assert.ok(
+        seen.length > 0 && seen.every((s) => s.same && s.nlink >= 2),
+        `preserved by hard link: ${JSON.stringify(seen)}`,
+      );
       assertReleased(w.root, w.udid);
     } finally {
       await w.b.dispose();
@@ -138,16 +140,24 @@ describe('crash safety', () => {
       const last = await assertRecoverable(w.root, w.udid, 'cut in the moves');
       assert.equal(last.kind, 'previous');
       assert.notEqual(last.date, before?.date);
-      const listed = json<{ backups: Array<{ kind: string; complete: boolean; lastComplete: boolean }> }>((await w.b.cli(['--json', 'list'])).stdout);
-      assert.deepEqual(
-        listed.backups.map((x) => [x.kind, x.complete, x.lastComplete]).sort(),
-        [['current', false, false], ['previous', true, true]],
+      const listed = json<{ backups: Array<{ kind: string; complete: boolean; lastComplete: boolean }> }>(
+        (await w.b.cli(['--json', 'list'])).stdout,
       );
-      const info = json<{ lastBackup: string | null; lastBackupPath?: string }>((await w.b.cli(['--json', 'info'])).stdout);
+      assert.deepEqual(listed.backups.map((x) => [x.kind, x.complete, x.lastComplete]).sort(), [
+        ['current', false, false],
+        ['previous', true, true],
+      ]);
+      const info = json<{ lastBackup: string | null; lastBackupPath?: string }>(
+        (await w.b.cli(['--json', 'info'])).stdout,
+      );
       assert.equal(info.lastBackup, last.date);
       if (info.lastBackupPath !== undefined) assert.equal(info.lastBackupPath, last.path);
       const verified = await w.b.cli(['--json', 'verify', w.udid], { timeoutMs: 60_000 });
-      assert.equal(verified.code, 0, `ibackup verify of the last complete backup: ${verified.stdout}${verified.stderr}`);
+      assert.equal(
+        verified.code,
+        0,
+        `ibackup verify of the last complete backup: ${verified.stdout}${verified.stderr}`,
+      );
       assert.equal(json<{ ok: boolean }>(verified.stdout).ok, true);
       await completes(w, 'after the cut');
     } finally {
@@ -155,44 +165,65 @@ describe('crash safety', () => {
     }
   });
 
-  test('20 seeded random disconnects across upload, moves, removes and the final Status upload', { timeout: 600_000 }, async () => {
-    const rnd = seededRandom(SEED);
-    const w = await world();
-    try {
-      await completes(w, 'first');
-      await change(w);
-      const dev = virtualDevice(w.b, w.udid);
-      const m = measurePhases(dev);
-      await completes(w, 'measure');
-      m.clear();
-      const at = (name: string): number => m.phases.find((p) => p.phase === name)?.at ?? assert.fail(`no ${name} phase`);
-      // Offsets are counted from the start of a phase (the bytes before it vary with what changed).
-      const upload = at('moving') - at('uploading');
-      const moves = at('removing') - at('moving');
-      const tail = at('finished') - at('removing');
-      const plan: Array<[string, string, () => number]> = [
-        ...Array.from({ length: 8 }, (): [string, string, () => number] => ['upload', 'uploading', () => Math.floor(rnd() * upload * 0.5)]),
-        ...Array.from({ length: 5 }, (): [string, string, () => number] => ['moves', 'moving', () => Math.floor(rnd() * moves)]),
-        ...Array.from({ length: 4 }, (): [string, string, () => number] => ['removes', 'removing', () => Math.floor(rnd() * Math.max(1, tail - 700))]),
-        ...Array.from({ length: 3 }, (): [string, string, () => number] => ['final Status upload', 'removing', () => tail - 1 - Math.floor(rnd() * 600)]),
-      ];
-      for (const [name, phase, pick] of plan) {
-        const delta = pick();
-        const what = `seed ${SEED}: cut in the ${name}, ${delta} bytes after "${phase}" began`;
+  test(
+    '20 seeded random disconnects across upload, moves, removes and the final Status upload',
+    { timeout: 600_000 },
+    async () => {
+      const rnd = seededRandom(SEED);
+      const w = await world();
+      try {
+        await completes(w, 'first');
         await change(w);
-        const undo = disconnectInPhase(dev, phase, delta);
-        try {
-          await interrupted(w, what);
-        } finally {
-          undo();
+        const dev = virtualDevice(w.b, w.udid);
+        const m = measurePhases(dev);
+        await completes(w, 'measure');
+        m.clear();
+        const at = (name: string): number =>
+          m.phases.find((p) => p.phase === name)?.at ?? assert.fail(`no ${name} phase`);
+        // Offsets are counted from the start of a phase (the bytes before it vary with what changed).
+        const upload = at('moving') - at('uploading');
+        const moves = at('removing') - at('moving');
+        const tail = at('finished') - at('removing');
+        const plan: Array<[string, string, () => number]> = [
+          ...Array.from({ length: 8 }, (): [string, string, () => number] => [
+            'upload',
+            'uploading',
+            () => Math.floor(rnd() * upload * 0.5),
+          ]),
+          ...Array.from({ length: 5 }, (): [string, string, () => number] => [
+            'moves',
+            'moving',
+            () => Math.floor(rnd() * moves),
+          ]),
+          ...Array.from({ length: 4 }, (): [string, string, () => number] => [
+            'removes',
+            'removing',
+            () => Math.floor(rnd() * Math.max(1, tail - 700)),
+          ]),
+          ...Array.from({ length: 3 }, (): [string, string, () => number] => [
+            'final Status upload',
+            'removing',
+            () => tail - 1 - Math.floor(rnd() * 600),
+          ]),
+        ];
+        for (const [name, phase, pick] of plan) {
+          const delta = pick();
+          const what = `seed ${SEED}: cut in the ${name}, ${delta} bytes after "${phase}" began`;
+          await change(w);
+          const undo = disconnectInPhase(dev, phase, delta);
+          try {
+            await interrupted(w, what);
+          } finally {
+            undo();
+          }
+          await assertRecoverable(w.root, w.udid, what);
+          await completes(w, what);
         }
-        await assertRecoverable(w.root, w.udid, what);
-        await completes(w, what);
+      } finally {
+        await w.b.dispose();
       }
-    } finally {
-      await w.b.dispose();
-    }
-  });
+    },
+  );
 
   test('hard links impossible: a plain error without consent, a copy with --allow-copy', async () => {
     const w = await world();
@@ -218,7 +249,10 @@ describe('crash safety', () => {
         return op === 'link' ? 'EPERM' : undefined;
       };
       await backupDevice(w.host, { root: w.root, fs: fs2, allowCopy: true });
-      assert.ok(copies.some((p) => p.includes(join('.ibackup', 'previous'))), 'copied into the preserved copy');
+      assert.ok(
+        copies.some((p) => p.includes(join('.ibackup', 'previous'))),
+        'copied into the preserved copy',
+      );
       assertReleased(w.root, w.udid);
       await assertRecoverable(w.root, w.udid, 'copied');
       assert.equal(existsSync(join(w.root, '.ibackup', 'previous', `${w.udid}.partial`)), false);

@@ -46,15 +46,25 @@ describe('ibackup demo and ibackup list', () => {
     const backups = join(home, 'Backup');
     const state = join(home, 'state');
     const env = cliEnv(join(home, 'config'), join(home, 'unused'));
-    const demo = (): ReturnType<typeof runCli> => runCli(['demo', '--profile', 'tiny', '--backup-dir', backups, '--state', state], env, 45_000);
+    const demo = (): ReturnType<typeof runCli> =>
+      runCli(['demo', '--profile', 'tiny', '--backup-dir', backups, '--state', state], env, 45_000);
     try {
       const first = await demo();
       assert.equal(first.code, 0, first.stdout + first.stderr);
       assert.match(first.stdout, /^Backup completed\.$/m);
       assert.match(first.stdout, /^Kind: +full$/m);
-      const verified = /^Verified: +(\d+) Manifest\.db rows \((\d+) files, (\d+) folders, (\d+) links\), (\d+) files present with the right size .*no problems\.$/m.exec(first.stdout);
+      const verified =
+        /^Verified: +(\d+) Manifest\.db rows \((\d+) files, (\d+) folders, (\d+) links\), (\d+) files present with the right size .*no problems\.$/m.exec(
+          first.stdout,
+        );
       assert.ok(verified, first.stdout);
-      const [rows, files, folders, links, present] = verified.slice(1).map(Number) as [number, number, number, number, number];
+      const [rows, files, folders, links, present] = verified.slice(1).map(Number) as [
+        number,
+        number,
+        number,
+        number,
+        number,
+      ];
       assert.ok(files >= 90, `${files} files`);
       assert.equal(rows, files + folders + links);
       assert.equal(present, files);
@@ -96,10 +106,13 @@ describe('ibackup demo and ibackup list', () => {
       const [head, line, extra] = text.stdout.trimEnd().split('\n');
       assert.equal(extra, undefined, text.stdout);
       const cell = tableReader(head ?? '', line ?? '');
-      assert.deepEqual(
-        ['Device', 'iOS', 'Encrypted', 'Complete', 'Folder'].map(cell),
-        [info['Device Name'], info['Product Version'], 'no', 'yes', folder],
-      );
+      assert.deepEqual(['Device', 'iOS', 'Encrypted', 'Complete', 'Folder'].map(cell), [
+        info['Device Name'],
+        info['Product Version'],
+        'no',
+        'yes',
+        folder,
+      ]);
       assert.match(cell('Kind'), /^current\b/);
       assert.match(cell('Size'), /^\d+(\.\d+)? (MB|MiB|KB|KiB)$/);
       assert.match(cell('Last Backup'), /\d{1,2}:\d{2}/);

@@ -32,7 +32,12 @@ after(() => {
 async function phone(ios: string, profile: string | ProfileOverrides = 'tiny'): Promise<Phone> {
   const dir = mkdtempSync(join(tmpdir(), `ibackup-gen-${ios}-`));
   dirs.push(dir);
-  const emu = await Emulator.start({ stateDir: join(dir, 'state'), profile, ios, listen: { kind: 'unix', path: join(dir, 'mux.sock') } });
+  const emu = await Emulator.start({
+    stateDir: join(dir, 'state'),
+    profile,
+    ios,
+    listen: { kind: 'unix', path: join(dir, 'mux.sock') },
+  });
   const device = await selectDevice(openHost({ usbmuxd: emu.socketAddress, ownDir: join(dir, 'own'), systemDirs: [] }));
   await pairDevice(device);
   return { emu, device };
@@ -92,7 +97,10 @@ describe('service TLS per iOS generation, and the host following each reply', ()
   }
 
   test('service TLS on an iOS 9.3 phone when a profile asks: the TLS 1.0 engine on a service socket', async () => {
-    const p = await phone('9.3', { extends: 'tiny', behaviour: { serviceTls: { afc: true, notificationProxy: true } } });
+    const p = await phone('9.3', {
+      extends: 'tiny',
+      behaviour: { serviceTls: { afc: true, notificationProxy: true } },
+    });
     try {
       assert.deepEqual(await serviceSsl(p.device), { np: true, afc: true, mb2: false });
       await useServices(p.device);
@@ -102,7 +110,10 @@ describe('service TLS per iOS generation, and the host following each reply', ()
   });
 
   test('a profile still decides per service: AFC over TLS on iOS 17.5', async () => {
-    const p = await phone('17.5', { extends: 'tiny', behaviour: { serviceTls: { afc: true, notificationProxy: false } } });
+    const p = await phone('17.5', {
+      extends: 'tiny',
+      behaviour: { serviceTls: { afc: true, notificationProxy: false } },
+    });
     try {
       assert.deepEqual(await serviceSsl(p.device), { np: false, afc: true, mb2: true });
       await useServices(p.device);

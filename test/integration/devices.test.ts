@@ -9,7 +9,15 @@ import { isIbackupError } from '../../src/errors.js';
 import { json, startBench, type ErrorDoc } from './cli-helpers.js';
 
 interface DevicesDoc {
-  devices: { udid: string; name: string; productType: string; model: string; iosVersion: string; connection: string; paired: boolean }[];
+  devices: {
+    udid: string;
+    name: string;
+    productType: string;
+    model: string;
+    iosVersion: string;
+    connection: string;
+    paired: boolean;
+  }[];
 }
 
 describe('ibackup devices', () => {
@@ -24,8 +32,22 @@ describe('ibackup devices', () => {
       const d = doc.devices.find((x) => x.udid === first.udid);
       assert.ok(d, r.stdout);
       assert.deepEqual(
-        { name: d.name, productType: d.productType, model: d.model, iosVersion: d.iosVersion, connection: d.connection, paired: d.paired },
-        { name: first.name, productType: first.productType, model: 'iPhone 14 Pro', iosVersion: first.iosVersion, connection: 'USB', paired: false },
+        {
+          name: d.name,
+          productType: d.productType,
+          model: d.model,
+          iosVersion: d.iosVersion,
+          connection: d.connection,
+          paired: d.paired,
+        },
+        {
+          name: first.name,
+          productType: first.productType,
+          model: 'iPhone 14 Pro',
+          iosVersion: first.iosVersion,
+          connection: 'USB',
+          paired: false,
+        },
       );
 
       const text = await b.cli(['devices']);
@@ -86,7 +108,10 @@ describe('ibackup devices', () => {
       await until(() => lines.some((e) => e.event === 'detached' && e.device.udid === added.udid), 'detach');
       // Pairing through the app makes usbmuxd announce Paired.
       await pairDevice(hostDevice(b.ctx, await findDevice(b.ctx, present)));
-      await until(() => lines.some((e) => e.event === 'paired' && e.device.udid === present && e.device.paired), 'paired');
+      await until(
+        () => lines.some((e) => e.event === 'paired' && e.device.udid === present && e.device.paired),
+        'paired',
+      );
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
       child.kill('SIGINT');
       assert.equal(await exited, 0, stderr);
@@ -101,10 +126,14 @@ describe('ibackup devices', () => {
     try {
       const ac = new AbortController();
       const seen: DeviceEvent[] = [];
-      const done = watchDevices(b.ctx, (e) => {
-        seen.push(e);
-        if (e.event === 'attached') ac.abort();
-      }, ac.signal);
+      const done = watchDevices(
+        b.ctx,
+        (e) => {
+          seen.push(e);
+          if (e.event === 'attached') ac.abort();
+        },
+        ac.signal,
+      );
       await done;
       assert.equal(seen[0]?.event, 'attached');
       assert.equal(seen[0]?.device.udid, b.te.udids[0]);
@@ -126,8 +155,18 @@ describe('device selection', () => {
       assert.equal((await findDevice(b.ctx, name2.toUpperCase())).udid, u2);
       assert.ok(sameUdid(u1, u1.replace(/-/g, '').toLowerCase()));
 
-      await assert.rejects(findDevice(b.ctx), (e) => isIbackupError(e) && e.code === 'MULTIPLE_DEVICES' && Array.isArray(e.details.devices) && e.details.devices.length === 2);
-      await assert.rejects(findDevice(b.ctx, 'no such phone'), (e) => isIbackupError(e) && e.code === 'DEVICE_NOT_FOUND');
+      await assert.rejects(
+        findDevice(b.ctx),
+        (e) =>
+          isIbackupError(e) &&
+          e.code === 'MULTIPLE_DEVICES' &&
+          Array.isArray(e.details.devices) &&
+          e.details.devices.length === 2,
+      );
+      await assert.rejects(
+        findDevice(b.ctx, 'no such phone'),
+        (e) => isIbackupError(e) && e.code === 'DEVICE_NOT_FOUND',
+      );
 
       // The CLI without a terminal: MULTIPLE_DEVICES listing both, exit 1.
       const r = await b.cli(['--json', 'info']);
@@ -154,7 +193,8 @@ describe('device selection', () => {
       assert.equal(r.code, 1);
       const err = json<ErrorDoc>(r.stdout).error;
       assert.equal(err.code, 'NO_DEVICE');
-      for (const hint of [/cable that carries data/, /not through a hub/, /unlock/, /Trust/]) assert.match(err.remedy, hint);
+      for (const hint of [/cable that carries data/, /not through a hub/, /unlock/, /Trust/])
+        assert.match(err.remedy, hint);
     } finally {
       await b.dispose();
     }

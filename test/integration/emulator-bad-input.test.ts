@@ -74,7 +74,10 @@ describe('the emulator survives bad input', () => {
   describe('usbmuxd role', () => {
     test('garbage bytes: dropped', async () => {
       await muxDropped(te8.encode('GET / HTTP/1.1\r\nHost: x\r\n\r\n'), 'HTTP request');
-      await muxDropped(concat([header(USBMUX_HEADER_SIZE + 40), te8.encode('this is not a plist at all, not even XML')]), 'garbage body');
+      await muxDropped(
+        concat([header(USBMUX_HEADER_SIZE + 40), te8.encode('this is not a plist at all, not even XML')]),
+        'garbage body',
+      );
       await muxDropped(header(4), 'length below the header size');
       const arrayBody = serializeXmlPlist(['ListDevices']);
       await muxDropped(concat([header(USBMUX_HEADER_SIZE + arrayBody.length), arrayBody]), 'plist that is not a dict');
@@ -107,12 +110,22 @@ describe('the emulator survives bad input', () => {
         await expect({ MessageType: 'NoSuchThing' }, UsbmuxResult.BADCOMMAND);
         await expect({ MessageType: 'Connect', DeviceID: deviceId }, UsbmuxResult.BADCOMMAND);
         await expect({ MessageType: 'Connect', DeviceID: 9999, PortNumber: portToWire(62078) }, UsbmuxResult.BADDEV);
-        await expect({ MessageType: 'Connect', DeviceID: deviceId, PortNumber: portToWire(1234) }, UsbmuxResult.CONNREFUSED);
+        await expect(
+          { MessageType: 'Connect', DeviceID: deviceId, PortNumber: portToWire(1234) },
+          UsbmuxResult.CONNREFUSED,
+        );
         await expect({ MessageType: 'ReadPairRecord' }, UsbmuxResult.EINVAL);
         await expect({ MessageType: 'ReadPairRecord', PairRecordID: '../../etc/passwd' }, UsbmuxResult.ENOENT);
-        await expect({ MessageType: 'SavePairRecord', PairRecordID: 'X', PairRecordData: te8.encode('not a plist') }, UsbmuxResult.EINVAL);
         await expect(
-          { MessageType: 'SavePairRecord', PairRecordID: '../escape', PairRecordData: serializeXmlPlist({ HostID: 'A' }) },
+          { MessageType: 'SavePairRecord', PairRecordID: 'X', PairRecordData: te8.encode('not a plist') },
+          UsbmuxResult.EINVAL,
+        );
+        await expect(
+          {
+            MessageType: 'SavePairRecord',
+            PairRecordID: '../escape',
+            PairRecordData: serializeXmlPlist({ HostID: 'A' }),
+          },
           UsbmuxResult.EINVAL,
         );
         await expect({ MessageType: 'SavePairRecord', PairRecordID: 'X' }, UsbmuxResult.EINVAL);
@@ -171,7 +184,10 @@ describe('the emulator survives bad input', () => {
 
     test('garbage bytes: dropped', async () => {
       await lockdownDropped(te8.encode('hello, this is certainly not a length-prefixed plist frame'), 'text');
-      await lockdownDropped(encodeRawFrame(te8.encode('<?xml version="1.0"?><plist><dict><key>Req')), 'broken XML frame');
+      await lockdownDropped(
+        encodeRawFrame(te8.encode('<?xml version="1.0"?><plist><dict><key>Req')),
+        'broken XML frame',
+      );
       await lockdownDropped(encodeRawFrame(te8.encode('bplist00\x00\x01\x02')), 'broken binary plist frame');
     });
 
@@ -208,7 +224,11 @@ describe('the emulator survives bad input', () => {
       const record = makePairRecord(devicePublicKey, te.emu.systemBuid(), { otherDeviceKey: true });
       const { channel } = await openLockdown(address, deviceId);
       try {
-        const r = await lockdownRequest(channel, { Request: 'Pair', PairRecord: pairRequestRecord(record), ProtocolVersion: '2' });
+        const r = await lockdownRequest(channel, {
+          Request: 'Pair',
+          PairRecord: pairRequestRecord(record),
+          ProtocolVersion: '2',
+        });
         assert.deepEqual(r, { Request: 'Pair', Error: 'InvalidPairRecord' });
         const missing = await lockdownRequest(channel, { Request: 'Pair', ProtocolVersion: '2' });
         assert.equal(missing.Error, 'MissingPairRecord');
@@ -222,7 +242,11 @@ describe('the emulator survives bad input', () => {
     test('StartSession with an unknown HostID: InvalidHostID; without one: MissingHostID', async () => {
       const { channel } = await openLockdown(address, deviceId);
       try {
-        const r = await lockdownRequest(channel, { Request: 'StartSession', HostID: 'ABCDEF01-2345-4789-8BCD-EF0123456789', SystemBUID: te.emu.systemBuid() });
+        const r = await lockdownRequest(channel, {
+          Request: 'StartSession',
+          HostID: 'ABCDEF01-2345-4789-8BCD-EF0123456789',
+          SystemBUID: te.emu.systemBuid(),
+        });
         assert.deepEqual(r, { Request: 'StartSession', Error: 'InvalidHostID' });
         const none = await lockdownRequest(channel, { Request: 'StartSession' });
         assert.equal(none.Error, 'MissingHostID');
@@ -241,7 +265,11 @@ describe('the emulator survives bad input', () => {
         record = makePairRecord(devicePublicKey, te.emu.systemBuid());
         const { channel } = await openLockdown(address, deviceId);
         try {
-          const r = await lockdownRequest(channel, { Request: 'Pair', PairRecord: pairRequestRecord(record), ProtocolVersion: '2' });
+          const r = await lockdownRequest(channel, {
+            Request: 'Pair',
+            PairRecord: pairRequestRecord(record),
+            ProtocolVersion: '2',
+          });
           assert.ok(r.EscrowBag instanceof Uint8Array && r.EscrowBag.length > 0, JSON.stringify(r));
         } finally {
           channel.close();
@@ -249,7 +277,11 @@ describe('the emulator survives bad input', () => {
       });
 
       async function startSession(channel: PlistChannel): Promise<string> {
-        const r = await lockdownRequest(channel, { Request: 'StartSession', HostID: record.hostId, SystemBUID: record.systemBuid });
+        const r = await lockdownRequest(channel, {
+          Request: 'StartSession',
+          HostID: record.hostId,
+          SystemBUID: record.systemBuid,
+        });
         assert.equal(r.EnableSessionSSL, true, JSON.stringify(r));
         assert.equal(typeof r.SessionID, 'string');
         return r.SessionID as string;
@@ -271,7 +303,9 @@ describe('the emulator survives bad input', () => {
         const { mux, channel } = await openLockdown(address, deviceId);
         try {
           await startSession(channel);
-          await channel.startTlsClient({ cert: stranger.rootCertPem, key: stranger.rootKeyPem, timeoutMs: 5_000 }).catch(() => undefined);
+          await channel
+            .startTlsClient({ cert: stranger.rootCertPem, key: stranger.rootKeyPem, timeoutMs: 5_000 })
+            .catch(() => undefined);
           assert.ok(await mux.waitClosed(), 'the device hangs up');
         } finally {
           channel.close();
@@ -287,7 +321,11 @@ describe('the emulator survives bad input', () => {
           assert.equal(channel.link.encrypted, true);
           const name = await lockdownRequest(channel, { Request: 'GetValue', Key: 'DeviceName' });
           assert.equal(name.Value, te.emu.find(te.udids[0] ?? '').deviceName);
-          const backup = await lockdownRequest(channel, { Request: 'GetValue', Domain: 'com.apple.mobile.backup', Key: 'WillEncrypt' });
+          const backup = await lockdownRequest(channel, {
+            Request: 'GetValue',
+            Domain: 'com.apple.mobile.backup',
+            Key: 'WillEncrypt',
+          });
           assert.equal(backup.Value, false);
           const stop = await lockdownRequest(channel, { Request: 'StopSession', SessionID: sessionId });
           assert.deepEqual(stop, { Request: 'StopSession', Result: 'Success' });

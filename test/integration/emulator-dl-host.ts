@@ -7,7 +7,11 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { DL_STREAM_TERMINATOR } from '../../src/protocol/dl-file-stream.js';
-import { decodeDeviceLinkMessage, encodeDeviceLinkMessage, type DeviceLinkMessage } from '../../src/protocol/devicelink.js';
+import {
+  decodeDeviceLinkMessage,
+  encodeDeviceLinkMessage,
+  type DeviceLinkMessage,
+} from '../../src/protocol/devicelink.js';
 import { real, type PlistDict } from '../../src/protocol/plist/index.js';
 import { DlConnection } from '../../src/transport/dl-connection.js';
 import { Link } from '../../src/transport/link.js';
@@ -41,7 +45,8 @@ export async function openMb2(device: VirtualDevice): Promise<Mb2Session> {
   server.close();
   service.serve(new Link(deviceSide), device);
   const dl = new DlConnection(new Link(sock), { format: 'xml', timeoutMs: WAIT_MS });
-  const next = async (timeoutMs = WAIT_MS): Promise<DeviceLinkMessage> => decodeDeviceLinkMessage(await dl.receive({ timeoutMs }));
+  const next = async (timeoutMs = WAIT_MS): Promise<DeviceLinkMessage> =>
+    decodeDeviceLinkMessage(await dl.receive({ timeoutMs }));
   const send = (m: DeviceLinkMessage): Promise<void> => dl.send(encodeDeviceLinkMessage(m));
   const offer = await next();
   assert.ok(offer.name === 'DLMessageVersionExchange' && offer.kind === 'offer');
@@ -74,7 +79,10 @@ export interface RunOutcome {
  * Answers the phone's requests until its final Response. `onRequest` runs before each answer
  * (to lock the phone mid-run, for example).
  */
-export async function serveUntilResponse(s: Mb2Session, onRequest: (name: string, index: number) => void | Promise<void> = () => undefined): Promise<RunOutcome> {
+export async function serveUntilResponse(
+  s: Mb2Session,
+  onRequest: (name: string, index: number) => void | Promise<void> = () => undefined,
+): Promise<RunOutcome> {
   const requests: string[] = [];
   for (;;) {
     const msg = await s.next();
@@ -87,7 +95,8 @@ export async function serveUntilResponse(s: Mb2Session, onRequest: (name: string
 
 /** A host that holds nothing and does whatever it is asked. */
 export async function answer(s: Mb2Session, msg: DeviceLinkMessage): Promise<void> {
-  const ok = (value: PlistDict | number = {}): Promise<void> => s.send({ name: 'DLMessageStatusResponse', code: 0, value });
+  const ok = (value: PlistDict | number = {}): Promise<void> =>
+    s.send({ name: 'DLMessageStatusResponse', code: 0, value });
   switch (msg.name) {
     case 'DLMessageDownloadFiles':
       await s.dl.writeRaw(DL_STREAM_TERMINATOR);

@@ -15,7 +15,15 @@ import { DeviceFaults, parseFault, parseFaultArgs, type FaultHooks } from '../..
 import { Mb2Failure } from '../../src/emulator/services/mobilebackup2/index.js';
 import { IbackupError } from '../../src/errors.js';
 import { assertBackupEqualsDevice, runtimeOf, startTool } from '../interop/backup-checks.js';
-import { missingTools, pairWithTool, requireTools, startTestEmulator, waitFor, type TestEmulator, type ToolResult } from '../interop/helpers.js';
+import {
+  missingTools,
+  pairWithTool,
+  requireTools,
+  startTestEmulator,
+  waitFor,
+  type TestEmulator,
+  type ToolResult,
+} from '../interop/helpers.js';
 
 interface Rig {
   faults: DeviceFaults;
@@ -49,9 +57,18 @@ const mbCode = (code: number) => (e: unknown) => e instanceof Mb2Failure && e.co
 describe('fault parameters', () => {
   test('each fault with its parameters and defaults', () => {
     assert.deepEqual(parseFault('disconnect', { bytes: '1000' }), { name: 'disconnect', bytes: 1000, repeat: false });
-    assert.deepEqual(parseFault('disconnect', { phase: 'moving', repeat: '1' }), { name: 'disconnect', phase: 'moving', repeat: true });
+    assert.deepEqual(parseFault('disconnect', { phase: 'moving', repeat: '1' }), {
+      name: 'disconnect',
+      phase: 'moving',
+      repeat: true,
+    });
     assert.deepEqual(parseFault('throttle', { mbps: 2.5 }), { name: 'throttle', mbps: 2.5, repeat: false });
-    assert.deepEqual(parseFault('stall', { seconds: '3' }), { name: 'stall', seconds: 3, phase: 'uploading', repeat: false });
+    assert.deepEqual(parseFault('stall', { seconds: '3' }), {
+      name: 'stall',
+      seconds: 3,
+      phase: 'uploading',
+      repeat: false,
+    });
     assert.deepEqual(parseFault('host-full'), { name: 'host-full', phase: 'uploading', repeat: false });
     assert.deepEqual(parseFault('locked', { phase: 'removing' }), { name: 'locked', phase: 'removing', repeat: false });
   });
@@ -200,7 +217,8 @@ describe('faults seen by idevicebackup2', () => {
   const fault = async (e: TestEmulator, name: string, params: Record<string, string> = {}): Promise<void> => {
     await e.emu.control({ Action: 'fault', UDID: device.udid, Fault: name, Params: params });
   };
-  const backup = (e: TestEmulator): Promise<ToolResult> => e.tool('idevicebackup2', ['-u', device.udid, 'backup', root]);
+  const backup = (e: TestEmulator): Promise<ToolResult> =>
+    e.tool('idevicebackup2', ['-u', device.udid, 'backup', root]);
   const succeeded = async (r: ToolResult, check = true): Promise<void> => {
     assert.match(r.stdout, /Backup Successful\./, r.stdout.slice(-600) + r.stderr.slice(-300));
     if (check) await assertBackupEqualsDevice(join(root, device.udid), rt);

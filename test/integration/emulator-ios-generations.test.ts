@@ -30,7 +30,11 @@ describe('the virtual iPhone per iOS generation', () => {
     await te.dispose();
   });
 
-  async function phone(productVersion: string, behaviour: Partial<DeviceBehaviour> = {}, passcodeSet = true): Promise<VirtualDevice> {
+  async function phone(
+    productVersion: string,
+    behaviour: Partial<DeviceBehaviour> = {},
+    passcodeSet = true,
+  ): Promise<VirtualDevice> {
     return te.emu.attach({ profile: { extends: 'tiny', identity: { productVersion, passcodeSet }, behaviour } });
   }
   async function open(d: VirtualDevice): Promise<Mb2Session> {
@@ -47,7 +51,13 @@ describe('the virtual iPhone per iOS generation', () => {
   const runsOf = (d: VirtualDevice): number => d.runtime?.runs.size ?? -1;
 
   test('DeviceLink version: 300 up to iOS 13, 400 from 14; a ping from the host is ignored', async () => {
-    for (const [v, major] of [['12.5.7', 300], ['13.7', 300], ['14.0', 400], ['17.5.1', 400], ['26.0', 400]] as const) {
+    for (const [v, major] of [
+      ['12.5.7', 300],
+      ['13.7', 300],
+      ['14.0', 400],
+      ['17.5.1', 400],
+      ['26.0', 400],
+    ] as const) {
       const s = await open(await phone(v));
       assert.equal(s.major, major, v);
     }
@@ -105,7 +115,10 @@ describe('the virtual iPhone per iOS generation', () => {
     assert.ok(prepared >= 550, `17.5.1: ${prepared} ms (60 s × ${SCALE})`);
     assert.ok((await silence('16.0')) < 400, '16.0 starts at once');
     assert.ok((await silence('18.0', { preparationSeconds: 0 })) < 400, 'a profile can set the preparation');
-    assert.ok((await silence('16.0', { preparationSeconds: 120 })) >= 1_150, 'a profile can set the preparation before 16.1 too');
+    assert.ok(
+      (await silence('16.0', { preparationSeconds: 120 })) >= 1_150,
+      'a profile can set the preparation before 16.1 too',
+    );
   });
 
   test('a goodbye during the preparation or a closed socket during the prompt ends the run at once', async () => {
@@ -151,7 +164,11 @@ describe('the virtual iPhone per iOS generation', () => {
     assert.ok(cancelled);
     assert.equal(out.response.ErrorCode, 202);
     assert.equal(out.response.ErrorDescription, 'Backup cancelled (MBErrorDomain/202)');
-    assert.deepEqual(posted.filter((n) => n === SYNC_CANCEL), [SYNC_CANCEL, SYNC_CANCEL], 'the host\'s post, then the phone\'s');
+    assert.deepEqual(
+      posted.filter((n) => n === SYNC_CANCEL),
+      [SYNC_CANCEL, SYNC_CANCEL],
+      "the host's post, then the phone's",
+    );
 
     // During the silence the owner's cancel ends the request too.
     await s.request(backup(d));
@@ -176,7 +193,11 @@ describe('the virtual iPhone per iOS generation', () => {
       await s.request(backup(d));
       const out = await serveUntilResponse(s);
       s.close();
-      return { code: out.response.ErrorCode, description: out.response.ErrorDescription, requests: out.requests.length };
+      return {
+        code: out.response.ErrorCode,
+        description: out.response.ErrorDescription,
+        requests: out.requests.length,
+      };
     };
     const d = await phone('15.2');
     await interrupt(d);

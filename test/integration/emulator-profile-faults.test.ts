@@ -38,7 +38,14 @@ async function withBench(profile: ProfileOverrides, body: (b: Bench, udid: strin
 interface FaultResult {
   faults: Array<Record<string, unknown>>;
   uploaded: { fired: number };
-  hostile?: { attack: string; answers: number; refused: number; obeyed: string[]; leaked: string[]; stillServing: boolean | null };
+  hostile?: {
+    attack: string;
+    answers: number;
+    refused: number;
+    obeyed: string[];
+    leaked: string[];
+    stillServing: boolean | null;
+  };
 }
 
 describe('behaviour.faults in a profile', () => {
@@ -83,70 +90,96 @@ describe('behaviour.faults in a profile', () => {
         return true;
       });
     }
-    await assert.rejects(loadProfileSpec({ extends: 'tiny', behaviour: { faults: 'stall' } } as unknown as ProfileOverrides), /must be a list of faults/);
+    await assert.rejects(
+      loadProfileSpec({ extends: 'tiny', behaviour: { faults: 'stall' } } as unknown as ProfileOverrides),
+      /must be a list of faults/,
+    );
   });
 
-  test('an armed profile fault acts on the first backup: host-full at planning ends it, the next one succeeds', TIMEOUT, async () => {
-    await withBench(tinyWith(['host-full phase=planning']), async (b, udid) => {
-      const host = await pairedHost(b, udid);
-      await assert.rejects(backupDevice(host, { root: b.backupDir }), (err: unknown) => {
-        assert.ok(isIbackupError(err), String(err));
-        assert.match(err.message, /105|space/i);
-        return true;
+  test(
+    'an armed profile fault acts on the first backup: host-full at planning ends it, the next one succeeds',
+    TIMEOUT,
+    async () => {
+      await withBench(tinyWith(['host-full phase=planning']), async (b, udid) => {
+        const host = await pairedHost(b, udid);
+        await assert.rejects(backupDevice(host, { root: b.backupDir }), (err: unknown) => {
+          assert.ok(isIbackupError(err), String(err));
+          assert.match(err.message, /105|space/i);
+          return true;
+        });
+        assert.deepEqual(virtualDevice(b, udid).runtime?.faults.list(), [], 'the fault fired once');
+        await backupDevice(host, { root: b.backupDir });
       });
-      assert.deepEqual(virtualDevice(b, udid).runtime?.faults.list(), [], 'the fault fired once');
-      await backupDevice(host, { root: b.backupDir });
-    });
-  });
+    },
+  );
 });
 
 describe('the hostile fault', () => {
-  test('ctl fault U hostile: the next backup meets a hostile device, every request is refused, then the real service is back', TIMEOUT, async () => {
-    await withBench(tinyWith([]), async (b, udid) => {
-      const host = await pairedHost(b, udid);
-      await backupDevice(host, { root: b.backupDir });
-      // The link the hostile paths try to go through (it points outside the backup folder).
-      const outside = join(dirname(b.backupDir), 'outside');
-      await mkdir(outside);
-      await symlink(outside, join(b.backupDir, udid, 'escape'));
-      const device = virtualDevice(b, udid);
-      const real = device.services.get(MB2);
-      const set = (await runControl(b.te.emu, { Action: 'fault', UDID: udid, Fault: 'hostile', Params: { attack: 'paths' } })) as FaultResult;
-      assert.deepEqual(set.faults, [{ name: 'hostile', attack: 'paths', repeat: false }]);
-      assert.notEqual(device.services.get(MB2), real, 'mobilebackup2 is the hostile one');
+  test(
+    'ctl fault U hostile: the next backup meets a hostile device, every request is refused, then the real service is back',
+    TIMEOUT,
+    async () => {
+      await withBench(tinyWith([]), async (b, udid) => {
+        const host = await pairedHost(b, udid);
+        await backupDevice(host, { root: b.backupDir });
+        // The link the hostile paths try to go through (it points outside the backup folder).
+        const outside = join(dirname(b.backupDir), 'outside');
+        await mkdir(outside);
+        await symlink(outside, join(b.backupDir, udid, 'escape'));
+        const device = virtualDevice(b, udid);
+        const real = device.services.get(MB2);
+        const set = (await runControl(b.te.emu, {
+          Action: 'fault',
+          UDID: udid,
+          Fault: 'hostile',
+          Params: { attack: 'paths' },
+        })) as FaultResult;
+        assert.deepEqual(set.faults, [{ name: 'hostile', attack: 'paths', repeat: false }]);
+        assert.notEqual(device.services.get(MB2), real, 'mobilebackup2 is the hostile one');
 
-      await assert.rejects(backupDevice(host, { root: b.backupDir }), isIbackupError);
-      const after = (await runControl(b.te.emu, { Action: 'fault', UDID: udid, Fault: 'clear' })) as FaultResult;
-      assert.equal(device.services.get(MB2), real, 'the real mobilebackup2 is back after one run');
-      assert.equal(after.uploaded.fired, 1);
-      assert.ok(after.hostile && after.hostile.answers > 0, JSON.stringify(after.hostile));
-      assert.deepEqual(after.hostile.obeyed, [], 'the host obeyed hostile requests');
-      assert.equal(after.hostile.refused, after.hostile.answers);
-      assert.deepEqual(after.hostile.leaked, []);
-      assert.equal(after.hostile.stillServing, true);
-      await backupDevice(host, { root: b.backupDir });
-    });
-  });
+        await assert.rejects(backupDevice(host, { root: b.backupDir }), isIbackupError);
+        const after = (await runControl(b.te.emu, { Action: 'fault', UDID: udid, Fault: 'clear' })) as FaultResult;
+        assert.equal(device.services.get(MB2), real, 'the real mobilebackup2 is back after one run');
+        assert.equal(after.uploaded.fired, 1);
+        assert.ok(after.hostile && after.hostile.answers > 0, JSON.stringify(after.hostile));
+        assert.deepEqual(after.hostile.obeyed, [], 'the host obeyed hostile requests');
+        assert.equal(after.hostile.refused, after.hostile.answers);
+        assert.deepEqual(after.hostile.leaked, []);
+        assert.equal(after.hostile.stillServing, true);
+        await backupDevice(host, { root: b.backupDir });
+      });
+    },
+  );
 
-  test('hostile from a profile with repeat=1 stays until cleared; a malformed attack ends the run with a typed error', TIMEOUT, async () => {
-    await withBench(tinyWith([{ name: 'hostile', attack: 'garbage-frame', repeat: true }]), async (b, udid) => {
-      const device = virtualDevice(b, udid);
-      assert.deepEqual(device.runtime?.faults.list(), [{ name: 'hostile', attack: 'garbage-frame', repeat: true }]);
-      const host = await pairedHost(b, udid);
-      for (let i = 0; i < 2; i++) {
-        await assert.rejects(backupDevice(host, { root: b.backupDir }), (err: unknown) => isIbackupError(err) && err.code === 'PROTOCOL_DECODE');
-      }
-      assert.equal(device.runtime?.faults.list().length, 1, 'repeat=1 keeps it');
-      await runControl(b.te.emu, { Action: 'fault', UDID: udid, Fault: 'clear' });
-      await backupDevice(host, { root: b.backupDir });
-    });
-  });
+  test(
+    'hostile from a profile with repeat=1 stays until cleared; a malformed attack ends the run with a typed error',
+    TIMEOUT,
+    async () => {
+      await withBench(tinyWith([{ name: 'hostile', attack: 'garbage-frame', repeat: true }]), async (b, udid) => {
+        const device = virtualDevice(b, udid);
+        assert.deepEqual(device.runtime?.faults.list(), [{ name: 'hostile', attack: 'garbage-frame', repeat: true }]);
+        const host = await pairedHost(b, udid);
+        for (let i = 0; i < 2; i++) {
+          await assert.rejects(
+            backupDevice(host, { root: b.backupDir }),
+            (err: unknown) => isIbackupError(err) && err.code === 'PROTOCOL_DECODE',
+          );
+        }
+        assert.equal(device.runtime?.faults.list().length, 1, 'repeat=1 keeps it');
+        await runControl(b.te.emu, { Action: 'fault', UDID: udid, Fault: 'clear' });
+        await backupDevice(host, { root: b.backupDir });
+      });
+    },
+  );
 
   test('ctl refuses an unknown attack', async () => {
     await withBench(tinyWith([]), async (b, udid) => {
-      await assert.rejects(runControl(b.te.emu, { Action: 'fault', UDID: udid, Fault: 'hostile', Params: { attack: 'flood' } }), (err: unknown) => {
-        return err instanceof IbackupError && err.code === 'USAGE' && /paths, deep-plist/.test(err.message);
-      });
+      await assert.rejects(
+        runControl(b.te.emu, { Action: 'fault', UDID: udid, Fault: 'hostile', Params: { attack: 'flood' } }),
+        (err: unknown) => {
+          return err instanceof IbackupError && err.code === 'USAGE' && /paths, deep-plist/.test(err.message);
+        },
+      );
     });
   });
 });

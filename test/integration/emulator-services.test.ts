@@ -22,7 +22,11 @@ describe('virtual iPhone services through ibackup clients', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ibackup-services-'));
-    emu = await Emulator.start({ stateDir: join(dir, 'state'), profile: 'tiny', listen: { kind: 'unix', path: join(dir, 'mux.sock') } });
+    emu = await Emulator.start({
+      stateDir: join(dir, 'state'),
+      profile: 'tiny',
+      listen: { kind: 'unix', path: join(dir, 'mux.sock') },
+    });
     const ctx = openHost({ usbmuxd: emu.socketAddress, ownDir: join(dir, 'own'), systemDirs: [] });
     device = await selectDevice(ctx);
     await pairDevice(device);
@@ -103,6 +107,9 @@ describe('virtual iPhone services through ibackup clients', () => {
   });
 
   test('an unknown service is refused by lockdown with InvalidService', async () => {
-    await assert.rejects(device.startService('com.example.nothing'), (e: unknown) => (e as { code?: string }).code === 'SERVICE_UNAVAILABLE');
+    await assert.rejects(
+      device.startService('com.example.nothing'),
+      (e: unknown) => (e as { code?: string }).code === 'SERVICE_UNAVAILABLE',
+    );
   });
 });

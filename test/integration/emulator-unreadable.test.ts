@@ -52,7 +52,9 @@ function parseDeviceBytes(all: Buffer): { messages: DeviceLinkMessage[]; files: 
 }
 
 /** One full backup of a device on `productVersion`, with what the device sent. */
-async function backupSeenByWire(productVersion: string): Promise<{ messages: DeviceLinkMessage[]; files: SentFile[]; udid: string; size: number }> {
+async function backupSeenByWire(
+  productVersion: string,
+): Promise<{ messages: DeviceLinkMessage[]; files: SentFile[]; udid: string; size: number }> {
   const b = await startBench({ profile: { extends: 'tiny', identity: { productVersion } } });
   try {
     const udid = b.te.udids[0] as string;
@@ -106,14 +108,21 @@ describe('a file the phone cannot read to its end', { timeout: 120_000 }, () => 
     assert.equal(f.end.errorCode, DL_CODE_ERROR_REMOTE);
     assert.equal(f.end.message, UNREADABLE_REASON);
     const moves = messages.flatMap((m) => (m.name === 'DLMessageMoveItems' ? m.moves : []));
-    assert.ok(moves.some((m) => m.from === staged && m.to === `${udid}/${fileId.slice(0, 2)}/${fileId}`), 'named in a MoveItems');
+    assert.ok(
+      moves.some((m) => m.from === staged && m.to === `${udid}/${fileId.slice(0, 2)}/${fileId}`),
+      'named in a MoveItems',
+    );
     const db = files.find((x) => x.backupPath === `${udid}/Snapshot/Manifest.db`);
     assert.ok(db, 'Manifest.db sent');
     const row = readManifestDb(db.data).get(fileId);
     assert.ok(row, 'its Manifest.db row');
-    assert.equal(Number(decodeMBFile(row.file).size), size, 'the row has the file\'s full size');
+    assert.equal(Number(decodeMBFile(row.file).size), size, "the row has the file's full size");
     const others = files.filter((x) => x.backupPath !== staged && !x.end.ok);
-    assert.deepEqual(others.map((x) => x.backupPath), [], 'every other file ends with the success block');
+    assert.deepEqual(
+      others.map((x) => x.backupPath),
+      [],
+      'every other file ends with the success block',
+    );
   });
 
   test('iOS 16: the same file is sent whole and ends with the success block', async () => {
@@ -122,6 +131,9 @@ describe('a file the phone cannot read to its end', { timeout: 120_000 }, () => 
     assert.ok(f, 'sent');
     assert.equal(f.end.ok, true);
     assert.equal(f.data.length, size);
-    assert.deepEqual(files.filter((x) => !x.end.ok).map((x) => x.backupPath), []);
+    assert.deepEqual(
+      files.filter((x) => !x.end.ok).map((x) => x.backupPath),
+      [],
+    );
   });
 });

@@ -75,7 +75,7 @@ describe('files on a backup made by the virtual iPhone', () => {
     });
   });
 
-  test('extract writes <out>/<domain>/<relativePath> with the blobs\' bytes', async () => {
+  test("extract writes <out>/<domain>/<relativePath> with the blobs' bytes", async () => {
     const out = fresh();
     const progress: number[] = [];
     await withView(demo.dir, async (v) => {
@@ -106,7 +106,10 @@ describe('files on a backup made by the virtual iPhone', () => {
       assert.equal(r.files.find((f) => f.fileID === victim.fileID)?.blobPresent, false);
       const x = await extractFiles(v, { out: fresh() });
       assert.equal(x.ok, false);
-      assert.deepEqual(x.skipped.map((s) => [s.code, s.path]), [['BLOB_MISSING', `${victim.domain}/${victim.relativePath}`]]);
+      assert.deepEqual(
+        x.skipped.map((s) => [s.code, s.path]),
+        [['BLOB_MISSING', `${victim.domain}/${victim.relativePath}`]],
+      );
       assert.equal(x.filesWritten, r.counts.files - 1);
     });
   });
@@ -115,32 +118,57 @@ describe('files on a backup made by the virtual iPhone', () => {
 describe('files on an encrypted backup', () => {
   test('ls, extract (decrypted, same relative paths) and cat; wrong or no password', async () => {
     const b = buildBackup(fresh(), { password: 'pw' });
-    await assert.rejects(openBackupView(b.dir, { password: () => Promise.resolve('bad') }), (e) => isIbackupError(e) && e.code === 'WRONG_PASSWORD');
+    await assert.rejects(
+      openBackupView(b.dir, { password: () => Promise.resolve('bad') }),
+      (e) => isIbackupError(e) && e.code === 'WRONG_PASSWORD',
+    );
     await assert.rejects(openBackupView(b.dir), (e) => isIbackupError(e) && e.code === 'PASSWORD_REQUIRED');
     const out = fresh();
-    await withView(b.dir, async (v) => {
-      assert.equal(listFiles(v).files.length, b.entries.length);
-      const r = await extractFiles(v, { out, caseInsensitive: false });
-      assert.equal(r.ok, true);
-      assert.deepEqual(r.links, [{ path: 'DatabaseDomain/timezone/localtime', target: '/usr/share/zoneinfo/Europe/Paris' }]);
-      const written = tree(out);
-      for (const e of b.entries.filter((x) => x.kind === 'file')) assert.deepEqual(written.get(`${e.domain}/${e.relativePath}`), e.content);
-      const one = findOne(v, { pattern: '**/notes.txt' });
-      const parts: Uint8Array[] = [];
-      for await (const c of v.chunks(one)) parts.push(c);
-      assert.equal(Buffer.concat(parts).toString(), 'hello notes\n');
-      assert.throws(() => findOne(v, { pattern: 'HomeDomain/Library/Preferences/*' }), (e) => isIbackupError(e) && e.code === 'USAGE' && /matches 2 files/.test(e.message));
-      assert.throws(() => findOne(v, { pattern: 'HomeDomain/Library' }), (e) => isIbackupError(e) && e.code === 'USAGE' && /a directory/.test(e.message));
-    }, 'pw');
+    await withView(
+      b.dir,
+      async (v) => {
+        assert.equal(listFiles(v).files.length, b.entries.length);
+        const r = await extractFiles(v, { out, caseInsensitive: false });
+        assert.equal(r.ok, true);
+        assert.deepEqual(r.links, [
+          { path: 'DatabaseDomain/timezone/localtime', target: '/usr/share/zoneinfo/Europe/Paris' },
+        ]);
+        const written = tree(out);
+        for (const e of b.entries.filter((x) => x.kind === 'file'))
+          assert.deepEqual(written.get(`${e.domain}/${e.relativePath}`), e.content);
+        const one = findOne(v, { pattern: '**/notes.txt' });
+        const parts: Uint8Array[] = [];
+        for await (const c of v.chunks(one)) parts.push(c);
+        assert.equal(Buffer.concat(parts).toString(), 'hello notes\n');
+        assert.throws(
+          () => findOne(v, { pattern: 'HomeDomain/Library/Preferences/*' }),
+          (e) => isIbackupError(e) && e.code === 'USAGE' && /matches 2 files/.test(e.message),
+        );
+        assert.throws(
+          () => findOne(v, { pattern: 'HomeDomain/Library' }),
+          (e) => isIbackupError(e) && e.code === 'USAGE' && /a directory/.test(e.message),
+        );
+      },
+      'pw',
+    );
   });
 
   test('names differing only in case get a numbered name where the file system ignores case', async () => {
     const b = buildBackup(fresh(), { password: 'pw' });
     const out = fresh();
-    await withView(b.dir, async (v) => {
-      const r = await extractFiles(v, { out, pattern: 'HomeDomain/Library/Preferences/*', caseInsensitive: true });
-      assert.deepEqual(r.renamed, [{ path: 'HomeDomain/Library/Preferences/com.apple.springboard.plist', writtenAs: path.join('HomeDomain', 'Library', 'Preferences', 'com.apple.springboard (2).plist') }]);
-    }, 'pw');
+    await withView(
+      b.dir,
+      async (v) => {
+        const r = await extractFiles(v, { out, pattern: 'HomeDomain/Library/Preferences/*', caseInsensitive: true });
+        assert.deepEqual(r.renamed, [
+          {
+            path: 'HomeDomain/Library/Preferences/com.apple.springboard.plist',
+            writtenAs: path.join('HomeDomain', 'Library', 'Preferences', 'com.apple.springboard (2).plist'),
+          },
+        ]);
+      },
+      'pw',
+    );
   });
 });
 
@@ -163,7 +191,10 @@ describe('hostile and awkward paths', () => {
     const out = path.join(base, 'out');
     await withView(b.dir, async (v) => {
       const r = await extractFiles(v, { out, windowsNames: true, caseInsensitive: false });
-      assert.deepEqual(r.skipped.map((s) => s.code), ['UNSAFE_PATH', 'UNSAFE_PATH', 'UNSAFE_PATH', 'UNSAFE_PATH']);
+      assert.deepEqual(
+        r.skipped.map((s) => s.code),
+        ['UNSAFE_PATH', 'UNSAFE_PATH', 'UNSAFE_PATH', 'UNSAFE_PATH'],
+      );
       assert.equal(r.filesWritten, 5);
       const names = [...tree(out).keys()].sort();
       assert.ok(names.includes('HomeDomain/Library/_CON.txt'));
@@ -195,11 +226,18 @@ describe('hostile and awkward paths', () => {
     const lib = path.join(out, 'HomeDomain', 'Library');
     mkdirSync(path.join(lib, 'taken'), { recursive: true });
     writeFileSync(path.join(lib, `small.txt.tmp-${process.pid}`), 'left over by a crash');
-    await withView(b.dir, async (v) => {
-      const r = await extractFiles(v, { out });
-      assert.deepEqual(r.skipped.map((s) => [s.code, s.path]), [['UNSAFE_PATH', 'HomeDomain/Library/taken']]);
-      assert.equal(r.filesWritten, 2);
-    }, 'pw');
+    await withView(
+      b.dir,
+      async (v) => {
+        const r = await extractFiles(v, { out });
+        assert.deepEqual(
+          r.skipped.map((s) => [s.code, s.path]),
+          [['UNSAFE_PATH', 'HomeDomain/Library/taken']],
+        );
+        assert.equal(r.filesWritten, 2);
+      },
+      'pw',
+    );
     assert.deepEqual(new Uint8Array(readFileSync(path.join(lib, 'big.bin'))), big);
     assert.equal(readFileSync(path.join(lib, 'small.txt'), 'utf8'), 'small');
     assert.equal(statSync(path.join(lib, 'big.bin')).mtime.getTime(), 1_700_000_000_000);
@@ -209,7 +247,10 @@ describe('hostile and awkward paths', () => {
   test('--out inside the backup is refused', async () => {
     const b = buildBackup(fresh());
     await withView(b.dir, async (v) => {
-      await assert.rejects(extractFiles(v, { out: path.join(b.dir, 'x') }), (e) => isIbackupError(e) && e.code === 'USAGE');
+      await assert.rejects(
+        extractFiles(v, { out: path.join(b.dir, 'x') }),
+        (e) => isIbackupError(e) && e.code === 'USAGE',
+      );
     });
   });
 });
@@ -217,29 +258,51 @@ describe('hostile and awkward paths', () => {
 describe('iOS 9 backups (Manifest.mbdb, flat blobs)', () => {
   const entries = [
     { domain: 'HomeDomain', relativePath: '', kind: 'directory' as const },
-    { domain: 'HomeDomain', relativePath: 'Library/SMS/sms.db', kind: 'file' as const, content: te.encode('old sms database') },
-    { domain: 'MediaDomain', relativePath: 'Media/Recordings/a.m4a', kind: 'file' as const, content: new Uint8Array(5000).fill(7) },
-    { domain: 'DatabaseDomain', relativePath: 'timezone/localtime', kind: 'symlink' as const, target: '/usr/share/zoneinfo/UTC' },
+    {
+      domain: 'HomeDomain',
+      relativePath: 'Library/SMS/sms.db',
+      kind: 'file' as const,
+      content: te.encode('old sms database'),
+    },
+    {
+      domain: 'MediaDomain',
+      relativePath: 'Media/Recordings/a.m4a',
+      kind: 'file' as const,
+      content: new Uint8Array(5000).fill(7),
+    },
+    {
+      domain: 'DatabaseDomain',
+      relativePath: 'timezone/localtime',
+      kind: 'symlink' as const,
+      target: '/usr/share/zoneinfo/UTC',
+    },
   ];
   for (const pw of [undefined, 'legacy-pw']) {
     test(`ls and extract work ${pw === undefined ? 'plain' : 'encrypted'}`, async () => {
       const b = buildLegacyBackup(fresh(), entries, pw);
       const out = fresh();
-      await withView(b.dir, async (v) => {
-        assert.equal(v.format, 'mbdb');
-        const r = listFiles(v);
-        assert.deepEqual(r.files.map((f) => `${f.type} ${f.domain}/${f.relativePath} ${f.blobPresent}`), [
-          'symlink DatabaseDomain/timezone/localtime false',
-          'directory HomeDomain/ false',
-          'file HomeDomain/Library/SMS/sms.db true',
-          'file MediaDomain/Media/Recordings/a.m4a true',
-        ]);
-        const x = await extractFiles(v, { out, domain: '*Domain' });
-        assert.equal(x.ok, true);
-        const t = tree(out);
-        assert.equal(new TextDecoder().decode(t.get('HomeDomain/Library/SMS/sms.db')), 'old sms database');
-        assert.deepEqual(t.get('MediaDomain/Media/Recordings/a.m4a'), new Uint8Array(5000).fill(7));
-      }, pw);
+      await withView(
+        b.dir,
+        async (v) => {
+          assert.equal(v.format, 'mbdb');
+          const r = listFiles(v);
+          assert.deepEqual(
+            r.files.map((f) => `${f.type} ${f.domain}/${f.relativePath} ${f.blobPresent}`),
+            [
+              'symlink DatabaseDomain/timezone/localtime false',
+              'directory HomeDomain/ false',
+              'file HomeDomain/Library/SMS/sms.db true',
+              'file MediaDomain/Media/Recordings/a.m4a true',
+            ],
+          );
+          const x = await extractFiles(v, { out, domain: '*Domain' });
+          assert.equal(x.ok, true);
+          const t = tree(out);
+          assert.equal(new TextDecoder().decode(t.get('HomeDomain/Library/SMS/sms.db')), 'old sms database');
+          assert.deepEqual(t.get('MediaDomain/Media/Recordings/a.m4a'), new Uint8Array(5000).fill(7));
+        },
+        pw,
+      );
     });
   }
 });
@@ -253,7 +316,9 @@ describe('ibackup files (CLI)', () => {
     const before = listingOf(b.dir);
     const noPw = await cli(['files', 'ls', b.dir, '--json']);
     const [saved, many] = await Promise.all([
-      cli(['files', 'ls', 'Locked Phone', 'HomeDomain/**', '--password-stdin', '--save-key', '--json'], { stdin: 'pw\n' }),
+      cli(['files', 'ls', 'Locked Phone', 'HomeDomain/**', '--password-stdin', '--save-key', '--json'], {
+        stdin: 'pw\n',
+      }),
       cli(['files', 'cat', b.udid, '**/*.plist'], { env: { IBACKUP_PASSWORD: 'pw' } }),
     ]);
     assert.equal(noPw.code, 1);
@@ -263,7 +328,18 @@ describe('ibackup files (CLI)', () => {
     assert.deepEqual(doc.warnings, []);
     assert.equal(doc.files.length, 8);
     for (const f of doc.files) {
-      for (const k of ['domain', 'relativePath', 'fileID', 'type', 'size', 'mode', 'mtime', 'protectionClass', 'blobPresent']) assert.ok(k in f, k);
+      for (const k of [
+        'domain',
+        'relativePath',
+        'fileID',
+        'type',
+        'size',
+        'mode',
+        'mtime',
+        'protectionClass',
+        'blobPresent',
+      ])
+        assert.ok(k in f, k);
     }
     assert.equal(many.code, 2);
     assert.match(many.stderr, /com\.apple\.SpringBoard\.plist[\s\S]*com\.apple\.springboard\.plist/);

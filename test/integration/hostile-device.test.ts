@@ -13,7 +13,12 @@ import { lstat, mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/pro
 import { dirname, join } from 'node:path';
 import { backupDevice } from '../../src/app/backup.js';
 import { isIbackupError } from '../../src/errors.js';
-import { HOSTILE_CANARY, hostilePaths, installHostileFault, type HostileAttack } from '../../src/emulator/services/mobilebackup2/hostile.js';
+import {
+  HOSTILE_CANARY,
+  hostilePaths,
+  installHostileFault,
+  type HostileAttack,
+} from '../../src/emulator/services/mobilebackup2/hostile.js';
 import { startBench, type Bench } from './cli-helpers.js';
 import { assertRecoverable, assertReleased, pairedHost, virtualDevice } from './safety-helpers.js';
 
@@ -29,7 +34,13 @@ async function tree(dir: string, skip: readonly string[]): Promise<Map<string, s
         out.set(p, 'dir');
         await walk(p);
       } else if (st.isSymbolicLink()) out.set(p, 'link');
-      else out.set(p, `${st.size}:${createHash('sha256').update(await readFile(p)).digest('hex')}`);
+      else
+        out.set(
+          p,
+          `${st.size}:${createHash('sha256')
+            .update(await readFile(p))
+            .digest('hex')}`,
+        );
     }
   };
   await walk(dir);
@@ -46,7 +57,12 @@ async function setup(): Promise<{ b: Bench; udid: string; root: string; top: str
   // Things a hostile device would like to read, overwrite or delete.
   const outside = join(top, 'outside');
   await mkdir(join(outside, 'sub'), { recursive: true });
-  for (const p of [join(top, `${HOSTILE_CANARY}.txt`), join(outside, `${HOSTILE_CANARY}.txt`), join(outside, 'sub', `${HOSTILE_CANARY}.txt`), join(root, 'OTHER-DEVICE', `${HOSTILE_CANARY}.txt`)]) {
+  for (const p of [
+    join(top, `${HOSTILE_CANARY}.txt`),
+    join(outside, `${HOSTILE_CANARY}.txt`),
+    join(outside, 'sub', `${HOSTILE_CANARY}.txt`),
+    join(root, 'OTHER-DEVICE', `${HOSTILE_CANARY}.txt`),
+  ]) {
     await mkdir(dirname(p), { recursive: true });
     await writeFile(p, 'sentinel: must never be read, changed or removed by a device\n');
   }
@@ -74,10 +90,22 @@ describe('hostile device', () => {
         fault.clear();
       }
       assert.ok(Date.now() - started < 60_000);
-      const requests = ['DLMessageDownloadFiles', 'DLContentsOfDirectory', 'DLMessageCreateDirectory', 'DLMessageUploadFiles', 'DLMessageMoveItems', 'DLMessageRemoveItems', 'DLMessageCopyItem'];
+      const requests = [
+        'DLMessageDownloadFiles',
+        'DLContentsOfDirectory',
+        'DLMessageCreateDirectory',
+        'DLMessageUploadFiles',
+        'DLMessageMoveItems',
+        'DLMessageRemoveItems',
+        'DLMessageCopyItem',
+      ];
       for (const p of hostilePaths(udid)) {
         const answers = fault.answers.filter((a) => a.path === p);
-        assert.deepEqual([...new Set(answers.map((a) => a.request))].sort(), [...requests].sort(), `every request tried ${JSON.stringify(p)}`);
+        assert.deepEqual(
+          [...new Set(answers.map((a) => a.request))].sort(),
+          [...requests].sort(),
+          `every request tried ${JSON.stringify(p)}`,
+        );
         const done = answers.filter((a) => a.code === 0);
         assert.deepEqual(done, [], `the host obeyed a hostile request for ${JSON.stringify(p)}`);
       }
@@ -87,7 +115,11 @@ describe('hostile device', () => {
       assert.equal(existsSync(`/tmp/${HOSTILE_CANARY}.txt`), false);
       if (etc) assert.deepEqual(await readFile('/etc/passwd'), etc);
       const mine = await readdir(join(root, udid));
-      assert.deepEqual(mine.filter((n) => n.includes(HOSTILE_CANARY)), [], 'nothing planted in the device folder');
+      assert.deepEqual(
+        mine.filter((n) => n.includes(HOSTILE_CANARY)),
+        [],
+        'nothing planted in the device folder',
+      );
       assert.ok(mine.includes('Info.plist'), 'Info.plist was not moved away');
       assert.ok((await lstat(join(root, udid, 'escape'))).isSymbolicLink(), 'the link was left alone');
       // The last complete backup is intact and the next backup completes.

@@ -26,7 +26,8 @@ function statusPlist(date: string, state = 'finished'): string {
 `;
 }
 
-const EMPTY_DICT = '<?xml version="1.0" encoding="UTF-8"?>\n<plist version="1.0"><dict><key>IsEncrypted</key><false/></dict></plist>\n';
+const EMPTY_DICT =
+  '<?xml version="1.0" encoding="UTF-8"?>\n<plist version="1.0"><dict><key>IsEncrypted</key><false/></dict></plist>\n';
 
 /** The top level of a finished backup folder, as `list` recognises one (contents not needed here). */
 async function fakeBackup(dir: string, date: string): Promise<void> {
@@ -80,7 +81,18 @@ describe('ibackup info', () => {
           lastBackup: null,
         },
       );
-      for (const k of ['udid', 'name', 'model', 'productType', 'iosVersion', 'serial', 'capacityBytes', 'usedBytes', 'encryption', 'lastBackup']) {
+      for (const k of [
+        'udid',
+        'name',
+        'model',
+        'productType',
+        'iosVersion',
+        'serial',
+        'capacityBytes',
+        'usedBytes',
+        'encryption',
+        'lastBackup',
+      ]) {
         assert.ok(k in doc, `missing ${k}`);
       }
 
@@ -94,7 +106,9 @@ describe('ibackup info', () => {
       assert.equal(archived.lastBackup, '2026-03-01T12:00:00.000Z');
       await rm(join(b.backupDir, `${udid}-20260301-120000`), { recursive: true });
       // --backup-dir wins over IBACKUP_BACKUP_DIR.
-      const elsewhere = json<InfoDoc>((await b.cli(['--json', '--backup-dir', join(b.backupDir, 'none'), 'info'])).stdout);
+      const elsewhere = json<InfoDoc>(
+        (await b.cli(['--json', '--backup-dir', join(b.backupDir, 'none'), 'info'])).stdout,
+      );
       assert.equal(elsewhere.lastBackup, null);
       // An interrupted backup is not a Last Backup.
       await writeFile(join(b.backupDir, udid, 'Status.plist'), statusPlist('2026-03-01T10:00:00Z', 'uploading'));
@@ -103,7 +117,15 @@ describe('ibackup info', () => {
 
       const text = await b.cli(['info']);
       assert.equal(text.code, 0);
-      for (const label of ['Name:', 'Model:', 'iOS:', 'Serial Number:', 'Capacity:', 'Encrypt local backup:', 'Last Backup:']) {
+      for (const label of [
+        'Name:',
+        'Model:',
+        'iOS:',
+        'Serial Number:',
+        'Capacity:',
+        'Encrypt local backup:',
+        'Last Backup:',
+      ]) {
         assert.ok(text.stdout.includes(label), `${label} in ${text.stdout}`);
       }
       assert.match(text.stdout, /iPhone 14 Pro \(iPhone15,2\)/);
@@ -129,7 +151,7 @@ describe('ibackup info', () => {
 const byId = (checks: DoctorCheck[], id: string): DoctorCheck[] => checks.filter((c) => c.id === id);
 
 describe('ibackup doctor', () => {
-  test('no device: usbmuxd ok, device check fails with the seed\'s hints, exit 1', async () => {
+  test("no device: usbmuxd ok, device check fails with the seed's hints, exit 1", async () => {
     const b = await startBench({ devices: 0 });
     try {
       const r = await b.cli(['--json', 'doctor']);
@@ -162,7 +184,10 @@ describe('ibackup doctor', () => {
       const after = await b.cli(['--json', 'doctor']);
       assert.equal(after.code, 0, after.stdout);
       const doc = json<{ checks: DoctorCheck[] }>(after.stdout);
-      assert.deepEqual(doc.checks.map((c) => c.id), ['usbmuxd', 'device', 'paired', 'trusted', 'disk-space']);
+      assert.deepEqual(
+        doc.checks.map((c) => c.id),
+        ['usbmuxd', 'device', 'paired', 'trusted', 'disk-space'],
+      );
       assert.ok(doc.checks.every((c) => c.ok));
       // The phone forgot this computer: "trusted" fails and says to pair again.
       const phone = b.te.emu.find(b.te.udids[0]!);
@@ -195,7 +220,10 @@ describe('ibackup doctor', () => {
       assert.equal(warn.ok, true);
       assert.equal(warn.warning, true);
       assert.equal(later.ok, true);
-      const plenty = await runDoctor(b.ctx, { backupRoots: [b.backupDir], freeBytes: async () => used + 2 * 1024 ** 3 });
+      const plenty = await runDoctor(b.ctx, {
+        backupRoots: [b.backupDir],
+        freeBytes: async () => used + 2 * 1024 ** 3,
+      });
       assert.equal(byId(plenty.checks, 'disk-space')[0]?.warning, undefined);
     } finally {
       await b.dispose();
@@ -203,15 +231,32 @@ describe('ibackup doctor', () => {
   });
 
   test('usbmuxd unreachable: says how to install or start it on this OS', async () => {
-    const ctx = openHost({ usbmuxd: 'UNIX:/nonexistent/ibackup-test/usbmuxd', systemDirs: [], ownDir: '/nonexistent/own' });
-    const debian = await runDoctor(ctx, { backupRoots: ['/tmp'], platform: 'linux', osRelease: 'ID=debian\n', usbmuxdInstalled: false });
+    const ctx = openHost({
+      usbmuxd: 'UNIX:/nonexistent/ibackup-test/usbmuxd',
+      systemDirs: [],
+      ownDir: '/nonexistent/own',
+    });
+    const debian = await runDoctor(ctx, {
+      backupRoots: ['/tmp'],
+      platform: 'linux',
+      osRelease: 'ID=debian\n',
+      usbmuxdInstalled: false,
+    });
     const mux = byId(debian.checks, 'usbmuxd')[0]!;
     assert.equal(mux.ok, false);
     assert.match(mux.remedy, /sudo apt install usbmuxd/);
     assert.match(mux.remedy, /sudo systemctl start usbmuxd/);
     assert.match(mux.remedy, /sudo usbmuxd -f/);
-    assert.deepEqual(debian.checks.map((c) => c.id), ['usbmuxd', 'disk-space']);
-    const installed = await runDoctor(ctx, { backupRoots: ['/tmp'], platform: 'linux', osRelease: 'ID=fedora\n', usbmuxdInstalled: true });
+    assert.deepEqual(
+      debian.checks.map((c) => c.id),
+      ['usbmuxd', 'disk-space'],
+    );
+    const installed = await runDoctor(ctx, {
+      backupRoots: ['/tmp'],
+      platform: 'linux',
+      osRelease: 'ID=fedora\n',
+      usbmuxdInstalled: true,
+    });
     assert.match(byId(installed.checks, 'usbmuxd')[0]!.message, /installed but not running/);
     const custom = await runDoctor(ctx, { backupRoots: ['/tmp'], customAddress: true });
     assert.match(byId(custom.checks, 'usbmuxd')[0]!.message, /Nothing answers at/);

@@ -121,7 +121,11 @@ export async function muxRequest(address: string, payload: PlistDict): Promise<P
 }
 
 /** Connects through usbmuxd to a device port; the returned client is a raw pipe (handed off). */
-export async function connectDevicePort(address: string, deviceId: number, port = LOCKDOWN_PORT): Promise<RawMuxClient> {
+export async function connectDevicePort(
+  address: string,
+  deviceId: number,
+  port = LOCKDOWN_PORT,
+): Promise<RawMuxClient> {
   const c = await RawMuxClient.connect(address);
   c.send({ MessageType: 'Connect', DeviceID: deviceId, PortNumber: portToWire(port) });
   const reply = await c.nextPlist();
@@ -135,7 +139,10 @@ export async function connectDevicePort(address: string, deviceId: number, port 
 }
 
 /** A lockdown conversation through usbmuxd: the raw client and a PlistChannel over it. */
-export async function openLockdown(address: string, deviceId: number): Promise<{ mux: RawMuxClient; channel: PlistChannel }> {
+export async function openLockdown(
+  address: string,
+  deviceId: number,
+): Promise<{ mux: RawMuxClient; channel: PlistChannel }> {
   const mux = await connectDevicePort(address, deviceId);
   const channel = new PlistChannel(new Link(mux.sock), { format: 'xml', timeoutMs: WAIT_MS });
   return { mux, channel };

@@ -16,37 +16,61 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const REPO = join(import.meta.dirname, '..', '..');
 
-test('npm pack → install into an empty prefix → ibackup --version and a demo backup', { timeout: 600_000 }, async (t) => {
-  if (!existsSync(join(REPO, 'dist', 'cli', 'main.js'))) {
-    assert.fail('dist/ is missing: run "npm run build" first (npm ci does it)');
-  }
-  const work = await mkdtemp(join(tmpdir(), 'ibackup-pack-'));
-  try {
-    // The built tree is packed as it is (no second build while other tests read dist/).
-    const packed = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: REPO, maxBuffer: 64 << 20 });
-    const info = JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
-    const files = info[0]?.files.map((f) => f.path) ?? [];
-    assert.ok(files.includes('dist/cli/main.js'), 'the CLI is in the package');
-    assert.ok(files.includes('dist/web/ui/index.html'), 'the web page is in the package');
-    const stray = files.filter((f) => !(f.startsWith('dist/') || ['package.json', 'README.md', 'LICENSE'].includes(f)) || f.endsWith('.map'));
-    assert.deepEqual(stray, [], 'only what runs is shipped');
+test(
+  'npm pack → install into an empty prefix → ibackup --version and a demo backup',
+  { timeout: 600_000 },
+  async (t) => {
+    if (!existsSync(join(REPO, 'dist', 'cli', 'main.js'))) {
+      assert.fail('dist/ is missing: run "npm run build" first (npm ci does it)');
+    }
+    const work = await mkdtemp(join(tmpdir(), 'ibackup-pack-'));
+    try {
+      // The built tree is packed as it is (no second build while other tests read dist/).
+      const packed = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], {
+        cwd: REPO,
+        maxBuffer: 64 << 20,
+      });
+      const info = JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
+      const files = info[0]?.files.map((f) => f.path) ?? [];
+      assert.ok(files.includes('dist/cli/main.js'), 'the CLI is in the package');
+      assert.ok(files.includes('dist/web/ui/index.html'), 'the web page is in the package');
+      const stray = files.filter(
+        (f) => !(f.startsWith('dist/') || ['package.json', 'README.md', 'LICENSE'].includes(f)) || f.endsWith('.map'),
+      );
+      assert.deepEqual(stray, [], 'only what runs is shipped');
 
-    const prefix = join(work, 'prefix');
-    const env = { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
-    await run('npm', ['install', '--global', '--prefix', prefix, '--prefer-offline', join(work, info[0]?.filename ?? '')], { env, maxBuffer: 64 << 20, timeout: 480_000 });
-    const bin = join(prefix, 'bin', 'ibackup');
-    const version = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as { version: string };
-    const v = await run(bin, ['--version'], { env });
-    assert.equal(v.stdout.trim(), version.version);
-    const home = join(work, 'home');
-    const demo = await run(bin, ['demo', '--profile', 'tiny', '--backup-dir', join(home, 'Backup')], {
-      env: { ...env, HOME: home, XDG_CONFIG_HOME: join(home, 'config'), XDG_DATA_HOME: join(home, 'data'), IBACKUP_TIME_SCALE: '0.01' },
-      timeout: 120_000,
-      maxBuffer: 16 << 20,
-    });
-    assert.match(demo.stdout + demo.stderr, /no problems/);
-    t.diagnostic(`installed and ran from ${prefix}`);
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
-});
+      const prefix = join(work, 'prefix');
+      const env = {
+        ...process.env,
+        npm_config_audit: 'false',
+        npm_config_fund: 'false',
+        npm_config_update_notifier: 'false',
+      };
+      await run(
+        'npm',
+        ['install', '--global', '--prefix', prefix, '--prefer-offline', join(work, info[0]?.filename ?? '')],
+        { env, maxBuffer: 64 << 20, timeout: 480_000 },
+      );
+      const bin = join(prefix, 'bin', 'ibackup');
+      const version = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as { version: string };
+      const v = await run(bin, ['--version'], { env });
+      assert.equal(v.stdout.trim(), version.version);
+      const home = join(work, 'home');
+      const demo = await run(bin, ['demo', '--profile', 'tiny', '--backup-dir', join(home, 'Backup')], {
+        env: {
+          ...env,
+          HOME: home,
+          XDG_CONFIG_HOME: join(home, 'config'),
+          XDG_DATA_HOME: join(home, 'data'),
+          IBACKUP_TIME_SCALE: '0.01',
+        },
+        timeout: 120_000,
+        maxBuffer: 16 << 20,
+      });
+      assert.match(demo.stdout + demo.stderr, /no problems/);
+      t.diagnostic(`installed and ran from ${prefix}`);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  },
+);

@@ -31,7 +31,11 @@ export function rsaKey(): ForgeKeys {
   return { pem, priv, pub: forge.pki.setRsaPublicKey(priv.n, priv.e) };
 }
 
-function certificate(subjectKey: forge.pki.rsa.PublicKey, issuerKey: forge.pki.rsa.PrivateKey, kind: 'root' | 'host' | 'device'): string {
+function certificate(
+  subjectKey: forge.pki.rsa.PublicKey,
+  issuerKey: forge.pki.rsa.PrivateKey,
+  kind: 'root' | 'host' | 'device',
+): string {
   const cert = forge.pki.createCertificate();
   cert.publicKey = subjectKey;
   cert.serialNumber = '00';
@@ -59,7 +63,11 @@ function certificate(subjectKey: forge.pki.rsa.PublicKey, issuerKey: forge.pki.r
  * A pair record for a device whose DevicePublicKey is `devicePublicKeyPem` (PKCS#1 PEM as the
  * phone reports it). `otherDeviceKey` issues the device certificate for a different key instead.
  */
-export function makePairRecord(devicePublicKeyPem: string, systemBuid: string, opts: { otherDeviceKey?: boolean } = {}): TestPairRecord {
+export function makePairRecord(
+  devicePublicKeyPem: string,
+  systemBuid: string,
+  opts: { otherDeviceKey?: boolean } = {},
+): TestPairRecord {
   const root = rsaKey();
   const host = rsaKey();
   const deviceKey = opts.otherDeviceKey ? rsaKey().pub : forge.pki.publicKeyFromPem(devicePublicKeyPem);

@@ -56,7 +56,10 @@ describe('ibackup pair / unpair / pair --check (CLI)', () => {
       const r = await b.cli(['--json', 'pair']);
       assert.equal(r.code, 0, r.stderr);
       assert.ok(Date.now() - started >= 2000);
-      const events = r.stderr.trim().split('\n').map((l) => json<{ event: string }>(l).event);
+      const events = r.stderr
+        .trim()
+        .split('\n')
+        .map((l) => json<{ event: string }>(l).event);
       assert.deepEqual(events, ['waiting-for-trust', 'trusted']);
       const text = await b.cli(['pair', '--check']);
       assert.equal(text.code, 0);
@@ -145,16 +148,22 @@ describe('pairing (app)', () => {
       const device = await selectDevice(b.ctx);
       const ac = new AbortController();
       setTimeout(() => ac.abort(), 300);
-      await assert.rejects(pairDevice(device, { retryMs: 50, signal: ac.signal }), (e) => isIbackupError(e) && e.code === 'CANCELLED');
+      await assert.rejects(
+        pairDevice(device, { retryMs: 50, signal: ac.signal }),
+        (e) => isIbackupError(e) && e.code === 'CANCELLED',
+      );
       const started = Date.now();
-      await assert.rejects(pairDevice(device, { retryMs: 50, timeoutMs: 400 }), (e) => isIbackupError(e) && e.code === 'TIMEOUT');
+      await assert.rejects(
+        pairDevice(device, { retryMs: 50, timeoutMs: 400 }),
+        (e) => isIbackupError(e) && e.code === 'TIMEOUT',
+      );
       assert.ok(Date.now() - started < 5_000);
     } finally {
       await b.dispose();
     }
   });
 
-  test('where usbmuxd cannot store records, they go to ibackup\'s folder (0600)', async () => {
+  test("where usbmuxd cannot store records, they go to ibackup's folder (0600)", async () => {
     const b = await startBench();
     try {
       const refusing = new UsbmuxClient({ address: b.ctx.mux.address });

@@ -38,7 +38,10 @@ describe('password check', () => {
     const before = listingOf(b.dir);
     const d = countingDerive();
     const r = await checkBackupPassword(b.dir, { password: pw('correct horse'), derive: d.derive });
-    assert.deepEqual({ encrypted: r.encrypted, correct: r.correct, doubleProtection: r.doubleProtection }, { encrypted: true, correct: true, doubleProtection: true });
+    assert.deepEqual(
+      { encrypted: r.encrypted, correct: r.correct, doubleProtection: r.doubleProtection },
+      { encrypted: true, correct: true, doubleProtection: true },
+    );
     assert.equal(d.calls(), 1);
     await assert.rejects(checkBackupPassword(b.dir, { password: pw('Correct horse'), derive: d.derive }), (e) => {
       assert.ok(isIbackupError(e) && e.code === 'WRONG_PASSWORD');
@@ -56,7 +59,10 @@ describe('password check', () => {
     const b = buildBackup(fresh(), { password: 'pw' });
     const cache = new KeyCache({ dir: path.join(fresh(), 'keys') });
     await checkBackupPassword(b.dir, { password: pw('pw'), keyCache: cache, saveKey: true });
-    await assert.rejects(checkBackupPassword(b.dir, { password: pw('other'), keyCache: cache }), (e) => isIbackupError(e) && e.code === 'WRONG_PASSWORD');
+    await assert.rejects(
+      checkBackupPassword(b.dir, { password: pw('other'), keyCache: cache }),
+      (e) => isIbackupError(e) && e.code === 'WRONG_PASSWORD',
+    );
   });
 });
 
@@ -90,7 +96,11 @@ describe('--save-key: the derived key cache', () => {
     third.close();
     assert.equal(third.keySource, 'password');
     assert.equal(d.calls(), 2);
-    assert.equal(cache.load(new Uint8Array(Buffer.from(file as string, 'hex'))), undefined, 'the stale key was removed');
+    assert.equal(
+      cache.load(new Uint8Array(Buffer.from(file as string, 'hex'))),
+      undefined,
+      'the stale key was removed',
+    );
   });
 });
 
@@ -103,11 +113,26 @@ function io(over: Partial<PasswordIo> & { lines?: string } = {}): PasswordIo {
 describe('readPasswords', () => {
   test('--password-stdin first (line 1, line 2 for a new one), then the environment, then a prompt, else PASSWORD_REQUIRED', async () => {
     const env = { IBACKUP_PASSWORD: 'from-env', IBACKUP_NEW_PASSWORD: 'new-env' };
-    assert.deepEqual(await readPasswords({ passwordStdin: true }, { io: io({ lines: 'line one\r\nline two\n', env }) }), { password: 'line one' });
-    assert.deepEqual(await readPasswords({ passwordStdin: true }, { needNew: true, io: io({ lines: 'old\nnew' }) }), { password: 'old', newPassword: 'new' });
-    await assert.rejects(readPasswords({ passwordStdin: true }, { needNew: true, io: io({ lines: 'old\n' }) }), (e) => isIbackupError(e) && e.code === 'PASSWORD_REQUIRED');
-    await assert.rejects(readPasswords({ passwordStdin: true }, { io: io({ lines: '' }) }), (e) => isIbackupError(e) && e.code === 'PASSWORD_REQUIRED');
-    assert.deepEqual(await readPasswords({}, { needNew: true, io: io({ env }) }), { password: 'from-env', newPassword: 'new-env' });
+    assert.deepEqual(
+      await readPasswords({ passwordStdin: true }, { io: io({ lines: 'line one\r\nline two\n', env }) }),
+      { password: 'line one' },
+    );
+    assert.deepEqual(await readPasswords({ passwordStdin: true }, { needNew: true, io: io({ lines: 'old\nnew' }) }), {
+      password: 'old',
+      newPassword: 'new',
+    });
+    await assert.rejects(
+      readPasswords({ passwordStdin: true }, { needNew: true, io: io({ lines: 'old\n' }) }),
+      (e) => isIbackupError(e) && e.code === 'PASSWORD_REQUIRED',
+    );
+    await assert.rejects(
+      readPasswords({ passwordStdin: true }, { io: io({ lines: '' }) }),
+      (e) => isIbackupError(e) && e.code === 'PASSWORD_REQUIRED',
+    );
+    assert.deepEqual(await readPasswords({}, { needNew: true, io: io({ env }) }), {
+      password: 'from-env',
+      newPassword: 'new-env',
+    });
     await assert.rejects(readPasswords({}, { io: io() }), (e) => isIbackupError(e) && e.code === 'PASSWORD_REQUIRED');
     const asked: string[] = [];
     const answers = ['typed', 'new1', 'oops', 'new1', 'new1'];
@@ -117,7 +142,13 @@ describe('readPasswords', () => {
     };
     const got = await readPasswords({}, { needNew: true, io: io({ interactive: true, prompt }) });
     assert.deepEqual(got, { password: 'typed', newPassword: 'new1' });
-    assert.deepEqual(asked, ['Backup password:', 'New backup password:', 'New backup password (again):', 'New backup password:', 'New backup password (again):']);
+    assert.deepEqual(asked, [
+      'Backup password:',
+      'New backup password:',
+      'New backup password (again):',
+      'New backup password:',
+      'New backup password (again):',
+    ]);
   });
 });
 

@@ -33,7 +33,12 @@ describe('RestoreApplications.plist', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ibackup-restore-apps-'));
-    emu = await Emulator.start({ stateDir: join(dir, 'state'), profile: 'tiny', ios: '14.8', listen: { kind: 'unix', path: join(dir, 'mux.sock') } });
+    emu = await Emulator.start({
+      stateDir: join(dir, 'state'),
+      profile: 'tiny',
+      ios: '14.8',
+      listen: { kind: 'unix', path: join(dir, 'mux.sock') },
+    });
     device = await selectDevice(openHost({ usbmuxd: emu.socketAddress, ownDir: join(dir, 'own'), systemDirs: [] }));
     await pairDevice(device);
     backupDir = (await backupDevice(device, { root: join(dir, 'backups') })).path;
@@ -94,7 +99,9 @@ describe('RestoreApplications.plist', () => {
       setImmediate(() => stop.abort());
       return add(c);
     })(Set.prototype.add.bind(runtime.runs));
-    await assert.rejects(restoreDevice(device, { backupDir, noReboot: true, signal: stop.signal }), (e: unknown) => hasCode(e, 'CANCELLED'));
+    await assert.rejects(restoreDevice(device, { backupDir, noReboot: true, signal: stop.signal }), (e: unknown) =>
+      hasCode(e, 'CANCELLED'),
+    );
     assert.deepEqual(timeline, ['apps', 'run']);
     assert.equal(runtime.afc.stat(APPS_FILE), undefined);
     assert.equal(runtime.afc.stat('/iTunesRestore'), undefined);

@@ -70,7 +70,11 @@ describe('apps reinstalled after a restore', { timeout: 120_000 }, () => {
       assert.ok(journal, 'the listed app is installed');
       assert.deepEqual(journal.ApplicationSINF, bytes('sinf-journal'));
       assert.equal(after.has('com.example.nopurchase'), false, 'an entry without purchase data is not installed');
-      assert.deepEqual(after.get('com.spotify.client')?.ApplicationSINF, bytes('sinf-spotify-store'), 'an installed app is reinstalled from the store');
+      assert.deepEqual(
+        after.get('com.spotify.client')?.ApplicationSINF,
+        bytes('sinf-spotify-store'),
+        'an installed app is reinstalled from the store',
+      );
       for (const id of before.keys()) assert.ok(after.has(id), `${id} is still installed`);
       assert.equal(rt.afc.stat(RESTORE_APPLICATIONS_PATH), undefined, 'the list is consumed');
       const stateDir = virtualDevice(b, udid).state.dir;
@@ -78,7 +82,11 @@ describe('apps reinstalled after a restore', { timeout: 120_000 }, () => {
 
       await b.te.restart();
       const again = await browse(await selectDevice(b.ctx, udid));
-      assert.deepEqual(again.get('com.example.journal')?.ApplicationSINF, bytes('sinf-journal'), 'still installed after a restart');
+      assert.deepEqual(
+        again.get('com.example.journal')?.ApplicationSINF,
+        bytes('sinf-journal'),
+        'still installed after a restart',
+      );
     } finally {
       await b.dispose();
     }

@@ -62,7 +62,11 @@ function backUp(w: World, full = false): ReturnType<typeof backupDevice> {
 async function saveKey(w: World): Promise<void> {
   const password = w.password;
   if (password === undefined) return;
-  await checkBackupPassword(join(w.root, w.udid), { keyCache: w.keyCache, saveKey: true, password: async () => password });
+  await checkBackupPassword(join(w.root, w.udid), {
+    keyCache: w.keyCache,
+    saveKey: true,
+    password: async () => password,
+  });
 }
 
 function contentOf(w: World): DeviceContent {
@@ -115,7 +119,8 @@ async function differences(w: World): Promise<string[]> {
     backup.close();
   }
   for (const e of content.entries({ encrypted: w.password !== undefined })) {
-    if (e.kind === 'file' && !seen.has(`${e.domain} ${e.relativePath}`)) out.push(`only on the device: ${e.domain} ${e.relativePath}`);
+    if (e.kind === 'file' && !seen.has(`${e.domain} ${e.relativePath}`))
+      out.push(`only on the device: ${e.domain} ${e.relativePath}`);
   }
   return out;
 }
@@ -172,10 +177,16 @@ async function rounds(password: string | undefined, seed: number): Promise<void>
       reused += (await backUp(w)).reusedFiles;
       assert.deepEqual(await differences(w), [], what);
       await assertRecoverable(w.root, w.udid, what, w.password);
-      assert.equal(existsSync(join(virtualDevice(w.b, w.udid).state.dir, STAGED_RECORD_FILE)), false, `${what}: the record is cleared`);
+      assert.equal(
+        existsSync(join(virtualDevice(w.b, w.udid).state.dir, STAGED_RECORD_FILE)),
+        false,
+        `${what}: the record is cleared`,
+      );
     }
     // Plain: the host removes the leftovers (nothing to reuse); encrypted with the key saved: reused and checked.
-    console.log(`${password === undefined ? 'plain' : 'encrypted'}: ${reused} staged files reused by the device, each checked by the host`);
+    console.log(
+      `${password === undefined ? 'plain' : 'encrypted'}: ${reused} staged files reused by the device, each checked by the host`,
+    );
   } finally {
     await w.b.dispose();
   }
@@ -194,7 +205,10 @@ describe('a resumed backup holds what the device holds', { timeout: 600_000 }, (
       virtualDevice(w.b, w.udid).runtime?.faults.set(parseFault('reuse-stale-snapshot'));
       await assert.rejects(backUp(w), (err: unknown) => {
         assert.ok(isIbackupError(err) && err.code === 'BACKUP_INCOMPLETE', String(err));
-        assert.match(err.message, /The iPhone reused \d+ files left by an interrupted backup, and \d+ of them do not match the new backup/);
+        assert.match(
+          err.message,
+          /The iPhone reused \d+ files left by an interrupted backup, and \d+ of them do not match the new backup/,
+        );
         assert.match(err.message, /the last complete backup is kept/);
         return true;
       });

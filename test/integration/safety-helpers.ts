@@ -36,13 +36,24 @@ export async function lastComplete(root: string, udid: string): Promise<ListedBa
 }
 
 /** The last complete backup passes verify and every file of it reads back completely. */
-export async function assertRecoverable(root: string, udid: string, what: string, password?: string): Promise<ListedBackup> {
+export async function assertRecoverable(
+  root: string,
+  udid: string,
+  what: string,
+  password?: string,
+): Promise<ListedBackup> {
   const last = await lastComplete(root, udid);
   assert.ok(last, `${what}: no complete backup left`);
   const v = await verifyBackup(last.path, password === undefined ? {} : { password });
   // A file the iPhone could not read to its end (iOS 17+) is a warning, and holds what it sent.
-  const unreadable = new Set(v.problems.filter((p) => p.code === 'UNREADABLE_ON_DEVICE' && p.severity === 'warning').map((p) => p.path));
-  assert.deepEqual(v.problems.filter((p) => !unreadable.has(p.path)), [], `${what}: verify problems in ${last.path}`);
+  const unreadable = new Set(
+    v.problems.filter((p) => p.code === 'UNREADABLE_ON_DEVICE' && p.severity === 'warning').map((p) => p.path),
+  );
+  assert.deepEqual(
+    v.problems.filter((p) => !unreadable.has(p.path)),
+    [],
+    `${what}: verify problems in ${last.path}`,
+  );
   assert.equal(v.ok, true);
   const backup = await openBackup(last.path, password === undefined ? {} : { password });
   try {
@@ -134,7 +145,11 @@ export function disconnectInPhase(device: VirtualDevice, phase: string, delta: n
 }
 
 /** Counts the bytes the device sends, and the count when each backup phase begins. */
-export function measurePhases(device: VirtualDevice): { phases: Array<{ phase: string; at: number; ms: number }>; total: () => number; clear: () => void } {
+export function measurePhases(device: VirtualDevice): {
+  phases: Array<{ phase: string; at: number; ms: number }>;
+  total: () => number;
+  clear: () => void;
+} {
   let sent = 0;
   const phases: Array<{ phase: string; at: number; ms: number }> = [];
   const untap = tapBackupService(device, (n) => {
@@ -259,7 +274,9 @@ export class RecordingFs implements FsLayer {
 
   /** Paths whose last write came after their last flush (or that were never flushed). */
   unflushed(filter: (p: string) => boolean = () => true): string[] {
-    return [...this.written].filter(([p, w]) => filter(p) && (this.synced.get(p) ?? -1) < w && existsSync(p)).map(([p]) => p);
+    return [...this.written]
+      .filter(([p, w]) => filter(p) && (this.synced.get(p) ?? -1) < w && existsSync(p))
+      .map(([p]) => p);
   }
 }
 

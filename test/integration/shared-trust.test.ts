@@ -15,7 +15,10 @@ describe('shared trust with libimobiledevice', () => {
       const udid = b.te.udids[0]!;
       const ids = await b.te.tool('idevice_id', ['-l']);
       const listed = json<{ devices: { udid: string }[] }>((await b.cli(['--json', 'devices'])).stdout);
-      assert.deepEqual(listed.devices.map((d) => d.udid), ids.stdout.trim().split('\n'));
+      assert.deepEqual(
+        listed.devices.map((d) => d.udid),
+        ids.stdout.trim().split('\n'),
+      );
 
       assert.equal((await b.cli(['pair'])).code, 0);
       const r = await b.te.tool('ideviceinfo', ['-u', udid, '-k', 'DeviceName']);

@@ -18,9 +18,23 @@ function hasScript(t: TestContext): boolean {
 const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Runs the CLI in a pseudo-terminal; `answer` is typed once `prompt` shows. Bounded by 30 s. */
-function inTerminal(b: Bench, args: string[], prompt?: RegExp, answer?: string, cols = 100): Promise<{ code: number | null; out: string }> {
-  const cmd = `stty cols ${cols} rows 30 2>/dev/null; ` + [process.execPath, '--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), '--usbmuxd', b.address, ...args].map(quote).join(' ');
-  const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: { ...cliEnv(b.configHome, b.backupDir), TERM: 'xterm' }, cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+function inTerminal(
+  b: Bench,
+  args: string[],
+  prompt?: RegExp,
+  answer?: string,
+  cols = 100,
+): Promise<{ code: number | null; out: string }> {
+  const cmd =
+    `stty cols ${cols} rows 30 2>/dev/null; ` +
+    [process.execPath, '--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), '--usbmuxd', b.address, ...args]
+      .map(quote)
+      .join(' ');
+  const child = spawn('script', ['-qec', cmd, '/dev/null'], {
+    env: { ...cliEnv(b.configHome, b.backupDir), TERM: 'xterm' },
+    cwd: REPO_ROOT,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let out = '';
   let answered = false;
   const onData = (c: Buffer): void => {

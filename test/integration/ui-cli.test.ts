@@ -52,11 +52,17 @@ describe('ibackup ui', { timeout: 60_000 }, () => {
       const m = /^ibackup ui: http:\/\/127\.0\.0\.1:(\d+)\/\?token=([A-Za-z0-9_-]{43})$/.exec(line);
       assert.ok(m, line);
       const [, port, token] = m;
-      const r = await fetch(`http://127.0.0.1:${port}/api/devices`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) });
+      const r = await fetch(`http://127.0.0.1:${port}/api/devices`, {
+        headers: { authorization: `Bearer ${token}` },
+        signal: AbortSignal.timeout(10_000),
+      });
       assert.equal(r.status, 200);
       const body = (await r.json()) as DevicesResponse;
       assert.equal(body.problem, null);
-      assert.equal((await fetch(`http://127.0.0.1:${port}/api/devices`, { signal: AbortSignal.timeout(10_000) })).status, 401);
+      assert.equal(
+        (await fetch(`http://127.0.0.1:${port}/api/devices`, { signal: AbortSignal.timeout(10_000) })).status,
+        401,
+      );
       assert.ok(child.kill('SIGINT'));
       assert.equal(await exitOf(child, 20_000), 0, stderr);
       assert.equal(stdout, `${line}\n`, 'one line on stdout');

@@ -1,6 +1,18 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import { defaultBackup } from '../../src/app/open-backup.js';
 import { verifyBackupAt, PROBLEM_MEANINGS, type VerifyReport } from '../../src/app/verify.js';
@@ -40,7 +52,9 @@ function encrypted(): string {
 
 /** The first blob of at least `minSize` bytes (blobs are fileID-named, inside two-hex-digit folders). */
 function someBlob(dir: string, minSize = 1): string {
-  for (const sub of readdirSync(dir).filter((d) => /^[0-9a-f]{2}$/.test(d)).sort()) {
+  for (const sub of readdirSync(dir)
+    .filter((d) => /^[0-9a-f]{2}$/.test(d))
+    .sort()) {
     for (const f of readdirSync(path.join(dir, sub)).sort()) {
       const p = path.join(dir, sub, f);
       if (statSync(p).size >= minSize) return p;
@@ -55,7 +69,16 @@ function codes(r: VerifyReport): string[] {
 
 function interrupt(dir: string): void {
   mkdirSync(path.join(dir, 'Snapshot'));
-  writeFileSync(path.join(dir, 'Status.plist'), serializeBinaryPlist({ SnapshotState: 'uploading', IsFullBackup: true, Version: '3.3', BackupState: 'new', Date: new Date() }));
+  writeFileSync(
+    path.join(dir, 'Status.plist'),
+    serializeBinaryPlist({
+      SnapshotState: 'uploading',
+      IsFullBackup: true,
+      Version: '3.3',
+      BackupState: 'new',
+      Date: new Date(),
+    }),
+  );
 }
 
 function corruptDb(dir: string): void {
@@ -69,7 +92,10 @@ describe('verify on a backup made by the virtual iPhone', () => {
     const before = listingOf(demo.dir);
     const r = await verifyBackupAt(demo.dir);
     // The virtual iPhone (iOS 17) could not read one database to its end: a warning, not damage.
-    assert.deepEqual(r.problems.filter((p) => p.code !== 'UNREADABLE_ON_DEVICE' || p.severity !== 'warning'), []);
+    assert.deepEqual(
+      r.problems.filter((p) => p.code !== 'UNREADABLE_ON_DEVICE' || p.severity !== 'warning'),
+      [],
+    );
     assert.equal(r.ok, true);
     assert.equal(r.encrypted, false);
     assert.ok(r.counts.files > 0 && r.counts.blobsChecked === r.counts.files);
@@ -81,9 +107,20 @@ describe('verify on a backup made by the virtual iPhone', () => {
 
   const cases: Array<[string, (dir: string) => void, string[]]> = [
     ['a deleted blob', (d) => rmSync(someBlob(d)), ['BLOB_MISSING']],
-    ['a truncated blob', (d) => { const b = someBlob(d, 100); truncateSync(b, 50); }, ['BLOB_SIZE']],
+    [
+      'a truncated blob',
+      (d) => {
+        const b = someBlob(d, 100);
+        truncateSync(b, 50);
+      },
+      ['BLOB_SIZE'],
+    ],
     ['a corrupted Manifest.db', corruptDb, ['MANIFEST_DB_CORRUPT']],
-    ['an interrupted backup (Snapshot/ left, Status not finished)', interrupt, ['SNAPSHOT_FOLDER', 'SNAPSHOT_NOT_FINISHED']],
+    [
+      'an interrupted backup (Snapshot/ left, Status not finished)',
+      interrupt,
+      ['SNAPSHOT_FOLDER', 'SNAPSHOT_NOT_FINISHED'],
+    ],
   ];
   for (const [what, damage, expected] of cases) {
     test(`catches ${what}`, async () => {
@@ -112,7 +149,10 @@ describe('verify on an encrypted backup', () => {
 
   test('a wrong password: WRONG_PASSWORD with the way out; none at all: PASSWORD_REQUIRED', async () => {
     const dir = encrypted();
-    await assert.rejects(verifyBackupAt(dir, { password: () => Promise.resolve('nope') }), (e) => isIbackupError(e) && e.code === 'WRONG_PASSWORD' && /Reset All Settings/.test(e.remedy));
+    await assert.rejects(
+      verifyBackupAt(dir, { password: () => Promise.resolve('nope') }),
+      (e) => isIbackupError(e) && e.code === 'WRONG_PASSWORD' && /Reset All Settings/.test(e.remedy),
+    );
     await assert.rejects(verifyBackupAt(dir), (e) => isIbackupError(e) && e.code === 'PASSWORD_REQUIRED');
   });
 
@@ -134,14 +174,20 @@ describe('verify on an encrypted backup', () => {
 });
 
 describe('which backup verify checks without BACKUP', () => {
-  test('the connected device\'s backup; with no device, the only backup; with several, USAGE listing them', async () => {
+  test("the connected device's backup; with no device, the only backup; with several, USAGE listing them", async () => {
     assert.equal(await defaultBackup([demo.root], { host: demo.ctx }), demo.dir);
     const only = path.join(root, `only${n++}`);
     const b = buildBackup(only);
     assert.equal(await defaultBackup([only]), b.dir);
     buildBackup(only, { udid: '00008101-000A1B2C3D4E5F60', folder: '00008101-000A1B2C3D4E5F60' });
-    await assert.rejects(defaultBackup([only]), (e) => isIbackupError(e) && e.code === 'USAGE' && e.message.includes(b.dir));
-    assert.equal(await defaultBackup([only], { wanted: '00008101000a1b2c3d4e5f60' }), path.join(only, '00008101-000A1B2C3D4E5F60'));
+    await assert.rejects(
+      defaultBackup([only]),
+      (e) => isIbackupError(e) && e.code === 'USAGE' && e.message.includes(b.dir),
+    );
+    assert.equal(
+      await defaultBackup([only], { wanted: '00008101000a1b2c3d4e5f60' }),
+      path.join(only, '00008101-000A1B2C3D4E5F60'),
+    );
   });
 });
 
@@ -162,7 +208,10 @@ describe('ibackup verify (CLI)', () => {
     assert.equal(okJson.code, 0, okJson.stderr);
     const doc = json<{ ok: boolean; counts: Record<string, number>; problems: Array<{ code: string }> }>(okJson.stdout);
     assert.equal(doc.ok, true);
-    assert.deepEqual(doc.problems.filter((p) => p.code !== 'UNREADABLE_ON_DEVICE'), []);
+    assert.deepEqual(
+      doc.problems.filter((p) => p.code !== 'UNREADABLE_ON_DEVICE'),
+      [],
+    );
     assert.ok(doc.counts.files !== undefined && doc.counts.files > 0);
     assert.equal(badText.code, 1);
     assert.match(badText.stdout, /NOT RESTORABLE/);
@@ -196,9 +245,16 @@ describe('ibackup verify on iOS 9 backups (Manifest.mbdb)', () => {
     assert.equal(wrong.code, 1);
     assert.equal(json<ErrorDoc>(wrong.stdout).error.code, 'WRONG_PASSWORD');
     assert.equal(damaged.code, 1);
-    const doc = json<{ ok: boolean; counts: Record<string, number>; problems: Array<{ code: string; message: string; path: string }> }>(damaged.stdout);
+    const doc = json<{
+      ok: boolean;
+      counts: Record<string, number>;
+      problems: Array<{ code: string; message: string; path: string }>;
+    }>(damaged.stdout);
     assert.equal(doc.ok, false);
     assert.deepEqual([doc.counts.filesExpected, doc.counts.filesPresent, doc.counts.filesMissing], [5, 4, 1]);
-    assert.deepEqual(doc.problems.map((p) => [p.code, p.path]), [['BLOB_MISSING', 'HomeDomain/Library/SMS/sms.db']]);
+    assert.deepEqual(
+      doc.problems.map((p) => [p.code, p.path]),
+      [['BLOB_MISSING', 'HomeDomain/Library/SMS/sms.db']],
+    );
   });
 });

@@ -9,7 +9,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseFault } from '../../src/emulator/faults.js';
-import type { ApiError, BackupsResponse, DevicesResponse, EncryptionResponse, JobView, ServerEvent, VerifyResponse } from '../../src/web/api.js';
+import type {
+  ApiError,
+  BackupsResponse,
+  DevicesResponse,
+  EncryptionResponse,
+  JobView,
+  ServerEvent,
+  VerifyResponse,
+} from '../../src/web/api.js';
 import { startUiServer, type UiServer } from '../../src/web/server.js';
 import { FAST_PROFILE } from '../interop/backup-helpers.js';
 import { startBench, type Bench } from './cli-helpers.js';
@@ -38,7 +46,10 @@ describe('web api: access, bodies and files', { timeout: 60_000 }, () => {
     assert.equal(none.status, 401);
     assert.equal(none.body.error.code, 'UNAUTHORIZED');
     assert.match(none.body.error.remedy ?? '', /Open the address that `ibackup ui` printed/);
-    const wrong = await api.call('GET', '/api/devices', undefined, { auth: false, headers: { authorization: `Bearer ${s.token.slice(0, -1)}x` } });
+    const wrong = await api.call('GET', '/api/devices', undefined, {
+      auth: false,
+      headers: { authorization: `Bearer ${s.token.slice(0, -1)}x` },
+    });
     assert.equal(wrong.status, 401);
     assert.equal((await api.call('GET', '/api/events', undefined, { auth: false })).status, 401);
     const bearer = await api.get<DevicesResponse>('/api/devices');
@@ -54,7 +65,10 @@ describe('web api: access, bodies and files', { timeout: 60_000 }, () => {
     assert.match(cookie, /SameSite=Strict/);
     assert.match(cookie, /Path=\//);
     const pair = cookie.split(';')[0] as string;
-    const withCookie = await api.call<DevicesResponse>('GET', '/api/devices', undefined, { auth: false, headers: { cookie: `other=1; ${pair}` } });
+    const withCookie = await api.call<DevicesResponse>('GET', '/api/devices', undefined, {
+      auth: false,
+      headers: { cookie: `other=1; ${pair}` },
+    });
     assert.equal(withCookie.status, 200);
     const events = await api.events({ cookie: pair });
     const first = await events.waitFor((_e): _e is ServerEvent => true, 5_000, 'the first event');
@@ -71,23 +85,42 @@ describe('web api: access, bodies and files', { timeout: 60_000 }, () => {
     const token = { authorization: `Bearer ${s.token}` };
     const ok = await rawRequest(s.port, '/api/devices', { host: `localhost:${s.port}`, ...token });
     assert.equal(ok.status, 200);
-    for (const host of ['evil.example:' + s.port, `127.0.0.1:${s.port + 1}`, '127.0.0.1', `localhost.evil.example:${s.port}`]) {
+    for (const host of [
+      'evil.example:' + s.port,
+      `127.0.0.1:${s.port + 1}`,
+      '127.0.0.1',
+      `localhost.evil.example:${s.port}`,
+    ]) {
       const r = await rawRequest(s.port, '/api/devices', { host, ...token });
       assert.equal(r.status, 403, host);
       assert.equal((JSON.parse(r.body) as ApiError).error.code, 'FORBIDDEN');
       assert.equal((await rawRequest(s.port, '/', { host })).status, 403, `page, ${host}`);
     }
-    const evil = await api.call<ApiError>('POST', '/api/password-strength', { password: 'x' }, { headers: { origin: 'http://evil.example' } });
+    const evil = await api.call<ApiError>(
+      'POST',
+      '/api/password-strength',
+      { password: 'x' },
+      { headers: { origin: 'http://evil.example' } },
+    );
     assert.equal(evil.status, 403);
-    const samePort = await api.call('POST', '/api/password-strength', { password: 'x' }, { headers: { origin: `http://localhost:${s.port}` } });
+    const samePort = await api.call(
+      'POST',
+      '/api/password-strength',
+      { password: 'x' },
+      { headers: { origin: `http://localhost:${s.port}` } },
+    );
     assert.equal(samePort.status, 200);
-    const otherPort = await api.call('GET', '/api/devices', undefined, { headers: { origin: `http://127.0.0.1:${s.port + 1}` } });
+    const otherPort = await api.call('GET', '/api/devices', undefined, {
+      headers: { origin: `http://127.0.0.1:${s.port + 1}` },
+    });
     assert.equal(otherPort.status, 403);
   });
 
   test('bodies: bad JSON, not an object, too large, unknown or wrong fields are 400 naming the problem', async () => {
     const udid = b.te.udids[0] as string;
-    const bad = await api.call<ApiError>('POST', '/api/password-strength', '{"password": ', { headers: { 'content-type': 'application/json' } });
+    const bad = await api.call<ApiError>('POST', '/api/password-strength', '{"password": ', {
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.code, 'USAGE');
     assert.match(bad.body.error.message, /not valid JSON/);
@@ -107,10 +140,15 @@ describe('web api: access, bodies and files', { timeout: 60_000 }, () => {
     const noPw = await api.post<ApiError>(`/api/devices/${udid}/encryption`, { action: 'on' });
     assert.equal(noPw.status, 400);
     assert.match(noPw.body.error.message, /"newPassword"/);
-    const formType = await api.call<ApiError>('POST', '/api/password-strength', 'password=x', { headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const formType = await api.call<ApiError>('POST', '/api/password-strength', 'password=x', {
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     assert.equal(formType.status, 400);
     assert.equal((await api.post<ApiError>('/api/devices/not%20a%20udid/backup', {})).status, 400);
-    assert.equal((await api.post<ApiError>('/api/devices/00000000-0000000000000000/backup', {})).body.error.code, 'DEVICE_NOT_FOUND');
+    assert.equal(
+      (await api.post<ApiError>('/api/devices/00000000-0000000000000000/backup', {})).body.error.code,
+      'DEVICE_NOT_FOUND',
+    );
     assert.equal((await api.get<ApiError>('/api/jobs/00000000-0000-0000-0000-000000000000')).status, 404);
     assert.equal((await api.get<ApiError>('/api/nothing')).status, 404);
     // Only listed backups may be touched.
@@ -119,7 +157,9 @@ describe('web api: access, bodies and files', { timeout: 60_000 }, () => {
       assert.equal(r.status, 404, route);
       assert.equal(r.body.error.code, 'BACKUP_NOT_FOUND');
     }
-    const strength = await api.post<{ score: number; label: string; advice: string }>('/api/password-strength', { password: 'correct horse battery staple 1987!' });
+    const strength = await api.post<{ score: number; label: string; advice: string }>('/api/password-strength', {
+      password: 'correct horse battery staple 1987!',
+    });
     assert.equal(strength.status, 200);
     assert.ok(strength.body.score >= 3);
     assert.match(strength.body.advice, /password manager/);
@@ -128,7 +168,12 @@ describe('web api: access, bodies and files', { timeout: 60_000 }, () => {
 
   test('the page: security headers, and nothing outside its folder', async () => {
     const ui = await mkdtemp(join(tmpdir(), 'ibackup-ui-'));
-    const other = await startUiServer({ ctx: b.ctx, backupDirs: [b.backupDir], log: quiet, uiDir: join(ui, 'missing') });
+    const other = await startUiServer({
+      ctx: b.ctx,
+      backupDirs: [b.backupDir],
+      log: quiet,
+      uiDir: join(ui, 'missing'),
+    });
     try {
       const host = { host: `127.0.0.1:${other.port}` };
       const page = await rawRequest(other.port, '/', host);
@@ -143,7 +188,16 @@ describe('web api: access, bodies and files', { timeout: 60_000 }, () => {
       await rm(ui, { recursive: true, force: true });
     }
     const host = { host: `127.0.0.1:${s.port}` };
-    for (const path of ['/../package.json', '/..%2f..%2fpackage.json', '/%2e%2e/%2e%2e/package.json', '/assets/..%2f..%2f..%2fpackage.json', '/assets/%2e%2e%5c%2e%2e%5cpackage.json', '/%00', '/.env', '//etc/passwd']) {
+    for (const path of [
+      '/../package.json',
+      '/..%2f..%2fpackage.json',
+      '/%2e%2e/%2e%2e/package.json',
+      '/assets/..%2f..%2f..%2fpackage.json',
+      '/assets/%2e%2e%5c%2e%2e%5cpackage.json',
+      '/%00',
+      '/.env',
+      '//etc/passwd',
+    ]) {
       const r = await rawRequest(s.port, path, host);
       assert.ok(r.status === 404 || r.status === 403 || r.status === 400, `${path}: ${r.status}`);
       assert.doesNotMatch(r.body, /"name": "ibackup"|root:/, path);
@@ -167,7 +221,12 @@ describe('web api: live devices and the trust flow', { timeout: 60_000 }, () => 
       s = await startUiServer({ ctx: b.ctx, backupDirs: [b.backupDir], log: quiet });
       const api = new Api(s);
       events = await api.events();
-      const pending = await events.waitForDevice(udid, (d) => d.trust === 'pending' && d.job?.kind === 'trust', 10_000, 'pending trust');
+      const pending = await events.waitForDevice(
+        udid,
+        (d) => d.trust === 'pending' && d.job?.kind === 'trust',
+        10_000,
+        'pending trust',
+      );
       const view = (pending as Extract<ServerEvent, { type: 'devices' }>).devices.find((d) => d.udid === udid);
       assert.equal(view?.backupBlocked, 'Unlock your iPhone and tap Trust on it first.');
       assert.equal(view?.serial, null);
@@ -175,10 +234,24 @@ describe('web api: live devices and the trust flow', { timeout: 60_000 }, () => 
       const jobId = view?.job?.id as string;
       const blocked = await api.post<ApiError>(`/api/devices/${udid}/backup`, {});
       assert.equal(blocked.status, 409);
-      await events.waitFor((e): e is ServerEvent => isJobEvent(jobId)(e) && e.job.state === 'done', 15_000, 'the trust job to end');
+      await events.waitFor(
+        (e): e is ServerEvent => isJobEvent(jobId)(e) && e.job.state === 'done',
+        15_000,
+        'the trust job to end',
+      );
       const phases = events.events.filter(isJobEvent(jobId)).map((e) => e.job.phase);
       assert.deepEqual([...new Set(phases)], ['waiting-for-trust', 'trusted']);
-      await events.waitForDevice(udid, (d) => d.trust === 'trusted' && d.serial !== null && d.capacityBytes !== null && d.encryption === false && d.backupBlocked === null, 15_000, 'the trusted device with its values');
+      await events.waitForDevice(
+        udid,
+        (d) =>
+          d.trust === 'trusted' &&
+          d.serial !== null &&
+          d.capacityBytes !== null &&
+          d.encryption === false &&
+          d.backupBlocked === null,
+        15_000,
+        'the trusted device with its values',
+      );
 
       // Plugging in another iPhone: a `devices` event lists it, without a reload.
       const from = events.events.length;
@@ -187,7 +260,12 @@ describe('web api: live devices and the trust flow', { timeout: 60_000 }, () => 
       await events.waitForDevice(second.udid, (d) => d.trust === 'trusted', 15_000, 'the second device trusted', from);
       b.te.emu.detach(second.udid);
       const gone = events.events.length;
-      await events.waitFor((e): e is ServerEvent => e.type === 'devices' && !e.devices.some((d) => d.udid === second.udid), 10_000, 'the detached device gone', gone);
+      await events.waitFor(
+        (e): e is ServerEvent => e.type === 'devices' && !e.devices.some((d) => d.udid === second.udid),
+        10_000,
+        'the detached device gone',
+        gone,
+      );
     } finally {
       events?.close();
       await s?.close();
@@ -204,12 +282,22 @@ describe('web api: live devices and the trust flow', { timeout: 60_000 }, () => 
       s = await startUiServer({ ctx: b.ctx, backupDirs: [b.backupDir], log: quiet });
       const api = new Api(s);
       const events = await api.events();
-      await events.waitForDevice(udid, (d) => d.trust === 'denied' && d.problem?.code === 'TRUST_DENIED', 15_000, 'denied');
+      await events.waitForDevice(
+        udid,
+        (d) => d.trust === 'denied' && d.problem?.code === 'TRUST_DENIED',
+        15_000,
+        'denied',
+      );
       b.te.emu.find(udid).setTrust({ mode: 'accept' });
       const r = await api.post<{ job: JobView }>(`/api/devices/${udid}/trust`);
       assert.equal(r.status, 200);
       assert.equal(r.body.job.kind, 'trust');
-      await events.waitForDevice(udid, (d) => d.trust === 'trusted' && d.problem === null, 15_000, 'trusted after Trust');
+      await events.waitForDevice(
+        udid,
+        (d) => d.trust === 'trusted' && d.problem === null,
+        15_000,
+        'trusted after Trust',
+      );
       events.close();
     } finally {
       await s?.close();
@@ -225,11 +313,19 @@ describe('web api: backup, cancel, disk full, encryption and restore jobs', { ti
   let events: EventLog;
   let udid: string;
   /** Starts a job and waits for its final event. */
-  const runJob = async (path: string, body: unknown, timeoutMs = 30_000): Promise<{ start: JobView; end: JobView; seen: JobView[] }> => {
+  const runJob = async (
+    path: string,
+    body: unknown,
+    timeoutMs = 30_000,
+  ): Promise<{ start: JobView; end: JobView; seen: JobView[] }> => {
     const r = await api.post<{ job: JobView }>(path, body);
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const id = r.body.job.id;
-    const last = await events.waitFor((e): e is Extract<ServerEvent, { type: 'job' }> => isJobEvent(id)(e) && e.job.state !== 'running', timeoutMs, `job ${path} to end`);
+    const last = await events.waitFor(
+      (e): e is Extract<ServerEvent, { type: 'job' }> => isJobEvent(id)(e) && e.job.state !== 'running',
+      timeoutMs,
+      `job ${path} to end`,
+    );
     return { start: r.body.job, end: last.job, seen: events.events.filter(isJobEvent(id)).map((e) => e.job) };
   };
   const runtime = () => {
@@ -244,7 +340,12 @@ describe('web api: backup, cancel, disk full, encryption and restore jobs', { ti
     s = await startUiServer({ ctx: b.ctx, backupDirs: [b.backupDir], log: quiet });
     api = new Api(s);
     events = await api.events();
-    await events.waitForDevice(udid, (d) => d.trust === 'trusted' && d.backupBlocked === null, 20_000, 'the device trusted');
+    await events.waitForDevice(
+      udid,
+      (d) => d.trust === 'trusted' && d.backupBlocked === null,
+      20_000,
+      'the device trusted',
+    );
   });
   after(async () => {
     events?.close();
@@ -262,21 +363,44 @@ describe('web api: backup, cancel, disk full, encryption and restore jobs', { ti
     assert.equal(again.status, 409);
     assert.equal(again.body.error.code, 'BUSY');
     const id = r.body.job.id;
-    const end = await events.waitFor((e): e is Extract<ServerEvent, { type: 'job' }> => isJobEvent(id)(e) && e.job.state !== 'running', 40_000, 'the backup to end');
+    const end = await events.waitFor(
+      (e): e is Extract<ServerEvent, { type: 'job' }> => isJobEvent(id)(e) && e.job.state !== 'running',
+      40_000,
+      'the backup to end',
+    );
     b.te.emu.find(udid).passcode = { mode: 'enter' };
     assert.equal(end.job.state, 'done', JSON.stringify(end.job.error));
     first = end.job;
     const seen = events.events.filter(isJobEvent(id)).map((e) => e.job);
-    assert.ok(seen.some((j) => j.waitingForPasscode && j.phase === 'waiting-for-passcode'), 'the passcode prompt was shown');
+    assert.ok(
+      seen.some((j) => j.waitingForPasscode && j.phase === 'waiting-for-passcode'),
+      'the passcode prompt was shown',
+    );
     const percents = new Set(seen.map((j) => j.percent).filter((p) => p !== null));
     assert.ok(percents.size >= 3, `percentages: ${[...percents].join(', ')}`);
-    assert.ok(seen.some((j) => j.bytesPerSecond !== null && j.bytesPerSecond > 0 && j.etaSeconds !== null), 'speed and time left');
-    assert.ok(seen.length <= 12 * Math.max(1, (Date.parse(end.job.finishedAt ?? '') - Date.parse(end.job.startedAt)) / 1000) + 6, `too many events: ${seen.length}`);
+    assert.ok(
+      seen.some((j) => j.bytesPerSecond !== null && j.bytesPerSecond > 0 && j.etaSeconds !== null),
+      'speed and time left',
+    );
+    assert.ok(
+      seen.length <=
+        12 * Math.max(1, (Date.parse(end.job.finishedAt ?? '') - Date.parse(end.job.startedAt)) / 1000) + 6,
+      `too many events: ${seen.length}`,
+    );
     assert.equal(end.job.result?.path, join(b.backupDir, udid));
     assert.equal(end.job.result?.full, true);
     assert.ok(end.job.filesDone > 0 && end.job.bytesDone > 0);
-    await events.waitFor((e): e is ServerEvent => e.type === 'backups' && e.backups.some((x) => x.path === end.job.result?.path), 10_000, 'a backups event');
-    await events.waitForDevice(udid, (d) => d.lastBackup === end.job.result?.date && d.job === null, 10_000, 'Last Backup set');
+    await events.waitFor(
+      (e): e is ServerEvent => e.type === 'backups' && e.backups.some((x) => x.path === end.job.result?.path),
+      10_000,
+      'a backups event',
+    );
+    await events.waitForDevice(
+      udid,
+      (d) => d.lastBackup === end.job.result?.date && d.job === null,
+      10_000,
+      'Last Backup set',
+    );
     const list = await api.get<BackupsResponse>('/api/backups');
     const mine = list.body.backups.find((x) => x.path === end.job.result?.path);
     assert.ok(mine?.complete && mine.lastComplete && mine.kind === 'current');
@@ -299,7 +423,11 @@ describe('web api: backup, cancel, disk full, encryption and restore jobs', { ti
     await events.waitFor((e): e is ServerEvent => isJobEvent(id)(e) && e.job.filesDone >= 2, 20_000, 'files arriving');
     const c = await api.post<{ job: JobView }>(`/api/jobs/${id}/cancel`);
     assert.equal(c.status, 200);
-    const end = await events.waitFor((e): e is Extract<ServerEvent, { type: 'job' }> => isJobEvent(id)(e) && e.job.state !== 'running', 20_000, 'the cancelled job');
+    const end = await events.waitFor(
+      (e): e is Extract<ServerEvent, { type: 'job' }> => isJobEvent(id)(e) && e.job.state !== 'running',
+      20_000,
+      'the cancelled job',
+    );
     assert.equal(end.job.state, 'cancelled');
     assert.equal(end.job.error?.code, 'CANCELLED');
     runtime().faults.clear();
@@ -307,7 +435,12 @@ describe('web api: backup, cancel, disk full, encryption and restore jobs', { ti
     const kept = list.body.backups.find((x) => x.udid === udid && x.lastComplete);
     assert.ok(kept?.complete, JSON.stringify(list.body.backups));
     assert.equal(kept.date, first.result?.date);
-    await events.waitForDevice(udid, (d) => d.lastBackup === first.result?.date && d.job === null, 10_000, 'Last Backup unchanged');
+    await events.waitForDevice(
+      udid,
+      (d) => d.lastBackup === first.result?.date && d.job === null,
+      10_000,
+      'Last Backup unchanged',
+    );
   });
 
   test('the computer is full: the job fails with DISK_FULL and a remedy', async () => {
@@ -316,7 +449,12 @@ describe('web api: backup, cancel, disk full, encryption and restore jobs', { ti
     assert.equal(end.state, 'failed');
     assert.equal(end.error?.code, 'DISK_FULL');
     assert.ok((end.error?.remedy ?? '').length > 10);
-    await events.waitForDevice(udid, (d) => d.problem?.code === 'DISK_FULL' && d.backupBlocked === null, 10_000, 'the problem shown');
+    await events.waitForDevice(
+      udid,
+      (d) => d.problem?.code === 'DISK_FULL' && d.backupBlocked === null,
+      10_000,
+      'the problem shown',
+    );
   });
 
   test('archive the last complete backup, then delete the archive; each sends a backups event', async () => {
@@ -327,7 +465,13 @@ describe('web api: backup, cancel, disk full, encryption and restore jobs', { ti
     const a = await api.post<{ archive: string }>('/api/backups/archive', { path: last.path });
     assert.equal(a.status, 200, JSON.stringify(a.body));
     assert.match(a.body.archive, new RegExp(`${udid}-\\d{8}-\\d{6}$`));
-    await events.waitFor((e): e is ServerEvent => e.type === 'backups' && e.backups.some((x) => x.path === a.body.archive && x.kind === 'archive'), 10_000, 'the archive listed', from);
+    await events.waitFor(
+      (e): e is ServerEvent =>
+        e.type === 'backups' && e.backups.some((x) => x.path === a.body.archive && x.kind === 'archive'),
+      10_000,
+      'the archive listed',
+      from,
+    );
     const d = await api.post<{ deleted: string }>('/api/backups/delete', { path: a.body.archive });
     assert.equal(d.status, 200, JSON.stringify(d.body));
     assert.equal(d.body.deleted, a.body.archive);
@@ -337,7 +481,10 @@ describe('web api: backup, cancel, disk full, encryption and restore jobs', { ti
   });
 
   test('encryption on, an encrypted backup, then restore: the password is checked before the iPhone is touched', async () => {
-    const on = await api.post<EncryptionResponse>(`/api/devices/${udid}/encryption`, { action: 'on', newPassword: 'web-secret-1' });
+    const on = await api.post<EncryptionResponse>(`/api/devices/${udid}/encryption`, {
+      action: 'on',
+      newPassword: 'web-secret-1',
+    });
     assert.equal(on.status, 200, JSON.stringify(on.body));
     assert.deepEqual(on.body, { udid, encryption: true });
     assert.doesNotMatch(JSON.stringify(events.events), /web-secret-1/);
@@ -350,7 +497,6 @@ describe('web api: backup, cancel, disk full, encryption and restore jobs', { ti
     assert.equal(end.state, 'done', JSON.stringify(end.error));
     assert.equal(end.result?.encrypted, true);
     const path = end.result?.path as string;
-
 
     const restores = (): number => [...(b.te.emu.find(udid).runtime?.runs ?? [])].length;
     const wrong = await api.post<ApiError>(`/api/devices/${udid}/restore`, { path, password: 'not-it' });
@@ -372,11 +518,18 @@ describe('web api: backup, cancel, disk full, encryption and restore jobs', { ti
     const verified = await runJob(`/api/devices/${udid}/backup`, { verify: true, password: 'web-secret-1' }, 60_000);
     assert.equal(verified.end.state, 'done', JSON.stringify(verified.end.error));
     assert.equal(verified.end.result?.verified, true);
-    assert.ok(verified.seen.some((j) => j.phase === 'verifying'), 'the verifying phase is shown');
+    assert.ok(
+      verified.seen.some((j) => j.phase === 'verifying'),
+      'the verifying phase is shown',
+    );
     const wrongVerify = await runJob(`/api/devices/${udid}/backup`, { verify: true, password: 'not-it' }, 60_000);
     assert.equal(wrongVerify.end.error?.code, 'WRONG_PASSWORD', JSON.stringify(wrongVerify.end.error));
     const afterWrong = (await api.get<BackupsResponse>('/api/backups')).body.backups.filter((x) => x.udid === udid);
-    assert.equal(afterWrong.find((x) => x.lastComplete)?.date, verified.end.result?.date, 'a run that could not be verified does not count');
+    assert.equal(
+      afterWrong.find((x) => x.lastComplete)?.date,
+      verified.end.result?.date,
+      'a run that could not be verified does not count',
+    );
     assert.doesNotMatch(JSON.stringify(events.events), /web-secret-1/);
   });
 });

@@ -20,8 +20,16 @@ export class Api {
   }
 
   /** A request with the Bearer token (unless `auth` is false); JSON body when given. */
-  async call<T = unknown>(method: string, path: string, body?: unknown, opts: { auth?: boolean; headers?: Record<string, string> } = {}): Promise<Reply<T>> {
-    const headers: Record<string, string> = { ...(opts.auth === false ? {} : { authorization: `Bearer ${this.server.token}` }), ...(opts.headers ?? {}) };
+  async call<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    opts: { auth?: boolean; headers?: Record<string, string> } = {},
+  ): Promise<Reply<T>> {
+    const headers: Record<string, string> = {
+      ...(opts.auth === false ? {} : { authorization: `Bearer ${this.server.token}` }),
+      ...(opts.headers ?? {}),
+    };
     if (body !== undefined && typeof body !== 'string') headers['content-type'] = 'application/json';
     const r = await fetch(this.base + path, {
       method,
@@ -51,7 +59,10 @@ export class Api {
   /** Opens GET /api/events and collects its events. */
   async events(headers?: Record<string, string>): Promise<EventLog> {
     const ac = new AbortController();
-    const r = await fetch(`${this.base}/api/events`, { headers: headers ?? { authorization: `Bearer ${this.server.token}` }, signal: ac.signal });
+    const r = await fetch(`${this.base}/api/events`, {
+      headers: headers ?? { authorization: `Bearer ${this.server.token}` },
+      signal: ac.signal,
+    });
     assert.equal(r.status, 200);
     assert.match(r.headers.get('content-type') ?? '', /text\/event-stream/);
     const log = new EventLog(() => ac.abort());
@@ -80,8 +91,14 @@ export class EventLog {
           const block = buf.slice(0, i);
           buf = buf.slice(i + 2);
           const lines = block.split('\n');
-          const data = lines.filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('\n');
-          const name = lines.find((l) => l.startsWith('event:'))?.slice(6).trim();
+          const data = lines
+            .filter((l) => l.startsWith('data:'))
+            .map((l) => l.slice(5).trim())
+            .join('\n');
+          const name = lines
+            .find((l) => l.startsWith('event:'))
+            ?.slice(6)
+            .trim();
           if (data === '') continue;
           this.names.push(name ?? '');
           this.events.push(JSON.parse(data) as ServerEvent);
@@ -93,20 +110,35 @@ export class EventLog {
   }
 
   /** Waits for an event (seen already or to come) matching `pred`. */
-  async waitFor<E extends ServerEvent>(pred: (e: ServerEvent) => e is E, timeoutMs: number, what: string, from = 0): Promise<E> {
+  async waitFor<E extends ServerEvent>(
+    pred: (e: ServerEvent) => e is E,
+    timeoutMs: number,
+    what: string,
+    from = 0,
+  ): Promise<E> {
     const until = Date.now() + timeoutMs;
     for (;;) {
       const hit = this.events.slice(from).find(pred);
       if (hit) return hit;
-      if (Date.now() > until) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}; got ${this.events.length} events: ${JSON.stringify(this.events.slice(-3)).slice(0, 1500)}`);
+      if (Date.now() > until)
+        assert.fail(
+          `timed out after ${timeoutMs} ms waiting for ${what}; got ${this.events.length} events: ${JSON.stringify(this.events.slice(-3)).slice(0, 1500)}`,
+        );
       await new Promise((r) => setTimeout(r, 20));
     }
   }
 
   /** Waits for a `devices` snapshot whose device `udid` satisfies `pred`. */
-  waitForDevice(udid: string, pred: (d: DeviceView) => boolean, timeoutMs: number, what: string, from = 0): Promise<ServerEvent> {
+  waitForDevice(
+    udid: string,
+    pred: (d: DeviceView) => boolean,
+    timeoutMs: number,
+    what: string,
+    from = 0,
+  ): Promise<ServerEvent> {
     return this.waitFor(
-      (e): e is Extract<ServerEvent, { type: 'devices' }> => e.type === 'devices' && e.devices.some((d) => d.udid === udid && pred(d)),
+      (e): e is Extract<ServerEvent, { type: 'devices' }> =>
+        e.type === 'devices' && e.devices.some((d) => d.udid === udid && pred(d)),
       timeoutMs,
       what,
       from,
@@ -115,7 +147,12 @@ export class EventLog {
 }
 
 /** A raw HTTP request (any Host header; the path sent as is). */
-export function rawRequest(port: number, path: string, headers: Record<string, string>, method = 'GET'): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+export function rawRequest(
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+  method = 'GET',
+): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, method, headers, timeout: 10_000 }, (res) => {
       let body = '';
@@ -129,4 +166,7 @@ export function rawRequest(port: number, path: string, headers: Record<string, s
   });
 }
 
-export const isJobEvent = (id: string) => (e: ServerEvent): e is Extract<ServerEvent, { type: 'job' }> => e.type === 'job' && e.job.id === id;
+export const isJobEvent =
+  (id: string) =>
+  (e: ServerEvent): e is Extract<ServerEvent, { type: 'job' }> =>
+    e.type === 'job' && e.job.id === id;

@@ -66,7 +66,10 @@ export async function assertBackupEqualsDevice(dir: string, rt: DeviceRuntime): 
   const verdict = await verifyBackup(dir);
   // A file the phone could not read to its end (iOS 17+, unreadable.ts) holds the part it sent.
   const partial = new Set(UNREADABLE_FROM_IOS_17.map((u) => `${u.domain}/${u.relativePath}`));
-  const problems = verdict.problems.filter((p) => !(p.path !== undefined && partial.has(p.path) && (p.code === 'BLOB_SIZE' || p.code === 'UNREADABLE_ON_DEVICE')));
+  const problems = verdict.problems.filter(
+    (p) =>
+      !(p.path !== undefined && partial.has(p.path) && (p.code === 'BLOB_SIZE' || p.code === 'UNREADABLE_ON_DEVICE')),
+  );
   assert.deepEqual(problems, [], `verifyBackup: ${JSON.stringify(problems.slice(0, 5))}`);
   const status = await readStatusPlist(dir);
   assert.equal(status.snapshotState, 'finished');
@@ -102,7 +105,11 @@ export async function assertBackupEqualsDevice(dir: string, rt: DeviceRuntime): 
         assert.equal(row.file?.target, e.target, `${name}: symlink target`);
       }
     }
-    assert.deepEqual([...rows.keys()].map((k) => k.replace('\0', '/')), [], 'rows the device does not have');
+    assert.deepEqual(
+      [...rows.keys()].map((k) => k.replace('\0', '/')),
+      [],
+      'rows the device does not have',
+    );
   } finally {
     backup.close();
   }
@@ -131,7 +138,8 @@ export function startTool(te: TestEmulator, cmd: string, args: readonly string[]
       'timeout',
       ['-k', '2', String(TOOL_TIMEOUT_SECONDS), cmd, ...args],
       { env: { ...process.env, ...te.env }, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
-      (err, stdout, stderr) => done({ stdout, stderr, code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1 }),
+      (err, stdout, stderr) =>
+        done({ stdout, stderr, code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1 }),
     );
     stop = () => {
       child.kill('SIGTERM');

@@ -20,16 +20,29 @@ export const FAST_PROFILE = { extends: 'tiny' as const, behaviour: { keyDerivati
  * Runs `idevicebackup2 -u UDID ARGS…` unbuffered under `timeout -k 2 20`, from `cwd` when given.
  * Never rejects; the output has its progress bars removed.
  */
-export function backup2(te: TestEmulator, udid: string, args: readonly string[], cwd?: string): Promise<ToolResult & { ms: number }> {
+export function backup2(
+  te: TestEmulator,
+  udid: string,
+  args: readonly string[],
+  cwd?: string,
+): Promise<ToolResult & { ms: number }> {
   const started = Date.now();
   return new Promise((done) => {
     execFile(
       'timeout',
       ['-k', '2', String(TOOL_TIMEOUT_SECONDS), 'stdbuf', '-o0', 'idevicebackup2', '-u', udid, ...args],
-      { env: { ...process.env, ...te.env }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...(cwd === undefined ? {} : { cwd }) },
+      {
+        env: { ...process.env, ...te.env },
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+        ...(cwd === undefined ? {} : { cwd }),
+      },
       (err, stdout, stderr) => {
         const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
-        const lines = stdout.replace(/\r/g, '\n').split('\n').filter((l) => l.trim() !== '' && !l.includes('%'));
+        const lines = stdout
+          .replace(/\r/g, '\n')
+          .split('\n')
+          .filter((l) => l.trim() !== '' && !l.includes('%'));
         done({ stdout: lines.join('\n'), stderr, code, ms: Date.now() - started });
       },
     );
@@ -55,7 +68,11 @@ export interface CompareOptions {
  * that differ, link targets, and file bytes (every file of the backup is read, decrypted when
  * the backup is encrypted). Returns the number of files compared.
  */
-export async function compareWithBackup(content: DeviceContent, backupDir: string, o: CompareOptions): Promise<{ differences: string[]; files: number }> {
+export async function compareWithBackup(
+  content: DeviceContent,
+  backupDir: string,
+  o: CompareOptions,
+): Promise<{ differences: string[]; files: number }> {
   const backup = await openBackup(backupDir, o.password === undefined ? {} : { password: o.password });
   const differences: string[] = [];
   let files = 0;
@@ -82,7 +99,8 @@ export async function compareWithBackup(content: DeviceContent, backupDir: strin
       if (partial.has(name)) {
         // The phone could not read it to its end (iOS 17+): the backup holds the first part.
         const sent = Buffer.from(await backup.readFile(row, { policy: 'size' }));
-        if (sent.length > e.size || !sent.equals(Buffer.from(await content.read(e, 0, sent.length)))) differences.push(`${name}: bytes differ`);
+        if (sent.length > e.size || !sent.equals(Buffer.from(await content.read(e, 0, sent.length))))
+          differences.push(`${name}: bytes differ`);
         continue;
       }
       const [onDevice, inBackup] = await Promise.all([sha1Of(content.openContent(e)), sha1Of(backup.fileChunks(row))]);
@@ -90,7 +108,8 @@ export async function compareWithBackup(content: DeviceContent, backupDir: strin
     }
     for (const e of content.entries()) {
       if (!inScope(e.domain) || (e.encryptedOnly && !o.includeEncryptedOnly)) continue;
-      if (!seen.has(`${e.domain}\0${e.relativePath}`)) differences.push(`only on the device: ${e.domain} ${e.relativePath}`);
+      if (!seen.has(`${e.domain}\0${e.relativePath}`))
+        differences.push(`only on the device: ${e.domain} ${e.relativePath}`);
     }
   } finally {
     backup.close();
@@ -109,8 +128,14 @@ export function contentOf(te: TestEmulator, udid: string): DeviceContent {
  * A backup another tool made keeps no record of the files the phone could not read to the end
  * (iOS 17+): verify finds those short. Asserts they, and only they, are its errors.
  */
-export function assertOnlyPartialFiles(problems: ReadonlyArray<{ code: string; path?: string; severity: string }>): void {
+export function assertOnlyPartialFiles(
+  problems: ReadonlyArray<{ code: string; path?: string; severity: string }>,
+): void {
   const partial = new Set(UNREADABLE_FROM_IOS_17.map((u) => `${u.domain}/${u.relativePath}`));
-  const others = problems.filter((p) => p.severity === 'error' && !(p.path !== undefined && partial.has(p.path) && ['BLOB_SIZE', 'DECRYPT_FAILED'].includes(p.code)));
+  const others = problems.filter(
+    (p) =>
+      p.severity === 'error' &&
+      !(p.path !== undefined && partial.has(p.path) && ['BLOB_SIZE', 'DECRYPT_FAILED'].includes(p.code)),
+  );
   assert.deepEqual(others, []);
 }

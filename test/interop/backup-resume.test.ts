@@ -39,7 +39,10 @@ describe('idevicebackup2 resumes encrypted backups of the virtual iPhone', { tim
         const before = rt.faults.counters.bytes;
         const r = await te.tool('idevicebackup2', ['-u', udid, 'backup', root]);
         assert.match(r.stdout, /Backup Successful\./, `${what}: ${r.stdout.slice(-600)}${r.stderr.slice(-300)}`);
-        const { differences, files } = await compareWithBackup(rt.content, join(root, udid), { password: PASSWORD, includeEncryptedOnly: true });
+        const { differences, files } = await compareWithBackup(rt.content, join(root, udid), {
+          password: PASSWORD,
+          includeEncryptedOnly: true,
+        });
         assert.deepEqual(differences, [], what);
         assert.ok(files > 50, `${what}: ${files} files compared`);
         return rt.faults.counters.bytes - before;

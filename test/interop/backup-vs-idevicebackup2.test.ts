@@ -33,8 +33,21 @@ async function toolBackup(b: Bench, udid: string, root: string, extra: string[] 
 
 /** Keys both clients write from the device's values (GUID, dates and iTunes Version are the host's own). */
 const SHARED_INFO_KEYS = [
-  'Build Version', 'Device Name', 'Display Name', 'ICCID', 'IMEI', 'Installed Applications', 'MEID', 'Phone Number',
-  'Product Type', 'Product Version', 'Serial Number', 'Target Type', 'Unique Identifier', 'iTunes Files', 'iTunes Settings',
+  'Build Version',
+  'Device Name',
+  'Display Name',
+  'ICCID',
+  'IMEI',
+  'Installed Applications',
+  'MEID',
+  'Phone Number',
+  'Product Type',
+  'Product Version',
+  'Serial Number',
+  'Target Type',
+  'Unique Identifier',
+  'iTunes Files',
+  'iTunes Settings',
   'Applications',
 ] as const;
 
@@ -65,12 +78,19 @@ describe('ibackup and idevicebackup2 back up the same phone identically', () => 
 
       const runtime = b.te.emu.find(udid).runtime;
       assert.ok(runtime);
-      const changes = [await runtime.mutate('modify', 3), await runtime.mutate('add', 3), await runtime.mutate('delete', 3)];
+      const changes = [
+        await runtime.mutate('modify', 3),
+        await runtime.mutate('add', 3),
+        await runtime.mutate('delete', 3),
+      ];
       const keyOf = (r: { domain: string; relativePath: string }): string => `${r.domain}/${r.relativePath}`;
       const added = changes.flatMap((c) => c.added.map(keyOf));
       const modified = changes.flatMap((c) => c.modified.map(keyOf)).filter((k) => before.get(k)?.flags === 1);
       const deleted = changes.flatMap((c) => c.deleted.map(keyOf));
-      assert.ok(added.length >= 3 && modified.length >= 3 && deleted.length >= 3, JSON.stringify({ added, modified, deleted }));
+      assert.ok(
+        added.length >= 3 && modified.length >= 3 && deleted.length >= 3,
+        JSON.stringify({ added, modified, deleted }),
+      );
 
       const second = await backupInto(device, ours);
       assert.equal(second.full, false);

@@ -23,7 +23,15 @@ import {
   runtimeOf,
   startTool,
 } from './backup-checks.js';
-import { missingTools, pairWithTool, requireTools, startTestEmulator, waitFor, type TestEmulator, type ToolResult } from './helpers.js';
+import {
+  missingTools,
+  pairWithTool,
+  requireTools,
+  startTestEmulator,
+  waitFor,
+  type TestEmulator,
+  type ToolResult,
+} from './helpers.js';
 
 const TOOLS = ['idevicebackup2', 'idevicepair'] as const;
 
@@ -58,7 +66,11 @@ describe('idevicebackup2 against the virtual iPhone', () => {
     await mkdir(root, { recursive: true });
     const before = rt.faults.counters.bytes;
     const r = await e.tool('idevicebackup2', ['-u', udid, 'backup', ...extra, root]);
-    assert.match(r.stdout, /Backup Successful\./, `idevicebackup2 backup: ${r.stdout.slice(-800)}${r.stderr.slice(-400)}`);
+    assert.match(
+      r.stdout,
+      /Backup Successful\./,
+      `idevicebackup2 backup: ${r.stdout.slice(-800)}${r.stderr.slice(-400)}`,
+    );
     return { r, bytes: rt.faults.counters.bytes - before };
   }
 
@@ -83,10 +95,16 @@ describe('idevicebackup2 against the virtual iPhone', () => {
     assert.ok(existsSync(join(dir, 'Manifest.db')), 'needs the full backup of the test before');
     const timesBefore = await blobTimes(dir);
     const changes: MutateResult[] = [];
-    for (const [change, n] of [['modify', 3], ['add', 2], ['delete', 1]] as const) {
+    for (const [change, n] of [
+      ['modify', 3],
+      ['add', 2],
+      ['delete', 1],
+    ] as const) {
       changes.push((await e.emu.control({ Action: 'mutate', UDID: udid, Change: change, Count: n })) as MutateResult);
     }
-    const deleted = new Map(changes.flatMap((c) => c.summary.deleted).map((x) => [entryKey(x.domain, x.relativePath), x]));
+    const deleted = new Map(
+      changes.flatMap((c) => c.summary.deleted).map((x) => [entryKey(x.domain, x.relativePath), x]),
+    );
     const changed = new Map(
       changes
         .flatMap((c) => [...c.summary.modified, ...c.summary.added])
@@ -107,13 +125,21 @@ describe('idevicebackup2 against the virtual iPhone', () => {
     // The uploaded bytes are the changed files, the two manifests and four small Status.plists.
     let changedBytes = 0;
     for (const x of changed.values()) changedBytes += rt.content.get(x.domain, x.relativePath)?.size ?? 0;
-    const manifests = (await readFile(join(dir, 'Manifest.db'))).length + (await readFile(join(dir, 'Manifest.plist'))).length;
+    const manifests =
+      (await readFile(join(dir, 'Manifest.db'))).length + (await readFile(join(dir, 'Manifest.plist'))).length;
     const statusBytes = bytes - changedBytes - manifests;
-    assert.ok(statusBytes > 4 * 100 && statusBytes < 4 * 300, `${statusBytes} bytes besides the changed files and manifests`);
+    assert.ok(
+      statusBytes > 4 * 100 && statusBytes < 4 * 300,
+      `${statusBytes} bytes besides the changed files and manifests`,
+    );
     assert.ok(bytes < fullBytes / 2, `incremental ${bytes} bytes vs full ${fullBytes}`);
 
     for (const x of deleted.values()) {
-      assert.equal(await blobOf(dir, expectedFileID(x.domain, x.relativePath)), undefined, `blob of deleted ${x.relativePath} removed`);
+      assert.equal(
+        await blobOf(dir, expectedFileID(x.domain, x.relativePath)),
+        undefined,
+        `blob of deleted ${x.relativePath} removed`,
+      );
     }
   });
 

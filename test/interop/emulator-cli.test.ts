@@ -39,7 +39,10 @@ async function startCli(args: readonly string[]): Promise<RunningCli> {
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   const firstLine = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no address line within ${START_TIMEOUT_MS} ms; stderr: ${err}`)), START_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`no address line within ${START_TIMEOUT_MS} ms; stderr: ${err}`)),
+      START_TIMEOUT_MS,
+    );
     child.stdout?.setEncoding('utf8').on('data', (s: string) => {
       out += s;
       const nl = out.indexOf('\n');
@@ -60,7 +63,10 @@ async function startCli(args: readonly string[]): Promise<RunningCli> {
 }
 
 /** Sends a signal and waits (bounded) for the exit; kills it if it hangs. */
-async function stopCli(cli: RunningCli, signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+async function stopCli(
+  cli: RunningCli,
+  signal: NodeJS.Signals,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   if (cli.child.exitCode !== null) return cli.exited;
   cli.child.kill(signal);
   const timer = setTimeout(() => cli.child.kill('SIGKILL'), 30_000);
@@ -72,7 +78,10 @@ async function stopCli(cli: RunningCli, signal: NodeJS.Signals): Promise<{ code:
 }
 
 function cliRun(args: readonly string[]): Promise<ToolResult> {
-  return runTool(process.execPath, [...CLI, ...args].map((a) => (a === 'src/cli/main.ts' ? join(REPO_ROOT, a) : a)));
+  return runTool(
+    process.execPath,
+    [...CLI, ...args].map((a) => (a === 'src/cli/main.ts' ? join(REPO_ROOT, a) : a)),
+  );
 }
 
 async function ctlJson(address: string, args: readonly string[]): Promise<unknown> {
@@ -88,7 +97,11 @@ interface ListedDevice {
 }
 
 function idList(r: ToolResult): string[] {
-  return r.stdout.trim().split('\n').filter((l) => l !== '').sort();
+  return r.stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '')
+    .sort();
 }
 
 async function refusesConnections(address: string): Promise<boolean> {
@@ -109,7 +122,8 @@ describe('ibackup emulator start/ctl as processes', { concurrency: true }, () =>
     dir = await mkdtemp(join(tmpdir(), 'ibackup-cli-'));
   });
   after(async () => {
-    for (const cli of running) if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill('SIGKILL');
+    for (const cli of running)
+      if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill('SIGKILL');
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -185,10 +199,22 @@ describe('ibackup emulator start/ctl as processes', { concurrency: true }, () =>
   });
 
   test('--listen with a bare path is a usage error (exit 2) that shows the UNIX: form', async () => {
-    const r = await cliRun(['emulator', 'start', '--listen', join(dir, 'bare.sock'), '--state', join(dir, 'bare'), '--profile', 'tiny']);
+    const r = await cliRun([
+      'emulator',
+      'start',
+      '--listen',
+      join(dir, 'bare.sock'),
+      '--state',
+      join(dir, 'bare'),
+      '--profile',
+      'tiny',
+    ]);
     assert.equal(r.code, 2, r.stderr);
     assert.equal(r.stdout, '');
-    assert.match(r.stderr, new RegExp(`Write it as UNIX:${join(dir, 'bare.sock').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.match(
+      r.stderr,
+      new RegExp(`Write it as UNIX:${join(dir, 'bare.sock').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
+    );
   });
 
   test('ctl on an address where nothing listens fails with a clear message', async () => {

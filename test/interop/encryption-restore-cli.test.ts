@@ -21,7 +21,9 @@ describe('ibackup encryption and restore', () => {
       const udid = b.te.udids[0] as string;
       const env = { USBMUXD_SOCKET_ADDRESS: b.address };
       const willEncrypt = async (): Promise<string> =>
-        (await runTool('ideviceinfo', ['-u', udid, '-q', 'com.apple.mobile.backup', '-k', 'WillEncrypt'], env)).stdout.trim();
+        (
+          await runTool('ideviceinfo', ['-u', udid, '-q', 'com.apple.mobile.backup', '-k', 'WillEncrypt'], env)
+        ).stdout.trim();
       assert.equal((await b.cli(['pair'])).code, 0);
 
       const on2 = await b.cli(['--json', 'encryption', 'on'], { env: { IBACKUP_PASSWORD: PW }, timeoutMs: 60_000 });
@@ -39,21 +41,33 @@ describe('ibackup encryption and restore', () => {
       assert.equal(mine.code, 0, mine.stderr);
       const dir = json<{ path: string; encrypted: boolean }>(mine.stdout);
       assert.equal(dir.encrypted, true);
-      const cmp = await compareWithBackup(contentOf(b.te, udid), dir.path, { password: PW, includeEncryptedOnly: true });
+      const cmp = await compareWithBackup(contentOf(b.te, udid), dir.path, {
+        password: PW,
+        includeEncryptedOnly: true,
+      });
       assert.deepEqual(cmp.differences, []);
       const theirs = join(b.backupDir, 'theirs');
       await import('node:fs/promises').then((fs) => fs.mkdir(theirs, { recursive: true }));
       const r = await backup2(b.te, udid, ['backup', theirs]);
       assert.match(r.stdout, /Backup Successful/);
-      const theirCmp = await compareWithBackup(contentOf(b.te, udid), join(theirs, udid), { password: PW, includeEncryptedOnly: true });
+      const theirCmp = await compareWithBackup(contentOf(b.te, udid), join(theirs, udid), {
+        password: PW,
+        includeEncryptedOnly: true,
+      });
       assert.deepEqual(theirCmp.differences, []);
       assert.ok(theirCmp.files > 0);
 
       // A wrong current password changes nothing; the right one re-keys ibackup's backup.
-      const wrong = await b.cli(['--json', 'encryption', 'change'], { env: { IBACKUP_PASSWORD: 'nope', IBACKUP_NEW_PASSWORD: PW2 }, timeoutMs: 60_000 });
+      const wrong = await b.cli(['--json', 'encryption', 'change'], {
+        env: { IBACKUP_PASSWORD: 'nope', IBACKUP_NEW_PASSWORD: PW2 },
+        timeoutMs: 60_000,
+      });
       assert.equal(wrong.code, 1);
       assert.equal(json<ErrorDoc>(wrong.stdout).error.code, 'WRONG_PASSWORD');
-      const change = await b.cli(['--json', 'encryption', 'change'], { env: { IBACKUP_PASSWORD: PW, IBACKUP_NEW_PASSWORD: PW2 }, timeoutMs: 60_000 });
+      const change = await b.cli(['--json', 'encryption', 'change'], {
+        env: { IBACKUP_PASSWORD: PW, IBACKUP_NEW_PASSWORD: PW2 },
+        timeoutMs: 60_000,
+      });
       assert.equal(change.code, 0, change.stderr);
       const reopened = await openBackup(dir.path, { password: PW2 });
       await reopened.close();
@@ -62,14 +76,27 @@ describe('ibackup encryption and restore', () => {
       // Restore after changes brings the device back to the backup.
       await b.te.emu.find(udid).runtime?.mutate('modify', 3);
       await b.te.emu.find(udid).runtime?.mutate('add', 2);
-      const restore = await b.cli(['--json', 'restore', '--no-reboot', '--system', '--remove'], { env: { IBACKUP_PASSWORD: PW2 }, timeoutMs: 90_000 });
+      const restore = await b.cli(['--json', 'restore', '--no-reboot', '--system', '--remove'], {
+        env: { IBACKUP_PASSWORD: PW2 },
+        timeoutMs: 90_000,
+      });
       assert.equal(restore.code, 0, restore.stderr);
-      const after = await compareWithBackup(contentOf(b.te, udid), dir.path, { password: PW2, includeEncryptedOnly: true });
+      const after = await compareWithBackup(contentOf(b.te, udid), dir.path, {
+        password: PW2,
+        includeEncryptedOnly: true,
+      });
       assert.deepEqual(after.differences, []);
 
-      const wrongRestore = await b.cli(['--json', 'restore', '--no-reboot'], { env: { IBACKUP_PASSWORD: 'nope' }, timeoutMs: 60_000 });
+      const wrongRestore = await b.cli(['--json', 'restore', '--no-reboot'], {
+        env: { IBACKUP_PASSWORD: 'nope' },
+        timeoutMs: 60_000,
+      });
       assert.equal(wrongRestore.code, 1);
-      assert.equal(json<ErrorDoc>(wrongRestore.stdout).error.code, 'WRONG_PASSWORD', 'checked here, before the device is touched');
+      assert.equal(
+        json<ErrorDoc>(wrongRestore.stdout).error.code,
+        'WRONG_PASSWORD',
+        'checked here, before the device is touched',
+      );
 
       const off = await b.cli(['--json', 'encryption', 'off'], { env: { IBACKUP_PASSWORD: PW2 }, timeoutMs: 60_000 });
       assert.equal(off.code, 0, off.stderr);

@@ -62,7 +62,10 @@ describe('idevicebackup2 and the encryption of the virtual iPhone', { concurrenc
     await t.test('an encrypted backup holds exactly the device content, every file decrypts', async () => {
       const r = await backup2(te, udid, ['backup', root]);
       assert.match(r.stdout, /Backup Successful/, r.stdout);
-      const { differences, files } = await compareWithBackup(contentOf(te, udid), dir, { password: 'PW', includeEncryptedOnly: true });
+      const { differences, files } = await compareWithBackup(contentOf(te, udid), dir, {
+        password: 'PW',
+        includeEncryptedOnly: true,
+      });
       assert.deepEqual(differences, []);
       assert.ok(files > 50, `${files} files compared`);
       const backup = await openBackup(dir, { password: 'PW' });
@@ -104,7 +107,10 @@ describe('idevicebackup2 and the encryption of the virtual iPhone', { concurrenc
       assert.match(r.stdout, /Backup Successful/, r.stdout);
       const received = Number(/Received (\d+) files/.exec(r.stdout)?.[1]);
       assert.ok(received < 20, `incremental: ${received} files received`);
-      const { differences } = await compareWithBackup(contentOf(te, udid), dir, { password: 'NEW', includeEncryptedOnly: true });
+      const { differences } = await compareWithBackup(contentOf(te, udid), dir, {
+        password: 'NEW',
+        includeEncryptedOnly: true,
+      });
       assert.deepEqual(differences, []);
       assertOnlyPartialFiles((await verifyBackup(dir, { password: 'NEW', decrypt: true })).problems);
     });
@@ -135,7 +141,10 @@ describe('idevicebackup2 and the encryption of the virtual iPhone', { concurrenc
       assert.match(r.stdout, /ErrorCode 208: Device locked/, r.stdout);
       assert.match(r.stdout, /Backup Failed \(Error Code 208\)/, r.stdout);
       assert.ok(r.ms < 10_000, `ended after ${r.ms} ms`);
-      assert.deepEqual(posted.filter((n) => n.includes('LocalAuthentication')), [PROMPT_PRESENTED, PROMPT_DISMISSED]);
+      assert.deepEqual(
+        posted.filter((n) => n.includes('LocalAuthentication')),
+        [PROMPT_PRESENTED, PROMPT_DISMISSED],
+      );
     });
 
     await t.test('after 1 (set through ctl): the password change waits for the passcode and succeeds', async () => {

@@ -50,7 +50,13 @@ export function missingTools(tools: readonly string[]): string[] {
 }
 
 /** The libimobiledevice tools the interop tests drive. */
-export const LIBIMOBILEDEVICE_TOOLS = ['idevice_id', 'ideviceinfo', 'idevicepair', 'idevicename', 'idevicedate'] as const;
+export const LIBIMOBILEDEVICE_TOOLS = [
+  'idevice_id',
+  'ideviceinfo',
+  'idevicepair',
+  'idevicename',
+  'idevicedate',
+] as const;
 
 /**
  * True when every tool is installed. Otherwise the test fails when IBACKUP_REQUIRE_INTEROP=1 (CI),
@@ -161,7 +167,11 @@ export function parseInfoLines(stdout: string): Map<string, string> {
 }
 
 /** Polls `check` every 25 ms until it is true; fails after `timeoutMs`. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5_000, what = 'condition'): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 5_000,
+  what = 'condition',
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > until) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);

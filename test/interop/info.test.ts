@@ -90,7 +90,12 @@ describe('ideviceinfo, idevicename and idevicedate against the virtual iPhone', 
     if (!requireTools(t)) return;
     await ensurePaired();
     const r = await te.tool('idevicedate', ['-u', udid]);
-    const shown = Date.parse(r.stdout.trim().replace(/ UTC /, ' ').replace(/^\w{3} (\w{3}) +(\d+) ([\d:]+) (\d{4})$/, '$1 $2 $4 $3 UTC'));
+    const shown = Date.parse(
+      r.stdout
+        .trim()
+        .replace(/ UTC /, ' ')
+        .replace(/^\w{3} (\w{3}) +(\d+) ([\d:]+) (\d{4})$/, '$1 $2 $4 $3 UTC'),
+    );
     assert.ok(Number.isFinite(shown), `a date: ${r.stdout}${r.stderr}`);
     assert.ok(Math.abs(shown - Date.now()) < 2 * 60_000, `near now: ${r.stdout}`);
   });

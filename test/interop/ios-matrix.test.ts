@@ -24,12 +24,16 @@ import { UNREADABLE_FROM_IOS_17 } from '../../src/emulator/services/mobilebackup
 const GENERATIONS = ['12.4', '12.5.7', '13.7', '14.8', '15.8', '16.1.2', '17.5.1', '18.1', '26.1'];
 const PW = 'matrix password one';
 const PW2 = 'matrix password two';
-const USER_DOMAINS = (d: string): boolean => d.startsWith('AppDomain') || d === 'HomeDomain' || d === 'CameraRollDomain' || d === 'MediaDomain';
+const USER_DOMAINS = (d: string): boolean =>
+  d.startsWith('AppDomain') || d === 'HomeDomain' || d === 'CameraRollDomain' || d === 'MediaDomain';
 
 async function assertVerifies(dir: string, password?: string): Promise<void> {
   const r = await verifyBackupAt(dir, password === undefined ? {} : { password: async () => password });
   const errors = r.problems.filter((p) => p.severity === 'error');
-  assert.deepEqual(errors.map((p) => p.message), []);
+  assert.deepEqual(
+    errors.map((p) => p.message),
+    [],
+  );
   assert.equal(r.ok, true);
 }
 
@@ -39,7 +43,8 @@ async function assertVerifies(dir: string, password?: string): Promise<void> {
  */
 async function assertVerifiesBut(dir: string, ios: string): Promise<void> {
   const r = await verifyBackupAt(dir);
-  const short = Number(ios.split('.')[0]) >= 17 ? UNREADABLE_FROM_IOS_17.map((u) => `${u.domain}/${u.relativePath}`) : [];
+  const short =
+    Number(ios.split('.')[0]) >= 17 ? UNREADABLE_FROM_IOS_17.map((u) => `${u.domain}/${u.relativePath}`) : [];
   const errors = r.problems.filter((p) => p.severity === 'error');
   assert.deepEqual(errors.map((p) => `${p.code} ${p.path ?? ''}`).sort(), short.map((p) => `BLOB_SIZE ${p}`).sort());
 }
@@ -47,7 +52,9 @@ async function assertVerifiesBut(dir: string, ios: string): Promise<void> {
 describe('every modelled iOS generation, with ibackup and idevicebackup2', () => {
   for (const ios of GENERATIONS) {
     test(`iOS ${ios}`, { timeout: 240_000 }, async (t) => {
-      const b = await startBench({ profile: { extends: 'tiny', identity: { productVersion: ios }, behaviour: { keyDerivationIterations: 1000 } } });
+      const b = await startBench({
+        profile: { extends: 'tiny', identity: { productVersion: ios }, behaviour: { keyDerivationIterations: 1000 } },
+      });
       try {
         const udid = b.te.udids[0] as string;
         const device = await pairedDevice(b, udid);
@@ -59,16 +66,25 @@ describe('every modelled iOS generation, with ibackup and idevicebackup2', () =>
         const full = await backupDevice(device, { root });
         assert.equal(full.full, true);
         await assertVerifies(dir);
-        assert.deepEqual((await compareWithBackup(contentOf(b.te, udid), dir, { includeEncryptedOnly: false })).differences, []);
+        assert.deepEqual(
+          (await compareWithBackup(contentOf(b.te, udid), dir, { includeEncryptedOnly: false })).differences,
+          [],
+        );
 
         await runtime.mutate('modify', 2);
         await runtime.mutate('add', 2);
         await runtime.mutate('delete', 1);
         const inc = await backupDevice(device, { root });
         assert.equal(inc.full, false, 'the second backup is incremental');
-        assert.ok(inc.filesReceived < full.filesReceived, `${inc.filesReceived} files sent again of ${full.filesReceived}`);
+        assert.ok(
+          inc.filesReceived < full.filesReceived,
+          `${inc.filesReceived} files sent again of ${full.filesReceived}`,
+        );
         await assertVerifies(dir);
-        assert.deepEqual((await compareWithBackup(contentOf(b.te, udid), dir, { includeEncryptedOnly: false })).differences, []);
+        assert.deepEqual(
+          (await compareWithBackup(contentOf(b.te, udid), dir, { includeEncryptedOnly: false })).differences,
+          [],
+        );
 
         await changeEncryption(device, 'on', { root, password: PW });
         const enc = await backupDevice(device, { root });
@@ -81,13 +97,18 @@ describe('every modelled iOS generation, with ibackup and idevicebackup2', () =>
         await runtime.mutate('modify', 3);
         await runtime.mutate('delete', 1);
         await restoreDevice(device, { backupDir: dir, password: async () => PW2, noReboot: true, remove: true });
-        const after = await compareWithBackup(contentOf(b.te, udid), dir, { password: PW2, includeEncryptedOnly: true, domain: USER_DOMAINS });
+        const after = await compareWithBackup(contentOf(b.te, udid), dir, {
+          password: PW2,
+          includeEncryptedOnly: true,
+          domain: USER_DOMAINS,
+        });
         assert.deepEqual(after.differences, []);
         assert.ok(after.files > 0);
         await changeEncryption(device, 'off', { root, password: PW2 });
 
         if (missingTools(BACKUP_TOOLS).length > 0) {
-          if (process.env.IBACKUP_REQUIRE_INTEROP === '1') assert.fail(`missing: ${missingTools(BACKUP_TOOLS).join(', ')}`);
+          if (process.env.IBACKUP_REQUIRE_INTEROP === '1')
+            assert.fail(`missing: ${missingTools(BACKUP_TOOLS).join(', ')}`);
           t.diagnostic('idevicebackup2 is not installed: its half is skipped');
           return;
         }
@@ -95,7 +116,11 @@ describe('every modelled iOS generation, with ibackup and idevicebackup2', () =>
         await mkdir(theirs, { recursive: true });
         const r = await backup2(b.te, udid, ['backup', '--full', theirs]);
         assert.match(r.stdout, /Backup Successful/, r.stdout.slice(-1500));
-        assert.deepEqual((await compareWithBackup(contentOf(b.te, udid), join(theirs, udid), { includeEncryptedOnly: false })).differences, []);
+        assert.deepEqual(
+          (await compareWithBackup(contentOf(b.te, udid), join(theirs, udid), { includeEncryptedOnly: false }))
+            .differences,
+          [],
+        );
         await assertVerifiesBut(join(theirs, udid), ios);
       } finally {
         await b.dispose();

@@ -128,7 +128,10 @@ describe('idevicepair and idevice_id against the virtual iPhone', () => {
     const r = await te.tool('ideviceinfo', ['-u', first, '-k', 'DeviceName']);
     assert.equal(r.stdout.trim(), te.emu.find(first).deviceName, r.stderr);
     assert.deepEqual(
-      te.emu.find(first).state.pairings().map((p) => p.hostId),
+      te.emu
+        .find(first)
+        .state.pairings()
+        .map((p) => p.hostId),
       [hostId],
     );
     const v = await te.tool('idevicepair', ['-u', first, 'validate']);

@@ -26,14 +26,20 @@ describe('idevicebackup2 restores ibackup backups', () => {
     const backup = json<{ path: string; encrypted: boolean }>(made.stdout);
     assert.equal(backup.encrypted, true);
     assert.equal(basename(backup.path), udid, 'the backup folder is named after the UDID, as idevicebackup2 expects');
-    const fresh = await compareWithBackup(contentOf(b.te, udid), backup.path, { password: PW, includeEncryptedOnly: true });
+    const fresh = await compareWithBackup(contentOf(b.te, udid), backup.path, {
+      password: PW,
+      includeEncryptedOnly: true,
+    });
     assert.deepEqual(fresh.differences, []);
 
     const runtime = b.te.emu.find(udid).runtime;
     assert.ok(runtime);
     const changed = await runtime.mutate('modify', 3);
     assert.ok(changed.modified.length >= 3);
-    const before = await compareWithBackup(contentOf(b.te, udid), backup.path, { password: PW, includeEncryptedOnly: true });
+    const before = await compareWithBackup(contentOf(b.te, udid), backup.path, {
+      password: PW,
+      includeEncryptedOnly: true,
+    });
     assert.ok(before.differences.length >= 3, `the device differs from the backup: ${before.differences.join('; ')}`);
 
     const r = await backup2(b.te, udid, ['restore', '--system', '--no-reboot', '--password', PW, dirname(backup.path)]);
@@ -41,7 +47,10 @@ describe('idevicebackup2 restores ibackup backups', () => {
     assert.match(r.stdout, /Restore Successful/, r.stdout);
     assert.doesNotMatch(r.stdout, /Restore Failed|ErrorCode/, r.stdout);
 
-    const after = await compareWithBackup(contentOf(b.te, udid), backup.path, { password: PW, includeEncryptedOnly: true });
+    const after = await compareWithBackup(contentOf(b.te, udid), backup.path, {
+      password: PW,
+      includeEncryptedOnly: true,
+    });
     assert.deepEqual(after.differences, []);
     assert.equal(after.files, fresh.files);
     assert.ok(after.files > 0);

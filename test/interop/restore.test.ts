@@ -59,9 +59,16 @@ describe('idevicebackup2 restore onto the virtual iPhone', { concurrency: true }
       const r = await backup2(te, udid, ['restore', '--system', '--remove', '--password', 'PW', root]);
       assert.match(r.stdout, /The device should reboot now/, r.stdout);
       assert.match(r.stdout, /Restore Successful/, r.stdout);
-      await waitFor(() => te.emu.devices().some((d) => d.udid === udid && d !== old), 10_000, 'the device to come back after its reboot');
+      await waitFor(
+        () => te.emu.devices().some((d) => d.udid === udid && d !== old),
+        10_000,
+        'the device to come back after its reboot',
+      );
       assert.deepEqual(events, ['detached', 'attached']);
-      const { differences, files } = await compareWithBackup(contentOf(te, udid), dir, { password: 'PW', includeEncryptedOnly: true });
+      const { differences, files } = await compareWithBackup(contentOf(te, udid), dir, {
+        password: 'PW',
+        includeEncryptedOnly: true,
+      });
       assert.deepEqual(differences, []);
       assert.ok(files > 50);
       // The restored content survives a restart of the emulator (kept in the state folder).
@@ -88,7 +95,9 @@ describe('idevicebackup2 restore onto the virtual iPhone', { concurrency: true }
 
     // Change the bytes of one user file in the backup folder (same length, so nothing else tells).
     const backup = await openBackup(dir);
-    const row = [...backup.db.iterate({ domain: 'HomeDomain', flags: 1 })].find((r) => Number(r.file?.size ?? 0) >= 64 && r.blobPath);
+    const row = [...backup.db.iterate({ domain: 'HomeDomain', flags: 1 })].find(
+      (r) => Number(r.file?.size ?? 0) >= 64 && r.blobPath,
+    );
     backup.close();
     assert.ok(row?.blobPath, 'a HomeDomain file with a blob');
     const original = await readFile(row.blobPath);
@@ -111,7 +120,10 @@ describe('idevicebackup2 restore onto the virtual iPhone', { concurrency: true }
     for await (const c of content.openContent(entry)) parts.push(c);
     assert.equal(sha1(Buffer.concat(parts)), sha1(tampered));
     assert.notEqual(sha1(tampered), sha1(original));
-    const { differences } = await compareWithBackup(content, dir, { includeEncryptedOnly: false, domain: (d) => d.startsWith('AppDomain') || d === 'HomeDomain' || d === 'CameraRollDomain' || d === 'MediaDomain' });
+    const { differences } = await compareWithBackup(content, dir, {
+      includeEncryptedOnly: false,
+      domain: (d) => d.startsWith('AppDomain') || d === 'HomeDomain' || d === 'CameraRollDomain' || d === 'MediaDomain',
+    });
     assert.deepEqual(differences, []);
     await new Promise((res) => setTimeout(res, 600));
     assert.deepEqual(events, [], 'no reboot with --no-reboot');

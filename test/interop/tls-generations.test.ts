@@ -8,7 +8,14 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pairWithTool, parseInfoLines, requireTools, runTool, startTestEmulator, type TestEmulator } from './helpers.js';
+import {
+  pairWithTool,
+  parseInfoLines,
+  requireTools,
+  runTool,
+  startTestEmulator,
+  type TestEmulator,
+} from './helpers.js';
 
 /** OpenSSL settings that do for an older libimobiledevice what master does in idevice.c. */
 const LEGACY_OPENSSL_CONF = `openssl_conf = openssl_init
@@ -41,7 +48,8 @@ describe('libimobiledevice against phones of several iOS generations', () => {
     const conf = join(te.root, 'legacy-openssl.cnf');
     await writeFile(conf, LEGACY_OPENSSL_CONF);
     const legacyEnv = { ...te.env, OPENSSL_CONF: conf };
-    const run = (args: string[], env: NodeJS.ProcessEnv = legacyEnv) => runTool('ideviceinfo', ['-u', udid, ...args], env);
+    const run = (args: string[], env: NodeJS.ProcessEnv = legacyEnv) =>
+      runTool('ideviceinfo', ['-u', udid, ...args], env);
     const info = parseInfoLines((await run([])).stdout);
     assert.equal(info.get('ProductVersion'), '9.3');
     assert.equal(info.get('UniqueDeviceID'), udid);

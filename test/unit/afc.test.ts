@@ -31,8 +31,6 @@ import {
 import { hasCode } from '../../src/errors.js';
 import { bytes, concat } from '../helpers/bytes.js';
 
-
-
 /** A u64 LE as hex text. */
 function le64(n: number): string {
   return Array.from({ length: 8 }, (_, i) => (Math.floor(n / 256 ** i) % 256).toString(16).padStart(2, '0')).join(' ');
@@ -45,11 +43,15 @@ const LOCK_REQUEST = bytes(`
   06 00 00 00 00 00 00 00`);
 const LOCK_REPLY = bytes(`"CFA6LPAA" ${le64(48)} ${le64(48)} ${le64(3)} ${le64(1)} ${le64(0)}`);
 // FileOpen of the sync lock file, mode 2: 40 + 8 + 28 = 76 bytes.
-const OPEN_REQUEST = bytes(`"CFA6LPAA" ${le64(76)} ${le64(76)} ${le64(1)} ${le64(0x0d)} ${le64(2)} "/com.apple.itunes.lock_sync" 00`);
+const OPEN_REQUEST = bytes(
+  `"CFA6LPAA" ${le64(76)} ${le64(76)} ${le64(1)} ${le64(0x0d)} ${le64(2)} "/com.apple.itunes.lock_sync" 00`,
+);
 // libimobiledevice-style write: handle in the header data, bytes as payload.
 const WRITE_REQUEST = bytes(`"CFA6LPAA" ${le64(53)} ${le64(48)} ${le64(4)} ${le64(0x10)} ${le64(7)} "hello"`);
 // pymobiledevice3-style: this_length equals entire_length.
-const WRITE_REQUEST_ALL_HEADER = bytes(`"CFA6LPAA" ${le64(53)} ${le64(53)} ${le64(0)} ${le64(0x10)} ${le64(7)} "hello"`);
+const WRITE_REQUEST_ALL_HEADER = bytes(
+  `"CFA6LPAA" ${le64(53)} ${le64(53)} ${le64(0)} ${le64(0x10)} ${le64(7)} "hello"`,
+);
 const EMPTY_DATA = bytes(`"CFA6LPAA" ${le64(40)} ${le64(40)} ${le64(9)} ${le64(2)}`);
 
 const SAMPLE = concat([LOCK_REQUEST, LOCK_REPLY, OPEN_REQUEST, WRITE_REQUEST, WRITE_REQUEST_ALL_HEADER, EMPTY_DATA]);
@@ -70,7 +72,13 @@ const plain = (p: AfcPacket): Plain => ({
 });
 
 const EXPECTED: Plain[] = [
-  { packetNum: 3, operation: 0x1b, headerPayload: [...bytes(`${le64(1)} ${le64(6)}`)], payload: [], body: [...bytes(`${le64(1)} ${le64(6)}`)] },
+  {
+    packetNum: 3,
+    operation: 0x1b,
+    headerPayload: [...bytes(`${le64(1)} ${le64(6)}`)],
+    payload: [],
+    body: [...bytes(`${le64(1)} ${le64(6)}`)],
+  },
   { packetNum: 3, operation: 0x01, headerPayload: [...bytes(le64(0))], payload: [], body: [...bytes(le64(0))] },
   {
     packetNum: 1,
@@ -79,8 +87,20 @@ const EXPECTED: Plain[] = [
     payload: [],
     body: [...OPEN_REQUEST.subarray(40)],
   },
-  { packetNum: 4, operation: 0x10, headerPayload: [...bytes(le64(7))], payload: [...bytes('"hello"')], body: [...WRITE_REQUEST.subarray(40)] },
-  { packetNum: 0, operation: 0x10, headerPayload: [...WRITE_REQUEST_ALL_HEADER.subarray(40)], payload: [], body: [...WRITE_REQUEST_ALL_HEADER.subarray(40)] },
+  {
+    packetNum: 4,
+    operation: 0x10,
+    headerPayload: [...bytes(le64(7))],
+    payload: [...bytes('"hello"')],
+    body: [...WRITE_REQUEST.subarray(40)],
+  },
+  {
+    packetNum: 0,
+    operation: 0x10,
+    headerPayload: [...WRITE_REQUEST_ALL_HEADER.subarray(40)],
+    payload: [],
+    body: [...WRITE_REQUEST_ALL_HEADER.subarray(40)],
+  },
   { packetNum: 9, operation: 0x02, headerPayload: [], payload: [], body: [] },
 ];
 
@@ -95,10 +115,17 @@ function decodeAll(chunks: Uint8Array[]): Plain[] {
 describe('AFC packets', () => {
   test('encode the reference lock request, reply and FileOpen byte for byte', () => {
     assert.deepEqual(
-      encodeAfcPacket({ packetNum: 3, operation: AfcOp.FileLock, headerPayload: encodeAfcFileLock(1, AfcLockOp.Exclusive) }),
+      encodeAfcPacket({
+        packetNum: 3,
+        operation: AfcOp.FileLock,
+        headerPayload: encodeAfcFileLock(1, AfcLockOp.Exclusive),
+      }),
       LOCK_REQUEST,
     );
-    assert.deepEqual(encodeAfcPacket({ packetNum: 3, operation: AfcOp.Status, headerPayload: encodeAfcU64(AfcStatus.Success) }), LOCK_REPLY);
+    assert.deepEqual(
+      encodeAfcPacket({ packetNum: 3, operation: AfcOp.Status, headerPayload: encodeAfcU64(AfcStatus.Success) }),
+      LOCK_REPLY,
+    );
     const open = encodeAfcPacket({
       packetNum: 1,
       operation: AfcOp.FileOpen,
@@ -107,7 +134,12 @@ describe('AFC packets', () => {
     assert.equal(open.length, 76);
     assert.deepEqual(open, OPEN_REQUEST);
     assert.deepEqual(
-      encodeAfcPacket({ packetNum: 4, operation: AfcOp.FileWrite, headerPayload: encodeAfcU64(7), payload: bytes('"hello"') }),
+      encodeAfcPacket({
+        packetNum: 4,
+        operation: AfcOp.FileWrite,
+        headerPayload: encodeAfcU64(7),
+        payload: bytes('"hello"'),
+      }),
       WRITE_REQUEST,
     );
   });
@@ -135,13 +167,24 @@ describe('AFC packets', () => {
       ['this_length < 40', bytes(`"CFA6LPAA" ${le64(40)} ${le64(39)} ${le64(0)} ${le64(1)}`), 'PROTOCOL_DECODE'],
       ['entire < this', bytes(`"CFA6LPAA" ${le64(48)} ${le64(56)} ${le64(0)} ${le64(1)}`), 'PROTOCOL_DECODE'],
       ['huge', bytes(`"CFA6LPAA" FF FF FF FF FF FF FF FF ${le64(40)} ${le64(0)} ${le64(1)}`), 'FRAME_TOO_LARGE'],
-      ['huge packet number', bytes(`"CFA6LPAA" ${le64(40)} ${le64(40)} FF FF FF FF FF FF FF FF ${le64(1)}`), 'PROTOCOL_DECODE'],
+      [
+        'huge packet number',
+        bytes(`"CFA6LPAA" ${le64(40)} ${le64(40)} FF FF FF FF FF FF FF FF ${le64(1)}`),
+        'PROTOCOL_DECODE',
+      ],
     ];
     for (const [name, buf, code] of cases) {
-      assert.throws(() => new AfcDecoder().push(buf), (e: unknown) => hasCode(e, code), name);
+      assert.throws(
+        () => new AfcDecoder().push(buf),
+        (e: unknown) => hasCode(e, code),
+        name,
+      );
     }
     const small = new AfcDecoder({ maxPacketSize: 60 });
-    assert.throws(() => small.push(OPEN_REQUEST), (e: unknown) => hasCode(e, 'FRAME_TOO_LARGE'));
+    assert.throws(
+      () => small.push(OPEN_REQUEST),
+      (e: unknown) => hasCode(e, 'FRAME_TOO_LARGE'),
+    );
   });
 
   test('a truncated packet waits for more bytes', () => {

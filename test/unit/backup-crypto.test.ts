@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { createCipheriv } from 'node:crypto';
 import fc from 'fast-check';
 import { hasCode } from '../../src/errors.js';
-import { deriveBackupKek, unlockKeybag, unlockWithDerivedKey, unwrapClassWrappedKey } from '../../src/backup/crypto/keybag-unlock.js';
+import {
+  deriveBackupKek,
+  unlockKeybag,
+  unlockWithDerivedKey,
+  unwrapClassWrappedKey,
+} from '../../src/backup/crypto/keybag-unlock.js';
 import { decryptChunks } from '../../src/backup/crypto/decrypt.js';
 import type { DecryptEnd } from '../../src/backup/crypto/decrypt.js';
 import { aesWrap, deriveKek } from '../../src/protocol/crypto.js';
@@ -19,7 +24,17 @@ function classBlock(cls: number, wrappedKey: Uint8Array, wrap = 2): KeybagClassK
 }
 
 function keybag(over: Partial<Keybag>): Keybag {
-  return { version: 5, type: 1, uuid: new Uint8Array(16).fill(9), wrap: 0, salt: new Uint8Array(20), iterations: 10, classKeys: [], unknown: [], ...over };
+  return {
+    version: 5,
+    type: 1,
+    uuid: new Uint8Array(16).fill(9),
+    wrap: 0,
+    salt: new Uint8Array(20),
+    iterations: 10,
+    classKeys: [],
+    unknown: [],
+    ...over,
+  };
 }
 
 // backup-format.md §6.12, hashcat module_14800 self-test.
@@ -49,19 +64,30 @@ describe('keybag unlock', () => {
 
   test('hashcat vector: a wrong password → WRONG_PASSWORD', async () => {
     await assert.rejects(unlockKeybag(HASHCAT, 'hashcaT'), (e) => hasCode(e, 'WRONG_PASSWORD'));
-    assert.throws(() => unlockWithDerivedKey(HASHCAT, new Uint8Array(32)), (e) => hasCode(e, 'WRONG_PASSWORD'));
-    assert.throws(() => unlockWithDerivedKey(HASHCAT, new Uint8Array(31)), (e) => hasCode(e, 'WRONG_PASSWORD'));
+    assert.throws(
+      () => unlockWithDerivedKey(HASHCAT, new Uint8Array(32)),
+      (e) => hasCode(e, 'WRONG_PASSWORD'),
+    );
+    assert.throws(
+      () => unlockWithDerivedKey(HASHCAT, new Uint8Array(31)),
+      (e) => hasCode(e, 'WRONG_PASSWORD'),
+    );
   });
 
   test('HACKvent iOS 9 vector (§6.12): single PBKDF2 stage without DPSL/DPIC', async () => {
     const kb = keybag({ salt: hex('0834c7493b056222d7a7e382a69c0c6a06649d9a'), iterations: 10000 });
-    assert.equal(toHex(await deriveBackupKek(kb, '20201225')), '38b97d556cace5fd1cfcbe67ec6a81277dfef5c5bacdfccdd32bb25467f56b25');
+    assert.equal(
+      toHex(await deriveBackupKek(kb, '20201225')),
+      '38b97d556cace5fd1cfcbe67ec6a81277dfef5c5bacdfccdd32bb25467f56b25',
+    );
   });
 
   test('wrong password is detected at the first class key, quickly', async () => {
     const params = { salt: new Uint8Array(20).fill(1), iterations: 10, dpsl: new Uint8Array(20).fill(2), dpic: 1000 };
     const kek = deriveKek('right', params);
-    const classKeys = Array.from({ length: 11 }, (_, i) => classBlock(11 - i, aesWrap(kek, new Uint8Array(32).fill(i + 1)), [5, 9, 10, 11].includes(11 - i) ? 3 : 2));
+    const classKeys = Array.from({ length: 11 }, (_, i) =>
+      classBlock(11 - i, aesWrap(kek, new Uint8Array(32).fill(i + 1)), [5, 9, 10, 11].includes(11 - i) ? 3 : 2),
+    );
     const kb = keybag({ ...params, dpwt: 1, classKeys });
     const t0 = performance.now();
     await assert.rejects(unlockKeybag(kb, 'wrong'), (e) => hasCode(e, 'WRONG_PASSWORD'));
@@ -73,12 +99,22 @@ describe('keybag unlock', () => {
 
   test('a later class key that does not unwrap is a damaged keybag, not a wrong password', () => {
     const kek = new Uint8Array(32).fill(5);
-    const kb = keybag({ classKeys: [classBlock(1, aesWrap(kek, new Uint8Array(32))), classBlock(2, new Uint8Array(40))] });
-    assert.throws(() => unlockWithDerivedKey(kb, kek), (e) => hasCode(e, 'BACKUP_CORRUPT'));
+    const kb = keybag({
+      classKeys: [classBlock(1, aesWrap(kek, new Uint8Array(32))), classBlock(2, new Uint8Array(40))],
+    });
+    assert.throws(
+      () => unlockWithDerivedKey(kb, kek),
+      (e) => hasCode(e, 'BACKUP_CORRUPT'),
+    );
     // Classes not wrapped with the KEK (WRAP without bit 2) are skipped.
-    const onlyDevice = keybag({ classKeys: [classBlock(1, aesWrap(kek, new Uint8Array(32))), classBlock(9, new Uint8Array(40), 1)] });
+    const onlyDevice = keybag({
+      classKeys: [classBlock(1, aesWrap(kek, new Uint8Array(32))), classBlock(9, new Uint8Array(40), 1)],
+    });
     assert.equal(unlockWithDerivedKey(onlyDevice, kek).classKeys.size, 1);
-    assert.throws(() => unlockWithDerivedKey(keybag({}), kek), (e) => hasCode(e, 'BACKUP_CORRUPT'));
+    assert.throws(
+      () => unlockWithDerivedKey(keybag({}), kek),
+      (e) => hasCode(e, 'BACKUP_CORRUPT'),
+    );
   });
 
   test('a malformed keybag → BACKUP_CORRUPT', async () => {
@@ -94,11 +130,20 @@ describe('keybag unlock', () => {
     const wrapped = buildClassWrappedKey({ protectionClass: 3, wrappedKey: aesWrap(classKey, fileKey) });
     assert.deepEqual(unwrapClassWrappedKey(u, wrapped, 'f'), fileKey);
     const other = buildClassWrappedKey({ protectionClass: 4, wrappedKey: aesWrap(classKey, fileKey) });
-    assert.throws(() => unwrapClassWrappedKey(u, other, 'f'), (e) => hasCode(e, 'BACKUP_CORRUPT'));
-    assert.throws(() => unwrapClassWrappedKey(u, wrapped.subarray(0, 40), 'f'), (e) => hasCode(e, 'BACKUP_CORRUPT'));
+    assert.throws(
+      () => unwrapClassWrappedKey(u, other, 'f'),
+      (e) => hasCode(e, 'BACKUP_CORRUPT'),
+    );
+    assert.throws(
+      () => unwrapClassWrappedKey(u, wrapped.subarray(0, 40), 'f'),
+      (e) => hasCode(e, 'BACKUP_CORRUPT'),
+    );
     const tampered = wrapped.slice();
     tampered[10] = (tampered[10] as number) ^ 1;
-    assert.throws(() => unwrapClassWrappedKey(u, tampered, 'f'), (e) => hasCode(e, 'BACKUP_CORRUPT'));
+    assert.throws(
+      () => unwrapClassWrappedKey(u, tampered, 'f'),
+      (e) => hasCode(e, 'BACKUP_CORRUPT'),
+    );
   });
 });
 
@@ -108,7 +153,11 @@ function encrypt(key: Uint8Array, plain: Uint8Array): Uint8Array {
   return new Uint8Array(Buffer.concat([c.update(plain), c.final()]));
 }
 
-async function run(chunks: Uint8Array[], key: Uint8Array, opts: Parameters<typeof decryptChunks>[2] = {}): Promise<Uint8Array> {
+async function run(
+  chunks: Uint8Array[],
+  key: Uint8Array,
+  opts: Parameters<typeof decryptChunks>[2] = {},
+): Promise<Uint8Array> {
   async function* src(): AsyncGenerator<Uint8Array> {
     yield* chunks;
   }
@@ -144,7 +193,10 @@ describe('decryptChunks', () => {
     const ends: DecryptEnd[] = [];
     assert.deepEqual(await run([cipher], key, { size: 100, onEnd: (e) => ends.push(e) }), plain);
     assert.deepEqual(await run([cipher], key, { size: 90, onEnd: (e) => ends.push(e) }), plain);
-    assert.deepEqual(ends, [{ bytes: 100, expectedSize: 100, sizeMatches: true }, { bytes: 100, expectedSize: 90, sizeMatches: false }]);
+    assert.deepEqual(ends, [
+      { bytes: 100, expectedSize: 100, sizeMatches: true },
+      { bytes: 100, expectedSize: 90, sizeMatches: false },
+    ]);
     // 'size': cut at Size, padding ignored.
     assert.deepEqual(await run([cipher], key, { size: 90, policy: 'size' }), plain.subarray(0, 90));
     assert.deepEqual(await run([cipher], key, { size: 100n, policy: 'size' }), plain);

@@ -86,15 +86,56 @@ export function defaultEntries(): FixtureEntry[] {
     { domain: 'HomeDomain', relativePath: '', kind: 'directory' },
     { domain: 'HomeDomain', relativePath: 'Library', kind: 'directory' },
     { domain: 'HomeDomain', relativePath: 'Library/SMS', kind: 'directory' },
-    { domain: 'HomeDomain', relativePath: 'Library/SMS/sms.db', kind: 'file', content: pseudoRandom(70_000, 7), digest: true },
-    { domain: 'HomeDomain', relativePath: 'Library/Preferences/com.apple.springboard.plist', kind: 'file', content: te.encode('lower'), digest: true },
-    { domain: 'HomeDomain', relativePath: 'Library/Preferences/com.apple.SpringBoard.plist', kind: 'file', content: te.encode('UPPER case'), digest: true },
-    { domain: 'HomeDomain', relativePath: 'Library/empty.txt', kind: 'file', content: new Uint8Array(0), protectionClass: 4 },
-    { domain: 'HomeDomain', relativePath: 'Library/block32.bin', kind: 'file', content: pseudoRandom(32, 3), protectionClass: 1 },
+    {
+      domain: 'HomeDomain',
+      relativePath: 'Library/SMS/sms.db',
+      kind: 'file',
+      content: pseudoRandom(70_000, 7),
+      digest: true,
+    },
+    {
+      domain: 'HomeDomain',
+      relativePath: 'Library/Preferences/com.apple.springboard.plist',
+      kind: 'file',
+      content: te.encode('lower'),
+      digest: true,
+    },
+    {
+      domain: 'HomeDomain',
+      relativePath: 'Library/Preferences/com.apple.SpringBoard.plist',
+      kind: 'file',
+      content: te.encode('UPPER case'),
+      digest: true,
+    },
+    {
+      domain: 'HomeDomain',
+      relativePath: 'Library/empty.txt',
+      kind: 'file',
+      content: new Uint8Array(0),
+      protectionClass: 4,
+    },
+    {
+      domain: 'HomeDomain',
+      relativePath: 'Library/block32.bin',
+      kind: 'file',
+      content: pseudoRandom(32, 3),
+      protectionClass: 1,
+    },
     { domain: 'DatabaseDomain', relativePath: '', kind: 'directory' },
-    { domain: 'DatabaseDomain', relativePath: 'timezone/localtime', kind: 'symlink', target: '/usr/share/zoneinfo/Europe/Paris' },
+    {
+      domain: 'DatabaseDomain',
+      relativePath: 'timezone/localtime',
+      kind: 'symlink',
+      target: '/usr/share/zoneinfo/Europe/Paris',
+    },
     { domain: 'AppDomain-com.example.app', relativePath: '', kind: 'directory' },
-    { domain: 'AppDomain-com.example.app', relativePath: 'Documents/notes.txt', kind: 'file', content: te.encode('hello notes\n'), protectionClass: 2 },
+    {
+      domain: 'AppDomain-com.example.app',
+      relativePath: 'Documents/notes.txt',
+      kind: 'file',
+      content: te.encode('hello notes\n'),
+      protectionClass: 2,
+    },
   ];
 }
 
@@ -116,23 +157,62 @@ function keybagFor(password: string, dpic: number, iter: number) {
   for (let c = 11; c >= 1; c--) {
     const key = randomBytes(32);
     classKeys.set(c, key);
-    blocks.push({ uuid: randomBytes(16), protectionClass: c, wrap: [5, 9, 10, 11].includes(c) ? 3 : 2, keyType: 0, wrappedKey: aesWrap(kek, key), unknown: [] });
+    blocks.push({
+      uuid: randomBytes(16),
+      protectionClass: c,
+      wrap: [5, 9, 10, 11].includes(c) ? 3 : 2,
+      keyType: 0,
+      wrappedKey: aesWrap(kek, key),
+      unknown: [],
+    });
   }
   const bytes = buildKeybag({
-    version: 5, type: 1, uuid: randomBytes(16), hmck: new Uint8Array(40), wrap: 0, salt, iterations: iter,
-    dpwt: 1, dpic, dpsl, classKeys: blocks, unknown: [],
+    version: 5,
+    type: 1,
+    uuid: randomBytes(16),
+    hmck: new Uint8Array(40),
+    wrap: 0,
+    salt,
+    iterations: iter,
+    dpwt: 1,
+    dpic,
+    dpsl,
+    classKeys: blocks,
+    unknown: [],
   });
   return { kek, classKeys, bytes };
 }
 
 function unencryptedKeybag(): Uint8Array {
   const blocks: KeybagClassKey[] = [];
-  for (let c = 1; c <= 11; c++) blocks.push({ uuid: randomBytes(16), protectionClass: c, wrap: 0, keyType: 0, wrappedKey: randomBytes(40), unknown: [] });
-  return buildKeybag({ version: 5, type: 1, uuid: randomBytes(16), hmck: new Uint8Array(40), wrap: 0, salt: randomBytes(20), iterations: 10000, classKeys: blocks, unknown: [] });
+  for (let c = 1; c <= 11; c++)
+    blocks.push({
+      uuid: randomBytes(16),
+      protectionClass: c,
+      wrap: 0,
+      keyType: 0,
+      wrappedKey: randomBytes(40),
+      unknown: [],
+    });
+  return buildKeybag({
+    version: 5,
+    type: 1,
+    uuid: randomBytes(16),
+    hmck: new Uint8Array(40),
+    wrap: 0,
+    salt: randomBytes(20),
+    iterations: 10000,
+    classKeys: blocks,
+    unknown: [],
+  });
 }
 
 /** Creates the schema of backup-format.md §5.1 and inserts rows into a new SQLite file. */
-export function writeManifestDb(file: string, rows: Array<[string, string, string, number, Uint8Array]>, wal: boolean): void {
+export function writeManifestDb(
+  file: string,
+  rows: Array<[string, string, string, number, Uint8Array]>,
+  wal: boolean,
+): void {
   const db = new Database(file);
   db.pragma('page_size = 4096');
   db.pragma('auto_vacuum = 2');
@@ -165,9 +245,17 @@ export function buildBackup(root: string, o: FixtureOptions = {}): BuiltBackup {
     const id = fileIdOf(e.domain, e.relativePath);
     fileIDs.push(id);
     const f: MBFile = {
-      relativePath: e.relativePath, lastModified: 1_700_000_000, lastStatusChange: 1_700_000_000, birth: 1_700_000_000,
-      mode: MODES[e.kind], userId: 501, groupId: 501, inodeNumber: inode++, flags: 0,
-      size: e.kind === 'file' ? (e.recordedSize ?? (e.content ?? new Uint8Array(0)).length) : 0, protectionClass: 0,
+      relativePath: e.relativePath,
+      lastModified: 1_700_000_000,
+      lastStatusChange: 1_700_000_000,
+      birth: 1_700_000_000,
+      mode: MODES[e.kind],
+      userId: 501,
+      groupId: 501,
+      inodeNumber: inode++,
+      flags: 0,
+      size: e.kind === 'file' ? (e.recordedSize ?? (e.content ?? new Uint8Array(0)).length) : 0,
+      protectionClass: 0,
     };
     if (e.kind === 'symlink') f.target = e.target ?? '/dev/null';
     if (e.kind === 'file') {
@@ -178,7 +266,10 @@ export function buildBackup(root: string, o: FixtureOptions = {}): BuiltBackup {
         const fileKey = randomBytes(32);
         blob = aesCbcEncrypt(fileKey, content);
         f.protectionClass = cls;
-        f.encryptionKey = buildClassWrappedKey({ protectionClass: cls, wrappedKey: aesWrap(enc.classKeys.get(cls) as Uint8Array, fileKey) });
+        f.encryptionKey = buildClassWrappedKey({
+          protectionClass: cls,
+          wrappedKey: aesWrap(enc.classKeys.get(cls) as Uint8Array, fileKey),
+        });
       }
       if (e.digest === true) f.digest = createHash('sha1').update(blob).digest();
       mkdirSync(path.join(dir, id.slice(0, 2)), { recursive: true });
@@ -201,30 +292,74 @@ export function buildBackup(root: string, o: FixtureOptions = {}): BuiltBackup {
   const productVersion = o.productVersion ?? '17.4';
   const deviceName = o.deviceName ?? 'Test iPhone';
   const lockdown: PlistDict = {
-    BuildVersion: '21E219', DeviceName: deviceName, ProductType: 'iPhone15,2', ProductVersion: productVersion,
-    SerialNumber: 'F2LXK0AAAAAA', UniqueDeviceID: udid, 'com.apple.mobile.data_sync': {},
+    BuildVersion: '21E219',
+    DeviceName: deviceName,
+    ProductType: 'iPhone15,2',
+    ProductVersion: productVersion,
+    SerialNumber: 'F2LXK0AAAAAA',
+    UniqueDeviceID: udid,
+    'com.apple.mobile.data_sync': {},
   };
   const manifest: PlistDict = {
-    BackupKeyBag: enc?.bytes ?? unencryptedKeybag(), IsEncrypted: enc !== undefined, WasPasscodeSet: true,
-    Date: date, Version: '10.0', SystemDomainsVersion: '24.0', Lockdown: lockdown,
-    Applications: { 'com.example.app': { CFBundleIdentifier: 'com.example.app', CFBundleVersion: '1', ContainerContentClass: 'Data/Application', Path: '/private/var/containers/Bundle/Application/X/Example.app' } },
+    BackupKeyBag: enc?.bytes ?? unencryptedKeybag(),
+    IsEncrypted: enc !== undefined,
+    WasPasscodeSet: true,
+    Date: date,
+    Version: '10.0',
+    SystemDomainsVersion: '24.0',
+    Lockdown: lockdown,
+    Applications: {
+      'com.example.app': {
+        CFBundleIdentifier: 'com.example.app',
+        CFBundleVersion: '1',
+        ContainerContentClass: 'Data/Application',
+        Path: '/private/var/containers/Bundle/Application/X/Example.app',
+      },
+    },
   };
   if (enc !== undefined) {
-    manifest.ManifestKey = buildClassWrappedKey({ protectionClass: 4, wrappedKey: aesWrap(enc.classKeys.get(4) as Uint8Array, manifestDbKey) });
+    manifest.ManifestKey = buildClassWrappedKey({
+      protectionClass: 4,
+      wrappedKey: aesWrap(enc.classKeys.get(4) as Uint8Array, manifestDbKey),
+    });
   }
   writeFileSync(path.join(dir, 'Manifest.plist'), serializeBinaryPlist(manifest));
-  writeFileSync(path.join(dir, 'Status.plist'), serializeBinaryPlist({
-    IsFullBackup: true, Version: '3.3', BackupState: 'new', Date: date, UUID: 'B1C2D3E4-0000-4000-8000-000000000001',
-    SnapshotState: o.snapshotState ?? 'finished',
-  }));
-  writeFileSync(path.join(dir, 'Info.plist'), serializeXmlPlist({
-    'Build Version': '21E219', 'Device Name': deviceName, 'Display Name': deviceName, GUID: 'FAE633ADAB6B9777CD59DA12B747CE59',
-    'Installed Applications': ['com.example.app'], 'Last Backup Date': date, 'Product Type': 'iPhone15,2',
-    'Product Version': productVersion, 'Serial Number': 'F2LXK0AAAAAA', 'Target Identifier': udid, 'Target Type': 'Device',
-    'Unique Identifier': udid.toUpperCase(), 'iTunes Version': '12.13', 'iTunes Settings': {}, Applications: {},
-  }));
+  writeFileSync(
+    path.join(dir, 'Status.plist'),
+    serializeBinaryPlist({
+      IsFullBackup: true,
+      Version: '3.3',
+      BackupState: 'new',
+      Date: date,
+      UUID: 'B1C2D3E4-0000-4000-8000-000000000001',
+      SnapshotState: o.snapshotState ?? 'finished',
+    }),
+  );
+  writeFileSync(
+    path.join(dir, 'Info.plist'),
+    serializeXmlPlist({
+      'Build Version': '21E219',
+      'Device Name': deviceName,
+      'Display Name': deviceName,
+      GUID: 'FAE633ADAB6B9777CD59DA12B747CE59',
+      'Installed Applications': ['com.example.app'],
+      'Last Backup Date': date,
+      'Product Type': 'iPhone15,2',
+      'Product Version': productVersion,
+      'Serial Number': 'F2LXK0AAAAAA',
+      'Target Identifier': udid,
+      'Target Type': 'Device',
+      'Unique Identifier': udid.toUpperCase(),
+      'iTunes Version': '12.13',
+      'iTunes Settings': {},
+      Applications: {},
+    }),
+  );
   return {
-    dir, udid, entries, fileIDs,
+    dir,
+    udid,
+    entries,
+    fileIDs,
     ...(enc === undefined ? {} : { kek: enc.kek, keybag: enc.bytes }),
   };
 }

@@ -57,30 +57,101 @@ export function legacyEntries(): LegacyFixtureEntry[] {
   return [
     { domain: 'HomeDomain', relativePath: '', kind: 'directory' },
     { domain: 'HomeDomain', relativePath: 'Library/SMS', kind: 'directory' },
-    { domain: 'HomeDomain', relativePath: 'Library/SMS/sms.db', kind: 'file', content: pseudoRandom(50_000, 9), digest: true },
-    { domain: 'HomeDomain', relativePath: 'Library/Preferences/com.apple.springboard.plist', kind: 'file', content: te.encode('springboard prefs'), digest: true, protectionClass: 3 },
+    {
+      domain: 'HomeDomain',
+      relativePath: 'Library/SMS/sms.db',
+      kind: 'file',
+      content: pseudoRandom(50_000, 9),
+      digest: true,
+    },
+    {
+      domain: 'HomeDomain',
+      relativePath: 'Library/Preferences/com.apple.springboard.plist',
+      kind: 'file',
+      content: te.encode('springboard prefs'),
+      digest: true,
+      protectionClass: 3,
+    },
     { domain: 'HomeDomain', relativePath: 'Library/empty.txt', kind: 'file', content: new Uint8Array(0) },
-    { domain: 'MediaDomain', relativePath: 'Media/DCIM/100APPLE/IMG_0001.JPG', kind: 'file', content: pseudoRandom(32, 5), protectionClass: 1 },
-    { domain: 'AppDomain-com.example.notes', relativePath: 'Documents/notes.txt', kind: 'file', content: te.encode('old notes\n'), protectionClass: 3 },
-    { domain: 'DatabaseDomain', relativePath: 'timezone/localtime', kind: 'symlink', target: '/usr/share/zoneinfo/Europe/Paris' },
+    {
+      domain: 'MediaDomain',
+      relativePath: 'Media/DCIM/100APPLE/IMG_0001.JPG',
+      kind: 'file',
+      content: pseudoRandom(32, 5),
+      protectionClass: 1,
+    },
+    {
+      domain: 'AppDomain-com.example.notes',
+      relativePath: 'Documents/notes.txt',
+      kind: 'file',
+      content: te.encode('old notes\n'),
+      protectionClass: 3,
+    },
+    {
+      domain: 'DatabaseDomain',
+      relativePath: 'timezone/localtime',
+      kind: 'symlink',
+      target: '/usr/share/zoneinfo/Europe/Paris',
+    },
   ];
 }
 
-function keybagFor(password: string | undefined): { bytes: Uint8Array; kek?: Uint8Array; classKeys?: Map<number, Uint8Array> } {
+function keybagFor(password: string | undefined): {
+  bytes: Uint8Array;
+  kek?: Uint8Array;
+  classKeys?: Map<number, Uint8Array>;
+} {
   const salt = randomBytes(20);
   const blocks: KeybagClassKey[] = [];
   if (password === undefined) {
-    for (let c = 1; c <= 11; c++) blocks.push({ uuid: randomBytes(16), protectionClass: c, wrap: 0, keyType: 0, wrappedKey: randomBytes(40), unknown: [] });
-    return { bytes: buildKeybag({ version: 3, type: 1, uuid: randomBytes(16), hmck: new Uint8Array(40), wrap: 0, salt, iterations: 10, classKeys: blocks, unknown: [] }) };
+    for (let c = 1; c <= 11; c++)
+      blocks.push({
+        uuid: randomBytes(16),
+        protectionClass: c,
+        wrap: 0,
+        keyType: 0,
+        wrappedKey: randomBytes(40),
+        unknown: [],
+      });
+    return {
+      bytes: buildKeybag({
+        version: 3,
+        type: 1,
+        uuid: randomBytes(16),
+        hmck: new Uint8Array(40),
+        wrap: 0,
+        salt,
+        iterations: 10,
+        classKeys: blocks,
+        unknown: [],
+      }),
+    };
   }
   const kek = deriveKek(password, { salt, iterations: 10 });
   const classKeys = new Map<number, Uint8Array>();
   for (let c = 11; c >= 1; c--) {
     const key = randomBytes(32);
     classKeys.set(c, key);
-    blocks.push({ uuid: randomBytes(16), protectionClass: c, wrap: [5, 9, 10, 11].includes(c) ? 3 : 2, keyType: 0, wrappedKey: aesWrap(kek, key), unknown: [] });
+    blocks.push({
+      uuid: randomBytes(16),
+      protectionClass: c,
+      wrap: [5, 9, 10, 11].includes(c) ? 3 : 2,
+      keyType: 0,
+      wrappedKey: aesWrap(kek, key),
+      unknown: [],
+    });
   }
-  const bytes = buildKeybag({ version: 3, type: 1, uuid: randomBytes(16), hmck: new Uint8Array(40), wrap: 0, salt, iterations: 10, classKeys: blocks, unknown: [] });
+  const bytes = buildKeybag({
+    version: 3,
+    type: 1,
+    uuid: randomBytes(16),
+    hmck: new Uint8Array(40),
+    wrap: 0,
+    salt,
+    iterations: 10,
+    classKeys: blocks,
+    unknown: [],
+  });
   return { bytes, kek, classKeys };
 }
 
@@ -88,10 +159,21 @@ function keybagFor(password: string | undefined): { bytes: Uint8Array; kek?: Uin
 function record(e: LegacyFixtureEntry, digest: Uint8Array | null, key: Uint8Array | null, inode: number): number[] {
   const size = e.kind === 'file' ? (e.recordedSize ?? (e.content ?? new Uint8Array(0)).length) : 0;
   return [
-    ...str(e.domain), ...str(e.relativePath), ...str(e.kind === 'symlink' ? (e.target ?? '/dev/null') : null), ...str(digest), ...str(key),
-    ...be(e.mode ?? MODES[e.kind], 2), ...be(inode, 8), ...be(501, 4), ...be(501, 4),
-    ...be(1_450_000_000, 4), ...be(1_450_000_001, 4), ...be(1_450_000_002, 4),
-    ...be(size, 8), e.kind === 'file' ? (e.protectionClass ?? 4) : 0, 0,
+    ...str(e.domain),
+    ...str(e.relativePath),
+    ...str(e.kind === 'symlink' ? (e.target ?? '/dev/null') : null),
+    ...str(digest),
+    ...str(key),
+    ...be(e.mode ?? MODES[e.kind], 2),
+    ...be(inode, 8),
+    ...be(501, 4),
+    ...be(501, 4),
+    ...be(1_450_000_000, 4),
+    ...be(1_450_000_001, 4),
+    ...be(1_450_000_002, 4),
+    ...be(size, 8),
+    e.kind === 'file' ? (e.protectionClass ?? 4) : 0,
+    0,
   ];
 }
 
@@ -114,7 +196,11 @@ export function buildLegacyFixture(root: string, o: LegacyFixtureOptions = {}): 
         const cls = e.protectionClass ?? 4;
         const fileKey = randomBytes(32);
         blob = aesCbcEncrypt(fileKey, blob);
-        if (e.noKey !== true) key = buildClassWrappedKey({ protectionClass: cls, wrappedKey: aesWrap(kb.classKeys.get(cls) as Uint8Array, fileKey) });
+        if (e.noKey !== true)
+          key = buildClassWrappedKey({
+            protectionClass: cls,
+            wrappedKey: aesWrap(kb.classKeys.get(cls) as Uint8Array, fileKey),
+          });
       }
       if (e.digest === true) digest = createHash('sha1').update(blob).digest();
       writeFileSync(path.join(dir, id), blob);
@@ -124,20 +210,53 @@ export function buildLegacyFixture(root: string, o: LegacyFixtureOptions = {}): 
   writeFileSync(path.join(dir, 'Manifest.mbdb'), new Uint8Array(bytes));
   const date = new Date('2016-03-01T09:00:00Z');
   const lockdown = {
-    BuildVersion: '13G37', DeviceName: 'Old iPhone', ProductType: 'iPhone7,2', ProductVersion: '9.3.6',
-    SerialNumber: 'F2LQ0AAAAAAA', UniqueDeviceID: UDID, 'com.apple.mobile.data_sync': {},
+    BuildVersion: '13G37',
+    DeviceName: 'Old iPhone',
+    ProductType: 'iPhone7,2',
+    ProductVersion: '9.3.6',
+    SerialNumber: 'F2LQ0AAAAAAA',
+    UniqueDeviceID: UDID,
+    'com.apple.mobile.data_sync': {},
   };
-  writeFileSync(path.join(dir, 'Manifest.plist'), serializeBinaryPlist({
-    BackupKeyBag: kb.bytes, IsEncrypted: o.password !== undefined, WasPasscodeSet: true, Date: date, Version: '9.1',
-    SystemDomainsVersion: '24.0', Lockdown: lockdown, Applications: {},
-  }));
-  writeFileSync(path.join(dir, 'Status.plist'), serializeBinaryPlist({
-    IsFullBackup: true, Version: '2.4', BackupState: 'new', Date: date, UUID: 'A0B1C2D3-0000-4000-8000-000000000009', SnapshotState: 'finished',
-  }));
-  writeFileSync(path.join(dir, 'Info.plist'), serializeXmlPlist({
-    'Build Version': '13G37', 'Device Name': 'Old iPhone', 'Display Name': 'Old iPhone', 'Last Backup Date': date,
-    'Product Type': 'iPhone7,2', 'Product Version': '9.3.6', 'Serial Number': 'F2LQ0AAAAAAA', 'Target Identifier': UDID,
-    'Target Type': 'Device', 'Unique Identifier': UDID.toUpperCase(), 'iTunes Version': '12.11.0.26',
-  }));
+  writeFileSync(
+    path.join(dir, 'Manifest.plist'),
+    serializeBinaryPlist({
+      BackupKeyBag: kb.bytes,
+      IsEncrypted: o.password !== undefined,
+      WasPasscodeSet: true,
+      Date: date,
+      Version: '9.1',
+      SystemDomainsVersion: '24.0',
+      Lockdown: lockdown,
+      Applications: {},
+    }),
+  );
+  writeFileSync(
+    path.join(dir, 'Status.plist'),
+    serializeBinaryPlist({
+      IsFullBackup: true,
+      Version: '2.4',
+      BackupState: 'new',
+      Date: date,
+      UUID: 'A0B1C2D3-0000-4000-8000-000000000009',
+      SnapshotState: 'finished',
+    }),
+  );
+  writeFileSync(
+    path.join(dir, 'Info.plist'),
+    serializeXmlPlist({
+      'Build Version': '13G37',
+      'Device Name': 'Old iPhone',
+      'Display Name': 'Old iPhone',
+      'Last Backup Date': date,
+      'Product Type': 'iPhone7,2',
+      'Product Version': '9.3.6',
+      'Serial Number': 'F2LQ0AAAAAAA',
+      'Target Identifier': UDID,
+      'Target Type': 'Device',
+      'Unique Identifier': UDID.toUpperCase(),
+      'iTunes Version': '12.11.0.26',
+    }),
+  );
   return { dir, udid: UDID, entries, fileIDs, ...(kb.kek === undefined ? {} : { kek: kb.kek }) };
 }

@@ -9,27 +9,55 @@ import { buildBackup, tempRoot } from './backup-fixtures.js';
 describe('backup roots', () => {
   const none = (): boolean => false;
   test('macOS, Linux (XDG) and Windows defaults', () => {
-    assert.equal(defaultBackupRoot({ env: {}, platform: 'darwin', home: '/Users/ana' }), '/Users/ana/Library/Application Support/MobileSync/Backup');
-    assert.equal(defaultBackupRoot({ env: {}, platform: 'linux', home: '/home/ana' }), '/home/ana/.local/share/ibackup/MobileSync/Backup');
-    assert.equal(defaultBackupRoot({ env: { XDG_DATA_HOME: '/data' }, platform: 'linux', home: '/home/ana' }), '/data/ibackup/MobileSync/Backup');
-    assert.equal(defaultBackupRoot({ env: { XDG_DATA_HOME: 'relative' }, platform: 'linux', home: '/home/ana' }), '/home/ana/.local/share/ibackup/MobileSync/Backup');
+    assert.equal(
+      defaultBackupRoot({ env: {}, platform: 'darwin', home: '/Users/ana' }),
+      '/Users/ana/Library/Application Support/MobileSync/Backup',
+    );
+    assert.equal(
+      defaultBackupRoot({ env: {}, platform: 'linux', home: '/home/ana' }),
+      '/home/ana/.local/share/ibackup/MobileSync/Backup',
+    );
+    assert.equal(
+      defaultBackupRoot({ env: { XDG_DATA_HOME: '/data' }, platform: 'linux', home: '/home/ana' }),
+      '/data/ibackup/MobileSync/Backup',
+    );
+    assert.equal(
+      defaultBackupRoot({ env: { XDG_DATA_HOME: 'relative' }, platform: 'linux', home: '/home/ana' }),
+      '/home/ana/.local/share/ibackup/MobileSync/Backup',
+    );
     const win = { APPDATA: 'C:\\Users\\ana\\AppData\\Roaming', USERPROFILE: 'C:\\Users\\ana' };
-    assert.equal(defaultBackupRoot({ env: win, platform: 'win32', home: 'C:\\Users\\ana', exists: none }), 'C:\\Users\\ana\\AppData\\Roaming\\Apple Computer\\MobileSync\\Backup');
-    assert.equal(defaultBackupRoot({ env: {}, platform: 'win32', home: 'C:\\Users\\bo' }), 'C:\\Users\\bo\\AppData\\Roaming\\Apple Computer\\MobileSync\\Backup');
+    assert.equal(
+      defaultBackupRoot({ env: win, platform: 'win32', home: 'C:\\Users\\ana', exists: none }),
+      'C:\\Users\\ana\\AppData\\Roaming\\Apple Computer\\MobileSync\\Backup',
+    );
+    assert.equal(
+      defaultBackupRoot({ env: {}, platform: 'win32', home: 'C:\\Users\\bo' }),
+      'C:\\Users\\bo\\AppData\\Roaming\\Apple Computer\\MobileSync\\Backup',
+    );
   });
 
   test('Windows: the Microsoft Store folder when it exists', () => {
     const env = { APPDATA: 'C:\\Users\\ana\\AppData\\Roaming', USERPROFILE: 'C:\\Users\\ana' };
     const store = 'C:\\Users\\ana\\Apple\\MobileSync\\Backup';
     const itunes = 'C:\\Users\\ana\\AppData\\Roaming\\Apple Computer\\MobileSync\\Backup';
-    assert.deepEqual(defaultBackupRoots({ env, platform: 'win32', home: 'C:\\Users\\ana', exists: (d) => d === store }), [store, itunes]);
-    assert.deepEqual(defaultBackupRoots({ env, platform: 'win32', home: 'C:\\Users\\ana', exists: () => true }), [itunes, store]);
+    assert.deepEqual(
+      defaultBackupRoots({ env, platform: 'win32', home: 'C:\\Users\\ana', exists: (d) => d === store }),
+      [store, itunes],
+    );
+    assert.deepEqual(defaultBackupRoots({ env, platform: 'win32', home: 'C:\\Users\\ana', exists: () => true }), [
+      itunes,
+      store,
+    ]);
     assert.deepEqual(defaultBackupRoots({ env, platform: 'win32', home: 'C:\\Users\\ana', exists: none }), [itunes]);
   });
 
   test('--backup-dir, then IBACKUP_BACKUP_DIR, then the default', () => {
     const ctx = { env: { IBACKUP_BACKUP_DIR: '/env/dir' }, platform: 'linux', home: '/home/ana' };
-    assert.deepEqual(resolveBackupRoot({ ...ctx, explicit: '/opt/b' }), { path: '/opt/b', source: 'option', candidates: ['/opt/b'] });
+    assert.deepEqual(resolveBackupRoot({ ...ctx, explicit: '/opt/b' }), {
+      path: '/opt/b',
+      source: 'option',
+      candidates: ['/opt/b'],
+    });
     assert.deepEqual(resolveBackupRoot(ctx), { path: '/env/dir', source: 'env', candidates: ['/env/dir'] });
     assert.equal(resolveBackupRoot({ ...ctx, env: { IBACKUP_BACKUP_DIR: '' } }).source, 'default');
     assert.equal(resolveBackupRoot({ ...ctx, explicit: '' }).source, 'env');
@@ -51,9 +79,19 @@ describe('listBackups', () => {
 
   test('current and archived backups, encrypted, complete, sizes, Last Backup', async () => {
     const b1 = buildBackup(root, { udid: UDID, statusDate: new Date('2024-06-01T00:00:00Z') });
-    buildBackup(root, { udid: UDID, folder: `${UDID}-20240102-030405`, statusDate: new Date('2024-01-02T00:00:00Z'), password: 'pw' });
+    buildBackup(root, {
+      udid: UDID,
+      folder: `${UDID}-20240102-030405`,
+      statusDate: new Date('2024-01-02T00:00:00Z'),
+      password: 'pw',
+    });
     // A newer but unfinished backup of a second device, and its older complete archive.
-    buildBackup(root, { udid: NEW, deviceName: 'Other', snapshotState: 'uploading', statusDate: new Date('2024-07-01T00:00:00Z') });
+    buildBackup(root, {
+      udid: NEW,
+      deviceName: 'Other',
+      snapshotState: 'uploading',
+      statusDate: new Date('2024-07-01T00:00:00Z'),
+    });
     buildBackup(root, { udid: NEW, folder: `${NEW}-20240301-120000`, statusDate: new Date('2024-03-01T00:00:00Z') });
     mkdirSync(path.join(root, '.ibackup', 'x'), { recursive: true });
     writeFileSync(path.join(root, '.ibackup', 'Info.plist'), 'x');
@@ -61,12 +99,15 @@ describe('listBackups', () => {
     writeFileSync(path.join(root, 'stray-file'), 'x');
 
     const list = await listBackups(root);
-    assert.deepEqual(list.map((b) => [b.folder, b.kind, b.encrypted, b.complete]), [
-      [NEW, 'current', false, false],
-      [`${NEW}-20240301-120000`, 'archive', false, true],
-      [UDID, 'current', false, true],
-      [`${UDID}-20240102-030405`, 'archive', true, true],
-    ]);
+    assert.deepEqual(
+      list.map((b) => [b.folder, b.kind, b.encrypted, b.complete]),
+      [
+        [NEW, 'current', false, false],
+        [`${NEW}-20240301-120000`, 'archive', false, true],
+        [UDID, 'current', false, true],
+        [`${UDID}-20240102-030405`, 'archive', true, true],
+      ],
+    );
     const current = list[2];
     assert.equal(current?.udid, UDID);
     assert.equal(current?.deviceName, 'Test iPhone');
@@ -100,7 +141,10 @@ describe('listBackups', () => {
       assert.equal(s?.complete, false);
       assert.equal(s?.udid, b.udid);
       assert.equal(s?.sizeBytes, 0);
-      assert.deepEqual(s?.problems.map((p) => p.code), ['INFO_PLIST_CORRUPT', 'MANIFEST_PLIST_MISSING']);
+      assert.deepEqual(
+        s?.problems.map((p) => p.code),
+        ['INFO_PLIST_CORRUPT', 'MANIFEST_PLIST_MISSING'],
+      );
       assert.deepEqual(await listBackups(path.join(r2, 'missing')), []);
     } finally {
       c2();

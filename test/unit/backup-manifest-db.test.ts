@@ -15,20 +15,37 @@ after(cleanup);
 describe('fileID and paths', () => {
   test('fileID = SHA-1 of "domain-relativePath" (backup-format.md §5.2 examples)', () => {
     assert.equal(expectedFileID('HomeDomain', 'Library/SMS/sms.db'), '3d0d7e5fb2ce288813306e4d4636395e047a3d28');
-    assert.equal(expectedFileID('HomeDomain', 'Library/AddressBook/AddressBook.sqlitedb'), '31bb7ba8914766d4ba40d6dfb6113c8b614be442');
-    assert.equal(expectedFileID('HomeDomain', 'Library/CallHistoryDB/CallHistory.storedata'), '5a4935c78a5255723f707230a451d79c540d2741');
+    assert.equal(
+      expectedFileID('HomeDomain', 'Library/AddressBook/AddressBook.sqlitedb'),
+      '31bb7ba8914766d4ba40d6dfb6113c8b614be442',
+    );
+    assert.equal(
+      expectedFileID('HomeDomain', 'Library/CallHistoryDB/CallHistory.storedata'),
+      '5a4935c78a5255723f707230a451d79c540d2741',
+    );
   });
 
   test('blob paths only for 40 lower-case hex fileIDs', () => {
-    assert.equal(blobPathOf('/b', '3d0d7e5fb2ce288813306e4d4636395e047a3d28'), path.join('/b', '3d', '3d0d7e5fb2ce288813306e4d4636395e047a3d28'));
-    for (const bad of ['../../etc/passwd', '3D0D7E5FB2CE288813306E4D4636395E047A3D28', '', '3d0d7e5fb2ce288813306e4d4636395e047a3d2', `${'a'.repeat(39)}/`]) {
+    assert.equal(
+      blobPathOf('/b', '3d0d7e5fb2ce288813306e4d4636395e047a3d28'),
+      path.join('/b', '3d', '3d0d7e5fb2ce288813306e4d4636395e047a3d28'),
+    );
+    for (const bad of [
+      '../../etc/passwd',
+      '3D0D7E5FB2CE288813306E4D4636395E047A3D28',
+      '',
+      '3d0d7e5fb2ce288813306e4d4636395e047a3d2',
+      `${'a'.repeat(39)}/`,
+    ]) {
       assert.equal(blobPathOf('/b', bad), undefined, bad);
     }
   });
 
   test('unsafe relative paths', () => {
-    for (const ok of ['', 'Library/SMS/sms.db', '..foo/bar', 'a/..b', 'Media/DCIM/100APPLE/IMG_0001.HEIC']) assert.equal(unsafeRelativePathReason(ok), undefined, ok);
-    for (const bad of ['/etc/passwd', '../x', 'a/../../x', 'a/..', 'a\\b', 'C:x', 'a\0b']) assert.ok(unsafeRelativePathReason(bad), bad);
+    for (const ok of ['', 'Library/SMS/sms.db', '..foo/bar', 'a/..b', 'Media/DCIM/100APPLE/IMG_0001.HEIC'])
+      assert.equal(unsafeRelativePathReason(ok), undefined, ok);
+    for (const bad of ['/etc/passwd', '../x', 'a/../../x', 'a/..', 'a\\b', 'C:x', 'a\0b'])
+      assert.ok(unsafeRelativePathReason(bad), bad);
   });
 
   test('globs are case-sensitive; * stays in a segment, ** crosses them', () => {
@@ -64,13 +81,19 @@ describe('ManifestDb', () => {
       assert.equal(sms?.file?.size, 70_000);
       assert.equal(sms?.file?.digest?.length, 20);
       assert.equal([...db.iterate({ domain: 'DatabaseDomain' })].length, 2);
-      assert.deepEqual([...db.iterate({ flags: 4 })].map((r) => r.file?.target), ['/usr/share/zoneinfo/Europe/Paris']);
-      assert.deepEqual([...db.find('HomeDomain/Library/Preferences/*')].map((r) => r.relativePath), [
-        'Library/Preferences/com.apple.SpringBoard.plist',
-        'Library/Preferences/com.apple.springboard.plist',
-      ]);
+      assert.deepEqual(
+        [...db.iterate({ flags: 4 })].map((r) => r.file?.target),
+        ['/usr/share/zoneinfo/Europe/Paris'],
+      );
+      assert.deepEqual(
+        [...db.find('HomeDomain/Library/Preferences/*')].map((r) => r.relativePath),
+        ['Library/Preferences/com.apple.SpringBoard.plist', 'Library/Preferences/com.apple.springboard.plist'],
+      );
       assert.deepEqual([...db.find('**/com.apple.springboard.plist')].length, 1);
-      assert.deepEqual([...db.find(undefined, { domain: 'AppDomain-*' })].map((r) => r.relativePath), ['', 'Documents/notes.txt']);
+      assert.deepEqual(
+        [...db.find(undefined, { domain: 'AppDomain-*' })].map((r) => r.relativePath),
+        ['', 'Documents/notes.txt'],
+      );
       assert.equal(db.get('HomeDomain', 'library/sms/sms.db'), undefined);
       assert.equal(db.getByFileID('3d0d7e5fb2ce288813306e4d4636395e047a3d28')?.relativePath, 'Library/SMS/sms.db');
       assert.deepEqual(db.counts(), { rows: 12, files: 6, directories: 5, symlinks: 1, other: 0 });
@@ -86,7 +109,9 @@ describe('ManifestDb', () => {
     writeManifestDb(file, [['aa'.repeat(20), 'HomeDomain', 'ok', 2, encodeMBFile({ relativePath: 'ok' })]], false);
     const raw = new Database(file);
     raw.prepare('INSERT INTO Files VALUES (?, ?, ?, ?, ?)').run(null, Buffer.from('Dom'), 'x', 'one', 'text not blob');
-    raw.prepare('INSERT INTO Files VALUES (?, ?, ?, ?, ?)').run('bb'.repeat(20), 'HomeDomain', 'y', 1, Buffer.from('bplist00garbage'));
+    raw
+      .prepare('INSERT INTO Files VALUES (?, ?, ?, ?, ?)')
+      .run('bb'.repeat(20), 'HomeDomain', 'y', 1, Buffer.from('bplist00garbage'));
     raw.prepare('INSERT INTO Files VALUES (?, ?, ?, ?, ?)').run('cc'.repeat(20), 'HomeDomain', 'z', 1, null);
     raw.close();
     const db = ManifestDb.open(file, { backupDir: '/b' });
@@ -94,7 +119,11 @@ describe('ManifestDb', () => {
       const rows = [...db.iterate()];
       assert.equal(rows.length, 4);
       const bad = rows.find((r) => r.relativePath === 'x');
-      assert.deepEqual(bad?.columnProblems, ['fileID is NULL', 'domain is a BLOB, not TEXT', 'flags is a string, not an INTEGER']);
+      assert.deepEqual(bad?.columnProblems, [
+        'fileID is NULL',
+        'domain is a BLOB, not TEXT',
+        'flags is a string, not an INTEGER',
+      ]);
       assert.equal(bad?.blobPath, undefined);
       assert.equal(bad?.fileError, 'the file record is not a BLOB');
       assert.match(rows.find((r) => r.relativePath === 'y')?.fileError ?? '', /Malformed/);
@@ -109,16 +138,31 @@ describe('ManifestDb', () => {
   test('not SQLite, no Files table, missing columns → BACKUP_CORRUPT', () => {
     const notDb = path.join(root, 'not.db');
     writeFileSync(notDb, new Uint8Array(4096).fill(7));
-    assert.throws(() => ManifestDb.open(notDb), (e) => hasCode(e, 'BACKUP_CORRUPT'));
+    assert.throws(
+      () => ManifestDb.open(notDb),
+      (e) => hasCode(e, 'BACKUP_CORRUPT'),
+    );
     const noFiles = path.join(root, 'nofiles.db');
     new Database(noFiles).exec('CREATE TABLE Other (a)').close();
-    assert.throws(() => ManifestDb.open(noFiles), (e) => hasCode(e, 'BACKUP_CORRUPT') && /no Files table/.test(e.message));
+    assert.throws(
+      () => ManifestDb.open(noFiles),
+      (e) => hasCode(e, 'BACKUP_CORRUPT') && /no Files table/.test(e.message),
+    );
     const fewCols = path.join(root, 'fewcols.db');
     new Database(fewCols).exec('CREATE TABLE Files (fileID TEXT, domain TEXT)').close();
-    assert.throws(() => ManifestDb.open(fewCols), (e) => hasCode(e, 'BACKUP_CORRUPT') && /relativePath, flags, file/.test(e.message));
+    assert.throws(
+      () => ManifestDb.open(fewCols),
+      (e) => hasCode(e, 'BACKUP_CORRUPT') && /relativePath, flags, file/.test(e.message),
+    );
     const truncated = path.join(root, 'trunc.db');
     writeFileSync(truncated, new TextEncoder().encode('SQLite format 3\0'));
-    assert.throws(() => ManifestDb.open(truncated), (e) => hasCode(e, 'BACKUP_CORRUPT'));
-    assert.throws(() => ManifestDb.fromPlaintext(new Uint8Array(100)), (e) => hasCode(e, 'BACKUP_CORRUPT'));
+    assert.throws(
+      () => ManifestDb.open(truncated),
+      (e) => hasCode(e, 'BACKUP_CORRUPT'),
+    );
+    assert.throws(
+      () => ManifestDb.fromPlaintext(new Uint8Array(100)),
+      (e) => hasCode(e, 'BACKUP_CORRUPT'),
+    );
   });
 });

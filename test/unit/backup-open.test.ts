@@ -50,7 +50,10 @@ async function checkContents(built: BuiltBackup, password?: string): Promise<voi
       assert.deepEqual(new Uint8Array(Buffer.concat(parts)), got);
     }
     // Case-sensitive lookups: both spellings exist.
-    assert.equal(b.db.get('HomeDomain', 'Library/Preferences/com.apple.SpringBoard.plist')?.relativePath, 'Library/Preferences/com.apple.SpringBoard.plist');
+    assert.equal(
+      b.db.get('HomeDomain', 'Library/Preferences/com.apple.SpringBoard.plist')?.relativePath,
+      'Library/Preferences/com.apple.SpringBoard.plist',
+    );
   } finally {
     b.close();
   }
@@ -105,7 +108,9 @@ describe('openBackup', () => {
     const built = buildBackup(path.join(root, 'enc-wrong'), { password: 'right' });
     await assert.rejects(openBackup(built.dir), (e) => hasCode(e, 'PASSWORD_REQUIRED'));
     await assert.rejects(openBackup(built.dir, { password: 'wrong' }), (e) => hasCode(e, 'WRONG_PASSWORD'));
-    await assert.rejects(openBackup(built.dir, { derivedKey: new Uint8Array(32) }), (e) => hasCode(e, 'WRONG_PASSWORD'));
+    await assert.rejects(openBackup(built.dir, { derivedKey: new Uint8Array(32) }), (e) =>
+      hasCode(e, 'WRONG_PASSWORD'),
+    );
   });
 
   test('not a backup → BACKUP_NOT_FOUND', async () => {

@@ -113,7 +113,9 @@ describe('Info.plist', () => {
     assert.deepEqual(i.lastBackupDate, new Date('2020-12-23T10:11:12Z'));
     assert.deepEqual(i.installedApplications, ['com.example.app']);
     assert.deepEqual(i.applications?.get('com.example.app'), {
-      applicationSinf: new Uint8Array([0, 1, 2]), iTunesMetadata: new Uint8Array([3, 4, 5]), placeholderIcon: new Uint8Array([0x89, 0x50, 0x4e, 0x47]),
+      applicationSinf: new Uint8Array([0, 1, 2]),
+      iTunesMetadata: new Uint8Array([3, 4, 5]),
+      placeholderIcon: new Uint8Array([0x89, 0x50, 0x4e, 0x47]),
     });
     assert.deepEqual(i.iTunesSettings, {});
     assert.deepEqual(i.iTunesFiles?.get('VoiceMemos.plist'), new Uint8Array([0, 0]));
@@ -130,20 +132,25 @@ describe('Info.plist', () => {
 
   test('damaged files → BACKUP_CORRUPT naming the file and the key', () => {
     const bad = (bytes: Uint8Array, re: RegExp): void => {
-      assert.throws(() => parseInfoPlist(bytes), (e) => hasCode(e, 'BACKUP_CORRUPT') && re.test(e.message) && e.message.startsWith('Info.plist'));
+      assert.throws(
+        () => parseInfoPlist(bytes),
+        (e) => hasCode(e, 'BACKUP_CORRUPT') && re.test(e.message) && e.message.startsWith('Info.plist'),
+      );
     };
     bad(te.encode('<plist><dict><key>a</key>'), /not a valid plist/);
     bad(pyBinaryPlist('[1, 2]'), /top level is an array/);
     bad(pyBinaryPlist(`{'Device Name': 5}`), /"Device Name" should be a string, found a number/);
     bad(pyBinaryPlist(`{'Last Backup Date': 'yesterday'}`), /"Last Backup Date" should be a date/);
     bad(pyBinaryPlist(`{'Installed Applications': ['a', 1]}`), /"Installed Applications\[1\]" should be a string/);
-    bad(pyBinaryPlist(`{'Applications': {'x': {'ApplicationSINF': 'str'}}}`), /"Applications\.x\.ApplicationSINF" should be data/);
+    bad(
+      pyBinaryPlist(`{'Applications': {'x': {'ApplicationSINF': 'str'}}}`),
+      /"Applications\.x\.ApplicationSINF" should be data/,
+    );
     bad(new Uint8Array(0), /not a valid plist/);
   });
 });
 
 describe('Manifest.plist', () => {
-
   test('reads the keys of §3', () => {
     const m = parseManifestPlist(pyBinaryPlist(ENCRYPTED));
     assert.equal(m.isEncrypted, true);
@@ -156,7 +163,10 @@ describe('Manifest.plist', () => {
     assert.equal(m.lockdown?.uniqueDeviceId, '00008110-000A1B2C3D4E5F6A');
     assert.equal(m.lockdown?.productVersion, '17.4');
     assert.deepEqual(m.lockdown?.raw['com.apple.mobile.data_sync'], {});
-    assert.deepEqual(m.applications?.get('group.x'), { bundleIdentifier: 'group.x', containerContentClass: 'Shared/AppGroup' });
+    assert.deepEqual(m.applications?.get('group.x'), {
+      bundleIdentifier: 'group.x',
+      containerContentClass: 'Shared/AppGroup',
+    });
     assert.equal(m.applications?.get('com.apple.mobilesafari')?.path, '/Applications/MobileSafari.app');
     assert.deepEqual(missingManifestKeys(m), []);
   });
@@ -164,22 +174,61 @@ describe('Manifest.plist', () => {
   test('missing keys are listed; IsEncrypted defaults to false; wrong types throw', () => {
     const m = parseManifestPlist(pyBinaryPlist(`{'Lockdown': {'DeviceName': 'x'}}`));
     assert.equal(m.isEncrypted, false);
-    assert.deepEqual(missingManifestKeys(m), ['IsEncrypted', 'Version', 'Date', 'WasPasscodeSet', 'Lockdown.BuildVersion', 'Lockdown.ProductType', 'Lockdown.ProductVersion', 'Lockdown.SerialNumber', 'Lockdown.UniqueDeviceID']);
-    assert.deepEqual(missingManifestKeys(parseManifestPlist(pyBinaryPlist(`{'IsEncrypted': True}`))), ['Version', 'Date', 'WasPasscodeSet', 'Lockdown', 'BackupKeyBag', 'ManifestKey']);
-    assert.throws(() => parseManifestPlist(pyBinaryPlist(`{'IsEncrypted': 1}`)), (e) => hasCode(e, 'BACKUP_CORRUPT') && /Manifest\.plist: key "IsEncrypted" should be a boolean/.test(e.message));
-    assert.throws(() => parseManifestPlist(pyBinaryPlist(`{'Lockdown': {'ProductVersion': 17}}`)), (e) => hasCode(e, 'BACKUP_CORRUPT') && /"Lockdown\.ProductVersion"/.test(e.message));
+    assert.deepEqual(missingManifestKeys(m), [
+      'IsEncrypted',
+      'Version',
+      'Date',
+      'WasPasscodeSet',
+      'Lockdown.BuildVersion',
+      'Lockdown.ProductType',
+      'Lockdown.ProductVersion',
+      'Lockdown.SerialNumber',
+      'Lockdown.UniqueDeviceID',
+    ]);
+    assert.deepEqual(missingManifestKeys(parseManifestPlist(pyBinaryPlist(`{'IsEncrypted': True}`))), [
+      'Version',
+      'Date',
+      'WasPasscodeSet',
+      'Lockdown',
+      'BackupKeyBag',
+      'ManifestKey',
+    ]);
+    assert.throws(
+      () => parseManifestPlist(pyBinaryPlist(`{'IsEncrypted': 1}`)),
+      (e) => hasCode(e, 'BACKUP_CORRUPT') && /Manifest\.plist: key "IsEncrypted" should be a boolean/.test(e.message),
+    );
+    assert.throws(
+      () => parseManifestPlist(pyBinaryPlist(`{'Lockdown': {'ProductVersion': 17}}`)),
+      (e) => hasCode(e, 'BACKUP_CORRUPT') && /"Lockdown\.ProductVersion"/.test(e.message),
+    );
   });
 });
 
 describe('Status.plist', () => {
   test('reads the keys of §4', () => {
-    const s = parseStatusPlist(pyBinaryPlist(`{'IsFullBackup': False, 'Version': '3.3', 'BackupState': 'new', 'Date': datetime.datetime(2024, 1, 2, 3, 4, 5), 'UUID': 'AB-CD', 'SnapshotState': 'finished'}`));
-    assert.deepEqual({ ...s, raw: undefined }, {
-      isFullBackup: false, version: '3.3', backupState: 'new', date: new Date('2024-01-02T03:04:05Z'), uuid: 'AB-CD', snapshotState: 'finished', raw: undefined,
-    });
+    const s = parseStatusPlist(
+      pyBinaryPlist(
+        `{'IsFullBackup': False, 'Version': '3.3', 'BackupState': 'new', 'Date': datetime.datetime(2024, 1, 2, 3, 4, 5), 'UUID': 'AB-CD', 'SnapshotState': 'finished'}`,
+      ),
+    );
+    assert.deepEqual(
+      { ...s, raw: undefined },
+      {
+        isFullBackup: false,
+        version: '3.3',
+        backupState: 'new',
+        date: new Date('2024-01-02T03:04:05Z'),
+        uuid: 'AB-CD',
+        snapshotState: 'finished',
+        raw: undefined,
+      },
+    );
     assert.equal(isSnapshotFinished(s), true);
     assert.equal(isSnapshotFinished(parseStatusPlist(pyBinaryPlist(`{'SnapshotState': 'uploading'}`))), false);
     assert.equal(isSnapshotFinished(parseStatusPlist(pyBinaryPlist('{}'))), false);
-    assert.throws(() => parseStatusPlist(pyBinaryPlist(`{'SnapshotState': True}`)), (e) => hasCode(e, 'BACKUP_CORRUPT') && e.message.startsWith('Status.plist'));
+    assert.throws(
+      () => parseStatusPlist(pyBinaryPlist(`{'SnapshotState': True}`)),
+      (e) => hasCode(e, 'BACKUP_CORRUPT') && e.message.startsWith('Status.plist'),
+    );
   });
 });

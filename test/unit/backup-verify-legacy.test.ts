@@ -13,7 +13,10 @@ const { root, cleanup } = tempRoot();
 after(cleanup);
 let n = 0;
 function fresh(password?: string, entries?: LegacyFixtureEntry[]): BuiltLegacyBackup {
-  return buildLegacyFixture(path.join(root, `l${n++}`), { ...(password === undefined ? {} : { password }), ...(entries === undefined ? {} : { entries }) });
+  return buildLegacyFixture(path.join(root, `l${n++}`), {
+    ...(password === undefined ? {} : { password }),
+    ...(entries === undefined ? {} : { entries }),
+  });
 }
 
 function codes(r: VerifyResult): string[] {
@@ -103,7 +106,10 @@ describe('verify: an iOS 9 backup without encryption (Manifest.mbdb)', () => {
     const r = await verifyBackup(b.dir);
     assert.equal(r.ok, false);
     assert.deepEqual(codes(r), ['BLOB_MISSING', 'MANIFEST_MBDB_CORRUPT']);
-    assert.match(r.problems.find((p) => p.code === 'MANIFEST_MBDB_CORRUPT')?.message ?? '', /truncated .* at byte \d+\. The 7 records before it/);
+    assert.match(
+      r.problems.find((p) => p.code === 'MANIFEST_MBDB_CORRUPT')?.message ?? '',
+      /truncated .* at byte \d+\. The 7 records before it/,
+    );
     assert.equal(r.counts.rows, 7);
     assertCountsAddUp(r);
     writeFileSync(index, new TextEncoder().encode('not an index'));

@@ -22,13 +22,41 @@ process.env.NO_COLOR = '1';
 /** A report as a real partial backup gives it: 1 089 files listed, 10 of them on disk. */
 function partialReport(): VerifyReport {
   const counts = {
-    ...emptyCounts(), rows: 3721, files: 1089, directories: 2618, symlinks: 14, filesExpected: 1089, filesPresent: 10,
-    filesMissing: 1079, bytes: 90_000_000, blobBytes: 400_000, blobsChecked: 10, blobsMissing: 1079, digestsChecked: 4, errors: 1079, problemsOmitted: 879,
+    ...emptyCounts(),
+    rows: 3721,
+    files: 1089,
+    directories: 2618,
+    symlinks: 14,
+    filesExpected: 1089,
+    filesPresent: 10,
+    filesMissing: 1079,
+    bytes: 90_000_000,
+    blobBytes: 400_000,
+    blobsChecked: 10,
+    blobsMissing: 1079,
+    digestsChecked: 4,
+    errors: 1079,
+    problemsOmitted: 879,
   };
   return {
-    ok: false, path: '/b/x', format: 'manifest-db', device: { udid: 'x', name: 'iPhone', iosVersion: '14.3' }, date: null,
-    encrypted: false, passwordChecked: false, keySource: 'none', counts,
-    problems: [{ code: 'BLOB_MISSING', message: 'HomeDomain/a: its file 12/12… is missing.', path: 'HomeDomain/a', severity: 'error', meaning: 'gone' }],
+    ok: false,
+    path: '/b/x',
+    format: 'manifest-db',
+    device: { udid: 'x', name: 'iPhone', iosVersion: '14.3' },
+    date: null,
+    encrypted: false,
+    passwordChecked: false,
+    keySource: 'none',
+    counts,
+    problems: [
+      {
+        code: 'BLOB_MISSING',
+        message: 'HomeDomain/a: its file 12/12… is missing.',
+        path: 'HomeDomain/a',
+        severity: 'error',
+        meaning: 'gone',
+      },
+    ],
   };
 }
 

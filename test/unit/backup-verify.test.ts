@@ -33,7 +33,14 @@ function blobOf(b: BuiltBackup, relativePath: string): string {
 }
 
 /** Adds a raw row to an unencrypted Manifest.db. */
-function addRow(b: BuiltBackup, fileID: string, domain: string, relativePath: string, flags: number, file: Uint8Array): void {
+function addRow(
+  b: BuiltBackup,
+  fileID: string,
+  domain: string,
+  relativePath: string,
+  flags: number,
+  file: Uint8Array,
+): void {
   const db = new Database(path.join(b.dir, 'Manifest.db'));
   db.prepare('INSERT INTO Files VALUES (?, ?, ?, ?, ?)').run(fileID, domain, relativePath, flags, Buffer.from(file));
   db.close();
@@ -108,12 +115,22 @@ describe('verifyBackup', () => {
     assert.equal(c.errors, 5);
     assert.deepEqual(codes(r), Array(5).fill('BLOB_MISSING'));
     const missing = files.filter((f) => f !== kept);
-    assert.deepEqual(r.problems.map((p) => p.path).sort(), missing.map((f) => `${f.startsWith('Documents') ? 'AppDomain-com.example.app' : 'HomeDomain'}/${f}`).sort());
+    assert.deepEqual(
+      r.problems.map((p) => p.path).sort(),
+      missing.map((f) => `${f.startsWith('Documents') ? 'AppDomain-com.example.app' : 'HomeDomain'}/${f}`).sort(),
+    );
   });
 
   test('a row whose fileID is malformed counts as missing (its file cannot be found)', async () => {
     const b = fresh();
-    addRow(b, 'ZZ', 'HomeDomain', 'Library/odd.bin', 1, encodeMBFile({ relativePath: 'Library/odd.bin', size: 3, mode: 0o100644 }));
+    addRow(
+      b,
+      'ZZ',
+      'HomeDomain',
+      'Library/odd.bin',
+      1,
+      encodeMBFile({ relativePath: 'Library/odd.bin', size: 3, mode: 0o100644 }),
+    );
     const r = await verifyBackup(b.dir);
     assert.deepEqual(codes(r), ['BAD_FILE_ID']);
     assert.equal(r.counts.filesExpected, 7);
@@ -131,7 +148,8 @@ describe('verifyBackup', () => {
     };
     const old = fresh('pw');
     const db = path.join(old.dir, 'Manifest.db');
-    const manifestKey = (parsePlist(readFileSync(path.join(old.dir, 'Manifest.plist'))) as PlistDict).ManifestKey as Uint8Array;
+    const manifestKey = (parsePlist(readFileSync(path.join(old.dir, 'Manifest.plist'))) as PlistDict)
+      .ManifestKey as Uint8Array;
     const keys = unlockWithDerivedKey(old.keybag as Uint8Array, old.kek as Uint8Array);
     writeFileSync(db, aesCbcDecrypt(manifestDbKey(keys, manifestKey), readFileSync(db)));
     dropManifestKey(old);
@@ -177,7 +195,10 @@ describe('verifyBackup', () => {
 
   test('a corrupted Manifest.db (plain and encrypted)', async () => {
     const plain = fresh();
-    writeFileSync(path.join(plain.dir, 'Manifest.db'), new TextEncoder().encode('SQLite format 3\0 but garbage after it'.padEnd(4096, 'x')));
+    writeFileSync(
+      path.join(plain.dir, 'Manifest.db'),
+      new TextEncoder().encode('SQLite format 3\0 but garbage after it'.padEnd(4096, 'x')),
+    );
     const r = await verifyBackup(plain.dir);
     assert.equal(r.ok, false);
     assert.deepEqual(codes(r), ['MANIFEST_DB_CORRUPT']);
@@ -197,7 +218,17 @@ describe('verifyBackup', () => {
   test('a leftover Snapshot/ folder and a Status not finished', async () => {
     const b = fresh();
     mkdirSync(path.join(b.dir, 'Snapshot'));
-    writeFileSync(path.join(b.dir, 'Status.plist'), serializeBinaryPlist({ SnapshotState: 'uploading', IsFullBackup: true, Version: '3.3', BackupState: 'new', Date: new Date(), UUID: 'X' }));
+    writeFileSync(
+      path.join(b.dir, 'Status.plist'),
+      serializeBinaryPlist({
+        SnapshotState: 'uploading',
+        IsFullBackup: true,
+        Version: '3.3',
+        BackupState: 'new',
+        Date: new Date(),
+        UUID: 'X',
+      }),
+    );
     const r = await verifyBackup(b.dir);
     assert.equal(r.ok, false);
     assert.deepEqual(codes(r), ['SNAPSHOT_FOLDER', 'SNAPSHOT_NOT_FINISHED']);
@@ -207,7 +238,10 @@ describe('verifyBackup', () => {
     const b = fresh();
     rmSync(path.join(b.dir, 'Status.plist'));
     writeFileSync(path.join(b.dir, 'Info.plist'), new TextEncoder().encode('<plist><dict><key>Device Name</key>'));
-    writeFileSync(path.join(b.dir, 'Manifest.plist'), serializeBinaryPlist({ IsEncrypted: false, Lockdown: { DeviceName: 'x' } }));
+    writeFileSync(
+      path.join(b.dir, 'Manifest.plist'),
+      serializeBinaryPlist({ IsEncrypted: false, Lockdown: { DeviceName: 'x' } }),
+    );
     const r = await verifyBackup(b.dir);
     assert.equal(r.ok, false);
     assert.deepEqual(codes(r), ['INFO_PLIST_CORRUPT', 'MANIFEST_KEYS_MISSING', 'STATUS_PLIST_MISSING']);
@@ -222,11 +256,25 @@ describe('verifyBackup', () => {
     addRow(b, fileIdOf('HomeDomain', 'y'), 'HomeDomain', 'y', 10, encodeMBFile({ relativePath: 'y' }));
     addRow(b, fileIdOf('HomeDomain', 'z'), 'HomeDomain', 'z', 2, new TextEncoder().encode('not a plist'));
     const hostile = '../../../../tmp/evil';
-    addRow(b, fileIdOf('HomeDomain', hostile), 'HomeDomain', hostile, 1, encodeMBFile({ relativePath: hostile, size: 3 }));
+    addRow(
+      b,
+      fileIdOf('HomeDomain', hostile),
+      'HomeDomain',
+      hostile,
+      1,
+      encodeMBFile({ relativePath: hostile, size: 3 }),
+    );
     addRow(b, '../../../etc/passwd', 'HomeDomain', 'w', 1, encodeMBFile({ relativePath: 'w', size: 3 }));
     const r = await verifyBackup(b.dir);
     assert.equal(r.ok, false);
-    assert.deepEqual(codes(r), ['BAD_FILE_ID', 'BAD_FILE_ID', 'BAD_FLAGS', 'BAD_MBFILE', 'BLOB_MISSING', 'UNSAFE_PATH']);
+    assert.deepEqual(codes(r), [
+      'BAD_FILE_ID',
+      'BAD_FILE_ID',
+      'BAD_FLAGS',
+      'BAD_MBFILE',
+      'BLOB_MISSING',
+      'UNSAFE_PATH',
+    ]);
     assert.equal(r.counts.otherRows, 1);
   });
 
@@ -241,12 +289,21 @@ describe('verifyBackup', () => {
   test('a file that changed while backed up: encrypted with valid padding → warning only; plain → size error', async () => {
     const entries = [
       { domain: 'HomeDomain', relativePath: '', kind: 'directory' as const },
-      { domain: 'HomeDomain', relativePath: 'live.sqlite', kind: 'file' as const, content: new Uint8Array(70_000), recordedSize: 69_990 },
+      {
+        domain: 'HomeDomain',
+        relativePath: 'live.sqlite',
+        kind: 'file' as const,
+        content: new Uint8Array(70_000),
+        recordedSize: 69_990,
+      },
     ];
     const enc = buildBackup(path.join(root, `b${n++}`), { password: 'pw', entries });
     const r = await verifyBackup(enc.dir, { password: 'pw' });
     assert.equal(r.ok, true);
-    assert.deepEqual(r.problems.map((p) => [p.code, p.severity]), [['SIZE_CHANGED', 'warning']]);
+    assert.deepEqual(
+      r.problems.map((p) => [p.code, p.severity]),
+      [['SIZE_CHANGED', 'warning']],
+    );
     assert.equal(r.counts.warnings, 1);
     const plain = buildBackup(path.join(root, `b${n++}`), { entries });
     const r2 = await verifyBackup(plain.dir);
@@ -256,7 +313,8 @@ describe('verifyBackup', () => {
 
   test('problems over the per-code limit are counted, not listed', async () => {
     const b = fresh();
-    for (const e of b.entries.keys()) if (b.entries[e]?.kind === 'file') rmSync(blobOf(b, b.entries[e]?.relativePath ?? ''));
+    for (const e of b.entries.keys())
+      if (b.entries[e]?.kind === 'file') rmSync(blobOf(b, b.entries[e]?.relativePath ?? ''));
     const r = await verifyBackup(b.dir, { maxProblemsPerCode: 2 });
     assert.equal(r.problems.length, 2);
     assert.equal(r.counts.problemsOmitted, 4);
@@ -266,6 +324,8 @@ describe('verifyBackup', () => {
   test('cancellation → CANCELLED', async () => {
     const ac = new AbortController();
     ac.abort();
-    await assert.rejects(verifyBackup(fresh().dir, { signal: ac.signal, concurrency: 1 }), (e) => hasCode(e, 'CANCELLED'));
+    await assert.rejects(verifyBackup(fresh().dir, { signal: ac.signal, concurrency: 1 }), (e) =>
+      hasCode(e, 'CANCELLED'),
+    );
   });
 });

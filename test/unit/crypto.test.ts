@@ -17,7 +17,8 @@ import {
 } from '../../src/protocol/crypto.js';
 import { hasCode } from '../../src/errors.js';
 
-const hex = (s: string): Uint8Array => Uint8Array.from(s.replace(/\s+/g, '').match(/../g) ?? [], (b) => parseInt(b, 16));
+const hex = (s: string): Uint8Array =>
+  Uint8Array.from(s.replace(/\s+/g, '').match(/../g) ?? [], (b) => parseInt(b, 16));
 const toHex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 const isDecode = (e: unknown): boolean => hasCode(e, 'PROTOCOL_DECODE');
 
@@ -26,9 +27,21 @@ const KEK128 = '000102030405060708090A0B0C0D0E0F';
 const KEK192 = '000102030405060708090A0B0C0D0E0F1011121314151617';
 const KEK256 = '000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F';
 const RFC3394 = [
-  { kek: KEK128, key: '00112233445566778899AABBCCDDEEFF', wrapped: '1FA68B0A8112B447 AEF34BD8FB5A7B82 9D3E862371D2CFE5' },
-  { kek: KEK192, key: '00112233445566778899AABBCCDDEEFF', wrapped: '96778B25AE6CA435 F92B5B97C050AED2 468AB8A17AD84E5D' },
-  { kek: KEK256, key: '00112233445566778899AABBCCDDEEFF', wrapped: '64E8C3F9CE0F5BA2 63E9777905818A2A 93C8191E7D6E8AE7' },
+  {
+    kek: KEK128,
+    key: '00112233445566778899AABBCCDDEEFF',
+    wrapped: '1FA68B0A8112B447 AEF34BD8FB5A7B82 9D3E862371D2CFE5',
+  },
+  {
+    kek: KEK192,
+    key: '00112233445566778899AABBCCDDEEFF',
+    wrapped: '96778B25AE6CA435 F92B5B97C050AED2 468AB8A17AD84E5D',
+  },
+  {
+    kek: KEK256,
+    key: '00112233445566778899AABBCCDDEEFF',
+    wrapped: '64E8C3F9CE0F5BA2 63E9777905818A2A 93C8191E7D6E8AE7',
+  },
   {
     kek: KEK192,
     key: '00112233445566778899AABBCCDDEEFF0001020304050607',
@@ -88,11 +101,15 @@ describe('RFC 3394 key wrap', () => {
 
   test('wrap/unwrap round-trips random 32-byte keys', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ minLength: 32, maxLength: 32 }), (kek, key) => {
-        const w = aesWrap(kek, key);
-        assert.equal(w.length, 40);
-        assert.deepEqual(aesUnwrap(kek, w), key);
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        (kek, key) => {
+          const w = aesWrap(kek, key);
+          assert.equal(w.length, 40);
+          assert.deepEqual(aesUnwrap(kek, w), key);
+        },
+      ),
       { numRuns: 50 },
     );
   });

@@ -6,13 +6,12 @@ import {
   DL_DEVICE_REQUEST_NAMES,
   DL_EMPTY_PARAMETER,
   decodeDeviceLinkMessage,
-  dlHello,
-  dlHelloResponse,
   encodeDeviceLinkMessage,
   isDlDeviceRequest,
   type DeviceLinkMessage,
   type DlRequestHandlers,
 } from '../../src/protocol/devicelink.js';
+import { dlHello, dlHelloResponse } from '../../src/protocol/devicelink-hello.js';
 import { PlistReal, parsePlist, serializeBinaryPlist, type PlistValue } from '../../src/protocol/plist/index.js';
 import { hasCode } from '../../src/errors.js';
 
@@ -162,7 +161,11 @@ describe('DeviceLink messages', () => {
       ['DLMessageDisconnect', 3],
     ];
     for (const v of bad) {
-      assert.throws(() => decodeDeviceLinkMessage(v), (e: unknown) => hasCode(e, 'PROTOCOL_DECODE'), JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? String(x) : x)));
+      assert.throws(
+        () => decodeDeviceLinkMessage(v),
+        (e: unknown) => hasCode(e, 'PROTOCOL_DECODE'),
+        JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? String(x) : x)),
+      );
     }
   });
 
@@ -170,10 +173,30 @@ describe('DeviceLink messages', () => {
     const path = fc.string({ minLength: 1, maxLength: 20 });
     const prog = fc.option(fc.double({ min: 0, max: 100, noNaN: true }), { nil: undefined });
     const msg: fc.Arbitrary<DeviceLinkMessage> = fc.oneof(
-      fc.record({ name: fc.constant('DLMessageDownloadFiles' as const), files: fc.array(path), options: fc.constant({}), progress: prog }, { requiredKeys: ['name', 'files', 'options'] }),
-      fc.record({ name: fc.constant('DLMessageRemoveItems' as const), paths: fc.array(path), options: fc.constant({}), progress: prog }, { requiredKeys: ['name', 'paths', 'options'] }),
+      fc.record(
+        {
+          name: fc.constant('DLMessageDownloadFiles' as const),
+          files: fc.array(path),
+          options: fc.constant({}),
+          progress: prog,
+        },
+        { requiredKeys: ['name', 'files', 'options'] },
+      ),
+      fc.record(
+        {
+          name: fc.constant('DLMessageRemoveItems' as const),
+          paths: fc.array(path),
+          options: fc.constant({}),
+          progress: prog,
+        },
+        { requiredKeys: ['name', 'paths', 'options'] },
+      ),
       fc.record({ name: fc.constant('DLMessageCopyItem' as const), from: path, to: path }),
-      fc.record({ name: fc.constant('DLMessageStatusResponse' as const), code: fc.integer({ min: -20, max: 10 }), status: path }),
+      fc.record({
+        name: fc.constant('DLMessageStatusResponse' as const),
+        code: fc.integer({ min: -20, max: 10 }),
+        status: path,
+      }),
     );
     fc.assert(
       fc.property(msg, (m) => {
@@ -255,6 +278,9 @@ print(json.dumps(kinds(v)))`;
     );
     assert.deepEqual(JSON.parse(python(dump, create)), ['str', 'str', {}, 'float']);
     const hello = serializeBinaryPlist(encodeDeviceLinkMessage(dlHello()));
-    assert.deepEqual(JSON.parse(python(dump, hello)), ['str', { MessageName: 'str', SupportedProtocolVersions: ['float', 'float'] }]);
+    assert.deepEqual(JSON.parse(python(dump, hello)), [
+      'str',
+      { MessageName: 'str', SupportedProtocolVersions: ['float', 'float'] },
+    ]);
   });
 });

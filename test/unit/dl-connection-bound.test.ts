@@ -27,7 +27,9 @@ function fakeLink(): { link: Link; push: (b: Uint8Array) => void; log: string[] 
 test('messages beyond the bound pause the socket; reading them resumes it', async () => {
   const { link, push, log } = fakeLink();
   const dl = new DlConnection(link, { format: 'binary', highWaterMark: 4096, timeoutMs: 0 });
-  const frames = Array.from({ length: 10 }, (_, i) => encodeFrame(['DLMessageProcessMessage', { n: i, pad: 'x'.repeat(1000) }], { format: 'binary' }));
+  const frames = Array.from({ length: 10 }, (_, i) =>
+    encodeFrame(['DLMessageProcessMessage', { n: i, pad: 'x'.repeat(1000) }], { format: 'binary' }),
+  );
   for (const f of frames.slice(0, 3)) push(f);
   assert.deepEqual(log, [], 'under the bound');
   for (const f of frames.slice(3)) push(f);

@@ -16,8 +16,6 @@ import {
 import { hasCode } from '../../src/errors.js';
 import { bytes, concat } from '../helpers/bytes.js';
 
-
-
 /** Events with adjacent data events merged, so chunkings compare equal. */
 function coalesce(events: DlFileStreamEvent[]): DlFileStreamEvent[] {
   const out: DlFileStreamEvent[] = [];
@@ -145,13 +143,20 @@ describe('DlFileStreamParser', () => {
     ];
     for (const [direction, spec, code] of bad) {
       const p = new DlFileStreamParser(direction);
-      assert.throws(() => p.push(bytes(spec)), (e: unknown) => hasCode(e, code), spec);
+      assert.throws(
+        () => p.push(bytes(spec)),
+        (e: unknown) => hasCode(e, code),
+        spec,
+      );
     }
   });
 
   test('honours custom limits', () => {
     const p = new DlFileStreamParser('download', { maxPathLength: 3 });
-    assert.throws(() => p.push(bytes('00 00 00 04 "abcd"')), (e: unknown) => hasCode(e, 'FRAME_TOO_LARGE'));
+    assert.throws(
+      () => p.push(bytes('00 00 00 04 "abcd"')),
+      (e: unknown) => hasCode(e, 'FRAME_TOO_LARGE'),
+    );
   });
 
   test('a truncated stream just waits for more bytes', () => {
@@ -185,16 +190,25 @@ describe('file stream writers', () => {
       bytes('"HELLO"'),
       encodeDlSuccessBlock(),
     ]);
-    assert.deepEqual(upload, bytes(`00 00 00 0A "/var/tmp/a" 00 00 00 10 "abc/Status.plist"
-      00 00 00 06 0C "HELLO" 00 00 00 01 00`));
+    assert.deepEqual(
+      upload,
+      bytes(`00 00 00 0A "/var/tmp/a" 00 00 00 10 "abc/Status.plist"
+      00 00 00 06 0C "HELLO" 00 00 00 01 00`),
+    );
     assert.deepEqual(encodeDlErrorBlock('fail', 'remote'), bytes('00 00 00 05 0B "fail"'));
     // Lengths count UTF-8 bytes: "é" is two, "😀" four.
-    assert.deepEqual(encodeDlUploadFileHeader('/é', 'u/😀'), bytes('00 00 00 03 2F C3 A9 00 00 00 06 75 2F F0 9F 98 80'));
+    assert.deepEqual(
+      encodeDlUploadFileHeader('/é', 'u/😀'),
+      bytes('00 00 00 03 2F C3 A9 00 00 00 06 75 2F F0 9F 98 80'),
+    );
   });
 
   test('split data into chunks of the given size', () => {
     const blocks = encodeDlDataBlocks(new Uint8Array(10).fill(7), 4);
-    assert.deepEqual(blocks.map((b) => b.length), [9, 9, 7]);
+    assert.deepEqual(
+      blocks.map((b) => b.length),
+      [9, 9, 7],
+    );
     assert.deepEqual(blocks[2], bytes('00 00 00 03 0C 07 07'));
   });
 });

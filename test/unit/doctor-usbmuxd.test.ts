@@ -2,7 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { linuxFamily, usbmuxdAdvice, type UsbmuxdHintContext } from '../../src/app/doctor-usbmuxd.js';
 
-const base: UsbmuxdHintContext = { platform: 'linux', osRelease: '', installed: false, customAddress: false, address: '/var/run/usbmuxd' };
+const base: UsbmuxdHintContext = {
+  platform: 'linux',
+  osRelease: '',
+  installed: false,
+  customAddress: false,
+  address: '/var/run/usbmuxd',
+};
 
 test('Linux family from /etc/os-release ID and ID_LIKE', () => {
   assert.equal(linuxFamily('NAME="Debian GNU/Linux"\nID=debian\n'), 'debian');
@@ -30,7 +36,10 @@ test('how to install or start usbmuxd, per OS', () => {
   assert.doesNotMatch(notRunning.remedy, /apt install/);
 
   assert.match(usbmuxdAdvice({ ...base, platform: 'darwin' }).message, /built into macOS/);
-  assert.match(usbmuxdAdvice({ ...base, platform: 'win32', address: '127.0.0.1:27015' }).remedy, /Apple Devices app.*iTunes/);
+  assert.match(
+    usbmuxdAdvice({ ...base, platform: 'win32', address: '127.0.0.1:27015' }).remedy,
+    /Apple Devices app.*iTunes/,
+  );
   const custom = usbmuxdAdvice({ ...base, customAddress: true, address: '/tmp/x.sock' });
   assert.match(custom.message, /Nothing answers at \/tmp\/x\.sock/);
 });

@@ -7,7 +7,12 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { hasCode } from '../../src/errors.js';
 import {
-  DeviceContent, folderOverrideStore, entryKey, type DeviceEntry, type EntryRef, type MutationAction,
+  DeviceContent,
+  folderOverrideStore,
+  entryKey,
+  type DeviceEntry,
+  type EntryRef,
+  type MutationAction,
 } from '../../src/emulator/content/index.js';
 import { builtInProfile } from '../../src/emulator/profile.js';
 
@@ -20,7 +25,10 @@ function snapshot(c: DeviceContent): Map<string, DeviceEntry> {
 }
 
 /** Keys of files added, changed or removed between two snapshots. */
-function fileDiff(before: Map<string, DeviceEntry>, after: Map<string, DeviceEntry>): { added: string[]; changed: string[]; removed: string[] } {
+function fileDiff(
+  before: Map<string, DeviceEntry>,
+  after: Map<string, DeviceEntry>,
+): { added: string[]; changed: string[]; removed: string[] } {
   const added = [...after.keys()].filter((k) => !before.has(k) && after.get(k)?.kind === 'file');
   const removed = [...before.keys()].filter((k) => !after.has(k));
   const changed = [...after.keys()].filter((k) => before.has(k) && before.get(k) !== after.get(k));
@@ -52,7 +60,10 @@ describe('mutations', () => {
     assert.deepEqual(d.changed, []);
     assert.deepEqual(d.removed, []);
     for (const r of s.added) assert.equal(c.get(r.domain, r.relativePath)?.mtime, c.now);
-    assert.equal(c.stats().files, before.size === 0 ? 0 : [...before.values()].filter((e) => e.kind === 'file').length + 4);
+    assert.equal(
+      c.stats().files,
+      before.size === 0 ? 0 : [...before.values()].filter((e) => e.kind === 'file').length + 4,
+    );
   });
 
   test('modify N changes exactly those files: new version, new time, new bytes', async () => {
@@ -91,7 +102,11 @@ describe('mutations', () => {
     const before = await rows(c, 'CameraRollDomain', 'Media/PhotoData/Photos.sqlite', sql);
     const s = c.mutate('photos', 3);
     assert.equal(s.added.length, 3);
-    assert.ok(s.added.every((r) => r.domain === 'CameraRollDomain' && /^Media\/DCIM\/1\d\dAPPLE\/IMG_\d{4}\.JPG$/.test(r.relativePath)));
+    assert.ok(
+      s.added.every(
+        (r) => r.domain === 'CameraRollDomain' && /^Media\/DCIM\/1\d\dAPPLE\/IMG_\d{4}\.JPG$/.test(r.relativePath),
+      ),
+    );
     assert.deepEqual(s.modified, [{ domain: 'CameraRollDomain', relativePath: 'Media/PhotoData/Photos.sqlite' }]);
     const after = await rows(c, 'CameraRollDomain', 'Media/PhotoData/Photos.sqlite', sql);
     assert.equal(after.length, before.length + 3);
@@ -104,7 +119,11 @@ describe('mutations', () => {
     const before = await rows(c, 'HomeDomain', 'Library/SMS/sms.db', sql);
     const oldEntry = c.get('HomeDomain', 'Library/SMS/sms.db') as DeviceEntry;
     const s = c.mutate('messages', 7);
-    assert.deepEqual(s, { added: [], modified: [{ domain: 'HomeDomain', relativePath: 'Library/SMS/sms.db' }], deleted: [] });
+    assert.deepEqual(s, {
+      added: [],
+      modified: [{ domain: 'HomeDomain', relativePath: 'Library/SMS/sms.db' }],
+      deleted: [],
+    });
     const after = await rows(c, 'HomeDomain', 'Library/SMS/sms.db', sql);
     assert.equal(after.length, before.length + 7);
     assert.deepEqual(after.slice(0, before.length), before);
@@ -114,29 +133,57 @@ describe('mutations', () => {
 
   test('replaying the journal (through JSON) rebuilds the same content', async () => {
     const c = build();
-    const actions: [MutationAction, number][] = [['add', 3], ['modify', 4], ['photos', 2], ['messages', 5], ['delete', 3], ['modify', 2]];
+    const actions: [MutationAction, number][] = [
+      ['add', 3],
+      ['modify', 4],
+      ['photos', 2],
+      ['messages', 5],
+      ['delete', 3],
+      ['modify', 2],
+    ];
     for (const [a, n] of actions) c.mutate(a, n);
-    await c.writeFile('HomeDomain', 'Documents/restored.txt', new TextEncoder().encode('hello'), { mode: 0o600, mtime: 1_700_000_000 });
+    await c.writeFile('HomeDomain', 'Documents/restored.txt', new TextEncoder().encode('hello'), {
+      mode: 0o600,
+      mtime: 1_700_000_000,
+    });
     c.makeSymlink('HomeDomain', 'Documents/link', '/private/var/mobile/Documents/restored.txt');
     c.removeFile('HomeDomain', 'Library/Voicemail');
     const replayed = build();
     await replayed.applyMutations(JSON.parse(JSON.stringify(c.serializeMutations())));
     assert.deepEqual([...replayed.entries()], [...c.entries()]);
     for (const e of c.entries()) {
-      if (e.kind === 'file' && e.version > 0 && e.source !== 'photo') assert.equal(await digestHex(replayed, e), await digestHex(c, e), e.relativePath);
+      if (e.kind === 'file' && e.version > 0 && e.source !== 'photo')
+        assert.equal(await digestHex(replayed, e), await digestHex(c, e), e.relativePath);
     }
     assert.deepEqual(replayed.serializeMutations(), c.serializeMutations());
   });
 
   test('bad requests and damaged journals are typed errors', async () => {
     const c = build();
-    assert.throws(() => c.mutate('explode' as MutationAction, 1), (e) => hasCode(e, 'USAGE'));
-    assert.throws(() => c.mutate('add', -1), (e) => hasCode(e, 'USAGE'));
-    for (const bad of [null, '{', { format: 'x' }, { format: 'ibackup-content-journal', version: 1, ops: [{ op: 'add', n: 'many' }] },
-      { format: 'ibackup-content-journal', version: 1, ops: [{ op: 'write', domain: 'HomeDomain', relativePath: 'a', kind: 'file', meta: {} }] }]) {
+    assert.throws(
+      () => c.mutate('explode' as MutationAction, 1),
+      (e) => hasCode(e, 'USAGE'),
+    );
+    assert.throws(
+      () => c.mutate('add', -1),
+      (e) => hasCode(e, 'USAGE'),
+    );
+    for (const bad of [
+      null,
+      '{',
+      { format: 'x' },
+      { format: 'ibackup-content-journal', version: 1, ops: [{ op: 'add', n: 'many' }] },
+      {
+        format: 'ibackup-content-journal',
+        version: 1,
+        ops: [{ op: 'write', domain: 'HomeDomain', relativePath: 'a', kind: 'file', meta: {} }],
+      },
+    ]) {
       await assert.rejects(c.applyMutations(bad), (e) => hasCode(e, 'INTERNAL'));
     }
-    await assert.rejects(c.writeFile('HomeDomain', '../etc/passwd', new Uint8Array(1)), (e) => hasCode(e, 'UNSAFE_PATH'));
+    await assert.rejects(c.writeFile('HomeDomain', '../etc/passwd', new Uint8Array(1)), (e) =>
+      hasCode(e, 'UNSAFE_PATH'),
+    );
   });
 });
 
@@ -147,7 +194,10 @@ describe('restore writes', () => {
     async function* chunks(): AsyncGenerator<Uint8Array> {
       for (let i = 0; i < bytes.length; i += 100_000) yield bytes.subarray(i, i + 100_000);
     }
-    const e = await c.writeFile('HomeDomain', 'Library/SMS/sms.db', chunks(), { protectionClass: 4, extendedAttributes: { 'com.apple.x': new Uint8Array([1]) } });
+    const e = await c.writeFile('HomeDomain', 'Library/SMS/sms.db', chunks(), {
+      protectionClass: 4,
+      extendedAttributes: { 'com.apple.x': new Uint8Array([1]) },
+    });
     assert.equal(e.source, 'override');
     assert.equal(e.size, bytes.length);
     assert.equal(e.protectionClass, 4);

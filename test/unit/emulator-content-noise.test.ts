@@ -56,7 +56,11 @@ describe('generated file bytes (the seeded noise pool)', () => {
     assert.equal(n, size);
     const whole = Buffer.concat(chunks);
     for (const offset of [0, 7, 40, 63, POOL_BYTES - 10, POOL_BYTES * 2 - 3, size - 100]) {
-      assert.deepEqual(Buffer.from(await c.read(video, offset, 100)), whole.subarray(offset, offset + 100), `offset ${offset}`);
+      assert.deepEqual(
+        Buffer.from(await c.read(video, offset, 100)),
+        whole.subarray(offset, offset + 100),
+        `offset ${offset}`,
+      );
     }
     assert.equal(whole.subarray(4, 8).toString('latin1'), 'ftyp');
   });
@@ -67,15 +71,28 @@ describe('generated file headers', () => {
   test('a movie starts with its ftyp box and a 64-bit mdat header sized to the rest of the file', () => {
     // ftyp: length 20, "ftyp", brand "qt  ", version 0, compatible "qt  "; then mdat: size 1 (64-bit
     // size follows), "mdat", 5 000 - 20 = 4 980.
-    const want = '00000014' + '66747970' + '71742020' + '00000000' + '71742020' + '00000001' + '6d646174' + '00000000' + '00001374';
+    const want =
+      '00000014' +
+      '66747970' +
+      '71742020' +
+      '00000000' +
+      '71742020' +
+      '00000001' +
+      '6d646174' +
+      '00000000' +
+      '00001374';
     assert.equal(hex(mediaHeader('Media/DCIM/100APPLE/IMG_0001.MOV', 5000)), want);
     assert.equal(hex(mediaHeader('a.mov', 2 ** 33 + 20)).slice(-16), '0000000200000000');
     assert.equal(hex(mediaHeader('a.mov', 10)), want.slice(0, 20), 'cut at the end of a tiny file');
   });
 
   test('a PDF, an AMR note; other names and no extension get no header', () => {
-    assert.equal(Buffer.from(mediaHeader('Docs/x.pdf', 100)).toString('latin1'), '%PDF-1.7\n%\u00e2\u00e3\u00cf\u00d3\n');
+    assert.equal(
+      Buffer.from(mediaHeader('Docs/x.pdf', 100)).toString('latin1'),
+      '%PDF-1.7\n%\u00e2\u00e3\u00cf\u00d3\n',
+    );
     assert.equal(Buffer.from(mediaHeader('Recordings/1.amr', 100)).toString('latin1'), '#!AMR\n');
-    for (const name of ['Library/x.sqlite', 'README', 'a.movie', 'dir.mov/file']) assert.equal(mediaHeader(name, 100).length, 0, name);
+    for (const name of ['Library/x.sqlite', 'README', 'a.movie', 'dir.mov/file'])
+      assert.equal(mediaHeader(name, 100).length, 0, name);
   });
 });

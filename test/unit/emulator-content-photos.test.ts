@@ -42,7 +42,10 @@ describe('camera roll photos', () => {
       for (const m of [0xdb, 0xc0, 0xc4, 0xef]) assert.ok(markers.includes(m), `segment ${m.toString(16)}`);
       const image = jpeg.decode(bytes, { useTArray: true });
       const expected = dims.get(e.relativePath.split('/').pop()) as { width: number; height: number };
-      assert.deepEqual({ width: image.width, height: image.height }, { width: expected.width, height: expected.height });
+      assert.deepEqual(
+        { width: image.width, height: image.height },
+        { width: expected.width, height: expected.height },
+      );
       assert.ok(image.width >= 16 && image.height >= 16 && Math.max(image.width, image.height) <= 1024);
       pixelHashes.add(createHash('sha1').update(image.data).digest('hex'));
       const ratio = deflateSync(bytes).length / bytes.length;

@@ -61,7 +61,10 @@ describe('catalogue', () => {
     for (let i = 1; i < all.length; i++) {
       const p = all[i - 1] as DeviceEntry;
       const e = all[i] as DeviceEntry;
-      assert.ok(p.domain < e.domain || (p.domain === e.domain && p.relativePath < e.relativePath), `${e.relativePath} order`);
+      assert.ok(
+        p.domain < e.domain || (p.domain === e.domain && p.relativePath < e.relativePath),
+        `${e.relativePath} order`,
+      );
     }
     for (const e of all) {
       const parts = e.relativePath.split('/');
@@ -106,10 +109,20 @@ describe('catalogue', () => {
 
   test('unicode names are NFC, symlinks have targets, empty files and xattrs exist', async () => {
     const c = tiny();
-    const cafe = must(c, 'AppDomainGroup-group.com.apple.FileProvider.LocalStorage', 'File Provider Storage/Café – 日本.txt');
+    const cafe = must(
+      c,
+      'AppDomainGroup-group.com.apple.FileProvider.LocalStorage',
+      'File Provider Storage/Café – 日本.txt',
+    );
     assert.equal(cafe.relativePath, cafe.relativePath.normalize('NFC'));
-    assert.ok(c.get(cafe.domain, 'File Provider Storage/Cafe\u0301 – 日本.txt') !== undefined, 'an NFD lookup finds it');
-    assert.ok([...c.entries()].some((e) => /\p{Extended_Pictographic}/u.test(e.relativePath)), 'an emoji name');
+    assert.ok(
+      c.get(cafe.domain, 'File Provider Storage/Cafe\u0301 – 日本.txt') !== undefined,
+      'an NFD lookup finds it',
+    );
+    assert.ok(
+      [...c.entries()].some((e) => /\p{Extended_Pictographic}/u.test(e.relativePath)),
+      'an emoji name',
+    );
     assert.equal(new TextDecoder().decode(cafe.extendedAttributes['com.apple.TextEncoding']), 'utf-8;134217984');
     const link = must(c, 'DatabaseDomain', 'timezone/localtime');
     assert.equal(link.kind, 'symlink');
@@ -150,7 +163,9 @@ describe('bytes', () => {
 
   test('generated files are incompressible and distinct; media files carry their format header', async () => {
     const c = DeviceContent.build(typicalSpec);
-    const noise = [...c.under('AppDomain-com.spotify.client', 'Library/Caches/')].filter((e) => e.kind === 'file' && e.size > 4096).slice(0, 20);
+    const noise = [...c.under('AppDomain-com.spotify.client', 'Library/Caches/')]
+      .filter((e) => e.kind === 'file' && e.size > 4096)
+      .slice(0, 20);
     const heads = new Set<string>();
     for (const e of noise) {
       const head = await c.read(e, 0, 4096);
@@ -160,8 +175,15 @@ describe('bytes', () => {
     assert.equal(heads.size, noise.length);
     await withTemp(async (dir) => {
       const rec = must(c, 'MediaDomain', 'Media/Recordings/20240512 101530.m4a');
-      const pdf = must(c, 'AppDomainGroup-group.com.apple.FileProvider.LocalStorage', 'File Provider Storage/Résumé.pdf');
-      for (const [e, expected] of [[rec, /M4A|MPEG v4|ISO Media/i], [pdf, /PDF document/]] as const) {
+      const pdf = must(
+        c,
+        'AppDomainGroup-group.com.apple.FileProvider.LocalStorage',
+        'File Provider Storage/Résumé.pdf',
+      );
+      for (const [e, expected] of [
+        [rec, /M4A|MPEG v4|ISO Media/i],
+        [pdf, /PDF document/],
+      ] as const) {
         const path = join(dir, 'sample');
         await writeFile(path, await c.read(e, 0, Math.min(e.size, 4096)));
         assert.match(execFileSync('file', ['-b', path], { encoding: 'utf8' }), expected);
@@ -188,8 +210,16 @@ describe('bytes', () => {
 
 describe('databases and plists', () => {
   const DBS: [string, string, string][] = [
-    ['HomeDomain', 'Library/AddressBook/AddressBook.sqlitedb', 'SELECT COUNT(*) FROM ABPerson JOIN ABMultiValue ON record_id = ABPerson.ROWID WHERE property = 3'],
-    ['HomeDomain', 'Library/SMS/sms.db', 'SELECT COUNT(*) FROM message JOIN handle ON handle.ROWID = message.handle_id WHERE text IS NOT NULL'],
+    [
+      'HomeDomain',
+      'Library/AddressBook/AddressBook.sqlitedb',
+      'SELECT COUNT(*) FROM ABPerson JOIN ABMultiValue ON record_id = ABPerson.ROWID WHERE property = 3',
+    ],
+    [
+      'HomeDomain',
+      'Library/SMS/sms.db',
+      'SELECT COUNT(*) FROM message JOIN handle ON handle.ROWID = message.handle_id WHERE text IS NOT NULL',
+    ],
     ['HomeDomain', 'Library/CallHistoryDB/CallHistory.storedata', 'SELECT COUNT(*) FROM ZCALLRECORD'],
     ['HomeDomain', 'Library/Notes/notes.sqlite', 'SELECT COUNT(*) FROM ZNOTE'],
     ['AppDomainGroup-group.com.apple.notes', 'NoteStore.sqlite', 'SELECT COUNT(*) FROM ZICNOTEDATA'],
@@ -222,7 +252,9 @@ describe('databases and plists', () => {
     const db = new Database(Buffer.from(bytes), { readonly: true });
     const names = db.prepare("SELECT ZDIRECTORY || '/' || ZFILENAME FROM ZASSET ORDER BY 1").pluck().all();
     db.close();
-    const files = [...c.under('CameraRollDomain', 'Media/DCIM/')].filter((e) => e.kind === 'file').map((e) => e.relativePath.slice('Media/'.length));
+    const files = [...c.under('CameraRollDomain', 'Media/DCIM/')]
+      .filter((e) => e.kind === 'file')
+      .map((e) => e.relativePath.slice('Media/'.length));
     assert.deepEqual(names, files);
   });
 
@@ -234,13 +266,17 @@ describe('databases and plists', () => {
       ['SystemPreferencesDomain', 'com.apple.wifi.known-networks.plist'],
       ['KeychainDomain', 'keychain-backup.plist'],
     ];
-    const blobs = await Promise.all(files.map(async ([d, p]) => Buffer.from(await c.read(must(c, d, p), 0, 1 << 20)).toString('base64')));
+    const blobs = await Promise.all(
+      files.map(async ([d, p]) => Buffer.from(await c.read(must(c, d, p), 0, 1 << 20)).toString('base64')),
+    );
     const script = [
       'import plistlib, sys, base64, json',
       'ds = [plistlib.loads(base64.b64decode(b)) for b in json.load(sys.stdin)]',
       "print(json.dumps([ds[0]['AppleLocale'], ds[1]['ScreenTimeEnabled'], len(ds[2]), list(ds[3]['genp'][0]['v_Data'][:4]), len(ds[3]['keys'])]))",
     ].join('\n');
-    const out = JSON.parse(execFileSync('python3', ['-c', script], { input: JSON.stringify(blobs), encoding: 'utf8' })) as unknown[];
+    const out = JSON.parse(
+      execFileSync('python3', ['-c', script], { input: JSON.stringify(blobs), encoding: 'utf8' }),
+    ) as unknown[];
     assert.equal(out[0], 'en_US');
     assert.equal(out[1], true);
     assert.ok(typeof out[2] === 'number' && out[2] >= 3);

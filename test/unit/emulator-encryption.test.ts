@@ -18,7 +18,12 @@ import { createBackupKeys, deriveDeviceKek, keybagBytes } from '../../src/emulat
 import { askForPasscode, asksForPasscode, PROMPT_DISMISSED, PROMPT_PRESENTED } from '../../src/emulator/passcode.js';
 import type { PasscodeBehaviour } from '../../src/emulator/profile-types.js';
 import { rewrapManifestPlist } from '../../src/emulator/services/mobilebackup2/change-password.js';
-import { backupCrypto, decryptManifestDb, encryptChunks, fileKeyOf } from '../../src/emulator/services/mobilebackup2/encryption.js';
+import {
+  backupCrypto,
+  decryptManifestDb,
+  encryptChunks,
+  fileKeyOf,
+} from '../../src/emulator/services/mobilebackup2/encryption.js';
 import { parseRestoreOptions, unlockBackupKeybag } from '../../src/emulator/services/mobilebackup2/restore.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -35,9 +40,24 @@ async function collect(it: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Pr
 
 function entry(over: Partial<DeviceEntry> = {}): DeviceEntry {
   return {
-    domain: 'HomeDomain', relativePath: 'Library/Notes/notes.sqlite', kind: 'file', size: 1000, mode: 0o100644, uid: 501, gid: 501,
-    inode: 42, mtime: 1_700_000_000, ctime: 1_700_000_000, birth: 1_600_000_000, protectionClass: 3, flags: 0,
-    extendedAttributes: {}, source: 'noise', version: 0, encryptedOnly: false, ...over,
+    domain: 'HomeDomain',
+    relativePath: 'Library/Notes/notes.sqlite',
+    kind: 'file',
+    size: 1000,
+    mode: 0o100644,
+    uid: 501,
+    gid: 501,
+    inode: 42,
+    mtime: 1_700_000_000,
+    ctime: 1_700_000_000,
+    birth: 1_600_000_000,
+    protectionClass: 3,
+    flags: 0,
+    extendedAttributes: {},
+    source: 'noise',
+    version: 0,
+    encryptedOnly: false,
+    ...over,
   };
 }
 
@@ -48,31 +68,76 @@ describe('passcode prompt', () => {
   });
 
   const prompt = (b: () => PasscodeBehaviour, timeoutSeconds: number, posted: string[]) => ({
-    productVersion: '17.5.1', behaviour: b, timeoutSeconds, post: (n: string) => posted.push(n),
+    productVersion: '17.5.1',
+    behaviour: b,
+    timeoutSeconds,
+    post: (n: string) => posted.push(n),
   });
 
   test('entered at once, entered later, never, and a change of mind while it is up', async () => {
     const posted: string[] = [];
-    assert.equal(await askForPasscode(prompt(() => ({ mode: 'enter' }), 5, posted), new AbortController().signal), true);
+    assert.equal(
+      await askForPasscode(
+        prompt(() => ({ mode: 'enter' }), 5, posted),
+        new AbortController().signal,
+      ),
+      true,
+    );
     assert.deepEqual(posted, [PROMPT_PRESENTED, PROMPT_DISMISSED]);
     let started = Date.now();
-    assert.equal(await askForPasscode(prompt(() => ({ mode: 'after', seconds: 0.15 }), 5, []), new AbortController().signal), true);
+    assert.equal(
+      await askForPasscode(
+        prompt(() => ({ mode: 'after', seconds: 0.15 }), 5, []),
+        new AbortController().signal,
+      ),
+      true,
+    );
     assert.ok(Date.now() - started >= 140);
     started = Date.now();
-    assert.equal(await askForPasscode(prompt(() => ({ mode: 'never' }), 0.2, []), new AbortController().signal), false);
+    assert.equal(
+      await askForPasscode(
+        prompt(() => ({ mode: 'never' }), 0.2, []),
+        new AbortController().signal,
+      ),
+      false,
+    );
     assert.ok(Date.now() - started >= 190);
-    assert.equal(await askForPasscode(prompt(() => ({ mode: 'after', seconds: 10 }), 0.1, []), new AbortController().signal), false);
+    assert.equal(
+      await askForPasscode(
+        prompt(() => ({ mode: 'after', seconds: 10 }), 0.1, []),
+        new AbortController().signal,
+      ),
+      false,
+    );
     let b: PasscodeBehaviour = { mode: 'never' };
     setTimeout(() => (b = { mode: 'enter' }), 100);
-    assert.equal(await askForPasscode(prompt(() => b, 5, []), new AbortController().signal), true);
-    assert.equal(await askForPasscode({ ...prompt(() => ({ mode: 'never' }), 5, []), productVersion: '16.0' }, new AbortController().signal), true);
+    assert.equal(
+      await askForPasscode(
+        prompt(() => b, 5, []),
+        new AbortController().signal,
+      ),
+      true,
+    );
+    assert.equal(
+      await askForPasscode(
+        { ...prompt(() => ({ mode: 'never' }), 5, []), productVersion: '16.0' },
+        new AbortController().signal,
+      ),
+      true,
+    );
   });
 
   test('a cancelled run stops the prompt and dismisses it', async () => {
     const posted: string[] = [];
     const c = new AbortController();
     setTimeout(() => c.abort(new Error('cancelled')), 50);
-    await assert.rejects(askForPasscode(prompt(() => ({ mode: 'never' }), 60, posted), c.signal), /cancelled/);
+    await assert.rejects(
+      askForPasscode(
+        prompt(() => ({ mode: 'never' }), 60, posted),
+        c.signal,
+      ),
+      /cancelled/,
+    );
     assert.deepEqual(posted, [PROMPT_PRESENTED, PROMPT_DISMISSED]);
   });
 });
@@ -112,7 +177,10 @@ describe('blob encryption', () => {
     const b = backupCrypto(keys, kek, 10).forFile(entry());
     assert.equal(hex(a.encryptionKey), hex(b.encryptionKey));
     assert.equal(a.size, 1008);
-    assert.notEqual(hex(fileKeyOf(keys.classKeys.get(3)?.key as Uint8Array, entry({ version: 1 }))), hex(fileKeyOf(keys.classKeys.get(3)?.key as Uint8Array, entry())));
+    assert.notEqual(
+      hex(fileKeyOf(keys.classKeys.get(3)?.key as Uint8Array, entry({ version: 1 }))),
+      hex(fileKeyOf(keys.classKeys.get(3)?.key as Uint8Array, entry())),
+    );
     assert.equal(a.encryptionKey[0], 3);
     assert.equal(backupCrypto(keys, kek, 10).forFile(entry({ protectionClass: 0 })).encryptionKey[0], 4);
   });
@@ -131,7 +199,9 @@ describe('blob encryption', () => {
 });
 
 describe('password change and restore keys', () => {
-  async function encryptedManifest(password: string): Promise<{ plist: Uint8Array; keys: ReturnType<typeof createBackupKeys> }> {
+  async function encryptedManifest(
+    password: string,
+  ): Promise<{ plist: Uint8Array; keys: ReturnType<typeof createBackupKeys> }> {
     const keys = createBackupKeys();
     const kek = await deriveDeviceKek(keys, password, 100);
     const d: PlistDict = { IsEncrypted: true, Version: '10.0', BackupKeyBag: keybagBytes(keys, kek, 100) };
@@ -144,7 +214,8 @@ describe('password change and restore keys', () => {
     assert.ok(updated);
     const kb = (parsePlist(updated) as PlistDict).BackupKeyBag as Uint8Array;
     const unlocked = await unlockKeybag(kb, 'new');
-    for (const [c, k] of keys.classKeys) assert.equal(hex(unlocked.classKeys.get(c) ?? new Uint8Array()), hex(k.key), `class ${c}`);
+    for (const [c, k] of keys.classKeys)
+      assert.equal(hex(unlocked.classKeys.get(c) ?? new Uint8Array()), hex(k.key), `class ${c}`);
     await assert.rejects(unlockKeybag(kb, 'old'), (e: unknown) => isIbackupError(e) && e.code === 'WRONG_PASSWORD');
   });
 
@@ -153,7 +224,14 @@ describe('password change and restore keys', () => {
     assert.equal(await rewrapManifestPlist(plist, 'wrong', 'new'), undefined);
     assert.equal(await rewrapManifestPlist(serializeBinaryPlist({ IsEncrypted: false }), 'old', 'new'), undefined);
     assert.equal(await rewrapManifestPlist(new Uint8Array([1, 2, 3]), 'old', 'new'), undefined);
-    assert.equal(await rewrapManifestPlist(serializeBinaryPlist({ IsEncrypted: true, BackupKeyBag: new Uint8Array(7) }), 'old', 'new'), undefined);
+    assert.equal(
+      await rewrapManifestPlist(
+        serializeBinaryPlist({ IsEncrypted: true, BackupKeyBag: new Uint8Array(7) }),
+        'old',
+        'new',
+      ),
+      undefined,
+    );
   });
 
   test('restore opens a backup keybag with the right password only', async () => {
@@ -169,11 +247,31 @@ describe('password change and restore keys', () => {
 
   test('restore options: the device defaults for absent keys', () => {
     assert.deepEqual(parseRestoreOptions({}), {
-      systemFiles: true, reboot: true, removeNotRestored: true, copyBackup: true, preserveSettings: true, password: undefined,
+      systemFiles: true,
+      reboot: true,
+      removeNotRestored: true,
+      copyBackup: true,
+      preserveSettings: true,
+      password: undefined,
     });
     assert.deepEqual(
-      parseRestoreOptions({ Options: { RestoreSystemFiles: false, RestoreShouldReboot: false, RestoreDontCopyBackup: true, RemoveItemsNotRestored: false, Password: 'x' } }),
-      { systemFiles: false, reboot: false, removeNotRestored: false, copyBackup: false, preserveSettings: true, password: 'x' },
+      parseRestoreOptions({
+        Options: {
+          RestoreSystemFiles: false,
+          RestoreShouldReboot: false,
+          RestoreDontCopyBackup: true,
+          RemoveItemsNotRestored: false,
+          Password: 'x',
+        },
+      }),
+      {
+        systemFiles: false,
+        reboot: false,
+        removeNotRestored: false,
+        copyBackup: false,
+        preserveSettings: true,
+        password: 'x',
+      },
     );
   });
 });

@@ -20,7 +20,11 @@ import { DlConnection } from '../../src/transport/dl-connection.js';
 import type { Link } from '../../src/transport/link.js';
 import { DeviceContent } from '../../src/emulator/content/index.js';
 import { HostFiles } from '../../src/emulator/services/mobilebackup2/host-files.js';
-import { ManifestDbBuilder, fileIdOf, readManifestDb } from '../../src/emulator/services/mobilebackup2/manifest-writer.js';
+import {
+  ManifestDbBuilder,
+  fileIdOf,
+  readManifestDb,
+} from '../../src/emulator/services/mobilebackup2/manifest-writer.js';
 
 const HIGH_WATER = 1024 * 1024;
 
@@ -60,41 +64,53 @@ function bigManifestDb(): { bytes: Uint8Array; rows: number } {
   }
 }
 
-test('a multi-MB Manifest.db arrives whole over 32 KiB frames, within the connection\'s bound', { timeout: 60_000 }, async () => {
-  const { bytes, rows } = bigManifestDb();
-  assert.ok(bytes.length > 4 * 1024 * 1024, `a multi-MB database (${bytes.length} bytes)`);
-  const { link, push, paused, pauses } = fakeLink();
-  const files = new HostFiles(new DlConnection(link, { format: 'binary', timeoutMs: 0, highWaterMark: HIGH_WATER }));
-  const got = files.downloadFiles(['U/Manifest.plist', 'U/Manifest.db']);
+test(
+  "a multi-MB Manifest.db arrives whole over 32 KiB frames, within the connection's bound",
+  { timeout: 60_000 },
+  async () => {
+    const { bytes, rows } = bigManifestDb();
+    assert.ok(bytes.length > 4 * 1024 * 1024, `a multi-MB database (${bytes.length} bytes)`);
+    const { link, push, paused, pauses } = fakeLink();
+    const files = new HostFiles(new DlConnection(link, { format: 'binary', timeoutMs: 0, highWaterMark: HIGH_WATER }));
+    const got = files.downloadFiles(['U/Manifest.plist', 'U/Manifest.db']);
 
-  // The computer's answer: a missing Manifest.plist is skipped here; the database in ≤ 32 KiB frames.
-  const wire: Uint8Array[] = [encodeDlDownloadFileHeader('U/Manifest.db')];
-  let frames = 0;
-  for (let at = 0; at < bytes.length; at += DL_FILE_CHUNK_SIZE) {
-    const part = bytes.subarray(at, at + DL_FILE_CHUNK_SIZE);
-    wire.push(encodeDlDataBlockHeader(part.length), part);
-    frames++;
-  }
-  wire.push(encodeDlSuccessBlock(), DL_STREAM_TERMINATOR);
-  wire.push(encodeFrame(encodeDeviceLinkMessage({ name: 'DLMessageStatusResponse', code: 0, status: DL_EMPTY_PARAMETER, value: {} }), { format: 'binary' }));
-  const all = Buffer.concat(wire);
-  let pushedWhilePaused = 0;
-  for (let at = 0; at < all.length; at += 16 * 1024) {
-    // The computer writes as fast as the socket lets it: while paused it waits.
-    while (paused()) await new Promise((r) => setImmediate(r));
-    const piece = all.subarray(at, at + 16 * 1024);
-    push(piece);
-    if (paused()) pushedWhilePaused += piece.length;
-  }
+    // The computer's answer: a missing Manifest.plist is skipped here; the database in ≤ 32 KiB frames.
+    const wire: Uint8Array[] = [encodeDlDownloadFileHeader('U/Manifest.db')];
+    let frames = 0;
+    for (let at = 0; at < bytes.length; at += DL_FILE_CHUNK_SIZE) {
+      const part = bytes.subarray(at, at + DL_FILE_CHUNK_SIZE);
+      wire.push(encodeDlDataBlockHeader(part.length), part);
+      frames++;
+    }
+    wire.push(encodeDlSuccessBlock(), DL_STREAM_TERMINATOR);
+    wire.push(
+      encodeFrame(
+        encodeDeviceLinkMessage({ name: 'DLMessageStatusResponse', code: 0, status: DL_EMPTY_PARAMETER, value: {} }),
+        { format: 'binary' },
+      ),
+    );
+    const all = Buffer.concat(wire);
+    let pushedWhilePaused = 0;
+    for (let at = 0; at < all.length; at += 16 * 1024) {
+      // The computer writes as fast as the socket lets it: while paused it waits.
+      while (paused()) await new Promise((r) => setImmediate(r));
+      const piece = all.subarray(at, at + 16 * 1024);
+      push(piece);
+      if (paused()) pushedWhilePaused += piece.length;
+    }
 
-  const out = await got;
-  assert.ok(frames > 100, `${frames} frames`);
-  assert.ok(pauses() > 0, 'the device paused a computer sending faster than it read');
-  assert.ok(pushedWhilePaused <= 16 * 1024 * pauses(), 'nothing was sent past the pause but the piece that caused it');
-  assert.deepEqual([...out.keys()], ['U/Manifest.db']);
-  const db = out.get('U/Manifest.db');
-  assert.ok(db);
-  assert.equal(db.length, bytes.length);
-  assert.ok(Buffer.from(db).equals(Buffer.from(bytes)), 'byte for byte');
-  assert.equal(readManifestDb(db).size, rows, 'the device reads every row');
-});
+    const out = await got;
+    assert.ok(frames > 100, `${frames} frames`);
+    assert.ok(pauses() > 0, 'the device paused a computer sending faster than it read');
+    assert.ok(
+      pushedWhilePaused <= 16 * 1024 * pauses(),
+      'nothing was sent past the pause but the piece that caused it',
+    );
+    assert.deepEqual([...out.keys()], ['U/Manifest.db']);
+    const db = out.get('U/Manifest.db');
+    assert.ok(db);
+    assert.equal(db.length, bytes.length);
+    assert.ok(Buffer.from(db).equals(Buffer.from(bytes)), 'byte for byte');
+    assert.equal(readManifestDb(db).size, rows, 'the device reads every row');
+  },
+);

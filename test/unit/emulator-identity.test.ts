@@ -23,7 +23,9 @@ const SPKI_PEM = publicKey.export({ type: 'spki', format: 'pem' }).toString();
 const SUMMER_MS = Date.UTC(2024, 6, 1, 12);
 const WINTER_MS = Date.UTC(2024, 0, 15, 12);
 
-async function store(options: { now?: () => number; willEncrypt?: () => boolean } = {}): Promise<{ domains: LockdownStore; profile: Awaited<ReturnType<typeof resolveProfile>> }> {
+async function store(
+  options: { now?: () => number; willEncrypt?: () => boolean } = {},
+): Promise<{ domains: LockdownStore; profile: Awaited<ReturnType<typeof resolveProfile>> }> {
   const profile = await resolveProfile({ profile: 'typical' });
   return { domains: buildDomains(profile, PKCS1_PEM, options), profile };
 }
@@ -44,14 +46,36 @@ describe('buildDomains: root values', () => {
     const { domains, profile } = await store();
     const root = dict(get(domains, {}));
     const strings = [
-      'ActivationState', 'BasebandVersion', 'BluetoothAddress', 'BuildVersion', 'CPUArchitecture', 'DeviceClass',
-      'DeviceColor', 'DeviceName', 'FirmwareVersion', 'HardwareModel', 'HardwarePlatform',
-      'InternationalMobileEquipmentIdentity', 'MLBSerialNumber', 'MobileEquipmentIdentifier', 'ModelNumber',
-      'PhoneNumber', 'ProductName', 'ProductType', 'ProductVersion', 'ProtocolVersion', 'RegionInfo', 'SerialNumber',
-      'SIMStatus', 'TimeZone', 'UniqueDeviceID', 'WiFiAddress',
+      'ActivationState',
+      'BasebandVersion',
+      'BluetoothAddress',
+      'BuildVersion',
+      'CPUArchitecture',
+      'DeviceClass',
+      'DeviceColor',
+      'DeviceName',
+      'FirmwareVersion',
+      'HardwareModel',
+      'HardwarePlatform',
+      'InternationalMobileEquipmentIdentity',
+      'MLBSerialNumber',
+      'MobileEquipmentIdentifier',
+      'ModelNumber',
+      'PhoneNumber',
+      'ProductName',
+      'ProductType',
+      'ProductVersion',
+      'ProtocolVersion',
+      'RegionInfo',
+      'SerialNumber',
+      'SIMStatus',
+      'TimeZone',
+      'UniqueDeviceID',
+      'WiFiAddress',
     ];
     for (const k of strings) assert.equal(typeof root[k], 'string', `${k} should be a string`);
-    for (const k of ['BoardId', 'ChipID', 'UniqueChipID']) assert.ok(Number.isInteger(root[k]), `${k} should be an integer`);
+    for (const k of ['BoardId', 'ChipID', 'UniqueChipID'])
+      assert.ok(Number.isInteger(root[k]), `${k} should be an integer`);
     for (const k of ['HostAttached', 'PasswordProtected', 'UseRaptorCerts']) assert.equal(typeof root[k], 'boolean', k);
     assert.ok(root['TimeIntervalSince1970'] instanceof PlistReal);
     assert.equal(root['ActivationState'], 'Activated');
@@ -102,16 +126,35 @@ describe('buildDomains: other domains', () => {
     const { domains } = await store();
     // The list printed by `ideviceinfo -h` (libimobiledevice 1.3.0).
     const known = [
-      'com.apple.disk_usage', 'com.apple.disk_usage.factory', 'com.apple.mobile.battery', 'com.apple.iqagent',
-      'com.apple.purplebuddy', 'com.apple.PurpleBuddy', 'com.apple.mobile.chaperone',
-      'com.apple.mobile.third_party_termination', 'com.apple.mobile.lockdownd', 'com.apple.mobile.lockdown_cache',
-      'com.apple.xcode.developerdomain', 'com.apple.international', 'com.apple.mobile.data_sync',
-      'com.apple.mobile.tethered_sync', 'com.apple.mobile.mobile_application_usage', 'com.apple.mobile.backup',
-      'com.apple.mobile.nikita', 'com.apple.mobile.restriction', 'com.apple.mobile.user_preferences',
-      'com.apple.mobile.sync_data_class', 'com.apple.mobile.software_behavior',
-      'com.apple.mobile.iTunes.SQLMusicLibraryPostProcessCommands', 'com.apple.mobile.iTunes.accessories',
-      'com.apple.mobile.internal', 'com.apple.mobile.wireless_lockdown', 'com.apple.fairplay', 'com.apple.iTunes',
-      'com.apple.mobile.iTunes.store', 'com.apple.mobile.iTunes',
+      'com.apple.disk_usage',
+      'com.apple.disk_usage.factory',
+      'com.apple.mobile.battery',
+      'com.apple.iqagent',
+      'com.apple.purplebuddy',
+      'com.apple.PurpleBuddy',
+      'com.apple.mobile.chaperone',
+      'com.apple.mobile.third_party_termination',
+      'com.apple.mobile.lockdownd',
+      'com.apple.mobile.lockdown_cache',
+      'com.apple.xcode.developerdomain',
+      'com.apple.international',
+      'com.apple.mobile.data_sync',
+      'com.apple.mobile.tethered_sync',
+      'com.apple.mobile.mobile_application_usage',
+      'com.apple.mobile.backup',
+      'com.apple.mobile.nikita',
+      'com.apple.mobile.restriction',
+      'com.apple.mobile.user_preferences',
+      'com.apple.mobile.sync_data_class',
+      'com.apple.mobile.software_behavior',
+      'com.apple.mobile.iTunes.SQLMusicLibraryPostProcessCommands',
+      'com.apple.mobile.iTunes.accessories',
+      'com.apple.mobile.internal',
+      'com.apple.mobile.wireless_lockdown',
+      'com.apple.fairplay',
+      'com.apple.iTunes',
+      'com.apple.mobile.iTunes.store',
+      'com.apple.mobile.iTunes',
     ];
     for (const d of known) assert.ok(isPlistDict(get(domains, { domain: d })), d);
   });
@@ -163,20 +206,41 @@ describe('buildDomains: other domains', () => {
       'r=d["ROOT"]\n' +
       'print(json.dumps([len(d), r["UniqueChipID"], r["TimeIntervalSince1970"], type(r["DevicePublicKey"]).__name__, d["com.apple.disk_usage"]["TotalDiskCapacity"]]))';
     const out = JSON.parse(execFileSync('python3', ['-c', script], { input: bytes }).toString()) as unknown[];
-    assert.deepEqual(out, [domains.size, profile.identity.uniqueChipId, SUMMER_MS / 1000, 'bytes', profile.identity.totalCapacityBytes]);
+    assert.deepEqual(out, [
+      domains.size,
+      profile.identity.uniqueChipId,
+      SUMMER_MS / 1000,
+      'bytes',
+      profile.identity.totalCapacityBytes,
+    ]);
   });
 });
 
 describe('getValue rules', () => {
   test('before a session only the pre-session keys of the root domain', async () => {
     const { domains } = await store();
-    for (const key of ['ProductVersion', 'BuildVersion', 'ProductType', 'DeviceClass', 'DeviceName', 'UniqueDeviceID', 'DevicePublicKey', 'WiFiAddress', 'SerialNumber', 'ProtocolVersion']) {
+    for (const key of [
+      'ProductVersion',
+      'BuildVersion',
+      'ProductType',
+      'DeviceClass',
+      'DeviceName',
+      'UniqueDeviceID',
+      'DevicePublicKey',
+      'WiFiAddress',
+      'SerialNumber',
+      'ProtocolVersion',
+    ]) {
       assert.ok(PRE_SESSION_KEYS.has(key), key);
       assert.ok('value' in getValue(domains, { key, sessionActive: false }), key);
     }
-    assert.deepEqual(getValue(domains, { key: 'InternationalMobileEquipmentIdentity', sessionActive: false }), { error: 'GetProhibited' });
+    assert.deepEqual(getValue(domains, { key: 'InternationalMobileEquipmentIdentity', sessionActive: false }), {
+      error: 'GetProhibited',
+    });
     assert.deepEqual(getValue(domains, { key: 'NoSuchKey', sessionActive: false }), { error: 'MissingValue' });
-    assert.deepEqual(getValue(domains, { domain: 'com.apple.mobile.backup', sessionActive: false }), { error: 'GetProhibited' });
+    assert.deepEqual(getValue(domains, { domain: 'com.apple.mobile.backup', sessionActive: false }), {
+      error: 'GetProhibited',
+    });
     const all = dict(get(domains, { sessionActive: false }));
     assert.ok(Object.keys(all).length >= 10);
     for (const k of Object.keys(all)) assert.ok(PRE_SESSION_KEYS.has(k), `${k} leaked before the session`);
@@ -187,23 +251,37 @@ describe('getValue rules', () => {
     const { domains } = await store();
     assert.equal(typeof get(domains, { key: 'InternationalMobileEquipmentIdentity' }), 'string');
     assert.equal(get(domains, { domain: '', key: 'DeviceClass' }), 'iPhone');
-    assert.deepEqual(getValue(domains, { domain: 'com.apple.nothing', sessionActive: true }), { error: 'MissingValue' });
+    assert.deepEqual(getValue(domains, { domain: 'com.apple.nothing', sessionActive: true }), {
+      error: 'MissingValue',
+    });
     assert.deepEqual(getValue(domains, { key: 'toString', sessionActive: true }), { error: 'MissingValue' });
-    assert.deepEqual(getValue(domains, { domain: 'com.apple.mobile.backup', key: 'Nope', sessionActive: true }), { error: 'MissingValue' });
+    assert.deepEqual(getValue(domains, { domain: 'com.apple.mobile.backup', key: 'Nope', sessionActive: true }), {
+      error: 'MissingValue',
+    });
   });
 });
 
 describe('setValue and removeValue rules', () => {
   test('DeviceName can be set in a session; identity values cannot', async () => {
     const { domains } = await store();
-    assert.deepEqual(setValue(domains, { key: 'DeviceName', value: 'Kitchen', sessionActive: false }), { error: 'SetProhibited' });
+    assert.deepEqual(setValue(domains, { key: 'DeviceName', value: 'Kitchen', sessionActive: false }), {
+      error: 'SetProhibited',
+    });
     assert.deepEqual(setValue(domains, { key: 'DeviceName', value: 'Kitchen', sessionActive: true }), { ok: true });
     assert.equal(get(domains, { key: 'DeviceName' }), 'Kitchen');
-    assert.deepEqual(setValue(domains, { key: 'DeviceName', value: 42, sessionActive: true }), { error: 'SetProhibited' });
-    assert.deepEqual(setValue(domains, { key: 'UniqueDeviceID', value: 'x', sessionActive: true }), { error: 'ImmutableValue' });
-    assert.deepEqual(setValue(domains, { key: 'ProductVersion', value: '99.0', sessionActive: true }), { error: 'ImmutableValue' });
+    assert.deepEqual(setValue(domains, { key: 'DeviceName', value: 42, sessionActive: true }), {
+      error: 'SetProhibited',
+    });
+    assert.deepEqual(setValue(domains, { key: 'UniqueDeviceID', value: 'x', sessionActive: true }), {
+      error: 'ImmutableValue',
+    });
+    assert.deepEqual(setValue(domains, { key: 'ProductVersion', value: '99.0', sessionActive: true }), {
+      error: 'ImmutableValue',
+    });
     assert.deepEqual(setValue(domains, { key: 'Invented', value: 1, sessionActive: true }), { error: 'SetProhibited' });
-    assert.deepEqual(setValue(domains, { key: '__proto__', value: {}, sessionActive: true }), { error: 'SetProhibited' });
+    assert.deepEqual(setValue(domains, { key: '__proto__', value: {}, sessionActive: true }), {
+      error: 'SetProhibited',
+    });
     assert.deepEqual(setValue(domains, { value: 'x', sessionActive: true }), { error: 'MissingKey' });
     assert.deepEqual(setValue(domains, { key: 'DeviceName', sessionActive: true }), { error: 'MissingValue' });
     assert.deepEqual(

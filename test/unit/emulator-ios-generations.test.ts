@@ -55,22 +55,39 @@ describe('per-generation rules', () => {
 });
 
 describe('the passcode prompt under a time scale', () => {
-  test('the timeout and the owner\'s delay are both scaled', async () => {
+  test("the timeout and the owner's delay are both scaled", async () => {
     const posted: string[] = [];
     const base = { productVersion: '17.5.1', timeScale: 0.01, post: (n: string) => posted.push(n) };
     let started = Date.now();
-    assert.equal(await askForPasscode({ ...base, behaviour: () => ({ mode: 'after', seconds: 20 }), timeoutSeconds: 180 }, new AbortController().signal), true);
+    assert.equal(
+      await askForPasscode(
+        { ...base, behaviour: () => ({ mode: 'after', seconds: 20 }), timeoutSeconds: 180 },
+        new AbortController().signal,
+      ),
+      true,
+    );
     const typed = Date.now() - started;
     assert.ok(typed >= 190 && typed < 1_500, `typed after ${typed} ms`);
     started = Date.now();
-    assert.equal(await askForPasscode({ ...base, behaviour: () => ({ mode: 'never' }), timeoutSeconds: 30 }, new AbortController().signal), false);
+    assert.equal(
+      await askForPasscode(
+        { ...base, behaviour: () => ({ mode: 'never' }), timeoutSeconds: 30 },
+        new AbortController().signal,
+      ),
+      false,
+    );
     const waited = Date.now() - started;
     assert.ok(waited >= 290 && waited < 1_500, `timed out after ${waited} ms`);
   });
 
   test('a password change asks from iOS 13, a backup does not before 16.1', async () => {
     const posted: string[] = [];
-    const p = { productVersion: '14.8', behaviour: () => ({ mode: 'enter' as const }), timeoutSeconds: 1, post: (n: string) => posted.push(n) };
+    const p = {
+      productVersion: '14.8',
+      behaviour: () => ({ mode: 'enter' as const }),
+      timeoutSeconds: 1,
+      post: (n: string) => posted.push(n),
+    };
     await askForPasscode(p, new AbortController().signal);
     assert.deepEqual(posted, []);
     await askForPasscode({ ...p, reason: 'password-change' }, new AbortController().signal);
@@ -83,13 +100,19 @@ describe('the time scale as a setting', () => {
     validateProfileOverrides({ behaviour: { timeScale: 0.001, preparationSeconds: 300 } }, 'x.json');
     usage(() => validateProfileOverrides({ behaviour: { timeScale: 0 } }, 'x.json'), /behaviour\.timeScale/);
     usage(() => validateProfileOverrides({ behaviour: { timeScale: '0.1' } }, 'x.json'), /behaviour\.timeScale/);
-    usage(() => validateProfileOverrides({ behaviour: { preparationSeconds: -1 } }, 'x.json'), /behaviour\.preparationSeconds/);
+    usage(
+      () => validateProfileOverrides({ behaviour: { preparationSeconds: -1 } }, 'x.json'),
+      /behaviour\.preparationSeconds/,
+    );
   });
 
   test('default 1; a profile sets it; the emulator option replaces it', async () => {
     assert.equal((await resolveProfile({ profile: 'tiny' })).behaviour.timeScale, 1);
     assert.equal((await resolveProfile({ profile: { behaviour: { timeScale: 0.5 } } })).behaviour.timeScale, 0.5);
-    assert.equal((await resolveProfile({ profile: { behaviour: { timeScale: 0.5 } }, timeScale: 0.01 })).behaviour.timeScale, 0.01);
+    assert.equal(
+      (await resolveProfile({ profile: { behaviour: { timeScale: 0.5 } }, timeScale: 0.01 })).behaviour.timeScale,
+      0.01,
+    );
     await assert.rejects(resolveProfile({ timeScale: -2 }), (e: unknown) => isIbackupError(e) && e.code === 'USAGE');
   });
 

@@ -23,7 +23,10 @@ const record = {
 
 function backend(productVersion: string): LockdownBackend {
   return {
-    getValue: (_domain, key) => (key === 'ProductVersion' || key === undefined ? { ok: true, value: productVersion } : { ok: false, error: 'MissingValue' }),
+    getValue: (_domain, key) =>
+      key === 'ProductVersion' || key === undefined
+        ? { ok: true, value: productVersion }
+        : { ok: false, error: 'MissingValue' },
     setValue: () => ({ ok: false, error: 'SetProhibited' }),
     removeValue: () => ({ ok: false, error: 'RemoveProhibited' }),
     pair: async () => ({ ok: false, error: 'UserDeniedPairing' }),

@@ -6,8 +6,17 @@ import { mbFileOf } from '../../src/emulator/services/mobilebackup2/manifest-wri
 import { decodeMBFile, encodeMBFile, type MBFile } from '../../src/protocol/nskeyed.js';
 
 const base: MBFile = {
-  relativePath: 'Library/Preferences/com.apple.x.plist', lastModified: 1_700_000_000, lastStatusChange: 1_700_000_001, birth: 1_600_000_000,
-  size: 12_345, mode: 0o100644, inodeNumber: 123_456, userId: 501, groupId: 501, flags: 0, protectionClass: 3,
+  relativePath: 'Library/Preferences/com.apple.x.plist',
+  lastModified: 1_700_000_000,
+  lastStatusChange: 1_700_000_001,
+  birth: 1_600_000_000,
+  size: 12_345,
+  mode: 0o100644,
+  inodeNumber: 123_456,
+  userId: 501,
+  groupId: 501,
+  flags: 0,
+  protectionClass: 3,
 };
 
 describe('emulator MBFile writer', () => {

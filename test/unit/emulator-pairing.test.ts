@@ -34,7 +34,12 @@ function rsa(): RsaPair {
 }
 
 /** A pairing certificate the way hosts make them: v3, empty names, 10 years, signed by `issuer`. */
-function certificate(subject: forge.pki.rsa.PublicKey, issuer: forge.pki.rsa.PrivateKey, ca: boolean, sha1 = false): string {
+function certificate(
+  subject: forge.pki.rsa.PublicKey,
+  issuer: forge.pki.rsa.PrivateKey,
+  ca: boolean,
+  sha1 = false,
+): string {
   const cert = forge.pki.createCertificate();
   cert.publicKey = subject;
   cert.serialNumber = '01';
@@ -100,8 +105,13 @@ describe('validatePairRecord', () => {
   });
 
   test('accepts the device key in every form it is held in', () => {
-    for (const key of [device.publicPkcs1, te.encode(device.publicPkcs1), device.publicKey, device.privateKey,
-      device.privateKey.export({ type: 'pkcs1', format: 'pem' }).toString()]) {
+    for (const key of [
+      device.publicPkcs1,
+      te.encode(device.publicPkcs1),
+      device.publicKey,
+      device.privateKey,
+      device.privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+    ]) {
       assert.ok(validatePairRecord(record(), key).ok);
     }
   });
@@ -124,11 +134,17 @@ describe('validatePairRecord', () => {
   });
 
   test('certificates signed by another root are an InvalidPairRecord', () => {
-    const deviceByOther = record({ DeviceCertificate: te.encode(certificate(device.forgePublic, otherRoot.forgePrivate, false)) });
+    const deviceByOther = record({
+      DeviceCertificate: te.encode(certificate(device.forgePublic, otherRoot.forgePrivate, false)),
+    });
     expectError(validatePairRecord(deviceByOther, device.publicPkcs1), 'InvalidPairRecord');
-    const hostByOther = record({ HostCertificate: te.encode(certificate(host.forgePublic, otherRoot.forgePrivate, false)) });
+    const hostByOther = record({
+      HostCertificate: te.encode(certificate(host.forgePublic, otherRoot.forgePrivate, false)),
+    });
     expectError(validatePairRecord(hostByOther, device.publicPkcs1), 'InvalidPairRecord');
-    const otherRootCert = record({ RootCertificate: te.encode(certificate(otherRoot.forgePublic, otherRoot.forgePrivate, true)) });
+    const otherRootCert = record({
+      RootCertificate: te.encode(certificate(otherRoot.forgePublic, otherRoot.forgePrivate, true)),
+    });
     expectError(validatePairRecord(otherRootCert, device.publicPkcs1), 'InvalidPairRecord');
   });
 
@@ -136,7 +152,10 @@ describe('validatePairRecord', () => {
     const garbage = te.encode('-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n');
     for (const name of ['RootCertificate', 'HostCertificate', 'DeviceCertificate']) {
       expectError(validatePairRecord(record({ [name]: garbage }), device.publicPkcs1), 'InvalidPairRecord');
-      expectError(validatePairRecord(record({ [name]: te.encode(DEVICE_PEM.slice(0, 200)) }), device.publicPkcs1), 'InvalidPairRecord');
+      expectError(
+        validatePairRecord(record({ [name]: te.encode(DEVICE_PEM.slice(0, 200)) }), device.publicPkcs1),
+        'InvalidPairRecord',
+      );
       expectError(validatePairRecord(record({ [name]: new Uint8Array(0) }), device.publicPkcs1), 'InvalidPairRecord');
       expectError(validatePairRecord(record({ [name]: 42 }), device.publicPkcs1), 'InvalidPairRecord');
       expectError(validatePairRecord(record({ [name]: undefined }), device.publicPkcs1), 'InvalidPairRecord');
@@ -174,8 +193,14 @@ describe('isAcceptedClientCertificate', () => {
 
   test('refuses any other certificate, garbage or none', () => {
     assert.equal(isAcceptedClientCertificate(DEVICE_PEM, stored), false);
-    assert.equal(isAcceptedClientCertificate(certificate(otherRoot.forgePublic, otherRoot.forgePrivate, true), stored), false);
-    assert.equal(isAcceptedClientCertificate(certificate(host.forgePublic, otherRoot.forgePrivate, false), stored), false);
+    assert.equal(
+      isAcceptedClientCertificate(certificate(otherRoot.forgePublic, otherRoot.forgePrivate, true), stored),
+      false,
+    );
+    assert.equal(
+      isAcceptedClientCertificate(certificate(host.forgePublic, otherRoot.forgePrivate, false), stored),
+      false,
+    );
     assert.equal(isAcceptedClientCertificate(te.encode('garbage'), stored), false);
     assert.equal(isAcceptedClientCertificate(new Uint8Array(0), stored), false);
     assert.equal(isAcceptedClientCertificate(undefined, stored), false);
@@ -190,7 +215,10 @@ describe('EscrowBag and the stored pairing', () => {
     assert.equal(a.length, ESCROW_BAG_LENGTH);
     assert.equal(ESCROW_BAG_LENGTH, 32);
     assert.notDeepEqual(a, b);
-    assert.deepEqual(generateEscrowBag((n) => new Uint8Array(n).fill(7)), new Uint8Array(32).fill(7));
+    assert.deepEqual(
+      generateEscrowBag((n) => new Uint8Array(n).fill(7)),
+      new Uint8Array(32).fill(7),
+    );
   });
 
   test('pairingFromRecord keeps what the host sent', () => {

@@ -64,7 +64,12 @@ describe('built-in profiles', () => {
       assert.deepEqual(p.behaviour.trust, { mode: 'accept' });
       assert.deepEqual(p.behaviour.passcode, { mode: 'enter' });
       assert.equal(p.behaviour.locked, false);
-      assert.deepEqual(p.behaviour.serviceTls, { afc: false, notificationProxy: true, mobilebackup2: true, installationProxy: true });
+      assert.deepEqual(p.behaviour.serviceTls, {
+        afc: false,
+        notificationProxy: true,
+        mobilebackup2: true,
+        installationProxy: true,
+      });
       assert.equal(p.behaviour.keyDerivationIterations, 10_000_000);
       assert.ok(p.identity.usedBytes <= p.identity.totalCapacityBytes);
     }
@@ -95,16 +100,25 @@ describe('built-in profiles', () => {
 
 describe('determinism and --devices N', () => {
   test('the same options give the same device', async () => {
-    assert.deepEqual(await resolveProfile({ profile: 'big', index: 3, seed: 99 }), await resolveProfile({ profile: 'big', index: 3, seed: 99 }));
+    assert.deepEqual(
+      await resolveProfile({ profile: 'big', index: 3, seed: 99 }),
+      await resolveProfile({ profile: 'big', index: 3, seed: 99 }),
+    );
   });
 
   test('each index gets its own UDID, name, serial and Wi-Fi address', async () => {
     const devices = await Promise.all([0, 1, 2, 3].map((index) => resolveProfile({ index })));
-    assert.deepEqual(devices.map((d) => d.identity.deviceName), ['iPhone', 'iPhone (2)', 'iPhone (3)', 'iPhone (4)']);
+    assert.deepEqual(
+      devices.map((d) => d.identity.deviceName),
+      ['iPhone', 'iPhone (2)', 'iPhone (3)', 'iPhone (4)'],
+    );
     for (const key of ['udid', 'serialNumber', 'wifiAddress', 'imei', 'uniqueChipId'] as const) {
       assert.equal(new Set(devices.map((d) => d.identity[key])).size, 4, `${key} repeats`);
     }
-    assert.deepEqual(devices.map((d) => d.index), [0, 1, 2, 3]);
+    assert.deepEqual(
+      devices.map((d) => d.index),
+      [0, 1, 2, 3],
+    );
   });
 
   test('a different seed gives a different device', async () => {
@@ -130,7 +144,13 @@ describe('determinism and --devices N', () => {
 
 describe('--ios', () => {
   test('sets ProductVersion and a matching BuildVersion', async () => {
-    const cases: [string, string][] = [['17.5', '21F79'], ['17.5.1', '21F90'], ['16.0', '20A362'], ['15.0', '19A346'], ['26.0', '23A341']];
+    const cases: [string, string][] = [
+      ['17.5', '21F79'],
+      ['17.5.1', '21F90'],
+      ['16.0', '20A362'],
+      ['15.0', '19A346'],
+      ['26.0', '23A341'],
+    ];
     for (const [ios, build] of cases) {
       const p = await resolveProfile({ ios });
       assert.equal(p.identity.productVersion, ios);
@@ -147,7 +167,10 @@ describe('--ios', () => {
 
   test('an old iOS picks an older model and a legacy UDID', async () => {
     const p = await resolveProfile({ ios: '9.3' });
-    assert.ok(['iPhone4,1', 'iPhone5,2', 'iPhone6,1', 'iPhone7,2'].includes(p.identity.productType), p.identity.productType);
+    assert.ok(
+      ['iPhone4,1', 'iPhone5,2', 'iPhone6,1', 'iPhone7,2'].includes(p.identity.productType),
+      p.identity.productType,
+    );
     assert.equal(p.identity.udidStyle, 'legacy40');
     assert.match(p.identity.udid, /^[0-9a-f]{40}$/);
     assert.equal(p.identity.buildVersion, '13E233');
@@ -177,7 +200,12 @@ describe('JSON profiles', () => {
       assert.equal(p.identity.hardwareModel, 'D17AP');
       assert.match(p.identity.udid, /^00008110-/);
       assert.deepEqual(p.behaviour.trust, { mode: 'pending', seconds: 5 });
-      assert.deepEqual(p.behaviour.serviceTls, { afc: true, notificationProxy: true, mobilebackup2: true, installationProxy: true });
+      assert.deepEqual(p.behaviour.serviceTls, {
+        afc: true,
+        notificationProxy: true,
+        mobilebackup2: true,
+        installationProxy: true,
+      });
       assert.deepEqual(p.behaviour.passcode, { mode: 'enter' });
       assert.equal(p.content.files, 10);
       assert.equal(p.content.bytes, (await resolveProfile()).content.bytes);
@@ -206,7 +234,11 @@ describe('JSON profiles', () => {
     const p = await resolveProfile({ profile: { identity: { productVersion: '16.7' } }, ios: '17.2' });
     assert.equal(p.identity.productVersion, '17.2');
     assert.equal(p.identity.buildVersion, '21C62');
-    await rejectsUsage(resolveProfile({ profile: { identity: { productType: 'iPhone15,2' } }, ios: '12.0' }), 'iPhone15,2', '12.0');
+    await rejectsUsage(
+      resolveProfile({ profile: { identity: { productType: 'iPhone15,2' } }, ios: '12.0' }),
+      'iPhone15,2',
+      '12.0',
+    );
   });
 
   const bad: [string, string, string[]][] = [
@@ -221,8 +253,16 @@ describe('JSON profiles', () => {
     ['empty name', '{"identity": {"deviceName": ""}}', ['identity.deviceName']],
     ['unknown trust mode', '{"behaviour": {"trust": {"mode": "maybe"}}}', ['behaviour.trust.mode']],
     ['pending without seconds', '{"behaviour": {"trust": {"mode": "pending"}}}', ['behaviour.trust.seconds']],
-    ['seconds where none belong', '{"behaviour": {"passcode": {"mode": "enter", "seconds": 3}}}', ['behaviour.passcode.seconds']],
-    ['negative seconds', '{"behaviour": {"passcode": {"mode": "after", "seconds": -1}}}', ['behaviour.passcode.seconds']],
+    [
+      'seconds where none belong',
+      '{"behaviour": {"passcode": {"mode": "enter", "seconds": 3}}}',
+      ['behaviour.passcode.seconds'],
+    ],
+    [
+      'negative seconds',
+      '{"behaviour": {"passcode": {"mode": "after", "seconds": -1}}}',
+      ['behaviour.passcode.seconds'],
+    ],
     ['serviceTls type', '{"behaviour": {"serviceTls": {"afc": "yes"}}}', ['behaviour.serviceTls.afc']],
     ['serviceTls unknown service', '{"behaviour": {"serviceTls": {"ftp": true}}}', ['behaviour.serviceTls.ftp']],
     ['iterations', '{"behaviour": {"keyDerivationIterations": 0}}', ['behaviour.keyDerivationIterations']],

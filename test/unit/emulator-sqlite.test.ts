@@ -22,7 +22,13 @@ function build(rows: readonly [SqlValue, SqlValue][], indexed: boolean): Buffer 
   if (indexed) {
     const keys = rows.map((r) => r[0] as string | number);
     const order = keys.every((k) => typeof k === 'string') ? textOrder(keys as string[]) : groupedOrder(keys);
-    f.add({ type: 'index', name: 'tk', table: 't', root: writeIndexTree(f.store, { order, keys }), sql: 'CREATE INDEX tk ON t(k)' });
+    f.add({
+      type: 'index',
+      name: 'tk',
+      table: 't',
+      root: writeIndexTree(f.store, { order, keys }),
+      sql: 'CREATE INDEX tk ON t(k)',
+    });
   }
   return Buffer.concat(f.finish({ userVersion: 7 }));
 }
@@ -58,18 +64,59 @@ describe('emulator SQLite writer', () => {
   });
 
   test('every value type SQLite reads back as written, with the header fields set', () => {
-    const ints = [0, 1, -1, 2, 127, 128, -128, -129, 32767, 32768, -32769, 2 ** 23, -(2 ** 23) - 1, 2 ** 31, -(2 ** 31) - 1, 2 ** 47, -(2 ** 47) - 1, 2 ** 53 - 1, -(2 ** 53) + 1];
-    const values: SqlValue[] = [
-      ...ints, 0.5, -1e300, Math.PI, null, '', 'a', 'Résumé 😀', 'x'.repeat(31), 'x'.repeat(32), 'é'.repeat(40), '\u0000in\u0000side',
-      new Uint8Array(0), new Uint8Array([0, 255, 1]),
+    const ints = [
+      0,
+      1,
+      -1,
+      2,
+      127,
+      128,
+      -128,
+      -129,
+      32767,
+      32768,
+      -32769,
+      2 ** 23,
+      -(2 ** 23) - 1,
+      2 ** 31,
+      -(2 ** 31) - 1,
+      2 ** 47,
+      -(2 ** 47) - 1,
+      2 ** 53 - 1,
+      -(2 ** 53) + 1,
     ];
-    const db = open(build(values.map((v, i) => [i, v]), false));
+    const values: SqlValue[] = [
+      ...ints,
+      0.5,
+      -1e300,
+      Math.PI,
+      null,
+      '',
+      'a',
+      'Résumé 😀',
+      'x'.repeat(31),
+      'x'.repeat(32),
+      'é'.repeat(40),
+      '\u0000in\u0000side',
+      new Uint8Array(0),
+      new Uint8Array([0, 255, 1]),
+    ];
+    const db = open(
+      build(
+        values.map((v, i) => [i, v]),
+        false,
+      ),
+    );
     try {
       check(db);
       assert.deepEqual(db.pragma('user_version'), [{ user_version: 7 }]);
       assert.equal(db.pragma('encoding', { simple: true }), 'UTF-8');
       assert.equal(db.pragma('page_size', { simple: true }), 4096);
-      const got = db.prepare('SELECT rowid, k, v FROM t ORDER BY rowid').all() as { rowid: number; k: number; v: unknown }[];
+      const got = db.prepare('SELECT rowid, k, v FROM t ORDER BY rowid').all() as {
+        rowid: number;
+        k: number;
+        v: unknown;
+      }[];
       assert.equal(got.length, values.length);
       got.forEach((r, i) => {
         assert.equal(r.rowid, i + 1);
@@ -83,7 +130,10 @@ describe('emulator SQLite writer', () => {
   });
 
   test('rows too big for a page spill into overflow chains, at every threshold', () => {
-    const sizes = [0, 1, 4000, 4050, 4055, 4056, 4057, 4060, 4061, 4062, 4092, 4093, 4096, 5000, 8183, 8184, 8185, 12_000, 100_000, 1_000_000];
+    const sizes = [
+      0, 1, 4000, 4050, 4055, 4056, 4057, 4060, 4061, 4062, 4092, 4093, 4096, 5000, 8183, 8184, 8185, 12_000, 100_000,
+      1_000_000,
+    ];
     const rows: [SqlValue, SqlValue][] = sizes.map((n, i) => [i, new Uint8Array(n).map((_, j) => (j * 31 + i) & 0xff)]);
     const db = open(build(rows, false));
     try {
@@ -117,12 +167,19 @@ describe('emulator SQLite writer', () => {
       const counts = width === 8 ? [0, 1, 2, 500, 2000] : Array.from({ length: width === 950 ? 120 : 30 }, (_, i) => i);
       for (const n of counts) {
         // Descending keys, so the index order is not the rowid order.
-        const rows: [SqlValue, SqlValue][] = Array.from({ length: n }, (_, i) => [`${String(n - i).padStart(6, '0')}${'k'.repeat(width)}`, i]);
+        const rows: [SqlValue, SqlValue][] = Array.from({ length: n }, (_, i) => [
+          `${String(n - i).padStart(6, '0')}${'k'.repeat(width)}`,
+          i,
+        ]);
         const db = open(build(rows, true));
         try {
           check(db);
           const viaIndex = db.prepare('SELECT v FROM t INDEXED BY tk ORDER BY k').all() as { v: number }[];
-          assert.deepEqual(viaIndex.map((r) => r.v), rows.map((_, i) => n - 1 - i), `width ${width}, ${n} rows`);
+          assert.deepEqual(
+            viaIndex.map((r) => r.v),
+            rows.map((_, i) => n - 1 - i),
+            `width ${width}, ${n} rows`,
+          );
         } finally {
           db.close();
         }
@@ -131,11 +188,17 @@ describe('emulator SQLite writer', () => {
   });
 
   test('an index over a shared integer or text key orders ties by rowid', () => {
-    const rows: [SqlValue, SqlValue][] = Array.from({ length: 3000 }, (_, i) => [[4, 1, 2, 0, -7, 2 ** 40][i % 6] as number, i]);
+    const rows: [SqlValue, SqlValue][] = Array.from({ length: 3000 }, (_, i) => [
+      [4, 1, 2, 0, -7, 2 ** 40][i % 6] as number,
+      i,
+    ]);
     const db = open(build(rows, true));
     try {
       check(db);
-      const got = db.prepare('SELECT k, rowid AS r FROM t INDEXED BY tk ORDER BY k, rowid').all() as { k: number; r: number }[];
+      const got = db.prepare('SELECT k, rowid AS r FROM t INDEXED BY tk ORDER BY k, rowid').all() as {
+        k: number;
+        r: number;
+      }[];
       assert.equal(got.length, 3000);
     } finally {
       db.close();
@@ -143,15 +206,25 @@ describe('emulator SQLite writer', () => {
   });
 
   test('text order is UTF-8 byte order for any keys (property), also with long shared prefixes and hex ids', () => {
-    const key = fc.oneof(fc.string({ unit: 'binary', maxLength: 8 }), fc.string({ unit: 'grapheme', maxLength: 6 }), fc.stringMatching(/^[0-9a-f]{4}$/));
+    const key = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 8 }),
+      fc.string({ unit: 'grapheme', maxLength: 6 }),
+      fc.stringMatching(/^[0-9a-f]{4}$/),
+    );
     fc.assert(
-      fc.property(fc.array(key, { maxLength: 300 }), fc.constantFrom('', 'Library/Caches/com.example/'), (keys, prefix) => {
-        const all = keys.map((k) => prefix + k);
-        assert.deepEqual(textOrder(all), referenceOrder(all));
-      }),
+      fc.property(
+        fc.array(key, { maxLength: 300 }),
+        fc.constantFrom('', 'Library/Caches/com.example/'),
+        (keys, prefix) => {
+          const all = keys.map((k) => prefix + k);
+          assert.deepEqual(textOrder(all), referenceOrder(all));
+        },
+      ),
       { numRuns: 200 },
     );
-    const random = Array.from({ length: 5000 }, (_, i) => ((i * 2654435761) >>> 0).toString(16).padStart(8, '0').repeat(5));
+    const random = Array.from({ length: 5000 }, (_, i) =>
+      ((i * 2654435761) >>> 0).toString(16).padStart(8, '0').repeat(5),
+    );
     assert.deepEqual(textOrder(random), referenceOrder(random));
     const sorted = random.slice().sort();
     assert.deepEqual(textOrder(sorted), referenceOrder(sorted));
@@ -192,10 +265,23 @@ describe('emulator SQLite writer', () => {
   });
 
   test('lone surrogates sort as the U+FFFD they are written as', () => {
-    const keys = ['\ud800', '\uffff', '\ufffd', '\ud83d\ude00', '\ue000', 'a\udc00b', ...Array.from({ length: 40 }, (_, i) => `\ufffd${i}`)];
+    const keys = [
+      '\ud800',
+      '\uffff',
+      '\ufffd',
+      '\ud83d\ude00',
+      '\ue000',
+      'a\udc00b',
+      ...Array.from({ length: 40 }, (_, i) => `\ufffd${i}`),
+    ];
     const written = keys.map((k) => Buffer.from(k, 'utf8').toString('utf8'));
     assert.deepEqual(textOrder(keys), referenceOrder(written));
-    const db = open(build(keys.map((k, i) => [k, i]), true));
+    const db = open(
+      build(
+        keys.map((k, i) => [k, i]),
+        true,
+      ),
+    );
     try {
       check(db);
     } finally {
@@ -206,12 +292,20 @@ describe('emulator SQLite writer', () => {
   test('random text keys of any length build an index SQLite accepts (property)', () => {
     fc.assert(
       fc.property(fc.array(fc.string({ unit: 'grapheme', maxLength: 700 }), { maxLength: 60 }), (keys) => {
-        const db = open(build(keys.map((k, i) => [k, i]), true));
+        const db = open(
+          build(
+            keys.map((k, i) => [k, i]),
+            true,
+          ),
+        );
         try {
           check(db);
           const got = db.prepare('SELECT v FROM t INDEXED BY tk ORDER BY k').all() as { v: number }[];
           const written = keys.map((k) => Buffer.from(k, 'utf8').toString('utf8'));
-          assert.deepEqual(got.map((r) => r.v), referenceOrder(written));
+          assert.deepEqual(
+            got.map((r) => r.v),
+            referenceOrder(written),
+          );
         } finally {
           db.close();
         }
@@ -233,9 +327,18 @@ describe('emulator SQLite writer', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ibackup-sqlite-'));
     try {
       const path = join(dir, 'x.db');
-      writeFileSync(path, build(Array.from({ length: 2000 }, (_, i) => [`key ${(i * 7919) % 2000} ${'p'.repeat(i % 1500)}`, i]), true));
+      writeFileSync(
+        path,
+        build(
+          Array.from({ length: 2000 }, (_, i) => [`key ${(i * 7919) % 2000} ${'p'.repeat(i % 1500)}`, i]),
+          true,
+        ),
+      );
       assert.equal(execFileSync('sqlite3', [path, 'PRAGMA integrity_check;'], { encoding: 'utf8' }).trim(), 'ok');
-      const count = (how: string): string => execFileSync('sqlite3', [path, `SELECT count(*) FROM t ${how} WHERE k >= 'key 15';`], { encoding: 'utf8' }).trim();
+      const count = (how: string): string =>
+        execFileSync('sqlite3', [path, `SELECT count(*) FROM t ${how} WHERE k >= 'key 15';`], {
+          encoding: 'utf8',
+        }).trim();
       assert.equal(count('INDEXED BY tk'), count('NOT INDEXED'));
       assert.ok(Number(count('INDEXED BY tk')) > 1000);
     } finally {
@@ -265,19 +368,40 @@ describe('emulator Manifest.db', () => {
       reference.exec(`CREATE TABLE Files (fileID TEXT PRIMARY KEY, domain TEXT, relativePath TEXT, flags INTEGER, file BLOB);
         CREATE TABLE Properties (key TEXT PRIMARY KEY, value BLOB);
         CREATE INDEX FilesDomainIdx ON Files(domain); CREATE INDEX FilesRelativePathIdx ON Files(relativePath); CREATE INDEX FilesFlagsIdx ON Files(flags);`);
-      const schema = (d: Database.Database): unknown[] => d.prepare('SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY rowid').all();
+      const schema = (d: Database.Database): unknown[] =>
+        d.prepare('SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY rowid').all();
       assert.deepEqual(schema(db), schema(reference));
       assert.deepEqual(db.pragma('user_version'), [{ user_version: 2 }]);
-      const rows = db.prepare('SELECT fileID, domain, relativePath, flags, file FROM Files ORDER BY rowid').all() as { fileID: string; domain: string; relativePath: string; flags: number; file: Buffer }[];
+      const rows = db.prepare('SELECT fileID, domain, relativePath, flags, file FROM Files ORDER BY rowid').all() as {
+        fileID: string;
+        domain: string;
+        relativePath: string;
+        flags: number;
+        file: Buffer;
+      }[];
       assert.equal(rows.length, entries.length);
       rows.forEach((r, i) => {
         const want = manifestRow(entries[i] as DeviceEntry);
-        assert.deepEqual({ ...r, file: new Uint8Array(r.file) }, { fileID: want.fileId, domain: want.domain, relativePath: want.relativePath, flags: want.flags, file: want.file });
+        assert.deepEqual(
+          { ...r, file: new Uint8Array(r.file) },
+          {
+            fileID: want.fileId,
+            domain: want.domain,
+            relativePath: want.relativePath,
+            flags: want.flags,
+            file: want.file,
+          },
+        );
       });
       const d = entries[entries.length - 1] as DeviceEntry;
-      const plan = db.prepare('EXPLAIN QUERY PLAN SELECT fileID FROM Files WHERE domain = ? AND relativePath = ?').all(d.domain, d.relativePath) as { detail: string }[];
+      const plan = db
+        .prepare('EXPLAIN QUERY PLAN SELECT fileID FROM Files WHERE domain = ? AND relativePath = ?')
+        .all(d.domain, d.relativePath) as { detail: string }[];
       assert.match(plan.map((p) => p.detail).join(' '), /USING INDEX/);
-      assert.equal((db.prepare('SELECT count(*) AS n FROM Files WHERE flags = 2').get() as { n: number }).n, entries.filter((e) => e.kind === 'directory').length);
+      assert.equal(
+        (db.prepare('SELECT count(*) AS n FROM Files WHERE flags = 2').get() as { n: number }).n,
+        entries.filter((e) => e.kind === 'directory').length,
+      );
     } finally {
       db.close();
       reference.close();

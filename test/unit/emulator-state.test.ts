@@ -37,7 +37,8 @@ async function walk(dir: string, prefix = ''): Promise<string[]> {
 
 /** A binary plist made by Python's plistlib (an independent encoder). */
 function pythonBinaryPlist(json: string): Uint8Array {
-  const script = 'import plistlib,sys,json\nsys.stdout.buffer.write(plistlib.dumps(json.loads(sys.argv[1]), fmt=plistlib.FMT_BINARY))';
+  const script =
+    'import plistlib,sys,json\nsys.stdout.buffer.write(plistlib.dumps(json.loads(sys.argv[1]), fmt=plistlib.FMT_BINARY))';
   return new Uint8Array(execFileSync('python3', ['-c', script, json]));
 }
 
@@ -61,7 +62,11 @@ describe('EmulatorState: folders and SystemBUID', () => {
       for (const d of [dir, join(dir, 'devices'), join(dir, 'lockdown')]) assert.equal(await mode(d), 0o700, d);
       const config = join(dir, 'lockdown', 'SystemConfiguration.plist');
       assert.equal(await mode(config), 0o600);
-      const read = execFileSync('python3', ['-c', 'import plistlib,sys\nprint(plistlib.load(open(sys.argv[1],"rb"))["SystemBUID"])', config]);
+      const read = execFileSync('python3', [
+        '-c',
+        'import plistlib,sys\nprint(plistlib.load(open(sys.argv[1],"rb"))["SystemBUID"])',
+        config,
+      ]);
       assert.equal(read.toString().trim(), state.systemBuid());
       const again = await EmulatorState.open(dir);
       assert.equal(again.systemBuid(), state.systemBuid());
@@ -82,7 +87,10 @@ describe('EmulatorState: folders and SystemBUID', () => {
       await EmulatorState.open(dir);
       const config = join(dir, 'lockdown', 'SystemConfiguration.plist');
       await writeFile(config, 'not a plist at all');
-      await assert.rejects(EmulatorState.open(dir), (e: unknown) => hasCode(e, 'INTERNAL') && e.message.includes(config));
+      await assert.rejects(
+        EmulatorState.open(dir),
+        (e: unknown) => hasCode(e, 'INTERNAL') && e.message.includes(config),
+      );
     });
   });
 });
@@ -114,8 +122,12 @@ describe('EmulatorState: pair records (usbmuxd role)', () => {
       );
       await state.savePairRecord(UDID, xml);
       assert.deepEqual(await state.readPairRecord(UDID), xml);
-      await assert.rejects(state.savePairRecord(UDID, new TextEncoder().encode('garbage')), (e: unknown) => hasCode(e, 'PROTOCOL_DECODE'));
-      await assert.rejects(state.savePairRecord(UDID, pythonBinaryPlist('[1, 2]')), (e: unknown) => hasCode(e, 'PROTOCOL_DECODE'));
+      await assert.rejects(state.savePairRecord(UDID, new TextEncoder().encode('garbage')), (e: unknown) =>
+        hasCode(e, 'PROTOCOL_DECODE'),
+      );
+      await assert.rejects(state.savePairRecord(UDID, pythonBinaryPlist('[1, 2]')), (e: unknown) =>
+        hasCode(e, 'PROTOCOL_DECODE'),
+      );
       assert.deepEqual(await state.readPairRecord(UDID), xml);
     });
   });
@@ -167,11 +179,17 @@ describe('DeviceState', () => {
       assert.equal(await mode(join(dir, 'devices', UDID, 'pairings.plist')), 0o600);
       const reopened = await (await EmulatorState.open(dir)).device(UDID);
       assert.deepEqual(reopened.getPairing('H1'), { ...pairing(1), hostId: 'H1' });
-      assert.deepEqual(reopened.pairings().map((p) => p.hostId), ['H1', 'H2']);
+      assert.deepEqual(
+        reopened.pairings().map((p) => p.hostId),
+        ['H1', 'H2'],
+      );
       assert.equal(await reopened.removePairing('H1'), true);
       assert.equal(await reopened.removePairing('H1'), false);
       const third = await (await EmulatorState.open(dir)).device(UDID);
-      assert.deepEqual(third.pairings().map((p) => p.hostId), ['H2']);
+      assert.deepEqual(
+        third.pairings().map((p) => p.hostId),
+        ['H2'],
+      );
       assert.deepEqual(third.getPairing('H2')?.escrowBag, new Uint8Array(32).fill(2));
     });
   });
@@ -203,7 +221,10 @@ describe('DeviceState', () => {
       }
       await Promise.all(jobs);
       const files = await walk(dir);
-      assert.deepEqual(files.filter((f) => f.includes('.tmp')), []);
+      assert.deepEqual(
+        files.filter((f) => f.includes('.tmp')),
+        [],
+      );
       const reopened = await (await EmulatorState.open(dir)).device(UDID);
       assert.equal(reopened.pairings().length, 20);
       assert.equal(reopened.settings().deviceName, 'name 20');
@@ -218,12 +239,21 @@ describe('DeviceState', () => {
     await withStateDir(async (dir) => {
       await (await EmulatorState.open(dir)).device(UDID);
       const pairings = join(dir, 'devices', UDID, 'pairings.plist');
-      await writeFile(pairings, '<?xml version="1.0"?><plist version="1.0"><dict><key>H</key><string>x</string></dict></plist>');
-      await assert.rejects((await EmulatorState.open(dir)).device(UDID), (e: unknown) => hasCode(e, 'INTERNAL') && e.message.includes(pairings));
+      await writeFile(
+        pairings,
+        '<?xml version="1.0"?><plist version="1.0"><dict><key>H</key><string>x</string></dict></plist>',
+      );
+      await assert.rejects(
+        (await EmulatorState.open(dir)).device(UDID),
+        (e: unknown) => hasCode(e, 'INTERNAL') && e.message.includes(pairings),
+      );
       await rm(pairings);
       const keyPath = join(dir, 'devices', UDID, 'device-key.pem');
       await writeFile(keyPath, 'no key here');
-      await assert.rejects((await EmulatorState.open(dir)).device(UDID), (e: unknown) => hasCode(e, 'INTERNAL') && e.message.includes(keyPath));
+      await assert.rejects(
+        (await EmulatorState.open(dir)).device(UDID),
+        (e: unknown) => hasCode(e, 'INTERNAL') && e.message.includes(keyPath),
+      );
     });
   });
 });

@@ -9,7 +9,12 @@ import { randomBytes } from 'node:crypto';
 import { FILEPROVIDER_BACKUP_DB } from '../../src/emulator/content/domains.js';
 import { encryptChunks } from '../../src/emulator/services/mobilebackup2/encryption.js';
 import { RestoreDecryptor } from '../../src/emulator/services/mobilebackup2/restore-decrypt.js';
-import { UNREADABLE_REASON, bytesBeforeFailure, firstBytes, unreadableReason } from '../../src/emulator/services/mobilebackup2/unreadable.js';
+import {
+  UNREADABLE_REASON,
+  bytesBeforeFailure,
+  firstBytes,
+  unreadableReason,
+} from '../../src/emulator/services/mobilebackup2/unreadable.js';
 
 const file = { ...FILEPROVIDER_BACKUP_DB, kind: 'file' as const };
 
@@ -42,7 +47,12 @@ test('the source is not read past the part sent; an encryptor is not finished', 
 
   let digest: Uint8Array | undefined;
   const plain = [randomBytes(5000)];
-  const sent = [...(firstBytes(encryptChunks(randomBytes(32), plain, (d) => (digest = d)), bytesBeforeFailure(5008)) as Iterable<Uint8Array>)];
+  const sent = [
+    ...(firstBytes(
+      encryptChunks(randomBytes(32), plain, (d) => (digest = d)),
+      bytesBeforeFailure(5008),
+    ) as Iterable<Uint8Array>),
+  ];
   assert.equal(Buffer.concat(sent).length, bytesBeforeFailure(5008));
   assert.equal(digest, undefined, 'no Digest of a blob that was not sent whole');
 });

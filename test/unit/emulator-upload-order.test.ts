@@ -13,28 +13,49 @@ interface U {
 const BIG = 1000;
 
 function make(kinds: Array<'big' | 'photo' | 'noise'>): U[] {
-  return kinds.map((k, id) => ({ id, size: k === 'big' ? BIG + id : id % 10, entry: { source: k === 'photo' ? 'photo' : 'noise' } }));
+  return kinds.map((k, id) => ({
+    id,
+    size: k === 'big' ? BIG + id : id % 10,
+    entry: { source: k === 'photo' ? 'photo' : 'noise' },
+  }));
 }
 
 test('big files first, every file once, each kind in its own order', () => {
   fc.assert(
-    fc.property(fc.array(fc.constantFrom<'big' | 'photo' | 'noise'>('big', 'photo', 'noise'), { maxLength: 300 }), (kinds) => {
-      const list = make(kinds);
-      const out = uploadOrder(list, BIG);
-      assert.deepEqual([...out].map((u) => u.id).sort((a, b) => a - b), list.map((u) => u.id));
-      const nBig = list.filter((u) => u.size >= BIG).length;
-      assert.ok(out.slice(0, nBig).every((u) => u.size >= BIG));
-      for (const pick of [(u: U) => u.size >= BIG, (u: U) => u.size < BIG && u.entry.source === 'photo', (u: U) => u.size < BIG && u.entry.source !== 'photo']) {
-        const ids = out.filter(pick).map((u) => u.id);
-        assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
-      }
-    }),
+    fc.property(
+      fc.array(fc.constantFrom<'big' | 'photo' | 'noise'>('big', 'photo', 'noise'), { maxLength: 300 }),
+      (kinds) => {
+        const list = make(kinds);
+        const out = uploadOrder(list, BIG);
+        assert.deepEqual(
+          [...out].map((u) => u.id).sort((a, b) => a - b),
+          list.map((u) => u.id),
+        );
+        const nBig = list.filter((u) => u.size >= BIG).length;
+        assert.ok(out.slice(0, nBig).every((u) => u.size >= BIG));
+        for (const pick of [
+          (u: U) => u.size >= BIG,
+          (u: U) => u.size < BIG && u.entry.source === 'photo',
+          (u: U) => u.size < BIG && u.entry.source !== 'photo',
+        ]) {
+          const ids = out.filter(pick).map((u) => u.id);
+          assert.deepEqual(
+            ids,
+            [...ids].sort((a, b) => a - b),
+          );
+        }
+      },
+    ),
   );
 });
 
 test('photos are spread evenly among the other small files, not bunched', () => {
   // 500 photos listed together after 19 500 other files, as a camera roll sits in a catalogue.
-  const list = make([...Array<'noise'>(9000).fill('noise'), ...Array<'photo'>(500).fill('photo'), ...Array<'noise'>(10_500).fill('noise')]);
+  const list = make([
+    ...Array<'noise'>(9000).fill('noise'),
+    ...Array<'photo'>(500).fill('photo'),
+    ...Array<'noise'>(10_500).fill('noise'),
+  ]);
   const out = uploadOrder(list, BIG);
   const at = out.flatMap((u, i) => (u.entry.source === 'photo' ? [i] : []));
   assert.equal(at.length, 500);
@@ -45,7 +66,13 @@ test('photos are spread evenly among the other small files, not bunched', () => 
 
 test('only photos, or none: the order is kept', () => {
   const photos = make(['photo', 'photo', 'big', 'photo']);
-  assert.deepEqual(uploadOrder(photos, BIG).map((u) => u.id), [2, 0, 1, 3]);
+  assert.deepEqual(
+    uploadOrder(photos, BIG).map((u) => u.id),
+    [2, 0, 1, 3],
+  );
   const none = make(['noise', 'big', 'noise']);
-  assert.deepEqual(uploadOrder(none, BIG).map((u) => u.id), [1, 0, 2]);
+  assert.deepEqual(
+    uploadOrder(none, BIG).map((u) => u.id),
+    [1, 0, 2],
+  );
 });

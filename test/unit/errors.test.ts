@@ -22,10 +22,28 @@ test('every error code has a message and a remedy, and IbackupError carries them
 
 test('the codes the architecture names exist', () => {
   for (const code of [
-    'USAGE', 'USBMUXD_UNREACHABLE', 'NO_DEVICE', 'DEVICE_NOT_FOUND', 'MULTIPLE_DEVICES', 'NOT_PAIRED',
-    'TRUST_PENDING', 'TRUST_DENIED', 'DEVICE_LOCKED', 'PASSCODE_REQUIRED', 'TIMEOUT', 'CANCELLED',
-    'PROTOCOL_DECODE', 'FRAME_TOO_LARGE', 'UNSAFE_PATH', 'DISK_FULL', 'DEVICE_BACKUP_ERROR',
-    'PASSWORD_REQUIRED', 'WRONG_PASSWORD', 'BACKUP_NOT_FOUND', 'BACKUP_INCOMPLETE', 'BACKUP_CORRUPT',
+    'USAGE',
+    'USBMUXD_UNREACHABLE',
+    'NO_DEVICE',
+    'DEVICE_NOT_FOUND',
+    'MULTIPLE_DEVICES',
+    'NOT_PAIRED',
+    'TRUST_PENDING',
+    'TRUST_DENIED',
+    'DEVICE_LOCKED',
+    'PASSCODE_REQUIRED',
+    'TIMEOUT',
+    'CANCELLED',
+    'PROTOCOL_DECODE',
+    'FRAME_TOO_LARGE',
+    'UNSAFE_PATH',
+    'DISK_FULL',
+    'DEVICE_BACKUP_ERROR',
+    'PASSWORD_REQUIRED',
+    'WRONG_PASSWORD',
+    'BACKUP_NOT_FOUND',
+    'BACKUP_INCOMPLETE',
+    'BACKUP_CORRUPT',
   ]) {
     assert.ok(code in ERROR_CODES, code);
   }

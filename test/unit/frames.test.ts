@@ -8,7 +8,6 @@ import { assertEveryChunking, concat } from '../helpers/bytes.js';
 
 const enc = new TextEncoder();
 
-
 /** A frame assembled by hand: 4-byte big-endian length, then the body. */
 function frame(body: Uint8Array): Uint8Array {
   const n = body.length;
@@ -59,7 +58,6 @@ describe('plist frames', () => {
     assertEveryChunking(SAMPLE, decodeAll, EXPECTED);
   });
 
-
   test('raw mode yields the bodies, and hands over unframed bytes that follow a frame', () => {
     const stream = Uint8Array.of(0, 0, 0, 0x10, 0x61, 0x62); // the start of a DeviceLink file stream
     const d = new RawFrameDecoder();
@@ -92,10 +90,17 @@ describe('plist frames', () => {
       ['truncated binary', frame(BPLIST_READY.subarray(0, 30)), 'PROTOCOL_DECODE'],
     ];
     for (const [name, bytes, code] of cases) {
-      assert.throws(() => new FrameDecoder().push(bytes), (e: unknown) => hasCode(e, code), name);
+      assert.throws(
+        () => new FrameDecoder().push(bytes),
+        (e: unknown) => hasCode(e, code),
+        name,
+      );
     }
     const small = new FrameDecoder({ maxFrameSize: 16 });
-    assert.throws(() => small.push(Uint8Array.of(0, 0, 0, 17)), (e: unknown) => hasCode(e, 'FRAME_TOO_LARGE'));
+    assert.throws(
+      () => small.push(Uint8Array.of(0, 0, 0, 17)),
+      (e: unknown) => hasCode(e, 'FRAME_TOO_LARGE'),
+    );
   });
 
   test('a partial frame waits for more bytes', () => {

@@ -30,7 +30,12 @@ test('a file is created off the main thread, then written whole, closed and rena
     const dir = path.join(t.root, 'd');
     mkdirSync(dir);
     const fd = await nodeFs.createFile(path.join(dir, 'f.tmp-1'));
-    nodeFs.finishSmallFile(fd, path.join(dir, 'f.tmp-1'), [b('hello '), new Uint8Array(0), b('world')], path.join(dir, 'f'));
+    nodeFs.finishSmallFile(
+      fd,
+      path.join(dir, 'f.tmp-1'),
+      [b('hello '), new Uint8Array(0), b('world')],
+      path.join(dir, 'f'),
+    );
     assert.equal(readFileSync(path.join(dir, 'f'), 'utf8'), 'hello world');
     assert.deepEqual(readdirSync(dir), ['f']);
     // The temporary name is never followed through a link.

@@ -17,7 +17,9 @@ test('the backup heap tuning uses flags this Node knows: a fixed room while the 
     globalThis.gc?.();
     console.log(JSON.stringify(seen));
     process.exit(0);`;
-  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout.trim()), [300, 0, 0, 300, 200, 160]);
   assert.equal(r.stderr, '');

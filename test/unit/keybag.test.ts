@@ -12,7 +12,8 @@ import type { Keybag, KeybagClassKey } from '../../src/protocol/keybag.js';
 import { aesUnwrap, deriveKek } from '../../src/protocol/crypto.js';
 import { hasCode, isIbackupError } from '../../src/errors.js';
 
-const hex = (s: string): Uint8Array => Uint8Array.from(s.replace(/\s+/g, '').match(/../g) ?? [], (b) => parseInt(b, 16));
+const hex = (s: string): Uint8Array =>
+  Uint8Array.from(s.replace(/\s+/g, '').match(/../g) ?? [], (b) => parseInt(b, 16));
 const isDecode = (e: unknown): boolean => hasCode(e, 'PROTOCOL_DECODE');
 
 /** Test-only TLV writer: 4 ASCII tag bytes, BE u32 length, value (hex). */
@@ -27,7 +28,8 @@ const KB_UUID = '00112233445566778899aabbccddeeff';
 const SALT = '2721336781705041205314422175267631184867';
 const DPSL = '99fafc983e732998adb9fadc162a2e382143f115';
 const WPKY = '17a3b858e79bc273be43a9f113b71efe7ec8e7e401396b350180b4592ef45db67ffef7b2d64329a5';
-const CLASS_UUID = (c: number): string => 'c1a55000000000000000000000000000'.slice(0, 30) + c.toString(16).padStart(2, '0');
+const CLASS_UUID = (c: number): string =>
+  'c1a55000000000000000000000000000'.slice(0, 30) + c.toString(16).padStart(2, '0');
 
 const HEADER =
   tlv('VERS', u32hex(5)) +
@@ -42,13 +44,18 @@ const HEADER =
   tlv('DPSL', DPSL);
 
 function classBlock(c: number, wrap: number, wpky = WPKY): string {
-  return tlv('UUID', CLASS_UUID(c)) + tlv('CLAS', u32hex(c)) + tlv('WRAP', u32hex(wrap)) + tlv('KTYP', u32hex(0)) + tlv('WPKY', wpky);
+  return (
+    tlv('UUID', CLASS_UUID(c)) +
+    tlv('CLAS', u32hex(c)) +
+    tlv('WRAP', u32hex(wrap)) +
+    tlv('KTYP', u32hex(0)) +
+    tlv('WPKY', wpky)
+  );
 }
 
 /** A modern backup keybag, classes 11 down to 1 (WRAP 3 for 5, 9, 10, 11). */
 const MODERN = hex(
-  HEADER +
-    [11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1].map((c) => classBlock(c, [5, 9, 10, 11].includes(c) ? 3 : 2)).join(''),
+  HEADER + [11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1].map((c) => classBlock(c, [5, 9, 10, 11].includes(c) ? 3 : 2)).join(''),
 );
 
 describe('parseKeybag', () => {
@@ -87,8 +94,14 @@ describe('parseKeybag', () => {
 
   test('an iOS 9 keybag has no DPWT/DPIC/DPSL', () => {
     const bytes = hex(
-      tlv('VERS', u32hex(3)) + tlv('TYPE', u32hex(1)) + tlv('UUID', KB_UUID) + tlv('HMCK', '00'.repeat(40)) +
-        tlv('WRAP', u32hex(0)) + tlv('SALT', SALT) + tlv('ITER', u32hex(10000)) + classBlock(1, 2),
+      tlv('VERS', u32hex(3)) +
+        tlv('TYPE', u32hex(1)) +
+        tlv('UUID', KB_UUID) +
+        tlv('HMCK', '00'.repeat(40)) +
+        tlv('WRAP', u32hex(0)) +
+        tlv('SALT', SALT) +
+        tlv('ITER', u32hex(10000)) +
+        classBlock(1, 2),
     );
     const k = parseKeybag(bytes);
     assert.equal(k.version, 3);
@@ -137,10 +150,20 @@ describe('buildKeybag', () => {
 
   test('unknown tags, PBKY and a non-canonical order survive a round trip', () => {
     const bytes = hex(
-      tlv('TYPE', u32hex(0x40000001)) + tlv('VERS', u32hex(4)) + tlv('XTRA', 'abcdef') + tlv('UUID', KB_UUID) +
-        tlv('SALT', SALT) + tlv('WRAP', u32hex(0)) + tlv('ITER', u32hex(10000)) + tlv('XTRA', '') +
-        tlv('UUID', CLASS_UUID(2)) + tlv('WPKY', WPKY) + tlv('CLAS', u32hex(2)) + tlv('NEWT', '01') +
-        tlv('WRAP', u32hex(2)) + tlv('PBKY', '11'.repeat(32)),
+      tlv('TYPE', u32hex(0x40000001)) +
+        tlv('VERS', u32hex(4)) +
+        tlv('XTRA', 'abcdef') +
+        tlv('UUID', KB_UUID) +
+        tlv('SALT', SALT) +
+        tlv('WRAP', u32hex(0)) +
+        tlv('ITER', u32hex(10000)) +
+        tlv('XTRA', '') +
+        tlv('UUID', CLASS_UUID(2)) +
+        tlv('WPKY', WPKY) +
+        tlv('CLAS', u32hex(2)) +
+        tlv('NEWT', '01') +
+        tlv('WRAP', u32hex(2)) +
+        tlv('PBKY', '11'.repeat(32)),
     );
     const k = parseKeybag(bytes);
     assert.equal(k.type, 0x40000001);
@@ -158,8 +181,12 @@ describe('buildKeybag', () => {
 
   test('fields set after parsing are written even when absent from the parsed order', () => {
     const bytes = hex(
-      tlv('VERS', u32hex(3)) + tlv('TYPE', u32hex(1)) + tlv('UUID', KB_UUID) + tlv('WRAP', u32hex(0)) +
-        tlv('SALT', SALT) + tlv('ITER', u32hex(10000)),
+      tlv('VERS', u32hex(3)) +
+        tlv('TYPE', u32hex(1)) +
+        tlv('UUID', KB_UUID) +
+        tlv('WRAP', u32hex(0)) +
+        tlv('SALT', SALT) +
+        tlv('ITER', u32hex(10000)),
     );
     const k = parseKeybag(bytes);
     k.dpic = 1000;
@@ -233,7 +260,10 @@ describe('malformed keybags throw PROTOCOL_DECODE', () => {
     ['missing UUID', HEADER.replace(tlv('UUID', KB_UUID), '')],
     ['missing ITER', HEADER.replace(tlv('ITER', u32hex(10000)), '')],
     ['keybag UUID of 15 bytes', HEADER.replace(tlv('UUID', KB_UUID), tlv('UUID', KB_UUID.slice(2)))],
-    ['class UUID of 8 bytes', HEADER + tlv('UUID', '00'.repeat(8)) + tlv('CLAS', u32hex(1)) + tlv('WRAP', u32hex(2)) + tlv('WPKY', WPKY)],
+    [
+      'class UUID of 8 bytes',
+      HEADER + tlv('UUID', '00'.repeat(8)) + tlv('CLAS', u32hex(1)) + tlv('WRAP', u32hex(2)) + tlv('WPKY', WPKY),
+    ],
     ['class without WPKY', HEADER + tlv('UUID', CLASS_UUID(1)) + tlv('CLAS', u32hex(1)) + tlv('WRAP', u32hex(2))],
     ['class without CLAS', HEADER + tlv('UUID', CLASS_UUID(1)) + tlv('WRAP', u32hex(2)) + tlv('WPKY', WPKY)],
     ['empty input', ''],

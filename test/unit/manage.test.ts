@@ -6,7 +6,16 @@
  */
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { listAllBackups } from '../../src/app/list.js';
 import { archiveBackup, archiveFolderName, deleteBackup, describeManagedBackup } from '../../src/app/manage.js';
@@ -56,7 +65,6 @@ function filesOf(dir: string): Map<string, [number, string]> {
 }
 
 describe('deleteBackup', () => {
-
   test('deletes a backup in the root; nothing is listed or left behind', async () => {
     const root = setup();
     const { dir } = buildBackup(root, { udid: UDID });
@@ -67,7 +75,10 @@ describe('deleteBackup', () => {
     assert.deepEqual(await deleteBackup(dir, [root]), { deleted: dir });
     assert.equal(existsSync(dir), false);
     assert.deepEqual(readdirSync(root), [OTHER]);
-    assert.deepEqual((await listAllBackups([root])).backups.map((b) => b.udid), [OTHER]);
+    assert.deepEqual(
+      (await listAllBackups([root])).backups.map((b) => b.udid),
+      [OTHER],
+    );
   });
 
   test('relative paths, a root reached through a link, archives and kept previous copies', async () => {
@@ -102,7 +113,13 @@ describe('deleteBackup', () => {
     writeFileSync(path.join(inside, 'nested', 'Info.plist'), 'x');
 
     await rejectsWith(deleteBackup(outside, [root]), 'USAGE', /not in the backup folder/);
-    await rejectsWith(deleteBackup(path.join(root, UDID, '..', '..', '..', path.basename(path.dirname(outsideRoot)), 'Backup', UDID), [root]), 'USAGE', /not in the backup folder/);
+    await rejectsWith(
+      deleteBackup(path.join(root, UDID, '..', '..', '..', path.basename(path.dirname(outsideRoot)), 'Backup', UDID), [
+        root,
+      ]),
+      'USAGE',
+      /not in the backup folder/,
+    );
     await rejectsWith(deleteBackup(path.join(root, UDID, '..'), [root]), 'USAGE', /backup folder itself/);
     await rejectsWith(deleteBackup(root, [root]), 'USAGE', /backup folder itself/);
     await rejectsWith(deleteBackup(`${root}/`, [root]), 'USAGE', /backup folder itself/);
@@ -117,7 +134,13 @@ describe('deleteBackup', () => {
     await rejectsWith(archiveBackup(outside, [root]), 'USAGE');
     await rejectsWith(archiveBackup(root, [root]), 'USAGE');
     await rejectsWith(archiveBackup(path.join(root, 'Photos'), [root]), 'BACKUP_NOT_FOUND');
-    for (const p of [outside, inside, path.join(root, 'Photos', 'a.jpg'), path.join(root, '.ibackup', 'Info.plist'), path.join(inside, 'nested')]) {
+    for (const p of [
+      outside,
+      inside,
+      path.join(root, 'Photos', 'a.jpg'),
+      path.join(root, '.ibackup', 'Info.plist'),
+      path.join(inside, 'nested'),
+    ]) {
       assert.ok(existsSync(p), p);
     }
     assert.equal((await listBackups(outsideRoot)).length, 1);
@@ -155,12 +178,21 @@ describe('deleteBackup', () => {
     // What deleteBackup does first, then the process dies.
     const leftover = path.join(root, `.deleting-${process.pid}-0badc0de-${UDID}`);
     renameSync(dir, leftover);
-    assert.deepEqual((await listBackups(root)).map((b) => b.folder), [OTHER]);
-    assert.deepEqual((await listAllBackups([root])).backups.map((b) => b.udid), [OTHER]);
+    assert.deepEqual(
+      (await listBackups(root)).map((b) => b.folder),
+      [OTHER],
+    );
+    assert.deepEqual(
+      (await listAllBackups([root])).backups.map((b) => b.udid),
+      [OTHER],
+    );
     // An archive interrupted by a process that is gone is hidden too.
     const halfArchive = path.join(root, `.archiving-2147483646-0badc0de-${UDID}`);
     buildBackup(root, { udid: UDID, folder: path.basename(halfArchive) });
-    assert.deepEqual((await listBackups(root)).map((b) => b.folder), [OTHER]);
+    assert.deepEqual(
+      (await listBackups(root)).map((b) => b.folder),
+      [OTHER],
+    );
     await deleteBackup(path.join(root, OTHER), [root]);
     assert.deepEqual(readdirSync(root), []);
   });

@@ -9,8 +9,18 @@ import { join } from 'node:path';
 import { Link } from '../../src/transport/link.js';
 import { DlConnection } from '../../src/transport/dl-connection.js';
 import { MobileBackup2Client, type Mb2Observer } from '../../src/host/services/mobilebackup2.js';
-import { decodeDeviceLinkMessage, encodeDeviceLinkMessage, type DeviceLinkMessage } from '../../src/protocol/devicelink.js';
-import { encodeDlDataBlocks, encodeDlErrorBlock, encodeDlUploadFileHeader, encodeDlSuccessBlock, DL_STREAM_TERMINATOR } from '../../src/protocol/dl-file-stream.js';
+import {
+  decodeDeviceLinkMessage,
+  encodeDeviceLinkMessage,
+  type DeviceLinkMessage,
+} from '../../src/protocol/devicelink.js';
+import {
+  encodeDlDataBlocks,
+  encodeDlErrorBlock,
+  encodeDlUploadFileHeader,
+  encodeDlSuccessBlock,
+  DL_STREAM_TERMINATOR,
+} from '../../src/protocol/dl-file-stream.js';
 import { BackupStore } from '../../src/backup/store.js';
 import { storeTarget } from '../../src/app/backup-target.js';
 import { deviceWaitMs, parseWait } from '../../src/app/device-wait.js';
@@ -53,7 +63,10 @@ async function bench(): Promise<Bench> {
     status: async () => {
       const m = decodeDeviceLinkMessage(await dev.receive());
       assert.equal(m.name, 'DLMessageStatusResponse');
-      return { code: m.name === 'DLMessageStatusResponse' ? m.code : NaN, value: m.name === 'DLMessageStatusResponse' ? m.value : undefined };
+      return {
+        code: m.name === 'DLMessageStatusResponse' ? m.code : NaN,
+        value: m.name === 'DLMessageStatusResponse' ? m.value : undefined,
+      };
     },
     close: async () => {
       close();
@@ -62,13 +75,21 @@ async function bench(): Promise<Bench> {
   };
 }
 
-const done = (code = 0): DeviceLinkMessage => ({ name: 'DLMessageProcessMessage', message: { MessageName: 'Response', ErrorCode: code } });
+const done = (code = 0): DeviceLinkMessage => ({
+  name: 'DLMessageProcessMessage',
+  message: { MessageName: 'Response', ErrorCode: code },
+});
 
 test('a ping and a message the host does not know are ignored, not answered (as libimobiledevice does)', async () => {
   const b = await bench();
   try {
     const ignored: string[] = [];
-    const running = b.host.run({ MessageName: 'Backup' }, storeTarget(b.store), { ignored: (n) => ignored.push(n) }, { waitMs: 5000 });
+    const running = b.host.run(
+      { MessageName: 'Backup' },
+      storeTarget(b.store),
+      { ignored: (n) => ignored.push(n) },
+      { waitMs: 5000 },
+    );
     await b.dev.receive(); // the request
     await b.send({ name: 'DLMessagePing', message: 'Preparing backup' });
     await b.send({ name: 'unknown', messageName: 'DLMessageSomethingNew', raw: ['DLMessageSomethingNew', 1] });
@@ -83,7 +104,7 @@ test('a ping and a message the host does not know are ignored, not answered (as 
   }
 });
 
-test('a file whose upload ends with the device\'s error block is kept as sent, reported, and can be moved later', async () => {
+test("a file whose upload ends with the device's error block is kept as sent, reported, and can be moved later", async () => {
   const b = await bench();
   try {
     const seen: string[] = [];
@@ -104,7 +125,12 @@ test('a file whose upload ends with the device\'s error block is kept as sent, r
       DL_STREAM_TERMINATOR,
     );
     assert.equal((await b.status()).code, 0, 'the stream is answered with success');
-    await b.send({ name: 'DLMessageMoveItems', moves: [{ from: blob, to: `${UDID}/ab/ab${'0'.repeat(38)}` }], options: {}, progress: 90 });
+    await b.send({
+      name: 'DLMessageMoveItems',
+      moves: [{ from: blob, to: `${UDID}/ab/ab${'0'.repeat(38)}` }],
+      options: {},
+      progress: 90,
+    });
     assert.equal((await b.status()).code, 0, 'moving the kept file succeeds');
     await b.send(done());
     await running;
@@ -146,12 +172,15 @@ test('the device may stay silent up to the wait; past it the error names the wai
     await new Promise((r) => setTimeout(r, 600)); // silent, but within the wait
     await b.send(done());
     assert.equal((await quiet).ErrorCode, 0);
-    await assert.rejects(b.host.run({ MessageName: 'Backup' }, storeTarget(b.store), {}, { waitMs: 300 }), (err: unknown) => {
-      assert.ok(isIbackupError(err) && err.code === 'TIMEOUT');
-      assert.match(err.message, /sent nothing for 300 ms, the longest this backup waits/);
-      assert.match(err.remedy, /--wait/);
-      return true;
-    });
+    await assert.rejects(
+      b.host.run({ MessageName: 'Backup' }, storeTarget(b.store), {}, { waitMs: 300 }),
+      (err: unknown) => {
+        assert.ok(isIbackupError(err) && err.code === 'TIMEOUT');
+        assert.match(err.message, /sent nothing for 300 ms, the longest this backup waits/);
+        assert.match(err.remedy, /--wait/);
+        return true;
+      },
+    );
   } finally {
     await b.close();
   }
@@ -172,10 +201,13 @@ test('the default wait is 60 minutes, scaled by IBACKUP_TIME_SCALE; --wait takes
   assert.equal(parseWait('2h'), 2 * 3_600_000);
   assert.equal(parseWait('90s'), 90_000);
   assert.equal(parseWait('45'), 45 * 60_000);
-  assert.throws(() => parseWait('soon'), (e: unknown) => isIbackupError(e) && e.code === 'USAGE');
+  assert.throws(
+    () => parseWait('soon'),
+    (e: unknown) => isIbackupError(e) && e.code === 'USAGE',
+  );
 });
 
-test('free space counts blocks in the file system\'s fragment size (f_frsize), not its preferred I/O size', async () => {
+test("free space counts blocks in the file system's fragment size (f_frsize), not its preferred I/O size", async () => {
   const root = await mkdtemp(join(tmpdir(), 'ibackup-frsize-'));
   try {
     const { nodeFs } = await import('../../src/backup/fs-layer.js');
@@ -188,7 +220,11 @@ test('free space counts blocks in the file system\'s fragment size (f_frsize), n
     assert.equal(await store.freeSpace(), 400 * 4096);
     const noFragment = new BackupStore(root, UDID, { fs: { ...fake, fragmentSize: async () => undefined } });
     assert.equal(await noFragment.freeSpace(), 400 * (1 << 20));
-    if (process.platform === 'linux') assert.equal(await nodeFs.fragmentSize?.(root), Number((await import('node:child_process')).execFileSync('stat', ['-f', '-c', '%S', root]).toString().trim()));
+    if (process.platform === 'linux')
+      assert.equal(
+        await nodeFs.fragmentSize?.(root),
+        Number((await import('node:child_process')).execFileSync('stat', ['-f', '-c', '%S', root]).toString().trim()),
+      );
   } finally {
     await rm(root, { recursive: true, force: true });
   }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isKnownProductType, knownProductTypes, modelName } from '../../src/host/models.js';
 
-test('marketing names of iPhones (hand-written from Apple\'s model list)', () => {
+test("marketing names of iPhones (hand-written from Apple's model list)", () => {
   const cases: [string, string][] = [
     ['iPhone1,1', 'iPhone'],
     ['iPhone3,1', 'iPhone 4'],
@@ -27,7 +27,10 @@ test('marketing names of iPhones (hand-written from Apple\'s model list)', () =>
 
 test('every iPhone generation from iPhone1 to iPhone17 has at least one entry', () => {
   for (let major = 1; major <= 17; major++) {
-    assert.ok(knownProductTypes().some((t) => t.startsWith(`iPhone${major},`)), `iPhone${major},x`);
+    assert.ok(
+      knownProductTypes().some((t) => t.startsWith(`iPhone${major},`)),
+      `iPhone${major},x`,
+    );
   }
 });
 

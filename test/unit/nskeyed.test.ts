@@ -128,7 +128,12 @@ describe('encodeMBFile', () => {
         { $data: hex(DIGEST) },
         { 'NS.data': { $data: hex(EK) }, $class: { $uid: 5 } },
         { $classname: 'NSMutableData', $classes: ['NSMutableData', 'NSData', 'NSObject'] },
-        { $xattrs: { 'com.apple.TextEncoding': { $data: hex(text('utf-8;134217984')) }, 'com.apple.rootless': { $data: '' } } },
+        {
+          $xattrs: {
+            'com.apple.TextEncoding': { $data: hex(text('utf-8;134217984')) },
+            'com.apple.rootless': { $data: '' },
+          },
+        },
         { $classname: 'MBFile', $classes: ['MBFile', 'NSObject'] },
       ],
     };
@@ -168,7 +173,10 @@ describe('encodeMBFile', () => {
   });
 
   test('non-integer numbers are refused', () => {
-    assert.throws(() => encodeMBFile({ size: 1.5 }), (e: unknown) => hasCode(e, 'INTERNAL'));
+    assert.throws(
+      () => encodeMBFile({ size: 1.5 }),
+      (e: unknown) => hasCode(e, 'INTERNAL'),
+    );
   });
 
   test('decode(encode(f)) equals f for any record (property)', () => {
@@ -189,7 +197,10 @@ describe('encodeMBFile', () => {
         flags: fc.nat(),
         protectionClass: fc.nat(11),
         encryptionKey: fc.uint8Array({ maxLength: 44 }),
-        extendedAttributes: fc.dictionary(fc.string({ minLength: 1 }), fc.uint8Array({ maxLength: 8 }), { maxKeys: 3, noNullPrototype: true }),
+        extendedAttributes: fc.dictionary(fc.string({ minLength: 1 }), fc.uint8Array({ maxLength: 8 }), {
+          maxKeys: 3,
+          noNullPrototype: true,
+        }),
         digest: fc.uint8Array({ minLength: 20, maxLength: 20 }),
       },
       { requiredKeys: [], noNullPrototype: true },
@@ -211,7 +222,14 @@ function tree(): PlistDict {
     $top: { root: uid(1) },
     $objects: [
       '$null',
-      { Size: 3, Mode: 0o100644, RelativePath: uid(2), EncryptionKey: uid(3), ExtendedAttributes: uid(5), $class: uid(6) },
+      {
+        Size: 3,
+        Mode: 0o100644,
+        RelativePath: uid(2),
+        EncryptionKey: uid(3),
+        ExtendedAttributes: uid(5),
+        $class: uid(6),
+      },
       'a/b',
       { 'NS.data': EK, $class: uid(4) },
       { $classname: 'NSMutableData', $classes: ['NSMutableData', 'NSData', 'NSObject'] },
@@ -305,15 +323,18 @@ describe('malformed archives throw PROTOCOL_DECODE', () => {
   test('corrupted bytes either decode or throw PROTOCOL_DECODE (property)', () => {
     const bytes = encodeMBFile({ ...EXPECTED.file });
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(bytes.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), (edits) => {
-        const b = bytes.slice();
-        for (const [at, v] of edits) b[at] = v;
-        try {
-          decodeMBFile(b);
-        } catch (e) {
-          assert.ok(isDecode(e), String(e));
-        }
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.nat(bytes.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+        (edits) => {
+          const b = bytes.slice();
+          for (const [at, v] of edits) b[at] = v;
+          try {
+            decodeMBFile(b);
+          } catch (e) {
+            assert.ok(isDecode(e), String(e));
+          }
+        },
+      ),
       { numRuns: 500 },
     );
   });

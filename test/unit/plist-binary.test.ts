@@ -16,16 +16,56 @@ function hex(b: Uint8Array): string {
 describe('binary plist: hand-written vectors', () => {
   // {"a": 1}, byte for byte:
   const dictA1 = Uint8Array.from([
-    0x62, 0x70, 0x6c, 0x69, 0x73, 0x74, 0x30, 0x30, // "bplist00"
-    0xd1, 0x01, 0x02, //                              @8  object 0: dict, 1 entry, key ref 1, value ref 2
-    0x51, 0x61, //                                    @11 object 1: ASCII string, length 1, "a"
-    0x10, 0x01, //                                    @13 object 2: 1-byte integer 1
-    0x08, 0x0b, 0x0d, //                              @15 offset table: 8, 11, 13
-    0, 0, 0, 0, 0, 0, //                              trailer: 6 unused bytes
-    0x01, 0x01, //                                    offset size 1, object-ref size 1
-    0, 0, 0, 0, 0, 0, 0, 3, //                        3 objects
-    0, 0, 0, 0, 0, 0, 0, 0, //                        top object 0
-    0, 0, 0, 0, 0, 0, 0, 0x0f, //                     offset table at 15
+    0x62,
+    0x70,
+    0x6c,
+    0x69,
+    0x73,
+    0x74,
+    0x30,
+    0x30, // "bplist00"
+    0xd1,
+    0x01,
+    0x02, //                              @8  object 0: dict, 1 entry, key ref 1, value ref 2
+    0x51,
+    0x61, //                                    @11 object 1: ASCII string, length 1, "a"
+    0x10,
+    0x01, //                                    @13 object 2: 1-byte integer 1
+    0x08,
+    0x0b,
+    0x0d, //                              @15 offset table: 8, 11, 13
+    0,
+    0,
+    0,
+    0,
+    0,
+    0, //                              trailer: 6 unused bytes
+    0x01,
+    0x01, //                                    offset size 1, object-ref size 1
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    3, //                        3 objects
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0, //                        top object 0
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0x0f, //                     offset table at 15
   ]);
 
   test('decodes {"a": 1}', () => {
@@ -37,7 +77,16 @@ describe('binary plist: hand-written vectors', () => {
   });
 
   test('the assembler reproduces the hand-written vector', () => {
-    assert.equal(hex(assemble([[0xd1, 1, 2], [0x51, 0x61], [0x10, 1]])), hex(dictA1));
+    assert.equal(
+      hex(
+        assemble([
+          [0xd1, 1, 2],
+          [0x51, 0x61],
+          [0x10, 1],
+        ]),
+      ),
+      hex(dictA1),
+    );
   });
 
   const scalars: [string, number[], PlistValue][] = [
@@ -89,7 +138,11 @@ describe('binary plist: hand-written vectors', () => {
     ['2^32', 4294967296, [0x13, 0, 0, 0, 0x01, 0, 0, 0, 0]],
     ['-1', -1, [0x13, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]],
     ['-2^63', -9223372036854775808n, [0x13, 0x80, 0, 0, 0, 0, 0, 0, 0]],
-    ['2^64-1 (16-byte form)', 18446744073709551615n, [0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]],
+    [
+      '2^64-1 (16-byte form)',
+      18446744073709551615n,
+      [0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+    ],
     ['real(2) stays a real', real(2), [0x23, 0x40, 0, 0, 0, 0, 0, 0, 0]],
     ['plain number 1.5 as a real', 1.5, [0x23, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0]],
     ['true', true, [0x09]],
@@ -136,8 +189,20 @@ describe('binary plist: hand-written vectors', () => {
   });
 
   test('an object referenced twice decodes in both places', () => {
-    assert.deepEqual(parseBinaryPlist(assemble([[0xa2, 1, 1], [0x51, 0x78]])), ['x', 'x']);
-    const shared = assemble([[0xa2, 1, 1], [0xa1, 2], [0x10, 3]]);
+    assert.deepEqual(
+      parseBinaryPlist(
+        assemble([
+          [0xa2, 1, 1],
+          [0x51, 0x78],
+        ]),
+      ),
+      ['x', 'x'],
+    );
+    const shared = assemble([
+      [0xa2, 1, 1],
+      [0xa1, 2],
+      [0x10, 3],
+    ]);
     assert.deepEqual(parseBinaryPlist(shared), [[3], [3]]);
   });
 

@@ -90,8 +90,27 @@ describe('binary plist: malformed input', () => {
 
   test('reference cycles', () => {
     rejects(() => parseBinaryPlist(assemble([[0xa1, 0]])), 'array containing itself');
-    rejects(() => parseBinaryPlist(assemble([[0xa1, 1], [0xa1, 2], [0xa1, 0]])), 'indirect cycle');
-    rejects(() => parseBinaryPlist(assemble([[0xd1, 1, 0], [0x51, ...ascii('a')]])), 'dict containing itself');
+    rejects(
+      () =>
+        parseBinaryPlist(
+          assemble([
+            [0xa1, 1],
+            [0xa1, 2],
+            [0xa1, 0],
+          ]),
+        ),
+      'indirect cycle',
+    );
+    rejects(
+      () =>
+        parseBinaryPlist(
+          assemble([
+            [0xd1, 1, 0],
+            [0x51, ...ascii('a')],
+          ]),
+        ),
+      'dict containing itself',
+    );
     rejects(() => parseBinaryPlist(assemble([[0xd1, 0, 1], [0x09]])), 'dict keyed by itself');
   });
 
@@ -119,9 +138,15 @@ describe('binary plist: malformed input', () => {
     for (const marker of [0x4f, 0x5f, 0x6f, 0xaf, 0xdf]) {
       rejects(() => parseBinaryPlist(assemble([[marker, ...big]])), `marker ${marker.toString(16)} length 2^40`, 5_000);
     }
-    rejects(() => parseBinaryPlist(assemble([[0x5f, 0x13, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]])), 'length -1');
+    rejects(
+      () => parseBinaryPlist(assemble([[0x5f, 0x13, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]])),
+      'length -1',
+    );
     rejects(() => parseBinaryPlist(assemble([[0x5f, 0x51, 0x61]])), 'length not an integer');
-    rejects(() => parseBinaryPlist(assemble([[0x5f, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]])), '16-byte length');
+    rejects(
+      () => parseBinaryPlist(assemble([[0x5f, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]])),
+      '16-byte length',
+    );
     rejects(() => parseBinaryPlist(assemble([[0x55, 0x61]])), 'string longer than the data');
     rejects(() => parseBinaryPlist(assemble([[0x62, 0x00, 0x61]])), 'UTF-16 string longer than the data');
     rejects(() => parseBinaryPlist(assemble([[0xa3, 0]])), 'array longer than the data');
@@ -139,7 +164,14 @@ describe('binary plist: malformed input', () => {
       ['set', [[0xc1, 1], [0x09]]],
       ['type 0x7', [[0x71, 0x61]]],
       ['type 0xf', [[0xf0]]],
-      ['integer key', [[0xd1, 1, 2], [0x10, 1], [0x10, 2]]],
+      [
+        'integer key',
+        [
+          [0xd1, 1, 2],
+          [0x10, 1],
+          [0x10, 2],
+        ],
+      ],
       ['array key', [[0xd1, 1, 2], [0xa0], [0x10, 2]]],
     ];
     for (const [what, objects] of cases) rejects(() => parseBinaryPlist(assemble(objects)), what);
@@ -250,7 +282,29 @@ describe('XML plist: malformed input', () => {
   });
 
   test('random text never escapes as another error type', () => {
-    const pieces = fc.constantFrom('<', '>', '/', 'plist', 'array', 'dict', 'key', 'string', 'integer', 'data', '&', ';', 'a', '1', ' ', '<!--', '-->', '<![CDATA[', ']]>', '"', '=');
+    const pieces = fc.constantFrom(
+      '<',
+      '>',
+      '/',
+      'plist',
+      'array',
+      'dict',
+      'key',
+      'string',
+      'integer',
+      'data',
+      '&',
+      ';',
+      'a',
+      '1',
+      ' ',
+      '<!--',
+      '-->',
+      '<![CDATA[',
+      ']]>',
+      '"',
+      '=',
+    );
     fc.assert(
       fc.property(fc.array(pieces, { maxLength: 40 }), (parts) => {
         try {

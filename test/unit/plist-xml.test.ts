@@ -93,7 +93,10 @@ describe('XML plist: decoding', () => {
     assert.equal(parseXmlPlist(doc('<string>a\r\nb\rc</string>')), 'a\nb\nc');
     assert.equal(parseXmlPlist(doc('<!-- x --><string>a<!-- y --><![CDATA[<&>]]></string>')), 'a<&>');
     assert.equal(parseXmlPlist('<string>bare</string>'), 'bare');
-    assert.deepEqual(parseXmlPlist('\uFEFF<?xml version="1.0"?>\r\n<plist><array>\r\n<integer> 7 </integer></array></plist>'), [7]);
+    assert.deepEqual(
+      parseXmlPlist('\uFEFF<?xml version="1.0"?>\r\n<plist><array>\r\n<integer> 7 </integer></array></plist>'),
+      [7],
+    );
   });
 
   test('integers: safe ones are numbers, others bigints', () => {

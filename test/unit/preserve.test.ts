@@ -50,9 +50,17 @@ function replace(file: string, content: string | Uint8Array): void {
 /** A run's first Status upload: the device's folder no longer holds a complete backup. */
 function markUploading(dir: string): void {
   const file = path.join(dir, 'Status.plist');
-  writeFileSync(`${file}.new`, serializeBinaryPlist({
-    IsFullBackup: false, Version: '3.3', BackupState: 'new', Date: new Date(), UUID: 'B1C2D3E4-0000-4000-8000-000000000002', SnapshotState: 'uploading',
-  }));
+  writeFileSync(
+    `${file}.new`,
+    serializeBinaryPlist({
+      IsFullBackup: false,
+      Version: '3.3',
+      BackupState: 'new',
+      Date: new Date(),
+      UUID: 'B1C2D3E4-0000-4000-8000-000000000002',
+      SnapshotState: 'uploading',
+    }),
+  );
   renameSync(`${file}.new`, file);
 }
 
@@ -71,7 +79,10 @@ describe('keeping the last complete backup', () => {
     const original = readFileSync(a);
     await p.beforeChange(path.join(dir, 'Snapshot'), false);
     assert.equal(p.status, 'preserving');
-    assert.deepEqual(filesUnder(kept), [RUN_MARKER, 'Info.plist', 'Manifest.db', 'Manifest.plist', 'Status.plist'].sort());
+    assert.deepEqual(
+      filesUnder(kept),
+      [RUN_MARKER, 'Info.plist', 'Manifest.db', 'Manifest.plist', 'Status.plist'].sort(),
+    );
     assert.deepEqual(keptCopyRun(kept), { pid: process.pid, running: true });
 
     await p.beforeChange(a, true);
@@ -108,7 +119,13 @@ describe('keeping the last complete backup', () => {
     rmSync(folder, { recursive: true });
     assert.deepEqual(filesUnder(path.join(kept, path.basename(folder))), inside);
     await p.beforeChange(dir, true); // the whole folder (a rename of the device's folder)
-    assert.deepEqual(filesUnder(kept).filter((f) => f !== RUN_MARKER), [...filesUnder(dir).filter((f) => !f.startsWith('Snapshot')), ...inside.map((f) => path.join(path.basename(folder), f))].sort());
+    assert.deepEqual(
+      filesUnder(kept).filter((f) => f !== RUN_MARKER),
+      [
+        ...filesUnder(dir).filter((f) => !f.startsWith('Snapshot')),
+        ...inside.map((f) => path.join(path.basename(folder), f)),
+      ].sort(),
+    );
   });
 
   test('a copy a live run fills is listed busy and refused to readers; once the run is dead, list completes it and it verifies', async () => {
@@ -128,7 +145,10 @@ describe('keeping the last complete backup', () => {
     assert.ok(live);
     assert.equal(live.busy, true);
     assert.equal(live.complete, true);
-    await assert.rejects(resolveBackupArg(b.udid, [root]), (err: unknown) => isIbackupError(err) && err.code === 'BUSY' && /running/.test(err.message));
+    await assert.rejects(
+      resolveBackupArg(b.udid, [root]),
+      (err: unknown) => isIbackupError(err) && err.code === 'BUSY' && /running/.test(err.message),
+    );
     assert.ok(existsSync(path.join(kept, RUN_MARKER)), 'a live copy is left to its run');
 
     writeFileSync(path.join(kept, RUN_MARKER), JSON.stringify({ pid: deadPid() }));
@@ -137,12 +157,18 @@ describe('keeping the last complete backup', () => {
     assert.ok(copy && copy.complete && copy.busy === undefined, JSON.stringify(copy));
     assert.equal(listed.find((x) => x.kind === 'current')?.complete, false);
     assert.equal(existsSync(path.join(kept, RUN_MARKER)), false);
-    assert.deepEqual(filesUnder(kept), filesUnder(dir).filter((f) => !f.startsWith('Snapshot')));
+    assert.deepEqual(
+      filesUnder(kept),
+      filesUnder(dir).filter((f) => !f.startsWith('Snapshot')),
+    );
     assert.equal(await resolveBackupArg(b.udid, [root]), kept);
     const after = await verifyBackupAt(kept);
     assert.equal(after.ok, true, JSON.stringify(after.problems.slice(0, 3)));
     await completeKeptCopy(kept); // a second time: nothing to do
-    assert.deepEqual(filesUnder(kept), filesUnder(dir).filter((f) => !f.startsWith('Snapshot')));
+    assert.deepEqual(
+      filesUnder(kept),
+      filesUnder(dir).filter((f) => !f.startsWith('Snapshot')),
+    );
   });
 
   test('a run that fails completes the copy it was filling; the next run keeps it until it completes', async () => {

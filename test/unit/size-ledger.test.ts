@@ -37,7 +37,6 @@ async function withRoot(body: (root: string) => Promise<void>): Promise<void> {
   }
 }
 
-
 async function write(store: BackupStore, path: string, bytes: number): Promise<void> {
   const f = await store.createFile(path);
   await f.write(new Uint8Array(bytes).fill(7));
@@ -99,7 +98,14 @@ describe('size ledger', () => {
       const store = new BackupStore(root, UDID, { sizes: ledger, beforeChange: () => ledger.beforeChange() });
       const rnd = seededRandom(seed);
       const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
-      const dirs = [`${UDID}/ab`, `${UDID}/Snapshot/ab`, `${UDID}/Snapshot/cd`, `${UDID}/cd`, `_unback_/x`, `${ARCHIVE}/ab`];
+      const dirs = [
+        `${UDID}/ab`,
+        `${UDID}/Snapshot/ab`,
+        `${UDID}/Snapshot/cd`,
+        `${UDID}/cd`,
+        `_unback_/x`,
+        `${ARCHIVE}/ab`,
+      ];
       const names = ['f1', 'f2', 'f3', 'old1', 'old2'];
       const ops: string[] = [];
       for (let i = 0; i < 120; i++) {
@@ -135,11 +141,18 @@ describe('size ledger', () => {
           }
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
-          assert.ok(code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EINVAL', `seed ${seed}: ${String(err)}`);
+          assert.ok(
+            code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EINVAL',
+            `seed ${seed}: ${String(err)}`,
+          );
         }
         if (ledger.known) {
           const walked = await folderSize(join(root, UDID));
-          assert.equal(await ledger.finish(), walked, `seed ${seed} (replay with IBACKUP_SEED=${seed}), after: ${ops.slice(-6).join('; ')}`);
+          assert.equal(
+            await ledger.finish(),
+            walked,
+            `seed ${seed} (replay with IBACKUP_SEED=${seed}), after: ${ops.slice(-6).join('; ')}`,
+          );
         }
       }
       assert.ok(ledger.known, `seed ${seed}: no change here needs a measurement`);

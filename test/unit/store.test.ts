@@ -45,7 +45,7 @@ async function withRoot(body: (root: string, outside: string) => Promise<void>):
   }
 }
 
-describe('backup store: links at a new file\'s name', () => {
+describe("backup store: links at a new file's name", () => {
   test('a new file in a folder this run created is written without looking its name up', async () => {
     await withRoot(async (root) => {
       const { fs, lookups } = countingFs();
@@ -64,7 +64,10 @@ describe('backup store: links at a new file\'s name', () => {
       const { fs, lookups } = countingFs();
       const store = new BackupStore(root, UDID, { fs });
       await store.mkdirp(`${UDID}/ab`); // already there: not a folder of this run
-      await assert.rejects(write(store, `${UDID}/ab/abcd`, 'through the link'), (e) => isIbackupError(e) && e.code === 'UNSAFE_PATH');
+      await assert.rejects(
+        write(store, `${UDID}/ab/abcd`, 'through the link'),
+        (e) => isIbackupError(e) && e.code === 'UNSAFE_PATH',
+      );
       assert.ok((lookups.get(join(root, UDID, 'ab', 'abcd')) ?? 0) >= 1);
       assert.equal(await readlink(join(root, UDID, 'ab', 'abcd')), join(outside, 'target'));
       await assert.rejects(readFile(join(outside, 'target')), { code: 'ENOENT' });
@@ -80,7 +83,10 @@ describe('backup store: links at a new file\'s name', () => {
       await store.mkdirp(`${UDID}/new`);
       await write(store, `${UDID}/new/f`, 'fresh');
       await store.move(`${UDID}/old`, `${UDID}/new`);
-      await assert.rejects(write(store, `${UDID}/new/l`, 'through the link'), (e) => isIbackupError(e) && e.code === 'UNSAFE_PATH');
+      await assert.rejects(
+        write(store, `${UDID}/new/l`, 'through the link'),
+        (e) => isIbackupError(e) && e.code === 'UNSAFE_PATH',
+      );
       assert.equal(await readFile(join(outside, 'target'), 'utf8'), 'outside');
     });
   });
@@ -145,7 +151,10 @@ describe('backup store: names kept for the final flush', () => {
       await write(store, `${UDID}/ab/3`, 'three');
       await store.flush();
       assert.equal(calls(), 2);
-      assert.deepEqual(synced.filter((s) => s.startsWith('file ')), [`file ${UDID}/ab/3`]);
+      assert.deepEqual(
+        synced.filter((s) => s.startsWith('file ')),
+        [`file ${UDID}/ab/3`],
+      );
       assert.ok(synced.includes(`dir ${UDID}/ab`), synced.join('\n'));
     });
   });
@@ -174,7 +183,8 @@ describe('backup store: names kept for the final flush', () => {
       const synced: string[] = [];
       const fs: FsLayer = {
         ...nodeFs,
-        syncFileSystem: async () => (answers.length > 0 ? (answers.shift() as boolean) : new Promise<boolean>((done) => (release = done))),
+        syncFileSystem: async () =>
+          answers.length > 0 ? (answers.shift() as boolean) : new Promise<boolean>((done) => (release = done)),
         sync: async (p, dir) => void (dir || synced.push(p.slice(root.length + 1))),
       };
       const store = new BackupStore(root, UDID, { fs, earlyFlushFiles: 2 });
@@ -204,7 +214,10 @@ describe('backup store: names kept for the final flush', () => {
       await write(store, `${UDID}/Snapshot/ab/1`, 'one');
       await store.move(`${UDID}/Snapshot/ab`, `${UDID}/ab`);
       await store.flush();
-      assert.deepEqual(synced.filter((s) => s.startsWith('file ')), [`file ${UDID}/ab/1`]);
+      assert.deepEqual(
+        synced.filter((s) => s.startsWith('file ')),
+        [`file ${UDID}/ab/1`],
+      );
     });
   });
 

@@ -13,7 +13,11 @@ test('parses UNIX:, host:port and [v6]:port forms', () => {
 
 test('a bare path, a missing port or a bad port is a usage error that says how to write it', () => {
   for (const bad of ['/var/run/usbmuxd', 'UNIX:', 'localhost', 'host:99999', 'a:b', '']) {
-    assert.throws(() => parseSocketAddress(bad), (e: unknown) => hasCode(e, 'USAGE'), bad);
+    assert.throws(
+      () => parseSocketAddress(bad),
+      (e: unknown) => hasCode(e, 'USAGE'),
+      bad,
+    );
   }
   assert.throws(() => parseSocketAddress('/tmp/s'), /UNIX:\/tmp\/s/);
 });
@@ -25,8 +29,15 @@ test('formats addresses the way USBMUXD_SOCKET_ADDRESS expects', () => {
 });
 
 test('explicit option, then USBMUXD_SOCKET_ADDRESS, then the platform default', () => {
-  assert.deepEqual(resolveUsbmuxdAddress('127.0.0.1:1', { USBMUXD_SOCKET_ADDRESS: 'UNIX:/e' }, 'linux'), { kind: 'tcp', host: '127.0.0.1', port: 1 });
-  assert.deepEqual(resolveUsbmuxdAddress(undefined, { USBMUXD_SOCKET_ADDRESS: 'UNIX:/e' }, 'linux'), { kind: 'unix', path: '/e' });
+  assert.deepEqual(resolveUsbmuxdAddress('127.0.0.1:1', { USBMUXD_SOCKET_ADDRESS: 'UNIX:/e' }, 'linux'), {
+    kind: 'tcp',
+    host: '127.0.0.1',
+    port: 1,
+  });
+  assert.deepEqual(resolveUsbmuxdAddress(undefined, { USBMUXD_SOCKET_ADDRESS: 'UNIX:/e' }, 'linux'), {
+    kind: 'unix',
+    path: '/e',
+  });
   assert.deepEqual(resolveUsbmuxdAddress(undefined, {}, 'linux'), { kind: 'unix', path: '/var/run/usbmuxd' });
   assert.deepEqual(resolveUsbmuxdAddress(undefined, {}, 'darwin'), { kind: 'unix', path: '/var/run/usbmuxd' });
   assert.deepEqual(resolveUsbmuxdAddress(undefined, {}, 'win32'), { kind: 'tcp', host: '127.0.0.1', port: 27015 });

@@ -18,7 +18,15 @@ async function pair(): Promise<{ a: net.Socket; b: net.Socket; close: () => void
   const a = net.connect(port, '127.0.0.1');
   await new Promise<void>((r) => a.once('connect', () => r()));
   const b = await accepted;
-  return { a, b, close: () => { a.destroy(); b.destroy(); server.close(); } };
+  return {
+    a,
+    b,
+    close: () => {
+      a.destroy();
+      b.destroy();
+      server.close();
+    },
+  };
 }
 
 test('plist frames, then TLS on the same socket, then plaintext again after close_notify', async () => {
@@ -95,7 +103,11 @@ test('frames split across many writes arrive whole; bytes after the last asked-f
   try {
     const link = new Link(a);
     const ch = new PlistChannel(link);
-    const frame = encodeRawFrame(new TextEncoder().encode('<?xml version="1.0"?><plist version="1.0"><dict><key>A</key><integer>1</integer></dict></plist>'));
+    const frame = encodeRawFrame(
+      new TextEncoder().encode(
+        '<?xml version="1.0"?><plist version="1.0"><dict><key>A</key><integer>1</integer></dict></plist>',
+      ),
+    );
     const tail = Buffer.from('RAW-STREAM');
     const all = Buffer.concat([frame, tail]);
     for (let i = 0; i < all.length; i += 7) b.write(all.subarray(i, i + 7));
@@ -112,8 +124,9 @@ test('a peer that drops mid-handshake gives a typed error, not a hang', async ()
   try {
     const link = new Link(a);
     b.once('data', () => b.destroy());
-    await assert.rejects(link.startTlsClient({ cert: host.certPem, key: host.keyPem, timeoutMs: 5000 }), (e: unknown) =>
-      hasCode(e, 'PROTOCOL_DECODE') || hasCode(e, 'CONNECTION_CLOSED') || hasCode(e, 'TIMEOUT'),
+    await assert.rejects(
+      link.startTlsClient({ cert: host.certPem, key: host.keyPem, timeoutMs: 5000 }),
+      (e: unknown) => hasCode(e, 'PROTOCOL_DECODE') || hasCode(e, 'CONNECTION_CLOSED') || hasCode(e, 'TIMEOUT'),
     );
   } finally {
     close();

@@ -49,7 +49,10 @@ async function session(version: string, hostTls: TlsOptions = { ...tlsOptions(re
   const sockets = await socketPair();
   const hostCh = new PlistChannel(new Link(sockets.a), { timeoutMs: 5000 });
   const devCh = new PlistChannel(new Link(sockets.b), { timeoutMs: 5000 });
-  const handshakes = await Promise.allSettled([devCh.startTlsServer(deviceTls(version)), hostCh.startTlsClient(hostTls)]);
+  const handshakes = await Promise.allSettled([
+    devCh.startTlsServer(deviceTls(version)),
+    hostCh.startTlsClient(hostTls),
+  ]);
   return { ...sockets, hostCh, devCh, handshakes };
 }
 
@@ -75,7 +78,11 @@ async function backToPlaintext(hostCh: PlistChannel, devCh: PlistChannel, device
 test('a phone before iOS 10: TLS 1.0 without renegotiation_info, accepted by the host as libimobiledevice does', async () => {
   const s = await session('9.3');
   try {
-    assert.deepEqual(s.handshakes.map((h) => h.status), ['fulfilled', 'fulfilled'], String(s.handshakes.find((h) => h.status === 'rejected')?.reason));
+    assert.deepEqual(
+      s.handshakes.map((h) => h.status),
+      ['fulfilled', 'fulfilled'],
+      String(s.handshakes.find((h) => h.status === 'rejected')?.reason),
+    );
     assert.equal(s.hostCh.link.tlsVersion(), 'TLSv1');
     assert.equal(s.devCh.link.tlsVersion(), 'TLSv1');
     assert.match(s.devCh.link.peerCertificate()?.subject ?? '', /host/, 'the phone sees the host certificate');
@@ -117,7 +124,13 @@ for (const version of ['12.5.7', '17.5']) {
     try {
       const devLink = new Link(b);
       const serving = devLink.startTlsServer(deviceTls(version));
-      const client = tls.connect({ socket: a, cert: host.certPem, key: host.keyPem, rejectUnauthorized: false, maxVersion: 'TLSv1.3' });
+      const client = tls.connect({
+        socket: a,
+        cert: host.certPem,
+        key: host.keyPem,
+        rejectUnauthorized: false,
+        maxVersion: 'TLSv1.3',
+      });
       await new Promise<void>((resolve, reject) => client.once('secureConnect', resolve).once('error', reject));
       await serving;
       assert.equal(client.getProtocol(), 'TLSv1.2');

@@ -33,7 +33,11 @@ test('whole records come out at every split point, and the plaintext tail is han
     for (let b = a; b <= stream.length; b++) {
       const chunks = [stream.subarray(0, a), stream.subarray(a, b), stream.subarray(b)].filter((c) => c.length > 0);
       const { records, plaintext } = feed(chunks, true);
-      assert.deepEqual(records.map((r) => r.toString('hex')), [rec1.toString('hex'), rec2.toString('hex')], `split ${a}/${b}`);
+      assert.deepEqual(
+        records.map((r) => r.toString('hex')),
+        [rec1.toString('hex'), rec2.toString('hex')],
+        `split ${a}/${b}`,
+      );
       assert.equal(plaintext.toString('hex'), plain.toString('hex'), `split ${a}/${b}`);
     }
   }

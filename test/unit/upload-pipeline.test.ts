@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BackupTarget, TargetFile } from '../../src/host/services/mobilebackup2.js';
 import { UploadPipeline, type FileEnding } from '../../src/host/services/upload-pipeline.js';
-import { independentPaths } from '../../src/host/services/mobilebackup2.js';
+import { independentPaths } from '../../src/host/services/item-order.js';
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -60,8 +60,14 @@ async function upload(p: UploadPipeline, files: Array<[string, string[], FileEnd
 test('files are written while the stream goes on, each in order, all done by finish', async () => {
   const t = slowTarget();
   const received: string[] = [];
-  const p = new UploadPipeline(t.target, { fail: () => ({ code: -1, text: 'x' }), received: (path, size) => received.push(`${path}:${size}`) });
-  const list: Array<[string, string[]]> = Array.from({ length: 100 }, (_, i) => [`U/${i}`, [`a${i}`, `b${i}`, `c${i}`]]);
+  const p = new UploadPipeline(t.target, {
+    fail: () => ({ code: -1, text: 'x' }),
+    received: (path, size) => received.push(`${path}:${size}`),
+  });
+  const list: Array<[string, string[]]> = Array.from({ length: 100 }, (_, i) => [
+    `U/${i}`,
+    [`a${i}`, `b${i}`, `c${i}`],
+  ]);
   await upload(p, list);
   assert.equal(p.status, undefined);
   assert.equal(t.files.size, 100);
@@ -74,10 +80,19 @@ test('files are written while the stream goes on, each in order, all done by fin
 test('a second upload of the same path waits for the first; the later content wins', async () => {
   const t = slowTarget();
   const p = new UploadPipeline(t.target, { fail: () => ({ code: -1, text: 'x' }) });
-  await upload(p, [['U/Status.plist', ['first']], ['U/other', ['o']], ['U/Status.plist', ['second']]]);
+  await upload(p, [
+    ['U/Status.plist', ['first']],
+    ['U/other', ['o']],
+    ['U/Status.plist', ['second']],
+  ]);
   assert.equal(t.files.get('U/Status.plist'), 'second');
   const mine = t.log.filter((l) => l.includes('Status.plist'));
-  assert.deepEqual(mine, ['create U/Status.plist', 'commit U/Status.plist first', 'create U/Status.plist', 'commit U/Status.plist second']);
+  assert.deepEqual(mine, [
+    'create U/Status.plist',
+    'commit U/Status.plist first',
+    'create U/Status.plist',
+    'commit U/Status.plist second',
+  ]);
 });
 
 test('failures are reported (the last one), the other files still land, a file the device gave up on is dropped', async () => {
@@ -89,7 +104,12 @@ test('failures are reported (the last one), the other files still land, a file t
       return { code: (err as { code?: string }).code === 'ENOSPC' ? -15 : -6, text: String(err) };
     },
   });
-  await upload(p, [['U/bad', ['x']], ['U/good', ['g']], ['U/full', ['y', 'z']], ['U/dropped', ['d'], 'dropped']]);
+  await upload(p, [
+    ['U/bad', ['x']],
+    ['U/good', ['g']],
+    ['U/full', ['y', 'z']],
+    ['U/dropped', ['d'], 'dropped'],
+  ]);
   assert.deepEqual(failed.sort(), ['U/bad', 'U/full']);
   assert.ok(p.status && [-6, -15].includes(p.status.code));
   assert.equal(t.files.get('U/good'), 'g');
@@ -107,12 +127,19 @@ test('a file the device could not read to the end is kept as it was sent, and re
     unreadable: (path, devicePath, reason) => unreadable.push(`${path} ${devicePath} ${reason}`),
     received: (path) => received.push(path),
   });
-  await upload(p, [['U/partial', ['ab', 'cd'], 'unreadable'], ['U/empty', [], 'unreadable'], ['U/whole', ['w']]]);
+  await upload(p, [
+    ['U/partial', ['ab', 'cd'], 'unreadable'],
+    ['U/empty', [], 'unreadable'],
+    ['U/whole', ['w']],
+  ]);
   assert.equal(p.status, undefined, 'the stream is answered with success');
   assert.equal(t.files.get('U/partial'), 'abcd');
   assert.equal(t.files.get('U/empty'), '');
   assert.equal(t.files.get('U/whole'), 'w');
-  assert.deepEqual(unreadable.sort(), ['U/empty /var/mobile/U/empty Permission denied', 'U/partial /var/mobile/U/partial Permission denied']);
+  assert.deepEqual(unreadable.sort(), [
+    'U/empty /var/mobile/U/empty Permission denied',
+    'U/partial /var/mobile/U/partial Permission denied',
+  ]);
   assert.deepEqual(received.sort(), ['U/empty', 'U/partial', 'U/whole']);
 });
 
@@ -187,7 +214,11 @@ test('moves and removes run several at a time only when they touch no common pat
   assert.equal(independentPaths(['U/ab', 'U/a']), true, 'a shared prefix that is not a folder');
   assert.equal(independentPaths([]), true);
   // A folder shared by many paths is looked at once: the nesting must still be seen after it.
-  assert.equal(independentPaths(['U/x/y/1', 'U/x/y/2', 'U/x/z/3', 'U/x']), false, 'a folder above paths checked earlier');
+  assert.equal(
+    independentPaths(['U/x/y/1', 'U/x/y/2', 'U/x/z/3', 'U/x']),
+    false,
+    'a folder above paths checked earlier',
+  );
   assert.equal(independentPaths(['U/x', 'U/x/y/1']), false, 'a folder two levels up');
   assert.equal(independentPaths(['U/x/y/1', 'U/x/y/2', 'U/x/z/3', 'U/w']), true);
   assert.equal(independentPaths(['U/a/', 'U/a/./b']), false, 'a path inside another, written unnormalised');

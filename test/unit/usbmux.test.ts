@@ -27,7 +27,6 @@ import { assertEveryChunking, concat } from '../helpers/bytes.js';
 
 const enc = new TextEncoder();
 
-
 function le32(n: number): number[] {
   return [n & 255, (n >>> 8) & 255, (n >>> 16) & 255, (n >>> 24) & 255];
 }
@@ -97,7 +96,6 @@ describe('usbmux packets', () => {
     assertEveryChunking(SAMPLE, decodeAll, EXPECTED);
   });
 
-
   test('encode the header as the reference example shows it', () => {
     const payload: PlistDict = { MessageType: 'Connect', DeviceID: 1, PortNumber: 32498 };
     const bytes = encodeUsbmuxPacket({ tag: 2, payload });
@@ -115,7 +113,10 @@ describe('usbmux packets', () => {
   test('legacy binary result packets', () => {
     assert.deepEqual(encodeUsbmuxBinaryResult(5, 3), LEGACY_RESULT);
     assert.equal(decodeUsbmuxBinaryResult(Uint8Array.of(6, 0, 0, 0)), UsbmuxResult.BADVERSION);
-    assert.throws(() => decodeUsbmuxBinaryResult(Uint8Array.of(6)), (e: unknown) => hasCode(e, 'PROTOCOL_DECODE'));
+    assert.throws(
+      () => decodeUsbmuxBinaryResult(Uint8Array.of(6)),
+      (e: unknown) => hasCode(e, 'PROTOCOL_DECODE'),
+    );
   });
 
   test('reject malformed packets with typed errors', () => {
@@ -125,10 +126,18 @@ describe('usbmux packets', () => {
       ['huge length', Uint8Array.from([...le32(0xffffffff), ...le32(1), ...le32(8), ...le32(0)]), 'FRAME_TOO_LARGE'],
       ['empty plist body', packet(1, 8, 1, new Uint8Array(0)), 'PROTOCOL_DECODE'],
       ['not a plist', packet(1, 8, 1, enc.encode('garbage')), 'PROTOCOL_DECODE'],
-      ['plist that is not a dict', packet(1, 8, 1, enc.encode('<plist version="1.0"><array/></plist>')), 'PROTOCOL_DECODE'],
+      [
+        'plist that is not a dict',
+        packet(1, 8, 1, enc.encode('<plist version="1.0"><array/></plist>')),
+        'PROTOCOL_DECODE',
+      ],
     ];
     for (const [name, bytes, code] of cases) {
-      assert.throws(() => new UsbmuxDecoder().push(bytes), (e: unknown) => hasCode(e, code), name);
+      assert.throws(
+        () => new UsbmuxDecoder().push(bytes),
+        (e: unknown) => hasCode(e, code),
+        name,
+      );
     }
     assert.throws(
       () => new UsbmuxDecoder({ maxPacketSize: 100 }).push(packet(1, 8, 1, CONNECT_XML).subarray(0, 16)),
@@ -151,12 +160,23 @@ describe('usbmux ports and results', () => {
     // Values seen in the idevicebackup2 sequence.
     assert.deepEqual([49152, 49153, 49154, 49160].map(portToWire), [192, 448, 704, 2240]);
     fc.assert(fc.property(fc.integer({ min: 0, max: 0xffff }), (p) => portFromWire(portToWire(p)) === p));
-    assert.throws(() => portFromWire(70000), (e: unknown) => hasCode(e, 'PROTOCOL_DECODE'));
+    assert.throws(
+      () => portFromWire(70000),
+      (e: unknown) => hasCode(e, 'PROTOCOL_DECODE'),
+    );
   });
 
   test('result code table', () => {
     assert.deepEqual(
-      [UsbmuxResult.OK, UsbmuxResult.BADCOMMAND, UsbmuxResult.BADDEV, UsbmuxResult.CONNREFUSED, UsbmuxResult.BADVERSION, UsbmuxResult.ENOENT, UsbmuxResult.EINVAL],
+      [
+        UsbmuxResult.OK,
+        UsbmuxResult.BADCOMMAND,
+        UsbmuxResult.BADDEV,
+        UsbmuxResult.CONNREFUSED,
+        UsbmuxResult.BADVERSION,
+        UsbmuxResult.ENOENT,
+        UsbmuxResult.EINVAL,
+      ],
       [0, 1, 2, 3, 6, 2, 22],
     );
     assert.equal(UsbmuxMessageType.Plist, 8);
@@ -180,22 +200,44 @@ describe('usbmux messages', () => {
   test('decode each request from hand-written dictionaries', () => {
     const rec = Uint8Array.of(1, 2, 3);
     const cases: Array<[PlistDict, UsbmuxRequest]> = [
-      [{ MessageType: 'ListDevices', ProgName: 'x' }, { MessageType: 'ListDevices', ProgName: 'x' }],
+      [
+        { MessageType: 'ListDevices', ProgName: 'x' },
+        { MessageType: 'ListDevices', ProgName: 'x' },
+      ],
       [{ MessageType: 'Listen' }, { MessageType: 'Listen' }],
-      [{ MessageType: 'Connect', DeviceID: 1, PortNumber: 32498 }, { MessageType: 'Connect', DeviceID: 1, PortNumber: 32498 }],
-      [{ MessageType: 'ReadPairRecord', PairRecordID: 'U' }, { MessageType: 'ReadPairRecord', PairRecordID: 'U' }],
+      [
+        { MessageType: 'Connect', DeviceID: 1, PortNumber: 32498 },
+        { MessageType: 'Connect', DeviceID: 1, PortNumber: 32498 },
+      ],
+      [
+        { MessageType: 'ReadPairRecord', PairRecordID: 'U' },
+        { MessageType: 'ReadPairRecord', PairRecordID: 'U' },
+      ],
       [
         { MessageType: 'SavePairRecord', PairRecordID: 'U', PairRecordData: rec, DeviceID: 3 },
         { MessageType: 'SavePairRecord', PairRecordID: 'U', PairRecordData: rec, DeviceID: 3 },
       ],
-      [{ MessageType: 'DeletePairRecord', PairRecordID: 'U' }, { MessageType: 'DeletePairRecord', PairRecordID: 'U' }],
-      [{ MessageType: 'ReadBUID', kLibUSBMuxVersion: 3 }, { MessageType: 'ReadBUID', kLibUSBMuxVersion: 3 }],
+      [
+        { MessageType: 'DeletePairRecord', PairRecordID: 'U' },
+        { MessageType: 'DeletePairRecord', PairRecordID: 'U' },
+      ],
+      [
+        { MessageType: 'ReadBUID', kLibUSBMuxVersion: 3 },
+        { MessageType: 'ReadBUID', kLibUSBMuxVersion: 3 },
+      ],
       [{ MessageType: 'ListListeners' }, { MessageType: 'ListListeners' }],
-      [{ MessageType: 'Frobnicate' }, { MessageType: 'unknown', name: 'Frobnicate', raw: { MessageType: 'Frobnicate' } }],
+      [
+        { MessageType: 'Frobnicate' },
+        { MessageType: 'unknown', name: 'Frobnicate', raw: { MessageType: 'Frobnicate' } },
+      ],
       [{ Foo: 1 }, { MessageType: 'unknown', raw: { Foo: 1 } }],
       [
         { MessageType: USBMUX_EMULATOR_CONTROL, Command: 'detach' },
-        { MessageType: 'unknown', name: 'IbackupEmulatorCtl', raw: { MessageType: USBMUX_EMULATOR_CONTROL, Command: 'detach' } },
+        {
+          MessageType: 'unknown',
+          name: 'IbackupEmulatorCtl',
+          raw: { MessageType: USBMUX_EMULATOR_CONTROL, Command: 'detach' },
+        },
       ],
     ];
     for (const [wire, typed] of cases) {
@@ -215,16 +257,26 @@ describe('usbmux messages', () => {
     for (const d of bad) {
       assert.throws(
         () => decodeUsbmuxRequest(d),
-        (e: unknown) => hasCode(e, 'PROTOCOL_DECODE') && isIbackupError(e) && e.details['messageType'] === d['MessageType'],
+        (e: unknown) =>
+          hasCode(e, 'PROTOCOL_DECODE') && isIbackupError(e) && e.details['messageType'] === d['MessageType'],
       );
     }
   });
 
   test('decode replies and events', () => {
     const cases: Array<[PlistDict, UsbmuxReply]> = [
-      [{ MessageType: 'Result', Number: 3 }, { MessageType: 'Result', Number: 3 }],
-      [{ MessageType: 'Detached', DeviceID: 3 }, { MessageType: 'Detached', DeviceID: 3 }],
-      [{ MessageType: 'Paired', DeviceID: 3 }, { MessageType: 'Paired', DeviceID: 3 }],
+      [
+        { MessageType: 'Result', Number: 3 },
+        { MessageType: 'Result', Number: 3 },
+      ],
+      [
+        { MessageType: 'Detached', DeviceID: 3 },
+        { MessageType: 'Detached', DeviceID: 3 },
+      ],
+      [
+        { MessageType: 'Paired', DeviceID: 3 },
+        { MessageType: 'Paired', DeviceID: 3 },
+      ],
       [{ BUID: 'A-B' }, { MessageType: 'BUID', BUID: 'A-B' }],
       [{ PairRecordData: Uint8Array.of(9) }, { MessageType: 'PairRecordData', PairRecordData: Uint8Array.of(9) }],
       [{ Other: 1 }, { MessageType: 'unknown', raw: { Other: 1 } }],
@@ -242,7 +294,15 @@ describe('usbmux messages', () => {
     assert.ok(list.MessageType === 'DeviceList');
     assert.equal(list.DeviceList[0]?.Properties.ProductID, 0x12a8);
     const listeners = decodeUsbmuxMessage({
-      ListenerList: [{ Blacklisted: false, ConnType: 0, 'ID String': '7-idevicebackup2', ProgName: 'idevicebackup2', kLibUSBMuxVersion: 3 }],
+      ListenerList: [
+        {
+          Blacklisted: false,
+          ConnType: 0,
+          'ID String': '7-idevicebackup2',
+          ProgName: 'idevicebackup2',
+          kLibUSBMuxVersion: 3,
+        },
+      ],
     });
     assert.ok(listeners.MessageType === 'ListenerList');
     assert.equal(listeners.ListenerList[0]?.['ID String'], '7-idevicebackup2');
@@ -258,7 +318,11 @@ describe('usbmux messages', () => {
       { BUID: 5 },
       { ListenerList: [{ ProgName: 1 }] },
     ];
-    for (const d of bad) assert.throws(() => decodeUsbmuxMessage(d), (e: unknown) => hasCode(e, 'PROTOCOL_DECODE'));
+    for (const d of bad)
+      assert.throws(
+        () => decodeUsbmuxMessage(d),
+        (e: unknown) => hasCode(e, 'PROTOCOL_DECODE'),
+      );
   });
 
   test('builders produce what the decoders read back', () => {

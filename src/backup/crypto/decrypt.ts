@@ -188,7 +188,11 @@ async function* reusedReads(file: string, chunkBytes = CHUNK_BYTES): AsyncGenera
 }
 
 /** Streams the plaintext of an encrypted blob file. */
-export function decryptFile(blobPath: string, key: Uint8Array, options: DecryptChunksOptions = {}): AsyncGenerator<Uint8Array> {
+export function decryptFile(
+  blobPath: string,
+  key: Uint8Array,
+  options: DecryptChunksOptions = {},
+): AsyncGenerator<Uint8Array> {
   return decryptChunks(reusedReads(blobPath), key, options);
 }
 

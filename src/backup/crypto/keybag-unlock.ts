@@ -58,7 +58,10 @@ export async function deriveBackupKek(keybag: Keybag | Uint8Array, password: str
     });
   } catch (err) {
     if (isIbackupError(err) && err.code !== 'PROTOCOL_DECODE') throw err;
-    throw keybagCorrupt(`has unusable key-derivation parameters (${err instanceof Error ? err.message : String(err)})`, err);
+    throw keybagCorrupt(
+      `has unusable key-derivation parameters (${err instanceof Error ? err.message : String(err)})`,
+      err,
+    );
   }
 }
 
@@ -69,7 +72,9 @@ export async function deriveBackupKek(keybag: Keybag | Uint8Array, password: str
 export function unlockWithDerivedKey(keybag: Keybag | Uint8Array, kek: Uint8Array): UnlockedKeybag {
   const kb = asKeybag(keybag);
   if (kek.length !== KEY_BYTES) {
-    throw new IbackupError('WRONG_PASSWORD', { message: `A derived backup key must be ${KEY_BYTES} bytes, not ${kek.length}.` });
+    throw new IbackupError('WRONG_PASSWORD', {
+      message: `A derived backup key must be ${KEY_BYTES} bytes, not ${kek.length}.`,
+    });
   }
   const classKeys = new Map<number, Uint8Array>();
   let tried = 0;
@@ -93,7 +98,10 @@ export function unlockWithDerivedKey(keybag: Keybag | Uint8Array, kek: Uint8Arra
 }
 
 /** Derives the KEK from the password, then unwraps the class keys (WRONG_PASSWORD on a bad password). */
-export async function unlockKeybag(keybag: Keybag | Uint8Array, password: string | Uint8Array): Promise<UnlockedKeybag> {
+export async function unlockKeybag(
+  keybag: Keybag | Uint8Array,
+  password: string | Uint8Array,
+): Promise<UnlockedKeybag> {
   const kb = asKeybag(keybag);
   const kek = await deriveBackupKek(kb, password);
   return unlockWithDerivedKey(kb, kek);
@@ -108,12 +116,17 @@ export function unwrapClassWrappedKey(keys: UnlockedKeybag, bytes: Uint8Array, w
   try {
     parsed = parseClassWrappedKey(bytes);
   } catch (err) {
-    throw new IbackupError('BACKUP_CORRUPT', { message: `${what}: the wrapped key is malformed (${bytes.length} bytes).`, cause: err });
+    throw new IbackupError('BACKUP_CORRUPT', {
+      message: `${what}: the wrapped key is malformed (${bytes.length} bytes).`,
+      cause: err,
+    });
   }
   const cls = parsed.protectionClass & 0xf;
   const classKey = keys.classKeys.get(cls);
   if (classKey === undefined) {
-    throw new IbackupError('BACKUP_CORRUPT', { message: `${what}: protection class ${parsed.protectionClass} has no key in the keybag.` });
+    throw new IbackupError('BACKUP_CORRUPT', {
+      message: `${what}: protection class ${parsed.protectionClass} has no key in the keybag.`,
+    });
   }
   const key = aesUnwrap(classKey, parsed.wrappedKey);
   if (key === null || key.length !== KEY_BYTES) {

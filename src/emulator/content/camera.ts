@@ -23,7 +23,12 @@ export function makePhoto(st: ContentState, n: number, taken: number): DeviceEnt
   const relativePath = photoPath(n);
   const plan = photoPlan(st.seed, CAMERA_DOMAIN, relativePath, 0, st.maxSide);
   return makeFile(st, CAMERA_DOMAIN, relativePath, {
-    size: plan.size, source: 'photo', birth: taken, mtime: taken, protectionClass: 3, mode: 0o644,
+    size: plan.size,
+    source: 'photo',
+    birth: taken,
+    mtime: taken,
+    protectionClass: 3,
+    mode: 0o644,
     xattrs: assetXattrs(st.seed, relativePath, taken),
   });
 }
@@ -32,7 +37,12 @@ export function makePhoto(st: ContentState, n: number, taken: number): DeviceEnt
 export function makeVideo(st: ContentState, n: number, size: number, taken: number): DeviceEntry {
   const relativePath = photoPath(n, 'MOV');
   return makeFile(st, CAMERA_DOMAIN, relativePath, {
-    size, source: 'noise', birth: taken, mtime: taken, protectionClass: 3, mode: 0o644,
+    size,
+    source: 'noise',
+    birth: taken,
+    mtime: taken,
+    protectionClass: 3,
+    mode: 0o644,
     xattrs: assetXattrs(st.seed, relativePath, taken),
   });
 }
@@ -44,10 +54,18 @@ export function photoAssets(st: ContentState, entries: Iterable<DeviceEntry>): P
     if (e.domain !== CAMERA_DOMAIN || e.kind !== 'file' || !e.relativePath.startsWith(DCIM)) continue;
     const slash = e.relativePath.lastIndexOf('/');
     const video = e.relativePath.endsWith('.MOV');
-    const plan = video ? { width: 1920, height: 1080 } : photoPlan(st.seed, e.domain, e.relativePath, e.version, st.maxSide);
+    const plan = video
+      ? { width: 1920, height: 1080 }
+      : photoPlan(st.seed, e.domain, e.relativePath, e.version, st.maxSide);
     out.push({
-      directory: e.relativePath.slice('Media/'.length, slash), filename: e.relativePath.slice(slash + 1),
-      created: e.birth, modified: e.mtime, width: plan.width, height: plan.height, size: e.size, video,
+      directory: e.relativePath.slice('Media/'.length, slash),
+      filename: e.relativePath.slice(slash + 1),
+      created: e.birth,
+      modified: e.mtime,
+      width: plan.width,
+      height: plan.height,
+      size: e.size,
+      video,
     });
   }
   return out;

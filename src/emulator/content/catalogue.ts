@@ -29,7 +29,8 @@ export class Catalogue {
     const out: DeviceEntry[] = [];
     for (const e of entries) {
       const last = out[out.length - 1];
-      if (last !== undefined && last.domain === e.domain && last.relativePath === e.relativePath) out[out.length - 1] = e;
+      if (last !== undefined && last.domain === e.domain && last.relativePath === e.relativePath)
+        out[out.length - 1] = e;
       else out.push(e);
     }
     c.items = out;

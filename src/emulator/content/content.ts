@@ -10,8 +10,14 @@ import { makeFile, makeDirectory as newDirectory, makeSymlink as newSymlink, typ
 import { generateContent } from './generate.js';
 import { decodeMeta, encodeMeta, parseJournal } from './journal.js';
 import {
-  MUTATION_ACTIONS, entryKey, type DeviceEntry, type JournalOp, type MutationAction, type MutationJournal,
-  type MutationSummary, type WriteMeta,
+  MUTATION_ACTIONS,
+  entryKey,
+  type DeviceEntry,
+  type JournalOp,
+  type MutationAction,
+  type MutationJournal,
+  type MutationSummary,
+  type WriteMeta,
 } from './model.js';
 import { ensureParents, forget, mutate } from './mutate.js';
 import { ContentReader, type ReadOptions } from './reader.js';
@@ -31,13 +37,19 @@ export interface EntryFilter {
 const MAX_INLINE = 64 << 20;
 
 function usage(message: string): IbackupError {
-  return new IbackupError('USAGE', { message, remedy: 'Use add, modify, delete, photos or messages with a count from 0 to 1000000.' });
+  return new IbackupError('USAGE', {
+    message,
+    remedy: 'Use add, modify, delete, photos or messages with a count from 0 to 1000000.',
+  });
 }
 
 function checkPath(relativePath: string): string {
   const p = relativePath.normalize('NFC');
   if (p.startsWith('/') || p.split('/').some((s) => s === '..' || s === '.') || p.includes('\u0000')) {
-    throw new IbackupError('UNSAFE_PATH', { message: `"${relativePath}" is not a safe path inside a domain.`, details: { relativePath } });
+    throw new IbackupError('UNSAFE_PATH', {
+      message: `"${relativePath}" is not a safe path inside a domain.`,
+      details: { relativePath },
+    });
   }
   return p;
 }
@@ -118,11 +130,25 @@ export class DeviceContent {
   }
 
   /** Puts a file onto the device (a restore); it replaces any generated file of that path. */
-  async writeFile(domain: string, relativePath: string, data: Uint8Array | AsyncIterable<Uint8Array>, meta: WriteMeta = {}): Promise<DeviceEntry> {
+  async writeFile(
+    domain: string,
+    relativePath: string,
+    data: Uint8Array | AsyncIterable<Uint8Array>,
+    meta: WriteMeta = {},
+  ): Promise<DeviceEntry> {
     const path = checkPath(relativePath);
     const { id, size } = await this.overrides.put(data);
     const inline = !this.overrides.persistent && size <= MAX_INLINE ? await this.inlineBytes(id, size) : undefined;
-    this.ops.push({ op: 'write', domain, relativePath: path, kind: 'file', meta: encodeMeta(meta), sha1: id, size, ...(inline === undefined ? {} : { data: inline }) });
+    this.ops.push({
+      op: 'write',
+      domain,
+      relativePath: path,
+      kind: 'file',
+      meta: encodeMeta(meta),
+      sha1: id,
+      size,
+      ...(inline === undefined ? {} : { data: inline }),
+    });
     return this.placeFile(domain, path, id, size, meta);
   }
 
@@ -137,8 +163,16 @@ export class DeviceContent {
     ensureParents(this.st, domain, path);
     forget(this.st, domain, path);
     const entry = makeFile(this.st, domain, path, {
-      size, source: 'override', mode: meta.mode, uid: meta.uid, protectionClass: meta.protectionClass, flags: meta.flags,
-      xattrs: meta.extendedAttributes, birth: meta.birth ?? this.st.clock, mtime: meta.mtime ?? this.st.clock, ctime: meta.ctime,
+      size,
+      source: 'override',
+      mode: meta.mode,
+      uid: meta.uid,
+      protectionClass: meta.protectionClass,
+      flags: meta.flags,
+      xattrs: meta.extendedAttributes,
+      birth: meta.birth ?? this.st.clock,
+      mtime: meta.mtime ?? this.st.clock,
+      ctime: meta.ctime,
     });
     const placed = meta.gid === undefined ? entry : { ...entry, gid: meta.gid };
     this.st.overrideIds.set(entryKey(domain, path), id);
@@ -168,8 +202,14 @@ export class DeviceContent {
     if (target === undefined && existing?.kind === 'directory') return existing;
     if (existing !== undefined) this.removeTree(domain, path);
     ensureParents(this.st, domain, path);
-    const o = { ...meta, xattrs: meta.extendedAttributes, birth: meta.birth ?? this.st.clock, mtime: meta.mtime ?? this.st.clock };
-    const entry = target === undefined ? newDirectory(this.st, domain, path, o) : newSymlink(this.st, domain, path, target, o);
+    const o = {
+      ...meta,
+      xattrs: meta.extendedAttributes,
+      birth: meta.birth ?? this.st.clock,
+      mtime: meta.mtime ?? this.st.clock,
+    };
+    const entry =
+      target === undefined ? newDirectory(this.st, domain, path, o) : newSymlink(this.st, domain, path, target, o);
     this.st.catalogue.put(entry);
     return entry;
   }
@@ -215,17 +255,26 @@ export class DeviceContent {
     }
   }
 
-  private async replayWrite(domain: string, path: string, op: { sha1?: string; size?: number; data?: string }, meta: WriteMeta): Promise<void> {
+  private async replayWrite(
+    domain: string,
+    path: string,
+    op: { sha1?: string; size?: number; data?: string },
+    meta: WriteMeta,
+  ): Promise<void> {
     const { sha1, data } = op;
     if (data !== undefined) {
       await this.writeFile(domain, path, new Uint8Array(Buffer.from(data, 'base64')), meta);
       return;
     }
     if (sha1 === undefined || !(await this.overrides.has(sha1))) {
-      throw new IbackupError('INTERNAL', { message: `Restored file ${domain} ${path} lost its bytes.`, details: { domain, path } });
+      throw new IbackupError('INTERNAL', {
+        message: `Restored file ${domain} ${path} lost its bytes.`,
+        details: { domain, path },
+      });
     }
     let size = op.size ?? 0;
-    if (op.size === undefined) for await (const chunk of this.overrides.stream(sha1, 0, Number.MAX_SAFE_INTEGER, 1 << 20)) size += chunk.length;
+    if (op.size === undefined)
+      for await (const chunk of this.overrides.stream(sha1, 0, Number.MAX_SAFE_INTEGER, 1 << 20)) size += chunk.length;
     this.ops.push({ op: 'write', domain, relativePath: path, kind: 'file', meta: encodeMeta(meta), sha1, size });
     this.placeFile(domain, path, sha1, size, meta);
   }

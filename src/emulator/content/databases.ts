@@ -33,7 +33,11 @@ export function addressBookDb(seed: number, sizes: DatabaseSizes): Uint8Array {
      CREATE TABLE ABGroup (ROWID INTEGER PRIMARY KEY AUTOINCREMENT, Name TEXT);
      CREATE INDEX ABMultiValueRecordIDIndex ON ABMultiValue(record_id);`,
     (db) => {
-      insertRows(db, 'ABMultiValueLabel', ['_$!<Mobile>!$_', '_$!<Home>!$_', '_$!<Work>!$_'].map((value) => ({ value })));
+      insertRows(
+        db,
+        'ABMultiValueLabel',
+        ['_$!<Mobile>!$_', '_$!<Home>!$_', '_$!<Work>!$_'].map((value) => ({ value })),
+      );
       insertRows(db, 'ABGroup', [{ Name: 'Family' }, { Name: 'Work' }]);
       const people = [];
       const values = [];
@@ -42,11 +46,17 @@ export function addressBookDb(seed: number, sizes: DatabaseSizes): Uint8Array {
         const rng = rngFor(seed, 'abperson', i);
         const created = appleTime(rng, 2000);
         people.push({
-          First: p.first, Last: p.last, Organization: p.organization || null, Kind: 0,
-          CreationDate: created, ModificationDate: created + rng.int(0, 86_400 * 30), guid: rng.uuid(),
+          First: p.first,
+          Last: p.last,
+          Organization: p.organization || null,
+          Kind: 0,
+          CreationDate: created,
+          ModificationDate: created + rng.int(0, 86_400 * 30),
+          guid: rng.uuid(),
         });
         values.push({ record_id: i + 1, property: 3, identifier: 0, label: 1, value: p.phone, guid: rng.uuid() });
-        if (rng.chance(0.6)) values.push({ record_id: i + 1, property: 4, identifier: 0, label: 2, value: p.email, guid: rng.uuid() });
+        if (rng.chance(0.6))
+          values.push({ record_id: i + 1, property: 4, identifier: 0, label: 2, value: p.email, guid: rng.uuid() });
       }
       insertRows(db, 'ABPerson', people);
       insertRows(db, 'ABMultiValue', values);
@@ -79,8 +89,13 @@ export function smsDb(seed: number, sizes: DatabaseSizes): Uint8Array {
         const service = h % 3 === 2 ? 'SMS' : 'iMessage';
         handleRows.push({ id: e164(p.phone), country: 'fr', service, uncanonicalized_id: p.phone });
         chatRows.push({
-          guid: `${service};-;${e164(p.phone)}`, style: 45, state: 3, chat_identifier: e164(p.phone),
-          service_name: service, display_name: '', account_id: rngFor(seed, 'account').uuid(),
+          guid: `${service};-;${e164(p.phone)}`,
+          style: 45,
+          state: 3,
+          chat_identifier: e164(p.phone),
+          service_name: service,
+          display_name: '',
+          account_id: rngFor(seed, 'account').uuid(),
         });
         joins.push({ chat_id: h + 1, handle_id: h + 1 });
       }
@@ -96,9 +111,18 @@ export function smsDb(seed: number, sizes: DatabaseSizes): Uint8Array {
         const date = BigInt(CONTENT_NOW - APPLE_EPOCH - 400 * 86_400 + i * 60 + rng.int(0, 59)) * 1_000_000_000n;
         const fromMe = rng.chance(0.45) ? 1 : 0;
         messages.push({
-          guid: rng.uuid(), text: sentence(rng), handle_id: handle, service: handle % 3 === 0 ? 'SMS' : 'iMessage',
-          account: fromMe ? 'E:me@example.com' : null, date, date_read: fromMe ? 0n : date + 30_000_000_000n,
-          date_delivered: date + 1_000_000_000n, is_delivered: 1, is_from_me: fromMe, is_read: 1, is_sent: fromMe,
+          guid: rng.uuid(),
+          text: sentence(rng),
+          handle_id: handle,
+          service: handle % 3 === 0 ? 'SMS' : 'iMessage',
+          account: fromMe ? 'E:me@example.com' : null,
+          date,
+          date_read: fromMe ? 0n : date + 30_000_000_000n,
+          date_delivered: date + 1_000_000_000n,
+          is_delivered: 1,
+          is_from_me: fromMe,
+          is_read: 1,
+          is_sent: fromMe,
         });
         chatJoins.push({ chat_id: handle, message_id: i + 1, message_date: date });
       }
@@ -124,9 +148,20 @@ export function callHistoryDb(seed: number, sizes: DatabaseSizes): Uint8Array {
         const p = person(seed, rng.int(0, Math.max(0, sizes.contacts - 1)));
         const answered = rng.chance(0.8) ? 1 : 0;
         rows.push({
-          Z_PK: i + 1, Z_ENT: 2, Z_OPT: 1, ZANSWERED: answered, ZCALLTYPE: rng.pick([1, 1, 1, 8, 16]), ZORIGINATED: rng.chance(0.5) ? 1 : 0,
-          ZREAD: 1, ZDATE: appleTime(rng, 365) + rng.float(), ZDURATION: answered ? rng.int(5, 3600) + rng.float() : 0,
-          ZADDRESS: e164(p.phone), ZISO_COUNTRY_CODE: 'fr', ZNAME: null, ZSERVICE_PROVIDER: 'com.apple.Telephony', ZUNIQUE_ID: rng.uuid(),
+          Z_PK: i + 1,
+          Z_ENT: 2,
+          Z_OPT: 1,
+          ZANSWERED: answered,
+          ZCALLTYPE: rng.pick([1, 1, 1, 8, 16]),
+          ZORIGINATED: rng.chance(0.5) ? 1 : 0,
+          ZREAD: 1,
+          ZDATE: appleTime(rng, 365) + rng.float(),
+          ZDURATION: answered ? rng.int(5, 3600) + rng.float() : 0,
+          ZADDRESS: e164(p.phone),
+          ZISO_COUNTRY_CODE: 'fr',
+          ZNAME: null,
+          ZSERVICE_PROVIDER: 'com.apple.Telephony',
+          ZUNIQUE_ID: rng.uuid(),
         });
       }
       insertRows(db, 'ZCALLRECORD', rows);
@@ -150,8 +185,24 @@ export function legacyNotesDb(seed: number, sizes: DatabaseSizes): Uint8Array {
         const title = sentence(rng, 2, 5);
         const body = paragraph(rng, rng.int(1, 6));
         const created = appleTime(rng, 3000);
-        notes.push({ Z_PK: i + 1, Z_ENT: 1, Z_OPT: 1, ZBODY: i + 1, ZCREATIONDATE: created, ZMODIFICATIONDATE: created + 60, ZTITLE: title, ZSUMMARY: body.slice(0, 60), ZGUID: rng.uuid() });
-        bodies.push({ Z_PK: i + 1, Z_ENT: 2, Z_OPT: 1, ZOWNER: i + 1, ZCONTENT: `<div>${title}</div><div>${body}</div>` });
+        notes.push({
+          Z_PK: i + 1,
+          Z_ENT: 1,
+          Z_OPT: 1,
+          ZBODY: i + 1,
+          ZCREATIONDATE: created,
+          ZMODIFICATIONDATE: created + 60,
+          ZTITLE: title,
+          ZSUMMARY: body.slice(0, 60),
+          ZGUID: rng.uuid(),
+        });
+        bodies.push({
+          Z_PK: i + 1,
+          Z_ENT: 2,
+          Z_OPT: 1,
+          ZOWNER: i + 1,
+          ZCONTENT: `<div>${title}</div><div>${body}</div>`,
+        });
       }
       insertRows(db, 'ZNOTE', notes);
       insertRows(db, 'ZNOTEBODY', bodies);
@@ -167,15 +218,47 @@ export function noteStoreDb(seed: number, sizes: DatabaseSizes): Uint8Array {
      CREATE TABLE ZICNOTEDATA (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER, ZNOTE INTEGER, ZDATA BLOB);`,
     (db) => {
       type Row = Record<string, string | number | null>;
-      const objects: Row[] = [{ Z_PK: 1, Z_ENT: 15, Z_OPT: 1, ZNOTEDATA: null, ZFOLDER: null, ZCREATIONDATE1: null, ZMODIFICATIONDATE1: null, ZIDENTIFIER: 'DefaultFolder-CloudKit', ZTITLE1: null, ZSNIPPET: null, ZTITLE2: 'Notes' }];
+      const objects: Row[] = [
+        {
+          Z_PK: 1,
+          Z_ENT: 15,
+          Z_OPT: 1,
+          ZNOTEDATA: null,
+          ZFOLDER: null,
+          ZCREATIONDATE1: null,
+          ZMODIFICATIONDATE1: null,
+          ZIDENTIFIER: 'DefaultFolder-CloudKit',
+          ZTITLE1: null,
+          ZSNIPPET: null,
+          ZTITLE2: 'Notes',
+        },
+      ];
       const data = [];
       for (let i = 0; i < sizes.notes; i++) {
         const rng = rngFor(seed, 'note', i);
         const title = sentence(rng, 2, 5);
         const body = paragraph(rng, rng.int(1, 8));
         const created = appleTime(rng, 1500);
-        objects.push({ Z_PK: i + 2, Z_ENT: 12, Z_OPT: 2, ZNOTEDATA: i + 1, ZFOLDER: 1, ZCREATIONDATE1: created, ZMODIFICATIONDATE1: created + rng.int(0, 86_400), ZIDENTIFIER: rng.uuid(), ZTITLE1: title, ZSNIPPET: body.slice(0, 80), ZTITLE2: null });
-        data.push({ Z_PK: i + 1, Z_ENT: 13, Z_OPT: 1, ZNOTE: i + 2, ZDATA: new Uint8Array(gzipSync(`${title}\n${body}`, { level: 6 })) });
+        objects.push({
+          Z_PK: i + 2,
+          Z_ENT: 12,
+          Z_OPT: 2,
+          ZNOTEDATA: i + 1,
+          ZFOLDER: 1,
+          ZCREATIONDATE1: created,
+          ZMODIFICATIONDATE1: created + rng.int(0, 86_400),
+          ZIDENTIFIER: rng.uuid(),
+          ZTITLE1: title,
+          ZSNIPPET: body.slice(0, 80),
+          ZTITLE2: null,
+        });
+        data.push({
+          Z_PK: i + 1,
+          Z_ENT: 13,
+          Z_OPT: 1,
+          ZNOTE: i + 2,
+          ZDATA: new Uint8Array(gzipSync(`${title}\n${body}`, { level: 6 })),
+        });
       }
       insertRows(db, 'ZICCLOUDSYNCINGOBJECT', objects);
       insertRows(db, 'ZICNOTEDATA', data);
@@ -190,14 +273,44 @@ export function calendarDb(seed: number, sizes: DatabaseSizes): Uint8Array {
      CREATE TABLE CalendarItem (ROWID INTEGER PRIMARY KEY AUTOINCREMENT, summary TEXT, location_id INTEGER, description TEXT,
        start_date REAL, start_tz TEXT, end_date REAL, all_day INTEGER, calendar_id INTEGER, UUID TEXT, has_recurrences INTEGER);`,
     (db) => {
-      insertRows(db, 'Calendar', ['Home', 'Work', 'Birthdays'].map((title, i) => ({ store_id: 1, title, color: ['#1BADF8', '#FF2968', '#63DA38'][i] ?? '#000000', type: 'local', UUID: rngFor(seed, 'calendar', i).uuid() })));
-      insertRows(db, 'Location', ['Office', 'Gare de Lyon', 'Parc Monceau', 'Café de Flore'].map((title, i) => ({ title, address: `${i + 1} rue de Paris`, latitude: 48.85 + i / 100, longitude: 2.35 + i / 100 })));
+      insertRows(
+        db,
+        'Calendar',
+        ['Home', 'Work', 'Birthdays'].map((title, i) => ({
+          store_id: 1,
+          title,
+          color: ['#1BADF8', '#FF2968', '#63DA38'][i] ?? '#000000',
+          type: 'local',
+          UUID: rngFor(seed, 'calendar', i).uuid(),
+        })),
+      );
+      insertRows(
+        db,
+        'Location',
+        ['Office', 'Gare de Lyon', 'Parc Monceau', 'Café de Flore'].map((title, i) => ({
+          title,
+          address: `${i + 1} rue de Paris`,
+          latitude: 48.85 + i / 100,
+          longitude: 2.35 + i / 100,
+        })),
+      );
       const events = [];
       for (let i = 0; i < sizes.events; i++) {
         const rng = rngFor(seed, 'event', i);
         const start = appleTime(rng, 365) + rng.int(0, 200) * 86_400;
         const allDay = rng.chance(0.2) ? 1 : 0;
-        events.push({ summary: sentence(rng, 1, 4), location_id: rng.int(0, 4), description: rng.chance(0.3) ? sentence(rng) : null, start_date: start, start_tz: 'Europe/Paris', end_date: start + (allDay ? 86_400 : rng.int(1, 8) * 1800), all_day: allDay, calendar_id: rng.int(1, 3), UUID: rng.uuid(), has_recurrences: rng.chance(0.1) ? 1 : 0 });
+        events.push({
+          summary: sentence(rng, 1, 4),
+          location_id: rng.int(0, 4),
+          description: rng.chance(0.3) ? sentence(rng) : null,
+          start_date: start,
+          start_tz: 'Europe/Paris',
+          end_date: start + (allDay ? 86_400 : rng.int(1, 8) * 1800),
+          all_day: allDay,
+          calendar_id: rng.int(1, 3),
+          UUID: rng.uuid(),
+          has_recurrences: rng.chance(0.1) ? 1 : 0,
+        });
       }
       insertRows(db, 'CalendarItem', events);
     },

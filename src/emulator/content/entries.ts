@@ -6,15 +6,7 @@ import type { ContentSpec } from '../profile-types.js';
 import type { Catalogue } from './catalogue.js';
 import type { DatabaseSizes } from './databases.js';
 import { fileProtectionClass, ownerOf } from './domains.js';
-import {
-  CONTENT_NOW,
-  EMPTY_XATTRS,
-  S_IFDIR,
-  S_IFLNK,
-  S_IFREG,
-  type ContentSource,
-  type DeviceEntry,
-} from './model.js';
+import { CONTENT_NOW, EMPTY_XATTRS, S_IFDIR, S_IFLNK, S_IFREG, type ContentSource, type DeviceEntry } from './model.js';
 import { rngFor } from './random.js';
 
 /** Rebuilds the bytes of a blob entry for a version. */
@@ -111,7 +103,14 @@ export interface NodeOptions {
   ctime?: number;
 }
 
-function makeNode(st: ContentState, domain: string, relativePath: string, kind: 'directory' | 'symlink', o: NodeOptions, target?: string): DeviceEntry {
+function makeNode(
+  st: ContentState,
+  domain: string,
+  relativePath: string,
+  kind: 'directory' | 'symlink',
+  o: NodeOptions,
+  target?: string,
+): DeviceEntry {
   const owner = ownerOf(domain);
   const times = seededTimes(st.seed, domain, `${relativePath}/`);
   const privateDir = domain === 'HealthDomain' || domain === 'KeychainDomain';
@@ -139,11 +138,22 @@ function makeNode(st: ContentState, domain: string, relativePath: string, kind: 
   };
 }
 
-export function makeDirectory(st: ContentState, domain: string, relativePath: string, o: NodeOptions = {}): DeviceEntry {
+export function makeDirectory(
+  st: ContentState,
+  domain: string,
+  relativePath: string,
+  o: NodeOptions = {},
+): DeviceEntry {
   return makeNode(st, domain, relativePath, 'directory', o);
 }
 
-export function makeSymlink(st: ContentState, domain: string, relativePath: string, target: string, o: NodeOptions = {}): DeviceEntry {
+export function makeSymlink(
+  st: ContentState,
+  domain: string,
+  relativePath: string,
+  target: string,
+  o: NodeOptions = {},
+): DeviceEntry {
   return makeNode(st, domain, relativePath, 'symlink', o, target);
 }
 

@@ -7,8 +7,18 @@ import type { ContentSpec } from '../profile-types.js';
 import { photoAssets, makePhoto, makeVideo } from './camera.js';
 import { Catalogue } from './catalogue.js';
 import {
-  APPS, BLOB_FILES, EMPTY_FILES, EXTRA_DIRECTORIES, FILLER_SLOTS, NAMED_FILES, PHOTOS_DB, SYMLINKS,
-  databaseSizes, photoShape, type BlobContext, type BlobFile,
+  APPS,
+  BLOB_FILES,
+  EMPTY_FILES,
+  EXTRA_DIRECTORIES,
+  FILLER_SLOTS,
+  NAMED_FILES,
+  PHOTOS_DB,
+  SYMLINKS,
+  databaseSizes,
+  photoShape,
+  type BlobContext,
+  type BlobFile,
 } from './domains.js';
 import { makeDirectory, makeFile, makeSymlink, parentsOf, type ContentState } from './entries.js';
 import { CONTENT_NOW, entryKey, type DeviceEntry } from './model.js';
@@ -21,7 +31,13 @@ function blobEntry(st: ContentState, ctx: BlobContext, f: BlobFile): DeviceEntry
   st.builders.set(key, { modifiable: f.modifiable, build: (v) => f.build(ctx, v) });
   const bytes = f.build(ctx, 0);
   st.blobs.set(key, bytes);
-  return makeFile(st, f.domain, f.relativePath, { size: bytes.length, source: 'blob', mode: f.mode, encryptedOnly: f.encryptedOnly, xattrs: f.xattrs });
+  return makeFile(st, f.domain, f.relativePath, {
+    size: bytes.length,
+    source: 'blob',
+    mode: f.mode,
+    encryptedOnly: f.encryptedOnly,
+    xattrs: f.xattrs,
+  });
 }
 
 function plistEntry(st: ContentState, f: PlistFile): DeviceEntry {
@@ -30,7 +46,12 @@ function plistEntry(st: ContentState, f: PlistFile): DeviceEntry {
   const bytes = renderPlist(st.seed, f, 0);
   st.blobs.set(key, bytes);
   return makeFile(st, f.domain, f.relativePath, {
-    size: bytes.length, source: 'blob', mode: f.mode, uid: f.uid, encryptedOnly: f.encryptedOnly, protectionClass: f.protectionClass,
+    size: bytes.length,
+    source: 'blob',
+    mode: f.mode,
+    uid: f.uid,
+    encryptedOnly: f.encryptedOnly,
+    protectionClass: f.protectionClass,
   });
 }
 
@@ -72,17 +93,31 @@ function withDirectories(st: ContentState, out: DeviceEntry[]): Catalogue {
 export function generateContent(spec: ContentSpec): ContentState {
   const shape = photoShape(spec.files);
   const st: ContentState = {
-    seed: spec.seed, spec, maxSide: shape.maxSide, sizes: databaseSizes(spec.files), catalogue: new Catalogue(),
-    blobs: new Map(), builders: new Map(), overrideIds: new Map(), nextInode: 100_000 + (spec.seed % 1000) * 1000, nextPhoto: 1,
-    clock: CONTENT_NOW, addedFiles: 0,
+    seed: spec.seed,
+    spec,
+    maxSide: shape.maxSide,
+    sizes: databaseSizes(spec.files),
+    catalogue: new Catalogue(),
+    blobs: new Map(),
+    builders: new Map(),
+    overrideIds: new Map(),
+    nextInode: 100_000 + (spec.seed % 1000) * 1000,
+    nextPhoto: 1,
+    clock: CONTENT_NOW,
+    addedFiles: 0,
   };
   const out: DeviceEntry[] = [];
-  const ctx: BlobContext = { seed: st.seed, sizes: st.sizes, photoAssets: () => photoAssets(st, st.catalogue.under('CameraRollDomain', 'Media/DCIM/')) };
+  const ctx: BlobContext = {
+    seed: st.seed,
+    sizes: st.sizes,
+    photoAssets: () => photoAssets(st, st.catalogue.under('CameraRollDomain', 'Media/DCIM/')),
+  };
 
   for (const f of PLIST_FILES) out.push(plistEntry(st, f));
   for (const app of APPS) {
     out.push(plistEntry(st, appPreferences(app.bundleId)));
-    if (app.plugin !== undefined) out.push(plistEntry(st, { ...appPreferences(app.plugin), domain: `AppDomainPlugin-${app.plugin}` }));
+    if (app.plugin !== undefined)
+      out.push(plistEntry(st, { ...appPreferences(app.plugin), domain: `AppDomainPlugin-${app.plugin}` }));
   }
   for (const f of EMPTY_FILES) out.push(makeFile(st, f.domain, f.relativePath, { size: 0, source: 'noise' }));
   for (const f of NAMED_FILES) {
@@ -90,7 +125,8 @@ export function generateContent(spec: ContentSpec): ContentState {
     out.push(makeFile(st, f.domain, f.relativePath, { size, source: 'noise', xattrs: f.xattrs }));
   }
   const containerId = rngFor(st.seed, 'container').uuid();
-  for (const [domain, path, target] of SYMLINKS) out.push(makeSymlink(st, domain, path, target.replace('<UUID>', containerId)));
+  for (const [domain, path, target] of SYMLINKS)
+    out.push(makeSymlink(st, domain, path, target.replace('<UUID>', containerId)));
   for (const [domain, path] of EXTRA_DIRECTORIES) out.push(makeDirectory(st, domain, path));
 
   // Camera roll: one photo every ~9 hours up to "now", then the huge videos.

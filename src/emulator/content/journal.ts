@@ -1,6 +1,13 @@
 /** The mutation journal as JSON: metadata encoding and a checked parser for saved journals. */
 import { IbackupError } from '../../errors.js';
-import { MUTATION_ACTIONS, type JournalMeta, type JournalOp, type MutationAction, type MutationJournal, type WriteMeta } from './model.js';
+import {
+  MUTATION_ACTIONS,
+  type JournalMeta,
+  type JournalOp,
+  type MutationAction,
+  type MutationJournal,
+  type WriteMeta,
+} from './model.js';
 
 const NUMBER_FIELDS = ['mode', 'uid', 'gid', 'mtime', 'ctime', 'birth', 'protectionClass', 'flags'] as const;
 
@@ -64,7 +71,13 @@ function parseOp(v: unknown, at: number): JournalOp {
   if (v.op === 'remove') return { op: 'remove', domain: v.domain, relativePath: v.relativePath };
   if (v.op !== 'write') throw damaged(`entry ${at} is an unknown change "${v.op}"`);
   if (v.kind !== 'file' && v.kind !== 'directory' && v.kind !== 'symlink') throw damaged(`entry ${at} has a bad kind`);
-  const op: JournalOp = { op: 'write', domain: v.domain, relativePath: v.relativePath, kind: v.kind, meta: parseMeta(v.meta, at) };
+  const op: JournalOp = {
+    op: 'write',
+    domain: v.domain,
+    relativePath: v.relativePath,
+    kind: v.kind,
+    meta: parseMeta(v.meta, at),
+  };
   if (v.target !== undefined) {
     if (!isString(v.target)) throw damaged(`entry ${at} has a bad link target`);
     op.target = v.target;
@@ -88,7 +101,12 @@ function parseOp(v: unknown, at: number): JournalOp {
 /** Checks a journal read back from JSON (or given in-process). */
 export function parseJournal(v: unknown): MutationJournal {
   const value: unknown = typeof v === 'string' ? safeJson(v) : v;
-  if (!isObject(value) || value.format !== 'ibackup-content-journal' || value.version !== 1 || !Array.isArray(value.ops)) {
+  if (
+    !isObject(value) ||
+    value.format !== 'ibackup-content-journal' ||
+    value.version !== 1 ||
+    !Array.isArray(value.ops)
+  ) {
     throw damaged('it is not a content journal of version 1');
   }
   return { format: 'ibackup-content-journal', version: 1, ops: value.ops.map(parseOp) };

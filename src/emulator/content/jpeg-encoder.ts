@@ -22,16 +22,52 @@ const ZIGZAG = ((): Uint8Array => {
 })();
 
 const LUMA_QUANT = [
-  16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
-  18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+  16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51,
+  87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92, 49, 64, 78, 87, 103, 121, 120, 101,
+  72, 92, 95, 98, 112, 100, 103, 99,
 ];
 const CHROMA_QUANT = [
-  17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99, 24, 26, 56, 99, 99, 99, 99, 99, 47, 66, 99, 99, 99, 99, 99, 99,
+  17,
+  18,
+  24,
+  47,
+  99,
+  99,
+  99,
+  99,
+  18,
+  21,
+  26,
+  66,
+  99,
+  99,
+  99,
+  99,
+  24,
+  26,
+  56,
+  99,
+  99,
+  99,
+  99,
+  99,
+  47,
+  66,
+  99,
+  99,
+  99,
+  99,
+  99,
+  99,
   ...new Array<number>(32).fill(99),
 ];
 
 /** Every AC symbol: end of block, sixteen zeros, and each (run, size) with size 1–10. */
-const AC_SYMBOLS = [0x00, 0xf0, ...Array.from({ length: 160 }, (_, i) => ((i >> 0) % 16 << 4) | (Math.floor(i / 16) + 1))];
+const AC_SYMBOLS = [
+  0x00,
+  0xf0,
+  ...Array.from({ length: 160 }, (_, i) => (((i >> 0) % 16) << 4) | (Math.floor(i / 16) + 1)),
+];
 
 /** A Huffman table of Annex K: code counts per length 1–16 and its first symbols; the rest follow in ascending order. */
 interface TableSpec {
@@ -51,8 +87,9 @@ const TABLES: readonly TableSpec[] = [
     counts: [0, 2, 1, 3, 3, 2, 4, 3, 5, 5, 4, 4, 0, 0, 1, 0x7d],
     values: completeValues(
       [
-        0x01, 0x02, 0x03, 0x00, 0x04, 0x11, 0x05, 0x12, 0x21, 0x31, 0x41, 0x06, 0x13, 0x51, 0x61, 0x07, 0x22, 0x71, 0x14, 0x32, 0x81,
-        0x91, 0xa1, 0x08, 0x23, 0x42, 0xb1, 0xc1, 0x15, 0x52, 0xd1, 0xf0, 0x24, 0x33, 0x62, 0x72, 0x82,
+        0x01, 0x02, 0x03, 0x00, 0x04, 0x11, 0x05, 0x12, 0x21, 0x31, 0x41, 0x06, 0x13, 0x51, 0x61, 0x07, 0x22, 0x71,
+        0x14, 0x32, 0x81, 0x91, 0xa1, 0x08, 0x23, 0x42, 0xb1, 0xc1, 0x15, 0x52, 0xd1, 0xf0, 0x24, 0x33, 0x62, 0x72,
+        0x82,
       ],
       AC_SYMBOLS,
     ),
@@ -62,8 +99,9 @@ const TABLES: readonly TableSpec[] = [
     counts: [0, 2, 1, 2, 4, 4, 3, 4, 7, 5, 4, 4, 0, 1, 2, 0x77],
     values: completeValues(
       [
-        0x00, 0x01, 0x02, 0x03, 0x11, 0x04, 0x05, 0x21, 0x31, 0x06, 0x12, 0x41, 0x51, 0x07, 0x61, 0x71, 0x13, 0x22, 0x32, 0x81, 0x08,
-        0x14, 0x42, 0x91, 0xa1, 0xb1, 0xc1, 0x09, 0x23, 0x33, 0x52, 0xf0, 0x15, 0x62, 0x72, 0xd1, 0x0a, 0x16, 0x24, 0x34, 0xe1, 0x25, 0xf1,
+        0x00, 0x01, 0x02, 0x03, 0x11, 0x04, 0x05, 0x21, 0x31, 0x06, 0x12, 0x41, 0x51, 0x07, 0x61, 0x71, 0x13, 0x22,
+        0x32, 0x81, 0x08, 0x14, 0x42, 0x91, 0xa1, 0xb1, 0xc1, 0x09, 0x23, 0x33, 0x52, 0xf0, 0x15, 0x62, 0x72, 0xd1,
+        0x0a, 0x16, 0x24, 0x34, 0xe1, 0x25, 0xf1,
       ],
       AC_SYMBOLS,
     ),
@@ -139,7 +177,27 @@ const DHT = ((): Uint8Array => {
 const SOS = Uint8Array.from([0xff, 0xda, 0, 12, 3, 1, 0x00, 2, 0x11, 3, 0x11, 0, 63, 0]);
 
 function sof(width: number, height: number): Uint8Array {
-  return Uint8Array.from([0xff, 0xc0, 0, 17, 8, height >> 8, height & 0xff, width >> 8, width & 0xff, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
+  return Uint8Array.from([
+    0xff,
+    0xc0,
+    0,
+    17,
+    8,
+    height >> 8,
+    height & 0xff,
+    width >> 8,
+    width & 0xff,
+    3,
+    1,
+    0x22,
+    0,
+    2,
+    0x11,
+    1,
+    3,
+    0x11,
+    1,
+  ]);
 }
 
 /** The entropy-coded segment: bits packed into bytes, 0xFF stuffed with 0x00. */
@@ -187,21 +245,40 @@ const block = new Float32Array(64);
 
 /** In-place 1-D scaled DCT of 8 values of `d` from `o`, `s` apart. */
 function dct8(d: Float32Array, o: number, s: number): void {
-  const d0 = d[o] as number, d1 = d[o + s] as number, d2 = d[o + 2 * s] as number, d3 = d[o + 3 * s] as number;
-  const d4 = d[o + 4 * s] as number, d5 = d[o + 5 * s] as number, d6 = d[o + 6 * s] as number, d7 = d[o + 7 * s] as number;
-  const t0 = d0 + d7, t7 = d0 - d7, t1 = d1 + d6, t6 = d1 - d6, t2 = d2 + d5, t5 = d2 - d5, t3 = d3 + d4, t4 = d3 - d4;
-  const e0 = t0 + t3, e3 = t0 - t3, e1 = t1 + t2, e2 = t1 - t2;
+  const d0 = d[o] as number,
+    d1 = d[o + s] as number,
+    d2 = d[o + 2 * s] as number,
+    d3 = d[o + 3 * s] as number;
+  const d4 = d[o + 4 * s] as number,
+    d5 = d[o + 5 * s] as number,
+    d6 = d[o + 6 * s] as number,
+    d7 = d[o + 7 * s] as number;
+  const t0 = d0 + d7,
+    t7 = d0 - d7,
+    t1 = d1 + d6,
+    t6 = d1 - d6,
+    t2 = d2 + d5,
+    t5 = d2 - d5,
+    t3 = d3 + d4,
+    t4 = d3 - d4;
+  const e0 = t0 + t3,
+    e3 = t0 - t3,
+    e1 = t1 + t2,
+    e2 = t1 - t2;
   d[o] = e0 + e1;
   d[o + 4 * s] = e0 - e1;
   const z1 = (e2 + e3) * 0.707106781;
   d[o + 2 * s] = e3 + z1;
   d[o + 6 * s] = e3 - z1;
-  const o0 = t4 + t5, o1 = t5 + t6, o2 = t6 + t7;
+  const o0 = t4 + t5,
+    o1 = t5 + t6,
+    o2 = t6 + t7;
   const z5 = (o0 - o2) * 0.382683433;
   const z2 = 0.5411961 * o0 + z5;
   const z4 = 1.306562965 * o2 + z5;
   const z3 = o1 * 0.707106781;
-  const z11 = t7 + z3, z13 = t7 - z3;
+  const z11 = t7 + z3,
+    z13 = t7 - z3;
   d[o + 5 * s] = z13 + z2;
   d[o + 3 * s] = z13 - z2;
   d[o + s] = z11 + z4;
@@ -244,7 +321,13 @@ function codeBlock(w: BitWriter, mult: Float32Array, dc: Codes, ac: Codes, prevD
 }
 
 /** Level-shifted Y, Cb, Cr planes, padded to whole 16×16 units by repeating the last row and column; chroma halved each way. */
-function planes(rgb: Uint8Array, width: number, height: number, pw: number, ph: number): { y: Float32Array; cb: Float32Array; cr: Float32Array } {
+function planes(
+  rgb: Uint8Array,
+  width: number,
+  height: number,
+  pw: number,
+  ph: number,
+): { y: Float32Array; cb: Float32Array; cr: Float32Array } {
   const y = new Float32Array(pw * ph);
   const cw = pw >> 1;
   const cb = new Float32Array(cw * (ph >> 1));
@@ -254,7 +337,9 @@ function planes(rgb: Uint8Array, width: number, height: number, pw: number, ph: 
     const crow = (r >> 1) * cw;
     for (let c = 0; c < pw; c++) {
       const p = (sr + Math.min(c, width - 1)) * 3;
-      const R = rgb[p] as number, G = rgb[p + 1] as number, B = rgb[p + 2] as number;
+      const R = rgb[p] as number,
+        G = rgb[p + 1] as number,
+        B = rgb[p + 2] as number;
       y[r * pw + c] = 0.299 * R + 0.587 * G + 0.114 * B - 128;
       const ci = crow + (c >> 1);
       cb[ci] = (cb[ci] as number) + 0.25 * (-0.168736 * R - 0.331264 * G + 0.5 * B);

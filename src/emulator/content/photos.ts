@@ -23,10 +23,22 @@ const QUALITY = 85;
  */
 const BYTES_PER_PIXEL_BOUND = 1.9;
 const HEADER_BOUND = 2048;
-const ASPECTS: readonly [number, number][] = [[4, 3], [3, 4], [1, 1], [16, 9], [9, 16]];
+const ASPECTS: readonly [number, number][] = [
+  [4, 3],
+  [3, 4],
+  [1, 1],
+  [16, 9],
+  [9, 16],
+];
 
 /** Dimensions and size of a photo, from its identity alone. `maxSide` bounds the long side. */
-export function photoPlan(seed: number, domain: string, relativePath: string, version: number, maxSide: number): PhotoPlan {
+export function photoPlan(
+  seed: number,
+  domain: string,
+  relativePath: string,
+  version: number,
+  maxSide: number,
+): PhotoPlan {
   const rng = rngFor(seed, 'photo', domain, relativePath, version);
   const [a, b] = rng.pick(ASPECTS);
   const minSide = Math.min(64, maxSide);
@@ -36,7 +48,12 @@ export function photoPlan(seed: number, domain: string, relativePath: string, ve
   const width = landscape ? long : short;
   const height = landscape ? short : long;
   const extra = rng.int(0, 16 * 1024);
-  return { width, height, quality: QUALITY, size: Math.ceil(width * height * BYTES_PER_PIXEL_BOUND) + HEADER_BOUND + extra };
+  return {
+    width,
+    height,
+    quality: QUALITY,
+    size: Math.ceil(width * height * BYTES_PER_PIXEL_BOUND) + HEADER_BOUND + extra,
+  };
 }
 
 /** APP15 segments of noise filling exactly `total` bytes (total is 0 or at least 4). */
@@ -59,7 +76,13 @@ function padding(key: Uint8Array, total: number): Uint8Array {
 }
 
 /** The JPEG bytes of a photo, exactly `plan.size` long. */
-export function renderPhoto(seed: number, domain: string, relativePath: string, version: number, plan: PhotoPlan): Uint8Array {
+export function renderPhoto(
+  seed: number,
+  domain: string,
+  relativePath: string,
+  version: number,
+  plan: PhotoPlan,
+): Uint8Array {
   const { width, height, size } = plan;
   const pixels = keyedBytes(streamKey(seed, domain, relativePath, version, 'pixels'), 0, width * height * 3);
   for (let quality = plan.quality; quality > 0; quality = Math.floor(quality / 2)) {

@@ -47,7 +47,8 @@ export function noisePlan(seed: number, e: DeviceEntry): { head: Uint8Array; sta
 }
 
 function* slices(bytes: Uint8Array, offset: number, length: number, chunkSize: number): Generator<Uint8Array> {
-  for (let at = offset; at < offset + length; at += chunkSize) yield bytes.subarray(at, Math.min(offset + length, at + chunkSize));
+  for (let at = offset; at < offset + length; at += chunkSize)
+    yield bytes.subarray(at, Math.min(offset + length, at + chunkSize));
 }
 
 export class ContentReader {
@@ -110,7 +111,8 @@ export class ContentReader {
     const { offset, length, chunkSize } = this.range(e, options);
     if (length === 0) return;
     const id = this.st.overrideIds.get(entryKey(e.domain, e.relativePath));
-    if (id === undefined) throw new IbackupError('INTERNAL', { message: `No restored bytes for ${e.domain} ${e.relativePath}.` });
+    if (id === undefined)
+      throw new IbackupError('INTERNAL', { message: `No restored bytes for ${e.domain} ${e.relativePath}.` });
     yield* this.overrides.stream(id, offset, length, chunkSize);
   }
 
@@ -130,7 +132,8 @@ export class ContentReader {
         return slices(this.photo(e), offset, length, chunkSize);
       case 'blob': {
         const bytes = this.st.blobs.get(entryKey(e.domain, e.relativePath));
-        if (bytes === undefined) throw new IbackupError('INTERNAL', { message: `No bytes for ${e.domain} ${e.relativePath}.` });
+        if (bytes === undefined)
+          throw new IbackupError('INTERNAL', { message: `No bytes for ${e.domain} ${e.relativePath}.` });
         return slices(bytes, offset, length, chunkSize);
       }
       case 'none':
@@ -143,7 +146,9 @@ export class ContentReader {
     const offset = options.offset ?? 0;
     const chunkSize = Math.max(1, Math.min(options.chunkSize ?? CHUNK_SIZE, CHUNK_SIZE));
     if (!Number.isSafeInteger(offset) || offset < 0 || offset > e.size) {
-      throw new IbackupError('INTERNAL', { message: `Offset ${offset} is outside ${e.relativePath} (${e.size} bytes).` });
+      throw new IbackupError('INTERNAL', {
+        message: `Offset ${offset} is outside ${e.relativePath} (${e.size} bytes).`,
+      });
     }
     const length = Math.max(0, Math.min(options.length ?? e.size - offset, e.size - offset));
     return { offset, length, chunkSize };

@@ -16,14 +16,21 @@ export function buildDatabase(schema: string, fill: (db: Db) => void): Uint8Arra
 }
 
 /** Inserts rows into a table, column names taken from the first row. */
-export function insertRows(db: Db, table: string, rows: readonly Record<string, string | number | bigint | Uint8Array | null>[]): void {
+export function insertRows(
+  db: Db,
+  table: string,
+  rows: readonly Record<string, string | number | bigint | Uint8Array | null>[],
+): void {
   const first = rows[0];
   if (first === undefined) return;
   const columns = Object.keys(first);
-  const stmt = db.prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`);
+  const stmt = db.prepare(
+    `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`,
+  );
   for (const row of rows) {
     const bound: Record<string, string | number | bigint | Buffer | null> = {};
-    for (const [k, v] of Object.entries(row)) bound[k] = v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v;
+    for (const [k, v] of Object.entries(row))
+      bound[k] = v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v;
     stmt.run(bound);
   }
 }

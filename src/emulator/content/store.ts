@@ -18,7 +18,10 @@ export interface OverrideStore {
 }
 
 function missing(id: string): IbackupError {
-  return new IbackupError('INTERNAL', { message: `Restored content ${id} is missing from the device's store.`, details: { id } });
+  return new IbackupError('INTERNAL', {
+    message: `Restored content ${id} is missing from the device's store.`,
+    details: { id },
+  });
 }
 
 async function* chunksOf(data: Uint8Array | AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
@@ -102,7 +105,11 @@ export function folderOverrideStore(folder: string): OverrideStore {
       try {
         file = await open(pathOf(id), 'r');
       } catch (cause) {
-        throw new IbackupError('INTERNAL', { message: `Restored content ${id} cannot be read.`, cause, details: { id } });
+        throw new IbackupError('INTERNAL', {
+          message: `Restored content ${id} cannot be read.`,
+          cause,
+          details: { id },
+        });
       }
       try {
         let at = offset;

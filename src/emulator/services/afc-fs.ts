@@ -78,7 +78,9 @@ export class AfcFileSystem {
     if (!n || n.type !== 'dir') return undefined;
     const prefix = path === '/' ? '/' : `${path}/`;
     const names = new Set<string>();
-    for (const p of this.nodes.keys()) if (p !== path && p.startsWith(prefix) && !p.slice(prefix.length).includes('/')) names.add(p.slice(prefix.length));
+    for (const p of this.nodes.keys())
+      if (p !== path && p.startsWith(prefix) && !p.slice(prefix.length).includes('/'))
+        names.add(p.slice(prefix.length));
     for (const at of this.mounts.keys()) if (parentOf(at) === path) names.add(at.slice(prefix.length));
     return [...names].sort();
   }

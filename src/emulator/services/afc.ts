@@ -45,7 +45,8 @@ export class AfcLocks {
   }
 
   unlockAll(owner: object, path?: string): void {
-    for (const [p, h] of this.holders) if (h.owner === owner && (path === undefined || p === path)) this.holders.delete(p);
+    for (const [p, h] of this.holders)
+      if (h.owner === owner && (path === undefined || p === path)) this.holders.delete(p);
   }
 }
 
@@ -70,7 +71,14 @@ export function serveAfc(link: Link, fs: AfcFileSystem, locks: AfcLocks, deviceI
   let queue = Promise.resolve();
 
   const reply = (p: AfcPacket, operation: number, headerPayload?: Uint8Array, payload?: Uint8Array): Promise<void> =>
-    link.write(encodeAfcPacket({ packetNum: p.packetNum, operation, ...(headerPayload ? { headerPayload } : {}), ...(payload ? { payload } : {}) }));
+    link.write(
+      encodeAfcPacket({
+        packetNum: p.packetNum,
+        operation,
+        ...(headerPayload ? { headerPayload } : {}),
+        ...(payload ? { payload } : {}),
+      }),
+    );
   const status = (p: AfcPacket, code: number): Promise<void> => reply(p, AfcOp.Status, encodeAfcU64(code));
   const fsStatus = (p: AfcPacket, r: FsResult): Promise<void> => status(p, FS_STATUS[r]);
   const path = (p: AfcPacket): string | undefined => normalizeAfcPath(decodeAfcPath(p.body));
@@ -82,7 +90,11 @@ export function serveAfc(link: Link, fs: AfcFileSystem, locks: AfcLocks, deviceI
       case AfcOp.ReadDir: {
         const at = path(p);
         const names = at === undefined ? undefined : fs.list(at);
-        if (!names) return status(p, at !== undefined && fs.stat(at)?.type === 'file' ? AfcStatus.ReadError : AfcStatus.ObjectNotFound);
+        if (!names)
+          return status(
+            p,
+            at !== undefined && fs.stat(at)?.type === 'file' ? AfcStatus.ReadError : AfcStatus.ObjectNotFound,
+          );
         return reply(p, AfcOp.Data, undefined, encodeAfcStrings(['.', '..', ...names]));
       }
       case AfcOp.GetFileInfo: {
@@ -90,14 +102,19 @@ export function serveAfc(link: Link, fs: AfcFileSystem, locks: AfcLocks, deviceI
         const st = at === undefined ? undefined : fs.stat(at);
         if (!st) return status(p, AfcStatus.ObjectNotFound);
         const ns = String(BigInt(Math.round(st.mtimeMs)) * 1_000_000n);
-        return reply(p, AfcOp.Data, undefined, encodeAfcKeyValues({
-          st_size: String(st.size),
-          st_blocks: String(Math.ceil(st.size / 512)),
-          st_nlink: st.type === 'dir' ? '2' : '1',
-          st_ifmt: st.type === 'dir' ? 'S_IFDIR' : 'S_IFREG',
-          st_mtime: ns,
-          st_birthtime: ns,
-        }));
+        return reply(
+          p,
+          AfcOp.Data,
+          undefined,
+          encodeAfcKeyValues({
+            st_size: String(st.size),
+            st_blocks: String(Math.ceil(st.size / 512)),
+            st_nlink: st.type === 'dir' ? '2' : '1',
+            st_ifmt: st.type === 'dir' ? 'S_IFDIR' : 'S_IFREG',
+            st_mtime: ns,
+            st_birthtime: ns,
+          }),
+        );
       }
       case AfcOp.MakeDir: {
         const at = path(p);
@@ -127,7 +144,11 @@ export function serveAfc(link: Link, fs: AfcFileSystem, locks: AfcLocks, deviceI
         }
         const h = nextHandle++;
         const appending = mode === AfcFileMode.Append || mode === AfcFileMode.ReadAppend;
-        handles.set(h, { path: at, pos: appending ? (fs.stat(at)?.size ?? 0) : 0, writable: mode !== AfcFileMode.ReadOnly });
+        handles.set(h, {
+          path: at,
+          pos: appending ? (fs.stat(at)?.size ?? 0) : 0,
+          writable: mode !== AfcFileMode.ReadOnly,
+        });
         return reply(p, AfcOp.FileOpenResult, encodeAfcU64(h));
       }
       case AfcOp.FileRead: {

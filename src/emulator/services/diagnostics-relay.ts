@@ -7,7 +7,9 @@ export function serveDiagnosticsRelay(link: Link, gestalt: () => PlistDict): voi
   servePlistRequests(link, 'xml', async (msg, channel) => {
     if (msg.Request === 'MobileGestalt') {
       const all = gestalt();
-      const keys = Array.isArray(msg.MobileGestaltKeys) ? msg.MobileGestaltKeys.filter((k): k is string => typeof k === 'string') : [];
+      const keys = Array.isArray(msg.MobileGestaltKeys)
+        ? msg.MobileGestaltKeys.filter((k): k is string => typeof k === 'string')
+        : [];
       const out: PlistDict = {};
       for (const k of keys) {
         const v = all[k];

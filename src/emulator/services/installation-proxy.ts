@@ -21,11 +21,19 @@ export function serveInstallationProxy(link: Link, apps: readonly InstalledApp[]
       return;
     }
     const opts = isPlistDict(msg.ClientOptions) ? msg.ClientOptions : {};
-    const wanted = Array.isArray(opts.ReturnAttributes) ? opts.ReturnAttributes.filter((x): x is string => typeof x === 'string') : undefined;
+    const wanted = Array.isArray(opts.ReturnAttributes)
+      ? opts.ReturnAttributes.filter((x): x is string => typeof x === 'string')
+      : undefined;
     const list = apps.map((a) => pick(appRecord(a), wanted));
     for (let i = 0; i < list.length; i += PAGE) {
       const page = list.slice(i, i + PAGE);
-      await channel.send({ Status: 'BrowsingApplications', CurrentIndex: i, CurrentAmount: page.length, Total: list.length, CurrentList: page });
+      await channel.send({
+        Status: 'BrowsingApplications',
+        CurrentIndex: i,
+        CurrentAmount: page.length,
+        Total: list.length,
+        CurrentList: page,
+      });
     }
     await channel.send({ Status: 'Complete' });
   });

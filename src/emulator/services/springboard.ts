@@ -5,7 +5,8 @@ import { servePlistRequests } from './plist-service.js';
 
 export function serveSpringboard(link: Link): void {
   servePlistRequests(link, 'binary', async (msg, channel) => {
-    if (msg.command === 'getIconPNGData' && typeof msg.bundleId === 'string') await channel.send({ pngData: iconPng(msg.bundleId) });
+    if (msg.command === 'getIconPNGData' && typeof msg.bundleId === 'string')
+      await channel.send({ pngData: iconPng(msg.bundleId) });
     else if (msg.command === 'getIconState') await channel.send([]);
     else await channel.send({ Error: 'UnknownCommand' });
   });

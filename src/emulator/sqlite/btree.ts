@@ -21,7 +21,21 @@ import {
   type PageStore,
 } from './pages.js';
 import { complete } from './steps.js';
-import { encodeRecord, layoutRecord, putInt, putRecord, putText, putValue, putVarint, serialBytes, serialOf, utf8Length, varintLength, type RecordLayout, type SqlValue } from './record.js';
+import {
+  encodeRecord,
+  layoutRecord,
+  putInt,
+  putRecord,
+  putText,
+  putValue,
+  putVarint,
+  serialBytes,
+  serialOf,
+  utf8Length,
+  varintLength,
+  type RecordLayout,
+  type SqlValue,
+} from './record.js';
 
 interface Child {
   page: number;
@@ -43,7 +57,8 @@ export class TableTreeWriter {
 
   /** Appends a row; rowids must increase. `textBytes[i]`: UTF-8 length of string value i, if known. */
   append(rowid: number, values: readonly SqlValue[], textBytes?: readonly number[]): void {
-    if (!Number.isSafeInteger(rowid) || rowid <= this.lastRowid) throw new RangeError(`rowid ${rowid} does not follow ${this.lastRowid}`);
+    if (!Number.isSafeInteger(rowid) || rowid <= this.lastRowid)
+      throw new RangeError(`rowid ${rowid} does not follow ${this.lastRowid}`);
     const layout = layoutRecord(values, textBytes, this.layout);
     const length = layout.length;
     const size = varintLength(length) + varintLength(rowid) + cellPayloadBytes(length, TABLE_MAX_LOCAL);

@@ -43,7 +43,8 @@ export class SqliteFileWriter {
       const layout = layoutRecord(values);
       const rowid = i + 1;
       const size = varintLength(layout.length) + varintLength(rowid) + layout.length;
-      if (HEADER + LEAF_HEADER + 2 * (starts.length + 1) > top - size) throw new Error('the schema does not fit on the first page');
+      if (HEADER + LEAF_HEADER + 2 * (starts.length + 1) > top - size)
+        throw new Error('the schema does not fit on the first page');
       top -= size;
       putRecord(page, putVarint(page, putVarint(page, top, layout.length), rowid), values, layout);
       starts.push(top);

@@ -144,7 +144,7 @@ function* radixOrder(keys: readonly string[]): Generator<void, number[]> {
     numbers.sort();
     if (steps) yield;
     let budget = MERGE_STEP;
-    for (let k = 0; k < numbers.length; ) {
+    for (let k = 0; k < numbers.length;) {
       const dg = Math.floor((numbers[k] as number) / positions);
       let j = k + 1;
       while (j < numbers.length && Math.floor((numbers[j] as number) / positions) === dg) j++;

@@ -61,7 +61,13 @@ export function cellPayloadBytes(length: number, maxLocal: number): number {
  * Writes a payload into a cell at `at` (the local part, then the number of its first overflow
  * page), writing the rest into newly allocated overflow pages; returns the end in the cell.
  */
-export function putSpilledPayload(store: PageStore, cell: Buffer, at: number, payload: Uint8Array, maxLocal: number): number {
+export function putSpilledPayload(
+  store: PageStore,
+  cell: Buffer,
+  at: number,
+  payload: Uint8Array,
+  maxLocal: number,
+): number {
   const local = localBytes(payload.length, maxLocal);
   cell.set(payload.subarray(0, local), at);
   let p = at + local;
@@ -98,7 +104,13 @@ export const TABLE_LEAF = 0x0d;
  * Fills a B-tree page's header (at `hdr`: 100 on page 1, else 0) and cell pointers for cells
  * that were written back to back, the first at the page's end and each next one below it.
  */
-export function closeBtreePage(page: Buffer, hdr: number, type: number, cellStarts: readonly number[], rightChild?: number): void {
+export function closeBtreePage(
+  page: Buffer,
+  hdr: number,
+  type: number,
+  cellStarts: readonly number[],
+  rightChild?: number,
+): void {
   page[hdr] = type;
   page.writeUInt16BE(0, hdr + 1); // no freeblocks
   page.writeUInt16BE(cellStarts.length, hdr + 3);

@@ -137,7 +137,11 @@ export interface RecordLayout {
  * Lays a record out; `textBytes[i]`, when given, is the UTF-8 length of string value i. `into`, when
  * given, is filled and returned instead of a new layout.
  */
-export function layoutRecord(values: readonly SqlValue[], textBytes?: readonly number[], into?: RecordLayout): RecordLayout {
+export function layoutRecord(
+  values: readonly SqlValue[],
+  textBytes?: readonly number[],
+  into?: RecordLayout,
+): RecordLayout {
   const serials = into?.serials ?? [];
   serials.length = 0;
   let typesLength = 0;

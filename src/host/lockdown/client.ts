@@ -40,7 +40,9 @@ export class LockdownClient {
   async request(name: string, fields: PlistDict = {}): Promise<PlistDict> {
     const reply = await this.channel.request({ Label: LABEL, Request: name, ...fields });
     if (!isPlistDict(reply)) {
-      throw new IbackupError('PROTOCOL_DECODE', { message: `The iPhone answered ${name} with something other than a dictionary.` });
+      throw new IbackupError('PROTOCOL_DECODE', {
+        message: `The iPhone answered ${name} with something other than a dictionary.`,
+      });
     }
     if (typeof reply.Error === 'string') throw lockdownError(reply.Error, name);
     if (reply.Result === 'Failure') throw lockdownError('InvalidResponse', name);
@@ -49,7 +51,8 @@ export class LockdownClient {
 
   async queryType(): Promise<string> {
     const r = await this.request('QueryType');
-    if (typeof r.Type !== 'string') throw new IbackupError('PROTOCOL_DECODE', { message: 'QueryType answered without a Type.' });
+    if (typeof r.Type !== 'string')
+      throw new IbackupError('PROTOCOL_DECODE', { message: 'QueryType answered without a Type.' });
     return r.Type;
   }
 
@@ -100,7 +103,8 @@ export class LockdownClient {
     if (this.sessionId !== undefined) await this.stopSession();
     const version: string = this.productVersion ?? String(await this.getValue(undefined, 'ProductVersion'));
     const r = await this.request('StartSession', { HostID: record.HostID, SystemBUID: record.SystemBUID });
-    if (typeof r.SessionID !== 'string') throw new IbackupError('PROTOCOL_DECODE', { message: 'StartSession answered without a SessionID.' });
+    if (typeof r.SessionID !== 'string')
+      throw new IbackupError('PROTOCOL_DECODE', { message: 'StartSession answered without a SessionID.' });
     this.sessionId = r.SessionID;
     if (r.EnableSessionSSL === true) await this.channel.startTlsClient(tlsOptions(record, version));
   }
@@ -115,7 +119,8 @@ export class LockdownClient {
 
   async startService(name: string, escrowBag?: Uint8Array): Promise<StartedService> {
     const r = await this.request('StartService', { Service: name, ...(escrowBag ? { EscrowBag: escrowBag } : {}) });
-    if (typeof r.Port !== 'number') throw new IbackupError('PROTOCOL_DECODE', { message: `StartService ${name} answered without a Port.` });
+    if (typeof r.Port !== 'number')
+      throw new IbackupError('PROTOCOL_DECODE', { message: `StartService ${name} answered without a Port.` });
     return { port: r.Port, ssl: r.EnableServiceSSL === true };
   }
 
@@ -139,7 +144,10 @@ export class LockdownClient {
  * phones before iOS 10 do not send the secure-renegotiation extension, and OpenSSL 3 refuses such
  * a server otherwise ("unsafe legacy renegotiation disabled", libimobiledevice issue 1270).
  */
-export function tlsOptions(record: PairRecord, productVersion: string): {
+export function tlsOptions(
+  record: PairRecord,
+  productVersion: string,
+): {
   cert: Uint8Array;
   key: Uint8Array;
   minVersion: 'TLSv1' | 'TLSv1.2';

@@ -24,7 +24,7 @@ export const LOCKDOWN_ERRORS: Readonly<Record<string, Mapping>> = {
   MissingHostID: NOT_TRUSTED,
   InvalidPairRecord: {
     code: 'NOT_PAIRED',
-    message: 'The iPhone rejected this computer\'s pairing certificates.',
+    message: "The iPhone rejected this computer's pairing certificates.",
     remedy: 'Run "ibackup unpair", then "ibackup pair" and tap "Trust" on the iPhone.',
   },
   MissingPairRecord: NOT_TRUSTED,
@@ -50,14 +50,26 @@ export const LOCKDOWN_ERRORS: Readonly<Record<string, Mapping>> = {
     message: 'The iPhone is locked and has not been unlocked since it restarted.',
     remedy: 'Unlock the iPhone with its passcode, keep it unlocked, then try again.',
   },
-  SessionInactive: { code: 'PROTOCOL_DECODE', message: 'The lockdown session ended unexpectedly.', remedy: 'Reconnect the iPhone and try again.' },
+  SessionInactive: {
+    code: 'PROTOCOL_DECODE',
+    message: 'The lockdown session ended unexpectedly.',
+    remedy: 'Reconnect the iPhone and try again.',
+  },
   SessionActive: { code: 'PROTOCOL_DECODE', message: 'A lockdown session is already running.', remedy: 'Try again.' },
-  InvalidSessionID: { code: 'PROTOCOL_DECODE', message: 'The iPhone did not recognise the session.', remedy: 'Reconnect the iPhone and try again.' },
+  InvalidSessionID: {
+    code: 'PROTOCOL_DECODE',
+    message: 'The iPhone did not recognise the session.',
+    remedy: 'Reconnect the iPhone and try again.',
+  },
   MissingSessionID: { code: 'PROTOCOL_DECODE', message: 'The session ID was missing.', remedy: 'Try again.' },
   InvalidService: { code: 'SERVICE_UNAVAILABLE', message: 'The iPhone does not offer a service ibackup needs.' },
   MissingService: { code: 'SERVICE_UNAVAILABLE' },
   ServiceProhibited: { code: 'SERVICE_UNAVAILABLE', message: 'The iPhone refused to start a service ibackup needs.' },
-  ServiceLimit: { code: 'SERVICE_UNAVAILABLE', message: 'The iPhone is running too many services.', remedy: 'Close other iPhone tools, reconnect the iPhone and try again.' },
+  ServiceLimit: {
+    code: 'SERVICE_UNAVAILABLE',
+    message: 'The iPhone is running too many services.',
+    remedy: 'Close other iPhone tools, reconnect the iPhone and try again.',
+  },
   GetProhibited: { code: 'DEVICE_ERROR', message: 'The iPhone refused to tell a value.' },
   SetProhibited: { code: 'DEVICE_ERROR', message: 'The iPhone refused to change a value.' },
   RemoveProhibited: { code: 'DEVICE_ERROR', message: 'The iPhone refused to remove a value.' },
@@ -66,8 +78,16 @@ export const LOCKDOWN_ERRORS: Readonly<Record<string, Mapping>> = {
   MissingValue: { code: 'DEVICE_ERROR', message: 'The iPhone has no such value.' },
   InvalidResponse: { code: 'PROTOCOL_DECODE' },
   InvalidRequest: { code: 'PROTOCOL_DECODE', message: 'The iPhone did not understand a request.' },
-  InvalidActivationRecord: { code: 'DEVICE_ERROR', message: 'The iPhone is not activated.', remedy: 'Finish setting up the iPhone, then try again.' },
-  MissingActivationRecord: { code: 'DEVICE_ERROR', message: 'The iPhone is not activated.', remedy: 'Finish setting up the iPhone, then try again.' },
+  InvalidActivationRecord: {
+    code: 'DEVICE_ERROR',
+    message: 'The iPhone is not activated.',
+    remedy: 'Finish setting up the iPhone, then try again.',
+  },
+  MissingActivationRecord: {
+    code: 'DEVICE_ERROR',
+    message: 'The iPhone is not activated.',
+    remedy: 'Finish setting up the iPhone, then try again.',
+  },
   InvalidConnection: { code: 'CONNECTION_CLOSED' },
 };
 

@@ -68,7 +68,8 @@ export async function createPairRecord(
   const forge = await loadForge();
   let deviceKey: forgeModule.pki.PublicKey;
   try {
-    const pem = typeof devicePublicKeyPem === 'string' ? devicePublicKeyPem : new TextDecoder().decode(devicePublicKeyPem);
+    const pem =
+      typeof devicePublicKeyPem === 'string' ? devicePublicKeyPem : new TextDecoder().decode(devicePublicKeyPem);
     deviceKey = forge.pki.publicKeyFromPem(pem);
   } catch (cause) {
     throw new IbackupError('PROTOCOL_DECODE', { message: 'The iPhone sent a public key that cannot be read.', cause });
@@ -82,7 +83,13 @@ export async function createPairRecord(
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
   ];
-  const rootCert = certificate(forge, rootPublic, rootKey, [{ name: 'basicConstraints', cA: true, critical: true }], now);
+  const rootCert = certificate(
+    forge,
+    rootPublic,
+    rootKey,
+    [{ name: 'basicConstraints', cA: true, critical: true }],
+    now,
+  );
   const hostCert = certificate(forge, hostPublic, rootKey, leaf, now);
   const deviceCert = certificate(forge, deviceKey, rootKey, [...leaf, { name: 'subjectKeyIdentifier' }], now);
   return {

@@ -56,7 +56,10 @@ export class AfcClient {
       if (this.failure) throw this.failure;
       const num = this.packetNum++;
       const reply = new Promise<AfcPacket>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new IbackupError('TIMEOUT', { message: 'The iPhone did not answer an AFC request.' })), this.timeoutMs);
+        const timer = setTimeout(
+          () => reject(new IbackupError('TIMEOUT', { message: 'The iPhone did not answer an AFC request.' })),
+          this.timeoutMs,
+        );
         this.waiting = {
           resolve: (p) => {
             clearTimeout(timer);
@@ -69,10 +72,18 @@ export class AfcClient {
         };
       });
       reply.catch(() => undefined); // when the write fails, the reply is never awaited
-      await this.link.write(encodeAfcPacket({ packetNum: num, operation, ...(headerPayload ? { headerPayload } : {}), ...(payload ? { payload } : {}) }));
+      await this.link.write(
+        encodeAfcPacket({
+          packetNum: num,
+          operation,
+          ...(headerPayload ? { headerPayload } : {}),
+          ...(payload ? { payload } : {}),
+        }),
+      );
       const p = await reply;
       this.waiting = undefined;
-      if (p.packetNum !== num) throw new IbackupError('PROTOCOL_DECODE', { message: 'The iPhone answered another AFC request.' });
+      if (p.packetNum !== num)
+        throw new IbackupError('PROTOCOL_DECODE', { message: 'The iPhone answered another AFC request.' });
       return p;
     };
     const next = this.queue.then(run, run);
@@ -87,7 +98,10 @@ export class AfcClient {
     if (p.operation !== AfcOp.Status) return;
     const code = decodeAfcU64(p.body, 'status');
     if (code !== AfcStatus.Success) {
-      throw new AfcError('DEVICE_ERROR', { message: `${what} failed on the iPhone (${afcStatusName(code) ?? code}).`, details: { afcStatus: code } });
+      throw new AfcError('DEVICE_ERROR', {
+        message: `${what} failed on the iPhone (${afcStatusName(code) ?? code}).`,
+        details: { afcStatus: code },
+      });
     }
   }
 
@@ -131,7 +145,8 @@ export class AfcClient {
         if (p.body.length === 0) break;
         parts.push(Uint8Array.from(p.body));
         total += p.body.length;
-        if (total > max) throw new IbackupError('PROTOCOL_DECODE', { message: `${path} on the iPhone is larger than expected.` });
+        if (total > max)
+          throw new IbackupError('PROTOCOL_DECODE', { message: `${path} on the iPhone is larger than expected.` });
       }
       return Buffer.concat(parts);
     } finally {

@@ -10,7 +10,10 @@ export async function browseUserApps(link: Link, timeoutMs = 60_000): Promise<Pl
   try {
     await ch.send({
       Command: 'Browse',
-      ClientOptions: { ApplicationType: 'User', ReturnAttributes: ['CFBundleIdentifier', 'ApplicationSINF', 'iTunesMetadata'] },
+      ClientOptions: {
+        ApplicationType: 'User',
+        ReturnAttributes: ['CFBundleIdentifier', 'ApplicationSINF', 'iTunesMetadata'],
+      },
     });
     const apps: PlistDict[] = [];
     for (let pages = 0; pages < 100_000; pages++) {

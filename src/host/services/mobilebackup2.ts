@@ -7,12 +7,12 @@
 import {
   DL_EMPTY_PARAMETER,
   decodeDeviceLinkMessage,
-  dlHello,
   encodeDeviceLinkMessage,
   isDlDeviceRequest,
   type DeviceLinkMessage,
   type DlRequestHandlers,
 } from '../../protocol/devicelink.js';
+import { dlHello } from '../../protocol/devicelink-hello.js';
 import {
   DL_STREAM_TERMINATOR,
   encodeDlDataBlockHeader,
@@ -25,44 +25,9 @@ import { IbackupError, isIbackupError } from '../../errors.js';
 import { DlConnection } from '../../transport/dl-connection.js';
 import type { Link } from '../../transport/link.js';
 import { UploadPipeline } from './upload-pipeline.js';
+import { ITEMS_AT_ONCE, inParallel, independentPaths } from './item-order.js';
 
 export const MOBILEBACKUP2_SERVICE = 'com.apple.mobilebackup2';
-
-/** Moves or removes done at the same time when they are independent. */
-const ITEMS_AT_ONCE = 16;
-
-/** A path with an empty or "." part (`a//b`, `./a`, `a/`), which must be normalised to compare. */
-const UNNORMAL_PATH = /(^|\/)\.?(\/|$)/;
-
-/** True when no path repeats and none lies inside another (so the order of operations is free). */
-export function independentPaths(paths: readonly string[]): boolean {
-  const seen = new Set<string>();
-  for (const raw of paths) {
-    const p = UNNORMAL_PATH.test(raw) ? raw.split('/').filter((x) => x !== '' && x !== '.').join('/') : raw;
-    if (seen.has(p)) return false;
-    seen.add(p);
-  }
-  // Each folder above a path is checked once, however many paths share it.
-  const folders = new Set<string>();
-  for (const p of seen) {
-    for (let i = p.lastIndexOf('/'); i > 0; ) {
-      const dir = p.slice(0, i);
-      if (folders.has(dir)) break;
-      if (seen.has(dir)) return false;
-      folders.add(dir);
-      i = dir.lastIndexOf('/');
-    }
-  }
-  return true;
-}
-
-async function inParallel<T>(items: readonly T[], width: number, op: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await op(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
-}
 
 /** A file being written for the device. */
 export interface TargetFile {
@@ -151,7 +116,9 @@ export class MobileBackup2Client {
 
   private async next(signal?: AbortSignal): Promise<DeviceLinkMessage> {
     try {
-      return decodeDeviceLinkMessage(await this.dl.receive({ timeoutMs: this.silenceMs, ...(signal ? { signal } : {}) }));
+      return decodeDeviceLinkMessage(
+        await this.dl.receive({ timeoutMs: this.silenceMs, ...(signal ? { signal } : {}) }),
+      );
     } catch (err) {
       if (isIbackupError(err) && err.code === 'TIMEOUT') throw silenceError(this.silenceMs, err);
       throw err;
@@ -165,9 +132,13 @@ export class MobileBackup2Client {
   /** Version exchange and Hello; returns the protocol version agreed. */
   async handshake(signal?: AbortSignal): Promise<number> {
     const offer = await this.next(signal);
-    if (offer.name !== 'DLMessageVersionExchange' || offer.kind !== 'offer') throw unexpected('a version exchange', offer);
+    if (offer.name !== 'DLMessageVersionExchange' || offer.kind !== 'offer')
+      throw unexpected('a version exchange', offer);
     if (offer.major > 400) {
-      throw new IbackupError('DEVICE_ERROR', { message: `The iPhone speaks a newer backup protocol (${offer.major}).`, remedy: 'Update ibackup.' });
+      throw new IbackupError('DEVICE_ERROR', {
+        message: `The iPhone speaks a newer backup protocol (${offer.major}).`,
+        remedy: 'Update ibackup.',
+      });
     }
     await this.send({ name: 'DLMessageVersionExchange', kind: 'reply', status: 'DLVersionsOk', version: 400 });
     const ready = await this.next(signal);
@@ -177,7 +148,10 @@ export class MobileBackup2Client {
     if (reply.name !== 'DLMessageProcessMessage') throw unexpected('the Hello answer', reply);
     const code = numberValue(reply.message.ErrorCode) ?? -1;
     if (code !== 0) {
-      throw new IbackupError('DEVICE_ERROR', { message: 'The iPhone and ibackup have no backup protocol version in common.', remedy: 'Update ibackup and the iPhone.' });
+      throw new IbackupError('DEVICE_ERROR', {
+        message: 'The iPhone and ibackup have no backup protocol version in common.',
+        remedy: 'Update ibackup and the iPhone.',
+      });
     }
     return numberValue(reply.message.ProtocolVersion) ?? 2.0;
   }
@@ -186,7 +160,12 @@ export class MobileBackup2Client {
    * Sends a request and serves the device's file requests until its final Response, which is
    * returned. The target receives every file operation.
    */
-  async run(request: PlistDict, target: BackupTarget, observer: Mb2Observer = {}, opts: Mb2Options = {}): Promise<PlistDict> {
+  async run(
+    request: PlistDict,
+    target: BackupTarget,
+    observer: Mb2Observer = {},
+    opts: Mb2Options = {},
+  ): Promise<PlistDict> {
     await this.send({ name: 'DLMessageProcessMessage', message: request });
     this.silenceMs = opts.waitMs ?? DEFAULT_DEVICE_WAIT_MS;
     const handlers = this.handlers(target, observer, opts.signal);
@@ -199,7 +178,9 @@ export class MobileBackup2Client {
       }
       if (msg.name === 'DLMessageProcessMessage') return msg.message;
       if (msg.name === 'DLMessageDisconnect') {
-        throw new IbackupError('CONNECTION_CLOSED', { message: `The iPhone ended the backup session${msg.reason && msg.reason !== DL_EMPTY_PARAMETER ? `: ${msg.reason}` : ''}.` });
+        throw new IbackupError('CONNECTION_CLOSED', {
+          message: `The iPhone ended the backup session${msg.reason && msg.reason !== DL_EMPTY_PARAMETER ? `: ${msg.reason}` : ''}.`,
+        });
       }
       if (!isDlDeviceRequest(msg)) {
         // A ping or a message this host does not know: ignored and not answered, as
@@ -235,7 +216,10 @@ export class MobileBackup2Client {
       else obs.problem?.(`${path}: ${target.errorText(err)}`);
       return { code, text: target.errorText(err) };
     };
-    const each = async (items: string[] | Array<{ from: string; to: string }>, op: (x: never) => Promise<void>): Promise<void> => {
+    const each = async (
+      items: string[] | Array<{ from: string; to: string }>,
+      op: (x: never) => Promise<void>,
+    ): Promise<void> => {
       let last: { code: number; text: string } | undefined;
       const one = async (it: string | { from: string; to: string }): Promise<void> => {
         try {
@@ -284,27 +268,35 @@ export class MobileBackup2Client {
           unreadable: (path, devicePath, reason) => obs.unreadable?.(path, devicePath, reason),
         });
         // A cancel stops reading at once, even while the device is stalled in the middle of a file.
-        const receiving = this.dl.receiveStream('upload', async (e) => {
-          switch (e.type) {
-            case 'file-start':
-              files.fileStart(e.backupPath, e.devicePath ?? '');
-              break;
-            case 'data':
-              obs.bytes?.(e.bytes.length);
-              files.data(e.bytes);
-              await files.room();
-              break;
-            case 'file-end':
-              // An error block that ends a file the device began is its word that it could not
-              // read the rest: what arrived is kept (idevicebackup2.c keeps it; pymobiledevice3
-              // keeps it and warns: its issues 755 and 507, iOS 17 FileProvider databases).
-              // Only a stream cut inside a file drops it.
-              await (e.ok ? files.fileEnd('ok') : e.incomplete === true ? files.fileEnd('dropped') : files.fileEnd('unreadable', e.message ?? ''));
-              break;
-            case 'end':
-              break;
-          }
-        }, signal ? { signal } : {});
+        const receiving = this.dl.receiveStream(
+          'upload',
+          async (e) => {
+            switch (e.type) {
+              case 'file-start':
+                files.fileStart(e.backupPath, e.devicePath ?? '');
+                break;
+              case 'data':
+                obs.bytes?.(e.bytes.length);
+                files.data(e.bytes);
+                await files.room();
+                break;
+              case 'file-end':
+                // An error block that ends a file the device began is its word that it could not
+                // read the rest: what arrived is kept (idevicebackup2.c keeps it; pymobiledevice3
+                // keeps it and warns: its issues 755 and 507, iOS 17 FileProvider databases).
+                // Only a stream cut inside a file drops it.
+                await (e.ok
+                  ? files.fileEnd('ok')
+                  : e.incomplete === true
+                    ? files.fileEnd('dropped')
+                    : files.fileEnd('unreadable', e.message ?? ''));
+                break;
+              case 'end':
+                break;
+            }
+          },
+          signal ? { signal } : {},
+        );
         try {
           await receiving;
         } catch (err) {
@@ -327,7 +319,12 @@ export class MobileBackup2Client {
         try {
           for (const e of await target.list(m.path)) {
             out[e.name] = {
-              DLFileType: e.type === 'directory' ? 'DLFileTypeDirectory' : e.type === 'file' ? 'DLFileTypeRegular' : 'DLFileTypeUnknown',
+              DLFileType:
+                e.type === 'directory'
+                  ? 'DLFileTypeDirectory'
+                  : e.type === 'file'
+                    ? 'DLFileTypeRegular'
+                    : 'DLFileTypeUnknown',
               DLFileSize: e.size,
               DLFileModificationDate: e.mtime,
             };
@@ -370,7 +367,8 @@ export class MobileBackup2Client {
 function silenceError(ms: number, cause: unknown): IbackupError {
   return new IbackupError('TIMEOUT', {
     message: `The iPhone sent nothing for ${formatDuration(ms)}, the longest this backup waits.`,
-    remedy: 'Unlock the iPhone and enter its passcode if it asks. A phone with many files can prepare for a long time: run again with a longer wait, e.g. --wait 2h.',
+    remedy:
+      'Unlock the iPhone and enter its passcode if it asks. A phone with many files can prepare for a long time: run again with a longer wait, e.g. --wait 2h.',
     cause,
     details: { waitMs: ms },
   });
@@ -384,5 +382,7 @@ export function formatDuration(ms: number): string {
 }
 
 function unexpected(what: string, got: DeviceLinkMessage): IbackupError {
-  return new IbackupError('PROTOCOL_DECODE', { message: `The iPhone sent ${got.name === 'unknown' ? got.messageName : got.name} where ${what} was expected.` });
+  return new IbackupError('PROTOCOL_DECODE', {
+    message: `The iPhone sent ${got.name === 'unknown' ? got.messageName : got.name} where ${what} was expected.`,
+  });
 }

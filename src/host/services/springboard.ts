@@ -13,7 +13,11 @@ const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47];
  * The PNG icon of each app, asked one at a time on one connection. An app the device has no icon
  * for is left out; a connection that fails or stalls ends the list with what was received.
  */
-export async function fetchAppIcons(link: Link, bundleIds: readonly string[], timeoutMs = 10_000): Promise<Map<string, Uint8Array>> {
+export async function fetchAppIcons(
+  link: Link,
+  bundleIds: readonly string[],
+  timeoutMs = 10_000,
+): Promise<Map<string, Uint8Array>> {
   const ch = new PlistChannel(link, { format: 'binary', timeoutMs, maxFrameSize: MAX_ICON_FRAME });
   const icons = new Map<string, Uint8Array>();
   try {

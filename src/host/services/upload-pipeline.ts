@@ -69,7 +69,9 @@ export class UploadPipeline {
 
   fileStart(path: string, devicePath = ''): void {
     const before = this.lastOfPath.get(path) ?? Promise.resolve();
-    const created = before.then(() => this.target.createFile(path)).catch((err: unknown) => this.failed(err, path, undefined));
+    const created = before
+      .then(() => this.target.createFile(path))
+      .catch((err: unknown) => this.failed(err, path, undefined));
     this.job = { path, devicePath, size: 0, held: 0, queued: 0, chain: created };
   }
 

@@ -44,7 +44,10 @@ export function base64Decode(text: string): Uint8Array {
   }
   const rest = n - i;
   if (rest >= 2) {
-    const v = ((sextets[i] as number) << 18) | ((sextets[i + 1] as number) << 12) | (rest === 3 ? (sextets[i + 2] as number) << 6 : 0);
+    const v =
+      ((sextets[i] as number) << 18) |
+      ((sextets[i + 1] as number) << 12) |
+      (rest === 3 ? (sextets[i + 2] as number) << 6 : 0);
     out[o++] = v >> 16;
     if (rest === 3) out[o++] = (v >> 8) & 0xff;
   }
@@ -61,7 +64,12 @@ export function base64Lines(data: Uint8Array, lineLength: number): string[] {
     let i = start;
     for (; i + 3 <= end; i += 3) {
       const v = ((data[i] as number) << 16) | ((data[i + 1] as number) << 8) | (data[i + 2] as number);
-      codes.push(CODES[v >> 18] as number, CODES[(v >> 12) & 63] as number, CODES[(v >> 6) & 63] as number, CODES[v & 63] as number);
+      codes.push(
+        CODES[v >> 18] as number,
+        CODES[(v >> 12) & 63] as number,
+        CODES[(v >> 6) & 63] as number,
+        CODES[v & 63] as number,
+      );
     }
     if (end - i === 1) {
       const v = (data[i] as number) << 16;

@@ -110,7 +110,8 @@ class Reader {
   /** Where object `index` starts, checked. */
   offsetOf(index: number): number {
     const off = this.uint(this.tableStart + index * this.offsetSize, this.offsetSize);
-    if (off < HEADER || off >= this.tableStart) throw decodeError(`binary plist object ${index} offset is out of range`);
+    if (off < HEADER || off >= this.tableStart)
+      throw decodeError(`binary plist object ${index} offset is out of range`);
     return off;
   }
 
@@ -125,7 +126,8 @@ class Reader {
     if (low !== 0x0f) return [low, pos + 1];
     this.need(pos + 1, 1, 'length');
     const intMarker = this.bytes[pos + 1] as number;
-    if ((intMarker & 0xf0) !== 0x10 || (intMarker & 0x0f) > 3) throw decodeError('binary plist length is not an integer');
+    if ((intMarker & 0xf0) !== 0x10 || (intMarker & 0x0f) > 3)
+      throw decodeError('binary plist length is not an integer');
     const size = 1 << (intMarker & 0x0f);
     this.need(pos + 2, size, 'length');
     const n = this.uint(pos + 2, size);
@@ -202,7 +204,8 @@ class Reader {
       }
       case 0xa: {
         const [n, start] = this.count(pos, marker);
-        if (n > (this.end - start) / this.refSize) throw decodeError('binary plist array runs past the end of the data');
+        if (n > (this.end - start) / this.refSize)
+          throw decodeError('binary plist array runs past the end of the data');
         return new Frame(index, this.refs(start, n), undefined);
       }
       case 0xd: {

@@ -6,14 +6,7 @@
  * form), reals are always 8-byte doubles so a whole real stays a real, and the offset and
  * reference sizes are the smallest that fit.
  */
-import {
-  APPLE_EPOCH_MS,
-  encodeError,
-  intAsBigint,
-  kindOf,
-  realValue,
-  type ValueKind,
-} from './common.js';
+import { APPLE_EPOCH_MS, encodeError, intAsBigint, kindOf, realValue, type ValueKind } from './common.js';
 import { PlistUid, type PlistDict, type PlistValue } from './types.js';
 
 /** One numbered object: a scalar, or a container with the numbers of its children. */

@@ -31,16 +31,7 @@ export function setEntry(dict: PlistDict, key: string, value: PlistValue): void 
 }
 
 /** What kind of plist value `v` is, for the encoders; throws for anything that is not a PlistValue. */
-export type ValueKind =
-  | 'string'
-  | 'int'
-  | 'real'
-  | 'bool'
-  | 'date'
-  | 'data'
-  | 'uid'
-  | 'array'
-  | 'dict';
+export type ValueKind = 'string' | 'int' | 'real' | 'bool' | 'date' | 'data' | 'uid' | 'array' | 'dict';
 
 export function kindOf(v: unknown): ValueKind {
   switch (typeof v) {

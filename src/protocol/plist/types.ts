@@ -23,16 +23,7 @@ export class PlistUid {
 }
 
 export type PlistValue =
-  | string
-  | number
-  | bigint
-  | boolean
-  | Date
-  | Uint8Array
-  | PlistReal
-  | PlistUid
-  | PlistValue[]
-  | PlistDict;
+  string | number | bigint | boolean | Date | Uint8Array | PlistReal | PlistUid | PlistValue[] | PlistDict;
 
 export interface PlistDict {
   [key: string]: PlistValue;

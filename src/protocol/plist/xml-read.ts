@@ -83,7 +83,13 @@ class XmlReader {
     for (;;) {
       const c = s.charCodeAt(i);
       const nameChar =
-        (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x2d || c === 0x3a || c === 0x2e;
+        (c >= 0x61 && c <= 0x7a) ||
+        (c >= 0x41 && c <= 0x5a) ||
+        (c >= 0x30 && c <= 0x39) ||
+        c === 0x5f ||
+        c === 0x2d ||
+        c === 0x3a ||
+        c === 0x2e;
       if (!nameChar) break;
       i++;
     }
@@ -189,7 +195,14 @@ function parseDate(text: string): Date {
   const t = text.trim();
   const m = /^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?Z$/.exec(t);
   if (m === null) throw decodeError(`XML plist <date> "${t.slice(0, 40)}" is not YYYY-MM-DDTHH:MM:SSZ`);
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
     throw decodeError(`XML plist <date> "${t}" is out of range`);
   }

@@ -59,7 +59,9 @@ export function App() {
       <main class="content">
         {state.connection === 'reconnecting' || state.connection === 'closed' ? (
           <p class="banner" role="status" data-testid="connection-banner">
-            {state.connection === 'closed' ? 'Lost the connection to ibackup. Check that “ibackup ui” is still running, then reload this page.' : 'Reconnecting to ibackup…'}
+            {state.connection === 'closed'
+              ? 'Lost the connection to ibackup. Check that “ibackup ui” is still running, then reload this page.'
+              : 'Reconnecting to ibackup…'}
           </p>
         ) : null}
         {device ? (
@@ -83,7 +85,10 @@ export function App() {
             {state.problem ? (
               <ErrorBox error={state.problem} testid="no-device-problem" />
             ) : (
-              <p>Connect your iPhone with a USB cable. If it asks, unlock it and tap Trust. It then shows up here by itself.</p>
+              <p>
+                Connect your iPhone with a USB cable. If it asks, unlock it and tap Trust. It then shows up here by
+                itself.
+              </p>
             )}
             <button type="button" onClick={() => setManaging(true)} data-testid="manage-backups">
               Manage Backups…
@@ -91,7 +96,14 @@ export function App() {
           </section>
         )}
       </main>
-      {managing ? <ManageBackups backups={state.backups} backupDir={state.backupDir} onClose={() => setManaging(false)} onChanged={refreshBackups} /> : null}
+      {managing ? (
+        <ManageBackups
+          backups={state.backups}
+          backupDir={state.backupDir}
+          onClose={() => setManaging(false)}
+          onChanged={refreshBackups}
+        />
+      ) : null}
     </div>
   );
 }

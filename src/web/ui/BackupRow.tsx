@@ -68,21 +68,35 @@ export function BackupRow({ backup, onChanged }: { backup: BackupView; onChanged
         <span class="cell-main">{name}</span>
         {backup.iosVersion ? <span class="cell-sub">iOS {backup.iosVersion}</span> : null}
       </td>
-      <td>
-        {backup.date ? <time dateTime={backup.date}>{date}</time> : date}
-      </td>
+      <td>{backup.date ? <time dateTime={backup.date}>{date}</time> : date}</td>
       <td>{formatBytes(backup.sizeBytes)}</td>
       <td>
-        {backup.encrypted ? <span class="tag" data-testid="backup-encrypted">Encrypted</span> : <span class="tag muted">Not encrypted</span>}
+        {backup.encrypted ? (
+          <span class="tag" data-testid="backup-encrypted">
+            Encrypted
+          </span>
+        ) : (
+          <span class="tag muted">Not encrypted</span>
+        )}
         {backup.complete ? null : <span class="tag warn">Incomplete</span>}
       </td>
       <td>{kindLabel(backup.kind)}</td>
       <td class="row-actions">
         <div class="buttons left">
-          <button type="button" disabled={busy !== null} onClick={() => (backup.encrypted ? setAsk('verify-password') : verify())} data-testid="verify-button">
+          <button
+            type="button"
+            disabled={busy !== null}
+            onClick={() => (backup.encrypted ? setAsk('verify-password') : verify())}
+            data-testid="verify-button"
+          >
             {busy === 'verify' ? 'Verifying…' : 'Verify'}
           </button>
-          <button type="button" onClick={() => setShowPath(!showPath)} aria-expanded={showPath} data-testid="path-button">
+          <button
+            type="button"
+            onClick={() => setShowPath(!showPath)}
+            aria-expanded={showPath}
+            data-testid="path-button"
+          >
             Show Path
           </button>
           {backup.complete && backup.kind !== 'archive' ? (
@@ -90,13 +104,26 @@ export function BackupRow({ backup, onChanged }: { backup: BackupView; onChanged
               {busy === 'archive' ? 'Archiving…' : 'Archive'}
             </button>
           ) : null}
-          <button type="button" class="danger" disabled={busy !== null} onClick={() => setAsk('delete')} data-testid="delete-button">
+          <button
+            type="button"
+            class="danger"
+            disabled={busy !== null}
+            onClick={() => setAsk('delete')}
+            data-testid="delete-button"
+          >
             {busy === 'delete' ? 'Deleting…' : 'Delete…'}
           </button>
         </div>
         {showPath ? (
           <div class="path-row">
-            <input type="text" readonly value={backup.path} aria-label="Backup folder" data-testid="backup-path" onFocus={(e) => e.currentTarget.select()} />
+            <input
+              type="text"
+              readonly
+              value={backup.path}
+              aria-label="Backup folder"
+              data-testid="backup-path"
+              onFocus={(e) => e.currentTarget.select()}
+            />
             <button type="button" onClick={copy} data-testid="copy-path">
               {copied ? 'Copied' : 'Copy'}
             </button>
@@ -141,8 +168,17 @@ export function BackupRow({ backup, onChanged }: { backup: BackupView; onChanged
 function VerifyResult({ result }: { result: VerifyResponse }) {
   const files = result.counts.files ?? result.counts.checked ?? null;
   return (
-    <div class={result.ok ? 'verify ok' : 'verify bad'} data-testid="verify-result" data-ok={result.ok ? 'yes' : 'no'} role="status">
-      <p>{result.ok ? `Verified: no problems found${files === null ? '' : ` (${files} files)`}.` : `${result.problems.length} problem${result.problems.length === 1 ? '' : 's'} found:`}</p>
+    <div
+      class={result.ok ? 'verify ok' : 'verify bad'}
+      data-testid="verify-result"
+      data-ok={result.ok ? 'yes' : 'no'}
+      role="status"
+    >
+      <p>
+        {result.ok
+          ? `Verified: no problems found${files === null ? '' : ` (${files} files)`}.`
+          : `${result.problems.length} problem${result.problems.length === 1 ? '' : 's'} found:`}
+      </p>
       {result.problems.length > 0 ? (
         <ul>
           {result.problems.slice(0, 20).map((p, i) => (

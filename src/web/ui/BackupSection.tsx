@@ -78,13 +78,19 @@ export function BackupSection({ device, job, backups, onJob, onEncryption, onMan
           />
           Encrypt local backup
         </label>
-        <button type="button" disabled={device.encryption !== true || running} onClick={() => setPasswordMode('change')} data-testid="change-password">
+        <button
+          type="button"
+          disabled={device.encryption !== true || running}
+          onClick={() => setPasswordMode('change')}
+          data-testid="change-password"
+        >
           Change Password…
         </button>
       </div>
       <p class="muted small">Encrypted backups protect passwords and sensitive personal data.</p>
       <p class="last-backup" data-testid="last-backup" data-date={device.lastBackup ?? ''}>
-        Last backup to this computer: {device.lastBackup && last ? <time dateTime={device.lastBackup}>{last}</time> : 'Never'}
+        Last backup to this computer:{' '}
+        {device.lastBackup && last ? <time dateTime={device.lastBackup}>{last}</time> : 'Never'}
       </p>
       <div class="buttons left">
         <button type="button" onClick={onManage} data-testid="manage-backups">
@@ -99,13 +105,24 @@ export function BackupSection({ device, job, backups, onJob, onEncryption, onMan
         >
           Back Up Now
         </button>
-        <button type="button" disabled={blocked !== null || running} onClick={() => setRestoring(true)} data-testid="restore-backup">
+        <button
+          type="button"
+          disabled={blocked !== null || running}
+          onClick={() => setRestoring(true)}
+          data-testid="restore-backup"
+        >
           Restore Backup…
         </button>
       </div>
       <div class="verify-row">
         <label class="check">
-          <input type="checkbox" checked={verify} disabled={running} onChange={(e) => setVerify(e.currentTarget.checked)} data-testid="verify-after-backup" />
+          <input
+            type="checkbox"
+            checked={verify}
+            disabled={running}
+            onChange={(e) => setVerify(e.currentTarget.checked)}
+            data-testid="verify-after-backup"
+          />
           Verify the backup before it counts as complete (slower)
         </label>
         {needsPassword ? (

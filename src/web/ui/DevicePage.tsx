@@ -53,9 +53,19 @@ function shownElsewhere(problem: ErrorView, jobs: (JobView | null)[]): boolean {
 
 export function DevicePage(props: DevicePageProps) {
   const { device } = props;
-  const facts = [device.model, device.iosVersion ? `iOS ${device.iosVersion}` : null, device.connection === 'Network' ? 'Wi-Fi' : null].filter((s) => s !== null);
+  const facts = [
+    device.model,
+    device.iosVersion ? `iOS ${device.iosVersion}` : null,
+    device.connection === 'Network' ? 'Wi-Fi' : null,
+  ].filter((s) => s !== null);
   return (
-    <section class="device-page" data-testid="device-page" data-udid={device.udid} data-trust={device.trust} aria-labelledby="device-name">
+    <section
+      class="device-page"
+      data-testid="device-page"
+      data-udid={device.udid}
+      data-trust={device.trust}
+      aria-labelledby="device-name"
+    >
       <header class="device-header">
         <span class="phone-art" aria-hidden="true" />
         <div class="device-header-text">
@@ -71,8 +81,18 @@ export function DevicePage(props: DevicePageProps) {
       <div class="tabbar" role="presentation">
         <span class="tab current">General</span>
       </div>
-      {device.problem && !shownElsewhere(device.problem, [props.job, props.trustJob]) ? <ErrorBox error={device.problem} testid="device-problem" /> : null}
-      {device.trust !== 'trusted' ? <TrustPanel device={device} job={props.trustJob} onTrust={props.onTrust} busy={props.trustBusy} error={props.trustError} /> : null}
+      {device.problem && !shownElsewhere(device.problem, [props.job, props.trustJob]) ? (
+        <ErrorBox error={device.problem} testid="device-problem" />
+      ) : null}
+      {device.trust !== 'trusted' ? (
+        <TrustPanel
+          device={device}
+          job={props.trustJob}
+          onTrust={props.onTrust}
+          busy={props.trustBusy}
+          error={props.trustError}
+        />
+      ) : null}
       {device.serial ? (
         <dl class="facts">
           <dt>Serial number</dt>
@@ -81,7 +101,14 @@ export function DevicePage(props: DevicePageProps) {
           <dd>{device.iosVersion ? `iOS ${device.iosVersion}` : '—'}</dd>
         </dl>
       ) : null}
-      <BackupSection device={device} job={props.job} backups={props.backups} onJob={props.onJob} onEncryption={props.onEncryption} onManage={props.onManage} />
+      <BackupSection
+        device={device}
+        job={props.job}
+        backups={props.backups}
+        onJob={props.onJob}
+        onEncryption={props.onEncryption}
+        onManage={props.onManage}
+      />
     </section>
   );
 }

@@ -23,7 +23,9 @@ export function ManageBackups({ backups, backupDir, onClose, onChanged }: Manage
         </p>
       ) : null}
       {backups === null ? <p>Loading…</p> : null}
-      {backups !== null && backups.length === 0 ? <p data-testid="no-backups">There are no backups on this computer yet.</p> : null}
+      {backups !== null && backups.length === 0 ? (
+        <p data-testid="no-backups">There are no backups on this computer yet.</p>
+      ) : null}
       {backups !== null && backups.length > 0 ? (
         <div class="table-wrap">
           <table class="backups" data-testid="backups-table">

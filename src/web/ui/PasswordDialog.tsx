@@ -77,13 +77,42 @@ export function PasswordDialog({ udid, mode, onClose, onDone }: PasswordDialogPr
       >
         <p>{INTROS[mode]}</p>
         {mode !== 'on' ? (
-          <PasswordField label={mode === 'change' ? 'Old password' : 'Password'} autocomplete="current-password" value={current} disabled={busy} onInput={setCurrent} testid="password-current" autofocus />
+          <PasswordField
+            label={mode === 'change' ? 'Old password' : 'Password'}
+            autocomplete="current-password"
+            value={current}
+            disabled={busy}
+            onInput={setCurrent}
+            testid="password-current"
+            autofocus
+          />
         ) : null}
         {wantsNew ? (
           <>
-            <PasswordField label={mode === 'change' ? 'New password' : 'Password'} autocomplete="new-password" value={next} disabled={busy} onInput={setNext} testid="password-new" autofocus={mode === 'on'} />
-            <PasswordField label="Verify password" autocomplete="new-password" value={verify} disabled={busy} onInput={setVerify} testid="password-verify" invalid={mismatch} />
-            <p class={mismatch ? 'match bad' : 'match'} data-testid="password-match" data-match={matches ? 'yes' : mismatch ? 'no' : 'empty'} aria-live="polite">
+            <PasswordField
+              label={mode === 'change' ? 'New password' : 'Password'}
+              autocomplete="new-password"
+              value={next}
+              disabled={busy}
+              onInput={setNext}
+              testid="password-new"
+              autofocus={mode === 'on'}
+            />
+            <PasswordField
+              label="Verify password"
+              autocomplete="new-password"
+              value={verify}
+              disabled={busy}
+              onInput={setVerify}
+              testid="password-verify"
+              invalid={mismatch}
+            />
+            <p
+              class={mismatch ? 'match bad' : 'match'}
+              data-testid="password-match"
+              data-match={matches ? 'yes' : mismatch ? 'no' : 'empty'}
+              aria-live="polite"
+            >
               {mismatch ? 'The passwords do not match.' : matches ? 'The passwords match.' : '\u00a0'}
             </p>
             <StrengthMeter strength={strength} />
@@ -96,7 +125,13 @@ export function PasswordDialog({ udid, mode, onClose, onDone }: PasswordDialogPr
             Cancel
           </button>
           <button type="submit" class="primary" disabled={!ready} data-testid="password-submit">
-            {busy ? 'Please wait…' : mode === 'off' ? 'Turn Off' : mode === 'change' ? 'Change Password' : 'Set Password'}
+            {busy
+              ? 'Please wait…'
+              : mode === 'off'
+                ? 'Turn Off'
+                : mode === 'change'
+                  ? 'Change Password'
+                  : 'Set Password'}
           </button>
         </div>
       </form>

@@ -27,7 +27,14 @@ export function PasswordPrompt({ title, text, action, onSubmit, onClose }: Passw
         }}
       >
         <p>{text}</p>
-        <PasswordField label="Backup password" autocomplete="current-password" value={password} onInput={setPassword} testid="prompt-password" autofocus />
+        <PasswordField
+          label="Backup password"
+          autocomplete="current-password"
+          value={password}
+          onInput={setPassword}
+          testid="prompt-password"
+          autofocus
+        />
         <div class="buttons">
           <button type="button" onClick={onClose}>
             Cancel

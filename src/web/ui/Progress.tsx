@@ -35,12 +35,23 @@ const PHASES: Record<string, string> = {
 
 function doneText(job: JobView): string {
   const what = job.kind === 'restore' ? 'Restore' : 'Backup';
-  if (job.state === 'done') return job.kind === 'restore' ? 'Restore complete. Your iPhone restarts and then finishes restoring.' : 'Backup complete.';
+  if (job.state === 'done')
+    return job.kind === 'restore'
+      ? 'Restore complete. Your iPhone restarts and then finishes restoring.'
+      : 'Backup complete.';
   if (job.state === 'cancelled') return `${what} cancelled.`;
   return `${what} failed.`;
 }
 
-export function JobActivity({ job, onCancel, cancelling }: { job: JobView; onCancel: () => void; cancelling: boolean }) {
+export function JobActivity({
+  job,
+  onCancel,
+  cancelling,
+}: {
+  job: JobView;
+  onCancel: () => void;
+  cancelling: boolean;
+}) {
   if (job.state !== 'running') {
     return (
       <div class="activity" data-testid="job-status" data-state={job.state} data-kind={job.kind}>
@@ -56,7 +67,9 @@ export function JobActivity({ job, onCancel, cancelling }: { job: JobView; onCan
   }
   const details = [
     job.percent === null ? null : `${Math.round(job.percent)}%`,
-    job.bytesDone > 0 || job.bytesTotal !== null ? `${formatBytes(job.bytesDone)}${job.bytesTotal === null ? '' : ` of ${formatBytes(job.bytesTotal)}`}` : null,
+    job.bytesDone > 0 || job.bytesTotal !== null
+      ? `${formatBytes(job.bytesDone)}${job.bytesTotal === null ? '' : ` of ${formatBytes(job.bytesTotal)}`}`
+      : null,
     formatSpeed(job.bytesPerSecond),
     formatEta(job.etaSeconds),
   ].filter((s): s is string => s !== null);
@@ -69,7 +82,11 @@ export function JobActivity({ job, onCancel, cancelling }: { job: JobView; onCan
         </p>
       ) : null}
       <div class="progress-row">
-        <ProgressBar percent={job.percent} label={job.kind === 'restore' ? 'Restore progress' : 'Backup progress'} testid="job-progress" />
+        <ProgressBar
+          percent={job.percent}
+          label={job.kind === 'restore' ? 'Restore progress' : 'Backup progress'}
+          testid="job-progress"
+        />
         <button type="button" onClick={onCancel} disabled={cancelling} data-testid="cancel-job">
           Cancel
         </button>

@@ -53,22 +53,42 @@ export function RestoreDialog({ udid, deviceName, backups, onClose, onStarted }:
           void submit();
         }}
       >
-        <p>Restoring replaces the data on your iPhone with the data in the backup. Turn off Find My on the iPhone first.</p>
+        <p>
+          Restoring replaces the data on your iPhone with the data in the backup. Turn off Find My on the iPhone first.
+        </p>
         <label class="check">
-          <input type="checkbox" checked={all} onChange={(e) => setAll(e.currentTarget.checked)} data-testid="restore-all" />
+          <input
+            type="checkbox"
+            checked={all}
+            onChange={(e) => setAll(e.currentTarget.checked)}
+            data-testid="restore-all"
+          />
           Show backups of every device
         </label>
         {list.length === 0 ? (
-          <p data-testid="restore-none">{backups === null ? 'Loading…' : 'There is no complete backup to restore from.'}</p>
+          <p data-testid="restore-none">
+            {backups === null ? 'Loading…' : 'There is no complete backup to restore from.'}
+          </p>
         ) : (
           <fieldset class="choices">
             <legend class="visually-hidden">Backup</legend>
             {list.map((b) => (
               <label class="choice" key={b.path} data-testid="restore-option" data-path={b.path}>
-                <input type="radio" name="restore-backup" value={b.path} checked={b.path === chosen} onChange={() => setChosen(b.path)} />
+                <input
+                  type="radio"
+                  name="restore-backup"
+                  value={b.path}
+                  checked={b.path === chosen}
+                  onChange={() => setChosen(b.path)}
+                />
                 <span class="cell-main">{b.deviceName ?? b.udid}</span>
                 <span class="cell-sub">
-                  {[formatDate(b.date) ?? 'unknown date', formatBytes(b.sizeBytes), b.encrypted ? 'Encrypted' : null, b.kind === 'current' ? null : kindLabel(b.kind)]
+                  {[
+                    formatDate(b.date) ?? 'unknown date',
+                    formatBytes(b.sizeBytes),
+                    b.encrypted ? 'Encrypted' : null,
+                    b.kind === 'current' ? null : kindLabel(b.kind),
+                  ]
                     .filter((s) => s !== null)
                     .join(' · ')}
                 </span>
@@ -77,7 +97,14 @@ export function RestoreDialog({ udid, deviceName, backups, onClose, onStarted }:
           </fieldset>
         )}
         {picked?.encrypted ? (
-          <PasswordField label="Backup password" autocomplete="current-password" value={password} disabled={busy} onInput={setPassword} testid="restore-password" />
+          <PasswordField
+            label="Backup password"
+            autocomplete="current-password"
+            value={password}
+            disabled={busy}
+            onInput={setPassword}
+            testid="restore-password"
+          />
         ) : null}
         {error ? <ErrorBox error={error} testid="restore-error" /> : null}
         <div class="buttons">

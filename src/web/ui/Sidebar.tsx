@@ -43,7 +43,9 @@ export function Sidebar({ devices, selected, problem, onSelect, onManage }: Side
                 <span class="device-item-text">
                   <span class="device-item-name">{deviceTitle(d)}</span>
                   {d.trust !== 'trusted' ? <span class="device-item-state">{TRUST_TEXT[d.trust]}</span> : null}
-                  {running ? <span class="device-item-state">{d.job?.kind === 'restore' ? 'Restoring…' : 'Backing up…'}</span> : null}
+                  {running ? (
+                    <span class="device-item-state">{d.job?.kind === 'restore' ? 'Restoring…' : 'Backing up…'}</span>
+                  ) : null}
                 </span>
               </button>
             </li>

@@ -21,8 +21,8 @@ export function TrustPanel({ device, job, onTrust, busy, error }: TrustPanelProp
         <>
           <h3>Unlock your iPhone and tap Trust</h3>
           <p>
-            Your iPhone asks “Trust This Computer?”. Tap <strong>Trust</strong> and enter your passcode on the iPhone; this page
-            continues by itself.
+            Your iPhone asks “Trust This Computer?”. Tap <strong>Trust</strong> and enter your passcode on the iPhone;
+            this page continues by itself.
           </p>
           <span class="spinner" aria-hidden="true" />
         </>
@@ -38,8 +38,8 @@ export function TrustPanel({ device, job, onTrust, busy, error }: TrustPanelProp
         <>
           <h3>Your iPhone does not trust this computer</h3>
           <p>
-            “Don't Trust” was tapped on the iPhone, so it cannot be backed up from here. To try again, press Trust below, then
-            unlock your iPhone and tap Trust.
+            “Don't Trust” was tapped on the iPhone, so it cannot be backed up from here. To try again, press Trust
+            below, then unlock your iPhone and tap Trust.
           </p>
         </>
       ) : null}
@@ -54,7 +54,11 @@ export function TrustPanel({ device, job, onTrust, busy, error }: TrustPanelProp
           Trust
         </button>
       ) : null}
-      {error ? <ErrorBox error={error} testid="trust-error" /> : job?.state === 'failed' && job.error ? <ErrorBox error={job.error} testid="trust-error" /> : null}
+      {error ? (
+        <ErrorBox error={error} testid="trust-error" />
+      ) : job?.state === 'failed' && job.error ? (
+        <ErrorBox error={job.error} testid="trust-error" />
+      ) : null}
     </section>
   );
 }

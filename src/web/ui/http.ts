@@ -33,7 +33,10 @@ export async function api<T>(path: string, body?: unknown): Promise<T> {
       method: body === undefined ? 'GET' : 'POST',
       credentials: 'same-origin',
       cache: 'no-store',
-      headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+      headers:
+        body === undefined
+          ? { accept: 'application/json' }
+          : { accept: 'application/json', 'content-type': 'application/json' },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   } catch {
@@ -49,7 +52,11 @@ export async function api<T>(path: string, body?: unknown): Promise<T> {
   if (!res.ok) {
     const view: ErrorView = isApiError(data)
       ? { code: data.error.code, message: data.error.message, remedy: data.error.remedy ?? null }
-      : { code: `HTTP_${res.status}`, message: `ibackup answered ${res.status} ${res.statusText}.`, remedy: 'Reload the page; if it happens again, restart "ibackup ui".' };
+      : {
+          code: `HTTP_${res.status}`,
+          message: `ibackup answered ${res.status} ${res.statusText}.`,
+          remedy: 'Reload the page; if it happens again, restart "ibackup ui".',
+        };
     throw new ApiFailure(res.status, view);
   }
   return data as T;
@@ -58,7 +65,11 @@ export async function api<T>(path: string, body?: unknown): Promise<T> {
 /** The ErrorView of anything a call threw. */
 export function errorView(e: unknown): ErrorView {
   if (e instanceof ApiFailure) return e.view;
-  return { code: 'UI_ERROR', message: e instanceof Error ? e.message : String(e), remedy: 'Reload the page and try again.' };
+  return {
+    code: 'UI_ERROR',
+    message: e instanceof Error ? e.message : String(e),
+    remedy: 'Reload the page and try again.',
+  };
 }
 
 /** Path segment for a UDID (never trusted to be URL-safe). */

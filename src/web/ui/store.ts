@@ -3,7 +3,15 @@
  * restore, trust) and the backups. One reducer; `useServerState` opens the event stream.
  */
 import { useEffect, useReducer } from 'preact/hooks';
-import type { BackupView, BackupsResponse, DeviceView, DevicesResponse, ErrorView, JobView, ServerEvent } from '../api.js';
+import type {
+  BackupView,
+  BackupsResponse,
+  DeviceView,
+  DevicesResponse,
+  ErrorView,
+  JobView,
+  ServerEvent,
+} from '../api.js';
 import { api, errorView } from './http.js';
 
 /** The event stream: open, reconnecting after a drop, or given up (the server refused it). */
@@ -53,14 +61,25 @@ export function reduce(state: UiState, action: Action): UiState {
     case 'devices': {
       let jobs = state.jobs;
       for (const d of action.devices) if (d.job) jobs = mergeJob(jobs, d.job);
-      return { ...state, loaded: true, loadError: null, devices: action.devices, problem: action.problem, backupDir: action.backupDir ?? state.backupDir, jobs };
+      return {
+        ...state,
+        loaded: true,
+        loadError: null,
+        devices: action.devices,
+        problem: action.problem,
+        backupDir: action.backupDir ?? state.backupDir,
+        jobs,
+      };
     }
     case 'job':
       return { ...state, jobs: mergeJob(state.jobs, action.job) };
     case 'backups':
       return { ...state, backups: action.backups, backupDir: action.backupDir ?? state.backupDir };
     case 'encryption':
-      return { ...state, devices: state.devices.map((d) => (d.udid === action.udid ? { ...d, encryption: action.encryption } : d)) };
+      return {
+        ...state,
+        devices: state.devices.map((d) => (d.udid === action.udid ? { ...d, encryption: action.encryption } : d)),
+      };
     case 'connection':
       return { ...state, connection: action.connection };
     case 'loadError':
@@ -81,7 +100,8 @@ export function latestJob(state: UiState, udid: string, kinds: readonly JobView[
 function parseEvent(data: string): ServerEvent | null {
   try {
     const v = JSON.parse(data) as unknown;
-    if (typeof v === 'object' && v !== null && typeof (v as { type?: unknown }).type === 'string') return v as ServerEvent;
+    if (typeof v === 'object' && v !== null && typeof (v as { type?: unknown }).type === 'string')
+      return v as ServerEvent;
   } catch {
     // a malformed event is ignored; the next snapshot corrects the page
   }
@@ -107,7 +127,10 @@ export function useServerState(): [UiState, (a: Action) => void] {
   useEffect(() => {
     let stopped = false;
     api<DevicesResponse>('/api/devices')
-      .then((r) => !stopped && dispatch({ type: 'devices', devices: r.devices, problem: r.problem, backupDir: r.backupDir }))
+      .then(
+        (r) =>
+          !stopped && dispatch({ type: 'devices', devices: r.devices, problem: r.problem, backupDir: r.backupDir }),
+      )
       .catch((e: unknown) => !stopped && dispatch({ type: 'loadError', error: errorView(e) }));
     api<BackupsResponse>('/api/backups')
       .then((r) => !stopped && dispatch({ type: 'backups', backups: r.backups, backupDir: r.backupDir }))
@@ -121,7 +144,8 @@ export function useServerState(): [UiState, (a: Action) => void] {
     for (const name of ['devices', 'job', 'backups']) es.addEventListener(name, onEvent as EventListener);
     es.onmessage = onEvent;
     es.onopen = () => dispatch({ type: 'connection', connection: 'open' });
-    es.onerror = () => dispatch({ type: 'connection', connection: es.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting' });
+    es.onerror = () =>
+      dispatch({ type: 'connection', connection: es.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting' });
     return () => {
       stopped = true;
       es.close();

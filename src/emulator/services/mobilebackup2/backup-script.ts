@@ -5,7 +5,6 @@
  * was deleted, and mark the backup finished. An interrupted run is resumed from Snapshot/ only
  * where the device's own record says the staged blob is still right (resume.ts).
  */
-import { decodeMBFile } from '../../../protocol/nskeyed.js';
 import type { PlistDict } from '../../../protocol/plist/index.js';
 import type { DeviceEntry } from '../../content/model.js';
 import { hostPlistDict, type HostFiles, type UploadItem } from './host-files.js';
@@ -24,6 +23,7 @@ import { planResume, type PlannedUpload, type Reused } from './resume.js';
 import { stagedFileOf, type StagedFile, type StagedRecordStore } from './staged-record.js';
 import { bytesBeforeFailure, firstBytes } from './unreadable.js';
 import { uploadOrder } from './upload-order.js';
+import { decodeMBFileSafe, sameFile, strayBlobs, validStatusVersion } from './host-backup.js';
 
 /** What the backup needs from the device. */
 export interface BackupSource {
@@ -122,7 +122,7 @@ async function backupWith(run: BackupRun, manifest: ManifestDbBuilder): Promise<
     const wasEncrypted = mp?.IsEncrypted === true;
     if (!mp || !db || wasEncrypted !== (run.crypto !== undefined)) full = true;
     else {
-      const plain = wasEncrypted ? run.crypto?.readPreviousManifest(db, mp) ?? null : db;
+      const plain = wasEncrypted ? (run.crypto?.readPreviousManifest(db, mp) ?? null) : db;
       try {
         if (plain) previous = readManifestDb(plain);
         else full = true;
@@ -186,7 +186,13 @@ async function backupWith(run: BackupRun, manifest: ManifestDbBuilder): Promise<
   const needed = uploads.reduce((n, u) => n + (reused.has(u.fileId) ? 0 : u.size), 0);
   const free = await files.freeDiskSpace();
   if (free < needed) {
-    return { code: 105, description: `Insufficient free disk space on drive to back up (MBErrorDomain/105): ${needed} bytes needed, ${free} available`, full, uploadedFiles: 0, uploadedBytes: 0 };
+    return {
+      code: 105,
+      description: `Insufficient free disk space on drive to back up (MBErrorDomain/105): ${needed} bytes needed, ${free} available`,
+      full,
+      uploadedFiles: 0,
+      uploadedBytes: 0,
+    };
   }
   await run.checkpoint('directories');
 
@@ -211,10 +217,22 @@ async function backupWith(run: BackupRun, manifest: ManifestDbBuilder): Promise<
   let batch: Upload[] = [];
   let batchBytes = 0;
   const encryptedRow = (u: Upload, digest: Uint8Array | undefined): void => {
-    if (u.prepare) manifest.add({ entry: u.entry, extra: { encryptionKey: u.prepare.encryptionKey, ...(digest ? { digest } : {}) }, fileId: u.fileId });
+    if (u.prepare)
+      manifest.add({
+        entry: u.entry,
+        extra: { encryptionKey: u.prepare.encryptionKey, ...(digest ? { digest } : {}) },
+        fileId: u.fileId,
+      });
   };
   const item = (u: Upload): UploadItem =>
-    new BlobUpload(run.source, u.entry, p(`Snapshot/${u.fileId.slice(0, 2)}/${u.fileId}`), u.size, u.prepare, run.source.unreadable?.(u.entry));
+    new BlobUpload(
+      run.source,
+      u.entry,
+      p(`Snapshot/${u.fileId.slice(0, 2)}/${u.fileId}`),
+      u.size,
+      u.prepare,
+      run.source.unreadable?.(u.entry),
+    );
   files.whileWaiting = () => manifest.work(MANIFEST_SLICE);
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
@@ -275,7 +293,10 @@ async function backupWith(run: BackupRun, manifest: ManifestDbBuilder): Promise<
   await uploadStatus(files, udid, status, 'moving');
   function* moveBatches(): Generator<Array<{ from: string; to: string }>> {
     for (let i = 0; i < uploads.length; i += BATCH) {
-      yield uploads.slice(i, i + BATCH).map((u) => ({ from: p(`Snapshot/${u.fileId.slice(0, 2)}/${u.fileId}`), to: p(`${u.fileId.slice(0, 2)}/${u.fileId}`) }));
+      yield uploads.slice(i, i + BATCH).map((u) => ({
+        from: p(`Snapshot/${u.fileId.slice(0, 2)}/${u.fileId}`),
+        to: p(`${u.fileId.slice(0, 2)}/${u.fileId}`),
+      }));
     }
   }
   await files.moveBatches(moveBatches(), () => run.checkpoint('moving'));
@@ -299,40 +320,6 @@ async function backupWith(run: BackupRun, manifest: ManifestDbBuilder): Promise<
   await record?.clear();
   await run.checkpoint('finished');
   return { code: 0, description: '', full, uploadedFiles, uploadedBytes };
-}
-
-
-function validStatusVersion(s: PlistDict): boolean {
-  const v = Number(s.Version);
-  return Number.isFinite(v) && v >= 2.4 && v < 4 && s.SnapshotState === 'finished';
-}
-
-function decodeMBFileSafe(bytes: Uint8Array): ReturnType<typeof decodeMBFile> | undefined {
-  try {
-    return decodeMBFile(bytes);
-  } catch {
-    return undefined;
-  }
-}
-
-/** A file is unchanged when the host's record has its size, times, mode and inode. */
-function sameFile(old: PreviousRow, e: DeviceEntry): boolean {
-  if (old.flags !== 1) return false;
-  const f = decodeMBFileSafe(old.file);
-  if (!f) return false;
-  return Number(f.size) === e.size && f.lastModified === e.mtime && f.lastStatusChange === e.ctime && f.mode === e.mode && Number(f.inodeNumber) === e.inode;
-}
-
-/** Blobs in `<udid>/xx/` that no row of the new manifest names. */
-async function strayBlobs(files: HostFiles, udid: string, keep: ReadonlySet<string>): Promise<string[]> {
-  const out: string[] = [];
-  for (const [name, entry] of await files.contentsOfDirectory(udid)) {
-    if (entry.type !== 'directory' || !/^[0-9a-f]{2}$/.test(name)) continue;
-    for (const [id, f] of await files.contentsOfDirectory(`${udid}/${name}`)) {
-      if (f.type === 'file' && /^[0-9a-f]{40}$/.test(id) && !keep.has(id)) out.push(`${udid}/${name}/${id}`);
-    }
-  }
-  return out;
 }
 
 /** A file's blob to upload (a class: no closure made per file). */
@@ -363,7 +350,12 @@ function chunksLength(chunks: readonly Uint8Array[]): number {
 }
 
 function bytesItem(backupPath: string, ...chunks: Uint8Array[]): UploadItem {
-  return { devicePath: `/var/mobile/Library/Backup/${backupPath.split('/').pop() ?? ''}`, backupPath, size: chunksLength(chunks), chunks: () => chunks };
+  return {
+    devicePath: `/var/mobile/Library/Backup/${backupPath.split('/').pop() ?? ''}`,
+    backupPath,
+    size: chunksLength(chunks),
+    chunks: () => chunks,
+  };
 }
 
 async function uploadStatus(files: HostFiles, udid: string, s: StatusInfo, state: SnapshotState): Promise<void> {

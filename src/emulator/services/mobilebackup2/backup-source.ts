@@ -8,7 +8,12 @@ import type { BackupSource } from './backup-script.js';
 import { StagedRecordFile } from './staged-record.js';
 import { unreadableReason } from './unreadable.js';
 
-export function deviceBackupSource(content: DeviceContent, productVersion: string, stateDir: string, reuseStaleSnapshot: () => boolean): BackupSource {
+export function deviceBackupSource(
+  content: DeviceContent,
+  productVersion: string,
+  stateDir: string,
+  reuseStaleSnapshot: () => boolean,
+): BackupSource {
   return {
     entries: () => content.entries(),
     chunks: (e: DeviceEntry) => content.chunks(e),

@@ -48,26 +48,41 @@ export function changePasswordHandler(dev: PasswordDevice): Mb2Handler {
     }
     await dev.confirmPasscode(signal);
     const stored = dev.password();
-    if (stored === null && oldPassword !== undefined) return invalid('Invalid password: backup encryption is not turned on');
-    if (stored !== null && oldPassword === undefined) return invalid('Invalid password: backup encryption is already on, the current password is needed');
+    if (stored === null && oldPassword !== undefined)
+      return invalid('Invalid password: backup encryption is not turned on');
+    if (stored !== null && oldPassword === undefined)
+      return invalid('Invalid password: backup encryption is already on, the current password is needed');
     if (stored !== null && oldPassword !== stored) return invalid('Invalid password');
 
     await dev.setPassword(newPassword ?? null);
-    if (oldPassword !== undefined && newPassword !== undefined) await rekeyHostBackup(files, dev.udid, oldPassword, newPassword);
+    if (oldPassword !== undefined && newPassword !== undefined)
+      await rekeyHostBackup(files, dev.udid, oldPassword, newPassword);
     dev.post(DOMAIN_CHANGED);
     return { code: 0 };
   };
 }
 
 /** Re-wraps the keybag of the computer's backup of this device (staged copy first), if it has one. */
-async function rekeyHostBackup(files: HostFiles, udid: string, oldPassword: string, newPassword: string): Promise<void> {
+async function rekeyHostBackup(
+  files: HostFiles,
+  udid: string,
+  oldPassword: string,
+  newPassword: string,
+): Promise<void> {
   for (const path of [`${udid}/Snapshot/Manifest.plist`, `${udid}/Manifest.plist`]) {
     const bytes = await downloadOne(files, path);
     if (bytes === undefined) continue;
     const updated = await rewrapManifestPlist(bytes, oldPassword, newPassword);
     if (updated) {
       await files.uploadFiles(
-        [{ devicePath: '/var/mobile/Library/Backup/Manifest.plist', backupPath: path, size: updated.length, chunks: () => [updated] }],
+        [
+          {
+            devicePath: '/var/mobile/Library/Backup/Manifest.plist',
+            backupPath: path,
+            size: updated.length,
+            chunks: () => [updated],
+          },
+        ],
         updated.length,
       );
     }
@@ -89,12 +104,17 @@ async function downloadOne(files: HostFiles, path: string): Promise<Uint8Array |
  * salts and iteration counts); undefined when the plist is not an encrypted backup's or the old
  * password does not open its keybag.
  */
-export async function rewrapManifestPlist(bytes: Uint8Array, oldPassword: string, newPassword: string): Promise<Uint8Array | undefined> {
+export async function rewrapManifestPlist(
+  bytes: Uint8Array,
+  oldPassword: string,
+  newPassword: string,
+): Promise<Uint8Array | undefined> {
   let keybag: Keybag;
   let plist;
   try {
     plist = parsePlist(bytes);
-    if (!isPlistDict(plist) || plist.IsEncrypted !== true || !(plist.BackupKeyBag instanceof Uint8Array)) return undefined;
+    if (!isPlistDict(plist) || plist.IsEncrypted !== true || !(plist.BackupKeyBag instanceof Uint8Array))
+      return undefined;
     keybag = parseKeybag(plist.BackupKeyBag);
   } catch {
     return undefined;

@@ -73,7 +73,12 @@ export class BackupKeyStore {
 
   /** The KEK of a password with these keys' salts (derived once per password and DPIC). */
   kek(keys: BackupKeys, password: string, dpic: number): Promise<Uint8Array> {
-    const id = createHash('sha256').update(keys.salt).update(keys.dpsl).update(`${dpic}\0`).update(password, 'utf8').digest('hex');
+    const id = createHash('sha256')
+      .update(keys.salt)
+      .update(keys.dpsl)
+      .update(`${dpic}\0`)
+      .update(password, 'utf8')
+      .digest('hex');
     let kek = this.keks.get(id);
     if (!kek) {
       kek = deriveDeviceKek(keys, password, dpic);
@@ -85,7 +90,9 @@ export class BackupKeyStore {
 }
 
 function isStringRecord(v: unknown): v is Record<string, string> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string');
+  return (
+    typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string')
+  );
 }
 
 /** Domains whose files carry a Digest (everything but app containers). */

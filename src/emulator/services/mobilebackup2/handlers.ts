@@ -38,7 +38,8 @@ export function backupHandlers(dev: BackupDevice): Record<string, Mb2Handler> {
     const t = typeof req.TargetIdentifier === 'string' ? req.TargetIdentifier : dev.udid;
     return t.toLowerCase().replace(/-/g, '') === dev.udid.toLowerCase().replace(/-/g, '') ? dev.udid : undefined;
   };
-  const source = (req: PlistDict): string => (typeof req.SourceIdentifier === 'string' && req.SourceIdentifier !== '' ? req.SourceIdentifier : dev.udid);
+  const source = (req: PlistDict): string =>
+    typeof req.SourceIdentifier === 'string' && req.SourceIdentifier !== '' ? req.SourceIdentifier : dev.udid;
 
   return {
     Backup: async (req, files, signal) => {

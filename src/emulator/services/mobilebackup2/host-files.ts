@@ -10,7 +10,14 @@ import {
   type DeviceLinkMessage,
 } from '../../../protocol/devicelink.js';
 import { DL_STREAM_TERMINATOR } from '../../../protocol/dl-file-stream.js';
-import { isPlistDict, numberValue, parsePlist, real, type PlistDict, type PlistValue } from '../../../protocol/plist/index.js';
+import {
+  isPlistDict,
+  numberValue,
+  parsePlist,
+  real,
+  type PlistDict,
+  type PlistValue,
+} from '../../../protocol/plist/index.js';
 import { encodeMoveFrame } from '../../../protocol/dl-move-frame.js';
 import { workWhile } from './idle-work.js';
 import { Outbox } from './upload-outbox.js';
@@ -77,7 +84,8 @@ export class HostFiles {
 
   private async status(request: string, allowMulti = false): Promise<{ code: number; value: PlistValue | undefined }> {
     const reply = decodeDeviceLinkMessage(await this.dl.receive());
-    if (reply.name !== 'DLMessageStatusResponse') throw new HostStatusError(request, -1, `unexpected ${reply.name}`, undefined);
+    if (reply.name !== 'DLMessageStatusResponse')
+      throw new HostStatusError(request, -1, `unexpected ${reply.name}`, undefined);
     if (reply.code !== 0 && !(allowMulti && reply.code === -13)) {
       throw new HostStatusError(request, reply.code, reply.status ?? '', reply.value);
     }
@@ -180,17 +188,22 @@ export class HostFiles {
    * are binary: these are the device's biggest messages) while the host works on the one before
    * (a big backup sends hundreds). `afterEach` runs after each answer.
    */
-  async moveBatches(batches: Iterable<Array<{ from: string; to: string }>>, afterEach: () => Promise<void>): Promise<void> {
+  async moveBatches(
+    batches: Iterable<Array<{ from: string; to: string }>>,
+    afterEach: () => Promise<void>,
+  ): Promise<void> {
     const encode = (moves: Array<{ from: string; to: string }>): Uint8Array =>
       this.dl.format === 'binary'
         ? encodeMoveFrame('DLMessageMoveItems', moves, this.progress)
-        : this.dl.frame(encodeDeviceLinkMessage({ name: 'DLMessageMoveItems', moves, options: {}, progress: this.progress }));
+        : this.dl.frame(
+            encodeDeviceLinkMessage({ name: 'DLMessageMoveItems', moves, options: {}, progress: this.progress }),
+          );
     const it = batches[Symbol.iterator]();
     const take = (): Uint8Array | undefined => {
       for (let r = it.next(); !r.done; r = it.next()) if (r.value.length > 0) return encode(r.value);
       return undefined;
     };
-    for (let next = take(); next !== undefined; ) {
+    for (let next = take(); next !== undefined;) {
       await this.dl.sendFrame(next);
       const answer = this.status('DLMessageMoveItems');
       next = take();
@@ -229,7 +242,12 @@ export class HostFiles {
 
   /** The final answer of a request; ends the exchange. */
   async respond(errorCode: number, description = '', content?: string): Promise<void> {
-    const message = { MessageName: 'Response', ErrorCode: errorCode, ErrorDescription: description, ...(content === undefined ? {} : { Content: content }) };
+    const message = {
+      MessageName: 'Response',
+      ErrorCode: errorCode,
+      ErrorDescription: description,
+      ...(content === undefined ? {} : { Content: content }),
+    };
     await this.send({ name: 'DLMessageProcessMessage', message });
   }
 }
@@ -257,7 +275,7 @@ class SlabCollector {
 
   add(bytes: Uint8Array): void {
     this.total += bytes.length;
-    for (let at = 0; at < bytes.length; ) {
+    for (let at = 0; at < bytes.length;) {
       if (!this.slab || this.used === this.slab.length) {
         if (this.slab) this.full.push(this.slab);
         this.slab = new Uint8Array(Math.max(SlabCollector.SLAB, Math.min(bytes.length - at, 64 * SlabCollector.SLAB)));

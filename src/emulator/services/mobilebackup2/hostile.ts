@@ -6,7 +6,11 @@
  * messages (nesting past any limit, a huge length field, garbage, a file header with a huge
  * length). Every answer the host gives is recorded so tests can check each rule.
  */
-import { decodeDeviceLinkMessage, encodeDeviceLinkMessage, type DeviceLinkMessage } from '../../../protocol/devicelink.js';
+import {
+  decodeDeviceLinkMessage,
+  encodeDeviceLinkMessage,
+  type DeviceLinkMessage,
+} from '../../../protocol/devicelink.js';
 import { encodeRawFrame } from '../../../protocol/frames.js';
 import { real } from '../../../protocol/plist/index.js';
 import { DlConnection } from '../../../transport/dl-connection.js';
@@ -85,7 +89,9 @@ export function installHostileFault(device: VirtualDevice, attack: HostileAttack
     serve: (link: Link) => {
       served?.();
       const dl = new DlConnection(link, { format: 'binary', timeoutMs: 60_000 });
-      void session(dl, device, fault).catch(() => undefined).finally(() => dl.close());
+      void session(dl, device, fault)
+        .catch(() => undefined)
+        .finally(() => dl.close());
     },
   };
   device.services.set(SERVICE, hostile);
@@ -105,7 +111,10 @@ async function session(dl: DlConnection, device: VirtualDevice, fault: HostileFa
     if (msg.name !== 'DLMessageProcessMessage') return;
     const name = msg.message.MessageName;
     if (name === 'Hello') {
-      await send({ name: 'DLMessageProcessMessage', message: { MessageName: 'Response', ErrorCode: 0, ProtocolVersion: real(2.1) } });
+      await send({
+        name: 'DLMessageProcessMessage',
+        message: { MessageName: 'Response', ErrorCode: 0, ProtocolVersion: real(2.1) },
+      });
       continue;
     }
     if (fault.attack === 'paths') {
@@ -178,7 +187,8 @@ async function pathAttack(dl: DlConnection, files: HostFiles, udid: string, faul
       throw new HostStatusError('DLMessageDownloadFiles', -13, 'refused', undefined);
     });
   }
-  for (const p of bad) await record('DLContentsOfDirectory', p, () => files.contentsOfDirectory(p).then(() => undefined));
+  for (const p of bad)
+    await record('DLContentsOfDirectory', p, () => files.contentsOfDirectory(p).then(() => undefined));
   for (const p of bad) await record('DLMessageCreateDirectory', p, () => files.createDirectory(p));
   for (const p of bad) await record('DLMessageUploadFiles', p, () => files.uploadFiles([canaryItem(p)], CANARY.length));
   for (const p of bad) {
@@ -207,7 +217,8 @@ function canaryItem(backupPath: string): UploadItem {
 async function copyItem(dl: DlConnection, from: string, to: string): Promise<void> {
   await dl.send(encodeDeviceLinkMessage({ name: 'DLMessageCopyItem', from, to }));
   const reply = decodeDeviceLinkMessage(await dl.receive());
-  if (reply.name !== 'DLMessageStatusResponse') throw new HostStatusError('DLMessageCopyItem', -1, `unexpected ${reply.name}`, undefined);
+  if (reply.name !== 'DLMessageStatusResponse')
+    throw new HostStatusError('DLMessageCopyItem', -1, `unexpected ${reply.name}`, undefined);
   if (reply.code !== 0) throw new HostStatusError('DLMessageCopyItem', reply.code, reply.status ?? '', reply.value);
 }
 

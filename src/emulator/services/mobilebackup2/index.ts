@@ -62,7 +62,9 @@ async function session(dl: DeviceSideLink, device: Mb2Device): Promise<void> {
   await dl.send(encodeDeviceLinkMessage({ name: 'DLMessageVersionExchange', kind: 'offer', major, minor: 0 }));
   const reply = decodeDeviceLinkMessage(await dl.receive());
   if (reply.name !== 'DLMessageVersionExchange' || reply.kind !== 'reply' || reply.status !== 'DLVersionsOk') {
-    await dl.send(encodeDeviceLinkMessage({ name: 'DLMessageDisconnect', reason: 'Version exchange failed' })).catch(() => undefined);
+    await dl
+      .send(encodeDeviceLinkMessage({ name: 'DLMessageDisconnect', reason: 'Version exchange failed' }))
+      .catch(() => undefined);
     dl.close();
     return;
   }
@@ -88,7 +90,10 @@ async function session(dl: DeviceSideLink, device: Mb2Device): Promise<void> {
     }
     const handler = device.handlers[name];
     if (!handler) {
-      await files.respond(1, name === 'Remove' ? 'Remove action is no longer supported' : `Unsupported request ${name || '(none)'}`);
+      await files.respond(
+        1,
+        name === 'Remove' ? 'Remove action is no longer supported' : `Unsupported request ${name || '(none)'}`,
+      );
       continue;
     }
     const control = device.beginRun(name);
@@ -110,7 +115,11 @@ async function session(dl: DeviceSideLink, device: Mb2Device): Promise<void> {
 }
 
 /** Runs a handler: its result, the error it ended with, or undefined when the host went away. */
-async function runRequest(dl: DeviceSideLink, run: () => Promise<Mb2Result>, signal: AbortSignal): Promise<Mb2Result | undefined> {
+async function runRequest(
+  dl: DeviceSideLink,
+  run: () => Promise<Mb2Result>,
+  signal: AbortSignal,
+): Promise<Mb2Result | undefined> {
   try {
     // Until the phone's first message, it listens for a goodbye (passcode prompt, preparation).
     dl.listenWhileSilent();
@@ -131,7 +140,8 @@ function hello(request: PlistDict): PlistDict {
     ? request.SupportedProtocolVersions.map((v) => numberValue(v)).filter((v): v is number => v !== undefined)
     : [];
   const common = PROTOCOL_VERSIONS.find((v) => offered.some((o) => Math.abs(o - v) < 1e-9));
-  if (common === undefined) return { MessageName: 'Response', ErrorCode: 1, ErrorDescription: 'No common supported protocol version' };
+  if (common === undefined)
+    return { MessageName: 'Response', ErrorCode: 1, ErrorDescription: 'No common supported protocol version' };
   return { MessageName: 'Response', ErrorCode: 0, ProtocolVersion: real(common) };
 }
 

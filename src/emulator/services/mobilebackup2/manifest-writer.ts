@@ -62,7 +62,8 @@ export interface ManifestRow {
   file: Uint8Array;
 }
 
-const FILES_SQL = 'CREATE TABLE Files (fileID TEXT PRIMARY KEY, domain TEXT, relativePath TEXT, flags INTEGER, file BLOB)';
+const FILES_SQL =
+  'CREATE TABLE Files (fileID TEXT PRIMARY KEY, domain TEXT, relativePath TEXT, flags INTEGER, file BLOB)';
 const PROPERTIES_SQL = 'CREATE TABLE Properties (key TEXT PRIMARY KEY, value BLOB)';
 
 /** A row to make: the entry, the MBFile fields it adds, its fileID. */
@@ -179,11 +180,24 @@ export class ManifestDbBuilder {
     this.indexesDone = true;
     const store = this.file.store;
     const root = (name: string): number => this.roots.get(name) as number;
-    const index = (name: string, sql: string | null): void => this.file.add({ type: 'index', name, table: 'Files', root: root(name), sql });
+    const index = (name: string, sql: string | null): void =>
+      this.file.add({ type: 'index', name, table: 'Files', root: root(name), sql });
     this.file.add({ type: 'table', name: 'Files', table: 'Files', root: this.rows.finish(), sql: FILES_SQL });
     index('sqlite_autoindex_Files_1', null);
-    this.file.add({ type: 'table', name: 'Properties', table: 'Properties', root: new TableTreeWriter(store).finish(), sql: PROPERTIES_SQL });
-    this.file.add({ type: 'index', name: 'sqlite_autoindex_Properties_1', table: 'Properties', root: writeIndexTree(store, { order: [], keys: [] }), sql: null });
+    this.file.add({
+      type: 'table',
+      name: 'Properties',
+      table: 'Properties',
+      root: new TableTreeWriter(store).finish(),
+      sql: PROPERTIES_SQL,
+    });
+    this.file.add({
+      type: 'index',
+      name: 'sqlite_autoindex_Properties_1',
+      table: 'Properties',
+      root: writeIndexTree(store, { order: [], keys: [] }),
+      sql: null,
+    });
     index('FilesDomainIdx', 'CREATE INDEX FilesDomainIdx ON Files(domain)');
     index('FilesRelativePathIdx', 'CREATE INDEX FilesRelativePathIdx ON Files(relativePath)');
     index('FilesFlagsIdx', 'CREATE INDEX FilesFlagsIdx ON Files(flags)');
@@ -198,7 +212,11 @@ export class ManifestDbBuilder {
 }
 
 /** A row for an entry (`fileId` when the caller has it already). */
-export function manifestRow(e: DeviceEntry, extra: Partial<MBFile> = {}, fileId = fileIdOf(e.domain, e.relativePath)): ManifestRow {
+export function manifestRow(
+  e: DeviceEntry,
+  extra: Partial<MBFile> = {},
+  fileId = fileIdOf(e.domain, e.relativePath),
+): ManifestRow {
   return {
     fileId,
     domain: e.domain,
@@ -221,7 +239,9 @@ export function readManifestDb(bytes: Uint8Array): Map<string, PreviousRow> {
   const db = new Database(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   try {
     const out = new Map<string, PreviousRow>();
-    const rows = db.prepare('SELECT fileID, domain, relativePath, flags, file FROM Files').iterate() as IterableIterator<{
+    const rows = db
+      .prepare('SELECT fileID, domain, relativePath, flags, file FROM Files')
+      .iterate() as IterableIterator<{
       fileID: unknown;
       domain: unknown;
       relativePath: unknown;
@@ -229,7 +249,13 @@ export function readManifestDb(bytes: Uint8Array): Map<string, PreviousRow> {
       file: unknown;
     }>;
     for (const r of rows) {
-      if (typeof r.fileID === 'string' && typeof r.domain === 'string' && typeof r.relativePath === 'string' && typeof r.flags === 'number' && r.file instanceof Uint8Array) {
+      if (
+        typeof r.fileID === 'string' &&
+        typeof r.domain === 'string' &&
+        typeof r.relativePath === 'string' &&
+        typeof r.flags === 'number' &&
+        r.file instanceof Uint8Array
+      ) {
         out.set(r.fileID, { domain: r.domain, relativePath: r.relativePath, flags: r.flags, file: r.file });
       }
     }

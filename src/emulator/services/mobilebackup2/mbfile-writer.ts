@@ -8,10 +8,31 @@
  */
 import { encodeMBFile, type MBFile } from '../../../protocol/nskeyed.js';
 
-type IntKey = 'lastModified' | 'lastStatusChange' | 'birth' | 'size' | 'mode' | 'inodeNumber' | 'userId' | 'groupId' | 'flags' | 'protectionClass';
+type IntKey =
+  | 'lastModified'
+  | 'lastStatusChange'
+  | 'birth'
+  | 'size'
+  | 'mode'
+  | 'inodeNumber'
+  | 'userId'
+  | 'groupId'
+  | 'flags'
+  | 'protectionClass';
 
 /** The integer fields in the order the archive lists them. */
-const INT_KEYS: readonly IntKey[] = ['lastModified', 'lastStatusChange', 'birth', 'size', 'mode', 'inodeNumber', 'userId', 'groupId', 'flags', 'protectionClass'];
+const INT_KEYS: readonly IntKey[] = [
+  'lastModified',
+  'lastStatusChange',
+  'birth',
+  'size',
+  'mode',
+  'inodeNumber',
+  'userId',
+  'groupId',
+  'flags',
+  'protectionClass',
+];
 /** Objects before the integers (header, top-level dict, keys, $null, the MBFile dict and its keys). */
 const FIRST_INT = 25;
 /** The relative path's object; the class description follows it. */
@@ -19,8 +40,29 @@ const PATH_OBJECT = 37;
 const OBJECTS = 44;
 /** Strings the archive holds anyway: a path equal to one is written once, shifting the numbering. */
 const FIXED_STRINGS = new Set([
-  '$version', '$archiver', '$top', '$objects', 'NSKeyedArchiver', 'root', '$null', '$class', '$classname', '$classes', 'MBFile', 'NSObject',
-  'LastModified', 'LastStatusChange', 'Birth', 'Size', 'Mode', 'InodeNumber', 'UserID', 'GroupID', 'Flags', 'ProtectionClass', 'RelativePath',
+  '$version',
+  '$archiver',
+  '$top',
+  '$objects',
+  'NSKeyedArchiver',
+  'root',
+  '$null',
+  '$class',
+  '$classname',
+  '$classes',
+  'MBFile',
+  'NSObject',
+  'LastModified',
+  'LastStatusChange',
+  'Birth',
+  'Size',
+  'Mode',
+  'InodeNumber',
+  'UserID',
+  'GroupID',
+  'Flags',
+  'ProtectionClass',
+  'RelativePath',
 ]);
 
 interface Template {
@@ -42,7 +84,17 @@ function readUint(b: Uint8Array, at: number, size: number): number {
 /** Cuts the fixed parts out of an archive the general encoder wrote. */
 function makeTemplate(): Template {
   const sample: MBFile = {
-    relativePath: 'x', lastModified: 1, lastStatusChange: 1, birth: 1, size: 1, mode: 1, inodeNumber: 1, userId: 1, groupId: 1, flags: 1, protectionClass: 1,
+    relativePath: 'x',
+    lastModified: 1,
+    lastStatusChange: 1,
+    birth: 1,
+    size: 1,
+    mode: 1,
+    inodeNumber: 1,
+    userId: 1,
+    groupId: 1,
+    flags: 1,
+    protectionClass: 1,
   };
   const b = encodeMBFile(sample);
   const t = b.length - 32;
@@ -113,7 +165,15 @@ export class PlainMBFile {
   /** Takes the row's fields; false when the archive is not plain (the general encoder writes it). */
   set(f: MBFile): boolean {
     const path = f.relativePath;
-    if (path === undefined || f.target !== undefined || f.digest !== undefined || f.encryptionKey !== undefined || f.extendedAttributes !== undefined || FIXED_STRINGS.has(path)) return false;
+    if (
+      path === undefined ||
+      f.target !== undefined ||
+      f.digest !== undefined ||
+      f.encryptionKey !== undefined ||
+      f.extendedAttributes !== undefined ||
+      FIXED_STRINGS.has(path)
+    )
+      return false;
     for (let i = 0; i < INT_KEYS.length; i++) {
       const v = f[INT_KEYS[i] as IntKey];
       if (typeof v !== 'number' || !Number.isSafeInteger(v)) return false;
@@ -122,7 +182,8 @@ export class PlainMBFile {
     const tpl = (template ??= makeTemplate());
     this.path = path;
     this.ascii = Buffer.byteLength(path, 'utf8') === path.length;
-    let length = tpl.prefix.length + 4 + countLength(path.length) + (this.ascii ? 1 : 2) * path.length + tpl.suffix.length;
+    let length =
+      tpl.prefix.length + 4 + countLength(path.length) + (this.ascii ? 1 : 2) * path.length + tpl.suffix.length;
     for (const v of this.ints) length += intLength(v);
     this.tableStart = length;
     const lastOffset = length - (tpl.suffix.length - (tpl.suffixOffsets[tpl.suffixOffsets.length - 1] ?? 0));

@@ -22,7 +22,16 @@ const BATCH_BYTES = 64 * 1024 * 1024;
 const READ_CHUNK = 1024 * 1024;
 
 /** Domains of the user's data (rooted in /private/var/mobile); the others are system files. */
-const USER_DOMAINS = new Set(['HomeDomain', 'CameraRollDomain', 'MediaDomain', 'HealthDomain', 'KeyboardDomain', 'TonesDomain', 'HomeKitDomain', 'BooksDomain']);
+const USER_DOMAINS = new Set([
+  'HomeDomain',
+  'CameraRollDomain',
+  'MediaDomain',
+  'HealthDomain',
+  'KeyboardDomain',
+  'TonesDomain',
+  'HomeKitDomain',
+  'BooksDomain',
+]);
 
 export function isSystemDomain(domain: string): boolean {
   return !USER_DOMAINS.has(domain) && !domain.startsWith('AppDomain');
@@ -93,12 +102,17 @@ export async function applyRestore(a: ApplyInput): Promise<Mb2Result> {
   // 2. Room on the device?
   let needed = 0;
   for (const i of fileItems) needed += Number(i.file.size ?? 0) - (content.get(i.domain, i.relativePath)?.size ?? 0);
-  if (needed > a.freeBytes) return fail(106, `Not enough free space on the device to restore: ${needed} bytes needed, ${a.freeBytes} available`);
+  if (needed > a.freeBytes)
+    return fail(
+      106,
+      `Not enough free space on the device to restore: ${needed} bytes needed, ${a.freeBytes} available`,
+    );
 
   // 3. Folders and links.
   for (const i of items) {
     const existing = content.get(i.domain, i.relativePath);
-    if (i.flags === FLAG_DIRECTORY && existing?.kind !== 'directory') content.makeDirectory(i.domain, i.relativePath, metaOf(i.file));
+    if (i.flags === FLAG_DIRECTORY && existing?.kind !== 'directory')
+      content.makeDirectory(i.domain, i.relativePath, metaOf(i.file));
     if (i.flags === FLAG_SYMLINK && (existing?.kind !== 'symlink' || existing.target !== i.file.target)) {
       content.makeSymlink(i.domain, i.relativePath, i.file.target ?? '', metaOf(i.file));
     }
@@ -110,7 +124,7 @@ export async function applyRestore(a: ApplyInput): Promise<Mb2Result> {
   try {
     const totalBytes = fileItems.reduce((n, i) => n + Number(i.file.size ?? 0), 0);
     let doneBytes = 0;
-    for (let at = 0; at < fileItems.length; ) {
+    for (let at = 0; at < fileItems.length;) {
       checkAborted(a.signal);
       const batch: Item[] = [];
       let bytes = 0;
@@ -161,12 +175,18 @@ async function restoreBatch(a: ApplyInput, runDir: string, batch: Item[]): Promi
   for (const [n, item] of batch.entries()) {
     const key = fileKeyOf(a, item.file);
     if (key === null) return fail(205, `The key of ${item.domain} ${item.relativePath} cannot be opened`);
-    staged.set(`${a.source}/${item.fileId.slice(0, 2)}/${item.fileId}`, { item, tmp: join(runDir, `file-${n}`), key, ok: false });
+    staged.set(`${a.source}/${item.fileId.slice(0, 2)}/${item.fileId}`, {
+      item,
+      tmp: join(runDir, `file-${n}`),
+      key,
+      ok: false,
+    });
   }
   try {
     await a.files.downloadFilesTo([...staged.keys()], stagingSink(staged));
     for (const s of staged.values()) {
-      if (!s.ok) return fail(205, `Manifest references files not in the backup: ${s.item.domain} ${s.item.relativePath}`);
+      if (!s.ok)
+        return fail(205, `Manifest references files not in the backup: ${s.item.domain} ${s.item.relativePath}`);
     }
     for (const s of staged.values()) {
       await a.content.writeFile(s.item.domain, s.item.relativePath, readChunks(s.tmp), metaOf(s.item.file));

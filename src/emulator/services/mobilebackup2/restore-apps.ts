@@ -12,7 +12,13 @@
  * it reinstalled are kept in its state folder and listed by installation_proxy.
  */
 import { join } from 'node:path';
-import { isPlistDict, parsePlist, serializeBinaryPlist, type PlistDict, type PlistValue } from '../../../protocol/plist/index.js';
+import {
+  isPlistDict,
+  parsePlist,
+  serializeBinaryPlist,
+  type PlistDict,
+  type PlistValue,
+} from '../../../protocol/plist/index.js';
 import { readPlistDict, writeFileAtomic } from '../../state-files.js';
 import type { AfcFileSystem } from '../afc-fs.js';
 import type { InstalledApp } from '../installation-proxy.js';
@@ -91,8 +97,13 @@ function appOf(bundleId: string, v: PlistDict): InstalledApp | undefined {
   const meta = v.iTunesMetadata;
   if (bundleId === '' || !(sinf instanceof Uint8Array) || !(meta instanceof Uint8Array)) return undefined;
   const m = metadataOf(meta);
-  const name = typeof m.itemName === 'string' ? m.itemName : bundleId.split('.').pop() ?? bundleId;
-  const version = typeof m.bundleShortVersionString === 'string' ? m.bundleShortVersionString : typeof m.bundleVersion === 'string' ? m.bundleVersion : '1.0';
+  const name = typeof m.itemName === 'string' ? m.itemName : (bundleId.split('.').pop() ?? bundleId);
+  const version =
+    typeof m.bundleShortVersionString === 'string'
+      ? m.bundleShortVersionString
+      : typeof m.bundleVersion === 'string'
+        ? m.bundleVersion
+        : '1.0';
   return { bundleId, name, version, sinf, itunesMetadata: meta };
 }
 

@@ -38,7 +38,8 @@ export class RestoreDecryptor {
     this.cbc.finish(); // throws when the blob is not made of whole blocks
     if (this.received < this.paddedSize) return this.tail;
     const n = this.tail[this.tail.length - 1] ?? 0;
-    const valid = this.tail.length === BLOCK && n >= 1 && n <= BLOCK && this.tail.subarray(BLOCK - n).every((b) => b === n);
+    const valid =
+      this.tail.length === BLOCK && n >= 1 && n <= BLOCK && this.tail.subarray(BLOCK - n).every((b) => b === n);
     if (!valid) throw new Error('AES-CBC padding is invalid (wrong key or damaged data)');
     return this.tail.subarray(0, BLOCK - n);
   }

@@ -42,7 +42,8 @@ export interface RestoreOptions {
 export function parseRestoreOptions(req: PlistDict): RestoreOptions {
   const o = isPlistDict(req.Options) ? req.Options : {};
   const flag = (v: unknown, dflt: boolean): boolean => (typeof v === 'boolean' ? v : dflt);
-  const password = typeof o.Password === 'string' ? o.Password : typeof req.Password === 'string' ? req.Password : undefined;
+  const password =
+    typeof o.Password === 'string' ? o.Password : typeof req.Password === 'string' ? req.Password : undefined;
   return {
     systemFiles: flag(o.RestoreSystemFiles, true),
     reboot: flag(o.RestoreShouldReboot, true),
@@ -59,13 +60,13 @@ function fail(code: number, text: string): Mb2Result {
   return { code, description: `${text} (MBErrorDomain/${code})` };
 }
 
-
 export function restoreHandler(dev: RestoreDevice): Mb2Handler {
   return async (req, files, signal) => {
     if (typeof req.TargetIdentifier === 'string' && !same(req.TargetIdentifier, dev.udid)) {
       return fail(1, 'TargetIdentifier does not match this device');
     }
-    const source = typeof req.SourceIdentifier === 'string' && req.SourceIdentifier !== '' ? req.SourceIdentifier : dev.udid;
+    const source =
+      typeof req.SourceIdentifier === 'string' && req.SourceIdentifier !== '' ? req.SourceIdentifier : dev.udid;
     const options = parseRestoreOptions(req);
     const p = (rel: string): string => `${source}/${rel}`;
     files.progress = 0;
@@ -74,7 +75,8 @@ export function restoreHandler(dev: RestoreDevice): Mb2Handler {
     const statusBytes = status.get(p('Status.plist'));
     if (!statusBytes) return fail(4, `No such file or directory at path "${p('Status.plist')}"`);
     const st = hostPlistDict(statusBytes);
-    if (st?.SnapshotState !== 'finished') return fail(205, 'The backup is not complete: its Status.plist does not say finished');
+    if (st?.SnapshotState !== 'finished')
+      return fail(205, 'The backup is not complete: its Status.plist does not say finished');
 
     const m = await files.downloadFiles([p('Manifest.plist'), p('Manifest.db')]);
     const mpBytes = m.get(p('Manifest.plist'));
@@ -87,7 +89,8 @@ export function restoreHandler(dev: RestoreDevice): Mb2Handler {
     let classKeys: Map<number, Uint8Array> | undefined;
     let plainDb = db;
     if (manifest.IsEncrypted === true) {
-      if (options.password === undefined) return fail(207, 'Invalid password: the backup is encrypted and no password was given');
+      if (options.password === undefined)
+        return fail(207, 'Invalid password: the backup is encrypted and no password was given');
       const unlocked = await unlockBackupKeybag(manifest, options.password);
       if (unlocked === 'damaged') return fail(205, 'The keybag of the backup is damaged');
       if (unlocked === null) return fail(207, 'Invalid password');
@@ -131,7 +134,10 @@ export function restoreHandler(dev: RestoreDevice): Mb2Handler {
  * The class keys of an encrypted backup's keybag opened with `password`; null for a wrong
  * password, 'damaged' when the keybag cannot be read.
  */
-export async function unlockBackupKeybag(manifest: PlistDict, password: string): Promise<Map<number, Uint8Array> | null | 'damaged'> {
+export async function unlockBackupKeybag(
+  manifest: PlistDict,
+  password: string,
+): Promise<Map<number, Uint8Array> | null | 'damaged'> {
   if (!(manifest.BackupKeyBag instanceof Uint8Array)) return 'damaged';
   try {
     const kb = parseKeybag(manifest.BackupKeyBag);
@@ -154,7 +160,11 @@ export async function unlockBackupKeybag(manifest: PlistDict, password: string):
   }
 }
 
-function openManifestDb(classKeys: Map<number, Uint8Array>, manifest: PlistDict, db: Uint8Array): Uint8Array | undefined {
+function openManifestDb(
+  classKeys: Map<number, Uint8Array>,
+  manifest: PlistDict,
+  db: Uint8Array,
+): Uint8Array | undefined {
   const head = new TextDecoder().decode(db.subarray(0, 15));
   if (head === 'SQLite format 3') return db; // iOS 10.0/10.1 encrypted backups keep Manifest.db plain
   if (!(manifest.ManifestKey instanceof Uint8Array)) return undefined;

@@ -55,14 +55,28 @@ export interface StagedRecordStore {
 
 /** A hash naming an EncryptionKey (SHA-256 of the wrapped key as the MBFile carries it, 128 bits). */
 export function encryptionKeyHash(encryptionKey: Uint8Array | undefined): string | undefined {
-  return encryptionKey === undefined ? undefined : createHash('sha256').update(encryptionKey).digest('hex').slice(0, 32);
+  return encryptionKey === undefined
+    ? undefined
+    : createHash('sha256').update(encryptionKey).digest('hex').slice(0, 32);
 }
 
 /** The record of a file staged now. */
-export function stagedFileOf(fileId: string, e: DeviceEntry, blobSize: number, encryptionKey?: Uint8Array, digest?: Uint8Array): StagedFile {
+export function stagedFileOf(
+  fileId: string,
+  e: DeviceEntry,
+  blobSize: number,
+  encryptionKey?: Uint8Array,
+  digest?: Uint8Array,
+): StagedFile {
   const keyHash = encryptionKeyHash(encryptionKey);
   return {
-    fileId, version: e.version, mtime: e.mtime, ctime: e.ctime, size: e.size, inode: e.inode, blobSize,
+    fileId,
+    version: e.version,
+    mtime: e.mtime,
+    ctime: e.ctime,
+    size: e.size,
+    inode: e.inode,
+    blobSize,
     ...(keyHash === undefined ? {} : { keyHash }),
     ...(digest === undefined ? {} : { digest: Buffer.from(digest).toString('hex') }),
   };
@@ -118,7 +132,17 @@ export class StagedRecordFile implements StagedRecordStore {
 }
 
 function lineOf(f: StagedFile): string {
-  return JSON.stringify([f.fileId, f.version, f.mtime, f.ctime, f.size, f.inode, f.blobSize, f.keyHash ?? null, f.digest ?? null]);
+  return JSON.stringify([
+    f.fileId,
+    f.version,
+    f.mtime,
+    f.ctime,
+    f.size,
+    f.inode,
+    f.blobSize,
+    f.keyHash ?? null,
+    f.digest ?? null,
+  ]);
 }
 
 /** Reads a record; null when its header is unusable. Lines that do not parse are skipped. */
@@ -127,7 +151,8 @@ export function parseStagedRecord(text: string): StagedRun | null {
   // The text after the last newline is a line a crash cut short.
   lines.pop();
   const header = parseJson(lines[0] ?? '');
-  if (!isRecord(header) || header.format !== FORMAT || header.version !== 1 || typeof header.run !== 'string') return null;
+  if (!isRecord(header) || header.format !== FORMAT || header.version !== 1 || typeof header.run !== 'string')
+    return null;
   const files = new Map<string, StagedFile>();
   for (const line of lines.slice(1)) {
     const f = fileOfLine(parseJson(line));
@@ -142,10 +167,17 @@ function fileOfLine(v: unknown): StagedFile | undefined {
   if (typeof fileId !== 'string' || !/^[0-9a-f]{40}$/.test(fileId)) return undefined;
   const nums = [version, mtime, ctime, size, inode, blobSize];
   if (!nums.every((n): n is number => typeof n === 'number' && Number.isFinite(n))) return undefined;
-  if ((keyHash !== null && typeof keyHash !== 'string') || (digest !== null && typeof digest !== 'string')) return undefined;
+  if ((keyHash !== null && typeof keyHash !== 'string') || (digest !== null && typeof digest !== 'string'))
+    return undefined;
   const [ver, mt, ct, sz, ino, blob] = nums as number[];
   return {
-    fileId, version: ver as number, mtime: mt as number, ctime: ct as number, size: sz as number, inode: ino as number, blobSize: blob as number,
+    fileId,
+    version: ver as number,
+    mtime: mt as number,
+    ctime: ct as number,
+    size: sz as number,
+    inode: ino as number,
+    blobSize: blob as number,
     ...(typeof keyHash === 'string' ? { keyHash } : {}),
     ...(typeof digest === 'string' ? { digest } : {}),
   };

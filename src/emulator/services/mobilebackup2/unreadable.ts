@@ -23,9 +23,14 @@ function iosMajor(productVersion: string): number {
 }
 
 /** The reason the device gives for not reading the entry to its end, or undefined when it reads it whole. */
-export function unreadableReason(productVersion: string, e: Pick<DeviceEntry, 'domain' | 'relativePath' | 'kind'>): string | undefined {
+export function unreadableReason(
+  productVersion: string,
+  e: Pick<DeviceEntry, 'domain' | 'relativePath' | 'kind'>,
+): string | undefined {
   if (e.kind !== 'file' || !(iosMajor(productVersion) >= 17)) return undefined;
-  return UNREADABLE_FROM_IOS_17.some((u) => u.domain === e.domain && u.relativePath === e.relativePath) ? UNREADABLE_REASON : undefined;
+  return UNREADABLE_FROM_IOS_17.some((u) => u.domain === e.domain && u.relativePath === e.relativePath)
+    ? UNREADABLE_REASON
+    : undefined;
 }
 
 /** Bytes of a blob of `blobSize` sent before the read error (whole 16-byte blocks, so encrypted data stays block-aligned). */

@@ -61,7 +61,7 @@ export class Outbox {
    */
   addFileBytes(chunk: Uint8Array): Promise<void> | undefined {
     let wait: Promise<void> | undefined;
-    for (let at = 0; at < chunk.length; ) {
+    for (let at = 0; at < chunk.length;) {
       const take = Math.min(chunk.length - at, UPLOAD_BLOCK - this.blockBytes);
       this.block.push(take === chunk.length ? chunk : chunk.subarray(at, at + take));
       this.blockBytes += take;
