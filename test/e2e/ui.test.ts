@@ -12,7 +12,7 @@ import { parseFault } from '../../src/emulator/faults.js';
 import type { VirtualDevice } from '../../src/emulator/device.js';
 import { startUiServer, type UiServer } from '../../src/web/server.js';
 import type { BackupsResponse } from '../../src/web/api.js';
-import { startBench, type Bench } from '../integration/cli-helpers.js';
+import { startBench, type Bench } from '../support/bench.js';
 import {
   attributes,
   browserMissing,
@@ -22,7 +22,7 @@ import {
   shot,
   until,
   watchProgress,
-} from './browser.js';
+} from '../support/browser.js';
 
 const PASSWORD = 'correct horse battery 7';
 /**

@@ -10,9 +10,9 @@ import { backupDevice } from '../../src/app/backup.js';
 import { listAllBackups } from '../../src/app/list.js';
 import { isIbackupError } from '../../src/errors.js';
 import { SYNC_CANCEL } from '../../src/emulator/device-services.js';
-import { waitFor } from '../interop/helpers.js';
-import { json, startBench, type ErrorDoc } from './cli-helpers.js';
-import { assertFinished, assertSameBackups, backupInto, pairedDevice } from './backup-helpers.js';
+import { waitFor } from '../support/wait.js';
+import { json, startBench, type ErrorDoc, backupInto, pairedDevice } from '../support/bench.js';
+import { assertFinished, assertSameBackups } from '../support/backup-checks.js';
 
 /** Bytes the phone sends before it stalls, waiting to be cancelled. */
 const STALL_AFTER_BYTES = 1024 * 1024;

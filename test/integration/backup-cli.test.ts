@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { folderSize } from '../../src/backup/list.js';
 import { readStatusPlist } from '../../src/backup/status.js';
-import { json, startBench } from './cli-helpers.js';
-import { assertFinished, pairedDevice } from './backup-helpers.js';
+import { json, startBench, pairedDevice } from '../support/bench.js';
+import { assertFinished } from '../support/backup-checks.js';
 
 interface BackupDoc {
   udid: string;

@@ -2,7 +2,7 @@
 // hung, goes on once it is typed, and explains a passcode that never comes (error 208).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { json, startBench, type ErrorDoc } from './cli-helpers.js';
+import { json, startBench, type ErrorDoc } from '../support/bench.js';
 
 test('the passcode prompt is announced, and the backup goes on once it is typed', async () => {
   const b = await startBench({ profile: { extends: 'tiny', behaviour: { passcode: { mode: 'after', seconds: 1 } } } });

@@ -6,9 +6,8 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { json, startBench, type ErrorDoc } from './cli-helpers.js';
-import { pairedDevice } from './backup-helpers.js';
-import { waitFor } from '../interop/helpers.js';
+import { json, startBench, type ErrorDoc, pairedDevice } from '../support/bench.js';
+import { waitFor } from '../support/wait.js';
 
 /** The emulator's test time scale is 0.001: the host's default wait (60 min) becomes 3.6 s. */
 const HOST_SCALE = { IBACKUP_TIME_SCALE: '0.001' };

@@ -12,8 +12,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { json, startBench, type ErrorDoc } from './cli-helpers.js';
-import { pairedDevice } from './backup-helpers.js';
+import { json, startBench, type ErrorDoc, pairedDevice } from '../support/bench.js';
 
 const GIB = 1024 ** 3;
 

@@ -8,8 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readdir, truncate } from 'node:fs/promises';
 import { listAllBackups } from '../../src/app/list.js';
-import { json, startBench, type ErrorDoc } from './cli-helpers.js';
-import { pairedDevice } from './backup-helpers.js';
+import { json, startBench, type ErrorDoc, pairedDevice } from '../support/bench.js';
 
 const PROFILE = { extends: 'tiny' as const, behaviour: { keyDerivationIterations: 1000 } };
 

@@ -12,7 +12,7 @@ import { openHost } from '../../src/app/context.js';
 import { listDevices, watchDevices } from '../../src/app/devices.js';
 import { runDoctor } from '../../src/app/doctor.js';
 import { isIbackupError, type ErrorCode } from '../../src/errors.js';
-import { cliEnv, json, runCli, type ErrorDoc } from './cli-helpers.js';
+import { cliEnv, json, runCli, type ErrorDoc } from '../support/bench.js';
 
 /** A usbmuxd packet header (little-endian length, version 1, message 8 = plist, tag). */
 function header(length: number, tag = 1): Buffer {

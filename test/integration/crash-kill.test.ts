@@ -12,8 +12,14 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { backupDevice } from '../../src/app/backup.js';
 import { folderSize } from '../../src/backup/folder-size.js';
-import { json, startBench } from './cli-helpers.js';
-import { assertRecoverable, assertReleased, pairedHost, tapBackupService, virtualDevice } from './safety-helpers.js';
+import { json, startBench } from '../support/bench.js';
+import {
+  assertRecoverable,
+  assertReleased,
+  pairedHost,
+  tapBackupService,
+  virtualDevice,
+} from '../support/crash-safety.js';
 
 /** Files a killed run left half-written (`<name>.tmp-<pid>`), anywhere in the device's folder. */
 function unfinished(dir: string): string[] {

@@ -10,12 +10,12 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { seededRandom } from '../helpers/random.js';
+import { seededRandom } from '../support/random.js';
 import { backupDevice } from '../../src/app/backup.js';
 import { isIbackupError } from '../../src/errors.js';
 import { previousDir } from '../../src/backup/preserve.js';
 import { folderSize } from '../../src/backup/folder-size.js';
-import { json, startBench, type Bench } from './cli-helpers.js';
+import { json, startBench, type Bench } from '../support/bench.js';
 import {
   RecordingFs,
   assertRecoverable,
@@ -25,7 +25,7 @@ import {
   measurePhases,
   pairedHost,
   virtualDevice,
-} from './safety-helpers.js';
+} from '../support/crash-safety.js';
 import type { HostDevice } from '../../src/host/device.js';
 
 const SEED = Number(process.env.IBACKUP_SEED ?? Math.floor(Math.random() * 2 ** 31));

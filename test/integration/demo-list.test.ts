@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { folderSize } from '../../src/backup/list.js';
 import { readStatusPlist } from '../../src/backup/status.js';
-import { cliEnv, json, runCli } from './cli-helpers.js';
-import { assertFinished, readInfo } from './backup-helpers.js';
+import { cliEnv, json, runCli } from '../support/bench.js';
+import { assertFinished, readInfo } from '../support/backup-checks.js';
 
 interface ListDoc {
   backups: Array<{

@@ -6,7 +6,7 @@ import { findDevice, sameUdid } from '../../src/app/select-device.js';
 import { pairDevice } from '../../src/app/pair.js';
 import { hostDevice } from '../../src/app/describe.js';
 import { isIbackupError } from '../../src/errors.js';
-import { json, startBench, type ErrorDoc } from './cli-helpers.js';
+import { json, startBench, type ErrorDoc } from '../support/bench.js';
 
 interface DevicesDoc {
   devices: {

@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backupDevice } from '../../src/app/backup.js';
 import { isIbackupError } from '../../src/errors.js';
-import { startBench } from './cli-helpers.js';
-import { assertRecoverable, assertReleased, pairedHost, virtualDevice } from './safety-helpers.js';
+import { startBench } from '../support/bench.js';
+import { assertRecoverable, assertReleased, pairedHost, virtualDevice } from '../support/crash-safety.js';
 
 const MIB = 1024 * 1024;
 

@@ -16,7 +16,7 @@ import {
   portToWire,
 } from '../../src/protocol/usbmux.js';
 import type { PlistChannel } from '../../src/transport/plist-channel.js';
-import { startTestEmulator, type TestEmulator } from '../interop/helpers.js';
+import { startTestEmulator, type TestEmulator } from '../support/test-emulator.js';
 import {
   RawMuxClient,
   assertStillServing,
@@ -24,9 +24,9 @@ import {
   lockdownRequest,
   muxRequest,
   openLockdown,
-} from './mux-client.js';
-import { makePairRecord, pairRequestRecord, type TestPairRecord } from './pair-record.js';
-import { concat } from '../helpers/bytes.js';
+} from '../support/raw-mux-client.js';
+import { makePairRecord, pairRequestRecord, type TestPairRecord } from '../support/pair-records.js';
+import { concat } from '../support/bytes.js';
 
 const te8 = new TextEncoder();
 

@@ -14,16 +14,10 @@ import type { DeviceRuntime } from '../../src/emulator/device-services.js';
 import { DeviceFaults, parseFault, parseFaultArgs, type FaultHooks } from '../../src/emulator/faults.js';
 import { Mb2Failure } from '../../src/emulator/services/mobilebackup2/index.js';
 import { IbackupError } from '../../src/errors.js';
-import { assertBackupEqualsDevice, runtimeOf, startTool } from '../interop/backup-checks.js';
-import {
-  missingTools,
-  pairWithTool,
-  requireTools,
-  startTestEmulator,
-  waitFor,
-  type TestEmulator,
-  type ToolResult,
-} from '../interop/helpers.js';
+import { assertBackupEqualsDevice, runtimeOf } from '../support/backup-vs-device.js';
+import { startTool, missingTools, pairWithTool, requireTools, type ToolResult } from '../support/interop-tools.js';
+import { startTestEmulator, type TestEmulator } from '../support/test-emulator.js';
+import { waitFor } from '../support/wait.js';
 
 interface Rig {
   faults: DeviceFaults;

@@ -12,8 +12,9 @@ import type { VirtualDevice } from '../../src/emulator/device.js';
 import { SYNC_CANCEL } from '../../src/emulator/device-services.js';
 import { PROMPT_DISMISSED, PROMPT_PRESENTED } from '../../src/emulator/passcode.js';
 import type { DeviceBehaviour } from '../../src/emulator/profile-types.js';
-import { startTestEmulator, waitFor, type TestEmulator } from '../interop/helpers.js';
-import { answer, msUntilNext, openMb2, serveUntilResponse, type Mb2Session } from './emulator-dl-host.js';
+import { startTestEmulator, type TestEmulator } from '../support/test-emulator.js';
+import { waitFor } from '../support/wait.js';
+import { answer, msUntilNext, openMb2, serveUntilResponse, type Mb2Session } from '../support/devicelink-host.js';
 
 /** One phone minute is 60 ms: a 60 s preparation takes 0.6 s, a 180 s prompt 1.8 s. */
 const SCALE = 0.01;

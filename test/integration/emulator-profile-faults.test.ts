@@ -16,8 +16,8 @@ import { parseFault } from '../../src/emulator/faults.js';
 import { loadProfileSpec } from '../../src/emulator/profile.js';
 import type { ProfileOverrides } from '../../src/emulator/profile-types.js';
 import { IbackupError, isIbackupError } from '../../src/errors.js';
-import { startBench, type Bench } from './cli-helpers.js';
-import { pairedHost, virtualDevice } from './safety-helpers.js';
+import { startBench, type Bench } from '../support/bench.js';
+import { pairedHost, virtualDevice } from '../support/crash-safety.js';
 
 const MB2 = 'com.apple.mobilebackup2';
 const TIMEOUT = { timeout: 60_000 };

@@ -15,8 +15,8 @@ import { parseFramePlist } from '../../src/protocol/frames.js';
 import { FILEPROVIDER_BACKUP_DB } from '../../src/emulator/content/domains.js';
 import { fileIdOf, readManifestDb } from '../../src/emulator/services/mobilebackup2/manifest-writer.js';
 import { UNREADABLE_REASON } from '../../src/emulator/services/mobilebackup2/unreadable.js';
-import { startBench } from './cli-helpers.js';
-import { pairedHost, virtualDevice } from './safety-helpers.js';
+import { startBench } from '../support/bench.js';
+import { pairedHost, virtualDevice } from '../support/crash-safety.js';
 
 interface SentFile {
   backupPath: string;

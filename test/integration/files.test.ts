@@ -8,9 +8,9 @@ import { findOne, listFiles } from '../../src/app/files.js';
 import { verifyBackupAt } from '../../src/app/verify.js';
 import { liveTempDirs } from '../../src/backup/temp.js';
 import { isIbackupError } from '../../src/errors.js';
-import { buildBackup, fileIdOf, tempRoot, type FixtureEntry } from '../unit/backup-fixtures.js';
-import { buildLegacyBackup, cliIn, listingOf, makeDemoBackup, type DemoBackup } from './backup-reading-helpers.js';
-import { json, type ErrorDoc } from './cli-helpers.js';
+import { buildBackup, fileIdOf, tempRoot, type FixtureEntry } from '../support/backup-fixtures.js';
+import { buildLegacyBackup, cliIn, listingOf, makeDemoBackup, type DemoBackup } from '../support/backup-reading.js';
+import { json, type ErrorDoc } from '../support/bench.js';
 
 const { root, cleanup } = tempRoot();
 let demo: DemoBackup;

@@ -19,8 +19,8 @@ import {
   installHostileFault,
   type HostileAttack,
 } from '../../src/emulator/services/mobilebackup2/hostile.js';
-import { startBench, type Bench } from './cli-helpers.js';
-import { assertRecoverable, assertReleased, pairedHost, virtualDevice } from './safety-helpers.js';
+import { startBench, type Bench } from '../support/bench.js';
+import { assertRecoverable, assertReleased, pairedHost, virtualDevice } from '../support/crash-safety.js';
 
 /** Every file under `dir` (no link followed), except the `skip` folders: path → size and hash. */
 async function tree(dir: string, skip: readonly string[]): Promise<Map<string, string>> {

@@ -7,7 +7,7 @@ import { runDoctor, type DoctorCheck } from '../../src/app/doctor.js';
 import { openHost } from '../../src/app/context.js';
 import { pairDevice } from '../../src/app/pair.js';
 import { selectDevice } from '../../src/app/select-device.js';
-import { json, runCli, startBench, type ErrorDoc } from './cli-helpers.js';
+import { json, runCli, startBench, type ErrorDoc } from '../support/bench.js';
 
 /** A Status.plist written by hand (XML), as a device leaves it after a backup. */
 function statusPlist(date: string, state = 'finished'): string {

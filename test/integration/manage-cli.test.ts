@@ -8,8 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { folderSize } from '../../src/backup/list.js';
-import { json, startBench, type ErrorDoc } from './cli-helpers.js';
-import { pairedDevice } from './backup-helpers.js';
+import { json, startBench, type ErrorDoc, pairedDevice } from '../support/bench.js';
 
 interface ListDoc {
   backups: Array<{ path: string; udid: string; kind: string; complete: boolean }>;

@@ -7,7 +7,7 @@ import { selectDevice } from '../../src/app/select-device.js';
 import { PairRecordStore } from '../../src/host/lockdown/pair-records.js';
 import { UsbmuxClient } from '../../src/host/usbmux.js';
 import { isIbackupError } from '../../src/errors.js';
-import { json, startBench, type ErrorDoc } from './cli-helpers.js';
+import { json, startBench, type ErrorDoc } from '../support/bench.js';
 
 describe('ibackup pair / unpair / pair --check (CLI)', () => {
   test('check fails before pairing, pair saves through usbmuxd, check passes, unpair forgets', async () => {

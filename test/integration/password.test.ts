@@ -9,9 +9,9 @@ import { checkBackupPassword, type DeriveKey } from '../../src/app/password.js';
 import { deriveBackupKek } from '../../src/backup/crypto/keybag-unlock.js';
 import { isIbackupError } from '../../src/errors.js';
 import { readPasswords, type PasswordIo } from '../../src/cli/passwords.js';
-import { buildBackup, tempRoot } from '../unit/backup-fixtures.js';
-import { cliIn, listingOf } from './backup-reading-helpers.js';
-import { json, type ErrorDoc } from './cli-helpers.js';
+import { buildBackup, tempRoot } from '../support/backup-fixtures.js';
+import { cliIn, listingOf } from '../support/backup-reading.js';
+import { json, type ErrorDoc } from '../support/bench.js';
 
 const { root, cleanup } = tempRoot();
 after(cleanup);

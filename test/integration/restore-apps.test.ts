@@ -20,8 +20,8 @@ import {
 import type { HostDevice } from '../../src/host/device.js';
 import { INSTALLATION_PROXY_SERVICE, browseUserApps } from '../../src/host/services/installation-proxy.js';
 import { serializeXmlPlist, type PlistDict } from '../../src/protocol/plist/index.js';
-import { startBench, type Bench } from './cli-helpers.js';
-import { pairedHost, virtualDevice } from './safety-helpers.js';
+import { startBench, type Bench } from '../support/bench.js';
+import { pairedHost, virtualDevice } from '../support/crash-safety.js';
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 

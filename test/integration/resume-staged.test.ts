@@ -25,9 +25,15 @@ import { parseFault } from '../../src/emulator/faults.js';
 import { STAGED_RECORD_FILE } from '../../src/emulator/services/mobilebackup2/staged-record.js';
 import { unreadableReason } from '../../src/emulator/services/mobilebackup2/unreadable.js';
 import type { HostDevice } from '../../src/host/device.js';
-import { seededRandom } from '../helpers/random.js';
-import { startBench, type Bench } from './cli-helpers.js';
-import { assertRecoverable, disconnectInPhase, measurePhases, pairedHost, virtualDevice } from './safety-helpers.js';
+import { seededRandom } from '../support/random.js';
+import { startBench, type Bench } from '../support/bench.js';
+import {
+  assertRecoverable,
+  disconnectInPhase,
+  measurePhases,
+  pairedHost,
+  virtualDevice,
+} from '../support/crash-safety.js';
 
 const SEED = Number(process.env.IBACKUP_SEED ?? Math.floor(Math.random() * 2 ** 31));
 console.log(`resume-staged seed: ${SEED} (replay with IBACKUP_SEED=${SEED})`);

@@ -4,8 +4,8 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseInfoLines, requireTools } from '../interop/helpers.js';
-import { json, startBench } from './cli-helpers.js';
+import { parseInfoLines, requireTools } from '../support/interop-tools.js';
+import { json, startBench } from '../support/bench.js';
 
 describe('shared trust with libimobiledevice', () => {
   test('after "ibackup pair", ideviceinfo works without pairing again', async (t) => {

@@ -8,8 +8,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { backupDevice } from '../../src/app/backup.js';
-import { startBench } from './cli-helpers.js';
-import { pairedHost } from './safety-helpers.js';
+import { startBench } from '../support/bench.js';
+import { pairedHost } from '../support/crash-safety.js';
 
 test('the next backup removes unfinished files of a dead run and keeps a live one', { timeout: 120_000 }, async () => {
   const b = await startBench();

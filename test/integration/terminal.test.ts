@@ -6,8 +6,8 @@ import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../interop/helpers.js';
-import { cliEnv, startBench, type Bench } from './cli-helpers.js';
+import { REPO_ROOT } from '../support/repo-root.js';
+import { cliEnv, startBench, type Bench } from '../support/bench.js';
 
 function hasScript(t: TestContext): boolean {
   if (spawnSync('sh', ['-c', 'command -v script'], { stdio: 'ignore' }).status === 0) return true;

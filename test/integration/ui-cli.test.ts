@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import type { DevicesResponse } from '../../src/web/api.js';
-import { startBench } from './cli-helpers.js';
+import { startBench } from '../support/bench.js';
 
 /** Resolves with stdout's first line (fails after `ms`). */
 function firstLine(child: ChildProcess, ms: number, stderr: () => string): Promise<string> {

@@ -18,10 +18,10 @@ import { defaultBackup } from '../../src/app/open-backup.js';
 import { verifyBackupAt, PROBLEM_MEANINGS, type VerifyReport } from '../../src/app/verify.js';
 import { isIbackupError } from '../../src/errors.js';
 import { serializeBinaryPlist } from '../../src/protocol/plist/index.js';
-import { buildBackup, tempRoot } from '../unit/backup-fixtures.js';
-import { buildLegacyFixture } from '../unit/backup-legacy-fixtures.js';
-import { cliIn, listingOf, makeDemoBackup, type DemoBackup } from './backup-reading-helpers.js';
-import { json, type ErrorDoc } from './cli-helpers.js';
+import { buildBackup, tempRoot } from '../support/backup-fixtures.js';
+import { buildLegacyFixture } from '../support/legacy-backup-fixtures.js';
+import { cliIn, listingOf, makeDemoBackup, type DemoBackup } from '../support/backup-reading.js';
+import { json, type ErrorDoc } from '../support/bench.js';
 
 const { root, cleanup } = tempRoot();
 let demo: DemoBackup;

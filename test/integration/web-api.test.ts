@@ -19,9 +19,9 @@ import type {
   VerifyResponse,
 } from '../../src/web/api.js';
 import { startUiServer, type UiServer } from '../../src/web/server.js';
-import { FAST_PROFILE } from '../interop/backup-helpers.js';
-import { startBench, type Bench } from './cli-helpers.js';
-import { Api, isJobEvent, rawRequest, type EventLog } from './web-helpers.js';
+import { FAST_PROFILE } from '../support/test-emulator.js';
+import { startBench, type Bench } from '../support/bench.js';
+import { Api, isJobEvent, rawRequest, type EventLog } from '../support/web-api.js';
 
 const quiet = (): void => undefined;
 

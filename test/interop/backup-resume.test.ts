@@ -9,10 +9,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { seededRandom } from '../helpers/random.js';
-import { compareWithBackup, FAST_PROFILE } from './backup-helpers.js';
-import { runtimeOf, startTool } from './backup-checks.js';
-import { pairWithTool, requireTools, startTestEmulator, waitFor } from './helpers.js';
+import { seededRandom } from '../support/random.js';
+import { compareWithBackup, runtimeOf } from '../support/backup-vs-device.js';
+import { FAST_PROFILE, startTestEmulator } from '../support/test-emulator.js';
+import { startTool, pairWithTool, requireTools } from '../support/interop-tools.js';
+import { waitFor } from '../support/wait.js';
 
 const SEED = Number(process.env.IBACKUP_SEED ?? Math.floor(Math.random() * 2 ** 31));
 console.log(`backup-resume seed: ${SEED} (replay with IBACKUP_SEED=${SEED})`);

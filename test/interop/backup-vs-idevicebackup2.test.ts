@@ -9,17 +9,15 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { HostDevice } from '../../src/host/device.js';
-import { startBench, type Bench } from '../integration/cli-helpers.js';
+import { startBench, type Bench, backupInto, pairedDevice } from '../support/bench.js';
 import {
   assertFinished,
   assertInfoComplete,
   assertSameBackups,
   backupContents,
-  backupInto,
-  pairedDevice,
   readInfo,
-} from '../integration/backup-helpers.js';
-import { pairWithTool, requireTools } from './helpers.js';
+} from '../support/backup-checks.js';
+import { pairWithTool, requireTools } from '../support/interop-tools.js';
 
 const TOOLS = ['idevicebackup2', 'idevicepair', 'ideviceinfo'] as const;
 const PASSWORD = 'interop-pw';

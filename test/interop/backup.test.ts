@@ -14,24 +14,12 @@ import type { DeviceRuntime } from '../../src/emulator/device-services.js';
 import { entryKey, type EntryRef } from '../../src/emulator/content/index.js';
 import { expectedFileID } from '../../src/backup/manifest-rows.js';
 import { parsePlist } from '../../src/protocol/plist/index.js';
-import {
-  FIXED_UPLOADS,
-  assertBackupEqualsDevice,
-  blobOf,
-  blobTimes,
-  receivedFiles,
-  runtimeOf,
-  startTool,
-} from './backup-checks.js';
-import {
-  missingTools,
-  pairWithTool,
-  requireTools,
-  startTestEmulator,
-  waitFor,
-  type TestEmulator,
-  type ToolResult,
-} from './helpers.js';
+import { FIXED_UPLOADS, receivedFiles } from '../support/idevicebackup2.js';
+import { assertBackupEqualsDevice, runtimeOf } from '../support/backup-vs-device.js';
+import { blobOf, blobTimes } from '../support/backup-checks.js';
+import { startTool, missingTools, pairWithTool, requireTools, type ToolResult } from '../support/interop-tools.js';
+import { startTestEmulator, type TestEmulator } from '../support/test-emulator.js';
+import { waitFor } from '../support/wait.js';
 
 const TOOLS = ['idevicebackup2', 'idevicepair'] as const;
 

@@ -12,8 +12,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSocketAddress } from '../../src/transport/address.js';
 import { connectSocket } from '../../src/transport/connect.js';
-import { RawMuxClient } from '../integration/mux-client.js';
-import { REPO_ROOT, requireTools, runTool, waitFor, type ToolResult } from './helpers.js';
+import { RawMuxClient } from '../support/raw-mux-client.js';
+import { REPO_ROOT } from '../support/repo-root.js';
+import { requireTools, runTool, type ToolResult } from '../support/interop-tools.js';
+import { waitFor } from '../support/wait.js';
 
 const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
 const START_TIMEOUT_MS = 60_000;

@@ -6,9 +6,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { openBackup } from '../../src/backup/open.js';
 import { hasCode } from '../../src/errors.js';
-import { FAST_PROFILE, backup2, compareWithBackup, contentOf } from './backup-helpers.js';
-import { requireTools, runTool } from './helpers.js';
-import { json, startBench, type ErrorDoc } from '../integration/cli-helpers.js';
+import { FAST_PROFILE } from '../support/test-emulator.js';
+import { backup2 } from '../support/idevicebackup2.js';
+import { compareWithBackup, contentOf } from '../support/backup-vs-device.js';
+import { requireTools, runTool } from '../support/interop-tools.js';
+import { json, startBench, type ErrorDoc } from '../support/bench.js';
 
 const PW = 'correct horse battery staple';
 const PW2 = 'another long passphrase 42';

@@ -11,11 +11,13 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openBackup } from '../../src/backup/open.js';
 import { verifyBackup } from '../../src/backup/verify.js';
-import { assertOnlyPartialFiles } from './backup-helpers.js';
+import { assertOnlyPartialFiles } from '../support/backup-checks.js';
 import { isIbackupError } from '../../src/errors.js';
 import { PROMPT_DISMISSED, PROMPT_PRESENTED } from '../../src/emulator/passcode.js';
-import { BACKUP_TOOLS, FAST_PROFILE, backup2, compareWithBackup, contentOf } from './backup-helpers.js';
-import { pairWithTool, requireTools, startTestEmulator, type TestEmulator } from './helpers.js';
+import { BACKUP_TOOLS, backup2 } from '../support/idevicebackup2.js';
+import { FAST_PROFILE, startTestEmulator, type TestEmulator } from '../support/test-emulator.js';
+import { compareWithBackup, contentOf } from '../support/backup-vs-device.js';
+import { pairWithTool, requireTools } from '../support/interop-tools.js';
 
 async function willEncrypt(te: TestEmulator, udid: string): Promise<string> {
   const r = await te.tool('ideviceinfo', ['-u', udid, '-q', 'com.apple.mobile.backup', '-k', 'WillEncrypt']);

@@ -4,7 +4,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pairWithTool, parseInfoLines, requireTools, startTestEmulator, type TestEmulator } from './helpers.js';
+import { pairWithTool, parseInfoLines, requireTools } from '../support/interop-tools.js';
+import { startTestEmulator, type TestEmulator } from '../support/test-emulator.js';
 
 describe('ideviceinfo, idevicename and idevicedate against the virtual iPhone', () => {
   let te: TestEmulator;

@@ -14,10 +14,10 @@ import { backupDevice } from '../../src/app/backup.js';
 import { changeEncryption } from '../../src/app/encryption.js';
 import { restoreDevice } from '../../src/app/restore.js';
 import { verifyBackupAt } from '../../src/app/verify.js';
-import { pairedDevice } from '../integration/backup-helpers.js';
-import { startBench } from '../integration/cli-helpers.js';
-import { BACKUP_TOOLS, backup2, compareWithBackup, contentOf } from './backup-helpers.js';
-import { missingTools } from './helpers.js';
+import { pairedDevice, startBench } from '../support/bench.js';
+import { BACKUP_TOOLS, backup2 } from '../support/idevicebackup2.js';
+import { compareWithBackup, contentOf } from '../support/backup-vs-device.js';
+import { missingTools } from '../support/interop-tools.js';
 import { UNREADABLE_FROM_IOS_17 } from '../../src/emulator/services/mobilebackup2/unreadable.js';
 
 /** One version per generation whose behaviour differs (docs/devices.md): 12.4 still has plaintext services, 12.5 has service TLS. */

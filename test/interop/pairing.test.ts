@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { sendControl } from '../../src/emulator/ctl-client.js';
 import { parsePlist, serializeXmlPlist } from '../../src/protocol/plist/index.js';
 import { isPlistDict } from '../../src/protocol/plist/types.js';
-import { pairWithTool, requireTools, startTestEmulator, waitFor, type TestEmulator } from './helpers.js';
+import { pairWithTool, requireTools } from '../support/interop-tools.js';
+import { startTestEmulator, type TestEmulator } from '../support/test-emulator.js';
+import { waitFor } from '../support/wait.js';
 
 const MODERN_UDID = /^[0-9A-F]{8}-[0-9A-F]{16}$/;
 

@@ -12,8 +12,8 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsbmuxClient } from '../../src/host/usbmux.js';
-import { cliEnv, json, runCli } from '../integration/cli-helpers.js';
-import { missingTools } from './helpers.js';
+import { cliEnv, json, runCli } from '../support/bench.js';
+import { missingTools } from '../support/interop-tools.js';
 
 const SOCKET = '/var/run/usbmuxd';
 

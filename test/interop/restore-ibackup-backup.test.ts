@@ -4,9 +4,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { basename, dirname } from 'node:path';
-import { BACKUP_TOOLS, FAST_PROFILE, backup2, compareWithBackup, contentOf } from './backup-helpers.js';
-import { requireTools } from './helpers.js';
-import { json, startBench } from '../integration/cli-helpers.js';
+import { BACKUP_TOOLS, backup2 } from '../support/idevicebackup2.js';
+import { FAST_PROFILE } from '../support/test-emulator.js';
+import { compareWithBackup, contentOf } from '../support/backup-vs-device.js';
+import { requireTools } from '../support/interop-tools.js';
+import { json, startBench } from '../support/bench.js';
 
 const PW = 'restore me with idevicebackup2';
 

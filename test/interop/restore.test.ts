@@ -12,8 +12,11 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openBackup } from '../../src/backup/open.js';
-import { BACKUP_TOOLS, FAST_PROFILE, backup2, compareWithBackup, contentOf } from './backup-helpers.js';
-import { pairWithTool, requireTools, startTestEmulator, waitFor } from './helpers.js';
+import { BACKUP_TOOLS, backup2 } from '../support/idevicebackup2.js';
+import { FAST_PROFILE, startTestEmulator } from '../support/test-emulator.js';
+import { compareWithBackup, contentOf } from '../support/backup-vs-device.js';
+import { pairWithTool, requireTools } from '../support/interop-tools.js';
+import { waitFor } from '../support/wait.js';
 
 describe('idevicebackup2 restore onto the virtual iPhone', { concurrency: true }, () => {
   test('an encrypted backup is restored after changes, then the device reboots', async (t) => {

@@ -8,14 +8,8 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  pairWithTool,
-  parseInfoLines,
-  requireTools,
-  runTool,
-  startTestEmulator,
-  type TestEmulator,
-} from './helpers.js';
+import { pairWithTool, parseInfoLines, requireTools, runTool } from '../support/interop-tools.js';
+import { startTestEmulator, type TestEmulator } from '../support/test-emulator.js';
 
 /** OpenSSL settings that do for an older libimobiledevice what master does in idevice.c. */
 const LEGACY_OPENSSL_CONF = `openssl_conf = openssl_init
