@@ -4,14 +4,16 @@
  * of backups with the password it keeps, ChangePassword, and Restore followed by a reboot.
  */
 import { join } from 'node:path';
-import type { DeviceRuntime } from '../../device-services.js';
-import type { VirtualDevice } from '../../device.js';
-import type { DeviceProfile } from '../../profile-types.js';
+import type { DeviceContent } from '../../content/index.js';
+import type { DeviceProfile, PasscodeBehaviour } from '../../profile-types.js';
+import type { AfcFileSystem } from '../afc-fs.js';
+import type { NotificationBus } from '../notification-proxy.js';
 import type { BackupCrypto } from './backup-script.js';
 import { changePasswordHandler } from './change-password.js';
 import { backupCrypto, BackupKeyStore } from './encryption.js';
 import type { Mb2Handler } from './index.js';
 import { restoreHandler } from './restore.js';
+import type { ReinstalledApps } from './restore-apps.js';
 import { confirmPasscode, startBackupRun, type RunStartDevice } from './run-start.js';
 
 /** Posted by a host when it is done with the device (after unlocking the sync lock). */
@@ -29,7 +31,31 @@ export interface BackupExtras {
   handlers: Record<string, Mb2Handler>;
 }
 
-export function backupExtras(runtime: DeviceRuntime, device: VirtualDevice, profile: DeviceProfile): BackupExtras {
+/** What the extras use of the phone's runtime (its content, media partition and notifications). */
+export interface ExtrasRuntime {
+  readonly bus: Pick<NotificationBus, 'post' | 'on' | 'off'>;
+  readonly content: DeviceContent;
+  readonly afc: AfcFileSystem;
+  readonly reinstalledApps: ReinstalledApps;
+  /** A Backup run the host walked away from left its snapshot (read when a run starts). */
+  readonly snapshotLeftBehind: boolean;
+  saveJournal(): Promise<void>;
+  /** Detaches the device and plugs it back in. */
+  onReboot(): void;
+}
+
+/** What the extras use of the phone itself: its identity, passcode and kept settings. */
+export interface ExtrasDevice {
+  readonly udid: string;
+  readonly passcode: PasscodeBehaviour;
+  readonly state: {
+    readonly dir: string;
+    settings(): { readonly backupPassword: string | null };
+    updateSettings(patch: { backupPassword: string | null }): Promise<void>;
+  };
+}
+
+export function backupExtras(runtime: ExtrasRuntime, device: ExtrasDevice, profile: DeviceProfile): BackupExtras {
   const keys = new BackupKeyStore(device.state.dir);
   const dpic = profile.behaviour.keyDerivationIterations;
   const post = (name: string): void => runtime.bus.post(name);
@@ -81,7 +107,7 @@ export function backupExtras(runtime: DeviceRuntime, device: VirtualDevice, prof
 }
 
 /** Reboots once the host said it is done (or after a while), leaving it a moment to hang up. */
-function rebootWhenHostIsDone(runtime: DeviceRuntime): void {
+function rebootWhenHostIsDone(runtime: ExtrasRuntime): void {
   let fired = false;
   const go = (): void => {
     if (fired) return;

@@ -15,7 +15,6 @@ import { encodeRawFrame } from '../../../protocol/frames.js';
 import { real } from '../../../protocol/plist/index.js';
 import { DlConnection } from '../../../transport/dl-connection.js';
 import type { Link } from '../../../transport/link.js';
-import type { ServiceDefinition, VirtualDevice } from '../../device.js';
 import { HOSTILE_ATTACKS, isHostileAttack, type HostileAttack } from '../../fault-spec.js';
 import { HostFiles, HostStatusError, type UploadItem } from './host-files.js';
 
@@ -40,6 +39,20 @@ export interface HostileFault {
   stillServing: boolean | undefined;
   /** Puts the device's own mobilebackup2 back. */
   clear(): void;
+}
+
+/** A device service as lockdown starts it (what the fault keeps of the real one, and replaces). */
+export interface HostileService {
+  readonly ssl: boolean;
+  readonly needsEscrowBag?: boolean;
+  serve(link: Link, device: unknown): void;
+}
+
+/** The device the fault turns: its identity and its table of services. */
+export interface HostileTarget {
+  readonly udid: string;
+  readonly profile: { readonly identity: { readonly productVersion: string } };
+  readonly services: Map<string, HostileService>;
 }
 
 const SERVICE = 'com.apple.mobilebackup2';
@@ -72,7 +85,7 @@ export function hostilePaths(udid: string): string[] {
  * Replaces the device's mobilebackup2 with the hostile one until `clear`; `served` is called each
  * time a computer connects to it (`ctl fault U hostile` takes it off after the first).
  */
-export function installHostileFault(device: VirtualDevice, attack: HostileAttack, served?: () => void): HostileFault {
+export function installHostileFault(device: HostileTarget, attack: HostileAttack, served?: () => void): HostileFault {
   const original = device.services.get(SERVICE);
   if (!original) throw new Error('This virtual device has no mobilebackup2 service.');
   const fault: HostileFault = {
@@ -84,7 +97,7 @@ export function installHostileFault(device: VirtualDevice, attack: HostileAttack
       if (device.services.get(SERVICE) === hostile) device.services.set(SERVICE, original);
     },
   };
-  const hostile: ServiceDefinition = {
+  const hostile: HostileService = {
     ...original,
     serve: (link: Link) => {
       served?.();
@@ -98,7 +111,7 @@ export function installHostileFault(device: VirtualDevice, attack: HostileAttack
   return fault;
 }
 
-async function session(dl: DlConnection, device: VirtualDevice, fault: HostileFault): Promise<void> {
+async function session(dl: DlConnection, device: HostileTarget, fault: HostileFault): Promise<void> {
   const send = (m: DeviceLinkMessage): Promise<void> => dl.send(encodeDeviceLinkMessage(m));
   const major = Number(device.profile.identity.productVersion.split('.')[0]) >= 14 ? 400 : 300;
   await send({ name: 'DLMessageVersionExchange', kind: 'offer', major, minor: 0 });
