@@ -27,7 +27,7 @@ import { openBackupView } from '../src/app/backup-view.js';
 import { openHost } from '../src/app/context.js';
 import { changeEncryption } from '../src/app/encryption.js';
 import { extractFiles } from '../src/app/extract.js';
-import { KeyCache } from '../src/app/key-cache.js';
+import { KeyCache } from '../src/backup/crypto/key-cache.js';
 import { pairDevice } from '../src/app/pair.js';
 import { selectDevice } from '../src/app/select-device.js';
 import { fileKeyOf } from '../src/backup/crypto/decrypt.js';

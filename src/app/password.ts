@@ -13,7 +13,7 @@ import { readBackupFolder } from '../backup/folder.js';
 import { MANIFEST_PLIST } from '../backup/manifest.js';
 import { IbackupError, isIbackupError } from '../errors.js';
 import type { Keybag } from '../protocol/keybag.js';
-import type { KeyCache } from './key-cache.js';
+import type { KeyCache } from '../backup/crypto/key-cache.js';
 
 /** What to do when the password is wrong or forgotten (Apple's way: reset the setting on the phone). */
 export const FORGOT_PASSWORD_REMEDY =

@@ -6,8 +6,8 @@
  */
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ibackupConfigDir, type PlatformEnv } from '../app-dirs.js';
-import { IbackupError } from '../errors.js';
+import { ibackupConfigDir, type PlatformEnv } from '../../app-dirs.js';
+import { IbackupError } from '../../errors.js';
 
 /** Length of a derived key (AES-256 KEK). */
 export const DERIVED_KEY_BYTES = 32;
