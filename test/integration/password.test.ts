@@ -4,7 +4,7 @@ import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { openBackupView } from '../../src/app/backup-view.js';
-import { KeyCache } from '../../src/app/key-cache.js';
+import { KeyCache } from '../../src/backup/crypto/key-cache.js';
 import { checkBackupPassword, type DeriveKey } from '../../src/app/password.js';
 import { deriveBackupKek } from '../../src/backup/crypto/keybag-unlock.js';
 import { isIbackupError } from '../../src/errors.js';

@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { backupDevice } from '../../src/app/backup.js';
-import { KeyCache } from '../../src/app/key-cache.js';
+import { KeyCache } from '../../src/backup/crypto/key-cache.js';
 import { checkBackupPassword } from '../../src/app/password.js';
 import { openBackup } from '../../src/backup/open.js';
 import { isIbackupError } from '../../src/errors.js';
