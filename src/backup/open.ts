@@ -7,6 +7,7 @@ import { createReadStream, openSync, closeSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { IbackupError } from '../errors.js';
+import { concatBytes } from '../protocol/bytes.js';
 import { readBackupKeybag, unlockKeybag, unlockWithDerivedKey } from './crypto/keybag-unlock.js';
 import type { UnlockedKeybag } from './crypto/keybag-unlock.js';
 import { decryptFile, fileKeyOf, openEncryptedManifestDb } from './crypto/decrypt.js';
@@ -193,13 +194,7 @@ export async function openBackup(dir: string, options: OpenBackupOptions = {}): 
         parts.push(p);
         n += p.length;
       }
-      const out = new Uint8Array(n);
-      let at = 0;
-      for (const p of parts) {
-        out.set(p, at);
-        at += p.length;
-      }
-      return out;
+      return concatBytes(parts, n);
     },
     close: () => db.close(),
   };

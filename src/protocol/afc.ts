@@ -6,6 +6,7 @@
  * request arguments in the header data and bulk bytes in the payload; pymobiledevice3 sends
  * this_length = entire_length. Readers therefore parse `body` (header data and payload together).
  */
+import { concatBytes } from './bytes.js';
 import { ChunkBuffer } from './chunk-buffer.js';
 import { IbackupError, decodeError } from '../errors.js';
 
@@ -219,16 +220,6 @@ function text(bytes: Uint8Array, what: string): string {
   }
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 function u64Bytes(values: number[], what: string): Uint8Array {
   const out = new Uint8Array(values.length * 8);
   const view = new DataView(out.buffer);
@@ -244,7 +235,7 @@ function readU64s(body: Uint8Array, count: number, what: string): number[] {
 
 /** A NUL-terminated UTF-8 string list, e.g. a directory listing or the two paths of RenamePath. */
 export function encodeAfcStrings(items: readonly string[]): Uint8Array {
-  return concat(items.flatMap((s) => [utf8Encoder.encode(s), new Uint8Array(1)]));
+  return concatBytes(items.flatMap((s) => [utf8Encoder.encode(s), new Uint8Array(1)]));
 }
 
 /** Splits NUL-terminated strings; a missing final NUL is tolerated. */
@@ -297,7 +288,7 @@ export function decodeAfcKeyValues(body: Uint8Array): Record<string, string> {
 }
 
 export function encodeAfcFileOpen(mode: number, path: string): Uint8Array {
-  return concat([u64Bytes([mode], 'open mode'), encodeAfcPath(path)]);
+  return concatBytes([u64Bytes([mode], 'open mode'), encodeAfcPath(path)]);
 }
 
 export function decodeAfcFileOpen(body: Uint8Array): { mode: number; path: string } {

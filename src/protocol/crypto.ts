@@ -16,6 +16,7 @@ import {
 } from 'node:crypto';
 import type { Cipher, Decipher } from 'node:crypto';
 import { decodeError, IbackupError } from '../errors.js';
+import { concatBytes } from './bytes.js';
 
 /** Length of the KEK, class keys, file keys and the Manifest.db key. */
 export const KEY_BYTES = 32;
@@ -102,7 +103,7 @@ export function aesWrap(kek: Uint8Array, key: Uint8Array): Uint8Array {
     });
   }
   const c = createCipheriv(wrapCipherName(kek), kek, WRAP_IV);
-  return concat([c.update(key), c.final()]);
+  return concatBytes([c.update(key), c.final()]);
 }
 
 /**
@@ -116,7 +117,7 @@ export function aesUnwrap(kek: Uint8Array, wrapped: Uint8Array): Uint8Array | nu
   }
   try {
     const d = createDecipheriv(name, kek, WRAP_IV);
-    return concat([d.update(wrapped), d.final()]);
+    return concatBytes([d.update(wrapped), d.final()]);
   } catch {
     return null;
   }
@@ -139,7 +140,7 @@ export function cbcPaddedLength(plainLength: number): number {
 /** AES-256-CBC encryption with PKCS#7 padding (IV defaults to 16 zero bytes). */
 export function aesCbcEncrypt(key: Uint8Array, plaintext: Uint8Array, iv: Uint8Array = ZERO_IV): Uint8Array {
   const e = new CbcEncryptor(key, iv);
-  return concat([e.push(plaintext), e.finish()]);
+  return concatBytes([e.push(plaintext), e.finish()]);
 }
 
 /**
@@ -148,7 +149,7 @@ export function aesCbcEncrypt(key: Uint8Array, plaintext: Uint8Array, iv: Uint8A
  */
 export function aesCbcDecrypt(key: Uint8Array, ciphertext: Uint8Array, iv: Uint8Array = ZERO_IV): Uint8Array {
   const d = new CbcDecryptor(key, iv);
-  return concat([d.push(ciphertext), d.finish()]);
+  return concatBytes([d.push(ciphertext), d.finish()]);
 }
 
 /** AES-256-CBC decryption keeping the padding bytes (for callers that truncate to a known size). */
@@ -157,7 +158,7 @@ export function aesCbcDecryptRaw(key: Uint8Array, ciphertext: Uint8Array, iv: Ui
     throw decodeError(`AES-CBC ciphertext of ${ciphertext.length} bytes is not a multiple of 16`);
   }
   const d = new CbcDecryptor(key, iv, false);
-  return concat([d.push(ciphertext), d.finish()]);
+  return concatBytes([d.push(ciphertext), d.finish()]);
 }
 
 /** Incremental AES-256-CBC + PKCS#7 encryption: `push` chunks, then `finish` once. */
@@ -209,18 +210,6 @@ export class CbcDecryptor {
       throw decodeError('AES-CBC padding is invalid (wrong key or damaged data)', err);
     }
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** SHA-1 of `data` (the MBFile `Digest`, fileIDs). */

@@ -10,6 +10,7 @@
  * then incomplete).
  */
 import { IbackupError, decodeError } from '../errors.js';
+import { concatBytes } from './bytes.js';
 
 export const DL_CODE_SUCCESS = 0x00;
 export const DL_CODE_ERROR_LOCAL = 0x06;
@@ -117,14 +118,7 @@ export class DlFileStreamParser {
     const parts = this.remainder;
     this.remainder = [];
     if (parts.length === 1 && parts[0] !== undefined) return parts[0];
-    const total = parts.reduce((n, p) => n + p.length, 0);
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
+    return concatBytes(parts);
   }
 
   push(chunk: Uint8Array): DlFileStreamEvent[] {

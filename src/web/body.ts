@@ -3,6 +3,7 @@
  * passwords), and checks that name the field that is wrong (400 USAGE).
  */
 import { IbackupError } from '../errors.js';
+import { concatBytes } from '../protocol/bytes.js';
 import { badField } from './http-errors.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -35,13 +36,7 @@ async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
     }
     chunks.push(value);
   }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return concatBytes(chunks, size);
 }
 
 /** The body as a JSON object; an empty body is `{}`. Bad JSON, arrays, a wrong type or size: 400. */

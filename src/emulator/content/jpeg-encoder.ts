@@ -4,6 +4,7 @@
  * scaled float DCT. Every table is built once per process (quantization once per quality), and
  * the entropy coder writes into one reused buffer, so a photo costs little more than its pixels.
  */
+import { concatBytes } from '../../protocol/bytes.js';
 
 /** Natural (row-major) index of each zigzag position. */
 const ZIGZAG = ((): Uint8Array => {
@@ -175,6 +176,7 @@ const DHT = ((): Uint8Array => {
   return Uint8Array.from([0xff, 0xc4, (parts.length + 2) >> 8, (parts.length + 2) & 0xff, ...parts]);
 })();
 const SOS = Uint8Array.from([0xff, 0xda, 0, 12, 3, 1, 0x00, 2, 0x11, 3, 0x11, 0, 63, 0]);
+const EOI = Uint8Array.from([0xff, 0xd9]);
 
 function sof(width: number, height: number): Uint8Array {
   return Uint8Array.from([
@@ -383,16 +385,5 @@ export function encodeJpeg(rgb: Uint8Array, width: number, height: number, quali
     }
   }
   w.flush();
-  const head = [JFIF, quant.dqt, sof(width, height), DHT, SOS];
-  const headBytes = head.reduce((n, p) => n + p.length, 0);
-  const out = new Uint8Array(headBytes + w.at + 2);
-  let at = 0;
-  for (const p of head) {
-    out.set(p, at);
-    at += p.length;
-  }
-  out.set(w.buf.subarray(0, w.at), at);
-  out[out.length - 2] = 0xff;
-  out[out.length - 1] = 0xd9;
-  return out;
+  return concatBytes([JFIF, quant.dqt, sof(width, height), DHT, SOS, w.buf.subarray(0, w.at), EOI]);
 }

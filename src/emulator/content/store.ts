@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IbackupError } from '../../errors.js';
+import { concatBytes } from '../../protocol/bytes.js';
 
 export interface OverrideStore {
   /** Whether the bytes survive a restart of the emulator. */
@@ -42,12 +43,7 @@ export function memoryOverrideStore(): OverrideStore {
         hash.update(chunk);
         size += chunk.length;
       }
-      const bytes = new Uint8Array(size);
-      let at = 0;
-      for (const p of parts) {
-        bytes.set(p, at);
-        at += p.length;
-      }
+      const bytes = concatBytes(parts, size);
       const id = hash.digest('hex');
       items.set(id, bytes);
       return { id, size };
