@@ -106,7 +106,6 @@ const target = {
   readFile: async function* () { throw enoent(); },
   mkdirp: async () => {}, move: async () => {}, remove: async () => {}, copy: async () => {},
   list: async () => [], freeSpace: async () => 2 ** 52,
-  errorCode: (e) => (e.code === 'ENOENT' ? -6 : -1), errorText: (e) => String(e),
 };
 const r = await mb2.run({ MessageName: 'Backup', TargetIdentifier: udid, SourceIdentifier: udid, Options: { ForceFullBackup: true } }, target);
 await mb2.disconnect();

@@ -199,8 +199,6 @@ function nullTarget(): BackupTarget {
     copy: async () => undefined,
     list: async () => [],
     freeSpace: async () => 2 ** 52,
-    errorCode: (err) => ((err as { code?: string }).code === 'ENOENT' ? -6 : -1),
-    errorText: (err) => (err instanceof Error ? err.message : String(err)),
   };
 }
 

@@ -1,5 +1,5 @@
 /** The backup store as the mobilebackup2 client's target: every device path goes through it. */
-import { BackupStore, deviceLinkCode, errorText } from '../backup/store.js';
+import type { BackupStore } from '../backup/store.js';
 import type { BackupTarget, TargetFile } from '../host/services/mobilebackup2.js';
 
 const READ_CHUNK = 1024 * 1024;
@@ -14,8 +14,6 @@ export function storeTarget(store: BackupStore): BackupTarget {
     copy: (from, to) => store.copy(from, to),
     list: (path) => store.list(path),
     freeSpace: () => store.freeSpace(),
-    errorCode: deviceLinkCode,
-    errorText,
   };
 }
 

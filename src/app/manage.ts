@@ -17,7 +17,8 @@ import { copyFile, link, lstat, mkdir, readdir, realpath, rename, rm, utimes } f
 import path from 'node:path';
 import { isNoSpace } from '../backup/disk-full.js';
 import { looksLikeBackup, SNAPSHOT_DIR } from '../backup/folder.js';
-import { nodeFs, parallel } from '../backup/fs-layer.js';
+import { nodeFs } from '../backup/fs-layer.js';
+import { parallel } from '../parallel.js';
 import { forgetSavedSize } from '../backup/size-ledger.js';
 import { pruneUnreadableRecords } from '../backup/unreadable-record.js';
 import { folderSize, parseArchiveName, summarizeBackup, type BackupKind } from '../backup/list.js';

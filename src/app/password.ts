@@ -15,6 +15,9 @@ import { IbackupError, isIbackupError } from '../errors.js';
 import type { Keybag } from '../protocol/keybag.js';
 import type { KeyCache } from '../backup/crypto/key-cache.js';
 
+/** The derived-key cache of `--save-key`, for the faces to hand to the use cases. */
+export { KeyCache } from '../backup/crypto/key-cache.js';
+
 /** What to do when the password is wrong or forgotten (Apple's way: reset the setting on the phone). */
 export const FORGOT_PASSWORD_REMEDY =
   'Check the password (it is case-sensitive) and try again. If it is forgotten, this backup cannot be opened: ' +

@@ -149,15 +149,6 @@ async function fsyncPath(p: string, dir: boolean): Promise<void> {
   }
 }
 
-/** Runs `fn` over `items`, at most `n` at a time. */
-export async function parallel<T>(items: readonly T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
-  let i = 0;
-  const worker = async (): Promise<void> => {
-    while (i < items.length) await fn(items[i++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
-}
-
 /** True when a process with this id runs (ours included); used to tell a live run's files from a dead run's. */
 export function processRuns(pid: number): boolean {
   if (pid === process.pid) return true;

@@ -21,7 +21,8 @@ import { constants, readFileSync } from 'node:fs';
 import { basename, join, sep } from 'node:path';
 import { IbackupError } from '../errors.js';
 import { isSnapshotFinished, readStatusPlist } from './status.js';
-import { lstatMaybe, nodeFs, parallel, parentDir, processRuns, type FsLayer } from './fs-layer.js';
+import { lstatMaybe, nodeFs, parentDir, processRuns, type FsLayer } from './fs-layer.js';
+import { parallel } from '../parallel.js';
 import { SNAPSHOT_DIR } from './folder.js';
 
 /** Where preserved copies live, under the backup root (hidden from `list` as a root entry). */

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { backupDevice, type BackupResult } from '../app/backup.js';
 import { parseWait } from '../app/device-wait.js';
-import { KeyCache } from '../backup/crypto/key-cache.js';
+import { KeyCache } from '../app/password.js';
 import { backupRootsOf, chooseDevice, globalsOf, hostContextOf, humanBytes, interruptSignal } from './device-choice.js';
 import { printJson } from './output.js';
 import { addPasswordOption, passwordSource } from './passwords.js';

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { openBackupView, type BackupView } from '../app/backup-view.js';
 import { extractFiles, type ExtractResult } from '../app/extract.js';
 import { findOne, listFiles, type FileListing, type FilesWarning } from '../app/files.js';
-import { KeyCache } from '../backup/crypto/key-cache.js';
+import { KeyCache } from '../app/password.js';
 import { resolveBackupArg } from '../app/open-backup.js';
 import { backupRootsOf, globalsOf, humanBytes, interruptSignal } from './device-choice.js';
 import { EXIT_FAILED, printJson } from './output.js';

@@ -1,6 +1,6 @@
 /** `ibackup password check BACKUP`: says whether a password opens an encrypted backup; exit 1 when not. */
 import type { Command } from 'commander';
-import { KeyCache } from '../backup/crypto/key-cache.js';
+import { KeyCache } from '../app/password.js';
 import { resolveBackupArg } from '../app/open-backup.js';
 import { checkBackupPassword } from '../app/password.js';
 import { backupRootsOf, globalsOf } from './device-choice.js';

@@ -1,7 +1,7 @@
 /** `ibackup verify [BACKUP]`: checks a backup on disk and says whether it can be restored; exit 1 when not. */
 import type { Command } from 'commander';
 import pc from 'picocolors';
-import { KeyCache } from '../backup/crypto/key-cache.js';
+import { KeyCache } from '../app/password.js';
 import { defaultBackup, resolveBackupArg } from '../app/open-backup.js';
 import { verifyBackupAt, type VerifyProblem, type VerifyReport } from '../app/verify.js';
 import { backupRootsOf, globalsOf, hostContextOf, humanBytes, interruptSignal } from './device-choice.js';

@@ -6,7 +6,7 @@ import type { Hono } from 'hono';
 import { backupDevice } from '../app/backup.js';
 import { changeEncryption } from '../app/encryption.js';
 import { checkBackupPassword } from '../app/password.js';
-import { KeyCache } from '../backup/crypto/key-cache.js';
+import { KeyCache } from '../app/password.js';
 import { restoreDevice } from '../app/restore.js';
 import { IbackupError } from '../errors.js';
 import type { EncryptionResponse, JobView } from './api.js';

@@ -1,23 +1,18 @@
 /**
  * When the items of one DeviceLink request (moves, removes) may be done several at a time: when no
- * path repeats and none lies inside another, their order cannot matter.
+ * path repeats and none lies inside another, their order cannot matter. Paths are compared in
+ * protocol/'s normal form, the same parsing the backup store applies.
  */
+import { normalDevicePath } from '../../protocol/device-path.js';
+
 /** Moves or removes done at the same time when they are independent. */
 export const ITEMS_AT_ONCE = 16;
-
-/** A path with an empty or "." part (`a//b`, `./a`, `a/`), which must be normalised to compare. */
-const UNNORMAL_PATH = /(^|\/)\.?(\/|$)/;
 
 /** True when no path repeats and none lies inside another (so the order of operations is free). */
 export function independentPaths(paths: readonly string[]): boolean {
   const seen = new Set<string>();
   for (const raw of paths) {
-    const p = UNNORMAL_PATH.test(raw)
-      ? raw
-          .split('/')
-          .filter((x) => x !== '' && x !== '.')
-          .join('/')
-      : raw;
+    const p = normalDevicePath(raw);
     if (seen.has(p)) return false;
     seen.add(p);
   }
@@ -33,12 +28,4 @@ export function independentPaths(paths: readonly string[]): boolean {
     }
   }
   return true;
-}
-
-export async function inParallel<T>(items: readonly T[], width: number, op: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await op(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
 }

@@ -1,8 +1,8 @@
 /**
  * mobilebackup2, host side: the DeviceLink handshake, a request (Backup, Restore, ChangePassword…),
  * and a correct reply to every file request the device sends, through one exhaustive dispatch
- * table. Files are read and written only through the BackupTarget (the backup store), which
- * checks every path.
+ * table (mobilebackup2-requests.ts). Files are read and written only through the BackupTarget
+ * (the backup store), which checks every path.
  */
 import {
   DL_EMPTY_PARAMETER,
@@ -10,80 +10,18 @@ import {
   encodeDeviceLinkMessage,
   isDlDeviceRequest,
   type DeviceLinkMessage,
-  type DlRequestHandlers,
 } from '../../protocol/devicelink.js';
 import { dlHello } from '../../protocol/devicelink-hello.js';
-import {
-  DL_STREAM_TERMINATOR,
-  encodeDlDataBlockHeader,
-  encodeDlDownloadFileHeader,
-  encodeDlErrorBlock,
-  encodeDlSuccessBlock,
-} from '../../protocol/dl-file-stream.js';
-import { numberValue, type PlistDict, type PlistValue } from '../../protocol/plist/index.js';
+import { numberValue, type PlistDict } from '../../protocol/plist/index.js';
 import { IbackupError, isIbackupError } from '../../errors.js';
 import { DlConnection } from '../../transport/dl-connection.js';
 import type { Link } from '../../transport/link.js';
-import { UploadPipeline } from './upload-pipeline.js';
-import { ITEMS_AT_ONCE, inParallel, independentPaths } from './item-order.js';
+import { Mb2Requests } from './mobilebackup2-requests.js';
+import type { BackupTarget, Mb2Observer } from './mobilebackup2-target.js';
+
+export type { BackupTarget, Mb2Observer, TargetEntry, TargetFile } from './mobilebackup2-target.js';
 
 export const MOBILEBACKUP2_SERVICE = 'com.apple.mobilebackup2';
-
-/** A file being written for the device. */
-export interface TargetFile {
-  write(chunk: Uint8Array): Promise<void>;
-  /** Bytes written to the file and kept in memory, not yet on disk (optional: none). */
-  readonly bufferedBytes?: number;
-  commit(): Promise<void>;
-  abort(): Promise<void>;
-}
-
-export interface TargetEntry {
-  name: string;
-  type: 'file' | 'directory' | 'other';
-  size: number;
-  mtime: Date;
-}
-
-/** Where the device's requests land: the backup store (paths are checked there). */
-export interface BackupTarget {
-  createFile(path: string): Promise<TargetFile>;
-  /** The file's bytes in chunks (throws an errno error when missing). */
-  readFile(path: string): AsyncIterable<Uint8Array>;
-  mkdirp(path: string): Promise<void>;
-  move(from: string, to: string): Promise<void>;
-  remove(path: string): Promise<void>;
-  copy(from: string, to: string): Promise<void>;
-  list(path: string): Promise<TargetEntry[]>;
-  freeSpace(): Promise<number>;
-  /** DeviceLink status code for an error (−6 ENOENT, −15 ENOSPC…). */
-  errorCode(err: unknown): number;
-  errorText(err: unknown): string;
-}
-
-export interface Mb2Observer {
-  /** The device's overall progress, 0–100. */
-  progress?(percent: number): void;
-  /** The device's first message after the request (it may be silent for minutes before it). */
-  deviceActive?(): void;
-  /** A file from the device was written completely. */
-  fileReceived?(path: string, bytes: number): void;
-  /** Bytes of file data received (as they arrive). */
-  bytes?(n: number): void;
-  /** A write failed for lack of space. */
-  diskFull?(path: string): void;
-  /** A request named an unsafe path or failed locally. */
-  problem?(message: string): void;
-  /**
-   * The device ended a file's upload with an error block: it could not read the file. What it
-   * sent is kept (libimobiledevice and pymobiledevice3 keep it too).
-   */
-  unreadable?(path: string, devicePath: string, reason: string): void;
-  /** The device moved an item (after the move succeeded). */
-  moved?(from: string, to: string): void;
-  /** A message the host does not answer (DLMessagePing, an unknown message): ignored. */
-  ignored?(name: string): void;
-}
 
 export interface Mb2Options {
   /**
@@ -100,9 +38,6 @@ export interface Mb2Options {
 export const DEFAULT_DEVICE_WAIT_MS = 60 * 60_000;
 /** Silence allowed during the version exchange and Hello (the device answers at once). */
 const HANDSHAKE_TIMEOUT_MS = 60_000;
-
-const CHUNK = 32 * 1024;
-const ENOSPC_CODE = -15;
 
 export class MobileBackup2Client {
   private readonly dl: DlConnection;
@@ -168,7 +103,7 @@ export class MobileBackup2Client {
   ): Promise<PlistDict> {
     await this.send({ name: 'DLMessageProcessMessage', message: request });
     this.silenceMs = opts.waitMs ?? DEFAULT_DEVICE_WAIT_MS;
-    const handlers = this.handlers(target, observer, opts.signal);
+    const handlers = new Mb2Requests(this.dl, target, observer, opts.signal).table();
     let active = false;
     for (;;) {
       const msg = await this.next(opts.signal);
@@ -203,164 +138,6 @@ export class MobileBackup2Client {
 
   close(): void {
     this.dl.close();
-  }
-
-  private status(code: number, text: string, value: PlistValue): Promise<void> {
-    return this.send({ name: 'DLMessageStatusResponse', code, status: text === '' ? DL_EMPTY_PARAMETER : text, value });
-  }
-
-  private handlers(target: BackupTarget, obs: Mb2Observer, signal?: AbortSignal): DlRequestHandlers<Promise<void>> {
-    const fail = (err: unknown, path: string): { code: number; text: string } => {
-      const code = target.errorCode(err);
-      if (code === ENOSPC_CODE) obs.diskFull?.(path);
-      else obs.problem?.(`${path}: ${target.errorText(err)}`);
-      return { code, text: target.errorText(err) };
-    };
-    const each = async (
-      items: string[] | Array<{ from: string; to: string }>,
-      op: (x: never) => Promise<void>,
-    ): Promise<void> => {
-      let last: { code: number; text: string } | undefined;
-      const one = async (it: string | { from: string; to: string }): Promise<void> => {
-        try {
-          await op(it as never);
-        } catch (err) {
-          last = fail(err, typeof it === 'string' ? it : it.from);
-        }
-      };
-      // Items that touch no common path cannot depend on each other's order: several at a time.
-      const paths = items.flatMap((it) => (typeof it === 'string' ? [it] : [it.from, it.to]));
-      if (independentPaths(paths)) await inParallel(items, ITEMS_AT_ONCE, one);
-      else for (const it of items) await one(it);
-      await (last ? this.status(last.code, last.text, {}) : this.status(0, '', {}));
-    };
-    const move = async (x: { from: string; to: string }): Promise<void> => {
-      await target.move(x.from, x.to);
-      obs.moved?.(x.from, x.to);
-    };
-    return {
-      DLMessageDownloadFiles: async (m) => {
-        const errors: PlistDict = {};
-        for (const path of m.files) {
-          await this.dl.writeRaw(encodeDlDownloadFileHeader(path));
-          try {
-            for await (const chunk of target.readFile(path)) {
-              for (let at = 0; at < chunk.length; at += CHUNK) {
-                const part = chunk.subarray(at, at + CHUNK);
-                await this.dl.writeRaw(encodeDlDataBlockHeader(part.length));
-                await this.dl.writeRaw(part);
-              }
-            }
-            await this.dl.writeRaw(encodeDlSuccessBlock());
-          } catch (err) {
-            const text = target.errorText(err);
-            await this.dl.writeRaw(encodeDlErrorBlock(text, 'local'));
-            errors[path] = { DLFileErrorString: text, DLFileErrorCode: target.errorCode(err) };
-          }
-        }
-        await this.dl.writeRaw(DL_STREAM_TERMINATOR);
-        await (Object.keys(errors).length > 0 ? this.status(-13, 'Multi status', errors) : this.status(0, '', {}));
-      },
-      DLMessageUploadFiles: async () => {
-        const files = new UploadPipeline(target, {
-          fail,
-          received: (path, size) => obs.fileReceived?.(path, size),
-          unreadable: (path, devicePath, reason) => obs.unreadable?.(path, devicePath, reason),
-        });
-        // A cancel stops reading at once, even while the device is stalled in the middle of a file.
-        const receiving = this.dl.receiveStream(
-          'upload',
-          async (e) => {
-            switch (e.type) {
-              case 'file-start':
-                files.fileStart(e.backupPath, e.devicePath ?? '');
-                break;
-              case 'data':
-                obs.bytes?.(e.bytes.length);
-                files.data(e.bytes);
-                await files.room();
-                break;
-              case 'file-end':
-                // An error block that ends a file the device began is its word that it could not
-                // read the rest: what arrived is kept (idevicebackup2.c keeps it; pymobiledevice3
-                // keeps it and warns: its issues 755 and 507, iOS 17 FileProvider databases).
-                // Only a stream cut inside a file drops it.
-                await (e.ok
-                  ? files.fileEnd('ok')
-                  : e.incomplete === true
-                    ? files.fileEnd('dropped')
-                    : files.fileEnd('unreadable', e.message ?? ''));
-                break;
-              case 'end':
-                break;
-            }
-          },
-          signal ? { signal } : {},
-        );
-        try {
-          await receiving;
-        } catch (err) {
-          await files.abort();
-          throw err;
-        }
-        await files.finish();
-        const failure = files.status;
-        await (failure ? this.status(failure.code, failure.text, {}) : this.status(0, '', {}));
-      },
-      DLMessageGetFreeDiskSpace: async () => {
-        try {
-          await this.status(0, '', await target.freeSpace());
-        } catch (err) {
-          await this.status(-1, target.errorText(err), 0);
-        }
-      },
-      DLContentsOfDirectory: async (m) => {
-        const out: PlistDict = {};
-        try {
-          for (const e of await target.list(m.path)) {
-            out[e.name] = {
-              DLFileType:
-                e.type === 'directory'
-                  ? 'DLFileTypeDirectory'
-                  : e.type === 'file'
-                    ? 'DLFileTypeRegular'
-                    : 'DLFileTypeUnknown',
-              DLFileSize: e.size,
-              DLFileModificationDate: e.mtime,
-            };
-          }
-          await this.status(0, '', out);
-        } catch (err) {
-          const f = fail(err, m.path);
-          await this.status(f.code, f.text, {});
-        }
-      },
-      DLMessageCreateDirectory: async (m) => {
-        try {
-          await target.mkdirp(m.path);
-          await this.status(0, '', DL_EMPTY_PARAMETER);
-        } catch (err) {
-          const f = fail(err, m.path);
-          await this.status(f.code, f.text, DL_EMPTY_PARAMETER);
-        }
-      },
-      DLMessageMoveItems: (m) => each(m.moves, (x: { from: string; to: string }) => move(x)),
-      DLMessageMoveFiles: (m) => each(m.moves, (x: { from: string; to: string }) => move(x)),
-      DLMessageRemoveItems: (m) => each(m.paths, (p: string) => target.remove(p)),
-      DLMessageRemoveFiles: (m) => each(m.paths, (p: string) => target.remove(p)),
-      DLMessageCopyItem: async (m) => {
-        try {
-          // A missing source is not an error (idevicebackup2.c answers 0 then); folders are
-          // copied whole, inside the backup folder only (the target checks both paths).
-          await target.copy(m.from, m.to);
-          await this.status(0, '', {});
-        } catch (err) {
-          const f = fail(err, m.from);
-          await this.status(f.code, f.text, {});
-        }
-      },
-      DLMessagePurgeDiskSpace: () => this.status(-1, 'Operation not supported', {}),
-    } satisfies DlRequestHandlers<Promise<void>>;
   }
 }
 

@@ -7,7 +7,7 @@
  * until it writes) wait at any time; two uploads of the same path run one after the other.
  * `finish` waits for every file before the status reply.
  */
-import type { BackupTarget, TargetFile } from './mobilebackup2.js';
+import type { BackupTarget, TargetFile } from './mobilebackup2-target.js';
 
 const MAX_FILES_IN_FLIGHT = 32;
 const MAX_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
