@@ -9,7 +9,16 @@ import { PlistChannel, type PlistFormat } from '../../transport/plist-channel.js
 /** Handles one request; returns 'close' to end the conversation. */
 export type PlistRequestHandler = (request: PlistDict, channel: PlistChannel) => Promise<void | 'close'>;
 
-export function servePlistRequests(link: Link, format: PlistFormat, handle: PlistRequestHandler): PlistChannel {
+/**
+ * Serves requests until the host closes the connection, a request fails or the handler says
+ * 'close'; `onEnd` is called once when the conversation ends, whichever way.
+ */
+export function servePlistRequests(
+  link: Link,
+  format: PlistFormat,
+  handle: PlistRequestHandler,
+  onEnd?: () => void,
+): PlistChannel {
   const channel = new PlistChannel(link, { format, timeoutMs: 0 });
   void (async () => {
     for (;;) {
@@ -17,13 +26,18 @@ export function servePlistRequests(link: Link, format: PlistFormat, handle: Plis
       try {
         msg = await channel.receive();
       } catch {
+        onEnd?.();
         channel.close();
         return;
       }
       if (!isPlistDict(msg)) continue;
       try {
-        if ((await handle(msg, channel)) === 'close') return;
+        if ((await handle(msg, channel)) === 'close') {
+          onEnd?.();
+          return;
+        }
       } catch {
+        onEnd?.();
         channel.close();
         return;
       }
