@@ -31,9 +31,9 @@ import {
   type RunCheckOptions,
 } from './backup-checks.js';
 import { deviceWaitMs } from './device-wait.js';
-import { mobileBackupError } from './mobilebackup-errors.js';
+import { mobileBackupError } from '../host/services/mobilebackup2-errors.js';
 import { writeInfoPlist } from './backup-info.js';
-import { openSyncSession } from './sync-session.js';
+import { openSyncSession } from '../host/sync-session.js';
 import { tuneHeapForStreaming } from './heap-tuning.js';
 
 export const GIB = 1024 ** 3;

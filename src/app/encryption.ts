@@ -12,7 +12,7 @@ import { NP_SERVICE, NotificationProxyClient, Notifications } from '../host/serv
 import { numberValue, type PlistDict } from '../protocol/plist/index.js';
 import { storeTarget } from './backup-target.js';
 import { deviceWaitMs } from './device-wait.js';
-import { mobileBackupError } from './mobilebackup-errors.js';
+import { mobileBackupError } from '../host/services/mobilebackup2-errors.js';
 
 export type EncryptionAction = 'on' | 'off' | 'change';
 

@@ -13,8 +13,8 @@ import { Notifications } from '../host/services/notification-proxy.js';
 import { isPlistDict, numberValue, serializeXmlPlist, type PlistDict } from '../protocol/plist/index.js';
 import type { BackupProgress } from './backup.js';
 import { storeTarget } from './backup-target.js';
-import { mobileBackupError } from './mobilebackup-errors.js';
-import { openSyncSession } from './sync-session.js';
+import { mobileBackupError } from '../host/services/mobilebackup2-errors.js';
+import { openSyncSession } from '../host/sync-session.js';
 import { verifyBackupAt } from './verify.js';
 
 export interface RestoreOptions {

@@ -199,30 +199,11 @@ export class UsbmuxClient {
   ): Promise<UsbmuxReply> {
     const tag = this.tag++;
     return new Promise<UsbmuxReply>((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          finish(
-            new IbackupError('TIMEOUT', {
-              message: `usbmuxd did not answer within ${Math.round(this.timeoutMs / 1000)} s.`,
-            }),
-          ),
-        this.timeoutMs,
-      );
+      const timer = setTimeout(() => finish(noAnswer(this.timeoutMs)), this.timeoutMs);
       const onData = (chunk: Buffer): void => {
         try {
-          decoder.feed(chunk);
-          const p = decoder.next();
-          if (!p) return;
-          if (p.kind !== 'plist') {
-            finish(
-              new IbackupError('PROTOCOL_DECODE', {
-                message: 'usbmuxd answered in the old binary protocol, which ibackup does not speak.',
-                remedy: 'Update usbmuxd (libimobiledevice) or the Apple Mobile Device service.',
-              }),
-            );
-            return;
-          }
-          finish(undefined, decodeUsbmuxMessage(p.payload));
+          const reply = nextReply(decoder, chunk);
+          if (reply) finish(undefined, reply);
         } catch (err) {
           finish(err);
         }
@@ -267,4 +248,22 @@ export class UsbmuxClient {
     const detail = reply.MessageType === 'Result' ? `result ${reply.Number}` : `a ${reply.MessageType} message`;
     return new IbackupError('PROTOCOL_DECODE', { message: `usbmuxd answered ${what} with ${detail}.` });
   }
+}
+
+function noAnswer(timeoutMs: number): IbackupError {
+  return new IbackupError('TIMEOUT', { message: `usbmuxd did not answer within ${Math.round(timeoutMs / 1000)} s.` });
+}
+
+/** Feeds a chunk; the reply once a whole packet is in (a binary-protocol packet is refused). */
+function nextReply(decoder: UsbmuxDecoder, chunk: Buffer): UsbmuxReply | undefined {
+  decoder.feed(chunk);
+  const p = decoder.next();
+  if (!p) return undefined;
+  if (p.kind !== 'plist') {
+    throw new IbackupError('PROTOCOL_DECODE', {
+      message: 'usbmuxd answered in the old binary protocol, which ibackup does not speak.',
+      remedy: 'Update usbmuxd (libimobiledevice) or the Apple Mobile Device service.',
+    });
+  }
+  return decodeUsbmuxMessage(p.payload);
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { openHost } from '../../src/app/context.js';
 import { pairDevice } from '../../src/app/pair.js';
 import { selectDevice } from '../../src/app/select-device.js';
-import { openSyncSession } from '../../src/app/sync-session.js';
+import { openSyncSession } from '../../src/host/sync-session.js';
 import { Emulator } from '../../src/emulator/emulator.js';
 import type { ProfileOverrides } from '../../src/emulator/profile.js';
 import type { HostDevice } from '../../src/host/device.js';

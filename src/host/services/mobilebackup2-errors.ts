@@ -1,5 +1,5 @@
 /** MobileBackup error codes (the `ErrorCode` of a final Response) → errors in plain words. */
-import { IbackupError, type ErrorCode } from '../errors.js';
+import { IbackupError, type ErrorCode } from '../../errors.js';
 
 interface Mapping {
   code: ErrorCode;
