@@ -4,10 +4,11 @@
  * `<out>/<domain>/<relativePath>` through `safeEntrySegments`, never outside `out`, streaming
  * each file (decrypted on the fly) to a temp name and renaming it; `findOne` is `cat`'s lookup.
  */
-import { existsSync } from 'node:fs';
-import type { BackupProblem } from '../backup/folder.js';
+import { blobPresent, toWarning, type FilesWarning } from '../backup/browse.js';
 import { IbackupError } from '../errors.js';
 import type { BackupEntry, BackupView, EntryFilter } from './backup-view.js';
+
+export type { FilesWarning } from '../backup/browse.js';
 
 export interface FileListing {
   domain: string;
@@ -26,12 +27,6 @@ export interface FileListing {
   problem?: string;
 }
 
-export interface FilesWarning {
-  code: string;
-  message: string;
-  path?: string;
-}
-
 export interface ListFilesResult {
   files: FileListing[];
   warnings: FilesWarning[];
@@ -46,10 +41,6 @@ export interface ListFilesResult {
   };
 }
 
-export function toWarning(p: BackupProblem): FilesWarning {
-  return { code: p.code, message: p.message, ...(p.path === undefined ? {} : { path: p.path }) };
-}
-
 export function listing(e: BackupEntry): FileListing {
   return {
     domain: e.domain,
@@ -61,7 +52,7 @@ export function listing(e: BackupEntry): FileListing {
     mtime: e.mtime === null || Number.isNaN(e.mtime.getTime()) ? null : e.mtime.toISOString(),
     protectionClass: e.protectionClass,
     ...(e.target === undefined ? {} : { target: e.target }),
-    blobPresent: e.type === 'file' && e.blobPath !== undefined && existsSync(e.blobPath),
+    blobPresent: blobPresent(e),
     ...(e.problem === undefined ? {} : { problem: e.problem }),
   };
 }

@@ -2,7 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import fc from 'fast-check';
-import { pathTooLong, safeEntrySegments, windowsSafeSegment } from '../../../src/app/safe-names.js';
+import { pathTooLong, safeEntrySegments, windowsSafeSegment } from '../../../src/backup/safe-names.js';
 
 const W = { windows: true };
 const P = { windows: false };
