@@ -3,10 +3,11 @@ import type { Command } from 'commander';
 import { backupDevice, type BackupResult } from '../app/backup.js';
 import { parseWait } from '../app/device-wait.js';
 import { KeyCache } from '../app/password.js';
-import { backupRootsOf, chooseDevice, globalsOf, hostContextOf, humanBytes, interruptSignal } from './device-choice.js';
+import { formatBytes } from '../app/format-bytes.js';
+import { backupRootsOf } from './globals.js';
 import { printJson } from './output.js';
 import { addPasswordOption, passwordSource } from './passwords.js';
-import { progressRenderer } from './progress.js';
+import { withDevice } from './with-device.js';
 
 export function backupText(r: BackupResult): string {
   const when = new Date(r.date).toLocaleString(undefined, { dateStyle: 'long', timeStyle: 'short' });
@@ -15,7 +16,7 @@ export function backupText(r: BackupResult): string {
     `Last Backup: ${when}`,
     `Kind:        ${r.full ? 'full' : 'incremental'}${r.encrypted ? ', encrypted' : ''}${r.verified ? ', verified' : ''}`,
     `Folder:      ${r.path}`,
-    `Size:        ${humanBytes(r.sizeBytes)} on disk (${r.filesReceived} files, ${humanBytes(r.bytesReceived)} received in ${(r.durationMs / 1000).toFixed(1)} s)`,
+    `Size:        ${formatBytes(r.sizeBytes)} on disk (${r.filesReceived} files, ${formatBytes(r.bytesReceived)} received in ${(r.durationMs / 1000).toFixed(1)} s)`,
   ];
   if (r.reusedFiles > 0)
     lines.push(`Resumed:     ${r.reusedFiles} files sent before an interruption were reused, each checked`);
@@ -56,13 +57,8 @@ export function registerBackup(program: Command): void {
       'where the disk cannot make hard links (exFAT), keep the last complete backup safe by copying each file the backup replaces or removes',
     );
   addPasswordOption(cmd).action(async (opts: BackupFlags, c: Command) => {
-    const g = globalsOf(c);
-    const ctx = hostContextOf(g);
     const waitMs = opts.wait === undefined ? undefined : parseWait(opts.wait);
-    const { signal, dispose } = interruptSignal();
-    const progress = progressRenderer({ json: g.json === true, quiet: g.quiet === true });
-    try {
-      const device = await chooseDevice(ctx, g, signal);
+    await withDevice(c, async ({ g, signal, device, progress }) => {
       const root = backupRootsOf(g)[0] as string;
       if (!g.json && !g.quiet) process.stderr.write(`Backing up ${device.udid} to ${root}\n`);
       const result = await backupDevice(device, {
@@ -79,9 +75,6 @@ export function registerBackup(program: Command): void {
       progress.stop();
       if (g.json) printJson(result);
       else process.stdout.write(`${backupText(result)}\n`);
-    } finally {
-      progress.stop();
-      dispose();
-    }
+    });
   });
 }

@@ -2,8 +2,9 @@
 import type { Command } from 'commander';
 import { listDevices, watchDevices, type DeviceEvent, type DeviceSummary } from '../app/devices.js';
 import { NO_DEVICE_REMEDY } from '../app/select-device.js';
-import { globalsOf, hostContextOf, interruptSignal, ndjson } from './device-choice.js';
-import { printJson } from './output.js';
+import { globalsOf, hostContextOf } from './globals.js';
+import { ndjson, printJson } from './output.js';
+import { withInterrupt } from './with-device.js';
 
 function row(d: DeviceSummary): string[] {
   return [d.udid, d.name ?? '?', d.model ?? '?', d.iosVersion ?? '?', d.connection, d.paired ? 'yes' : 'no'];
@@ -34,19 +35,16 @@ export function registerDevices(program: Command): void {
       const g = globalsOf(cmd);
       const ctx = hostContextOf(g);
       if (opts.watch) {
-        const { signal, dispose } = interruptSignal();
-        try {
-          await watchDevices(
+        await withInterrupt((signal) =>
+          watchDevices(
             ctx,
             (e) => {
               if (g.json) ndjson(process.stdout, e);
               else process.stdout.write(`${eventLine(e)}\n`);
             },
             signal,
-          );
-        } finally {
-          dispose();
-        }
+          ),
+        );
         return;
       }
       const result = await listDevices(ctx);

@@ -2,8 +2,9 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { runDoctor, type DoctorCheck } from '../app/doctor.js';
-import { backupRootsOf, globalsOf, hostContextOf, interruptSignal } from './device-choice.js';
+import { backupRootsOf, globalsOf, hostContextOf } from './globals.js';
 import { EXIT_FAILED, printJson } from './output.js';
+import { withInterrupt } from './with-device.js';
 
 function checkText(c: DoctorCheck): string {
   const mark = !c.ok ? pc.red('✖') : c.warning ? pc.yellow('!') : pc.green('✔');
@@ -19,24 +20,21 @@ export function registerDoctor(program: Command): void {
       const g = globalsOf(cmd);
       const ctx = hostContextOf(g);
       const custom = g.usbmuxd !== undefined || (process.env.USBMUXD_SOCKET_ADDRESS ?? '') !== '';
-      const { signal, dispose } = interruptSignal();
-      try {
-        const r = await runDoctor(ctx, {
+      const r = await withInterrupt((signal) =>
+        runDoctor(ctx, {
           backupRoots: backupRootsOf(g),
           customAddress: custom,
           signal,
           ...(g.udid === undefined ? {} : { udid: g.udid }),
-        });
-        if (g.json) printJson({ ok: r.ok, checks: r.checks });
-        else {
-          process.stdout.write(`${r.checks.map(checkText).join('\n')}\n`);
-          process.stdout.write(
-            r.ok ? 'No problem found.\n' : 'Fix the problems marked ✖, then run "ibackup doctor" again.\n',
-          );
-        }
-        if (!r.ok) process.exitCode = EXIT_FAILED;
-      } finally {
-        dispose();
+        }),
+      );
+      if (g.json) printJson({ ok: r.ok, checks: r.checks });
+      else {
+        process.stdout.write(`${r.checks.map(checkText).join('\n')}\n`);
+        process.stdout.write(
+          r.ok ? 'No problem found.\n' : 'Fix the problems marked ✖, then run "ibackup doctor" again.\n',
+        );
       }
+      if (!r.ok) process.exitCode = EXIT_FAILED;
     });
 }

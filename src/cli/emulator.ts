@@ -1,18 +1,20 @@
 /** `ibackup emulator start|ctl`: run the virtual iPhone and drive it. */
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { IbackupError } from '../errors.js';
+import { parseSocketAddress } from '../app/listen-address.js';
+import type { sendControl } from '../emulator/ctl-client.js';
+import type { Emulator } from '../emulator/emulator.js';
 import { parseFaultArgs } from '../emulator/faults.js';
 import { validTimeScale } from '../emulator/profile-schema.js';
-import type { PlistDict } from '../protocol/plist/index.js';
-import { parseSocketAddress } from '../transport/address.js';
+import { IbackupError } from '../errors.js';
 import { printJson } from './output.js';
+import { stateHome } from './xdg.js';
+
+/** A control request as the running emulator reads it. */
+type ControlRequest = Parameters<typeof sendControl>[1];
 
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base =
-    env.XDG_STATE_HOME && env.XDG_STATE_HOME !== '' ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
-  return join(base, 'ibackup', 'emulator');
+  return join(stateHome(env), 'ibackup', 'emulator');
 }
 
 interface StartOptions {
@@ -22,6 +24,52 @@ interface StartOptions {
   ios?: string;
   devices?: string;
   timeScale?: string;
+}
+
+/** `--devices N`: a whole number from 0 to 64. */
+function parseDeviceCount(text: string | undefined): number {
+  const devices = Number(text ?? '1');
+  if (!Number.isInteger(devices) || devices < 0 || devices > 64) {
+    throw new IbackupError('USAGE', {
+      message: `--devices must be a whole number from 0 to 64, not "${text}".`,
+    });
+  }
+  return devices;
+}
+
+/** Resolves once Ctrl-C or SIGTERM has closed the emulator. */
+function closeOnSignal(emulator: Emulator): Promise<void> {
+  return new Promise<void>((done) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      void emulator.close().then(done);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+/** `emulator start`: prints the address once the socket accepts connections, runs until stopped. */
+async function start(opts: StartOptions): Promise<void> {
+  const devices = parseDeviceCount(opts.devices);
+  const timeScale = opts.timeScale === undefined ? undefined : parseTimeScale(opts.timeScale);
+  const stateDir = resolve(opts.state ?? defaultStateDir());
+  const { Emulator } = await import('../emulator/emulator.js');
+  const emulator = await Emulator.start({
+    stateDir,
+    ...(opts.listen === undefined ? {} : { listen: parseSocketAddress(opts.listen) }),
+    ...(opts.profile === undefined ? {} : { profile: opts.profile }),
+    ...(opts.ios === undefined ? {} : { ios: opts.ios }),
+    ...(timeScale === undefined ? {} : { timeScale }),
+    devices,
+  });
+  process.stdout.write(`USBMUXD_SOCKET_ADDRESS=${emulator.socketAddress}\n`);
+  for (const d of emulator.devices()) {
+    const s = emulator.summary(d);
+    process.stderr.write(`virtual iPhone attached: ${s.name} (${s.productType}, iOS ${s.iosVersion}) UDID ${s.udid}\n`);
+  }
+  await closeOnSignal(emulator);
 }
 
 export function registerEmulator(program: Command): void {
@@ -41,41 +89,7 @@ export function registerEmulator(program: Command): void {
       '--time-scale <x>',
       "multiply the phones' modelled delays (passcode prompt, preparation): 0.01 runs 100 times faster",
     )
-    .action(async (opts: StartOptions) => {
-      const devices = Number(opts.devices ?? '1');
-      if (!Number.isInteger(devices) || devices < 0 || devices > 64) {
-        throw new IbackupError('USAGE', {
-          message: `--devices must be a whole number from 0 to 64, not "${opts.devices}".`,
-        });
-      }
-      const timeScale = opts.timeScale === undefined ? undefined : parseTimeScale(opts.timeScale);
-      const stateDir = resolve(opts.state ?? defaultStateDir());
-      const { Emulator } = await import('../emulator/emulator.js');
-      const emulator = await Emulator.start({
-        stateDir,
-        ...(opts.listen === undefined ? {} : { listen: parseSocketAddress(opts.listen) }),
-        ...(opts.profile === undefined ? {} : { profile: opts.profile }),
-        ...(opts.ios === undefined ? {} : { ios: opts.ios }),
-        ...(timeScale === undefined ? {} : { timeScale }),
-        devices,
-      });
-      process.stdout.write(`USBMUXD_SOCKET_ADDRESS=${emulator.socketAddress}\n`);
-      for (const d of emulator.devices()) {
-        const s = emulator.summary(d);
-        process.stderr.write(
-          `virtual iPhone attached: ${s.name} (${s.productType}, iOS ${s.iosVersion}) UDID ${s.udid}\n`,
-        );
-      }
-      await new Promise<void>((done) => {
-        const stop = (): void => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          void emulator.close().then(done);
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
-    });
+    .action(start);
 
   emu
     .command('ctl')
@@ -94,7 +108,7 @@ export function registerEmulator(program: Command): void {
 }
 
 /** Turns `ctl` arguments into the control request. */
-export function ctlRequest(action: string, args: string[], profile?: string): PlistDict {
+export function ctlRequest(action: string, args: string[], profile?: string): ControlRequest {
   const need = (n: number, usage: string): void => {
     if (args.length < n) throw new IbackupError('USAGE', { message: `Usage: ibackup emulator ctl ADDR ${usage}` });
   };
@@ -113,7 +127,7 @@ export function ctlRequest(action: string, args: string[], profile?: string): Pl
     case 'trust':
     case 'passcode': {
       need(2, `${action} UDID MODE [SECS]`);
-      const req: PlistDict = { Action: action, UDID: args[0] as string, Mode: args[1] as string };
+      const req: ControlRequest = { Action: action, UDID: args[0] as string, Mode: args[1] as string };
       if (args[2] !== undefined) req.Seconds = Number(args[2]);
       return req;
     }

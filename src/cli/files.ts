@@ -10,12 +10,12 @@ import { openBackupView, type BackupView } from '../app/backup-view.js';
 import { extractFiles, type ExtractResult } from '../app/extract.js';
 import { findOne, listFiles, type FileListing, type FilesWarning } from '../app/files.js';
 import { KeyCache } from '../app/password.js';
+import { formatBytes } from '../app/format-bytes.js';
 import { resolveBackupArg } from '../app/open-backup.js';
-import { backupRootsOf, globalsOf, humanBytes, interruptSignal } from './device-choice.js';
+import { backupRootsOf, globalsOf, type GlobalOptions } from './globals.js';
 import { EXIT_FAILED, printJson } from './output.js';
 import { addPasswordOption, passwordSource } from './passwords.js';
-import type { GlobalOptions } from './program.js';
-import { workRenderer } from './work-progress.js';
+import { withWork } from './with-device.js';
 
 interface FilesFlags {
   domain?: string;
@@ -46,7 +46,7 @@ function localTime(iso: string | null): string {
 export function lsText(files: readonly FileListing[]): string {
   const rows = files.map((f) => [
     modeString(f.type, f.mode),
-    f.type === 'file' ? humanBytes(f.size) : '',
+    f.type === 'file' ? formatBytes(f.size) : '',
     localTime(f.mtime),
     `${f.domain}/${f.relativePath}${f.type === 'symlink' && f.target !== undefined ? ` -> ${f.target}` : ''}${f.type === 'file' && !f.blobPresent ? '  (missing from the backup)' : ''}`,
   ]);
@@ -104,7 +104,7 @@ function filterOf(pattern: string | undefined, flags: FilesFlags): { pattern?: s
 }
 
 export function extractText(r: ExtractResult): string {
-  const lines = [`Extracted ${r.filesWritten} files (${humanBytes(r.bytesWritten)}) into ${r.out}.`];
+  const lines = [`Extracted ${r.filesWritten} files (${formatBytes(r.bytesWritten)}) into ${r.out}.`];
   if (r.links.length > 0)
     lines.push(
       `${r.links.length === 1 ? '1 link was' : `${r.links.length} links were`} not created (see "files ls" for where they point).`,
@@ -123,6 +123,78 @@ async function writeOut(chunk: Uint8Array): Promise<void> {
   if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
 }
 
+/** `files ls`: one line per Manifest row, then the counts. */
+async function ls(backup: string, pattern: string | undefined, flags: FilesFlags, cmd: Command): Promise<void> {
+  const g = globalsOf(cmd);
+  await withView(g, backup, flags, async (view) => {
+    const r = listFiles(view, filterOf(pattern, flags));
+    if (g.json) {
+      printJson({ files: r.files, warnings: r.warnings });
+      return;
+    }
+    warn(g, r.warnings);
+    const c = r.counts;
+    if (r.files.length > 0) process.stdout.write(`${lsText(r.files)}\n`);
+    const n = (k: number, one: string): string => `${k} ${one}${k === 1 ? '' : 's'}`;
+    process.stdout.write(
+      `${n(c.entries, 'entry').replace(/entrys$/, 'entries')}: ${n(c.files, 'file')} (${formatBytes(c.bytes)}), ${n(c.directories, 'folder')}, ${n(c.symlinks, 'link')}.\n`,
+    );
+  });
+}
+
+/** `files extract`: writes `<out>/<domain>/<relativePath>`, with progress; exit 1 when some were not. */
+async function extract(backup: string, pattern: string | undefined, flags: FilesFlags, cmd: Command): Promise<void> {
+  await withWork(cmd, ({ g, signal, progress }) =>
+    withView(g, backup, flags, async (view) => {
+      const out = path.resolve(flags.out ?? `${path.basename(view.dir)}-files`);
+      const r = await extractFiles(view, {
+        ...filterOf(pattern, flags),
+        out,
+        ...(flags.windowsNames === true ? { windowsNames: true } : {}),
+        signal,
+        onProgress: (p) => progress.update(p),
+      });
+      progress.stop();
+      if (g.json) printJson(r);
+      else {
+        warn(g, r.warnings);
+        process.stdout.write(`${extractText(r)}\n`);
+      }
+      if (!r.ok) process.exitCode = EXIT_FAILED;
+    }),
+  );
+}
+
+/** `files cat`: the one matching file on stdout (base64 in JSON with --json). */
+async function cat(backup: string, pattern: string, flags: FilesFlags, cmd: Command): Promise<void> {
+  const g = globalsOf(cmd);
+  await withView(g, backup, flags, async (view) => {
+    const entry = findOne(view, filterOf(pattern, flags));
+    if (g.json) {
+      const parts: Uint8Array[] = [];
+      for await (const c of view.chunks(entry)) parts.push(c);
+      printJson({
+        domain: entry.domain,
+        relativePath: entry.relativePath,
+        fileID: entry.fileID,
+        size: entry.size,
+        base64: Buffer.concat(parts).toString('base64'),
+      });
+      return;
+    }
+    // A reader that stops early (`| head`) closes the pipe: stop quietly.
+    const ignore = (): void => undefined;
+    process.stdout.on('error', ignore);
+    try {
+      for await (const c of view.chunks(entry)) await writeOut(c);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
+    } finally {
+      process.stdout.off('error', ignore);
+    }
+  });
+}
+
 export function registerFiles(program: Command): void {
   const files = program.command('files').description('browse and extract the files of a backup, encrypted ones too');
 
@@ -130,85 +202,16 @@ export function registerFiles(program: Command): void {
     files
       .command('ls <backup> [pattern]')
       .description('list the files (one entry per Manifest row, folders and links included)'),
-  ).action(async (backup: string, pattern: string | undefined, flags: FilesFlags, cmd: Command) => {
-    const g = globalsOf(cmd);
-    await withView(g, backup, flags, async (view) => {
-      const r = listFiles(view, filterOf(pattern, flags));
-      if (g.json) {
-        printJson({ files: r.files, warnings: r.warnings });
-        return;
-      }
-      warn(g, r.warnings);
-      const c = r.counts;
-      if (r.files.length > 0) process.stdout.write(`${lsText(r.files)}\n`);
-      const n = (k: number, one: string): string => `${k} ${one}${k === 1 ? '' : 's'}`;
-      process.stdout.write(
-        `${n(c.entries, 'entry').replace(/entrys$/, 'entries')}: ${n(c.files, 'file')} (${humanBytes(c.bytes)}), ${n(c.directories, 'folder')}, ${n(c.symlinks, 'link')}.\n`,
-      );
-    });
-  });
+  ).action(ls);
 
   common(files.command('extract <backup> [pattern]').description('write the files as <out>/<domain>/<relativePath>'))
     .option('--out <dir>', 'output folder (default ./<backup folder name>-files)')
     .option('--windows-names', 'make names valid on Windows (always on Windows)')
-    .action(async (backup: string, pattern: string | undefined, flags: FilesFlags, cmd: Command) => {
-      const g = globalsOf(cmd);
-      const { signal, dispose } = interruptSignal();
-      const progress = workRenderer({ json: g.json === true, quiet: g.quiet === true });
-      try {
-        await withView(g, backup, flags, async (view) => {
-          const out = path.resolve(flags.out ?? `${path.basename(view.dir)}-files`);
-          const r = await extractFiles(view, {
-            ...filterOf(pattern, flags),
-            out,
-            ...(flags.windowsNames === true ? { windowsNames: true } : {}),
-            signal,
-            onProgress: (p) => progress.update(p),
-          });
-          progress.stop();
-          if (g.json) printJson(r);
-          else {
-            warn(g, r.warnings);
-            process.stdout.write(`${extractText(r)}\n`);
-          }
-          if (!r.ok) process.exitCode = EXIT_FAILED;
-        });
-      } finally {
-        progress.stop();
-        dispose();
-      }
-    });
+    .action(extract);
 
   common(
     files
       .command('cat <backup> <pattern>')
       .description('print one file to standard output (the pattern must match exactly one file)'),
-  ).action(async (backup: string, pattern: string, flags: FilesFlags, cmd: Command) => {
-    const g = globalsOf(cmd);
-    await withView(g, backup, flags, async (view) => {
-      const entry = findOne(view, filterOf(pattern, flags));
-      if (g.json) {
-        const parts: Uint8Array[] = [];
-        for await (const c of view.chunks(entry)) parts.push(c);
-        printJson({
-          domain: entry.domain,
-          relativePath: entry.relativePath,
-          fileID: entry.fileID,
-          size: entry.size,
-          base64: Buffer.concat(parts).toString('base64'),
-        });
-        return;
-      }
-      // A reader that stops early (`| head`) closes the pipe: stop quietly.
-      const ignore = (): void => undefined;
-      process.stdout.on('error', ignore);
-      try {
-        for await (const c of view.chunks(entry)) await writeOut(c);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
-      } finally {
-        process.stdout.off('error', ignore);
-      }
-    });
-  });
+  ).action(cat);
 }

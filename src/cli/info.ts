@@ -1,8 +1,10 @@
 /** `ibackup info`: the device's General tab — name, model, iOS, capacity, encryption, last backup. */
 import type { Command } from 'commander';
 import { deviceInfo, type DeviceInfo } from '../app/info.js';
-import { backupRootsOf, chooseDevice, globalsOf, hostContextOf, humanBytes, interruptSignal } from './device-choice.js';
+import { formatBytes } from '../app/format-bytes.js';
+import { backupRootsOf } from './globals.js';
 import { printJson } from './output.js';
+import { withDevice } from './with-device.js';
 
 /** "February 17, 2026 at 2:30 PM" in the user's locale, as Finder words it. */
 function when(iso: string | null): string {
@@ -17,8 +19,8 @@ export function infoText(i: DeviceInfo): string {
     ['iOS', i.buildVersion === null ? i.iosVersion : `${i.iosVersion} (${i.buildVersion})`],
     ['Serial Number', i.serial ?? 'unknown'],
     ['UDID', i.udid],
-    ['Capacity', humanBytes(i.capacityBytes)],
-    ['Used', humanBytes(i.usedBytes)],
+    ['Capacity', formatBytes(i.capacityBytes)],
+    ['Used', formatBytes(i.usedBytes)],
     ['Encrypt local backup', i.encryption ? 'on' : 'off'],
     ['Last Backup', when(i.lastBackup)],
   ];
@@ -31,16 +33,10 @@ export function registerInfo(program: Command): void {
     .command('info')
     .description('device name, model, iOS, serial, capacity and used space, encryption, last backup on this computer')
     .action(async (_opts: unknown, cmd: Command) => {
-      const g = globalsOf(cmd);
-      const ctx = hostContextOf(g);
-      const { signal, dispose } = interruptSignal();
-      try {
-        const device = await chooseDevice(ctx, g, signal);
+      await withDevice(cmd, async ({ g, signal, device }) => {
         const info = await deviceInfo(device, { backupRoots: backupRootsOf(g), signal });
         if (g.json) printJson(info);
         else process.stdout.write(`${infoText(info)}\n`);
-      } finally {
-        dispose();
-      }
+      });
     });
 }

@@ -1,7 +1,8 @@
 /** `ibackup list`: every backup under the backup folder — device, iOS, Last Backup, size, encrypted, complete. */
 import type { Command } from 'commander';
 import { listAllBackups, type ListedBackup } from '../app/list.js';
-import { backupRootsOf, globalsOf, humanBytes } from './device-choice.js';
+import { formatBytes } from '../app/format-bytes.js';
+import { backupRootsOf, globalsOf } from './globals.js';
 import { printJson } from './output.js';
 
 export function listText(backups: readonly ListedBackup[], roots: readonly string[]): string {
@@ -10,7 +11,7 @@ export function listText(backups: readonly ListedBackup[], roots: readonly strin
     b.deviceName ?? b.udid,
     b.iosVersion ?? '?',
     b.date ? new Date(b.date).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : 'unknown',
-    humanBytes(b.sizeBytes),
+    formatBytes(b.sizeBytes),
     b.encrypted ? 'yes' : 'no',
     b.complete ? 'yes' : 'NO',
     b.lastComplete ? `${b.kind} (last complete)` : b.kind,

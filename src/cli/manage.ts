@@ -8,7 +8,8 @@ import type { Command } from 'commander';
 import { archiveBackup, deleteBackup, describeManagedBackup, type ManagedBackup } from '../app/manage.js';
 import { resolveBackupArg } from '../app/open-backup.js';
 import { IbackupError } from '../errors.js';
-import { backupRootsOf, canPrompt, globalsOf, humanBytes } from './device-choice.js';
+import { formatBytes } from '../app/format-bytes.js';
+import { backupRootsOf, canPrompt, globalsOf } from './globals.js';
 import { printJson } from './output.js';
 
 function when(iso: string | null): string {
@@ -27,7 +28,7 @@ async function confirmDelete(b: ManagedBackup): Promise<boolean> {
   rl.once('SIGINT', () => ac.abort());
   rl.once('close', () => ac.abort());
   try {
-    const question = `Delete the ${KIND_NOTE[b.kind]}backup of ${b.deviceName ?? b.udid} from ${when(b.date)} (${humanBytes(b.sizeBytes)}) at ${b.path}? [y/N] `;
+    const question = `Delete the ${KIND_NOTE[b.kind]}backup of ${b.deviceName ?? b.udid} from ${when(b.date)} (${formatBytes(b.sizeBytes)}) at ${b.path}? [y/N] `;
     const answer = (await rl.question(question, { signal: ac.signal })).trim().toLowerCase();
     return answer === 'y' || answer === 'yes';
   } catch (err) {
@@ -79,6 +80,6 @@ export function registerManage(program: Command): void {
       const dir = await resolveBackupArg(backup, roots);
       const result = await archiveBackup(dir, roots);
       if (g.json) printJson(result);
-      else process.stdout.write(`Archived ${dir}\n      as ${result.archive} (${humanBytes(result.sizeBytes)})\n`);
+      else process.stdout.write(`Archived ${dir}\n      as ${result.archive} (${formatBytes(result.sizeBytes)})\n`);
     });
 }

@@ -36,3 +36,8 @@ export function reportError(err: unknown, json: boolean): number {
   }
   return e.code === 'USAGE' ? EXIT_USAGE : EXIT_FAILED;
 }
+
+/** One NDJSON line on a stream. */
+export function ndjson(stream: NodeJS.WritableStream, value: unknown): void {
+  stream.write(`${JSON.stringify(value)}\n`);
+}

@@ -7,9 +7,9 @@ import type { Ora } from 'ora';
 import pc from 'picocolors';
 import { DEFAULT_TRUST_TIMEOUT_MS, checkPairing, pairDevice, unpairDevice, type PairEvent } from '../app/pair.js';
 import { IbackupError } from '../errors.js';
-import type { GlobalOptions } from './program.js';
-import { chooseDevice, globalsOf, hostContextOf, interruptSignal, ndjson } from './device-choice.js';
-import { EXIT_FAILED, printJson } from './output.js';
+import type { GlobalOptions } from './globals.js';
+import { EXIT_FAILED, ndjson, printJson } from './output.js';
+import { withDevice, type DeviceRun } from './with-device.js';
 
 const TEXT: Record<PairEvent['type'], string> = {
   'waiting-for-trust': 'Tap "Trust" on the iPhone, then enter its passcode…',
@@ -56,6 +56,53 @@ function parseTimeout(text: string | undefined): number {
   return secs * 1000;
 }
 
+interface PairFlags {
+  check?: boolean;
+  timeout?: string;
+  force?: boolean;
+}
+
+/** `pair --check`: is a pairing stored, and does the iPhone accept it? Exit 1 when not. */
+async function showPairing({ g, signal, device }: DeviceRun): Promise<void> {
+  const r = await checkPairing(device, signal);
+  if (g.json) printJson(r);
+  else if (r.paired)
+    process.stdout.write(
+      `Paired with ${r.udid}: the pairing is stored${r.source === 'usbmuxd' ? ' in usbmuxd' : ''} and the iPhone accepts it.\n`,
+    );
+  else process.stdout.write(`Not paired with ${r.udid}: ${r.problem?.message ?? ''}\n${r.problem?.remedy ?? ''}\n`);
+  if (!r.paired) process.exitCode = EXIT_FAILED;
+}
+
+/** `pair`: "Trust This Computer", with the owner guided while the iPhone waits. */
+async function pair({ g, signal, device }: DeviceRun, timeoutMs: number, force: boolean): Promise<void> {
+  const render = await eventRenderer(g);
+  try {
+    const r = await pairDevice(device, {
+      timeoutMs,
+      signal,
+      onEvent: render.onEvent,
+      ...(force ? { force: true } : {}),
+    });
+    if (g.json) printJson(r);
+    else if (r.alreadyPaired) process.stdout.write(`Already paired with ${r.udid}.\n`);
+    else process.stdout.write(`${pc.green('Paired')} with ${r.udid}.\n`);
+  } finally {
+    render.stop();
+  }
+}
+
+/** `unpair`: the iPhone forgets this computer and the pairing is deleted. */
+async function unpair({ g, signal, device }: DeviceRun): Promise<void> {
+  const r = await unpairDevice(device, signal);
+  if (g.json) printJson(r);
+  else if (!r.wasPaired) process.stdout.write(`This computer was not paired with ${r.udid}.\n`);
+  else
+    process.stdout.write(
+      `Unpaired ${r.udid}${r.deviceForgot ? '' : ' (the iPhone had already forgotten this computer)'}.\n`,
+    );
+}
+
 export function registerPair(program: Command): void {
   program
     .command('pair')
@@ -63,64 +110,15 @@ export function registerPair(program: Command): void {
     .option('--check', 'check that a stored pairing exists and the iPhone accepts it (exit 1 if not)')
     .option('--timeout <secs>', 'how long to wait for "Trust" to be tapped', String(DEFAULT_TRUST_TIMEOUT_MS / 1000))
     .option('--force', 'pair again even if a working pairing exists')
-    .action(async (opts: { check?: boolean; timeout?: string; force?: boolean }, cmd: Command) => {
-      const g = globalsOf(cmd);
+    .action(async (opts: PairFlags, cmd: Command) => {
       const timeoutMs = parseTimeout(opts.timeout);
-      const ctx = hostContextOf(g);
-      const { signal, dispose } = interruptSignal();
-      try {
-        const device = await chooseDevice(ctx, g, signal);
-        if (opts.check) {
-          const r = await checkPairing(device, signal);
-          if (g.json) printJson(r);
-          else if (r.paired)
-            process.stdout.write(
-              `Paired with ${r.udid}: the pairing is stored${r.source === 'usbmuxd' ? ' in usbmuxd' : ''} and the iPhone accepts it.\n`,
-            );
-          else
-            process.stdout.write(
-              `Not paired with ${r.udid}: ${r.problem?.message ?? ''}\n${r.problem?.remedy ?? ''}\n`,
-            );
-          if (!r.paired) process.exitCode = EXIT_FAILED;
-          return;
-        }
-        const render = await eventRenderer(g);
-        try {
-          const r = await pairDevice(device, {
-            timeoutMs,
-            signal,
-            onEvent: render.onEvent,
-            ...(opts.force ? { force: true } : {}),
-          });
-          if (g.json) printJson(r);
-          else if (r.alreadyPaired) process.stdout.write(`Already paired with ${r.udid}.\n`);
-          else process.stdout.write(`${pc.green('Paired')} with ${r.udid}.\n`);
-        } finally {
-          render.stop();
-        }
-      } finally {
-        dispose();
-      }
+      await withDevice(cmd, (run) => (opts.check ? showPairing(run) : pair(run, timeoutMs, opts.force === true)));
     });
 
   program
     .command('unpair')
     .description('make the iPhone forget this computer and delete the pairing')
     .action(async (_opts: unknown, cmd: Command) => {
-      const g = globalsOf(cmd);
-      const ctx = hostContextOf(g);
-      const { signal, dispose } = interruptSignal();
-      try {
-        const device = await chooseDevice(ctx, g, signal);
-        const r = await unpairDevice(device, signal);
-        if (g.json) printJson(r);
-        else if (!r.wasPaired) process.stdout.write(`This computer was not paired with ${r.udid}.\n`);
-        else
-          process.stdout.write(
-            `Unpaired ${r.udid}${r.deviceForgot ? '' : ' (the iPhone had already forgotten this computer)'}.\n`,
-          );
-      } finally {
-        dispose();
-      }
+      await withDevice(cmd, unpair);
     });
 }

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { KeyCache } from '../app/password.js';
 import { resolveBackupArg } from '../app/open-backup.js';
 import { checkBackupPassword } from '../app/password.js';
-import { backupRootsOf, globalsOf } from './device-choice.js';
+import { backupRootsOf, globalsOf } from './globals.js';
 import { printJson } from './output.js';
 import { addPasswordOption, passwordSource } from './passwords.js';
 

@@ -18,14 +18,6 @@ import { registerFiles } from './files.js';
 import { registerPassword } from './password.js';
 import { registerUi } from './ui.js';
 
-export interface GlobalOptions {
-  udid?: string;
-  usbmuxd?: string;
-  backupDir?: string;
-  json?: boolean;
-  quiet?: boolean;
-}
-
 export function buildProgram(): Command {
   const program = new Command('ibackup')
     .description("Back up an iPhone to this computer in Apple's own format, like Finder and iTunes.")

@@ -5,7 +5,7 @@
  */
 import cliProgress from 'cli-progress';
 import type { BackupProgress } from '../app/backup.js';
-import { humanBytes } from './device-choice.js';
+import { formatBytes } from '../app/format-bytes.js';
 
 export interface ProgressRenderer {
   update(p: BackupProgress): void;
@@ -24,93 +24,113 @@ const PHASE_LINES: Partial<Record<BackupProgress['phase'], string>> = {
 };
 const JSON_INTERVAL_MS = 200;
 
-export function progressRenderer(mode: { json: boolean; quiet: boolean }): ProgressRenderer {
+/** Speed, time left and phase lines, measured from when the renderer was made. */
+interface Pace {
+  rate(bytes: number): number;
+  eta(p: BackupProgress): string;
+  /** Writes the line of a phase the backup enters (once per entry); true while no bar moves. */
+  phaseNote(p: BackupProgress, write: (line: string) => void): boolean;
+}
+
+function pace(): Pace {
   const startedAt = Date.now();
-  const rate = (bytes: number): number => bytes / Math.max(0.001, (Date.now() - startedAt) / 1000);
-  const eta = (p: BackupProgress): string => {
-    if (p.percent === undefined || p.percent <= 1 || p.percent >= 100) return '';
-    const elapsed = (Date.now() - startedAt) / 1000;
-    const left = (elapsed * (100 - p.percent)) / p.percent;
-    return left < 60 ? `${Math.ceil(left)} s left` : `${Math.ceil(left / 60)} min left`;
-  };
-  // A line when the backup enters a phase in which no bar moves (once per entry).
   let lastPhase: string | undefined;
-  const phaseNote = (p: BackupProgress, write: (line: string) => void): boolean => {
-    const line = PHASE_LINES[p.phase];
-    if (p.phase !== lastPhase && line) write(line);
-    lastPhase = p.phase;
-    return p.phase === 'waiting-for-passcode' || p.phase === 'device-preparing';
+  return {
+    rate: (bytes) => bytes / Math.max(0.001, (Date.now() - startedAt) / 1000),
+    eta: (p) => {
+      if (p.percent === undefined || p.percent <= 1 || p.percent >= 100) return '';
+      const elapsed = (Date.now() - startedAt) / 1000;
+      const left = (elapsed * (100 - p.percent)) / p.percent;
+      return left < 60 ? `${Math.ceil(left)} s left` : `${Math.ceil(left / 60)} min left`;
+    },
+    phaseNote: (p, write) => {
+      const line = PHASE_LINES[p.phase];
+      if (p.phase !== lastPhase && line) write(line);
+      lastPhase = p.phase;
+      return p.phase === 'waiting-for-passcode' || p.phase === 'device-preparing';
+    },
   };
+}
 
-  if (mode.json) {
-    // One event per phase or percent change, else at most one per JSON_INTERVAL_MS: a line per
-    // file would cost a big backup more than its own bookkeeping.
-    let lastAt = 0;
-    let lastKey = '';
-    return {
-      update: (p) => {
-        const key = `${p.phase} ${p.percent === undefined ? '' : Math.floor(p.percent)}`;
-        const now = Date.now();
-        if (key === lastKey && now - lastAt < JSON_INTERVAL_MS) return;
-        lastKey = key;
-        lastAt = now;
-        process.stderr.write(
-          `${JSON.stringify({ event: 'progress', phase: p.phase, percent: p.percent ?? null, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal ?? null, filesDone: p.filesDone })}\n`,
-        );
-      },
-      note: (message) => process.stderr.write(`${JSON.stringify({ event: 'message', message })}\n`),
-      stop: () => undefined,
-    };
-  }
-  if (mode.quiet) return { update: () => undefined, note: () => undefined, stop: () => undefined };
+/**
+ * One event per phase or percent change, else at most one per JSON_INTERVAL_MS: a line per file
+ * would cost a big backup more than its own bookkeeping.
+ */
+function jsonRenderer(): ProgressRenderer {
+  let lastAt = 0;
+  let lastKey = '';
+  return {
+    update: (p) => {
+      const key = `${p.phase} ${p.percent === undefined ? '' : Math.floor(p.percent)}`;
+      const now = Date.now();
+      if (key === lastKey && now - lastAt < JSON_INTERVAL_MS) return;
+      lastKey = key;
+      lastAt = now;
+      process.stderr.write(
+        `${JSON.stringify({ event: 'progress', phase: p.phase, percent: p.percent ?? null, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal ?? null, filesDone: p.filesDone })}\n`,
+      );
+    },
+    note: (message) => process.stderr.write(`${JSON.stringify({ event: 'message', message })}\n`),
+    stop: () => undefined,
+  };
+}
 
-  if (process.stderr.isTTY) {
-    const bar = new cliProgress.SingleBar(
-      {
-        format: '{bar} {percentage}% | {done} | {speed} | {files} files | {eta_text}',
-        stream: process.stderr,
-        hideCursor: true,
-        barsize: 30,
-      },
-      cliProgress.Presets.shades_classic,
-    );
-    let started = false;
-    return {
-      update: (p) => {
-        if (phaseNote(p, (line) => process.stderr.write(`${started ? '\n' : ''}${line}\n`))) return;
-        const payload = {
-          done: humanBytes(p.bytesDone),
-          speed: `${humanBytes(Math.round(rate(p.bytesDone)))}/s`,
-          files: p.filesDone,
-          eta_text: eta(p),
-        };
-        if (!started) {
-          bar.start(100, Math.floor(p.percent ?? 0), payload);
-          started = true;
-        } else bar.update(Math.floor(p.percent ?? 0), payload);
-      },
-      note: (message) => process.stderr.write(`${message}\n`),
-      stop: () => {
-        if (started) bar.stop();
-      },
-    };
-  }
+function barRenderer(pc: Pace): ProgressRenderer {
+  const bar = new cliProgress.SingleBar(
+    {
+      format: '{bar} {percentage}% | {done} | {speed} | {files} files | {eta_text}',
+      stream: process.stderr,
+      hideCursor: true,
+      barsize: 30,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update: (p) => {
+      if (pc.phaseNote(p, (line) => process.stderr.write(`${started ? '\n' : ''}${line}\n`))) return;
+      const payload = {
+        done: formatBytes(p.bytesDone),
+        speed: `${formatBytes(Math.round(pc.rate(p.bytesDone)))}/s`,
+        files: p.filesDone,
+        eta_text: pc.eta(p),
+      };
+      if (!started) {
+        bar.start(100, Math.floor(p.percent ?? 0), payload);
+        started = true;
+      } else bar.update(Math.floor(p.percent ?? 0), payload);
+    },
+    note: (message) => process.stderr.write(`${message}\n`),
+    stop: () => {
+      if (started) bar.stop();
+    },
+  };
+}
+
+function plainRenderer(pc: Pace): ProgressRenderer {
   let last = 0;
   let lastPercent = -1;
   return {
     update: (p) => {
-      if (phaseNote(p, (line) => process.stderr.write(`${line}\n`)) || p.phase === 'preparing') return;
+      if (pc.phaseNote(p, (line) => process.stderr.write(`${line}\n`)) || p.phase === 'preparing') return;
       const percent = Math.floor(p.percent ?? 0);
       if (Date.now() - last < PLAIN_INTERVAL_MS && percent !== 100 && percent === lastPercent) return;
       if (Date.now() - last < PLAIN_INTERVAL_MS && percent !== 100) return;
       last = Date.now();
       lastPercent = percent;
-      const e = eta(p);
+      const e = pc.eta(p);
       process.stderr.write(
-        `${p.phase}: ${percent}%, ${humanBytes(p.bytesDone)} in ${p.filesDone} files, ${humanBytes(Math.round(rate(p.bytesDone)))}/s${e ? `, ${e}` : ''}\n`,
+        `${p.phase}: ${percent}%, ${formatBytes(p.bytesDone)} in ${p.filesDone} files, ${formatBytes(Math.round(pc.rate(p.bytesDone)))}/s${e ? `, ${e}` : ''}\n`,
       );
     },
     note: (message) => process.stderr.write(`${message}\n`),
     stop: () => undefined,
   };
+}
+
+export function progressRenderer(mode: { json: boolean; quiet: boolean }): ProgressRenderer {
+  const pc = pace();
+  if (mode.json) return jsonRenderer();
+  if (mode.quiet) return { update: () => undefined, note: () => undefined, stop: () => undefined };
+  return process.stderr.isTTY ? barRenderer(pc) : plainRenderer(pc);
 }

@@ -4,11 +4,11 @@
  */
 import type { Command } from 'commander';
 import { restoreDevice, type RestoreResult } from '../app/restore.js';
-import { chooseDevice, globalsOf, hostContextOf, humanBytes, interruptSignal } from './device-choice.js';
+import { formatBytes } from '../app/format-bytes.js';
+import { backupDirOf } from './backup-choice.js';
 import { printJson } from './output.js';
 import { addPasswordOption, passwordSource } from './passwords.js';
-import { progressRenderer } from './progress.js';
-import { backupDirOf } from './verify.js';
+import { withDevice } from './with-device.js';
 
 interface RestoreFlags {
   from?: string;
@@ -24,7 +24,7 @@ export function restoreText(r: RestoreResult): string {
   return [
     'Restore completed.',
     `From:    ${r.from}${r.encrypted ? ' (encrypted)' : ''}`,
-    `Sent:    ${r.filesSent} files, ${humanBytes(r.bytesSent)} in ${(r.durationMs / 1000).toFixed(1)} s`,
+    `Sent:    ${r.filesSent} files, ${formatBytes(r.bytesSent)} in ${(r.durationMs / 1000).toFixed(1)} s`,
     r.rebooting
       ? 'The iPhone restarts now; keep it connected until it is back.'
       : 'The iPhone was not restarted (--no-reboot).',
@@ -45,12 +45,7 @@ export function registerRestore(program: Command): void {
       .option('--no-reboot', 'do not restart the iPhone afterwards')
       .option('--skip-apps', 'do not ask the iPhone to reinstall the apps the backup lists'),
   ).action(async (opts: RestoreFlags, cmd: Command) => {
-    const g = globalsOf(cmd);
-    const { signal, dispose } = interruptSignal();
-    const progress = progressRenderer({ json: g.json === true, quiet: g.quiet === true });
-    try {
-      const ctx = hostContextOf(g);
-      const device = await chooseDevice(ctx, g, signal);
+    await withDevice(cmd, async ({ g, signal, device, progress }) => {
       const backupDir = await backupDirOf(g, opts.from ?? device.udid, signal);
       if (!g.json && !g.quiet) process.stderr.write(`Checking ${backupDir} before restoring…\n`);
       const result = await restoreDevice(device, {
@@ -69,9 +64,6 @@ export function registerRestore(program: Command): void {
       progress.stop();
       if (g.json) printJson(result);
       else process.stdout.write(`${restoreText(result)}\n`);
-    } finally {
-      progress.stop();
-      dispose();
-    }
+    });
   });
 }

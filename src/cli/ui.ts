@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { IbackupError } from '../errors.js';
-import { backupRootsOf, globalsOf, hostContextOf } from './device-choice.js';
+import { backupRootsOf, globalsOf, hostContextOf } from './globals.js';
 
 interface UiFlags {
   port?: number;

@@ -2,13 +2,12 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { KeyCache } from '../app/password.js';
-import { defaultBackup, resolveBackupArg } from '../app/open-backup.js';
+import { formatBytes } from '../app/format-bytes.js';
 import { verifyBackupAt, type VerifyProblem, type VerifyReport } from '../app/verify.js';
-import { backupRootsOf, globalsOf, hostContextOf, humanBytes, interruptSignal } from './device-choice.js';
+import { backupDirOf } from './backup-choice.js';
 import { EXIT_FAILED, printJson } from './output.js';
 import { addPasswordOption, passwordSource } from './passwords.js';
-import type { GlobalOptions } from './program.js';
-import { workRenderer } from './work-progress.js';
+import { withWork } from './with-device.js';
 
 interface VerifyFlags {
   passwordStdin?: boolean;
@@ -58,7 +57,7 @@ function filesLine(r: VerifyReport): string {
     ...(c.digestsChecked > 0 ? [`${plural(c.digestsChecked, 'checksum')} compared`] : []),
     ...(r.encrypted ? [`${c.filesDecrypted} decrypted`] : []),
   ];
-  return `${c.filesExpected} expected: ${c.filesPresent} present (${humanBytes(c.blobBytes)}${damaged}), ${missing}${checks.length > 0 ? `; ${checks.join(', ')}` : ''}`;
+  return `${c.filesExpected} expected: ${c.filesPresent} present (${formatBytes(c.blobBytes)}${damaged}), ${missing}${checks.length > 0 ? `; ${checks.join(', ')}` : ''}`;
 }
 
 export function verifyText(r: VerifyReport): string {
@@ -94,17 +93,6 @@ export function verifyText(r: VerifyReport): string {
   return lines.join('\n');
 }
 
-/** The backup a command works on: BACKUP, else the device's, else the only one. */
-export async function backupDirOf(g: GlobalOptions, arg: string | undefined, signal?: AbortSignal): Promise<string> {
-  const roots = backupRootsOf(g);
-  if (arg !== undefined) return resolveBackupArg(arg, roots);
-  return defaultBackup(roots, {
-    host: hostContextOf(g),
-    ...(g.udid === undefined ? {} : { wanted: g.udid }),
-    ...(signal === undefined ? {} : { signal }),
-  });
-}
-
 export function registerVerify(program: Command): void {
   const cmd = program
     .command('verify [backup]')
@@ -117,10 +105,7 @@ export function registerVerify(program: Command): void {
     )
     .option('--no-decrypt', 'do not decrypt every file of an encrypted backup (faster; the password is still checked)');
   addPasswordOption(cmd).action(async (backup: string | undefined, opts: VerifyFlags, command: Command) => {
-    const g = globalsOf(command);
-    const { signal, dispose } = interruptSignal();
-    const progress = workRenderer({ json: g.json === true, quiet: g.quiet === true });
-    try {
+    await withWork(command, async ({ g, signal, progress }) => {
       const dir = await backupDirOf(g, backup, signal);
       if (!g.json && !g.quiet) process.stderr.write(`Verifying ${dir}\n`);
       const report = await verifyBackupAt(dir, {
@@ -142,9 +127,6 @@ export function registerVerify(program: Command): void {
       if (g.json) printJson(report);
       else process.stdout.write(`${verifyText(report)}\n`);
       if (!report.ok) process.exitCode = EXIT_FAILED;
-    } finally {
-      progress.stop();
-      dispose();
-    }
+    });
   });
 }

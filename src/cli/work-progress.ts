@@ -4,7 +4,7 @@
  * a few per second), nothing with --quiet.
  */
 import cliProgress from 'cli-progress';
-import { humanBytes } from './device-choice.js';
+import { formatBytes } from '../app/format-bytes.js';
 
 export interface WorkProgress {
   phase: string;
@@ -62,7 +62,7 @@ export function workRenderer(mode: { json: boolean; quiet: boolean }): WorkRende
       update: (p) => {
         const payload = {
           phase: p.phase,
-          done: humanBytes(p.bytesDone),
+          done: formatBytes(p.bytesDone),
           files: p.filesTotal === undefined ? `${p.filesDone}` : `${p.filesDone}/${p.filesTotal}`,
         };
         if (!started) bar.start(100, p.percent, payload);
@@ -79,7 +79,7 @@ export function workRenderer(mode: { json: boolean; quiet: boolean }): WorkRende
     update: (p) => {
       if (!due(p, PLAIN_INTERVAL_MS)) return;
       const files = p.filesTotal === undefined ? `${p.filesDone} files` : `${p.filesDone} of ${p.filesTotal} files`;
-      process.stderr.write(`${p.phase}: ${p.percent}%, ${files}, ${humanBytes(p.bytesDone)}\n`);
+      process.stderr.write(`${p.phase}: ${p.percent}%, ${files}, ${formatBytes(p.bytesDone)}\n`);
     },
     stop: () => undefined,
   };

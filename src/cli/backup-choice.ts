@@ -1,0 +1,17 @@
+/**
+ * Choosing the backup a command works on: BACKUP as given (a folder, a UDID or a device name under
+ * the backup folder), else the chosen device's backup, else the only one there is.
+ */
+import { defaultBackup, resolveBackupArg } from '../app/open-backup.js';
+import { backupRootsOf, hostContextOf, type GlobalOptions } from './globals.js';
+
+/** The backup a command works on: BACKUP, else the device's, else the only one. */
+export async function backupDirOf(g: GlobalOptions, arg: string | undefined, signal?: AbortSignal): Promise<string> {
+  const roots = backupRootsOf(g);
+  if (arg !== undefined) return resolveBackupArg(arg, roots);
+  return defaultBackup(roots, {
+    host: hostContextOf(g),
+    ...(g.udid === undefined ? {} : { wanted: g.udid }),
+    ...(signal === undefined ? {} : { signal }),
+  });
+}
