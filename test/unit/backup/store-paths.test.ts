@@ -1,0 +1,68 @@
+/**
+ * The store's path checks: which top folders a device may name, the local path it gets, the
+ * refusals (by protocol/'s device-path checks and by containment) and links on the way.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { nodeFs } from '../../../src/backup/fs-layer.js';
+import { StorePaths, UnsafePathError } from '../../../src/backup/store-paths.js';
+
+const UDID = '00008120-0006C92647DFB9BF';
+
+test('the device folder, its renamed copy and _unback_ resolve under the root', () => {
+  const paths = new StorePaths('/r', UDID, nodeFs);
+  assert.equal(paths.resolve(`${UDID}/Snapshot/ab/1`), join('/r', UDID, 'Snapshot', 'ab', '1'));
+  assert.equal(paths.resolve(`./${UDID}//ab/./1`), join('/r', UDID, 'ab', '1'));
+  assert.equal(
+    paths.resolve(`${UDID}-20240102-030405/Status.plist`),
+    join('/r', `${UDID}-20240102-030405`, 'Status.plist'),
+  );
+  assert.equal(paths.resolve('_unback_/x'), join('/r', '_unback_', 'x'));
+  assert.ok(paths.inDevice(paths.resolve(`${UDID}/x`)));
+  assert.ok(!paths.inDevice(paths.resolve('_unback_/x')));
+});
+
+test('anything else is refused with the reason in the message', () => {
+  const paths = new StorePaths('/r', UDID, nodeFs);
+  const cases: Array<[string, string]> = [
+    ['', 'empty'],
+    [`${UDID}/../x`, 'parent folder'],
+    [`/${UDID}/x`, 'absolute'],
+    [`${UDID}\\x`, 'backslash'],
+    [`${UDID}/a\0`, 'NUL byte'],
+    ['OTHER/x', 'outside the device folder'],
+    [`${UDID}-2024/x`, 'outside the device folder'],
+    [`${UDID.replace('0', '.')}/x`, 'outside the device folder'],
+  ];
+  for (const [path, why] of cases) {
+    assert.throws(
+      () => paths.resolve(path),
+      (e: unknown) =>
+        e instanceof UnsafePathError &&
+        e.code === 'UNSAFE_PATH' &&
+        e.message === `The device asked for an unsafe path (${why}): ${JSON.stringify(path)}.`,
+      JSON.stringify(path),
+    );
+  }
+});
+
+test('a symbolic link on the way is refused; what is there is reported', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'ibackup-paths-'));
+  try {
+    await mkdir(join(root, UDID, 'ab'), { recursive: true });
+    await symlink(tmpdir(), join(root, UDID, 'link'));
+    const paths = new StorePaths(root, UDID, nodeFs);
+    const found = await paths.check(`${UDID}/ab`);
+    assert.ok(found.stat?.isDirectory());
+    assert.equal((await paths.check(`${UDID}/ab/new`)).stat, undefined);
+    await assert.rejects(
+      paths.check(`${UDID}/link/x`),
+      (e: unknown) => e instanceof UnsafePathError && /passes through a symbolic link/.test(e.message),
+    );
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
