@@ -144,3 +144,13 @@ export class ScriptedDevice<T> {
     this.end.end();
   }
 }
+
+/**
+ * Runs the host's side and the device's script together: resolves when both are done, rejects with
+ * the first failure of either (a script that fails does not leave the host waiting for its time limit).
+ */
+export async function together(host: Promise<unknown>, device: Promise<unknown>): Promise<void> {
+  host.catch(() => undefined);
+  device.catch(() => undefined);
+  await Promise.all([host, device]);
+}

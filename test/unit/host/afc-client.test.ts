@@ -23,7 +23,7 @@ import {
   type AfcPacket,
 } from '../../../src/protocol/afc.js';
 import { Link } from '../../../src/transport/link.js';
-import { ScriptedDevice, everyCut, memoryConnection, whole, type Cut } from '../../support/duplex.js';
+import { ScriptedDevice, everyCut, memoryConnection, whole, together, type Cut } from '../../support/duplex.js';
 
 const PATH = '/iTunes_Control/iTunes/Info.plist';
 const CONTENT = Uint8Array.from({ length: 300 }, (_, i) => (i * 31 + 7) & 0xff);
@@ -90,8 +90,7 @@ async function conversation(cut: Cut): Promise<void> {
 
     await answer(device, AfcOp.MakeDir, status(AfcStatus.PermDenied));
   })();
-  script.catch(() => undefined); // awaited below; a failure of the client's side comes first
-  try {
+  const hostSide = (async () => {
     assert.deepEqual(Uint8Array.from((await client.readFile(PATH)) ?? []), CONTENT);
     assert.equal(await client.readFile('/missing'), null);
     const h = await client.open(SYNC_LOCK_FILE, AfcFileMode.ReadWrite);
@@ -104,7 +103,9 @@ async function conversation(cut: Cut): Promise<void> {
       assert.match(err.message, /PermDenied/);
       return true;
     });
-    await script;
+  })();
+  try {
+    await together(hostSide, script);
   } finally {
     client.disconnect();
   }

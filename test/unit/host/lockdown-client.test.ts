@@ -9,7 +9,7 @@ import type { PairRecord } from '../../../src/host/lockdown/pairing.js';
 import { FrameDecoder, encodeFrame, type PlistFormat } from '../../../src/protocol/frames.js';
 import type { PlistDict, PlistValue } from '../../../src/protocol/plist/index.js';
 import { Link } from '../../../src/transport/link.js';
-import { ScriptedDevice, everyCut, memoryConnection, whole, type Cut } from '../../support/duplex.js';
+import { ScriptedDevice, everyCut, memoryConnection, whole, together, type Cut } from '../../support/duplex.js';
 
 const record = {
   HostID: 'B1F6A3E4-7C2D-4F5A-9E8B-0123456789AB',
@@ -75,8 +75,7 @@ async function conversation(cut: Cut, format: PlistFormat): Promise<void> {
     const stop = await answer(device, 'StopSession', {}, format);
     assert.equal(stop.SessionID, 'S-1');
   })();
-  script.catch(() => undefined); // awaited below; a failure of the client's side comes first
-  try {
+  const hostSide = (async () => {
     assert.equal(await client.queryType(), 'com.apple.mobile.lockdown');
     assert.equal(await client.getValue(undefined, 'ProductVersion'), '17.5');
     const domain = await client.getDomain('com.apple.mobile.backup');
@@ -95,7 +94,9 @@ async function conversation(cut: Cut, format: PlistFormat): Promise<void> {
     assert.equal(client.inSession, true);
     await client.stopSession();
     assert.equal(client.inSession, false);
-    await script;
+  })();
+  try {
+    await together(hostSide, script);
   } finally {
     client.close();
   }
@@ -128,10 +129,11 @@ test('replies sent ahead of their request wait, undecoded, for it (split anywher
         await device.send(first, second);
         assert.equal(((await device.receive()) as PlistDict).Key, 'DeviceName');
       })();
-      script.catch(() => undefined);
-      assert.equal(await client.queryType(), 'com.apple.mobile.lockdown', cut.name);
-      assert.equal(await client.getValue(undefined, 'DeviceName'), 'Ana’s iPhone', cut.name);
-      await script;
+      const hostSide = (async () => {
+        assert.equal(await client.queryType(), 'com.apple.mobile.lockdown', cut.name);
+        assert.equal(await client.getValue(undefined, 'DeviceName'), 'Ana’s iPhone', cut.name);
+      })();
+      await together(hostSide, script);
     } finally {
       client.close();
     }
