@@ -1,19 +1,8 @@
 /** Every backup under the backup folder(s), newest first, with "Last Backup" per device. */
 import { lastBackupDate, listBackups, type BackupSummary } from '../backup/list.js';
+import type { ListedBackup } from './listed-backup.js';
 
-export interface ListedBackup {
-  path: string;
-  udid: string;
-  deviceName: string | null;
-  iosVersion: string | null;
-  date: string | null;
-  sizeBytes: number;
-  encrypted: boolean;
-  complete: boolean;
-  kind: 'current' | 'archive' | 'previous';
-  /** The device's last complete backup (what a restore would use): newest complete Status date. */
-  lastComplete: boolean;
-}
+export type { ListedBackup };
 
 export interface ListResult {
   backups: ListedBackup[];

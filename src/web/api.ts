@@ -25,6 +25,8 @@
  * (at most ~10 a second per job); `devices` snapshots follow job starts, phase changes and ends.
  */
 
+import type { ListedBackup } from '../app/listed-backup.js';
+
 /** An IbackupError as the page shows it: what happened and what to do. */
 export interface ErrorView {
   code: string;
@@ -154,19 +156,8 @@ export interface RestoreRequest {
   password?: string;
 }
 
-export interface BackupView {
-  path: string;
-  udid: string;
-  deviceName: string | null;
-  iosVersion: string | null;
-  date: string | null;
-  sizeBytes: number;
-  encrypted: boolean;
-  complete: boolean;
-  kind: 'current' | 'archive' | 'previous';
-  /** The device's newest complete backup (what Last Backup shows). */
-  lastComplete: boolean;
-}
+/** One backup in the backup folder, as `ibackup list` shows it too. */
+export type BackupView = ListedBackup;
 
 export interface BackupsResponse {
   backupDir: string;

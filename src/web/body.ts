@@ -3,7 +3,6 @@
  * passwords), and checks that name the field that is wrong (400 USAGE).
  */
 import { IbackupError } from '../errors.js';
-import { concatBytes } from '../protocol/bytes.js';
 import { badField } from './http-errors.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -36,7 +35,7 @@ async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
     }
     chunks.push(value);
   }
-  return concatBytes(chunks, size);
+  return Buffer.concat(chunks, size);
 }
 
 /** The body as a JSON object; an empty body is `{}`. Bad JSON, arrays, a wrong type or size: 400. */

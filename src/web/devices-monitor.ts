@@ -7,12 +7,12 @@
  */
 import type { HostContext } from '../app/context.js';
 import { hostDevice, type DeviceSummary } from '../app/describe.js';
+import { connectedDeviceIds, type HostDevice } from '../app/device-handle.js';
 import { watchDevices, type DeviceEvent } from '../app/devices.js';
 import { deviceInfo } from '../app/info.js';
 import { findLastBackup } from '../app/last-backup.js';
 import { pairDevice } from '../app/pair.js';
 import { IbackupError, isIbackupError } from '../errors.js';
-import type { HostDevice } from '../host/device.js';
 import type { DevicesResponse, ErrorView, ServerEvent } from './api.js';
 import { deviceView, type DeviceEntry } from './device-view.js';
 import { errorView, type Log } from './http-errors.js';
@@ -53,7 +53,7 @@ export class DevicesMonitor {
   async start(): Promise<void> {
     let initial: number[] = [];
     try {
-      initial = (await this.opts.ctx.mux.listDevices()).map((d) => d.deviceId);
+      initial = await connectedDeviceIds(this.opts.ctx);
     } catch (err) {
       this.problem = errorView(err, this.opts.log);
     }

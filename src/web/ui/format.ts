@@ -1,19 +1,12 @@
 /** Sizes, speeds, durations and dates the way the page shows them (the browser's locale). */
+import { scaleBytes } from '../../app/format-bytes.js';
 
-const UNITS = ['bytes', 'KB', 'MB', 'GB', 'TB'];
-
-/** Decimal units, as Finder shows sizes: 1.2 MB, 64 GB. */
+/** Decimal units, as Finder shows sizes: 1.2 MB, 64 GB (the digits in the browser's locale). */
 export function formatBytes(n: number | null | undefined): string {
   if (n === null || n === undefined || !Number.isFinite(n) || n < 0) return '—';
   if (n < 1000) return `${Math.round(n)} ${n === 1 ? 'byte' : 'bytes'}`;
-  let v = n;
-  let i = 0;
-  while (v >= 1000 && i < UNITS.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  const digits = v >= 100 ? 0 : 1;
-  return `${v.toLocaleString(undefined, { maximumFractionDigits: digits, minimumFractionDigits: 0 })} ${UNITS[i]}`;
+  const { value, unit, digits } = scaleBytes(n);
+  return `${value.toLocaleString(undefined, { maximumFractionDigits: digits, minimumFractionDigits: 0 })} ${unit}`;
 }
 
 export function formatSpeed(bytesPerSecond: number | null): string | null {
