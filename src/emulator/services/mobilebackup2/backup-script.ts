@@ -7,6 +7,7 @@
  */
 import type { PlistDict } from '../../../protocol/plist/index.js';
 import type { DeviceEntry } from '../../content/model.js';
+import { decodeMBFileSafe, sameFile, strayBlobs, validStatusVersion } from './host-backup.js';
 import { hostPlistDict, type HostFiles, type UploadItem } from './host-files.js';
 import {
   ManifestDbBuilder,
@@ -19,11 +20,9 @@ import {
   type SnapshotState,
   type StatusInfo,
 } from './manifest-writer.js';
-import { planResume, type PlannedUpload, type Reused } from './resume.js';
-import { stagedFileOf, type StagedFile, type StagedRecordStore } from './staged-record.js';
-import { bytesBeforeFailure, firstBytes } from './unreadable.js';
-import { uploadOrder } from './upload-order.js';
-import { decodeMBFileSafe, sameFile, strayBlobs, validStatusVersion } from './host-backup.js';
+import { planResume, type Reused } from './resume.js';
+import type { StagedFile, StagedRecordStore } from './staged-record.js';
+import { BATCH, BlobUploader, isUnreadable, snapshotPath, type Upload } from './upload-blobs.js';
 
 /** What the backup needs from the device. */
 export interface BackupSource {
@@ -79,22 +78,6 @@ export interface BackupOutcome {
   uploadedBytes: number;
 }
 
-/** A file the run sends (or leaves staged). */
-type Upload = PlannedUpload & { prepare?: ReturnType<BackupCrypto['forFile']> };
-
-const BATCH = 1024;
-/** Bytes an upload batch may hold before it is sent. */
-const BATCH_BYTES = 64 * 1024 * 1024;
-/**
- * The first batch's bound, doubled batch after batch up to BATCH_BYTES: the host acknowledges a
- * run's first files early, so a run cut soon after it began still leaves staged blobs the device
- * knows about (resume.ts); a big run soon sends its batches at full size.
- */
-const FIRST_BATCH_BYTES = 1024 * 1024;
-
-/** Rows made and inserted per slice of Manifest.db work done while the device waits for the host. */
-const MANIFEST_SLICE = 256;
-
 export async function runBackup(run: BackupRun): Promise<BackupOutcome> {
   const manifest = new ManifestDbBuilder();
   try {
@@ -105,170 +88,176 @@ export async function runBackup(run: BackupRun): Promise<BackupOutcome> {
   }
 }
 
+/** The steps of a Backup run, in the phone's order. */
 async function backupWith(run: BackupRun, manifest: ManifestDbBuilder): Promise<BackupOutcome> {
-  const { udid, files } = run;
-  const p = (rel: string): string => `${udid}/${rel}`;
-  files.progress = 0;
-
-  // 1. What does the computer have?
-  const got = await files.downloadFiles([p('Status.plist')]);
-  const oldStatus = hostPlistDict(got.get(p('Status.plist')));
-  let previous = new Map<string, PreviousRow>();
-  let full = run.forceFull || !oldStatus || !validStatusVersion(oldStatus);
-  if (!full) {
-    const m = await files.downloadFiles([p('Manifest.plist'), p('Manifest.db')]);
-    const mp = hostPlistDict(m.get(p('Manifest.plist')));
-    const db = m.get(p('Manifest.db'));
-    const wasEncrypted = mp?.IsEncrypted === true;
-    if (!mp || !db || wasEncrypted !== (run.crypto !== undefined)) full = true;
-    else {
-      const plain = wasEncrypted ? (run.crypto?.readPreviousManifest(db, mp) ?? null) : db;
-      try {
-        if (plain) previous = readManifestDb(plain);
-        else full = true;
-      } catch {
-        full = true; // unreadable manifest: start over, like a device
-      }
-    }
-  }
+  run.files.progress = 0;
+  const held = await whatTheHostHolds(run);
   await run.checkpoint('planning');
+  const plan = planRun(run, manifest, held);
+  const reused = await resumable(run, plan, held);
+  const noRoom = await roomOnHost(run, plan, reused);
+  if (noRoom) return noRoom;
+  await run.checkpoint('directories');
+  await createFolders(run, plan, reused);
+  const uploader = new BlobUploader(run, manifest, plan.totalBytes, plan.status.uuid);
+  await uploader.sendAll(plan.uploads, reused);
+  await uploadManifests(run, manifest, plan.status);
+  await run.checkpoint('moving');
+  await moveIntoPlace(run, plan);
+  await removeGone(run, plan);
+  await finish(run, plan);
+  const { uploadedFiles, uploadedBytes } = uploader;
+  return { code: 0, description: '', full: plan.full, uploadedFiles, uploadedBytes };
+}
 
-  // 2. Plan: rows for every entry (made later, a slice at a time), uploads for new or changed files.
-  const status = newStatus(full, run.now());
-  const uploads: Upload[] = [];
+/** What the computer holds of an earlier backup (step 1). */
+interface HostHolds {
+  /** The host's Status.plist, when it has one. */
+  oldStatus: PlistDict | undefined;
+  /** Rows of the host's Manifest.db by fileId (empty for a full run). */
+  previous: Map<string, PreviousRow>;
+  full: boolean;
+}
+
+/** 1. What does the computer have? */
+async function whatTheHostHolds(run: BackupRun): Promise<HostHolds> {
+  const status = `${run.udid}/Status.plist`;
+  const got = await run.files.downloadFiles([status]);
+  const oldStatus = hostPlistDict(got.get(status));
+  const previous = run.forceFull || !oldStatus || !validStatusVersion(oldStatus) ? undefined : await previousRows(run);
+  return { oldStatus, previous: previous ?? new Map<string, PreviousRow>(), full: previous === undefined };
+}
+
+/** The rows of the host's Manifest.db; undefined when the run must be full. */
+async function previousRows(run: BackupRun): Promise<Map<string, PreviousRow> | undefined> {
+  const p = (rel: string): string => `${run.udid}/${rel}`;
+  const m = await run.files.downloadFiles([p('Manifest.plist'), p('Manifest.db')]);
+  const mp = hostPlistDict(m.get(p('Manifest.plist')));
+  const db = m.get(p('Manifest.db'));
+  const wasEncrypted = mp?.IsEncrypted === true;
+  if (!mp || !db || wasEncrypted !== (run.crypto !== undefined)) return undefined;
+  const plain = wasEncrypted ? (run.crypto?.readPreviousManifest(db, mp) ?? null) : db;
+  if (!plain) return undefined;
+  try {
+    return readManifestDb(plain);
+  } catch {
+    return undefined; // unreadable manifest: start over, like a device
+  }
+}
+
+/** What the run sends and removes (step 2). */
+interface RunPlan {
+  full: boolean;
+  status: StatusInfo;
+  uploads: Upload[];
+  /** Bytes of every upload. */
+  totalBytes: number;
+  /** fileIds of files the host holds that the phone no longer has. */
+  removed: string[];
+  /**
+   * A full run over an earlier or interrupted backup cannot trust the host's Manifest.db to name
+   * every blob it holds: the blobs of files the device no longer has are found by listing.
+   */
+  sweep: boolean;
+  /** fileIds of the device's files (kept when sweeping). */
+  fileIds: Set<string>;
+}
+
+/** 2. Plan: rows for every entry (made later, a slice at a time), uploads for new or changed files. */
+function planRun(run: BackupRun, manifest: ManifestDbBuilder, held: HostHolds): RunPlan {
+  const { previous, full } = held;
+  const plan: RunPlan = {
+    full,
+    status: newStatus(full, run.now()),
+    uploads: [],
+    totalBytes: 0,
+    removed: [],
+    sweep: full && held.oldStatus !== undefined,
+    fileIds: new Set<string>(),
+  };
   const present = new Set<string>();
-  // A full run over an earlier or interrupted backup cannot trust the host's Manifest.db to name
-  // every blob it holds: the blobs of files the device no longer has are found by listing.
-  const sweep = full && oldStatus !== undefined;
-  const fileIds = new Set<string>();
-  let totalBytes = 0;
   for (const e of run.source.entries()) {
     if (e.encryptedOnly && !run.crypto) continue;
     const fileId = fileIdOf(e.domain, e.relativePath);
     if (previous.size > 0) present.add(fileId);
-    if (sweep && e.kind === 'file') fileIds.add(fileId);
+    if (plan.sweep && e.kind === 'file') plan.fileIds.add(fileId);
     const old = previous.get(fileId);
     let extra: { encryptionKey?: Uint8Array; digest?: Uint8Array } | undefined;
     if (e.kind === 'file') {
-      const unchanged = old !== undefined && sameFile(old, e);
-      if (unchanged && old) {
-        const f = decodeMBFileSafe(old.file);
-        if (f?.encryptionKey) extra = { encryptionKey: f.encryptionKey, ...(f.digest ? { digest: f.digest } : {}) };
-      } else {
-        const prepare = run.crypto?.forFile(e);
-        const size = prepare ? prepare.size : e.size;
-        uploads.push(prepare ? { entry: e, fileId, size, prepare } : { entry: e, fileId, size });
-        totalBytes += size;
-        // An encrypted file's row holds the digest of its blob: made once the blob was sent.
-        if (prepare) continue;
-      }
+      if (old !== undefined && sameFile(old, e)) extra = keptFileExtra(old);
+      // An encrypted file's row holds the digest of its blob: made once the blob was sent.
+      else if (planUpload(run, plan, e, fileId)) continue;
     }
     manifest.add(extra ? { entry: e, extra, fileId } : { entry: e, fileId });
   }
   // Unencrypted, every row is known now: the indexes can be built while the files go out.
   if (!run.crypto) manifest.seal();
-  const removed = [...previous.entries()].filter(([id, r]) => !present.has(id) && r.flags === 1).map(([id]) => id);
+  plan.removed = [...previous.entries()].filter(([id, r]) => !present.has(id) && r.flags === 1).map(([id]) => id);
+  return plan;
+}
 
-  // 3. Resume: the blobs an interrupted run staged that are still right (resume.ts).
-  const unreadable = (e: DeviceEntry): boolean => run.source.unreadable?.(e) !== undefined;
-  const record = run.source.stagedRecord;
-  const reused = await planResume({
-    files,
-    udid,
-    uploads,
-    hostRunUuid: typeof oldStatus?.UUID === 'string' ? oldStatus.UUID : undefined,
-    record: (await record?.load()) ?? null,
-    bySizeOnly: run.source.reuseStaleSnapshot?.() === true,
-    unreadable,
+/** The encryption fields an unchanged file's row keeps from the host's Manifest.db. */
+function keptFileExtra(old: PreviousRow): { encryptionKey: Uint8Array; digest?: Uint8Array } | undefined {
+  const f = decodeMBFileSafe(old.file);
+  return f?.encryptionKey ? { encryptionKey: f.encryptionKey, ...(f.digest ? { digest: f.digest } : {}) } : undefined;
+}
+
+/** Adds a new or changed file to the uploads; true when its row waits for the upload (encrypted). */
+function planUpload(run: BackupRun, plan: RunPlan, e: DeviceEntry, fileId: string): boolean {
+  const prepare = run.crypto?.forFile(e);
+  const size = prepare ? prepare.size : e.size;
+  plan.uploads.push(prepare ? { entry: e, fileId, size, prepare } : { entry: e, fileId, size });
+  plan.totalBytes += size;
+  return prepare !== undefined;
+}
+
+/** 3. Resume: the blobs an interrupted run staged that are still right (resume.ts). */
+async function resumable(run: BackupRun, plan: RunPlan, held: HostHolds): Promise<Reused> {
+  const { source } = run;
+  return planResume({
+    files: run.files,
+    udid: run.udid,
+    uploads: plan.uploads,
+    hostRunUuid: typeof held.oldStatus?.UUID === 'string' ? held.oldStatus.UUID : undefined,
+    record: (await source.stagedRecord?.load()) ?? null,
+    bySizeOnly: source.reuseStaleSnapshot?.() === true,
+    unreadable: (e) => isUnreadable(source, e),
   });
+}
 
-  // 4. Room on the computer?
-  const needed = uploads.reduce((n, u) => n + (reused.has(u.fileId) ? 0 : u.size), 0);
-  const free = await files.freeDiskSpace();
-  if (free < needed) {
-    return {
-      code: 105,
-      description: `Insufficient free disk space on drive to back up (MBErrorDomain/105): ${needed} bytes needed, ${free} available`,
-      full,
-      uploadedFiles: 0,
-      uploadedBytes: 0,
-    };
-  }
-  await run.checkpoint('directories');
+/** 4. Room on the computer? The outcome of a run that stops here, or undefined. */
+async function roomOnHost(run: BackupRun, plan: RunPlan, reused: Reused): Promise<BackupOutcome | undefined> {
+  const needed = plan.uploads.reduce((n, u) => n + (reused.has(u.fileId) ? 0 : u.size), 0);
+  const free = await run.files.freeDiskSpace();
+  if (free >= needed) return undefined;
+  return {
+    code: 105,
+    description: `Insufficient free disk space on drive to back up (MBErrorDomain/105): ${needed} bytes needed, ${free} available`,
+    full: plan.full,
+    uploadedFiles: 0,
+    uploadedBytes: 0,
+  };
+}
 
-  // 5. Folders, then Status "uploading".
+/** 5. Folders, then Status "uploading". */
+async function createFolders(run: BackupRun, plan: RunPlan, reused: Reused): Promise<void> {
+  const { files, udid } = run;
+  const p = (rel: string): string => `${udid}/${rel}`;
   await files.createDirectory(udid);
   await files.createDirectory(p('Snapshot'));
-  const shards = new Set(uploads.map((u) => u.fileId.slice(0, 2)));
+  const shards = new Set(plan.uploads.map((u) => u.fileId.slice(0, 2)));
   for (const s of [...shards].sort()) {
     await files.createDirectory(p(s));
     await files.createDirectory(p(`Snapshot/${s}`));
   }
   // The record now names this run (its Status UUID), keeping the blobs it leaves in place.
-  await record?.begin(status.uuid, keptRecords(reused));
-  await uploadStatus(files, udid, status, 'uploading');
+  await run.source.stagedRecord?.begin(plan.status.uuid, keptRecords(reused));
+  await uploadStatus(files, udid, plan.status, 'uploading');
   await run.checkpoint('uploading');
+}
 
-  // 6. Blobs into Snapshot/, in batches. Manifest.db rows are made while the host is busy.
-  let done = 0;
-  let uploadedFiles = 0;
-  let batches = 0;
-  let uploadedBytes = 0;
-  let batch: Upload[] = [];
-  let batchBytes = 0;
-  const encryptedRow = (u: Upload, digest: Uint8Array | undefined): void => {
-    if (u.prepare)
-      manifest.add({
-        entry: u.entry,
-        extra: { encryptionKey: u.prepare.encryptionKey, ...(digest ? { digest } : {}) },
-        fileId: u.fileId,
-      });
-  };
-  const item = (u: Upload): UploadItem =>
-    new BlobUpload(
-      run.source,
-      u.entry,
-      p(`Snapshot/${u.fileId.slice(0, 2)}/${u.fileId}`),
-      u.size,
-      u.prepare,
-      run.source.unreadable?.(u.entry),
-    );
-  files.whileWaiting = () => manifest.work(MANIFEST_SLICE);
-  const flush = async (): Promise<void> => {
-    if (batch.length === 0) return;
-    files.progress = totalBytes === 0 ? 50 : Math.min(90, (done / totalBytes) * 90);
-    await files.uploadFiles(batch.map(item), batchBytes);
-    batches++;
-    // The host acknowledged the batch: the device records what it staged (a file it could not
-    // read to its end is sent again next time).
-    const sent: StagedFile[] = [];
-    for (const u of batch) {
-      const digest = u.prepare?.digest?.();
-      encryptedRow(u, digest);
-      if (!unreadable(u.entry)) sent.push(stagedFileOf(u.fileId, u.entry, u.size, u.prepare?.encryptionKey, digest));
-    }
-    await record?.add(status.uuid, sent);
-    uploadedFiles += batch.length;
-    uploadedBytes += batchBytes;
-    batch = [];
-    batchBytes = 0;
-    await run.checkpoint('uploading');
-  };
-  for (const u of uploadOrder(uploads, BATCH_BYTES)) {
-    done += u.size;
-    if (reused.has(u.fileId)) {
-      const digest = reused.get(u.fileId)?.digest;
-      encryptedRow(u, digest === undefined ? undefined : Buffer.from(digest, 'hex'));
-      continue;
-    }
-    batch.push(u);
-    batchBytes += u.size;
-    if (batch.length >= BATCH || batchBytes >= Math.min(BATCH_BYTES, FIRST_BATCH_BYTES * 2 ** batches)) await flush();
-  }
-  await flush();
-  files.whileWaiting = undefined;
-
-  // 7. The manifests (with the Digest of each blob encrypted in this run).
+/** 7. The manifests (with the Digest of each blob encrypted in this run). */
+async function uploadManifests(run: BackupRun, manifest: ManifestDbBuilder, status: StatusInfo): Promise<void> {
   const dbPlain = manifest.finish();
   const db = run.crypto?.manifest(Buffer.concat(dbPlain));
   const dbChunks = db ? [db.bytes] : dbPlain;
@@ -282,67 +271,55 @@ async function backupWith(run: BackupRun, manifest: ManifestDbBuilder): Promise<
     applications: run.applications,
     systemDomainsVersion: '24.0',
   });
-  files.progress = 92;
-  await files.uploadFiles(
-    [bytesItem(p('Snapshot/Manifest.plist'), mplist), bytesItem(p('Snapshot/Manifest.db'), ...dbChunks)],
+  run.files.progress = 92;
+  await run.files.uploadFiles(
+    [
+      bytesItem(`${run.udid}/Snapshot/Manifest.plist`, mplist),
+      bytesItem(`${run.udid}/Snapshot/Manifest.db`, ...dbChunks),
+    ],
     mplist.length + chunksLength(dbChunks),
   );
-  await run.checkpoint('moving');
+}
 
-  // 8. Move into place.
-  await uploadStatus(files, udid, status, 'moving');
-  function* moveBatches(): Generator<Array<{ from: string; to: string }>> {
-    for (let i = 0; i < uploads.length; i += BATCH) {
-      yield uploads.slice(i, i + BATCH).map((u) => ({
-        from: p(`Snapshot/${u.fileId.slice(0, 2)}/${u.fileId}`),
-        to: p(`${u.fileId.slice(0, 2)}/${u.fileId}`),
-      }));
-    }
-  }
-  await files.moveBatches(moveBatches(), () => run.checkpoint('moving'));
+/** 8. Move into place. */
+async function moveIntoPlace(run: BackupRun, plan: RunPlan): Promise<void> {
+  const { files, udid } = run;
+  const p = (rel: string): string => `${udid}/${rel}`;
+  await uploadStatus(files, udid, plan.status, 'moving');
+  await files.moveBatches(moveBatches(udid, plan.uploads), () => run.checkpoint('moving'));
   await files.moveItems([
     { from: p('Snapshot/Manifest.plist'), to: p('Manifest.plist') },
     { from: p('Snapshot/Manifest.db'), to: p('Manifest.db') },
   ]);
   files.progress = 96;
-
-  // 9. Remove what the phone no longer has, and the staging folder.
-  await uploadStatus(files, udid, status, 'removing');
-  await run.checkpoint('removing');
-  const gone = removed.map((id) => p(`${id.slice(0, 2)}/${id}`));
-  if (sweep) gone.push(...(await strayBlobs(files, udid, fileIds)));
-  for (let i = 0; i < gone.length; i += BATCH) await files.removeItems(gone.slice(i, i + BATCH));
-  await files.removeItems([p('Snapshot')]);
-
-  // 10. Done.
-  files.progress = 100;
-  await uploadStatus(files, udid, status, 'finished');
-  await record?.clear();
-  await run.checkpoint('finished');
-  return { code: 0, description: '', full, uploadedFiles, uploadedBytes };
 }
 
-/** A file's blob to upload (a class: no closure made per file). */
-class BlobUpload implements UploadItem {
-  readonly devicePath: string;
-
-  constructor(
-    private readonly source: BackupRun['source'],
-    private readonly entry: DeviceEntry,
-    readonly backupPath: string,
-    readonly size: number,
-    private readonly prepare: ReturnType<BackupCrypto['forFile']> | undefined,
-    /** The device cannot read the file to its end: what it read, then this error. */
-    readonly failure: string | undefined,
-  ) {
-    this.devicePath = `/var/mobile/${entry.domain}/${entry.relativePath}`;
+function* moveBatches(udid: string, uploads: readonly Upload[]): Generator<Array<{ from: string; to: string }>> {
+  for (let i = 0; i < uploads.length; i += BATCH) {
+    yield uploads.slice(i, i + BATCH).map((u) => ({
+      from: snapshotPath(udid, u.fileId),
+      to: `${udid}/${u.fileId.slice(0, 2)}/${u.fileId}`,
+    }));
   }
+}
 
-  chunks(): AsyncIterable<Uint8Array> | Iterable<Uint8Array> {
-    const plain = this.source.chunks(this.entry);
-    const blob = this.prepare ? this.prepare.chunks(plain) : plain;
-    return this.failure === undefined ? blob : firstBytes(blob, bytesBeforeFailure(this.size));
-  }
+/** 9. Remove what the phone no longer has, and the staging folder. */
+async function removeGone(run: BackupRun, plan: RunPlan): Promise<void> {
+  const { files, udid } = run;
+  await uploadStatus(files, udid, plan.status, 'removing');
+  await run.checkpoint('removing');
+  const gone = plan.removed.map((id) => `${udid}/${id.slice(0, 2)}/${id}`);
+  if (plan.sweep) gone.push(...(await strayBlobs(files, udid, plan.fileIds)));
+  for (let i = 0; i < gone.length; i += BATCH) await files.removeItems(gone.slice(i, i + BATCH));
+  await files.removeItems([`${udid}/Snapshot`]);
+}
+
+/** 10. Done. */
+async function finish(run: BackupRun, plan: RunPlan): Promise<void> {
+  run.files.progress = 100;
+  await uploadStatus(run.files, run.udid, plan.status, 'finished');
+  await run.source.stagedRecord?.clear();
+  await run.checkpoint('finished');
 }
 
 function chunksLength(chunks: readonly Uint8Array[]): number {
