@@ -24,6 +24,7 @@ import { isSnapshotFinished, readStatusPlist } from './status.js';
 import { lstatMaybe, nodeFs, parentDir, processRuns, type FsLayer } from './fs-layer.js';
 import { parallel } from '../parallel.js';
 import { SNAPSHOT_DIR } from './folder.js';
+import { LinkOrCopy } from './hard-links.js';
 
 /** Where preserved copies live, under the backup root (hidden from `list` as a root entry). */
 export const PREVIOUS_DIR = join('.ibackup', 'previous');
@@ -37,9 +38,6 @@ export interface PreserveOptions {
   /** Copy the files when hard links are impossible (the user agreed to use the space). */
   allowCopy?: boolean;
 }
-
-/** Error codes of file systems without hard links. */
-const NO_LINKS = new Set(['EPERM', 'EXDEV', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK', 'ENOSYS']);
 
 /** The preserved copy's folder of a device. */
 export function previousDir(root: string, udid: string): string {
@@ -237,7 +235,7 @@ export async function completeKeptCopy(dest: string, fs: FsLayer = nodeFs): Prom
 
 /** Hard links (or, with consent, copies) files into a preserved copy; flushes folders in groups. */
 class Linker {
-  private copied = false;
+  private readonly links: LinkOrCopy;
   /** Folders of the copy made (or being made) in this run, with their entries flushed. */
   private readonly made = new Map<string, Promise<void>>();
   /** Folder flushes not started yet: every link made before one starts is covered by it. */
@@ -245,9 +243,18 @@ class Linker {
 
   constructor(
     private readonly fs: FsLayer,
-    private readonly root: string,
-    private readonly allowCopy: boolean,
-  ) {}
+    root: string,
+    allowCopy: boolean,
+  ) {
+    this.links = new LinkOrCopy(fs, {
+      // The file is gone (nothing to keep) or already in the copy (preserved before its change).
+      nothingToDo: new Set(['ENOENT', 'EEXIST']),
+      noLinks: (code, err) => {
+        if (!allowCopy) throw noHardLinks(root, code, err);
+      },
+      copy: (from, to) => this.copyWhole(from, to),
+    });
+  }
 
   /** Makes a folder of the copy; the new folders' entries are flushed with their parents. */
   ensureDir(dir: string, top: string): Promise<void> {
@@ -280,21 +287,13 @@ class Linker {
   }
 
   /** One file into the copy; a file already there stays (it was preserved before a change). */
-  async linkOrCopy(from: string, to: string): Promise<void> {
-    if (!this.copied) {
-      try {
-        await this.fs.link(from, to);
-        return;
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code ?? '';
-        if (code === 'ENOENT' || code === 'EEXIST') return;
-        if (!NO_LINKS.has(code)) throw err;
-        if (!this.allowCopy) throw noHardLinks(this.root, code, err);
-        this.copied = true;
-      }
-    }
+  linkOrCopy(from: string, to: string): Promise<void> {
+    return this.links.place(from, to);
+  }
+
+  /** A copy is written whole under a temporary name and flushed before it takes its name. */
+  private async copyWhole(from: string, to: string): Promise<void> {
     if ((await lstatMaybe(this.fs, from)) === undefined || (await lstatMaybe(this.fs, to)) !== undefined) return;
-    // A copy is written whole under a temporary name and flushed before it takes its name.
     const tmp = `${to}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
     await this.fs.copyFile(from, tmp);
     await this.fs.sync(tmp, false);
