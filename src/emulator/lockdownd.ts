@@ -68,7 +68,7 @@ interface Session {
 /** Serves one lockdown connection until the client closes it or says Goodbye. */
 export async function serveLockdown(link: Link, backend: LockdownBackend): Promise<void> {
   const channel = new PlistChannel(link, { format: 'xml', timeoutMs: 0 });
-  let session: Session | undefined;
+  const conversation = new LockdownConversation(link, backend, channel);
   for (;;) {
     let msg: PlistValue;
     try {
@@ -81,138 +81,161 @@ export async function serveLockdown(link: Link, backend: LockdownBackend): Promi
       await reply(channel, { Error: 'InvalidRequest' });
       continue;
     }
-    const request = msg.Request;
+    if ((await conversation.handle(msg, msg.Request)) === 'end') return;
+  }
+}
+
+/** What follows a request: the next one, or the end of the connection. */
+type Next = 'next' | 'end';
+
+/** One client's requests and the session it holds. */
+class LockdownConversation {
+  private session: Session | undefined;
+
+  constructor(
+    private readonly link: Link,
+    private readonly backend: LockdownBackend,
+    private readonly channel: PlistChannel,
+  ) {}
+
+  async handle(msg: PlistDict, request: string): Promise<Next> {
     const base: PlistDict = { Request: request };
-    const fail = (error: LockdownErrorName): Promise<boolean> => reply(channel, { ...base, Error: error });
     switch (request) {
       case 'QueryType':
-        await reply(channel, { ...base, Type: 'com.apple.mobile.lockdown' });
-        break;
-      case 'GetValue': {
-        const domain = optString(msg.Domain);
-        const key = optString(msg.Key);
-        const r = backend.getValue(domain, key, session !== undefined);
-        const out: PlistDict = { ...base };
-        if (domain !== undefined) out.Domain = domain;
-        if (key !== undefined) out.Key = key;
-        if (r.ok) await reply(channel, { ...out, Value: r.value });
-        else await reply(channel, { ...out, Error: r.error });
-        break;
-      }
-      case 'SetValue': {
-        const key = optString(msg.Key);
-        const value = msg.Value;
-        if (!session) await fail('SessionInactive');
-        else if (key === undefined) await fail('MissingKey');
-        else if (value === undefined) await fail('MissingValue');
-        else {
-          const r = backend.setValue(optString(msg.Domain), key, value);
-          await (r.ok ? reply(channel, base) : fail(r.error));
-        }
-        break;
-      }
-      case 'RemoveValue': {
-        const key = optString(msg.Key);
-        if (!session) await fail('SessionInactive');
-        else if (key === undefined) await fail('MissingKey');
-        else {
-          const r = backend.removeValue(optString(msg.Domain), key);
-          await (r.ok ? reply(channel, base) : fail(r.error));
-        }
-        break;
-      }
-      case 'Pair': {
-        const record = msg.PairRecord;
-        if (!isPlistDict(record)) {
-          await fail('MissingPairRecord');
-          break;
-        }
-        const r = await backend.pair(record);
-        await (r.ok ? reply(channel, { ...base, EscrowBag: r.value }) : fail(r.error));
-        break;
-      }
-      case 'ValidatePair': {
-        const hostId = hostIdOf(msg.PairRecord);
-        if (hostId === undefined) await fail('MissingHostID');
-        else await (backend.isPaired(hostId) ? reply(channel, base) : fail('InvalidHostID'));
-        break;
-      }
-      case 'Unpair': {
-        const hostId = hostIdOf(msg.PairRecord);
-        if (hostId === undefined) await fail('MissingHostID');
-        else if (!backend.isPaired(hostId)) await fail('InvalidHostID');
-        else {
-          await backend.unpair(hostId);
-          await reply(channel, base);
-        }
-        break;
-      }
-      case 'StartSession': {
-        const hostId = optString(msg.HostID);
-        if (hostId === undefined) {
-          await fail('MissingHostID');
-          break;
-        }
-        if (!backend.isPaired(hostId)) {
-          await fail('InvalidHostID');
-          break;
-        }
-        if (session) {
-          await fail('SessionActive');
-          break;
-        }
-        const id = randomUUID().toUpperCase();
-        await reply(channel, { ...base, SessionID: id, EnableSessionSSL: true });
-        try {
-          await channel.startTlsServer(backend.tlsServerOptions(hostId));
-        } catch {
-          channel.close();
-          return;
-        }
-        if (!backend.acceptsClientCertificate(hostId, link.peerCertificate())) {
-          channel.close(); // a device drops a client whose certificate it did not pair with
-          return;
-        }
-        session = { id, hostId };
-        break;
-      }
-      case 'StopSession': {
-        const id = optString(msg.SessionID);
-        if (id === undefined) await fail('MissingSessionID');
-        else if (!session || session.id !== id) await fail('InvalidSessionID');
-        else {
-          session = undefined;
-          // The reply travels inside TLS; the client then sends close_notify and may go on in
-          // plaintext. From iOS 13 the phone sends its own close_notify right after the reply.
-          const replied = reply(channel, { ...base, Result: 'Success' });
-          if (closesTlsAfterStopSession(backend)) await channel.stopTls().catch(() => undefined);
-          await replied;
-        }
-        break;
-      }
-      case 'StartService': {
-        const name = optString(msg.Service);
-        const escrow = msg.EscrowBag instanceof Uint8Array ? msg.EscrowBag : undefined;
-        if (name === undefined) await fail('MissingService');
-        else if (!session) await fail('SessionInactive');
-        else {
-          const r = await backend.startService(name, session.hostId, escrow);
-          if (!r.ok) await fail(r.error);
-          else {
-            const out: PlistDict = { ...base, Service: name, Port: r.value.port };
-            if (r.value.ssl) out.EnableServiceSSL = true;
-            await reply(channel, out);
-          }
-        }
-        break;
-      }
+        await reply(this.channel, { ...base, Type: 'com.apple.mobile.lockdown' });
+        return 'next';
+      case 'GetValue':
+        return this.getValue(msg, base);
+      case 'SetValue':
+        return this.setValue(msg, base);
+      case 'RemoveValue':
+        return this.removeValue(msg, base);
+      case 'Pair':
+        return this.pair(msg, base);
+      case 'ValidatePair':
+        return this.validatePair(msg, base);
+      case 'Unpair':
+        return this.unpair(msg, base);
+      case 'StartSession':
+        return this.startSession(msg, base);
+      case 'StopSession':
+        return this.stopSession(msg, base);
+      case 'StartService':
+        return this.startService(msg, base);
       case 'Goodbye':
-        await reply(channel, base);
-        channel.close();
-        return;
+        await reply(this.channel, base);
+        this.channel.close();
+        return 'end';
       default:
-        await fail('InvalidRequest');
+        return this.fail(base, 'InvalidRequest');
     }
+  }
+
+  private async fail(base: PlistDict, error: LockdownErrorName): Promise<Next> {
+    await reply(this.channel, { ...base, Error: error });
+    return 'next';
+  }
+
+  private async answer(base: PlistDict, r: Outcome<unknown>): Promise<Next> {
+    return r.ok ? this.ok(base) : this.fail(base, r.error);
+  }
+
+  private async ok(dict: PlistDict): Promise<Next> {
+    await reply(this.channel, dict);
+    return 'next';
+  }
+
+  private async getValue(msg: PlistDict, base: PlistDict): Promise<Next> {
+    const domain = optString(msg.Domain);
+    const key = optString(msg.Key);
+    const r = this.backend.getValue(domain, key, this.session !== undefined);
+    const out: PlistDict = { ...base };
+    if (domain !== undefined) out.Domain = domain;
+    if (key !== undefined) out.Key = key;
+    return this.ok(r.ok ? { ...out, Value: r.value } : { ...out, Error: r.error });
+  }
+
+  private async setValue(msg: PlistDict, base: PlistDict): Promise<Next> {
+    const key = optString(msg.Key);
+    const value = msg.Value;
+    if (!this.session) return this.fail(base, 'SessionInactive');
+    if (key === undefined) return this.fail(base, 'MissingKey');
+    if (value === undefined) return this.fail(base, 'MissingValue');
+    return this.answer(base, this.backend.setValue(optString(msg.Domain), key, value));
+  }
+
+  private async removeValue(msg: PlistDict, base: PlistDict): Promise<Next> {
+    const key = optString(msg.Key);
+    if (!this.session) return this.fail(base, 'SessionInactive');
+    if (key === undefined) return this.fail(base, 'MissingKey');
+    return this.answer(base, this.backend.removeValue(optString(msg.Domain), key));
+  }
+
+  private async pair(msg: PlistDict, base: PlistDict): Promise<Next> {
+    const record = msg.PairRecord;
+    if (!isPlistDict(record)) return this.fail(base, 'MissingPairRecord');
+    const r = await this.backend.pair(record);
+    return r.ok ? this.ok({ ...base, EscrowBag: r.value }) : this.fail(base, r.error);
+  }
+
+  private async validatePair(msg: PlistDict, base: PlistDict): Promise<Next> {
+    const hostId = hostIdOf(msg.PairRecord);
+    if (hostId === undefined) return this.fail(base, 'MissingHostID');
+    return this.backend.isPaired(hostId) ? this.ok(base) : this.fail(base, 'InvalidHostID');
+  }
+
+  private async unpair(msg: PlistDict, base: PlistDict): Promise<Next> {
+    const hostId = hostIdOf(msg.PairRecord);
+    if (hostId === undefined) return this.fail(base, 'MissingHostID');
+    if (!this.backend.isPaired(hostId)) return this.fail(base, 'InvalidHostID');
+    await this.backend.unpair(hostId);
+    return this.ok(base);
+  }
+
+  private async startSession(msg: PlistDict, base: PlistDict): Promise<Next> {
+    const hostId = optString(msg.HostID);
+    if (hostId === undefined) return this.fail(base, 'MissingHostID');
+    if (!this.backend.isPaired(hostId)) return this.fail(base, 'InvalidHostID');
+    if (this.session) return this.fail(base, 'SessionActive');
+    const id = randomUUID().toUpperCase();
+    await reply(this.channel, { ...base, SessionID: id, EnableSessionSSL: true });
+    try {
+      await this.channel.startTlsServer(this.backend.tlsServerOptions(hostId));
+    } catch {
+      this.channel.close();
+      return 'end';
+    }
+    if (!this.backend.acceptsClientCertificate(hostId, this.link.peerCertificate())) {
+      this.channel.close(); // a device drops a client whose certificate it did not pair with
+      return 'end';
+    }
+    this.session = { id, hostId };
+    return 'next';
+  }
+
+  private async stopSession(msg: PlistDict, base: PlistDict): Promise<Next> {
+    const id = optString(msg.SessionID);
+    if (id === undefined) return this.fail(base, 'MissingSessionID');
+    if (!this.session || this.session.id !== id) return this.fail(base, 'InvalidSessionID');
+    this.session = undefined;
+    // The reply travels inside TLS; the client then sends close_notify and may go on in
+    // plaintext. From iOS 13 the phone sends its own close_notify right after the reply.
+    const replied = reply(this.channel, { ...base, Result: 'Success' });
+    if (closesTlsAfterStopSession(this.backend)) await this.channel.stopTls().catch(() => undefined);
+    await replied;
+    return 'next';
+  }
+
+  private async startService(msg: PlistDict, base: PlistDict): Promise<Next> {
+    const name = optString(msg.Service);
+    const escrow = msg.EscrowBag instanceof Uint8Array ? msg.EscrowBag : undefined;
+    if (name === undefined) return this.fail(base, 'MissingService');
+    if (!this.session) return this.fail(base, 'SessionInactive');
+    const r = await this.backend.startService(name, this.session.hostId, escrow);
+    if (!r.ok) return this.fail(base, r.error);
+    const out: PlistDict = { ...base, Service: name, Port: r.value.port };
+    if (r.value.ssl) out.EnableServiceSSL = true;
+    return this.ok(out);
   }
 }
 
