@@ -51,151 +51,169 @@ export interface MuxHost {
 
 /** Serves one usbmuxd client socket. */
 export function serveUsbmuxClient(sock: Socket, host: MuxHost): void {
-  const decoder = new UsbmuxDecoder();
-  let unsubscribe: (() => void) | undefined;
-  let unregister: (() => void) | undefined;
-  let busy = Promise.resolve();
-  let handedOff = false;
+  const client = new MuxClient(sock, host);
+  sock.on('data', client.onData);
+  sock.on('error', () => sock.destroy());
+  sock.on('close', () => client.cleanup());
+}
 
-  const cleanup = (): void => {
-    unsubscribe?.();
-    unregister?.();
-    unsubscribe = undefined;
-    unregister = undefined;
-  };
-  const send = (tag: number, payload: PlistDict, version = 1): void => {
-    if (!sock.destroyed) sock.write(encodeUsbmuxPacket({ tag, payload, version }));
-  };
-  const result = (tag: number, n: number, version = 1): void =>
-    send(tag, { MessageType: 'Result', Number: n }, version);
+/** One client of the usbmuxd role: its requests in order, until it closes or connects to a port. */
+class MuxClient {
+  private readonly decoder = new UsbmuxDecoder();
+  private unsubscribe: (() => void) | undefined;
+  private unregister: (() => void) | undefined;
+  private busy = Promise.resolve();
+  private handedOff = false;
 
-  const onData = (chunk: Buffer): void => {
-    decoder.feed(chunk);
-    busy = busy.then(drain).catch(() => {
-      sock.destroy();
-    });
+  constructor(
+    private readonly sock: Socket,
+    private readonly host: MuxHost,
+  ) {}
+
+  readonly onData = (chunk: Buffer): void => {
+    this.decoder.feed(chunk);
+    this.busy = this.busy
+      .then(() => this.drain())
+      .catch(() => {
+        this.sock.destroy();
+      });
   };
 
-  async function drain(): Promise<void> {
-    while (!handedOff && !sock.destroyed) {
+  cleanup(): void {
+    this.unsubscribe?.();
+    this.unregister?.();
+    this.unsubscribe = undefined;
+    this.unregister = undefined;
+  }
+
+  private send(tag: number, payload: PlistDict, version = 1): void {
+    if (!this.sock.destroyed) this.sock.write(encodeUsbmuxPacket({ tag, payload, version }));
+  }
+
+  private result(tag: number, n: number, version = 1): void {
+    this.send(tag, { MessageType: 'Result', Number: n }, version);
+  }
+
+  private async drain(): Promise<void> {
+    while (!this.handedOff && !this.sock.destroyed) {
       let packet: UsbmuxPacket | undefined;
       try {
-        packet = decoder.next();
+        packet = this.decoder.next();
       } catch {
-        sock.destroy(); // garbage or an oversized packet: usbmuxd drops such a client
+        this.sock.destroy(); // garbage or an oversized packet: usbmuxd drops such a client
         return;
       }
       if (!packet) return;
-      await handle(packet);
+      await this.handle(packet);
     }
   }
 
-  async function handle(p: UsbmuxPacket): Promise<void> {
+  private async handle(p: UsbmuxPacket): Promise<void> {
     if (p.kind === 'binary') {
       // The legacy binary protocol is not spoken; clients then retry with plists.
-      sock.write(encodeUsbmuxBinaryResult(p.tag, UsbmuxResult.BADVERSION));
+      this.sock.write(encodeUsbmuxBinaryResult(p.tag, UsbmuxResult.BADVERSION));
       return;
     }
     if (p.version !== 1) {
-      result(p.tag, UsbmuxResult.BADVERSION, p.version > 1 ? 1 : p.version);
+      this.result(p.tag, UsbmuxResult.BADVERSION, p.version > 1 ? 1 : p.version);
       return;
     }
     const msg = p.payload;
     const tag = p.tag;
-    unregister ??= host.registerClient(msg);
+    this.unregister ??= this.host.registerClient(msg);
     switch (msg.MessageType) {
       case 'ListDevices':
-        send(tag, { DeviceList: host.devices().map((d) => d.attachedRecord()) });
-        return;
+        return this.send(tag, { DeviceList: this.host.devices().map((d) => d.attachedRecord()) });
       case 'Listen':
-        result(tag, UsbmuxResult.OK);
-        for (const d of host.devices()) send(0, d.attachedRecord());
-        unsubscribe ??= host.subscribe((e) => {
-          if (e.type === 'attached') send(0, e.device.attachedRecord());
-          else if (e.type === 'detached') send(0, { MessageType: 'Detached', DeviceID: e.deviceId });
-          else send(0, { MessageType: 'Paired', DeviceID: e.deviceId });
-        });
-        return;
-      case 'Connect': {
-        const id = msg.DeviceID;
-        const portNumber = msg.PortNumber;
-        if (typeof portNumber !== 'number') {
-          result(tag, UsbmuxResult.BADCOMMAND);
-          return;
-        }
-        const device = host.devices().find((d) => d.deviceId === id);
-        if (!device) {
-          result(tag, UsbmuxResult.BADDEV);
-          return;
-        }
-        const port = ((portNumber & 0xff) << 8) | ((portNumber >> 8) & 0xff);
-        if (!device.acceptsPort(port)) {
-          result(tag, UsbmuxResult.CONNREFUSED);
-          return;
-        }
-        handedOff = true;
-        sock.off('data', onData);
-        const leftover = decoder.takeRemainder();
-        const link = new Link(sock);
-        result(tag, UsbmuxResult.OK);
-        cleanup();
-        device.connect(port, link);
-        if (leftover.length > 0) link.feedRaw(leftover);
-        return;
-      }
+        return this.listen(tag);
+      case 'Connect':
+        return this.connect(tag, msg);
       case 'ReadBUID':
-        send(tag, { BUID: host.systemBuid() });
-        return;
-      case 'ReadPairRecord': {
-        const id = stringOf(msg.PairRecordID);
-        if (id === undefined) return result(tag, UsbmuxResult.EINVAL);
-        const data = await host.readPairRecord(id);
-        if (data === null) result(tag, UsbmuxResult.ENOENT);
-        else send(tag, { PairRecordData: data });
-        return;
-      }
-      case 'SavePairRecord': {
-        const id = stringOf(msg.PairRecordID);
-        const data = msg.PairRecordData;
-        if (id === undefined || !(data instanceof Uint8Array) || data.length === 0)
-          return result(tag, UsbmuxResult.EINVAL);
-        try {
-          await host.savePairRecord(id, data);
-        } catch {
-          // Not a plist dict, or an id that cannot name a file: usbmuxd answers EINVAL and goes on.
-          return result(tag, UsbmuxResult.EINVAL);
-        }
-        result(tag, UsbmuxResult.OK);
-        return;
-      }
-      case 'DeletePairRecord': {
-        const id = stringOf(msg.PairRecordID);
-        if (id === undefined) return result(tag, UsbmuxResult.EINVAL);
-        result(tag, (await host.deletePairRecord(id)) ? UsbmuxResult.OK : UsbmuxResult.ENOENT);
-        return;
-      }
+        return this.send(tag, { BUID: this.host.systemBuid() });
+      case 'ReadPairRecord':
+        return this.readPairRecord(tag, msg);
+      case 'SavePairRecord':
+        return this.savePairRecord(tag, msg);
+      case 'DeletePairRecord':
+        return this.deletePairRecord(tag, msg);
       case 'ListListeners':
-        send(tag, { ListenerList: host.listeners() });
-        return;
+        return this.send(tag, { ListenerList: this.host.listeners() });
       case USBMUX_EMULATOR_CONTROL:
-        try {
-          const value = await host.control(msg);
-          send(tag, { MessageType: 'Result', Number: 0, Json: JSON.stringify(value ?? null) });
-        } catch (err) {
-          const e = isIbackupError(err)
-            ? err.toJSON()
-            : { code: 'INTERNAL', message: String(err instanceof Error ? err.message : err), remedy: '' };
-          send(tag, { MessageType: 'Result', Number: 1, Json: JSON.stringify({ error: e }) });
-        }
-        return;
+        return this.control(tag, msg);
       default:
-        result(tag, UsbmuxResult.BADCOMMAND);
+        return this.result(tag, UsbmuxResult.BADCOMMAND);
     }
   }
 
-  sock.on('data', onData);
-  sock.on('error', () => sock.destroy());
-  sock.on('close', cleanup);
+  private listen(tag: number): void {
+    this.result(tag, UsbmuxResult.OK);
+    for (const d of this.host.devices()) this.send(0, d.attachedRecord());
+    this.unsubscribe ??= this.host.subscribe((e) => {
+      if (e.type === 'attached') this.send(0, e.device.attachedRecord());
+      else if (e.type === 'detached') this.send(0, { MessageType: 'Detached', DeviceID: e.deviceId });
+      else this.send(0, { MessageType: 'Paired', DeviceID: e.deviceId });
+    });
+  }
+
+  /** Connect: after OK the socket is a raw pipe to the device port. */
+  private connect(tag: number, msg: PlistDict): void {
+    const id = msg.DeviceID;
+    const portNumber = msg.PortNumber;
+    if (typeof portNumber !== 'number') return this.result(tag, UsbmuxResult.BADCOMMAND);
+    const device = this.host.devices().find((d) => d.deviceId === id);
+    if (!device) return this.result(tag, UsbmuxResult.BADDEV);
+    const port = ((portNumber & 0xff) << 8) | ((portNumber >> 8) & 0xff);
+    if (!device.acceptsPort(port)) return this.result(tag, UsbmuxResult.CONNREFUSED);
+    this.handedOff = true;
+    this.sock.off('data', this.onData);
+    const leftover = this.decoder.takeRemainder();
+    const link = new Link(this.sock);
+    this.result(tag, UsbmuxResult.OK);
+    this.cleanup();
+    device.connect(port, link);
+    if (leftover.length > 0) link.feedRaw(leftover);
+  }
+
+  private async readPairRecord(tag: number, msg: PlistDict): Promise<void> {
+    const id = stringOf(msg.PairRecordID);
+    if (id === undefined) return this.result(tag, UsbmuxResult.EINVAL);
+    const data = await this.host.readPairRecord(id);
+    if (data === null) this.result(tag, UsbmuxResult.ENOENT);
+    else this.send(tag, { PairRecordData: data });
+  }
+
+  private async savePairRecord(tag: number, msg: PlistDict): Promise<void> {
+    const id = stringOf(msg.PairRecordID);
+    const data = msg.PairRecordData;
+    if (id === undefined || !(data instanceof Uint8Array) || data.length === 0)
+      return this.result(tag, UsbmuxResult.EINVAL);
+    try {
+      await this.host.savePairRecord(id, data);
+    } catch {
+      // Not a plist dict, or an id that cannot name a file: usbmuxd answers EINVAL and goes on.
+      return this.result(tag, UsbmuxResult.EINVAL);
+    }
+    this.result(tag, UsbmuxResult.OK);
+  }
+
+  private async deletePairRecord(tag: number, msg: PlistDict): Promise<void> {
+    const id = stringOf(msg.PairRecordID);
+    if (id === undefined) return this.result(tag, UsbmuxResult.EINVAL);
+    this.result(tag, (await this.host.deletePairRecord(id)) ? UsbmuxResult.OK : UsbmuxResult.ENOENT);
+  }
+
+  /** The emulator's private control message: a JSON result, or the error as JSON. */
+  private async control(tag: number, msg: PlistDict): Promise<void> {
+    try {
+      const value = await this.host.control(msg);
+      this.send(tag, { MessageType: 'Result', Number: 0, Json: JSON.stringify(value ?? null) });
+    } catch (err) {
+      const e = isIbackupError(err)
+        ? err.toJSON()
+        : { code: 'INTERNAL', message: String(err instanceof Error ? err.message : err), remedy: '' };
+      this.send(tag, { MessageType: 'Result', Number: 1, Json: JSON.stringify({ error: e }) });
+    }
+  }
 }
 
 function stringOf(v: PlistValue | undefined): string | undefined {
