@@ -136,21 +136,16 @@ export class JobManager {
     const job = new Job(udid, kind, phase);
     this.jobs.set(job.id, job);
     this.prune();
-    let lastSent = 0;
-    let timer: NodeJS.Timeout | undefined;
-    const sendNow = (): void => {
-      if (timer) clearTimeout(timer);
-      timer = undefined;
-      lastSent = Date.now();
-      this.opts.publish(job.view());
-    };
-    const sendSoon = (): void => {
-      if (timer) return;
-      const wait = lastSent + this.throttleMs - Date.now();
-      if (wait <= 0) sendNow();
-      else timer = setTimeout(sendNow, wait);
-    };
-    const ctl: JobControl = {
+    const send = throttledSender(() => this.opts.publish(job.view()), this.throttleMs);
+    send.now();
+    this.opts.onChange?.(job);
+    job.done = this.runToEnd(job, run, this.control(job, send), send);
+    return job;
+  }
+
+  /** What the job's code reports through: progress (phase changes sent at once), warnings. */
+  private control(job: Job, send: Sender): JobControl {
+    return {
       signal: job.controller.signal,
       progress: (p) => {
         if (!job.running) return;
@@ -161,44 +156,43 @@ export class JobManager {
         if (p.bytesTotal !== undefined) job.bytesTotal = p.bytesTotal;
         if (p.filesDone !== undefined) job.filesDone = p.filesDone;
         if (phaseChanged) {
-          sendNow();
+          send.now();
           this.opts.onChange?.(job);
-        } else sendSoon();
+        } else send.soon();
       },
       warn: (message) => {
         if (!job.running || job.warnings.includes(message)) return;
         job.warnings.push(message);
-        sendNow();
+        send.now();
       },
     };
-    sendNow();
-    this.opts.onChange?.(job);
-    job.done = (async () => {
-      try {
-        job.result = await run(ctl);
-        // What finished despite a late cancel is done (a complete backup is a complete backup).
-        job.state = 'done';
-      } catch (err) {
-        job.cause = err;
-        if (job.controller.signal.aborted || (isIbackupError(err) && err.code === 'CANCELLED')) {
-          job.state = 'cancelled';
-          job.error =
-            isIbackupError(err) && err.code === 'CANCELLED' ? err.toJSON() : new IbackupError('CANCELLED').toJSON();
-        } else {
-          job.state = 'failed';
-          job.error = errorView(err, this.opts.log);
-        }
+  }
+
+  /** Runs the job's code and records how it ended: done, cancelled or failed. */
+  private async runToEnd(job: Job, run: JobRunner, ctl: JobControl, send: Sender): Promise<void> {
+    try {
+      job.result = await run(ctl);
+      // What finished despite a late cancel is done (a complete backup is a complete backup).
+      job.state = 'done';
+    } catch (err) {
+      job.cause = err;
+      if (job.controller.signal.aborted || (isIbackupError(err) && err.code === 'CANCELLED')) {
+        job.state = 'cancelled';
+        job.error =
+          isIbackupError(err) && err.code === 'CANCELLED' ? err.toJSON() : new IbackupError('CANCELLED').toJSON();
+      } else {
+        job.state = 'failed';
+        job.error = errorView(err, this.opts.log);
       }
-      job.finishedMs = Date.now();
-      sendNow();
-      try {
-        this.opts.onChange?.(job);
-        this.opts.onEnd?.(job);
-      } catch (err) {
-        this.opts.log?.(`after a job: ${String(err)}`);
-      }
-    })();
-    return job;
+    }
+    job.finishedMs = Date.now();
+    send.now();
+    try {
+      this.opts.onChange?.(job);
+      this.opts.onEnd?.(job);
+    } catch (err) {
+      this.opts.log?.(`after a job: ${String(err)}`);
+    }
   }
 
   /** Asks a running job to stop; it ends `cancelled` (a finished job is returned as it is). */
@@ -226,6 +220,30 @@ export class JobManager {
     const finished = [...this.jobs.values()].filter((j) => !j.running);
     for (const j of finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED))) this.jobs.delete(j.id);
   }
+}
+
+/** Sends a job's view now, or soon: at most one per `throttleMs`, the latest state. */
+interface Sender {
+  now(): void;
+  soon(): void;
+}
+
+function throttledSender(publish: () => void, throttleMs: number): Sender {
+  let lastSent = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const now = (): void => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    lastSent = Date.now();
+    publish();
+  };
+  const soon = (): void => {
+    if (timer) return;
+    const wait = lastSent + throttleMs - Date.now();
+    if (wait <= 0) now();
+    else timer = setTimeout(now, wait);
+  };
+  return { now, soon };
 }
 
 const BUSY_WHAT: Record<JobKind, string> = {

@@ -3,18 +3,16 @@
  * and Restore Backup. The long ones run as jobs; the encryption change answers when it is done.
  */
 import type { Hono } from 'hono';
-import { backupDevice } from '../app/backup.js';
+import { backupDevice, type BackupProgress } from '../app/backup.js';
 import { changeEncryption } from '../app/encryption.js';
-import { checkBackupPassword } from '../app/password.js';
-import { KeyCache } from '../app/password.js';
+import { checkBackupPassword, KeyCache } from '../app/password.js';
 import { restoreDevice } from '../app/restore.js';
 import { IbackupError } from '../errors.js';
-import type { EncryptionResponse, JobView } from './api.js';
+import type { EncryptionRequest, EncryptionResponse, JobView } from './api.js';
 import { oneOf, onlyFields, optionalBoolean, optionalPassword, readJson, requiredString } from './body.js';
 import { backupViews, type Deps } from './deps.js';
 import { badField } from './http-errors.js';
-import { busyError, type JobControl } from './jobs.js';
-import type { BackupProgress } from '../app/backup.js';
+import { busyError, type Job, type JobControl } from './jobs.js';
 
 const UDID = /^[A-Za-z0-9-]{1,100}$/;
 
@@ -34,125 +32,142 @@ function reportProgress(ctl: JobControl, p: BackupProgress, restoring = false): 
   });
 }
 
-export function registerDeviceRoutes(app: Hono, deps: Deps): void {
-  const { monitor, jobs } = deps;
+/** The device must be connected, not busy, and trusted. */
+function ready(deps: Deps, udid: string): void {
+  const entry = deps.monitor.entry(udid);
+  const busy = deps.jobs.runningOn(entry.udid);
+  if (busy) throw busyError(busy);
+  if (!entry.summary.paired) {
+    throw new IbackupError('NOT_PAIRED', {
+      message: 'This computer is not trusted by the iPhone yet.',
+      remedy: 'Unlock the iPhone, press Trust here and tap "Trust" on the iPhone.',
+    });
+  }
+}
 
-  /** The device must be connected, not busy, and trusted. */
-  const ready = (udid: string): void => {
-    const entry = monitor.entry(udid);
-    const busy = jobs.runningOn(entry.udid);
-    if (busy) throw busyError(busy);
-    if (!entry.summary.paired) {
-      throw new IbackupError('NOT_PAIRED', {
-        message: 'This computer is not trusted by the iPhone yet.',
-        remedy: 'Unlock the iPhone, press Trust here and tap "Trust" on the iPhone.',
-      });
-    }
+/** POST /api/devices/:udid/backup: Back Up Now as a job. */
+async function startBackup(deps: Deps, udid: string, raw: Request): Promise<Job> {
+  const body = await readJson(raw);
+  onlyFields(body, ['full', 'verify', 'password']);
+  const full = optionalBoolean(body, 'full') === true;
+  const verify = optionalBoolean(body, 'verify') === true;
+  const password = optionalPassword(body, 'password');
+  ready(deps, udid);
+  const device = deps.monitor.device(udid);
+  const root = deps.roots[0] as string;
+  return deps.jobs.start(deps.monitor.entry(udid).udid, 'backup', 'preparing', async (ctl) => {
+    const r = await backupDevice(device, {
+      root,
+      full,
+      verify,
+      // The password (for --verify of an encrypted backup) stays in this closure: never stored or sent back.
+      unlock: { keyCache: new KeyCache(), ...(password === undefined ? {} : { password: async () => password }) },
+      signal: ctl.signal,
+      onProgress: (p) => reportProgress(ctl, p),
+      onWarning: (m) => ctl.warn(m),
+    });
+    return {
+      path: r.path,
+      date: r.date,
+      sizeBytes: r.sizeBytes,
+      full: r.full,
+      encrypted: r.encrypted,
+      verified: r.verified,
+    };
+  });
+}
+
+/** The encryption request, each password present exactly when the action needs it. */
+async function encryptionRequest(
+  raw: Request,
+): Promise<Required<Pick<EncryptionRequest, 'action'>> & EncryptionRequest> {
+  const body = await readJson(raw);
+  onlyFields(body, ['action', 'password', 'newPassword']);
+  const action = oneOf(body, 'action', ['on', 'off', 'change'] as const);
+  const password = optionalPassword(body, 'password');
+  const newPassword = optionalPassword(body, 'newPassword');
+  if (action !== 'on' && password === undefined) throw badField('password', 'is missing (the current backup password)');
+  if (action !== 'off' && newPassword === undefined)
+    throw badField('newPassword', 'is missing (the new backup password)');
+  if (action === 'on' && password !== undefined)
+    throw badField('password', 'is not expected when turning encryption on');
+  if (action === 'off' && newPassword !== undefined)
+    throw badField('newPassword', 'is not expected when turning encryption off');
+  return {
+    action,
+    ...(password === undefined ? {} : { password }),
+    ...(newPassword === undefined ? {} : { newPassword }),
   };
+}
 
-  app.get('/api/devices', (c) => c.json(monitor.snapshot()));
+/** POST /api/devices/:udid/encryption: runs as a job (the device is busy meanwhile), answers when done. */
+async function changeEncryptionNow(deps: Deps, udid: string, raw: Request): Promise<EncryptionResponse> {
+  const { action, password, newPassword } = await encryptionRequest(raw);
+  ready(deps, udid);
+  const device = deps.monitor.device(udid);
+  const job = deps.jobs.start(deps.monitor.entry(udid).udid, 'encryption', 'changing', async (ctl) => {
+    const r = await changeEncryption(device, action, {
+      root: deps.roots[0] as string,
+      password: (action === 'on' ? newPassword : password) as string,
+      ...(action === 'change' ? { newPassword: newPassword as string } : {}),
+      signal: ctl.signal,
+      onPasscodePrompt: (shown) => ctl.progress({ phase: shown ? 'waiting-for-passcode' : 'changing' }),
+    });
+    return { encrypted: r.encryption };
+  });
+  await job.done;
+  if (job.state !== 'done') throw job.cause ?? new IbackupError('CANCELLED');
+  return { udid: device.udid, encryption: job.result?.encrypted === true };
+}
+
+/** POST /api/devices/:udid/restore: a listed complete backup, its password checked first; then a job. */
+async function startRestore(deps: Deps, udid: string, raw: Request): Promise<Job> {
+  const body = await readJson(raw);
+  onlyFields(body, ['path', 'password']);
+  const path = requiredString(body, 'path');
+  const password = optionalPassword(body, 'password');
+  ready(deps, udid);
+  const listed = (await backupViews(deps.roots)).find((b) => b.path === path);
+  if (!listed) throw unknownBackup(path);
+  if (!listed.complete) {
+    throw new IbackupError('BACKUP_INCOMPLETE', {
+      message: 'This backup is not complete, so it cannot be restored.',
+      remedy: 'Choose a complete backup, or make a new one.',
+    });
+  }
+  // The password is checked here, before the iPhone is touched (the job verifies the whole backup again).
+  await checkBackupPassword(path, password === undefined ? {} : { password: async () => password });
+  const device = deps.monitor.device(udid);
+  return deps.jobs.start(deps.monitor.entry(udid).udid, 'restore', 'preparing', async (ctl) => {
+    const r = await restoreDevice(device, {
+      backupDir: path,
+      ...(password === undefined ? {} : { password: async () => password }),
+      signal: ctl.signal,
+      onProgress: (p) => reportProgress(ctl, p, true),
+    });
+    return { path: r.from, encrypted: r.encrypted };
+  });
+}
+
+export function registerDeviceRoutes(app: Hono, deps: Deps): void {
+  const jobReply = (job: Job): { job: JobView } => ({ job: job.view() });
+
+  app.get('/api/devices', (c) => c.json(deps.monitor.snapshot()));
 
   app.post('/api/devices/:udid/trust', async (c) => {
     const udid = udidParam(c.req.param('udid'));
     onlyFields(await readJson(c.req.raw), []);
-    const job = monitor.startTrust(udid);
-    return c.json({ job: job.view() } satisfies { job: JobView });
+    return c.json(jobReply(deps.monitor.startTrust(udid)));
   });
-
-  app.post('/api/devices/:udid/backup', async (c) => {
-    const udid = udidParam(c.req.param('udid'));
-    const body = await readJson(c.req.raw);
-    onlyFields(body, ['full', 'verify', 'password']);
-    const full = optionalBoolean(body, 'full') === true;
-    const verify = optionalBoolean(body, 'verify') === true;
-    const password = optionalPassword(body, 'password');
-    ready(udid);
-    const device = monitor.device(udid);
-    const root = deps.roots[0] as string;
-    const job = jobs.start(monitor.entry(udid).udid, 'backup', 'preparing', async (ctl) => {
-      const r = await backupDevice(device, {
-        root,
-        full,
-        verify,
-        // The password (for --verify of an encrypted backup) stays in this closure: never stored or sent back.
-        unlock: { keyCache: new KeyCache(), ...(password === undefined ? {} : { password: async () => password }) },
-        signal: ctl.signal,
-        onProgress: (p) => reportProgress(ctl, p),
-        onWarning: (m) => ctl.warn(m),
-      });
-      return {
-        path: r.path,
-        date: r.date,
-        sizeBytes: r.sizeBytes,
-        full: r.full,
-        encrypted: r.encrypted,
-        verified: r.verified,
-      };
-    });
-    return c.json({ job: job.view() } satisfies { job: JobView });
-  });
-
-  app.post('/api/devices/:udid/encryption', async (c) => {
-    const udid = udidParam(c.req.param('udid'));
-    const body = await readJson(c.req.raw);
-    onlyFields(body, ['action', 'password', 'newPassword']);
-    const action = oneOf(body, 'action', ['on', 'off', 'change'] as const);
-    const password = optionalPassword(body, 'password');
-    const newPassword = optionalPassword(body, 'newPassword');
-    if (action !== 'on' && password === undefined)
-      throw badField('password', 'is missing (the current backup password)');
-    if (action !== 'off' && newPassword === undefined)
-      throw badField('newPassword', 'is missing (the new backup password)');
-    if (action === 'on' && password !== undefined)
-      throw badField('password', 'is not expected when turning encryption on');
-    if (action === 'off' && newPassword !== undefined)
-      throw badField('newPassword', 'is not expected when turning encryption off');
-    ready(udid);
-    const device = monitor.device(udid);
-    const job = jobs.start(monitor.entry(udid).udid, 'encryption', 'changing', async (ctl) => {
-      const r = await changeEncryption(device, action, {
-        root: deps.roots[0] as string,
-        password: (action === 'on' ? newPassword : password) as string,
-        ...(action === 'change' ? { newPassword: newPassword as string } : {}),
-        signal: ctl.signal,
-        onPasscodePrompt: (shown) => ctl.progress({ phase: shown ? 'waiting-for-passcode' : 'changing' }),
-      });
-      return { encrypted: r.encryption };
-    });
-    await job.done;
-    if (job.state !== 'done') throw job.cause ?? new IbackupError('CANCELLED');
-    return c.json({ udid: device.udid, encryption: job.result?.encrypted === true } satisfies EncryptionResponse);
-  });
-
-  app.post('/api/devices/:udid/restore', async (c) => {
-    const udid = udidParam(c.req.param('udid'));
-    const body = await readJson(c.req.raw);
-    onlyFields(body, ['path', 'password']);
-    const path = requiredString(body, 'path');
-    const password = optionalPassword(body, 'password');
-    ready(udid);
-    const listed = (await backupViews(deps.roots)).find((b) => b.path === path);
-    if (!listed) throw unknownBackup(path);
-    if (!listed.complete) {
-      throw new IbackupError('BACKUP_INCOMPLETE', {
-        message: 'This backup is not complete, so it cannot be restored.',
-        remedy: 'Choose a complete backup, or make a new one.',
-      });
-    }
-    // The password is checked here, before the iPhone is touched (the job verifies the whole backup again).
-    await checkBackupPassword(path, password === undefined ? {} : { password: async () => password });
-    const device = monitor.device(udid);
-    const job = jobs.start(monitor.entry(udid).udid, 'restore', 'preparing', async (ctl) => {
-      const r = await restoreDevice(device, {
-        backupDir: path,
-        ...(password === undefined ? {} : { password: async () => password }),
-        signal: ctl.signal,
-        onProgress: (p) => reportProgress(ctl, p, true),
-      });
-      return { path: r.from, encrypted: r.encrypted };
-    });
-    return c.json({ job: job.view() } satisfies { job: JobView });
-  });
+  app.post('/api/devices/:udid/backup', async (c) =>
+    c.json(jobReply(await startBackup(deps, udidParam(c.req.param('udid')), c.req.raw))),
+  );
+  app.post('/api/devices/:udid/encryption', async (c) =>
+    c.json(await changeEncryptionNow(deps, udidParam(c.req.param('udid')), c.req.raw)),
+  );
+  app.post('/api/devices/:udid/restore', async (c) =>
+    c.json(jobReply(await startRestore(deps, udidParam(c.req.param('udid')), c.req.raw))),
+  );
 }
 
 /** A path that GET /api/backups did not list (nothing else may be touched). */

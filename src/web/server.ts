@@ -54,15 +54,8 @@ export interface UiServer {
   close(): Promise<void>;
 }
 
-export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
-  if (opts.backupDirs.length === 0) throw new IbackupError('USAGE', { message: 'The web app needs a backup folder.' });
-  const log: Log = opts.log ?? ((line) => process.stderr.write(`ibackup ui: ${line}\n`));
-  const token = opts.token ?? newToken();
-  const ctx = opts.ctx ?? openHost(opts.host ?? {});
-  const uiDir = opts.uiDir ?? defaultUiDir();
-  let port = opts.port ?? 0;
-  const portNow = (): number => port;
-
+/** The event bus, the jobs and the device monitor, wired to each other. */
+function wire(opts: UiServerOptions, ctx: HostContext, log: Log): Deps {
   const bus = new EventBus();
   const jobs = new JobManager({
     publish: (job) => bus.publish({ type: 'job', job }),
@@ -84,7 +77,11 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
     ...(opts.trustTimeoutMs === undefined ? {} : { trustTimeoutMs: opts.trustTimeoutMs }),
   });
   const deps: Deps = { monitor, jobs, bus, roots: opts.backupDirs, log };
+  return deps;
+}
 
+/** The routes behind the security headers, the Host/Origin check and the token; the page for the rest. */
+function buildApp(deps: Deps, token: string, portNow: () => number, uiDir: string): Hono {
   const app = new Hono();
   app.use('*', securityHeaders());
   app.use('*', sameOriginOnly(portNow));
@@ -98,9 +95,12 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   });
   app.on(['GET', 'HEAD'], '*', (c) => serveUi(c, uiDir));
   app.notFound((c) => c.json(apiError(new IbackupError('NOT_FOUND')), 404));
-  app.onError((err, c) => c.json(apiError(err, log), statusOf(err)));
+  app.onError((err, c) => c.json(apiError(err, deps.log), statusOf(err)));
+  return app;
+}
 
-  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+/** Listens on 127.0.0.1:`port`; resolves with the port it got (a free one for 0). */
+async function listen(server: Server, port: number): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       reject(
@@ -120,26 +120,37 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
     });
   });
   const address = server.address();
-  if (address !== null && typeof address === 'object') port = address.port;
-  server.on('error', (err) => log(`server: ${err.message}`));
-  await monitor.start();
+  return address !== null && typeof address === 'object' ? address.port : port;
+}
 
+/** Cancels running jobs, stops the monitor, ends the event streams, stops listening (once). */
+function closer(deps: Deps, server: Server): () => Promise<void> {
   let closing: Promise<void> | undefined;
-  return {
-    url: `http://127.0.0.1:${port}/?token=${token}`,
-    port,
-    token,
-    close() {
-      closing ??= (async () => {
-        await jobs.cancelAll();
-        await monitor.stop();
-        bus.closeAll();
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
-      })();
-      return closing;
-    },
+  return () => {
+    closing ??= (async () => {
+      await deps.jobs.cancelAll();
+      await deps.monitor.stop();
+      deps.bus.closeAll();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    })();
+    return closing;
   };
+}
+
+export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
+  if (opts.backupDirs.length === 0) throw new IbackupError('USAGE', { message: 'The web app needs a backup folder.' });
+  const log: Log = opts.log ?? ((line) => process.stderr.write(`ibackup ui: ${line}\n`));
+  const token = opts.token ?? newToken();
+  const ctx = opts.ctx ?? openHost(opts.host ?? {});
+  const uiDir = opts.uiDir ?? defaultUiDir();
+  let port = opts.port ?? 0;
+  const deps = wire(opts, ctx, log);
+  const server = createAdaptorServer({ fetch: buildApp(deps, token, () => port, uiDir).fetch }) as Server;
+  port = await listen(server, port);
+  server.on('error', (err) => log(`server: ${err.message}`));
+  await deps.monitor.start();
+  return { url: `http://127.0.0.1:${port}/?token=${token}`, port, token, close: closer(deps, server) };
 }
