@@ -65,131 +65,8 @@ export interface AfcDeviceInfo {
 
 export function serveAfc(link: Link, fs: AfcFileSystem, locks: AfcLocks, deviceInfo: () => AfcDeviceInfo): void {
   const decoder = new AfcDecoder();
-  const handles = new Map<number, Handle>();
-  const owner = {};
-  let nextHandle = 1;
+  const conn = new AfcConnection(link, fs, locks, deviceInfo);
   let queue = Promise.resolve();
-
-  const reply = (p: AfcPacket, operation: number, headerPayload?: Uint8Array, payload?: Uint8Array): Promise<void> =>
-    link.write(
-      encodeAfcPacket({
-        packetNum: p.packetNum,
-        operation,
-        ...(headerPayload ? { headerPayload } : {}),
-        ...(payload ? { payload } : {}),
-      }),
-    );
-  const status = (p: AfcPacket, code: number): Promise<void> => reply(p, AfcOp.Status, encodeAfcU64(code));
-  const fsStatus = (p: AfcPacket, r: FsResult): Promise<void> => status(p, FS_STATUS[r]);
-  const path = (p: AfcPacket): string | undefined => normalizeAfcPath(decodeAfcPath(p.body));
-
-  async function handle(p: AfcPacket): Promise<void> {
-    switch (p.operation) {
-      case AfcOp.GetDeviceInfo:
-        return reply(p, AfcOp.Data, undefined, encodeAfcKeyValues({ ...deviceInfo() }));
-      case AfcOp.ReadDir: {
-        const at = path(p);
-        const names = at === undefined ? undefined : fs.list(at);
-        if (!names)
-          return status(
-            p,
-            at !== undefined && fs.stat(at)?.type === 'file' ? AfcStatus.ReadError : AfcStatus.ObjectNotFound,
-          );
-        return reply(p, AfcOp.Data, undefined, encodeAfcStrings(['.', '..', ...names]));
-      }
-      case AfcOp.GetFileInfo: {
-        const at = path(p);
-        const st = at === undefined ? undefined : fs.stat(at);
-        if (!st) return status(p, AfcStatus.ObjectNotFound);
-        const ns = String(BigInt(Math.round(st.mtimeMs)) * 1_000_000n);
-        return reply(
-          p,
-          AfcOp.Data,
-          undefined,
-          encodeAfcKeyValues({
-            st_size: String(st.size),
-            st_blocks: String(Math.ceil(st.size / 512)),
-            st_nlink: st.type === 'dir' ? '2' : '1',
-            st_ifmt: st.type === 'dir' ? 'S_IFDIR' : 'S_IFREG',
-            st_mtime: ns,
-            st_birthtime: ns,
-          }),
-        );
-      }
-      case AfcOp.MakeDir: {
-        const at = path(p);
-        return at === undefined ? status(p, AfcStatus.InvalidArg) : fsStatus(p, fs.mkdirs(at));
-      }
-      case AfcOp.RemovePath: {
-        const at = path(p);
-        return at === undefined ? status(p, AfcStatus.InvalidArg) : fsStatus(p, fs.remove(at));
-      }
-      case AfcOp.RenamePath: {
-        const { from, to } = decodeAfcRename(p.body);
-        const a = normalizeAfcPath(from);
-        const b = normalizeAfcPath(to);
-        return a === undefined || b === undefined ? status(p, AfcStatus.InvalidArg) : fsStatus(p, fs.rename(a, b));
-      }
-      case AfcOp.FileOpen: {
-        const { mode, path: raw } = decodeAfcFileOpen(p.body);
-        const at = normalizeAfcPath(raw);
-        if (at === undefined || mode < 1 || mode > 6) return status(p, AfcStatus.InvalidArg);
-        const st = fs.stat(at);
-        if (st?.type === 'dir') return status(p, AfcStatus.ObjectIsDir);
-        if (mode === AfcFileMode.ReadOnly) {
-          if (!st) return status(p, AfcStatus.ObjectNotFound);
-        } else {
-          const r = fs.create(at, mode === AfcFileMode.WriteOnly || mode === AfcFileMode.WriteRead);
-          if (r !== 'ok') return fsStatus(p, r);
-        }
-        const h = nextHandle++;
-        const appending = mode === AfcFileMode.Append || mode === AfcFileMode.ReadAppend;
-        handles.set(h, {
-          path: at,
-          pos: appending ? (fs.stat(at)?.size ?? 0) : 0,
-          writable: mode !== AfcFileMode.ReadOnly,
-        });
-        return reply(p, AfcOp.FileOpenResult, encodeAfcU64(h));
-      }
-      case AfcOp.FileRead: {
-        const { handle: h, length } = decodeAfcFileRead(p.body);
-        const f = handles.get(h);
-        if (!f) return status(p, AfcStatus.InvalidArg);
-        const data = (await fs.read(f.path, f.pos, Math.min(length, MAX_READ))) ?? new Uint8Array(0);
-        f.pos += data.length;
-        return reply(p, AfcOp.Data, undefined, data);
-      }
-      case AfcOp.FileWrite: {
-        const { handle: h, data } = decodeAfcFileWrite(p.body);
-        const f = handles.get(h);
-        if (!f || !f.writable) return status(p, f ? AfcStatus.PermDenied : AfcStatus.InvalidArg);
-        const r = fs.write(f.path, f.pos, data);
-        if (r === 'ok') f.pos += data.length;
-        return fsStatus(p, r);
-      }
-      case AfcOp.FileClose: {
-        const h = decodeAfcU64(p.body, 'file handle');
-        const f = handles.get(h);
-        if (!f) return status(p, AfcStatus.InvalidArg);
-        handles.delete(h);
-        locks.unlockAll(owner, f.path);
-        return status(p, AfcStatus.Success);
-      }
-      case AfcOp.FileLock: {
-        const { handle: h, op } = decodeAfcFileLock(p.body);
-        const f = handles.get(h);
-        if (!f) return status(p, AfcStatus.InvalidArg);
-        if ((op & 8) !== 0) {
-          locks.unlockAll(owner, f.path);
-          return status(p, AfcStatus.Success);
-        }
-        return status(p, locks.lock(f.path, owner, (op & 2) !== 0) ? AfcStatus.Success : AfcStatus.OpWouldBlock);
-      }
-      default:
-        return status(p, AfcStatus.OpNotSupported);
-    }
-  }
-
   link.on('data', (chunk: Buffer) => {
     let packets: AfcPacket[];
     try {
@@ -199,10 +76,180 @@ export function serveAfc(link: Link, fs: AfcFileSystem, locks: AfcLocks, deviceI
       return;
     }
     for (const p of packets) {
-      queue = queue.then(() => handle(p)).catch(() => status(p, AfcStatus.InvalidArg).catch(() => link.close()));
+      queue = queue
+        .then(() => conn.handle(p))
+        .catch(() => conn.status(p, AfcStatus.InvalidArg).catch(() => link.close()));
     }
   });
-  link.once('end', () => locks.unlockAll(owner));
+  link.once('end', () => locks.unlockAll(conn.owner));
+}
+
+/** One AFC connection: its open files, its locks, one method per operation. */
+class AfcConnection {
+  /** Who holds this connection's locks. */
+  readonly owner = {};
+  private readonly handles = new Map<number, Handle>();
+  private nextHandle = 1;
+
+  constructor(
+    private readonly link: Link,
+    private readonly fs: AfcFileSystem,
+    private readonly locks: AfcLocks,
+    private readonly deviceInfo: () => AfcDeviceInfo,
+  ) {}
+
+  handle(p: AfcPacket): Promise<void> {
+    switch (p.operation) {
+      case AfcOp.GetDeviceInfo:
+        return this.reply(p, AfcOp.Data, undefined, encodeAfcKeyValues({ ...this.deviceInfo() }));
+      case AfcOp.ReadDir:
+        return this.readDir(p);
+      case AfcOp.GetFileInfo:
+        return this.fileInfo(p);
+      case AfcOp.MakeDir:
+        return this.onPath(p, (at) => this.fs.mkdirs(at));
+      case AfcOp.RemovePath:
+        return this.onPath(p, (at) => this.fs.remove(at));
+      case AfcOp.RenamePath:
+        return this.rename(p);
+      case AfcOp.FileOpen:
+        return this.open(p);
+      case AfcOp.FileRead:
+        return this.read(p);
+      case AfcOp.FileWrite:
+        return this.write(p);
+      case AfcOp.FileClose:
+        return this.close(p);
+      case AfcOp.FileLock:
+        return this.lock(p);
+      default:
+        return this.status(p, AfcStatus.OpNotSupported);
+    }
+  }
+
+  status(p: AfcPacket, code: number): Promise<void> {
+    return this.reply(p, AfcOp.Status, encodeAfcU64(code));
+  }
+
+  private reply(p: AfcPacket, operation: number, headerPayload?: Uint8Array, payload?: Uint8Array): Promise<void> {
+    return this.link.write(
+      encodeAfcPacket({
+        packetNum: p.packetNum,
+        operation,
+        ...(headerPayload ? { headerPayload } : {}),
+        ...(payload ? { payload } : {}),
+      }),
+    );
+  }
+
+  private fsStatus(p: AfcPacket, r: FsResult): Promise<void> {
+    return this.status(p, FS_STATUS[r]);
+  }
+
+  private path(p: AfcPacket): string | undefined {
+    return normalizeAfcPath(decodeAfcPath(p.body));
+  }
+
+  /** An operation on the packet's path (MakeDir, RemovePath). */
+  private onPath(p: AfcPacket, op: (at: string) => FsResult): Promise<void> {
+    const at = this.path(p);
+    return at === undefined ? this.status(p, AfcStatus.InvalidArg) : this.fsStatus(p, op(at));
+  }
+
+  private readDir(p: AfcPacket): Promise<void> {
+    const at = this.path(p);
+    const names = at === undefined ? undefined : this.fs.list(at);
+    if (!names) {
+      const isFile = at !== undefined && this.fs.stat(at)?.type === 'file';
+      return this.status(p, isFile ? AfcStatus.ReadError : AfcStatus.ObjectNotFound);
+    }
+    return this.reply(p, AfcOp.Data, undefined, encodeAfcStrings(['.', '..', ...names]));
+  }
+
+  private fileInfo(p: AfcPacket): Promise<void> {
+    const at = this.path(p);
+    const st = at === undefined ? undefined : this.fs.stat(at);
+    if (!st) return this.status(p, AfcStatus.ObjectNotFound);
+    const ns = String(BigInt(Math.round(st.mtimeMs)) * 1_000_000n);
+    const info = {
+      st_size: String(st.size),
+      st_blocks: String(Math.ceil(st.size / 512)),
+      st_nlink: st.type === 'dir' ? '2' : '1',
+      st_ifmt: st.type === 'dir' ? 'S_IFDIR' : 'S_IFREG',
+      st_mtime: ns,
+      st_birthtime: ns,
+    };
+    return this.reply(p, AfcOp.Data, undefined, encodeAfcKeyValues(info));
+  }
+
+  private rename(p: AfcPacket): Promise<void> {
+    const { from, to } = decodeAfcRename(p.body);
+    const a = normalizeAfcPath(from);
+    const b = normalizeAfcPath(to);
+    if (a === undefined || b === undefined) return this.status(p, AfcStatus.InvalidArg);
+    return this.fsStatus(p, this.fs.rename(a, b));
+  }
+
+  private open(p: AfcPacket): Promise<void> {
+    const { mode, path: raw } = decodeAfcFileOpen(p.body);
+    const at = normalizeAfcPath(raw);
+    if (at === undefined || mode < 1 || mode > 6) return this.status(p, AfcStatus.InvalidArg);
+    const st = this.fs.stat(at);
+    if (st?.type === 'dir') return this.status(p, AfcStatus.ObjectIsDir);
+    if (mode === AfcFileMode.ReadOnly) {
+      if (!st) return this.status(p, AfcStatus.ObjectNotFound);
+    } else {
+      const r = this.fs.create(at, mode === AfcFileMode.WriteOnly || mode === AfcFileMode.WriteRead);
+      if (r !== 'ok') return this.fsStatus(p, r);
+    }
+    const h = this.nextHandle++;
+    const appending = mode === AfcFileMode.Append || mode === AfcFileMode.ReadAppend;
+    this.handles.set(h, {
+      path: at,
+      pos: appending ? (this.fs.stat(at)?.size ?? 0) : 0,
+      writable: mode !== AfcFileMode.ReadOnly,
+    });
+    return this.reply(p, AfcOp.FileOpenResult, encodeAfcU64(h));
+  }
+
+  private async read(p: AfcPacket): Promise<void> {
+    const { handle: h, length } = decodeAfcFileRead(p.body);
+    const f = this.handles.get(h);
+    if (!f) return this.status(p, AfcStatus.InvalidArg);
+    const data = (await this.fs.read(f.path, f.pos, Math.min(length, MAX_READ))) ?? new Uint8Array(0);
+    f.pos += data.length;
+    return this.reply(p, AfcOp.Data, undefined, data);
+  }
+
+  private write(p: AfcPacket): Promise<void> {
+    const { handle: h, data } = decodeAfcFileWrite(p.body);
+    const f = this.handles.get(h);
+    if (!f || !f.writable) return this.status(p, f ? AfcStatus.PermDenied : AfcStatus.InvalidArg);
+    const r = this.fs.write(f.path, f.pos, data);
+    if (r === 'ok') f.pos += data.length;
+    return this.fsStatus(p, r);
+  }
+
+  private close(p: AfcPacket): Promise<void> {
+    const h = decodeAfcU64(p.body, 'file handle');
+    const f = this.handles.get(h);
+    if (!f) return this.status(p, AfcStatus.InvalidArg);
+    this.handles.delete(h);
+    this.locks.unlockAll(this.owner, f.path);
+    return this.status(p, AfcStatus.Success);
+  }
+
+  private lock(p: AfcPacket): Promise<void> {
+    const { handle: h, op } = decodeAfcFileLock(p.body);
+    const f = this.handles.get(h);
+    if (!f) return this.status(p, AfcStatus.InvalidArg);
+    if ((op & 8) !== 0) {
+      this.locks.unlockAll(this.owner, f.path);
+      return this.status(p, AfcStatus.Success);
+    }
+    const granted = this.locks.lock(f.path, this.owner, (op & 2) !== 0);
+    return this.status(p, granted ? AfcStatus.Success : AfcStatus.OpWouldBlock);
+  }
 }
 
 const FS_STATUS: Record<FsResult, number> = {
