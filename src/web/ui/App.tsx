@@ -6,16 +6,72 @@ import { ErrorBox } from './ErrorBox.js';
 import { api, errorView, seg } from './http.js';
 import { ManageBackups } from './ManageBackups.js';
 import { Sidebar } from './Sidebar.js';
-import { latestJob, useServerState } from './store.js';
+import { latestJob, useServerState, type Connection } from './store.js';
+
+/** "Trust This Computer" started from the page: busy while the request runs, its error if any. */
+function useTrust(onJob: (job: JobView) => void) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ErrorView | null>(null);
+  const trust = async (udid: string): Promise<void> => {
+    setBusy(true);
+    setError(null);
+    try {
+      onJob((await api<{ job: JobView }>(`/api/devices/${seg(udid)}/trust`, {})).job);
+    } catch (e) {
+      setError(errorView(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { trust, busy, error, setError };
+}
+
+function LoadError({ error }: { error: ErrorView }) {
+  return (
+    <main class="standalone" data-testid="load-error">
+      <h1>ibackup</h1>
+      <ErrorBox error={error} />
+    </main>
+  );
+}
+
+function ConnectionBanner({ connection }: { connection: Connection }) {
+  if (connection !== 'reconnecting' && connection !== 'closed') return null;
+  return (
+    <p class="banner" role="status" data-testid="connection-banner">
+      {connection === 'closed'
+        ? 'Lost the connection to ibackup. Check that “ibackup ui” is still running, then reload this page.'
+        : 'Reconnecting to ibackup…'}
+    </p>
+  );
+}
+
+function NoDevice({ loaded, problem, onManage }: { loaded: boolean; problem: ErrorView | null; onManage: () => void }) {
+  return (
+    <section class="empty" data-testid="no-device">
+      <span class="phone-art faint" aria-hidden="true" />
+      <h1>{loaded ? 'No iPhone connected' : 'Looking for your iPhone…'}</h1>
+      {problem ? (
+        <ErrorBox error={problem} testid="no-device-problem" />
+      ) : (
+        <p>
+          Connect your iPhone with a USB cable. If it asks, unlock it and tap Trust. It then shows up here by itself.
+        </p>
+      )}
+      <button type="button" onClick={onManage} data-testid="manage-backups">
+        Manage Backups…
+      </button>
+    </section>
+  );
+}
 
 export function App() {
   const [state, dispatch] = useServerState();
   const [chosen, setChosen] = useState<string | null>(null);
   const [managing, setManaging] = useState(false);
-  const [trustBusy, setTrustBusy] = useState(false);
-  const [trustError, setTrustError] = useState<ErrorView | null>(null);
   const device = state.devices.find((d) => d.udid === chosen) ?? state.devices[0] ?? null;
   const onJob = (job: JobView): void => dispatch({ type: 'job', job });
+  const trust = useTrust(onJob);
 
   const refreshBackups = (): void => {
     api<BackupsResponse>('/api/backups')
@@ -23,26 +79,7 @@ export function App() {
       .catch(() => undefined);
   };
 
-  const trust = async (udid: string): Promise<void> => {
-    setTrustBusy(true);
-    setTrustError(null);
-    try {
-      onJob((await api<{ job: JobView }>(`/api/devices/${seg(udid)}/trust`, {})).job);
-    } catch (e) {
-      setTrustError(errorView(e));
-    } finally {
-      setTrustBusy(false);
-    }
-  };
-
-  if (state.loadError && !state.loaded) {
-    return (
-      <main class="standalone" data-testid="load-error">
-        <h1>ibackup</h1>
-        <ErrorBox error={state.loadError} />
-      </main>
-    );
-  }
+  if (state.loadError && !state.loaded) return <LoadError error={state.loadError} />;
 
   return (
     <div class="app">
@@ -52,18 +89,12 @@ export function App() {
         problem={state.problem}
         onSelect={(udid) => {
           setChosen(udid);
-          setTrustError(null);
+          trust.setError(null);
         }}
         onManage={() => setManaging(true)}
       />
       <main class="content">
-        {state.connection === 'reconnecting' || state.connection === 'closed' ? (
-          <p class="banner" role="status" data-testid="connection-banner">
-            {state.connection === 'closed'
-              ? 'Lost the connection to ibackup. Check that “ibackup ui” is still running, then reload this page.'
-              : 'Reconnecting to ibackup…'}
-          </p>
-        ) : null}
+        <ConnectionBanner connection={state.connection} />
         {device ? (
           <DevicePage
             key={device.udid}
@@ -72,28 +103,14 @@ export function App() {
             trustJob={latestJob(state, device.udid, ['trust'])}
             backups={state.backups}
             onJob={onJob}
-            onTrust={() => void trust(device.udid)}
-            trustBusy={trustBusy}
-            trustError={trustError}
+            onTrust={() => void trust.trust(device.udid)}
+            trustBusy={trust.busy}
+            trustError={trust.error}
             onEncryption={(udid, encryption) => dispatch({ type: 'encryption', udid, encryption })}
             onManage={() => setManaging(true)}
           />
         ) : (
-          <section class="empty" data-testid="no-device">
-            <span class="phone-art faint" aria-hidden="true" />
-            <h1>{state.loaded ? 'No iPhone connected' : 'Looking for your iPhone…'}</h1>
-            {state.problem ? (
-              <ErrorBox error={state.problem} testid="no-device-problem" />
-            ) : (
-              <p>
-                Connect your iPhone with a USB cable. If it asks, unlock it and tap Trust. It then shows up here by
-                itself.
-              </p>
-            )}
-            <button type="button" onClick={() => setManaging(true)} data-testid="manage-backups">
-              Manage Backups…
-            </button>
-          </section>
+          <NoDevice loaded={state.loaded} problem={state.problem} onManage={() => setManaging(true)} />
         )}
       </main>
       {managing ? (

@@ -9,16 +9,12 @@ import { PasswordPrompt } from './PasswordPrompt.js';
 
 type Ask = 'verify-password' | 'delete' | null;
 
-export function BackupRow({ backup, onChanged }: { backup: BackupView; onChanged: () => void }) {
-  const [ask, setAsk] = useState<Ask>(null);
+/** Verify, Archive and Delete of one backup: which one runs, and what came of it. */
+function useBackupActions(backup: BackupView, onChanged: () => void) {
   const [busy, setBusy] = useState<string | null>(null);
   const [verified, setVerified] = useState<VerifyResponse | null>(null);
-  const [showPath, setShowPath] = useState(false);
-  const [copied, setCopied] = useState(false);
-  const [archive, setArchive] = useState<string | null>(null);
+  const [archived, setArchived] = useState<string | null>(null);
   const [error, setError] = useState<ErrorView | null>(null);
-  const name = backup.deviceName ?? backup.udid;
-  const date = formatDate(backup.date) ?? 'unknown date';
 
   const run = async (what: string, work: () => Promise<void>): Promise<void> => {
     setBusy(what);
@@ -33,37 +29,32 @@ export function BackupRow({ backup, onChanged }: { backup: BackupView; onChanged
   };
 
   const verify = (password?: string): void => {
-    setAsk(null);
     setVerified(null);
     const body: VerifyRequest = { path: backup.path };
     if (password !== undefined) body.password = password;
     void run('verify', async () => setVerified(await api<VerifyResponse>('/api/backups/verify', body)));
   };
 
-  const remove = (): void => {
-    setAsk(null);
+  const remove = (): void =>
     void run('delete', async () => {
       await api<{ deleted: string }>('/api/backups/delete', { path: backup.path });
       onChanged();
     });
-  };
 
-  const doArchive = (): void =>
+  const archive = (): void =>
     void run('archive', async () => {
       const r = await api<{ archive: string }>('/api/backups/archive', { path: backup.path });
-      setArchive(r.archive);
+      setArchived(r.archive);
       onChanged();
     });
 
-  const copy = (): void => {
-    navigator.clipboard?.writeText(backup.path).then(
-      () => setCopied(true),
-      () => setCopied(false),
-    );
-  };
+  return { busy, verified, archived, error, verify, remove, archive };
+}
 
+/** Device, date, size, encryption and kind of one backup. */
+function BackupCells({ backup, name, date }: { backup: BackupView; name: string; date: string }) {
   return (
-    <tr data-testid="backup-row" data-path={backup.path} data-udid={backup.udid}>
+    <>
       <td>
         <span class="cell-main">{name}</span>
         {backup.iosVersion ? <span class="cell-sub">iOS {backup.iosVersion}</span> : null}
@@ -81,61 +72,131 @@ export function BackupRow({ backup, onChanged }: { backup: BackupView; onChanged
         {backup.complete ? null : <span class="tag warn">Incomplete</span>}
       </td>
       <td>{kindLabel(backup.kind)}</td>
+    </>
+  );
+}
+
+interface RowButtonsProps {
+  backup: BackupView;
+  busy: string | null;
+  showPath: boolean;
+  onVerify: () => void;
+  onTogglePath: () => void;
+  onArchive: () => void;
+  onDelete: () => void;
+}
+
+function RowButtons({ backup, busy, showPath, onVerify, onTogglePath, onArchive, onDelete }: RowButtonsProps) {
+  return (
+    <div class="buttons left">
+      <button type="button" disabled={busy !== null} onClick={onVerify} data-testid="verify-button">
+        {busy === 'verify' ? 'Verifying…' : 'Verify'}
+      </button>
+      <button type="button" onClick={onTogglePath} aria-expanded={showPath} data-testid="path-button">
+        Show Path
+      </button>
+      {backup.complete && backup.kind !== 'archive' ? (
+        <button type="button" disabled={busy !== null} onClick={onArchive} data-testid="archive-button">
+          {busy === 'archive' ? 'Archiving…' : 'Archive'}
+        </button>
+      ) : null}
+      <button type="button" class="danger" disabled={busy !== null} onClick={onDelete} data-testid="delete-button">
+        {busy === 'delete' ? 'Deleting…' : 'Delete…'}
+      </button>
+    </div>
+  );
+}
+
+/** The backup's folder, selectable, with Copy. */
+function PathRow({ path, copied, onCopy }: { path: string; copied: boolean; onCopy: () => void }) {
+  return (
+    <div class="path-row">
+      <input
+        type="text"
+        readonly
+        value={path}
+        aria-label="Backup folder"
+        data-testid="backup-path"
+        onFocus={(e) => e.currentTarget.select()}
+      />
+      <button type="button" onClick={onCopy} data-testid="copy-path">
+        {copied ? 'Copied' : 'Copy'}
+      </button>
+    </div>
+  );
+}
+
+interface DeleteDialogProps {
+  name: string;
+  date: string;
+  onCancel: () => void;
+  onConfirm: () => void;
+}
+
+function DeleteDialog({ name, date, onCancel, onConfirm }: DeleteDialogProps) {
+  return (
+    <Dialog title="Delete backup?" testid="delete-dialog" onClose={onCancel}>
+      <p>
+        The backup of {name} from {date} is deleted from this computer. This cannot be undone.
+      </p>
+      <div class="buttons">
+        <button type="button" onClick={onCancel} data-testid="delete-cancel" autofocus>
+          Cancel
+        </button>
+        <button type="button" class="danger primary" onClick={onConfirm} data-testid="confirm-delete">
+          Delete
+        </button>
+      </div>
+    </Dialog>
+  );
+}
+
+/** Copy the path to the clipboard; "Copied" once it is there. */
+function useCopy(text: string): [boolean, () => void] {
+  const [copied, setCopied] = useState(false);
+  const copy = (): void => {
+    navigator.clipboard?.writeText(text).then(
+      () => setCopied(true),
+      () => setCopied(false),
+    );
+  };
+  return [copied, copy];
+}
+
+export function BackupRow({ backup, onChanged }: { backup: BackupView; onChanged: () => void }) {
+  const [ask, setAsk] = useState<Ask>(null);
+  const [showPath, setShowPath] = useState(false);
+  const [copied, copy] = useCopy(backup.path);
+  const actions = useBackupActions(backup, onChanged);
+  const name = backup.deviceName ?? backup.udid;
+  const date = formatDate(backup.date) ?? 'unknown date';
+
+  const verify = (password?: string): void => {
+    setAsk(null);
+    actions.verify(password);
+  };
+
+  return (
+    <tr data-testid="backup-row" data-path={backup.path} data-udid={backup.udid}>
+      <BackupCells backup={backup} name={name} date={date} />
       <td class="row-actions">
-        <div class="buttons left">
-          <button
-            type="button"
-            disabled={busy !== null}
-            onClick={() => (backup.encrypted ? setAsk('verify-password') : verify())}
-            data-testid="verify-button"
-          >
-            {busy === 'verify' ? 'Verifying…' : 'Verify'}
-          </button>
-          <button
-            type="button"
-            onClick={() => setShowPath(!showPath)}
-            aria-expanded={showPath}
-            data-testid="path-button"
-          >
-            Show Path
-          </button>
-          {backup.complete && backup.kind !== 'archive' ? (
-            <button type="button" disabled={busy !== null} onClick={doArchive} data-testid="archive-button">
-              {busy === 'archive' ? 'Archiving…' : 'Archive'}
-            </button>
-          ) : null}
-          <button
-            type="button"
-            class="danger"
-            disabled={busy !== null}
-            onClick={() => setAsk('delete')}
-            data-testid="delete-button"
-          >
-            {busy === 'delete' ? 'Deleting…' : 'Delete…'}
-          </button>
-        </div>
-        {showPath ? (
-          <div class="path-row">
-            <input
-              type="text"
-              readonly
-              value={backup.path}
-              aria-label="Backup folder"
-              data-testid="backup-path"
-              onFocus={(e) => e.currentTarget.select()}
-            />
-            <button type="button" onClick={copy} data-testid="copy-path">
-              {copied ? 'Copied' : 'Copy'}
-            </button>
-          </div>
-        ) : null}
-        {verified ? <VerifyResult result={verified} /> : null}
-        {archive ? (
+        <RowButtons
+          backup={backup}
+          busy={actions.busy}
+          showPath={showPath}
+          onVerify={() => (backup.encrypted ? setAsk('verify-password') : verify())}
+          onTogglePath={() => setShowPath(!showPath)}
+          onArchive={actions.archive}
+          onDelete={() => setAsk('delete')}
+        />
+        {showPath ? <PathRow path={backup.path} copied={copied} onCopy={copy} /> : null}
+        {actions.verified ? <VerifyResult result={actions.verified} /> : null}
+        {actions.archived ? (
           <p class="status ok" data-testid="archive-result">
-            Archived as {archive}
+            Archived as {actions.archived}
           </p>
         ) : null}
-        {error ? <ErrorBox error={error} testid="backup-error" /> : null}
+        {actions.error ? <ErrorBox error={actions.error} testid="backup-error" /> : null}
         {ask === 'verify-password' ? (
           <PasswordPrompt
             title="Verify encrypted backup"
@@ -146,19 +207,15 @@ export function BackupRow({ backup, onChanged }: { backup: BackupView; onChanged
           />
         ) : null}
         {ask === 'delete' ? (
-          <Dialog title="Delete backup?" testid="delete-dialog" onClose={() => setAsk(null)}>
-            <p>
-              The backup of {name} from {date} is deleted from this computer. This cannot be undone.
-            </p>
-            <div class="buttons">
-              <button type="button" onClick={() => setAsk(null)} data-testid="delete-cancel" autofocus>
-                Cancel
-              </button>
-              <button type="button" class="danger primary" onClick={remove} data-testid="confirm-delete">
-                Delete
-              </button>
-            </div>
-          </Dialog>
+          <DeleteDialog
+            name={name}
+            date={date}
+            onCancel={() => setAsk(null)}
+            onConfirm={() => {
+              setAsk(null);
+              actions.remove();
+            }}
+          />
         ) : null}
       </td>
     </tr>

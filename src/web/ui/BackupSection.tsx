@@ -3,7 +3,7 @@
  * Change Password…, Last backup, Manage Backups…, Back Up Now, Restore Backup… and the progress.
  */
 import { useState } from 'preact/hooks';
-import type { BackupView, DeviceView, ErrorView, JobView } from '../api.js';
+import type { BackupRequest, BackupView, DeviceView, ErrorView, JobView } from '../api.js';
 import { ErrorBox } from './ErrorBox.js';
 import { formatDate } from './format.js';
 import { api, errorView, seg } from './http.js';
@@ -22,25 +22,17 @@ export interface BackupSectionProps {
   onManage: () => void;
 }
 
-export function BackupSection({ device, job, backups, onJob, onEncryption, onManage }: BackupSectionProps) {
-  const [passwordMode, setPasswordMode] = useState<PasswordMode | null>(null);
-  const [restoring, setRestoring] = useState(false);
+/** Back Up Now and Cancel: whether either request runs, and the last error. */
+function useBackupJob(udid: string, job: JobView | null, onJob: (job: JobView) => void) {
   const [starting, setStarting] = useState(false);
   const [cancelling, setCancelling] = useState(false);
   const [error, setError] = useState<ErrorView | null>(null);
-  const [verify, setVerify] = useState(false);
-  const [verifyPassword, setVerifyPassword] = useState('');
-  const needsPassword = verify && device.encryption === true;
-  const running = job?.state === 'running';
-  const blocked = device.backupBlocked;
-  const last = formatDate(device.lastBackup);
 
-  const backUp = async (): Promise<void> => {
+  const backUp = async (body: BackupRequest): Promise<void> => {
     setStarting(true);
     setError(null);
     try {
-      const body = verify ? { verify: true, ...(needsPassword ? { password: verifyPassword } : {}) } : {};
-      onJob((await api<{ job: JobView }>(`/api/devices/${seg(device.udid)}/backup`, body)).job);
+      onJob((await api<{ job: JobView }>(`/api/devices/${seg(udid)}/backup`, body)).job);
     } catch (e) {
       setError(errorView(e));
     } finally {
@@ -60,90 +52,166 @@ export function BackupSection({ device, job, backups, onJob, onEncryption, onMan
     }
   };
 
+  return { starting, cancelling, error, backUp, cancel };
+}
+
+/** "Verify the backup before it counts": the choice, the password it needs, the request it makes. */
+function useVerifyOption(encrypted: boolean) {
+  const [verify, setVerify] = useState(false);
+  const [password, setPassword] = useState('');
+  const needsPassword = verify && encrypted;
+  const body: BackupRequest = verify ? { verify: true, ...(needsPassword ? { password } : {}) } : {};
+  return { verify, setVerify, password, setPassword, needsPassword, body };
+}
+
+interface EncryptRowProps {
+  encryption: boolean | null;
+  running: boolean;
+  onMode: (mode: PasswordMode) => void;
+}
+
+/** "Encrypt local backup" and Change Password…: both open the password dialog. */
+function EncryptRow({ encryption, running, onMode }: EncryptRowProps) {
+  return (
+    <div class="encrypt-row">
+      <label class="check">
+        <input
+          type="checkbox"
+          checked={encryption === true}
+          disabled={encryption === null || running}
+          onClick={(e) => {
+            e.preventDefault();
+            onMode(encryption ? 'off' : 'on');
+          }}
+          data-testid="encrypt-checkbox"
+        />
+        Encrypt local backup
+      </label>
+      <button
+        type="button"
+        disabled={encryption !== true || running}
+        onClick={() => onMode('change')}
+        data-testid="change-password"
+      >
+        Change Password…
+      </button>
+    </div>
+  );
+}
+
+function LastBackup({ iso }: { iso: string | null }) {
+  const last = formatDate(iso);
+  return (
+    <p class="last-backup" data-testid="last-backup" data-date={iso ?? ''}>
+      Last backup to this computer: {iso && last ? <time dateTime={iso}>{last}</time> : 'Never'}
+    </p>
+  );
+}
+
+interface VerifyRowProps {
+  verify: boolean;
+  running: boolean;
+  needsPassword: boolean;
+  password: string;
+  onVerify: (on: boolean) => void;
+  onPassword: (password: string) => void;
+}
+
+/** "Verify the backup before it counts", with the password an encrypted backup needs for it. */
+function VerifyRow({ verify, running, needsPassword, password, onVerify, onPassword }: VerifyRowProps) {
+  return (
+    <div class="verify-row">
+      <label class="check">
+        <input
+          type="checkbox"
+          checked={verify}
+          disabled={running}
+          onChange={(e) => onVerify(e.currentTarget.checked)}
+          data-testid="verify-after-backup"
+        />
+        Verify the backup before it counts as complete (slower)
+      </label>
+      {needsPassword ? (
+        <input
+          type="password"
+          autocomplete="off"
+          placeholder="Backup password"
+          aria-label="Backup password, to verify the encrypted backup"
+          value={password}
+          onInput={(e) => onPassword(e.currentTarget.value)}
+          data-testid="verify-password"
+        />
+      ) : null}
+    </div>
+  );
+}
+
+interface ActionButtonsProps {
+  backUpDisabled: boolean;
+  restoreDisabled: boolean;
+  onManage: () => void;
+  onBackUp: () => void;
+  onRestore: () => void;
+}
+
+function ActionButtons({ backUpDisabled, restoreDisabled, onManage, onBackUp, onRestore }: ActionButtonsProps) {
+  return (
+    <div class="buttons left">
+      <button type="button" onClick={onManage} data-testid="manage-backups">
+        Manage Backups…
+      </button>
+      <button type="button" class="primary" disabled={backUpDisabled} onClick={onBackUp} data-testid="backup-now">
+        Back Up Now
+      </button>
+      <button type="button" disabled={restoreDisabled} onClick={onRestore} data-testid="restore-backup">
+        Restore Backup…
+      </button>
+    </div>
+  );
+}
+
+/** Why Back Up Now cannot be pressed now. */
+function Blocked({ reason }: { reason: string }) {
+  return (
+    <p class="muted small" data-testid="backup-blocked">
+      {reason}
+    </p>
+  );
+}
+
+export function BackupSection({ device, job, backups, onJob, onEncryption, onManage }: BackupSectionProps) {
+  const [passwordMode, setPasswordMode] = useState<PasswordMode | null>(null);
+  const [restoring, setRestoring] = useState(false);
+  const v = useVerifyOption(device.encryption === true);
+  const run = useBackupJob(device.udid, job, onJob);
+  const running = job?.state === 'running';
+  const blocked = device.backupBlocked;
+
   return (
     <section class="panel backups-section" aria-labelledby="backups-heading">
       <h3 id="backups-heading">Backups</h3>
       <p class="lead">Back up all of the data on your iPhone to this computer</p>
-      <div class="encrypt-row">
-        <label class="check">
-          <input
-            type="checkbox"
-            checked={device.encryption === true}
-            disabled={device.encryption === null || running}
-            onClick={(e) => {
-              e.preventDefault();
-              setPasswordMode(device.encryption ? 'off' : 'on');
-            }}
-            data-testid="encrypt-checkbox"
-          />
-          Encrypt local backup
-        </label>
-        <button
-          type="button"
-          disabled={device.encryption !== true || running}
-          onClick={() => setPasswordMode('change')}
-          data-testid="change-password"
-        >
-          Change Password…
-        </button>
-      </div>
+      <EncryptRow encryption={device.encryption} running={running} onMode={setPasswordMode} />
       <p class="muted small">Encrypted backups protect passwords and sensitive personal data.</p>
-      <p class="last-backup" data-testid="last-backup" data-date={device.lastBackup ?? ''}>
-        Last backup to this computer:{' '}
-        {device.lastBackup && last ? <time dateTime={device.lastBackup}>{last}</time> : 'Never'}
-      </p>
-      <div class="buttons left">
-        <button type="button" onClick={onManage} data-testid="manage-backups">
-          Manage Backups…
-        </button>
-        <button
-          type="button"
-          class="primary"
-          disabled={blocked !== null || starting || running || (needsPassword && verifyPassword === '')}
-          onClick={() => void backUp()}
-          data-testid="backup-now"
-        >
-          Back Up Now
-        </button>
-        <button
-          type="button"
-          disabled={blocked !== null || running}
-          onClick={() => setRestoring(true)}
-          data-testid="restore-backup"
-        >
-          Restore Backup…
-        </button>
-      </div>
-      <div class="verify-row">
-        <label class="check">
-          <input
-            type="checkbox"
-            checked={verify}
-            disabled={running}
-            onChange={(e) => setVerify(e.currentTarget.checked)}
-            data-testid="verify-after-backup"
-          />
-          Verify the backup before it counts as complete (slower)
-        </label>
-        {needsPassword ? (
-          <input
-            type="password"
-            autocomplete="off"
-            placeholder="Backup password"
-            aria-label="Backup password, to verify the encrypted backup"
-            value={verifyPassword}
-            onInput={(e) => setVerifyPassword(e.currentTarget.value)}
-            data-testid="verify-password"
-          />
-        ) : null}
-      </div>
-      {blocked !== null ? (
-        <p class="muted small" data-testid="backup-blocked">
-          {blocked}
-        </p>
-      ) : null}
-      {error ? <ErrorBox error={error} testid="backup-start-error" /> : null}
-      {job ? <JobActivity job={job} onCancel={() => void cancel()} cancelling={cancelling} /> : null}
+      <LastBackup iso={device.lastBackup} />
+      <ActionButtons
+        backUpDisabled={blocked !== null || run.starting || running || (v.needsPassword && v.password === '')}
+        restoreDisabled={blocked !== null || running}
+        onManage={onManage}
+        onBackUp={() => void run.backUp(v.body)}
+        onRestore={() => setRestoring(true)}
+      />
+      <VerifyRow
+        verify={v.verify}
+        running={running}
+        needsPassword={v.needsPassword}
+        password={v.password}
+        onVerify={v.setVerify}
+        onPassword={v.setPassword}
+      />
+      {blocked !== null ? <Blocked reason={blocked} /> : null}
+      {run.error ? <ErrorBox error={run.error} testid="backup-start-error" /> : null}
+      {job ? <JobActivity job={job} onCancel={() => void run.cancel()} cancelling={run.cancelling} /> : null}
       {passwordMode ? (
         <PasswordDialog
           udid={device.udid}

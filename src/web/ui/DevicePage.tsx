@@ -51,13 +51,31 @@ function shownElsewhere(problem: ErrorView, jobs: (JobView | null)[]): boolean {
   return jobs.some((j) => j?.error?.code === problem.code && j.error.message === problem.message);
 }
 
-export function DevicePage(props: DevicePageProps) {
-  const { device } = props;
+/** The phone, its name, model, iOS, connection and storage. */
+function DeviceHeader({ device }: { device: DeviceView }) {
   const facts = [
     device.model,
     device.iosVersion ? `iOS ${device.iosVersion}` : null,
     device.connection === 'Network' ? 'Wi-Fi' : null,
   ].filter((s) => s !== null);
+  return (
+    <header class="device-header">
+      <span class="phone-art" aria-hidden="true" />
+      <div class="device-header-text">
+        <h1 id="device-name" data-testid="device-name">
+          {deviceTitle(device)}
+        </h1>
+        <p class="muted" data-testid="device-facts">
+          {facts.join(' · ') || 'Waiting for the iPhone to answer…'}
+        </p>
+        <Capacity device={device} />
+      </div>
+    </header>
+  );
+}
+
+export function DevicePage(props: DevicePageProps) {
+  const { device } = props;
   return (
     <section
       class="device-page"
@@ -66,18 +84,7 @@ export function DevicePage(props: DevicePageProps) {
       data-trust={device.trust}
       aria-labelledby="device-name"
     >
-      <header class="device-header">
-        <span class="phone-art" aria-hidden="true" />
-        <div class="device-header-text">
-          <h1 id="device-name" data-testid="device-name">
-            {deviceTitle(device)}
-          </h1>
-          <p class="muted" data-testid="device-facts">
-            {facts.join(' · ') || 'Waiting for the iPhone to answer…'}
-          </p>
-          <Capacity device={device} />
-        </div>
-      </header>
+      <DeviceHeader device={device} />
       <div class="tabbar" role="presentation">
         <span class="tab current">General</span>
       </div>

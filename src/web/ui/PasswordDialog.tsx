@@ -32,14 +32,14 @@ export interface PasswordDialogProps {
   onDone: (encryption: boolean) => void;
 }
 
-export function PasswordDialog({ udid, mode, onClose, onDone }: PasswordDialogProps) {
+/** The typed passwords, whether they can be sent, and sending them (cleared once answered). */
+function usePasswordForm(udid: string, mode: PasswordMode, onDone: (encryption: boolean) => void) {
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
   const [verify, setVerify] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ErrorView | null>(null);
   const wantsNew = mode !== 'off';
-  const strength = useStrength(wantsNew ? next : '');
   const mismatch = wantsNew && verify !== '' && next !== verify;
   const matches = wantsNew && next !== '' && next === verify;
   const ready = !busy && (mode === 'on' || current !== '') && (!wantsNew || matches);
@@ -64,6 +64,59 @@ export function PasswordDialog({ udid, mode, onClose, onDone }: PasswordDialogPr
     }
   };
 
+  const fields = { current, setCurrent, next, setNext, verify, setVerify };
+  return { ...fields, busy, error, wantsNew, mismatch, matches, ready, submit };
+}
+
+type PasswordForm = ReturnType<typeof usePasswordForm>;
+
+/** The new password twice, whether they match, and how strong it is. */
+function NewPasswordFields({ mode, form }: { mode: PasswordMode; form: PasswordForm }) {
+  const strength = useStrength(form.next);
+  const { mismatch, matches, busy } = form;
+  return (
+    <>
+      <PasswordField
+        label={mode === 'change' ? 'New password' : 'Password'}
+        autocomplete="new-password"
+        value={form.next}
+        disabled={busy}
+        onInput={form.setNext}
+        testid="password-new"
+        autofocus={mode === 'on'}
+      />
+      <PasswordField
+        label="Verify password"
+        autocomplete="new-password"
+        value={form.verify}
+        disabled={busy}
+        onInput={form.setVerify}
+        testid="password-verify"
+        invalid={mismatch}
+      />
+      <p
+        class={mismatch ? 'match bad' : 'match'}
+        data-testid="password-match"
+        data-match={matches ? 'yes' : mismatch ? 'no' : 'empty'}
+        aria-live="polite"
+      >
+        {mismatch ? 'The passwords do not match.' : matches ? 'The passwords match.' : '\u00a0'}
+      </p>
+      <StrengthMeter strength={strength} />
+      <Advice strength={strength} />
+    </>
+  );
+}
+
+const SUBMIT_LABELS: Record<PasswordMode, string> = {
+  on: 'Set Password',
+  off: 'Turn Off',
+  change: 'Change Password',
+};
+
+export function PasswordDialog({ udid, mode, onClose, onDone }: PasswordDialogProps) {
+  const form = usePasswordForm(udid, mode, onDone);
+  const { busy } = form;
   return (
     <Dialog title={TITLES[mode]} testid="password-dialog" onClose={onClose}>
       <form
@@ -72,7 +125,7 @@ export function PasswordDialog({ udid, mode, onClose, onDone }: PasswordDialogPr
         data-mode={mode}
         onSubmit={(e) => {
           e.preventDefault();
-          void submit();
+          void form.submit();
         }}
       >
         <p>{INTROS[mode]}</p>
@@ -80,58 +133,21 @@ export function PasswordDialog({ udid, mode, onClose, onDone }: PasswordDialogPr
           <PasswordField
             label={mode === 'change' ? 'Old password' : 'Password'}
             autocomplete="current-password"
-            value={current}
+            value={form.current}
             disabled={busy}
-            onInput={setCurrent}
+            onInput={form.setCurrent}
             testid="password-current"
             autofocus
           />
         ) : null}
-        {wantsNew ? (
-          <>
-            <PasswordField
-              label={mode === 'change' ? 'New password' : 'Password'}
-              autocomplete="new-password"
-              value={next}
-              disabled={busy}
-              onInput={setNext}
-              testid="password-new"
-              autofocus={mode === 'on'}
-            />
-            <PasswordField
-              label="Verify password"
-              autocomplete="new-password"
-              value={verify}
-              disabled={busy}
-              onInput={setVerify}
-              testid="password-verify"
-              invalid={mismatch}
-            />
-            <p
-              class={mismatch ? 'match bad' : 'match'}
-              data-testid="password-match"
-              data-match={matches ? 'yes' : mismatch ? 'no' : 'empty'}
-              aria-live="polite"
-            >
-              {mismatch ? 'The passwords do not match.' : matches ? 'The passwords match.' : '\u00a0'}
-            </p>
-            <StrengthMeter strength={strength} />
-            <Advice strength={strength} />
-          </>
-        ) : null}
-        {error ? <ErrorBox error={error} testid="password-error" /> : null}
+        {form.wantsNew ? <NewPasswordFields mode={mode} form={form} /> : null}
+        {form.error ? <ErrorBox error={form.error} testid="password-error" /> : null}
         <div class="buttons">
           <button type="button" onClick={onClose} disabled={busy} data-testid="password-cancel">
             Cancel
           </button>
-          <button type="submit" class="primary" disabled={!ready} data-testid="password-submit">
-            {busy
-              ? 'Please wait…'
-              : mode === 'off'
-                ? 'Turn Off'
-                : mode === 'change'
-                  ? 'Change Password'
-                  : 'Set Password'}
+          <button type="submit" class="primary" disabled={!form.ready} data-testid="password-submit">
+            {busy ? 'Please wait…' : SUBMIT_LABELS[mode]}
           </button>
         </div>
       </form>

@@ -16,18 +16,56 @@ export interface RestoreDialogProps {
   onStarted: (job: JobView) => void;
 }
 
-export function RestoreDialog({ udid, deviceName, backups, onClose, onStarted }: RestoreDialogProps) {
-  const [all, setAll] = useState(false);
-  const [chosen, setChosen] = useState<string | null>(null);
+/** "date · size · Encrypted · kind" under a backup's name. */
+function choiceLine(b: BackupView): string {
+  return [
+    formatDate(b.date) ?? 'unknown date',
+    formatBytes(b.sizeBytes),
+    b.encrypted ? 'Encrypted' : null,
+    b.kind === 'current' ? null : kindLabel(b.kind),
+  ]
+    .filter((s) => s !== null)
+    .join(' · ');
+}
+
+interface BackupChoicesProps {
+  list: BackupView[];
+  loading: boolean;
+  chosen: string | null;
+  onChoose: (path: string) => void;
+}
+
+/** One radio button per complete backup (or why there is none). */
+function BackupChoices({ list, loading, chosen, onChoose }: BackupChoicesProps) {
+  if (list.length === 0) {
+    return <p data-testid="restore-none">{loading ? 'Loading…' : 'There is no complete backup to restore from.'}</p>;
+  }
+  return (
+    <fieldset class="choices">
+      <legend class="visually-hidden">Backup</legend>
+      {list.map((b) => (
+        <label class="choice" key={b.path} data-testid="restore-option" data-path={b.path}>
+          <input
+            type="radio"
+            name="restore-backup"
+            value={b.path}
+            checked={b.path === chosen}
+            onChange={() => onChoose(b.path)}
+          />
+          <span class="cell-main">{b.deviceName ?? b.udid}</span>
+          <span class="cell-sub">{choiceLine(b)}</span>
+        </label>
+      ))}
+    </fieldset>
+  );
+}
+
+/** Starting the restore: the password is sent once and cleared when the server has answered. */
+function useRestoreStart(udid: string, onStarted: (job: JobView) => void) {
   const [password, setPassword] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ErrorView | null>(null);
-  const list = sortBackups((backups ?? []).filter((b) => b.complete && (all || b.udid === udid)));
-  const picked = list.find((b) => b.path === chosen) ?? null;
-  const ready = !busy && picked !== null && (!picked.encrypted || password !== '');
-
-  const submit = async (): Promise<void> => {
-    if (!ready || !picked) return;
+  const start = async (picked: BackupView): Promise<void> => {
     const body: RestoreRequest = { path: picked.path };
     if (picked.encrypted) body.password = password;
     setBusy(true);
@@ -42,6 +80,16 @@ export function RestoreDialog({ udid, deviceName, backups, onClose, onStarted }:
       setBusy(false);
     }
   };
+  return { password, setPassword, busy, error, start };
+}
+
+export function RestoreDialog({ udid, deviceName, backups, onClose, onStarted }: RestoreDialogProps) {
+  const [all, setAll] = useState(false);
+  const [chosen, setChosen] = useState<string | null>(null);
+  const { password, setPassword, busy, error, start } = useRestoreStart(udid, onStarted);
+  const list = sortBackups((backups ?? []).filter((b) => b.complete && (all || b.udid === udid)));
+  const picked = list.find((b) => b.path === chosen) ?? null;
+  const ready = !busy && picked !== null && (!picked.encrypted || password !== '');
 
   return (
     <Dialog title={`Restore ${deviceName} from a backup`} testid="restore-dialog" onClose={onClose} wide>
@@ -50,7 +98,7 @@ export function RestoreDialog({ udid, deviceName, backups, onClose, onStarted }:
         class="form"
         onSubmit={(e) => {
           e.preventDefault();
-          void submit();
+          if (ready && picked) void start(picked);
         }}
       >
         <p>
@@ -65,37 +113,7 @@ export function RestoreDialog({ udid, deviceName, backups, onClose, onStarted }:
           />
           Show backups of every device
         </label>
-        {list.length === 0 ? (
-          <p data-testid="restore-none">
-            {backups === null ? 'Loading…' : 'There is no complete backup to restore from.'}
-          </p>
-        ) : (
-          <fieldset class="choices">
-            <legend class="visually-hidden">Backup</legend>
-            {list.map((b) => (
-              <label class="choice" key={b.path} data-testid="restore-option" data-path={b.path}>
-                <input
-                  type="radio"
-                  name="restore-backup"
-                  value={b.path}
-                  checked={b.path === chosen}
-                  onChange={() => setChosen(b.path)}
-                />
-                <span class="cell-main">{b.deviceName ?? b.udid}</span>
-                <span class="cell-sub">
-                  {[
-                    formatDate(b.date) ?? 'unknown date',
-                    formatBytes(b.sizeBytes),
-                    b.encrypted ? 'Encrypted' : null,
-                    b.kind === 'current' ? null : kindLabel(b.kind),
-                  ]
-                    .filter((s) => s !== null)
-                    .join(' · ')}
-                </span>
-              </label>
-            ))}
-          </fieldset>
-        )}
+        <BackupChoices list={list} loading={backups === null} chosen={chosen} onChoose={setChosen} />
         {picked?.encrypted ? (
           <PasswordField
             label="Backup password"
