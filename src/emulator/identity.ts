@@ -60,12 +60,20 @@ function seededUuid(id: DeviceIdentity, label: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-A${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
+/** The root domain: the device's identity and state, then what its iOS version and SIM add. */
 function rootDomain(profile: DeviceProfile, publicKeyPem: string, now: () => number): LockdownDomain {
   const id = profile.identity;
-  const hasSim = id.phoneNumber !== '';
-  const imsi = `310260${id.iccid.slice(7, 16)}`;
+  const root = rootTable(id, publicKeyPem, now);
   const major = Number(id.productVersion.split('.')[0]);
-  const root: LockdownDomain = {
+  if (major >= 15) root['HumanReadableProductVersionString'] = id.productVersion;
+  if (id.phoneNumber !== '') addSimValues(root, id);
+  return root;
+}
+
+// eslint-disable-next-line max-lines-per-function -- a table: the root domain's keys as an iPhone answers them
+function rootTable(id: DeviceIdentity, publicKeyPem: string, now: () => number): LockdownDomain {
+  const hasSim = id.phoneNumber !== '';
+  return {
     ActivationState: 'Activated',
     ActivationStateAcknowledged: true,
     BasebandActivationTicketVersion: 'V2',
@@ -138,28 +146,29 @@ function rootDomain(profile: DeviceProfile, publicKeyPem: string, now: () => num
       .join('')
       .toUpperCase(),
   };
-  if (major >= 15) root['HumanReadableProductVersionString'] = id.productVersion;
-  if (hasSim) {
-    root['PhoneNumber'] = id.phoneNumber;
-    root['IntegratedCircuitCardIdentity'] = id.iccid;
-    root['InternationalMobileSubscriberIdentity'] = imsi;
-    root['MobileSubscriberCountryCode'] = '310';
-    root['MobileSubscriberNetworkCode'] = '260';
-    root['CarrierBundleInfoArray'] = [
-      {
-        CFBundleIdentifier: 'com.apple.TMobile_US',
-        CFBundleVersion: '56.0',
-        IntegratedCircuitCardIdentity: id.iccid,
-        InternationalMobileSubscriberIdentity: imsi,
-        MCC: '310',
-        MNC: '260',
-        SIMGID1: new Uint8Array(0),
-        SIMGID2: new Uint8Array(0),
-        Slot: 'kOne',
-      },
-    ];
-  }
-  return root;
+}
+
+/** The carrier's values of a phone with a SIM. */
+function addSimValues(root: LockdownDomain, id: DeviceIdentity): void {
+  const imsi = `310260${id.iccid.slice(7, 16)}`;
+  root['PhoneNumber'] = id.phoneNumber;
+  root['IntegratedCircuitCardIdentity'] = id.iccid;
+  root['InternationalMobileSubscriberIdentity'] = imsi;
+  root['MobileSubscriberCountryCode'] = '310';
+  root['MobileSubscriberNetworkCode'] = '260';
+  root['CarrierBundleInfoArray'] = [
+    {
+      CFBundleIdentifier: 'com.apple.TMobile_US',
+      CFBundleVersion: '56.0',
+      IntegratedCircuitCardIdentity: id.iccid,
+      InternationalMobileSubscriberIdentity: imsi,
+      MCC: '310',
+      MNC: '260',
+      SIMGID1: new Uint8Array(0),
+      SIMGID2: new Uint8Array(0),
+      Slot: 'kOne',
+    },
+  ];
 }
 
 /** com.apple.disk_usage and its factory twin, consistent with capacity and used space. */
@@ -222,10 +231,23 @@ export function buildDomains(
   const willEncrypt = options.willEncrypt ?? (() => false);
   const named = options.deviceName ?? null;
   if (named !== null) profile = { ...profile, identity: { ...profile.identity, deviceName: named } };
+  return new Map([
+    ...profileDomains(profile, toPkcs1PublicPem(devicePublicKeyPem), now, willEncrypt),
+    ...fixedDomains(),
+  ]);
+}
+
+/** The root domain and the domains after it: most follow the profile (disk usage, battery, languages) or the device's state (WillEncrypt). */
+function profileDomains(
+  profile: DeviceProfile,
+  publicKeyPem: string,
+  now: () => number,
+  willEncrypt: () => boolean,
+): [string, LockdownDomain][] {
   const id = profile.identity;
   const disk = diskUsage(profile);
-  const domains: [string, LockdownDomain][] = [
-    ['', rootDomain(profile, toPkcs1PublicPem(devicePublicKeyPem), now)],
+  return [
+    ['', rootDomain(profile, publicKeyPem, now)],
     [
       'com.apple.mobile.backup',
       { CloudBackupEnabled: false, RequiresEncryption: false, Version: '2.0', WillEncrypt: () => willEncrypt() },
@@ -268,6 +290,12 @@ export function buildDomains(
         SupportedLocales: [id.locale, 'en_US', 'en_GB', 'fr_FR', 'de_DE'].filter((l, i, a) => a.indexOf(l) === i),
       },
     ],
+  ];
+}
+
+/** The domains every device answers alike (fresh objects per device: SetValue may change them). */
+function fixedDomains(): [string, LockdownDomain][] {
+  return [
     [
       'com.apple.mobile.wireless_lockdown',
       { EnableWifiConnections: false, EnableWifiDebugging: false, SupportsWifi: true, SupportsWifiSyncing: true },
@@ -299,5 +327,4 @@ export function buildDomains(
     ['com.apple.fairplay', {}],
     ['com.apple.iqagent', {}],
   ];
-  return new Map(domains);
 }
