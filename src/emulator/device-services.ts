@@ -18,11 +18,17 @@ import { AfcFileSystem, type AfcMount } from './services/afc-fs.js';
 import { serveDiagnosticsRelay } from './services/diagnostics-relay.js';
 import { serveInstallationProxy, type InstalledApp } from './services/installation-proxy.js';
 import { deviceBackupSource } from './services/mobilebackup2/backup-source.js';
-import { backupExtras } from './services/mobilebackup2/extras.js';
+import { backupExtras, type BackupExtras } from './services/mobilebackup2/extras.js';
 import { ReinstalledApps } from './services/mobilebackup2/restore-apps.js';
 import { backupHandlers, type BackupDevice } from './services/mobilebackup2/handlers.js';
 import { installHostileFault, type HostileFault } from './services/mobilebackup2/hostile.js';
-import { Mb2Failure, serveMobileBackup2, type Mb2Handler, type RunEnding } from './services/mobilebackup2/index.js';
+import {
+  Mb2Failure,
+  serveMobileBackup2,
+  type Mb2Device,
+  type Mb2Handler,
+  type RunEnding,
+} from './services/mobilebackup2/index.js';
 import { NotificationBus, serveNotificationProxy } from './services/notification-proxy.js';
 import { serveSpringboard } from './services/springboard.js';
 
@@ -137,47 +143,7 @@ export class DeviceRuntime {
     });
     const tls = profile.behaviour.serviceTls;
     const identity = profile.identity;
-    const extras = backupExtras(this, device, profile);
-    const backupSource = deviceBackupSource(this.content, identity.productVersion, this.stateDir, () =>
-      this.faults.take('reuse-stale-snapshot'),
-    );
-    const backup: BackupDevice = {
-      udid: device.udid,
-      source: () => backupSource,
-      lockdownSnapshot: () => lockdownSnapshot(device),
-      applications: () =>
-        Object.fromEntries(
-          this.apps().map((a) => [
-            a.bundleId,
-            { CFBundleIdentifier: a.bundleId, CFBundleVersion: a.version, ContainerContentClass: 'Data/Application' },
-          ]),
-        ),
-      wasPasscodeSet: () => identity.passcodeSet,
-      plainKeybag: () => this.plainKeybag(),
-      startRun: (signal) => extras.startRun(signal),
-      crypto: () => extras.crypto(),
-      checkpoint: async (phase, signal) => {
-        if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('cancelled');
-        for (const c of this.checkpoints) await c(phase);
-      },
-      onBytes: (n) => this.onBytes(n),
-      now: () => new Date(),
-      backedUp: (date) => device.recordBackup(date),
-    };
-    const mb2Device = {
-      productVersion: identity.productVersion,
-      handlers: { ...backupHandlers(backup), ...extras.handlers, ...this.extraHandlers },
-      beginRun: () => {
-        const c = new AbortController();
-        this.runs.add(c);
-        return c;
-      },
-      endRun: (c: AbortController, name: string, ending: RunEnding) => {
-        this.runs.delete(c);
-        if (ending === 'host-gone' && name === 'Backup' && keepsSnapshotOfInterruptedRun(identity.productVersion))
-          this.snapshotLeftBehind = true;
-      },
-    };
+    const mb2 = this.mobileBackup2(device, profile);
     const deviceInfo = () => ({
       Model: identity.productType,
       FSTotalBytes: String(identity.totalCapacityBytes),
@@ -208,9 +174,64 @@ export class DeviceRuntime {
       ],
       [
         'com.apple.mobilebackup2',
-        { ssl: tls.mobilebackup2, needsEscrowBag: true, serve: (link) => serveMobileBackup2(link, mb2Device) },
+        { ssl: tls.mobilebackup2, needsEscrowBag: true, serve: (link) => serveMobileBackup2(link, mb2) },
       ],
     ]);
+  }
+
+  /** What the mobilebackup2 service serves from: its requests, and the runs it has going. */
+  private mobileBackup2(device: VirtualDevice, profile: DeviceProfile): Mb2Device {
+    const version = profile.identity.productVersion;
+    const extras = backupExtras(this, device, profile);
+    return {
+      productVersion: version,
+      handlers: {
+        ...backupHandlers(this.backupDevice(device, profile, extras)),
+        ...extras.handlers,
+        ...this.extraHandlers,
+      },
+      beginRun: () => {
+        const c = new AbortController();
+        this.runs.add(c);
+        return c;
+      },
+      endRun: (c: AbortController, name: string, ending: RunEnding) => {
+        this.runs.delete(c);
+        if (ending === 'host-gone' && name === 'Backup' && keepsSnapshotOfInterruptedRun(version))
+          this.snapshotLeftBehind = true;
+      },
+    };
+  }
+
+  /** What a Backup request reads of the device: its content, values, apps, keys and hooks. */
+  private backupDevice(device: VirtualDevice, profile: DeviceProfile, extras: BackupExtras): BackupDevice {
+    const identity = profile.identity;
+    const backupSource = deviceBackupSource(this.content, identity.productVersion, this.stateDir, () =>
+      this.faults.take('reuse-stale-snapshot'),
+    );
+    return {
+      udid: device.udid,
+      source: () => backupSource,
+      lockdownSnapshot: () => lockdownSnapshot(device),
+      applications: () =>
+        Object.fromEntries(
+          this.apps().map((a) => [
+            a.bundleId,
+            { CFBundleIdentifier: a.bundleId, CFBundleVersion: a.version, ContainerContentClass: 'Data/Application' },
+          ]),
+        ),
+      wasPasscodeSet: () => identity.passcodeSet,
+      plainKeybag: () => this.plainKeybag(),
+      startRun: (signal) => extras.startRun(signal),
+      crypto: () => extras.crypto(),
+      checkpoint: async (phase, signal) => {
+        if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('cancelled');
+        for (const c of this.checkpoints) await c(phase);
+      },
+      onBytes: (n) => this.onBytes(n),
+      now: () => new Date(),
+      backedUp: (date) => device.recordBackup(date),
+    };
   }
 }
 
