@@ -59,40 +59,10 @@ export async function runControl(emu: Emulator, req: PlistDict): Promise<unknown
       d.passcode = parsePasscode(str(req.Mode, 'Mode'), req.Seconds);
       return { device: emu.summary(d) };
     }
-    case 'mutate': {
-      const d = emu.find(str(req.UDID, 'UDID'));
-      const what = str(req.Change, 'Change');
-      const n = typeof req.Count === 'number' ? req.Count : Number(req.Count);
-      if (!d.runtime) throw usage('This device has no content to change.', 'Attach a device with a content profile.');
-      if (!isMutation(what)) throw usage(`Unknown change "${what}".`, `Use one of: ${MUTATION_ACTIONS.join(', ')}.`);
-      const summary = await d.runtime.mutate(what, n);
-      return {
-        device: d.udid,
-        added: summary.added.length,
-        modified: summary.modified.length,
-        deleted: summary.deleted.length,
-        summary,
-      };
-    }
-    case 'fault': {
-      const d = emu.find(str(req.UDID, 'UDID'));
-      if (!d.runtime)
-        throw usage('This device has no backup service to disturb.', 'Attach a device with a content profile.');
-      const name = str(req.Fault, 'Fault');
-      const params = isPlistDict(req.Params) ? req.Params : {};
-      const flat: Record<string, string | number | boolean> = {};
-      for (const [k, v] of Object.entries(params))
-        if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') flat[k] = v;
-      if (name === 'clear') d.runtime.faults.clear();
-      else d.runtime.faults.set(parseFault(name, flat));
-      const hostile = d.runtime.hostile;
-      return {
-        device: d.udid,
-        faults: d.runtime.faults.list(),
-        uploaded: { ...d.runtime.faults.counters },
-        ...(hostile === undefined ? {} : { hostile: hostileReport(hostile) }),
-      };
-    }
+    case 'mutate':
+      return mutate(emu, req);
+    case 'fault':
+      return fault(emu, req);
     case 'cancel': {
       // The owner taps Cancel on the phone's sync screen.
       const d = emu.find(str(req.UDID, 'UDID'));
@@ -110,16 +80,59 @@ export async function runControl(emu: Emulator, req: PlistDict): Promise<unknown
       d.locked = action === 'lock';
       return { device: emu.summary(d), locked: d.locked };
     }
-    case 'restart': {
-      // The phone restarts: its connections drop and it comes back with the same state; what only
-      // lived in memory (an iOS 15 run's leftover snapshot) is gone.
-      const d = emu.find(str(req.UDID, 'UDID'));
-      const again = await emu.reboot(d.udid, scaledMs(RESTART_SECONDS, d.profile.behaviour.timeScale));
-      return { restarted: again === undefined ? d.udid : emu.summary(again) };
-    }
+    case 'restart':
+      return restart(emu, req);
     default:
       throw usage(`Unknown control action "${action}".`, `Use one of: ${CTL_ACTIONS.join(', ')}.`);
   }
+}
+
+/** Changes the device's content as time on a phone would (added, modified, deleted files). */
+async function mutate(emu: Emulator, req: PlistDict): Promise<unknown> {
+  const d = emu.find(str(req.UDID, 'UDID'));
+  const what = str(req.Change, 'Change');
+  const n = typeof req.Count === 'number' ? req.Count : Number(req.Count);
+  if (!d.runtime) throw usage('This device has no content to change.', 'Attach a device with a content profile.');
+  if (!isMutation(what)) throw usage(`Unknown change "${what}".`, `Use one of: ${MUTATION_ACTIONS.join(', ')}.`);
+  const summary = await d.runtime.mutate(what, n);
+  return {
+    device: d.udid,
+    added: summary.added.length,
+    modified: summary.modified.length,
+    deleted: summary.deleted.length,
+    summary,
+  };
+}
+
+/** Sets a fault (or clears them all) and reports the device's faults and counters. */
+function fault(emu: Emulator, req: PlistDict): unknown {
+  const d = emu.find(str(req.UDID, 'UDID'));
+  if (!d.runtime)
+    throw usage('This device has no backup service to disturb.', 'Attach a device with a content profile.');
+  const name = str(req.Fault, 'Fault');
+  const params = isPlistDict(req.Params) ? req.Params : {};
+  const flat: Record<string, string | number | boolean> = {};
+  for (const [k, v] of Object.entries(params))
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') flat[k] = v;
+  if (name === 'clear') d.runtime.faults.clear();
+  else d.runtime.faults.set(parseFault(name, flat));
+  const hostile = d.runtime.hostile;
+  return {
+    device: d.udid,
+    faults: d.runtime.faults.list(),
+    uploaded: { ...d.runtime.faults.counters },
+    ...(hostile === undefined ? {} : { hostile: hostileReport(hostile) }),
+  };
+}
+
+/**
+ * The phone restarts: its connections drop and it comes back with the same state; what only
+ * lived in memory (an iOS 15 run's leftover snapshot) is gone.
+ */
+async function restart(emu: Emulator, req: PlistDict): Promise<unknown> {
+  const d = emu.find(str(req.UDID, 'UDID'));
+  const again = await emu.reboot(d.udid, scaledMs(RESTART_SECONDS, d.profile.behaviour.timeScale));
+  return { restarted: again === undefined ? d.udid : emu.summary(again) };
 }
 
 /** What the host answered a hostile device: counts, and each request it carried out. */
