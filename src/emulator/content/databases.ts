@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { APPLE_EPOCH, CONTENT_NOW } from './model.js';
 import { e164, paragraph, person, sentence } from './people.js';
 import { rngFor } from './random.js';
-import { buildDatabase, insertRows } from './sqlite.js';
+import { buildDatabase, insertRows, type Db } from './sqlite.js';
 
 /** How much a profile's databases hold. */
 export interface DatabaseSizes {
@@ -81,55 +81,65 @@ export function smsDb(seed: number, sizes: DatabaseSizes): Uint8Array {
      CREATE TABLE attachment (ROWID INTEGER PRIMARY KEY AUTOINCREMENT, guid TEXT UNIQUE NOT NULL, filename TEXT, mime_type TEXT, total_bytes INTEGER DEFAULT 0);
      CREATE INDEX message_idx_handle ON message(handle_id, date);`,
     (db) => {
-      const handleRows = [];
-      const chatRows = [];
-      const joins = [];
-      for (let h = 0; h < handles; h++) {
-        const p = person(seed, h);
-        const service = h % 3 === 2 ? 'SMS' : 'iMessage';
-        handleRows.push({ id: e164(p.phone), country: 'fr', service, uncanonicalized_id: p.phone });
-        chatRows.push({
-          guid: `${service};-;${e164(p.phone)}`,
-          style: 45,
-          state: 3,
-          chat_identifier: e164(p.phone),
-          service_name: service,
-          display_name: '',
-          account_id: rngFor(seed, 'account').uuid(),
-        });
-        joins.push({ chat_id: h + 1, handle_id: h + 1 });
-      }
-      insertRows(db, 'handle', handleRows);
-      insertRows(db, 'chat', chatRows);
-      insertRows(db, 'chat_handle_join', joins);
-      const messages = [];
-      const chatJoins = [];
-      for (let i = 0; i < sizes.messages; i++) {
-        const rng = rngFor(seed, 'message', i);
-        const handle = rng.int(1, handles);
-        // Later messages are newer: message i is i minutes after the first.
-        const date = BigInt(CONTENT_NOW - APPLE_EPOCH - 400 * 86_400 + i * 60 + rng.int(0, 59)) * 1_000_000_000n;
-        const fromMe = rng.chance(0.45) ? 1 : 0;
-        messages.push({
-          guid: rng.uuid(),
-          text: sentence(rng),
-          handle_id: handle,
-          service: handle % 3 === 0 ? 'SMS' : 'iMessage',
-          account: fromMe ? 'E:me@example.com' : null,
-          date,
-          date_read: fromMe ? 0n : date + 30_000_000_000n,
-          date_delivered: date + 1_000_000_000n,
-          is_delivered: 1,
-          is_from_me: fromMe,
-          is_read: 1,
-          is_sent: fromMe,
-        });
-        chatJoins.push({ chat_id: handle, message_id: i + 1, message_date: date });
-      }
-      insertRows(db, 'message', messages);
-      insertRows(db, 'chat_message_join', chatJoins);
+      addSmsChats(db, seed, handles);
+      addSmsMessages(db, seed, sizes.messages, handles);
     },
   );
+}
+
+/** One chat per handle (every third an SMS one), each with its handle. */
+function addSmsChats(db: Db, seed: number, handles: number): void {
+  const handleRows = [];
+  const chatRows = [];
+  const joins = [];
+  for (let h = 0; h < handles; h++) {
+    const p = person(seed, h);
+    const service = h % 3 === 2 ? 'SMS' : 'iMessage';
+    handleRows.push({ id: e164(p.phone), country: 'fr', service, uncanonicalized_id: p.phone });
+    chatRows.push({
+      guid: `${service};-;${e164(p.phone)}`,
+      style: 45,
+      state: 3,
+      chat_identifier: e164(p.phone),
+      service_name: service,
+      display_name: '',
+      account_id: rngFor(seed, 'account').uuid(),
+    });
+    joins.push({ chat_id: h + 1, handle_id: h + 1 });
+  }
+  insertRows(db, 'handle', handleRows);
+  insertRows(db, 'chat', chatRows);
+  insertRows(db, 'chat_handle_join', joins);
+}
+
+/** `count` messages spread over the chats, one a minute from 400 days before "now". */
+function addSmsMessages(db: Db, seed: number, count: number, handles: number): void {
+  const messages = [];
+  const chatJoins = [];
+  for (let i = 0; i < count; i++) {
+    const rng = rngFor(seed, 'message', i);
+    const handle = rng.int(1, handles);
+    // Later messages are newer: message i is i minutes after the first.
+    const date = BigInt(CONTENT_NOW - APPLE_EPOCH - 400 * 86_400 + i * 60 + rng.int(0, 59)) * 1_000_000_000n;
+    const fromMe = rng.chance(0.45) ? 1 : 0;
+    messages.push({
+      guid: rng.uuid(),
+      text: sentence(rng),
+      handle_id: handle,
+      service: handle % 3 === 0 ? 'SMS' : 'iMessage',
+      account: fromMe ? 'E:me@example.com' : null,
+      date,
+      date_read: fromMe ? 0n : date + 30_000_000_000n,
+      date_delivered: date + 1_000_000_000n,
+      is_delivered: 1,
+      is_from_me: fromMe,
+      is_read: 1,
+      is_sent: fromMe,
+    });
+    chatJoins.push({ chat_id: handle, message_id: i + 1, message_date: date });
+  }
+  insertRows(db, 'message', messages);
+  insertRows(db, 'chat_message_join', chatJoins);
 }
 
 export function callHistoryDb(seed: number, sizes: DatabaseSizes): Uint8Array {

@@ -67,28 +67,7 @@ export function folderOverrideStore(folder: string): OverrideStore {
   };
   return {
     persistent: true,
-    async put(data) {
-      await mkdir(folder, { recursive: true, mode: 0o700 });
-      const temp = join(folder, `.incoming-${randomBytes(8).toString('hex')}`);
-      const hash = createHash('sha1');
-      let size = 0;
-      const file = await open(temp, 'w', 0o600);
-      try {
-        for await (const chunk of chunksOf(data)) {
-          hash.update(chunk);
-          size += chunk.length;
-          await file.write(chunk);
-        }
-      } catch (cause) {
-        await file.close();
-        await rm(temp, { force: true });
-        throw cause;
-      }
-      await file.close();
-      const id = hash.digest('hex');
-      await rename(temp, pathOf(id));
-      return { id, size };
-    },
+    put: (data) => putInFolder(folder, data, pathOf),
     async has(id) {
       try {
         return (await stat(pathOf(id))).isFile();
@@ -96,30 +75,67 @@ export function folderOverrideStore(folder: string): OverrideStore {
         return false;
       }
     },
-    async *stream(id, offset, length, chunkSize) {
-      let file;
-      try {
-        file = await open(pathOf(id), 'r');
-      } catch (cause) {
-        throw new IbackupError('INTERNAL', {
-          message: `Restored content ${id} cannot be read.`,
-          cause,
-          details: { id },
-        });
-      }
-      try {
-        let at = offset;
-        const end = offset + length;
-        while (at < end) {
-          const buffer = new Uint8Array(Math.min(chunkSize, end - at));
-          const { bytesRead } = await file.read(buffer, 0, buffer.length, at);
-          if (bytesRead === 0) return;
-          yield buffer.subarray(0, bytesRead);
-          at += bytesRead;
-        }
-      } finally {
-        await file.close();
-      }
-    },
+    stream: (id, offset, length, chunkSize) => streamFile(pathOf, id, offset, length, chunkSize),
   };
+}
+
+/** Writes the bytes to a temporary file, then renames it to their SHA-1. */
+async function putInFolder(
+  folder: string,
+  data: Uint8Array | AsyncIterable<Uint8Array>,
+  pathOf: (id: string) => string,
+): Promise<{ id: string; size: number }> {
+  await mkdir(folder, { recursive: true, mode: 0o700 });
+  const temp = join(folder, `.incoming-${randomBytes(8).toString('hex')}`);
+  const hash = createHash('sha1');
+  let size = 0;
+  const file = await open(temp, 'w', 0o600);
+  try {
+    for await (const chunk of chunksOf(data)) {
+      hash.update(chunk);
+      size += chunk.length;
+      await file.write(chunk);
+    }
+  } catch (cause) {
+    await file.close();
+    await rm(temp, { force: true });
+    throw cause;
+  }
+  await file.close();
+  const id = hash.digest('hex');
+  await rename(temp, pathOf(id));
+  return { id, size };
+}
+
+/** The bytes of a kept file from `offset`, read a chunk at a time. */
+async function* streamFile(
+  pathOf: (id: string) => string,
+  id: string,
+  offset: number,
+  length: number,
+  chunkSize: number,
+): AsyncGenerator<Uint8Array> {
+  let file;
+  try {
+    file = await open(pathOf(id), 'r');
+  } catch (cause) {
+    throw new IbackupError('INTERNAL', {
+      message: `Restored content ${id} cannot be read.`,
+      cause,
+      details: { id },
+    });
+  }
+  try {
+    let at = offset;
+    const end = offset + length;
+    while (at < end) {
+      const buffer = new Uint8Array(Math.min(chunkSize, end - at));
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, at);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+      at += bytesRead;
+    }
+  } finally {
+    await file.close();
+  }
 }
