@@ -5,7 +5,7 @@
 import { isPlistDict, parsePlist, serializeXmlPlist, type PlistDict } from '../../../protocol/plist/index.js';
 import { runBackup, type BackupCrypto, type BackupSource } from './backup-script.js';
 import type { HostFiles } from './host-files.js';
-import type { Mb2Handler } from './index.js';
+import type { Mb2Handler, Mb2Result } from './index.js';
 import { readManifestDb } from './manifest-writer.js';
 import { decodeMBFile } from '../../../protocol/nskeyed.js';
 
@@ -65,35 +65,39 @@ export function backupHandlers(dev: BackupDevice): Record<string, Mb2Handler> {
       if (out.code === 0) dev.backedUp(new Date());
       return { code: out.code, description: out.description };
     },
-    Info: async (req, files) => {
-      const id = source(req);
-      const got = await files.downloadFiles([`${id}/Info.plist`, `${id}/Status.plist`]);
-      const info = got.get(`${id}/Info.plist`);
-      if (!got.has(`${id}/Status.plist`)) return missing(`${id}/Status.plist`);
-      if (!info) return missing(`${id}/Info.plist`);
-      return { code: 0, content: new TextDecoder().decode(serializeXmlPlist(parsePlist(info))) };
-    },
-    List: async (req, files) => {
-      const id = source(req);
-      const got = await files.downloadFiles([`${id}/Manifest.plist`, `${id}/Manifest.db`]);
-      const mp = got.get(`${id}/Manifest.plist`);
-      const db = got.get(`${id}/Manifest.db`);
-      if (!mp) return missing(`${id}/Manifest.plist`);
-      if (!db) return missing(`${id}/Manifest.db`);
-      const plist = parsePlist(mp);
-      if (isPlistDict(plist) && plist.IsEncrypted === true) {
-        return { code: 207, description: 'Invalid password: the backup is encrypted (MBErrorDomain/207)' };
-      }
-      const lines = ['Domain,RelativePath,Size'];
-      const rows = readManifestDb(db);
-      for (const r of rows.values()) {
-        if (r.flags !== 1) continue;
-        const f = decodeMBFile(r.file);
-        lines.push(`${csv(r.domain)},${csv(r.relativePath)},${String(f.size ?? 0)}`);
-      }
-      return { code: 0, content: `${lines.join('\n')}\n` };
-    },
+    Info: (req, files) => backupInfo(files, source(req)),
+    List: (req, files) => listBackup(files, source(req)),
   } satisfies Record<string, Mb2Handler>;
+}
+
+/** Info: the host's Info.plist of the backup, as XML. */
+async function backupInfo(files: HostFiles, id: string): Promise<Mb2Result> {
+  const got = await files.downloadFiles([`${id}/Info.plist`, `${id}/Status.plist`]);
+  const info = got.get(`${id}/Info.plist`);
+  if (!got.has(`${id}/Status.plist`)) return missing(`${id}/Status.plist`);
+  if (!info) return missing(`${id}/Info.plist`);
+  return { code: 0, content: new TextDecoder().decode(serializeXmlPlist(parsePlist(info))) };
+}
+
+/** List: the files of an unencrypted backup as CSV (domain, path, size). */
+async function listBackup(files: HostFiles, id: string): Promise<Mb2Result> {
+  const got = await files.downloadFiles([`${id}/Manifest.plist`, `${id}/Manifest.db`]);
+  const mp = got.get(`${id}/Manifest.plist`);
+  const db = got.get(`${id}/Manifest.db`);
+  if (!mp) return missing(`${id}/Manifest.plist`);
+  if (!db) return missing(`${id}/Manifest.db`);
+  const plist = parsePlist(mp);
+  if (isPlistDict(plist) && plist.IsEncrypted === true) {
+    return { code: 207, description: 'Invalid password: the backup is encrypted (MBErrorDomain/207)' };
+  }
+  const lines = ['Domain,RelativePath,Size'];
+  const rows = readManifestDb(db);
+  for (const r of rows.values()) {
+    if (r.flags !== 1) continue;
+    const f = decodeMBFile(r.file);
+    lines.push(`${csv(r.domain)},${csv(r.relativePath)},${String(f.size ?? 0)}`);
+  }
+  return { code: 0, content: `${lines.join('\n')}\n` };
 }
 
 function missing(path: string): { code: number; description: string } {

@@ -8,7 +8,7 @@ import { aesCbcDecrypt, aesUnwrap, deriveKekAsync } from '../../../protocol/cryp
 import { parseClassWrappedKey, parseKeybag } from '../../../protocol/keybag.js';
 import { isPlistDict, type PlistDict } from '../../../protocol/plist/index.js';
 import type { DeviceContent } from '../../content/index.js';
-import { hostPlistDict } from './host-files.js';
+import { hostPlistDict, type HostFiles } from './host-files.js';
 import type { Mb2Handler, Mb2Result } from './index.js';
 import { readManifestDb, type PreviousRow } from './manifest-writer.js';
 import type { AfcFileSystem } from '../afc-fs.js';
@@ -68,48 +68,13 @@ export function restoreHandler(dev: RestoreDevice): Mb2Handler {
     const source =
       typeof req.SourceIdentifier === 'string' && req.SourceIdentifier !== '' ? req.SourceIdentifier : dev.udid;
     const options = parseRestoreOptions(req);
-    const p = (rel: string): string => `${source}/${rel}`;
     files.progress = 0;
-
-    const status = await files.downloadFiles([p('Status.plist')]);
-    const statusBytes = status.get(p('Status.plist'));
-    if (!statusBytes) return fail(4, `No such file or directory at path "${p('Status.plist')}"`);
-    const st = hostPlistDict(statusBytes);
-    if (st?.SnapshotState !== 'finished')
-      return fail(205, 'The backup is not complete: its Status.plist does not say finished');
-
-    const m = await files.downloadFiles([p('Manifest.plist'), p('Manifest.db')]);
-    const mpBytes = m.get(p('Manifest.plist'));
-    const db = m.get(p('Manifest.db'));
-    if (!mpBytes) return fail(4, `No such file or directory at path "${p('Manifest.plist')}"`);
-    if (!db) return fail(4, `No such file or directory at path "${p('Manifest.db')}"`);
-    const manifest = hostPlistDict(mpBytes);
-    if (!manifest) return fail(205, 'Manifest.plist of the backup is damaged');
-
-    let classKeys: Map<number, Uint8Array> | undefined;
-    let plainDb = db;
-    if (manifest.IsEncrypted === true) {
-      if (options.password === undefined)
-        return fail(207, 'Invalid password: the backup is encrypted and no password was given');
-      const unlocked = await unlockBackupKeybag(manifest, options.password);
-      if (unlocked === 'damaged') return fail(205, 'The keybag of the backup is damaged');
-      if (unlocked === null) return fail(207, 'Invalid password');
-      classKeys = unlocked;
-      const opened = openManifestDb(classKeys, manifest, db);
-      if (!opened) return fail(205, 'Manifest.db of the backup cannot be decrypted');
-      plainDb = opened;
-    }
-    let rows: Map<string, PreviousRow>;
-    try {
-      rows = readManifestDb(plainDb);
-    } catch {
-      return fail(205, 'Manifest.db of the backup is damaged');
-    }
-
+    const backup = await readBackup(files, source, options.password);
+    if ('code' in backup) return backup;
     const outcome = await applyRestore({
       content: dev.content,
-      rows,
-      classKeys,
+      rows: backup.rows,
+      classKeys: backup.classKeys,
       files,
       source,
       systemFiles: options.systemFiles,
@@ -128,6 +93,57 @@ export function restoreHandler(dev: RestoreDevice): Mb2Handler {
     await dev.restored(options.reboot);
     return { code: 0 };
   };
+}
+
+/** The backup's files as its Manifest.db lists them, and its class keys when it is encrypted. */
+interface BackupToRestore {
+  rows: Map<string, PreviousRow>;
+  classKeys: Map<number, Uint8Array> | undefined;
+}
+
+/** Reads the host's backup of `source`: it must be finished, and open with `password` if encrypted. */
+async function readBackup(
+  files: HostFiles,
+  source: string,
+  password: string | undefined,
+): Promise<BackupToRestore | Mb2Result> {
+  const p = (rel: string): string => `${source}/${rel}`;
+  const status = await files.downloadFiles([p('Status.plist')]);
+  const statusBytes = status.get(p('Status.plist'));
+  if (!statusBytes) return fail(4, `No such file or directory at path "${p('Status.plist')}"`);
+  const st = hostPlistDict(statusBytes);
+  if (st?.SnapshotState !== 'finished')
+    return fail(205, 'The backup is not complete: its Status.plist does not say finished');
+
+  const m = await files.downloadFiles([p('Manifest.plist'), p('Manifest.db')]);
+  const mpBytes = m.get(p('Manifest.plist'));
+  const db = m.get(p('Manifest.db'));
+  if (!mpBytes) return fail(4, `No such file or directory at path "${p('Manifest.plist')}"`);
+  if (!db) return fail(4, `No such file or directory at path "${p('Manifest.db')}"`);
+  const manifest = hostPlistDict(mpBytes);
+  if (!manifest) return fail(205, 'Manifest.plist of the backup is damaged');
+  const opened = manifest.IsEncrypted === true ? await openEncrypted(manifest, db, password) : { plainDb: db };
+  if ('code' in opened) return opened;
+  try {
+    return { rows: readManifestDb(opened.plainDb), classKeys: opened.classKeys };
+  } catch {
+    return fail(205, 'Manifest.db of the backup is damaged');
+  }
+}
+
+/** An encrypted backup's class keys and plain Manifest.db, opened with `password`. */
+async function openEncrypted(
+  manifest: PlistDict,
+  db: Uint8Array,
+  password: string | undefined,
+): Promise<{ plainDb: Uint8Array; classKeys?: Map<number, Uint8Array> } | Mb2Result> {
+  if (password === undefined) return fail(207, 'Invalid password: the backup is encrypted and no password was given');
+  const classKeys = await unlockBackupKeybag(manifest, password);
+  if (classKeys === 'damaged') return fail(205, 'The keybag of the backup is damaged');
+  if (classKeys === null) return fail(207, 'Invalid password');
+  const plainDb = openManifestDb(classKeys, manifest, db);
+  if (!plainDb) return fail(205, 'Manifest.db of the backup cannot be decrypted');
+  return { plainDb, classKeys };
 }
 
 /**
