@@ -2,14 +2,13 @@
  * What a backup run checks before it may call itself complete, and what it does when it may not.
  * The device says "finished"; the host still does not take its word for blobs it did not receive
  * in this run (left in `Snapshot/` by an interrupted run and reused), and, when asked (--verify),
- * verifies the whole new backup. A refused run marks the folder unfinished, so the last complete
- * backup (kept aside while the run changed the folder) stays the last complete one.
+ * verifies the whole new backup. A refused run is marked unfinished by BackupRun.commit, so the
+ * last complete backup (kept aside while the run changed the folder) stays the last complete one.
  */
-import { leftoverSnapshotBlobs, checkReusedBlobs } from '../backup/reused-blobs.js';
+import { checkReusedBlobs } from '../backup/reused-blobs.js';
 import type { BackupProblem } from '../backup/folder.js';
 import { readBackupFolder } from '../backup/folder.js';
-import { readStatusPlist, unfinishedStatusBytes } from '../backup/status.js';
-import type { BackupStore } from '../backup/store.js';
+import type { BackupRun } from '../backup/run.js';
 import { IbackupError } from '../errors.js';
 import { unlockBackupKeybag, type UnlockOptions } from './password.js';
 import { verifyBackupAt } from './verify.js';
@@ -39,17 +38,8 @@ export interface Refusal {
  * device sends those files again. Real phones lose nothing by it: each run reads a fresh snapshot
  * of the phone (libimobiledevice issue 1361's log), and no public source shows one reusing blobs.
  */
-export async function prepareLeftovers(
-  store: BackupStore,
-  udid: string,
-  encrypted: boolean,
-  opts: RunCheckOptions,
-): Promise<string[]> {
-  const leftovers = await leftoverSnapshotBlobs(store.deviceDir, udid);
-  if (leftovers.length === 0) return leftovers;
-  if (encrypted && (await cachedKey(store.deviceDir, opts.unlock)) !== undefined) return leftovers;
-  await store.remove(`${udid}/Snapshot`);
-  return [];
+export function prepareLeftovers(run: BackupRun, encrypted: boolean, opts: RunCheckOptions): Promise<string[]> {
+  return run.leftovers(async () => encrypted && (await cachedKey(run.deviceDir, opts.unlock)) !== undefined);
 }
 
 /** The derived key of the backup in `dir` from the key cache alone (no password asked). */
@@ -74,14 +64,14 @@ async function checkingKey(dir: string, unlock: UnlockOptions | undefined): Prom
 
 /** Runs the checks; returns why the run may not be called complete, or undefined. */
 export async function checkRunBeforeComplete(
-  store: BackupStore,
+  run: BackupRun,
   reused: ReadonlySet<string>,
   encrypted: boolean,
   opts: RunCheckOptions,
   phase: (p: 'checking' | 'verifying') => void,
   signal?: AbortSignal,
 ): Promise<Refusal | undefined> {
-  const dir = store.deviceDir;
+  const dir = run.deviceDir;
   if (reused.size > 0) {
     phase('checking');
     const key = encrypted ? await checkingKey(dir, opts.unlock) : undefined;
@@ -106,9 +96,8 @@ function unchecked(n: number): BackupProblem {
   };
 }
 
-/** Marks the run unfinished on disk and returns the error that says why, in plain words. */
-export async function refuseRun(store: BackupStore, udid: string, refusal: Refusal): Promise<IbackupError> {
-  await markUnfinished(store, udid).catch(() => undefined);
+/** Why the run is not complete, in plain words. */
+export function refusalError(refusal: Refusal): IbackupError {
   const sample = refusal.problems
     .slice(0, 3)
     .map((p) => p.message.replace(/\.$/, ''))
@@ -129,18 +118,4 @@ export async function refuseRun(store: BackupStore, udid: string, refusal: Refus
       })),
     },
   });
-}
-
-/** Sets the folder's Status.plist back to unfinished (temp file, then rename; flushed). */
-export async function markUnfinished(store: BackupStore, udid: string): Promise<void> {
-  const status = await readStatusPlist(store.deviceDir);
-  const file = await store.createFile(`${udid}/Status.plist`);
-  try {
-    await file.write(unfinishedStatusBytes(status));
-    await file.commit();
-  } catch (err) {
-    await file.abort();
-    throw err;
-  }
-  await store.flush();
 }

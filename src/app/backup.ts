@@ -4,59 +4,31 @@
  * and preparing), a free-space check that never refuses a backup that could fit, cancellation by
  * hanging up as libimobiledevice does, a check of every blob the device reused from an interrupted
  * run (and, on request, of the whole backup) before it is called complete, and errors in plain
- * words. Nothing here prints.
+ * words. The folder is held by one BackupRun (backup/run.ts); nothing here prints.
  */
-import { mkdir } from 'node:fs/promises';
-import { SizeLedger } from '../backup/size-ledger.js';
-import { removeStaleTemps } from '../backup/stale-temps.js';
-import { isSnapshotFinished, readStatusPlist } from '../backup/status.js';
-import { BackupStore } from '../backup/store.js';
-import type { FsLayer } from '../backup/fs-layer.js';
-import { Preserver } from '../backup/preserve.js';
 import { diskFullError, isNoSpace } from '../backup/disk-full.js';
+import type { FsLayer } from '../backup/fs-layer.js';
 import { ReusedBlobs } from '../backup/reused-blobs.js';
-import { readUnreadableRecord, UnreadableLog, type UnreadableFile } from '../backup/unreadable-record.js';
+import { BackupRun } from '../backup/run.js';
+import { isSnapshotFinished, readStatusPlist, type BackupStatus } from '../backup/status.js';
+import type { UnreadableFile, UnreadableLog } from '../backup/unreadable-record.js';
 import { IbackupError } from '../errors.js';
 import type { HostDevice } from '../host/device.js';
-import { MOBILEBACKUP2_SERVICE, MobileBackup2Client } from '../host/services/mobilebackup2.js';
-import { Notifications } from '../host/services/notification-proxy.js';
-import { numberValue, type PlistDict } from '../protocol/plist/index.js';
-import { storeTarget } from './backup-target.js';
-import { checkBackupSpace } from './backup-space.js';
-import {
-  checkRunBeforeComplete,
-  markUnfinished,
-  prepareLeftovers,
-  refuseRun,
-  type RunCheckOptions,
-} from './backup-checks.js';
-import { deviceWaitMs } from './device-wait.js';
+import { MOBILEBACKUP2_SERVICE, MobileBackup2Client, type Mb2Observer } from '../host/services/mobilebackup2.js';
 import { mobileBackupError } from '../host/services/mobilebackup2-errors.js';
+import { openSyncSession, type SyncSession } from '../host/sync-session.js';
+import { numberValue, type PlistDict } from '../protocol/plist/index.js';
+import { checkRunBeforeComplete, prepareLeftovers, refusalError, type RunCheckOptions } from './backup-checks.js';
 import { writeInfoPlist } from './backup-info.js';
-import { openSyncSession } from '../host/sync-session.js';
+import { BackupProgressState, RunCancel, type BackupProgress } from './backup-progress.js';
+import { checkBackupSpace } from './backup-space.js';
+import { storeTarget } from './backup-target.js';
+import { deviceWaitMs } from './device-wait.js';
 import { tuneHeapForStreaming } from './heap-tuning.js';
 
+export type { BackupPhase, BackupProgress } from './backup-progress.js';
+
 export const GIB = 1024 ** 3;
-const CANCELLED_MESSAGE = 'The backup was cancelled; the last complete backup is unchanged.';
-const CANCELLED_ON_PHONE = 'The backup was cancelled on the iPhone; the last complete backup is unchanged.';
-
-/**
- * preparing: ibackup gets ready; waiting-for-passcode: the iPhone shows its passcode prompt;
- * device-preparing: the iPhone prepares its snapshot and says nothing (minutes on a big phone);
- * backing-up: files arrive; checking / verifying: the new backup is checked before it counts.
- */
-export type BackupPhase =
-  'preparing' | 'waiting-for-passcode' | 'device-preparing' | 'backing-up' | 'checking' | 'verifying' | 'finishing';
-
-export interface BackupProgress {
-  phase: BackupPhase;
-  /** The device's own percent (0–100). */
-  percent?: number;
-  bytesDone: number;
-  bytesTotal?: number;
-  filesDone: number;
-  currentPath?: string;
-}
 
 export interface BackupOptions extends RunCheckOptions {
   /** The backup folder (the device's folder is `<root>/<UDID>`). */
@@ -93,33 +65,33 @@ export interface BackupResult {
   verified: boolean;
 }
 
-export async function backupDevice(device: HostDevice, opts: BackupOptions): Promise<BackupResult> {
-  const started = Date.now();
-  tuneHeapForStreaming();
-  const now = opts.now ?? (() => new Date());
-  const udid = device.udid;
-  // The last complete backup is kept (hard links) from the first change until this run is flushed.
-  const preserver = new Preserver(opts.root, udid, {
-    ...(opts.fs ? { fs: opts.fs } : {}),
-    allowCopy: opts.allowCopy === true,
-  });
-  // The folder's size, followed change by change from the last complete run's figure (if still true).
-  const sizes = await SizeLedger.open(opts.root, udid);
-  const store = new BackupStore(opts.root, udid, {
-    ...(opts.fs ? { fs: opts.fs } : {}),
-    sizes,
-    beforeChange: async (local, loses) => {
-      await sizes.beforeChange();
-      await preserver.beforeChange(local, loses);
-    },
-  });
-  // The device's percent is kept between its reports: file events between them carry the last one.
-  const progress: BackupProgress = { phase: 'preparing', bytesDone: 0, filesDone: 0 };
-  const emit = (extra: Partial<BackupProgress> = {}): void => opts.onProgress?.({ ...progress, ...extra });
-  emit();
+/** What lockdown tells of the device before a run. */
+interface DeviceValues {
+  root: PlistDict;
+  itunes: PlistDict;
+  minItunes: unknown;
+  backup: PlistDict;
+  disk: PlistDict;
+}
 
-  // What the device is, and what this computer already has.
-  const values = await device.withSession(
+/** What one run knows once it is under way (shared by its steps). */
+interface RunContext {
+  device: HostDevice;
+  opts: BackupOptions;
+  run: BackupRun;
+  progress: BackupProgressState;
+  cancel: RunCancel;
+  values: DeviceValues;
+  encrypted: boolean;
+  /** A full backup: --full, or no complete backup to build on. */
+  full: boolean;
+  started: number;
+  now: () => Date;
+}
+
+/** What the device is: its identity, iTunes settings, backup settings and disk usage. */
+function readDeviceValues(device: HostDevice, signal: AbortSignal | undefined): Promise<DeviceValues> {
+  return device.withSession(
     async (l) => ({
       root: await l.getDomain(),
       itunes: await l.getDomain('com.apple.iTunes').catch(() => ({})),
@@ -127,161 +99,8 @@ export async function backupDevice(device: HostDevice, opts: BackupOptions): Pro
       backup: await l.getDomain('com.apple.mobile.backup').catch((): PlistDict => ({})),
       disk: await l.getDomain('com.apple.disk_usage').catch((): PlistDict => ({})),
     }),
-    opts.signal,
+    signal,
   );
-  const encrypted = values.backup.WillEncrypt === true;
-  await mkdir(opts.root, { recursive: true });
-  const hasComplete = await readStatusPlist(store.deviceDir).then(isSnapshotFinished, () => false);
-  const full = opts.full === true || !hasComplete;
-  const spaceWarning = checkBackupSpace({
-    root: opts.root,
-    free: await store.freeSpace(),
-    usedOnPhone: usedBytes(values.disk),
-    previousBackupBytes: hasComplete ? sizes.figure : undefined,
-    full,
-    first: !hasComplete,
-  });
-  if (spaceWarning) opts.onWarning?.(spaceWarning);
-
-  const sync = await openSyncSession(device, opts.signal, opts.onWarning ? { onWarning: opts.onWarning } : {});
-  // A cancel here or on the iPhone hangs up (DLMessageDisconnect, then the socket): the phone
-  // stops on that alone, and libimobiledevice never posts a cancel request to it.
-  const run = new AbortController();
-  let cancelledOnPhone = false;
-  const onUserAbort = (): void => run.abort();
-  opts.signal?.addEventListener('abort', onUserAbort, { once: true });
-  if (opts.signal?.aborted) run.abort();
-  let mb2: MobileBackup2Client | undefined;
-  try {
-    mb2 = new MobileBackup2Client(await device.startService(MOBILEBACKUP2_SERVICE, { escrowBag: true }));
-    await mb2.handshake(run.signal);
-    await sync.lock(run.signal);
-    // A figure still true means no run changed the folder since the last complete one: no leftovers.
-    if (!sizes.known) await removeStaleTemps(store.fs, store.deviceDir);
-    await writeInfoPlist(device, sync.afc, store, udid, values, now());
-    const reused = new ReusedBlobs(await prepareLeftovers(store, udid, encrypted, opts));
-    const unreadable = new UnreadableLog(opts.root, udid, await readUnreadableRecord(store.deviceDir));
-    const statusPath = `${udid}/Status.plist`;
-
-    let deviceActive = false;
-    sync.np.on('notification', (name) => {
-      if (name === Notifications.passcodePresented) emit({ phase: (progress.phase = 'waiting-for-passcode') });
-      else if (name === Notifications.passcodeDismissed)
-        emit({ phase: (progress.phase = deviceActive ? 'backing-up' : 'device-preparing') });
-      else if (name === Notifications.syncCancelRequest) {
-        // The owner cancelled on the iPhone (idevicebackup2.c stops on this notification too).
-        cancelledOnPhone = true;
-        run.abort();
-      }
-    });
-    progress.phase = 'device-preparing';
-    progress.percent = 0;
-    emit();
-    const request: PlistDict = { MessageName: 'Backup', TargetIdentifier: udid, SourceIdentifier: udid };
-    if (opts.full) request.Options = { ForceFullBackup: true };
-    let diskFull: string | undefined;
-    const response = await mb2.run(
-      request,
-      storeTarget(store),
-      {
-        deviceActive: () => {
-          deviceActive = true;
-          if (progress.phase === 'device-preparing') emit({ phase: (progress.phase = 'backing-up') });
-        },
-        progress: (percent) => {
-          progress.percent = percent;
-          emit();
-        },
-        bytes: (n) => {
-          progress.bytesDone += n;
-        },
-        fileReceived: (path) => {
-          progress.filesDone++;
-          reused.received(path);
-          if (path === statusPath) unreadable.statusUploaded();
-          else unreadable.received(path.slice(path.lastIndexOf('/') + 1));
-          emit({ currentPath: path });
-        },
-        unreadable: (path, devicePath, reason) => {
-          unreadable.unreadable({ fileId: path.slice(path.lastIndexOf('/') + 1), devicePath, reason });
-          opts.onWarning?.(
-            `The iPhone could not read ${devicePath || path} to the end (${reason || 'no reason given'}); it is kept as the iPhone sent it.`,
-          );
-        },
-        moved: (from, to) => reused.moved(from, to),
-        diskFull: (path) => {
-          diskFull = path;
-        },
-      },
-      { waitMs: deviceWaitMs(opts.waitMs), signal: run.signal },
-    );
-    const code = numberValue(response.ErrorCode) ?? -1;
-    if (run.signal.aborted) throw cancelled(cancelledOnPhone);
-    if (code !== 0 || diskFull) {
-      throw diskFull
-        ? diskFullError(opts.root)
-        : mobileBackupError(code, typeof response.ErrorDescription === 'string' ? response.ErrorDescription : '');
-    }
-    const status = await readStatusPlist(store.deviceDir).catch(() => undefined);
-    if (!isSnapshotFinished(status)) {
-      throw new IbackupError('BACKUP_INCOMPLETE', {
-        message: 'The iPhone said the backup finished, but its Status.plist does not say "finished".',
-      });
-    }
-    progress.phase = 'finishing';
-    progress.percent = 100;
-    emit();
-    await store.flush();
-    // Before the checks: verify must know which files the iPhone itself could not read.
-    await unreadable.finish();
-    // A run that could not be checked (a wrong password for --verify…) does not count either.
-    const refusal = await checkRunBeforeComplete(
-      store,
-      reused.reused,
-      encrypted,
-      opts,
-      (phase) => emit({ phase: (progress.phase = phase) }),
-      run.signal,
-    ).catch(async (err: unknown) => {
-      await markUnfinished(store, udid).catch(() => undefined);
-      throw err;
-    });
-    if (refusal) throw await refuseRun(store, udid, refusal);
-    store.fs.event?.('complete');
-    await preserver.release();
-    return {
-      udid,
-      path: store.deviceDir,
-      full: status?.isFullBackup ?? full,
-      date: (status?.date ?? now()).toISOString(),
-      sizeBytes: await sizes.finish(),
-      filesReceived: progress.filesDone,
-      bytesReceived: progress.bytesDone,
-      durationMs: Date.now() - started,
-      encrypted,
-      unreadableFiles: unreadable.now,
-      reusedFiles: reused.reused.size,
-      verified: opts.verify === true,
-    };
-  } catch (err) {
-    // The copy this run was filling becomes the last complete backup on its own.
-    await preserver.abandon().catch(() => undefined);
-    if (run.signal.aborted) throw cancelled(cancelledOnPhone, err);
-    if (isNoSpace(err)) throw diskFullError(opts.root, err);
-    throw err;
-  } finally {
-    opts.signal?.removeEventListener('abort', onUserAbort);
-    await mb2?.disconnect();
-    await sync.close();
-  }
-}
-
-function cancelled(onPhone: boolean, cause?: unknown): IbackupError {
-  return new IbackupError('CANCELLED', {
-    message: onPhone ? CANCELLED_ON_PHONE : CANCELLED_MESSAGE,
-    ...(onPhone ? { remedy: 'Run the backup again when you want it.' } : {}),
-    ...(cause === undefined ? {} : { cause }),
-  });
 }
 
 function usedBytes(disk: PlistDict): number | null {
@@ -289,4 +108,175 @@ function usedBytes(disk: PlistDict): number | null {
   const avail = numberValue(disk.TotalDataAvailable);
   if (total !== undefined && avail !== undefined) return Math.max(0, total - avail);
   return null;
+}
+
+/** What this computer already has, and whether the disk has room (a warning, or DISK_FULL). */
+async function checkComputer(run: BackupRun, values: DeviceValues, opts: BackupOptions): Promise<boolean> {
+  const hasComplete = await run.prepare();
+  const full = opts.full === true || !hasComplete;
+  const spaceWarning = checkBackupSpace({
+    root: opts.root,
+    free: await run.freeSpace(),
+    usedOnPhone: usedBytes(values.disk),
+    previousBackupBytes: run.previousBackupBytes,
+    full,
+    first: !hasComplete,
+  });
+  if (spaceWarning) opts.onWarning?.(spaceWarning);
+  return full;
+}
+
+/** Follows the iPhone's passcode prompt and the owner's cancel on the iPhone. */
+function followDevice(sync: SyncSession, progress: BackupProgressState, cancel: RunCancel): void {
+  sync.np.on('notification', (name) => progress.notification(name, () => cancel.cancelledOnPhone()));
+}
+
+/** How the device's file traffic shows: progress, reused leftovers, unreadable files, a full disk. */
+function observer(
+  ctx: RunContext,
+  reused: ReusedBlobs,
+  unreadable: UnreadableLog,
+  diskFull: { path?: string },
+): Mb2Observer {
+  const statusPath = `${ctx.device.udid}/Status.plist`;
+  const { progress, opts } = ctx;
+  return {
+    deviceActive: () => progress.deviceActive(),
+    progress: (percent) => progress.percent(percent),
+    bytes: (n) => progress.bytes(n),
+    fileReceived: (path) => {
+      progress.fileReceived();
+      reused.received(path);
+      if (path === statusPath) unreadable.statusUploaded();
+      else unreadable.received(path.slice(path.lastIndexOf('/') + 1));
+      progress.emit({ currentPath: path });
+    },
+    unreadable: (path, devicePath, reason) => {
+      unreadable.unreadable({ fileId: path.slice(path.lastIndexOf('/') + 1), devicePath, reason });
+      opts.onWarning?.(
+        `The iPhone could not read ${devicePath || path} to the end (${reason || 'no reason given'}); it is kept as the iPhone sent it.`,
+      );
+    },
+    moved: (from, to) => reused.moved(from, to),
+    diskFull: (path) => {
+      diskFull.path = path;
+    },
+  };
+}
+
+/** The device's answer to the request: finished, or why not (cancelled, disk full, its error). */
+async function checkResponse(
+  ctx: RunContext,
+  response: PlistDict,
+  diskFull: string | undefined,
+): Promise<BackupStatus> {
+  const code = numberValue(response.ErrorCode) ?? -1;
+  if (ctx.cancel.signal.aborted) throw ctx.cancel.error();
+  if (code !== 0 || diskFull) {
+    throw diskFull
+      ? diskFullError(ctx.opts.root)
+      : mobileBackupError(code, typeof response.ErrorDescription === 'string' ? response.ErrorDescription : '');
+  }
+  const status = await readStatusPlist(ctx.run.deviceDir).catch(() => undefined);
+  if (status === undefined || !isSnapshotFinished(status)) {
+    throw new IbackupError('BACKUP_INCOMPLETE', {
+      message: 'The iPhone said the backup finished, but its Status.plist does not say "finished".',
+    });
+  }
+  return status;
+}
+
+/** The new backup counts only once flushed and checked (a refused run is marked unfinished). */
+async function complete(ctx: RunContext, reused: ReusedBlobs): Promise<number> {
+  const { run, progress, opts, encrypted } = ctx;
+  progress.finishing();
+  return run.commit(async () => {
+    // A run that could not be checked (a wrong password for --verify…) does not count either.
+    const refusal = await checkRunBeforeComplete(
+      run,
+      reused.reused,
+      encrypted,
+      opts,
+      (phase) => progress.setPhase(phase),
+      ctx.cancel.signal,
+    );
+    if (refusal) throw refusalError(refusal);
+  });
+}
+
+/** The run itself, once mobilebackup2 is up and the sync lock held: Info.plist, the request, the checks. */
+async function transfer(ctx: RunContext, mb2: MobileBackup2Client, sync: SyncSession): Promise<BackupResult> {
+  const { device, opts, run, progress } = ctx;
+  await run.removeStaleTemps();
+  await writeInfoPlist(device, sync.afc, run, ctx.values, ctx.now());
+  const reused = new ReusedBlobs(await prepareLeftovers(run, ctx.encrypted, opts));
+  const unreadable = await run.followUnreadable();
+  followDevice(sync, progress, ctx.cancel);
+  progress.devicePreparing();
+  const request: PlistDict = { MessageName: 'Backup', TargetIdentifier: device.udid, SourceIdentifier: device.udid };
+  if (opts.full) request.Options = { ForceFullBackup: true };
+  const diskFull: { path?: string } = {};
+  const response = await mb2.run(request, storeTarget(run.store), observer(ctx, reused, unreadable, diskFull), {
+    waitMs: deviceWaitMs(opts.waitMs),
+    signal: ctx.cancel.signal,
+  });
+  const status = await checkResponse(ctx, response, diskFull.path);
+  const date = (status.date ?? ctx.now()).toISOString();
+  const sizeBytes = await complete(ctx, reused);
+  return {
+    udid: device.udid,
+    path: run.deviceDir,
+    full: status.isFullBackup ?? ctx.full,
+    date,
+    sizeBytes,
+    filesReceived: progress.state.filesDone,
+    bytesReceived: progress.state.bytesDone,
+    durationMs: Date.now() - ctx.started,
+    encrypted: ctx.encrypted,
+    unreadableFiles: unreadable.now,
+    reusedFiles: reused.reused.size,
+    verified: opts.verify === true,
+  };
+}
+
+/** Starts mobilebackup2, takes the sync lock and runs; a run that ends early leaves the kept copy whole. */
+async function runWithDevice(ctx: RunContext, sync: SyncSession): Promise<BackupResult> {
+  let mb2: MobileBackup2Client | undefined;
+  try {
+    mb2 = new MobileBackup2Client(await ctx.device.startService(MOBILEBACKUP2_SERVICE, { escrowBag: true }));
+    await mb2.handshake(ctx.cancel.signal);
+    await sync.lock(ctx.cancel.signal);
+    return await transfer(ctx, mb2, sync);
+  } catch (err) {
+    // The copy this run was filling becomes the last complete backup on its own.
+    await ctx.run.abandon().catch(() => undefined);
+    if (ctx.cancel.signal.aborted) throw ctx.cancel.error(err);
+    if (isNoSpace(err)) throw diskFullError(ctx.opts.root, err);
+    throw err;
+  } finally {
+    ctx.cancel.dispose();
+    await mb2?.disconnect();
+    await sync.close();
+  }
+}
+
+export async function backupDevice(device: HostDevice, opts: BackupOptions): Promise<BackupResult> {
+  const started = Date.now();
+  tuneHeapForStreaming();
+  const now = opts.now ?? (() => new Date());
+  const run = await BackupRun.open(opts.root, device.udid, {
+    ...(opts.fs ? { fs: opts.fs } : {}),
+    allowCopy: opts.allowCopy === true,
+  });
+  const progress = new BackupProgressState(opts.onProgress);
+  progress.emit();
+  const values = await readDeviceValues(device, opts.signal);
+  const encrypted = values.backup.WillEncrypt === true;
+  const full = await checkComputer(run, values, opts);
+  const sync = await openSyncSession(device, opts.signal, opts.onWarning ? { onWarning: opts.onWarning } : {});
+  // A cancel here or on the iPhone hangs up (DLMessageDisconnect, then the socket): the phone
+  // stops on that alone, and libimobiledevice never posts a cancel request to it.
+  const cancel = new RunCancel(opts.signal);
+  const ctx: RunContext = { device, opts, run, progress, cancel, values, encrypted, full, started, now };
+  return runWithDevice(ctx, sync);
 }

@@ -3,8 +3,9 @@
  * iTunes and libimobiledevice, binary by some tools; both are read. Every key is optional to a
  * reader; a key present with the wrong type is a damaged file (BACKUP_CORRUPT).
  */
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { PlistDict } from '../protocol/plist/index.js';
+import { isPlistDict, parsePlist, type PlistDict } from '../protocol/plist/index.js';
 import { Fields, parseDictPlist, readPlistFile } from './plist-fields.js';
 
 export const INFO_PLIST = 'Info.plist';
@@ -136,4 +137,16 @@ export function parseInfoPlist(bytes: Uint8Array): BackupInfo {
 /** Reads `<dir>/Info.plist`. A missing file throws ENOENT; a damaged one BACKUP_CORRUPT. */
 export async function readInfoPlist(dir: string): Promise<BackupInfo> {
   return parseInfoPlist(await readPlistFile(path.join(dir, INFO_PLIST), INFO_PLIST));
+}
+
+/**
+ * The host GUID the last run wrote into `<dir>/Info.plist` (a string GUID only), so that a new run
+ * keeps it; undefined when there is none. A missing file is no GUID; a damaged one throws.
+ */
+export async function previousHostGuid(dir: string): Promise<string | undefined> {
+  const previous = await readFile(path.join(dir, INFO_PLIST)).then(
+    (b) => parsePlist(b),
+    () => undefined,
+  );
+  return isPlistDict(previous) && typeof previous.GUID === 'string' ? previous.GUID : undefined;
 }

@@ -1,7 +1,8 @@
 /**
  * Where backups live by default, per operating system, and how the backup root is chosen:
  * `--backup-dir`, then `IBACKUP_BACKUP_DIR`, then the OS default. Pure functions: the
- * environment, platform, home folder and an existence probe are injected.
+ * environment, platform, home folder and an existence probe are injected (`folderExists` is the
+ * real file system's; `createBackupRoot` makes the chosen root).
  *
  * - macOS: `~/Library/Application Support/MobileSync/Backup` (Finder and iTunes).
  * - Windows: `%APPDATA%\Apple Computer\MobileSync\Backup` (iTunes from Apple's installer), and
@@ -10,6 +11,8 @@
  * - Linux and others: `$XDG_DATA_HOME/ibackup/MobileSync/Backup`, `$XDG_DATA_HOME` defaulting to
  *   `~/.local/share` (no standard exists there; this is ibackup's choice).
  */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 
 /** Environment variables, as in `process.env`. */
@@ -37,6 +40,16 @@ export interface ResolvedRoot {
    * the Microsoft Store folders when the latter exists); just `[path]` for an explicit root.
    */
   candidates: string[];
+}
+
+/** Whether something exists at `dir` on this computer: the real `RootContext.exists`. */
+export function folderExists(dir: string): boolean {
+  return existsSync(dir);
+}
+
+/** Creates a backup root (and its parents) when it is missing. */
+export async function createBackupRoot(root: string): Promise<void> {
+  await mkdir(root, { recursive: true });
 }
 
 /** The environment variable that overrides the default backup root. */

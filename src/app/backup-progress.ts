@@ -1,0 +1,119 @@
+/**
+ * What a backup run tells as it goes (its phases and counts, for the progress bar and the web
+ * app's events), and how it is cancelled: from this computer or by the owner on the iPhone.
+ */
+import { IbackupError } from '../errors.js';
+import { Notifications } from '../host/services/notification-proxy.js';
+
+const CANCELLED_MESSAGE = 'The backup was cancelled; the last complete backup is unchanged.';
+const CANCELLED_ON_PHONE = 'The backup was cancelled on the iPhone; the last complete backup is unchanged.';
+
+/**
+ * preparing: ibackup gets ready; waiting-for-passcode: the iPhone shows its passcode prompt;
+ * device-preparing: the iPhone prepares its snapshot and says nothing (minutes on a big phone);
+ * backing-up: files arrive; checking / verifying: the new backup is checked before it counts.
+ */
+export type BackupPhase =
+  'preparing' | 'waiting-for-passcode' | 'device-preparing' | 'backing-up' | 'checking' | 'verifying' | 'finishing';
+
+export interface BackupProgress {
+  phase: BackupPhase;
+  /** The device's own percent (0–100). */
+  percent?: number;
+  bytesDone: number;
+  bytesTotal?: number;
+  filesDone: number;
+  currentPath?: string;
+}
+
+/** The progress of one run. The device's percent is kept between its reports: file events between them carry the last one. */
+export class BackupProgressState {
+  readonly state: BackupProgress = { phase: 'preparing', bytesDone: 0, filesDone: 0 };
+  /** The device has said something since the request (it may be silent for minutes before). */
+  private active = false;
+
+  constructor(private readonly onProgress?: (p: BackupProgress) => void) {}
+
+  emit(extra: Partial<BackupProgress> = {}): void {
+    this.onProgress?.({ ...this.state, ...extra });
+  }
+
+  setPhase(phase: BackupPhase): void {
+    this.state.phase = phase;
+    this.emit();
+  }
+
+  /** The request is sent: the iPhone prepares its snapshot. */
+  devicePreparing(): void {
+    this.state.phase = 'device-preparing';
+    this.state.percent = 0;
+    this.emit();
+  }
+
+  deviceActive(): void {
+    this.active = true;
+    if (this.state.phase === 'device-preparing') this.setPhase('backing-up');
+  }
+
+  percent(percent: number): void {
+    this.state.percent = percent;
+    this.emit();
+  }
+
+  bytes(n: number): void {
+    this.state.bytesDone += n;
+  }
+
+  fileReceived(): void {
+    this.state.filesDone++;
+  }
+
+  /** The device said it finished: the host finishes (flush, checks). */
+  finishing(): void {
+    this.state.phase = 'finishing';
+    this.state.percent = 100;
+    this.emit();
+  }
+
+  /** A notification from the iPhone: its passcode prompt shown or closed, or the owner's cancel. */
+  notification(name: string, cancelledOnPhone: () => void): void {
+    if (name === Notifications.passcodePresented) this.setPhase('waiting-for-passcode');
+    else if (name === Notifications.passcodeDismissed) this.setPhase(this.active ? 'backing-up' : 'device-preparing');
+    // The owner cancelled on the iPhone (idevicebackup2.c stops on this notification too).
+    else if (name === Notifications.syncCancelRequest) cancelledOnPhone();
+  }
+}
+
+/** Cancelling a run: the caller's signal, or the owner's cancel on the iPhone; both hang up. */
+export class RunCancel {
+  private readonly controller = new AbortController();
+  private onPhone = false;
+  private readonly onUserAbort = (): void => this.controller.abort();
+
+  constructor(private readonly user: AbortSignal | undefined) {
+    user?.addEventListener('abort', this.onUserAbort, { once: true });
+    if (user?.aborted) this.controller.abort();
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  cancelledOnPhone(): void {
+    this.onPhone = true;
+    this.controller.abort();
+  }
+
+  /** CANCELLED in the words of who cancelled. */
+  error(cause?: unknown): IbackupError {
+    return new IbackupError('CANCELLED', {
+      message: this.onPhone ? CANCELLED_ON_PHONE : CANCELLED_MESSAGE,
+      ...(this.onPhone ? { remedy: 'Run the backup again when you want it.' } : {}),
+      ...(cause === undefined ? {} : { cause }),
+    });
+  }
+
+  dispose(): void {
+    this.user?.removeEventListener('abort', this.onUserAbort);
+  }
+}
