@@ -175,33 +175,148 @@ const STEP = 4096;
 
 /** `writeIndexTree` in steps: yields after each few thousand entries. */
 export function* indexTreeSteps(store: PageStore, entries: IndexEntries): Generator<void, number> {
-  const { order, keys } = entries;
-  const n = order.length;
-  // Each entry's serial type of its key, record length and what its leaf cell takes.
-  const serials = new Float64Array(n);
-  const lengths = new Int32Array(n);
-  const cells = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const pos = order[i] as number;
-    const key = keys[pos] as string | number;
-    const tk = serialOf(key, typeof key === 'string' ? (entries.textBytes?.[pos] ?? utf8Length(key)) : 0);
-    const tr = serialOf(pos + 1, 0);
-    // Two serial types: the header is always shorter than 128 bytes.
-    const length = 1 + varintLength(tk) + varintLength(tr) + serialBytes(tk) + serialBytes(tr);
-    serials[i] = tk;
-    lengths[i] = length;
-    cells[i] = varintLength(length) + cellPayloadBytes(length, INDEX_MAX_LOCAL);
-    if (i % STEP === STEP - 1) yield;
+  const tree = new IndexTreeBuilder(store, entries);
+  yield* tree.sizeEntries();
+  const { leaves, dividers } = tree.splitLeaves();
+  const pages = yield* tree.writeLeaves(leaves);
+  return tree.writeLevels(pages, dividers);
+}
+
+/** One index tree being built: its entries' sizes, then its leaves, then the levels above. */
+class IndexTreeBuilder {
+  private readonly order: readonly number[];
+  private readonly keys: readonly (string | number)[];
+  private readonly n: number;
+  /** Each entry's serial type of its key, record length and what its leaf cell takes. */
+  private readonly serials: Float64Array;
+  private readonly lengths: Int32Array;
+  private readonly cells: Int32Array;
+
+  constructor(
+    private readonly store: PageStore,
+    private readonly entries: IndexEntries,
+  ) {
+    this.order = entries.order;
+    this.keys = entries.keys;
+    this.n = entries.order.length;
+    this.serials = new Float64Array(this.n);
+    this.lengths = new Int32Array(this.n);
+    this.cells = new Int32Array(this.n);
   }
-  const put = (page: Buffer, at: number, i: number): void => {
-    const length = lengths[i] as number;
-    const pos = order[i] as number;
-    const key = keys[pos] as string | number;
-    const tk = serials[i] as number;
+
+  *sizeEntries(): Generator<void> {
+    const { order, keys, entries } = this;
+    for (let i = 0; i < this.n; i++) {
+      const pos = order[i] as number;
+      const key = keys[pos] as string | number;
+      const tk = serialOf(key, typeof key === 'string' ? (entries.textBytes?.[pos] ?? utf8Length(key)) : 0);
+      const tr = serialOf(pos + 1, 0);
+      // Two serial types: the header is always shorter than 128 bytes.
+      const length = 1 + varintLength(tk) + varintLength(tr) + serialBytes(tk) + serialBytes(tr);
+      this.serials[i] = tk;
+      this.lengths[i] = length;
+      this.cells[i] = varintLength(length) + cellPayloadBytes(length, INDEX_MAX_LOCAL);
+      if (i % STEP === STEP - 1) yield;
+    }
+  }
+
+  /** Leaves: filled in order; the entry that does not fit becomes the divider above. */
+  splitLeaves(): { leaves: Array<[number, number]>; dividers: number[] } {
+    const { n, cells } = this;
+    const leaves: Array<[number, number]> = [];
+    const dividers: number[] = [];
+    let start = 0;
+    let used = LEAF_HEADER;
+    for (let i = 0; i < n; i++) {
+      const cost = 2 + (cells[i] as number);
+      if (used + cost <= PAGE_SIZE) {
+        used += cost;
+        continue;
+      }
+      leaves.push([start, i]);
+      dividers.push(i);
+      start = i + 1;
+      used = LEAF_HEADER;
+    }
+    leaves.push([start, n]);
+    if (start === n && dividers.length > 0) {
+      // The last entry became a divider: it goes to the last leaf, the one before it goes up.
+      const before = leaves[leaves.length - 2] as [number, number];
+      before[1] -= 1;
+      dividers[dividers.length - 1] = n - 2;
+      leaves[leaves.length - 1] = [n - 1, n];
+    }
+    return { leaves, dividers };
+  }
+
+  /** Writes the leaves; returns their page numbers. */
+  *writeLeaves(leaves: ReadonlyArray<readonly [number, number]>): Generator<void, number[]> {
+    const pages: number[] = [];
+    let written = 0;
+    for (const [a, b] of leaves) {
+      const no = this.store.allocate();
+      const page = this.store.page(no);
+      const starts: number[] = [];
+      let top = PAGE_SIZE;
+      for (let i = a; i < b; i++) {
+        top -= this.cells[i] as number;
+        this.put(page, top, i);
+        starts.push(top);
+      }
+      closeBtreePage(page, 0, INDEX_LEAF, starts);
+      pages.push(no);
+      written += b - a;
+      if (written >= STEP) {
+        written = 0;
+        yield;
+      }
+    }
+    return pages;
+  }
+
+  /** Levels above: page j's cell is (child j, divider j); the last child is the right-most pointer. */
+  writeLevels(leafPages: number[], leafDividers: number[]): number {
+    const { cells } = this;
+    let pages = leafPages;
+    let dividers = leafDividers;
+    while (pages.length > 1) {
+      const below = pages;
+      const divs = dividers;
+      const groups = groupChildren(below.length, (j) => 2 + 4 + (cells[divs[j] as number] as number));
+      dividers = [];
+      for (let g = 1; g < groups.length; g++) dividers.push(divs[(groups[g] as [number, number])[0] - 1] as number);
+      pages = groups.map(([a, b]) => this.interiorPage(below, divs, a, b));
+    }
+    return pages[0] as number;
+  }
+
+  /** An interior page over children a..b-1 of `below` (child b is its right-most pointer). */
+  private interiorPage(below: readonly number[], divs: readonly number[], a: number, b: number): number {
+    const no = this.store.allocate();
+    const page = this.store.page(no);
+    const starts: number[] = [];
+    let top = PAGE_SIZE;
+    for (let j = a; j < b; j++) {
+      const d = divs[j] as number;
+      top -= 4 + (this.cells[d] as number);
+      page.writeUInt32BE(below[j] as number, top);
+      this.put(page, top + 4, d);
+      starts.push(top);
+    }
+    closeBtreePage(page, 0, INDEX_INTERIOR, starts, below[b] as number);
+    return no;
+  }
+
+  /** Writes entry i's cell at `at`. */
+  private put(page: Buffer, at: number, i: number): void {
+    const length = this.lengths[i] as number;
+    const pos = this.order[i] as number;
+    const key = this.keys[pos] as string | number;
+    const tk = this.serials[i] as number;
     const tr = serialOf(pos + 1, 0);
     let p = putVarint(page, at, length);
     if (localBytes(length, INDEX_MAX_LOCAL) !== length) {
-      putSpilledPayload(store, page, p, encodeRecord([key, pos + 1]), INDEX_MAX_LOCAL);
+      putSpilledPayload(this.store, page, p, encodeRecord([key, pos + 1]), INDEX_MAX_LOCAL);
       return;
     }
     page[p++] = 1 + varintLength(tk) + varintLength(tr); // under 128: one byte
@@ -209,75 +324,5 @@ export function* indexTreeSteps(store: PageStore, entries: IndexEntries): Genera
     page[p++] = tr; // an integer's serial type is below 10
     p = typeof key === 'string' ? putText(page, p, key, (tk - 13) >>> 1) : putValue(page, p, key, tk);
     putInt(page, p, pos + 1, tr);
-  };
-
-  // Leaves: filled in order; the entry that does not fit becomes the divider above.
-  const leaves: Array<[number, number]> = [];
-  let dividers: number[] = [];
-  let start = 0;
-  let used = LEAF_HEADER;
-  for (let i = 0; i < n; i++) {
-    const cost = 2 + (cells[i] as number);
-    if (used + cost <= PAGE_SIZE) {
-      used += cost;
-      continue;
-    }
-    leaves.push([start, i]);
-    dividers.push(i);
-    start = i + 1;
-    used = LEAF_HEADER;
   }
-  leaves.push([start, n]);
-  if (start === n && dividers.length > 0) {
-    // The last entry became a divider: it goes to the last leaf, the one before it goes up.
-    const before = leaves[leaves.length - 2] as [number, number];
-    before[1] -= 1;
-    dividers[dividers.length - 1] = n - 2;
-    leaves[leaves.length - 1] = [n - 1, n];
-  }
-  let pages: number[] = [];
-  let written = 0;
-  for (const [a, b] of leaves) {
-    const no = store.allocate();
-    const page = store.page(no);
-    const starts: number[] = [];
-    let top = PAGE_SIZE;
-    for (let i = a; i < b; i++) {
-      top -= cells[i] as number;
-      put(page, top, i);
-      starts.push(top);
-    }
-    closeBtreePage(page, 0, INDEX_LEAF, starts);
-    pages.push(no);
-    written += b - a;
-    if (written >= STEP) {
-      written = 0;
-      yield;
-    }
-  }
-
-  // Levels above: page j's cell is (child j, divider j); the last child is the right-most pointer.
-  while (pages.length > 1) {
-    const below = pages;
-    const divs = dividers;
-    const groups = groupChildren(below.length, (j) => 2 + 4 + (cells[divs[j] as number] as number));
-    dividers = [];
-    for (let g = 1; g < groups.length; g++) dividers.push(divs[(groups[g] as [number, number])[0] - 1] as number);
-    pages = groups.map(([a, b]) => {
-      const no = store.allocate();
-      const page = store.page(no);
-      const starts: number[] = [];
-      let top = PAGE_SIZE;
-      for (let j = a; j < b; j++) {
-        const d = divs[j] as number;
-        top -= 4 + (cells[d] as number);
-        page.writeUInt32BE(below[j] as number, top);
-        put(page, top + 4, d);
-        starts.push(top);
-      }
-      closeBtreePage(page, 0, INDEX_INTERIOR, starts, below[b] as number);
-      return no;
-    });
-  }
-  return pages[0] as number;
 }

@@ -94,54 +94,63 @@ function* mergeOrder(keys: readonly string[]): Generator<void, number[]> {
  */
 function* radixOrder(keys: readonly string[]): Generator<void, number[]> {
   const n = keys.length;
+  const { rank, used } = yield* codeUnitRanks(keys);
+  const positionBits = Math.max(1, Math.ceil(Math.log2(n + 1)));
+  const unitBits = Math.max(1, Math.ceil(Math.log2(used + 1)));
+  const width = Math.floor((53 - positionBits) / unitBits);
+  if (width < 1) return yield* mergeOrder(keys);
+  const sorter = new RadixSorter(keys, rank, width, 2 ** positionBits, 2 ** unitBits);
+  yield* sorter.sortGroup(
+    Array.from({ length: n }, (_, i) => i),
+    0,
+    true,
+  );
+  return sorter.out;
+}
+
+/** Each code unit the keys use, ranked from 1 in code unit order (0 marks the end of a key). */
+function* codeUnitRanks(keys: readonly string[]): Generator<void, { rank: Int32Array; used: number }> {
   const rank = new Int32Array(0x10000);
-  for (let j = 0; j < n; j++) {
+  for (let j = 0; j < keys.length; j++) {
     const k = keys[j] as string;
     for (let i = 0; i < k.length; i++) rank[k.charCodeAt(i)] = 1;
     if (j % MERGE_STEP === MERGE_STEP - 1) yield;
   }
   let used = 0;
   for (let c = 0; c < rank.length; c++) if (rank[c]) rank[c] = ++used;
-  const positionBits = Math.max(1, Math.ceil(Math.log2(n + 1)));
-  const unitBits = Math.max(1, Math.ceil(Math.log2(used + 1)));
-  const width = Math.floor((53 - positionBits) / unitBits);
-  if (width < 1) return yield* mergeOrder(keys);
-  const positions = 2 ** positionBits;
-  const radix = 2 ** unitBits;
-  const digit = (s: string, d: number): number => {
-    let v = 0;
-    for (let i = d; i < d + width; i++) v = v * radix + (i < s.length ? (rank[s.charCodeAt(i)] as number) : 0);
-    return v;
-  };
-  const out: number[] = [];
-  const compare = (a: number, b: number): number => (before(keys, a, b) ? -1 : 1);
+  return { rank, used };
+}
+
+/** The levels of one radix sort; positions go to `out` in key order. */
+class RadixSorter {
+  readonly out: number[] = [];
+  private readonly compare = (a: number, b: number): number => (before(this.keys, a, b) ? -1 : 1);
+
+  constructor(
+    private readonly keys: readonly string[],
+    private readonly rank: Int32Array,
+    /** Code units per digit. */
+    private readonly width: number,
+    /** 2 ** the bits a position takes beside its digit. */
+    private readonly positions: number,
+    /** 2 ** the bits a code unit's rank takes. */
+    private readonly radix: number,
+  ) {}
 
   /** Sorts a group whose keys share their first `from` code units; with `steps`, yields now and then. */
-  function* sortGroup(group: number[], from: number, steps: boolean): Generator<void, void> {
+  *sortGroup(group: number[], from: number, steps: boolean): Generator<void, void> {
+    const { keys, out, positions } = this;
     if (group.length <= SMALL) {
-      for (const i of group.sort(compare)) out.push(i);
+      for (const i of group.sort(this.compare)) out.push(i);
       return;
     }
     // Skip what every key of the group shares; if that is all of every key, they are equal.
-    const first = keys[group[0] as number] as string;
-    let d = first.length;
-    for (let k = 1; k < group.length && d > from; k++) {
-      const s = keys[group[k] as number] as string;
-      const end = Math.min(d, s.length);
-      let i = from;
-      while (i < end && s.charCodeAt(i) === first.charCodeAt(i)) i++;
-      d = i;
-    }
-    if (d === first.length && group.every((i) => (keys[i] as string).length === d)) {
+    const d = this.sharedPrefix(group, from);
+    if (d === (keys[group[0] as number] as string).length && group.every((i) => (keys[i] as string).length === d)) {
       for (const i of group.sort((a, b) => a - b)) out.push(i);
       return;
     }
-    const numbers = new Float64Array(group.length);
-    for (let k = 0; k < group.length; k++) {
-      const i = group[k] as number;
-      numbers[k] = digit(keys[i] as string, d) * positions + i;
-    }
-    numbers.sort();
+    const numbers = this.digits(group, d);
     if (steps) yield;
     let budget = MERGE_STEP;
     for (let k = 0; k < numbers.length;) {
@@ -152,7 +161,7 @@ function* radixOrder(keys: readonly string[]): Generator<void, number[]> {
       else {
         const run: number[] = [];
         for (let x = k; x < j; x++) run.push((numbers[x] as number) - dg * positions);
-        complete(sortGroup(run, d, false));
+        complete(this.sortGroup(run, d, false));
       }
       budget -= j - k;
       k = j;
@@ -162,12 +171,38 @@ function* radixOrder(keys: readonly string[]): Generator<void, number[]> {
       }
     }
   }
-  yield* sortGroup(
-    Array.from({ length: n }, (_, i) => i),
-    0,
-    true,
-  );
-  return out;
+
+  /** Where the group's keys stop agreeing (from `from` on; at most the first key's length). */
+  private sharedPrefix(group: readonly number[], from: number): number {
+    const { keys } = this;
+    const first = keys[group[0] as number] as string;
+    let d = first.length;
+    for (let k = 1; k < group.length && d > from; k++) {
+      const s = keys[group[k] as number] as string;
+      const end = Math.min(d, s.length);
+      let i = from;
+      while (i < end && s.charCodeAt(i) === first.charCodeAt(i)) i++;
+      d = i;
+    }
+    return d;
+  }
+
+  /** Each member's digit at `d` with its position beside it, sorted. */
+  private digits(group: readonly number[], d: number): Float64Array {
+    const numbers = new Float64Array(group.length);
+    for (let k = 0; k < group.length; k++) {
+      const i = group[k] as number;
+      numbers[k] = this.digit(this.keys[i] as string, d) * this.positions + i;
+    }
+    return numbers.sort();
+  }
+
+  private digit(s: string, d: number): number {
+    const { rank, radix, width } = this;
+    let v = 0;
+    for (let i = d; i < d + width; i++) v = v * radix + (i < s.length ? (rank[s.charCodeAt(i)] as number) : 0);
+    return v;
+  }
 }
 
 /** Positions sorted by text key (see `textOrderSteps`), in one go. */
