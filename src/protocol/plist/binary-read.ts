@@ -162,24 +162,10 @@ class Reader {
         throw decodeError(`binary plist object type 0x${marker.toString(16).padStart(2, '0')} is not supported`);
       case 0x1:
         return this.int(pos, low);
-      case 0x2: {
-        if (low === 2) {
-          this.need(pos + 1, 4, 'real');
-          return new PlistReal(this.view.getFloat32(pos + 1));
-        }
-        if (low === 3) {
-          this.need(pos + 1, 8, 'real');
-          return new PlistReal(this.view.getFloat64(pos + 1));
-        }
-        throw decodeError('binary plist real has an unsupported size');
-      }
-      case 0x3: {
-        if (marker !== 0x33) throw decodeError('binary plist date has an unsupported size');
-        this.need(pos + 1, 8, 'date');
-        const ms = APPLE_EPOCH_MS + this.view.getFloat64(pos + 1) * 1000;
-        if (!Number.isFinite(ms) || Math.abs(ms) > MAX_DATE_MS) throw decodeError('binary plist date is out of range');
-        return new Date(Math.round(ms)); // nearest millisecond: seconds*1000 is not always exact
-      }
+      case 0x2:
+        return this.real(pos, low);
+      case 0x3:
+        return this.date(pos, marker);
       case 0x4: {
         const [n, start] = this.count(pos, marker);
         this.need(start, n, 'data');
@@ -195,32 +181,62 @@ class Reader {
         if (n > (this.end - start) / 2) throw decodeError('binary plist string runs past the end of the data');
         return utf16be(b, start, n);
       }
-      case 0x8: {
-        const size = low + 1;
-        this.need(pos + 1, size, 'UID');
-        const v = this.uint(pos + 1, size);
-        if (v > 0xffffffff) throw decodeError('binary plist UID is larger than 2^32-1');
-        return new PlistUid(v);
-      }
-      case 0xa: {
-        const [n, start] = this.count(pos, marker);
-        if (n > (this.end - start) / this.refSize)
-          throw decodeError('binary plist array runs past the end of the data');
-        return new Frame(index, this.refs(start, n), undefined);
-      }
-      case 0xd: {
-        const [n, start] = this.count(pos, marker);
-        if (n > (this.end - start) / (2 * this.refSize)) {
-          throw decodeError('binary plist dict runs past the end of the data');
-        }
-        const keyRefs = this.refs(start, n);
-        const keys = new Array<string>(n);
-        for (let i = 0; i < n; i++) keys[i] = this.key(keyRefs[i] as number);
-        return new Frame(index, this.refs(start + n * this.refSize, n), keys);
-      }
+      case 0x8:
+        return this.uid(pos, low);
+      case 0xa:
+        return this.array(index, pos, marker);
+      case 0xd:
+        return this.dict(index, pos, marker);
       default:
         throw decodeError(`binary plist object type 0x${marker.toString(16).padStart(2, '0')} is not supported`);
     }
+  }
+
+  private real(pos: number, low: number): PlistReal {
+    if (low === 2) {
+      this.need(pos + 1, 4, 'real');
+      return new PlistReal(this.view.getFloat32(pos + 1));
+    }
+    if (low === 3) {
+      this.need(pos + 1, 8, 'real');
+      return new PlistReal(this.view.getFloat64(pos + 1));
+    }
+    throw decodeError('binary plist real has an unsupported size');
+  }
+
+  private date(pos: number, marker: number): Date {
+    if (marker !== 0x33) throw decodeError('binary plist date has an unsupported size');
+    this.need(pos + 1, 8, 'date');
+    const ms = APPLE_EPOCH_MS + this.view.getFloat64(pos + 1) * 1000;
+    if (!Number.isFinite(ms) || Math.abs(ms) > MAX_DATE_MS) throw decodeError('binary plist date is out of range');
+    return new Date(Math.round(ms)); // nearest millisecond: seconds*1000 is not always exact
+  }
+
+  private uid(pos: number, low: number): PlistUid {
+    const size = low + 1;
+    this.need(pos + 1, size, 'UID');
+    const v = this.uint(pos + 1, size);
+    if (v > 0xffffffff) throw decodeError('binary plist UID is larger than 2^32-1');
+    return new PlistUid(v);
+  }
+
+  /** An array's frame: its children's references, decoded later. */
+  private array(index: number, pos: number, marker: number): Frame {
+    const [n, start] = this.count(pos, marker);
+    if (n > (this.end - start) / this.refSize) throw decodeError('binary plist array runs past the end of the data');
+    return new Frame(index, this.refs(start, n), undefined);
+  }
+
+  /** A dict's frame: its keys decoded now, its values' references decoded later. */
+  private dict(index: number, pos: number, marker: number): Frame {
+    const [n, start] = this.count(pos, marker);
+    if (n > (this.end - start) / (2 * this.refSize)) {
+      throw decodeError('binary plist dict runs past the end of the data');
+    }
+    const keyRefs = this.refs(start, n);
+    const keys = new Array<string>(n);
+    for (let i = 0; i < n; i++) keys[i] = this.key(keyRefs[i] as number);
+    return new Frame(index, this.refs(start + n * this.refSize, n), keys);
   }
 
   /** A dict key: a string object, decoded once however many dicts use it. */

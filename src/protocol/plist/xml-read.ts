@@ -251,71 +251,38 @@ function scalar(r: XmlReader, t: Tag): PlistValue {
  * XML, unknown elements, bad values, or more elements/depth than `limits` allow.
  */
 export function parseXmlPlist(input: Uint8Array | string, limits?: Partial<PlistLimits>): PlistValue {
-  const l = resolveLimits(limits);
+  const r = new XmlReader(xmlText(input));
+  const { wrapped, first } = openPlist(r);
+  const result = new TreeBuilder(resolveLimits(limits)).read(r, first);
+  closePlist(r, wrapped);
+  return result;
+}
+
+/** The document as text: no byte order mark, control characters as spaces, line ends as LF. */
+function xmlText(input: Uint8Array | string): string {
   let s = typeof input === 'string' ? input : new TextDecoder('utf-8').decode(input);
   if (s.charCodeAt(0) === 0xfeff) s = s.slice(1);
   // eslint-disable-next-line no-control-regex
   s = s.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f]/g, ' ');
   if (s.includes('\r')) s = s.replace(/\r\n?/g, '\n');
-  const r = new XmlReader(s);
+  return s;
+}
+
+/** Reads up to the first element of the value, past `<plist>` when there is one. */
+function openPlist(r: XmlReader): { wrapped: boolean; first: Tag } {
   r.skipMisc();
   if (r.atEnd()) throw decodeError('XML plist is empty');
-  let t = r.tag();
+  const t = r.tag();
   const wrapped = t.name === 'plist' && !t.close;
-  if (wrapped) {
-    if (t.empty) throw decodeError('XML plist <plist> is empty');
-    r.skipMisc();
-    if (r.atEnd()) throw decodeError('XML plist has an unclosed <plist>');
-    t = r.tag();
-  }
-  const stack: Container[] = [];
-  let count = 0;
-  let result: PlistValue | undefined;
-  for (;;) {
-    let value: PlistValue | undefined;
-    const top = stack[stack.length - 1];
-    if (t.close) {
-      if (top === undefined || t.name !== (top.array !== undefined ? 'array' : 'dict')) {
-        throw decodeError(`XML plist has an unexpected </${t.name}>`);
-      }
-      stack.pop();
-      value = finish(top);
-    } else if (t.name === 'key') {
-      if (top?.dict === undefined || top.key !== undefined) throw decodeError('XML plist has a <key> outside a dict');
-      top.key = t.empty ? '' : r.text('key');
-    } else {
-      if (++count > l.maxObjects) throw decodeError('XML plist has too many elements');
-      if ((t.name === 'array' || t.name === 'dict') && !t.empty) {
-        if (stack.length + 1 > l.maxDepth) throw decodeError('XML plist is nested too deeply');
-        const isArray = t.name === 'array';
-        stack.push({ array: isArray ? [] : undefined, dict: isArray ? undefined : {}, key: undefined, keyCount: 0 });
-      } else if (t.name === 'array') {
-        value = [];
-      } else if (t.name === 'dict') {
-        value = {};
-      } else {
-        value = scalar(r, t);
-      }
-    }
-    if (value !== undefined) {
-      const parent = stack[stack.length - 1];
-      if (parent === undefined) {
-        result = value;
-        break;
-      }
-      if (parent.array !== undefined) {
-        parent.array.push(value);
-      } else {
-        if (parent.key === undefined) throw decodeError('XML plist dict value has no <key>');
-        setEntry(parent.dict as PlistDict, parent.key, value);
-        parent.keyCount++;
-        parent.key = undefined;
-      }
-    }
-    r.skipMisc();
-    if (r.atEnd()) throw decodeError('XML plist ends inside an element');
-    t = r.tag();
-  }
+  if (!wrapped) return { wrapped, first: t };
+  if (t.empty) throw decodeError('XML plist <plist> is empty');
+  r.skipMisc();
+  if (r.atEnd()) throw decodeError('XML plist has an unclosed <plist>');
+  return { wrapped, first: r.tag() };
+}
+
+/** Reads `</plist>` when the value was wrapped, then checks nothing follows. */
+function closePlist(r: XmlReader, wrapped: boolean): void {
   r.skipMisc();
   if (wrapped) {
     if (r.atEnd()) throw decodeError('XML plist has an unclosed <plist>');
@@ -324,5 +291,65 @@ export function parseXmlPlist(input: Uint8Array | string, limits?: Partial<Plist
     r.skipMisc();
   }
   if (!r.atEnd()) throw decodeError('XML plist has content after the end');
-  return result;
+}
+
+/** Builds one value from a stream of tags, with the arrays and dicts still open on a stack. */
+class TreeBuilder {
+  private readonly stack: Container[] = [];
+  private count = 0;
+
+  constructor(private readonly l: PlistLimits) {}
+
+  read(r: XmlReader, first: Tag): PlistValue {
+    let t = first;
+    for (;;) {
+      const value = this.onTag(r, t);
+      if (value !== undefined && this.attach(value)) return value;
+      r.skipMisc();
+      if (r.atEnd()) throw decodeError('XML plist ends inside an element');
+      t = r.tag();
+    }
+  }
+
+  /** The value a tag completes (a scalar, an empty or a closed container), if any. */
+  private onTag(r: XmlReader, t: Tag): PlistValue | undefined {
+    const top = this.stack[this.stack.length - 1];
+    if (t.close) {
+      if (top === undefined || t.name !== (top.array !== undefined ? 'array' : 'dict')) {
+        throw decodeError(`XML plist has an unexpected </${t.name}>`);
+      }
+      this.stack.pop();
+      return finish(top);
+    }
+    if (t.name === 'key') {
+      if (top?.dict === undefined || top.key !== undefined) throw decodeError('XML plist has a <key> outside a dict');
+      top.key = t.empty ? '' : r.text('key');
+      return undefined;
+    }
+    if (++this.count > this.l.maxObjects) throw decodeError('XML plist has too many elements');
+    if ((t.name === 'array' || t.name === 'dict') && !t.empty) {
+      if (this.stack.length + 1 > this.l.maxDepth) throw decodeError('XML plist is nested too deeply');
+      const isArray = t.name === 'array';
+      this.stack.push({ array: isArray ? [] : undefined, dict: isArray ? undefined : {}, key: undefined, keyCount: 0 });
+      return undefined;
+    }
+    if (t.name === 'array') return [];
+    if (t.name === 'dict') return {};
+    return scalar(r, t);
+  }
+
+  /** Adds a value to the open container; true when it is the whole plist's value. */
+  private attach(value: PlistValue): boolean {
+    const parent = this.stack[this.stack.length - 1];
+    if (parent === undefined) return true;
+    if (parent.array !== undefined) {
+      parent.array.push(value);
+    } else {
+      if (parent.key === undefined) throw decodeError('XML plist dict value has no <key>');
+      setEntry(parent.dict as PlistDict, parent.key, value);
+      parent.keyCount++;
+      parent.key = undefined;
+    }
+    return false;
+  }
 }

@@ -73,17 +73,44 @@ interface Frame {
 
 /** Encodes a plist value as an XML plist (UTF-8). Throws IbackupError INTERNAL for unencodable values. */
 export function serializeXmlPlist(value: PlistValue): Uint8Array {
-  const out: string[] = [HEADER];
-  const tabs: string[] = [''];
-  const indent = (depth: number): string => {
-    while (tabs.length <= depth) tabs.push(`${tabs[tabs.length - 1] as string}\t`);
-    return tabs[depth] as string;
-  };
-  const open = new Set<object>();
-  const stack: Frame[] = [];
+  const w = new XmlWriter();
+  w.emit(value, 0);
+  w.drain();
+  w.out.push(FOOTER);
+  return new TextEncoder().encode(w.out.join(''));
+}
 
-  const emit = (v: PlistValue, depth: number): void => {
-    const ind = indent(depth);
+/** The text being written, and the arrays and dicts still open (walked without recursion). */
+class XmlWriter {
+  readonly out: string[] = [HEADER];
+  private readonly tabs: string[] = [''];
+  private readonly open = new Set<object>();
+  private readonly stack: Frame[] = [];
+
+  /** Writes the children of the open containers, closing each when its last child is written. */
+  drain(): void {
+    const { out, stack } = this;
+    while (stack.length > 0) {
+      const f = stack[stack.length - 1] as Frame;
+      if (f.pos < f.values.length) {
+        const i = f.pos++;
+        const child = f.values[i];
+        if (child === undefined) throw encodeError('an array item or dict value is undefined');
+        if (f.keys !== undefined)
+          out.push(`${this.indent(f.depth + 1)}<key>${escapeText(f.keys[i] as string)}</key>\n`);
+        this.emit(child, f.depth + 1);
+      } else {
+        out.push(`${this.indent(f.depth)}</${f.name}>\n`);
+        this.open.delete(f.node);
+        stack.pop();
+      }
+    }
+  }
+
+  /** Writes a value; an array or dict is opened and its children are left to `drain`. */
+  emit(v: PlistValue, depth: number): void {
+    const ind = this.indent(depth);
+    const out = this.out;
     switch (kindOf(v)) {
       case 'string':
         out.push(`${ind}<string>${escapeText(v as string)}</string>\n`);
@@ -100,60 +127,52 @@ export function serializeXmlPlist(value: PlistValue): Uint8Array {
       case 'date':
         out.push(`${ind}<date>${formatDate(v as Date)}</date>\n`);
         return;
-      case 'data': {
-        const lines = base64Lines(v as Uint8Array, dataLine(depth));
-        out.push(`${ind}<data>\n`);
-        for (const line of lines) out.push(`${ind}${line}\n`);
-        out.push(`${ind}</data>\n`);
-        return;
-      }
+      case 'data':
+        return this.emitData(v as Uint8Array, depth, ind);
       case 'uid': {
-        const inner = indent(depth + 1);
+        const inner = this.indent(depth + 1);
         const n = (v as PlistUid).value;
         out.push(`${ind}<dict>\n${inner}<key>CF$UID</key>\n${inner}<integer>${n}</integer>\n${ind}</dict>\n`);
         return;
       }
       case 'array':
-      case 'dict': {
-        const node = v as object;
-        if (open.has(node)) throw encodeError('the value contains a reference cycle');
-        let keys: string[] | undefined;
-        let values: PlistValue[];
-        if (Array.isArray(v)) {
-          values = v;
-        } else {
-          const dict = v as PlistDict;
-          keys = Object.keys(dict);
-          values = keys.map((k) => dict[k] as PlistValue);
-        }
-        const name = keys === undefined ? 'array' : 'dict';
-        if (values.length === 0) {
-          out.push(`${ind}<${name}/>\n`);
-          return;
-        }
-        out.push(`${ind}<${name}>\n`);
-        open.add(node);
-        stack.push({ node, name, keys, values, pos: 0, depth });
-        return;
-      }
-    }
-  };
-
-  emit(value, 0);
-  while (stack.length > 0) {
-    const f = stack[stack.length - 1] as Frame;
-    if (f.pos < f.values.length) {
-      const i = f.pos++;
-      const child = f.values[i];
-      if (child === undefined) throw encodeError('an array item or dict value is undefined');
-      if (f.keys !== undefined) out.push(`${indent(f.depth + 1)}<key>${escapeText(f.keys[i] as string)}</key>\n`);
-      emit(child, f.depth + 1);
-    } else {
-      out.push(`${indent(f.depth)}</${f.name}>\n`);
-      open.delete(f.node);
-      stack.pop();
+      case 'dict':
+        return this.openContainer(v as PlistValue[] | PlistDict, depth, ind);
     }
   }
-  out.push(FOOTER);
-  return new TextEncoder().encode(out.join(''));
+
+  private indent(depth: number): string {
+    const tabs = this.tabs;
+    while (tabs.length <= depth) tabs.push(`${tabs[tabs.length - 1] as string}\t`);
+    return tabs[depth] as string;
+  }
+
+  private emitData(v: Uint8Array, depth: number, ind: string): void {
+    const lines = base64Lines(v, dataLine(depth));
+    this.out.push(`${ind}<data>\n`);
+    for (const line of lines) this.out.push(`${ind}${line}\n`);
+    this.out.push(`${ind}</data>\n`);
+  }
+
+  private openContainer(v: PlistValue[] | PlistDict, depth: number, ind: string): void {
+    const node = v as object;
+    if (this.open.has(node)) throw encodeError('the value contains a reference cycle');
+    let keys: string[] | undefined;
+    let values: PlistValue[];
+    if (Array.isArray(v)) {
+      values = v;
+    } else {
+      const dict = v as PlistDict;
+      keys = Object.keys(dict);
+      values = keys.map((k) => dict[k] as PlistValue);
+    }
+    const name = keys === undefined ? 'array' : 'dict';
+    if (values.length === 0) {
+      this.out.push(`${ind}<${name}/>\n`);
+      return;
+    }
+    this.out.push(`${ind}<${name}>\n`);
+    this.open.add(node);
+    this.stack.push({ node, name, keys, values, pos: 0, depth });
+  }
 }
