@@ -96,8 +96,15 @@ export default tseslint.config(
   { files: ['src/host/**/*.ts'], rules: forbid(['backup', 'app', 'cli', 'web', 'emulator']) },
   // backup/: the backup on disk, usable without a device; never host/.
   { files: ['src/backup/**/*.ts'], rules: forbid(['host', 'transport', 'app', 'cli', 'web', 'emulator']) },
-  // app/: use cases; never the faces or the emulator.
-  { files: ['src/app/**/*.ts'], rules: forbid(['cli', 'web', 'emulator']) },
+  // app/: use cases; never the faces or the emulator, and no file system calls of their own.
+  {
+    files: ['src/app/**/*.ts'],
+    rules: forbid(
+      ['cli', 'web', 'emulator'],
+      ['node:fs', 'node:fs/promises', 'fs', 'fs/promises'],
+      'app/ holds use cases and makes no file system calls: do the file work in src/backup (or, for the computer itself, src/host).',
+    ),
+  },
   // the emulator: only protocol/, transport/ and errors.ts.
   { files: ['src/emulator/**/*.ts'], rules: forbid(['host', 'backup', 'app', 'cli', 'web']) },
   // The faces (cli/, web/): they reach the layers below app/ only through app/, and do not import

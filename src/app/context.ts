@@ -2,9 +2,8 @@
  * What every device use case needs: the usbmuxd client and the pair-record store, built from the
  * global options (`--usbmuxd`, the environment, ibackup's own folder). Tests inject every root.
  */
-import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { resolveBackupRoot, type ResolvedRoot } from '../backup/roots.js';
+import { folderExists, resolveBackupRoot, type ResolvedRoot } from '../backup/roots.js';
 import { PairRecordStore } from '../host/lockdown/pair-records.js';
 import { UsbmuxClient } from '../host/usbmux.js';
 import { resolveUsbmuxdAddress } from '../transport/address.js';
@@ -58,7 +57,7 @@ export function backupRoot(opts: BackupRootOptions = {}): ResolvedRoot {
     env: opts.env ?? process.env,
     platform: opts.platform ?? process.platform,
     home: opts.home ?? homedir(),
-    exists: (dir) => existsSync(dir),
+    exists: folderExists,
     explicit: opts.backupDir,
   });
 }

@@ -15,19 +15,6 @@ export interface UsbmuxdHintContext {
   address: string;
 }
 
-const USBMUXD_PROGRAMS = [
-  '/usr/sbin/usbmuxd',
-  '/usr/bin/usbmuxd',
-  '/sbin/usbmuxd',
-  '/usr/local/sbin/usbmuxd',
-  '/usr/local/bin/usbmuxd',
-];
-
-/** Paths where Linux distributions install usbmuxd. */
-export function usbmuxdProgramPaths(): readonly string[] {
-  return USBMUXD_PROGRAMS;
-}
-
 type Family = 'debian' | 'fedora' | 'arch' | 'suse' | 'alpine' | 'gentoo' | 'unknown';
 
 /** The distribution family from /etc/os-release (ID and ID_LIKE). */

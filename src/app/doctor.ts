@@ -3,16 +3,15 @@
  * would not fit, and says what to do. Every check has a stable id; a failed one makes the
  * command exit 1. Checks: usbmuxd, device, paired, trusted, disk-space.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { statfs } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { freeBytesNear } from '../backup/disk-full.js';
 import { IbackupError, isIbackupError } from '../errors.js';
 import type { HostDevice } from '../host/device.js';
+import { readOsRelease, usbmuxdInstalled } from '../host/usbmuxd-setup.js';
 import type { MuxDeviceInfo } from '../host/usbmux.js';
 import { describe as describeAddress } from '../transport/connect.js';
 import type { HostContext } from './context.js';
 import { hostDevice } from './describe.js';
-import { usbmuxdAdvice, usbmuxdProgramPaths } from './doctor-usbmuxd.js';
+import { usbmuxdAdvice } from './doctor-usbmuxd.js';
 import { diskFigures } from './info.js';
 import { hasAnyBackup } from './last-backup.js';
 import { NO_DEVICE_REMEDY, findDevice, uniqueDevices } from './select-device.js';
@@ -59,21 +58,6 @@ export function formatBytes(n: number): string {
   return `${n} bytes`;
 }
 
-async function defaultFreeBytes(dir: string): Promise<number> {
-  let d = dir;
-  while (!existsSync(d) && dirname(d) !== d) d = dirname(d);
-  const s = await statfs(d);
-  return Number(s.bavail) * Number(s.bsize);
-}
-
-function readOsRelease(): string {
-  try {
-    return readFileSync('/etc/os-release', 'utf8');
-  } catch {
-    return '';
-  }
-}
-
 const pass = (id: CheckId, message: string, udid?: string): DoctorCheck => ({
   id,
   ok: true,
@@ -103,7 +87,7 @@ async function usbmuxdCheck(
       const advice = usbmuxdAdvice({
         platform,
         osRelease: opts.osRelease ?? (platform === 'linux' ? readOsRelease() : ''),
-        installed: opts.usbmuxdInstalled ?? usbmuxdProgramPaths().some((p) => existsSync(p)),
+        installed: opts.usbmuxdInstalled ?? usbmuxdInstalled(),
         customAddress: opts.customAddress ?? false,
         address,
       });
@@ -181,7 +165,7 @@ async function diskCheck(
   const root = opts.backupRoots[0] ?? '.';
   let free: number;
   try {
-    free = await (opts.freeBytes ?? defaultFreeBytes)(root);
+    free = await (opts.freeBytes ?? freeBytesNear)(root);
   } catch (err) {
     return fail(
       'disk-space',

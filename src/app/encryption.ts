@@ -3,7 +3,7 @@
  * keeps the password; it asks for its passcode first (iOS 16.1+), and it re-keys the backup
  * already on this computer so it stays readable with the new password.
  */
-import { mkdir } from 'node:fs/promises';
+import { createBackupRoot } from '../backup/roots.js';
 import { BackupStore } from '../backup/store.js';
 import { IbackupError } from '../errors.js';
 import type { HostDevice } from '../host/device.js';
@@ -76,7 +76,7 @@ export async function changeEncryption(
     });
     mb2 = new MobileBackup2Client(await device.startService(MOBILEBACKUP2_SERVICE, { escrowBag: true }));
     await mb2.handshake(opts.signal);
-    await mkdir(opts.root, { recursive: true });
+    await createBackupRoot(opts.root);
     const response = await mb2.run(
       request,
       storeTarget(new BackupStore(opts.root, device.udid)),

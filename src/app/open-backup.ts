@@ -4,23 +4,14 @@
  * BACKUP: the backup of the chosen (or only) connected device; with no device reachable, the
  * only backup there is, else a usage error listing them.
  */
-import { statSync } from 'node:fs';
 import path from 'node:path';
-import { looksLikeBackup } from '../backup/folder.js';
+import { isDirectory, looksLikeBackup } from '../backup/folder.js';
 import { listBackups } from '../backup/list.js';
 import type { BackupSummary } from '../backup/list.js';
 import { settleKeptCopy } from '../backup/preserve.js';
 import { IbackupError, isIbackupError } from '../errors.js';
 import type { HostContext } from './context.js';
 import { findDevice, sameUdid } from './select-device.js';
-
-function isDir(p: string): boolean {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}
 
 /** Every backup under the roots (no sizes), the preferred root first. */
 export async function backupsUnder(roots: readonly string[]): Promise<BackupSummary[]> {
@@ -85,7 +76,7 @@ export async function resolveBackupArg(arg: string, roots: readonly string[]): P
       remedy: 'Give a backup folder, a UDID or a device name.',
     });
   const asPath = path.resolve(wanted);
-  if (isDir(asPath) && looksLikeBackup(asPath)) {
+  if (isDirectory(asPath) && looksLikeBackup(asPath)) {
     if (await settleKeptCopy(asPath)) throw busy(asPath);
     return asPath;
   }
@@ -108,7 +99,7 @@ export async function resolveBackupArg(arg: string, roots: readonly string[]): P
   }
   const byName = pickFor(named);
   if (byName !== undefined) return byName.path;
-  if (isDir(asPath)) {
+  if (isDirectory(asPath)) {
     throw new IbackupError('BACKUP_NOT_FOUND', {
       message: `The folder ${asPath} holds no backup (no Info.plist, Manifest.plist, Status.plist or Manifest.db).`,
       details: { path: asPath },

@@ -93,7 +93,8 @@ async function tolerant<T>(
   }
 }
 
-function isDir(p: string): boolean {
+/** True when `p` is a folder (links followed); false when nothing, or something else, is there. */
+export function isDirectory(p: string): boolean {
   try {
     return statSync(p).isDirectory();
   } catch {
@@ -133,7 +134,7 @@ export async function readBackupFolder(dir: string): Promise<BackupFolder> {
       severity: 'error',
     });
   }
-  const hasSnapshotFolder = isDir(path.join(dir, SNAPSHOT_DIR));
+  const hasSnapshotFolder = isDirectory(path.join(dir, SNAPSHOT_DIR));
   if (hasSnapshotFolder) {
     problems.push({
       code: 'SNAPSHOT_FOLDER',
