@@ -8,14 +8,14 @@ import { BackupStore } from '../backup/store.js';
 import { IbackupError } from '../errors.js';
 import type { HostDevice } from '../host/device.js';
 import type { AfcClient } from '../host/services/afc.js';
-import { MOBILEBACKUP2_SERVICE, MobileBackup2Client } from '../host/services/mobilebackup2.js';
+import { MOBILEBACKUP2_SERVICE, MobileBackup2Client, type BackupTarget } from '../host/services/mobilebackup2.js';
 import { Notifications } from '../host/services/notification-proxy.js';
 import { isPlistDict, numberValue, serializeXmlPlist, type PlistDict } from '../protocol/plist/index.js';
 import type { BackupProgress } from './backup.js';
 import { storeTarget } from './backup-target.js';
 import { mobileBackupError } from '../host/services/mobilebackup2-errors.js';
 import { openSyncSession } from '../host/sync-session.js';
-import { verifyBackupAt } from './verify.js';
+import { verifyBackupAt, type VerifyReport } from './verify.js';
 
 export interface RestoreOptions {
   /** The backup folder to restore from. */
@@ -49,15 +49,15 @@ export interface RestoreResult {
   rebooting: boolean;
 }
 
-export async function restoreDevice(device: HostDevice, opts: RestoreOptions): Promise<RestoreResult> {
-  const started = Date.now();
-  // 1. Before touching the iPhone: the backup must verify and open with the password.
+/** Before touching the iPhone: the backup must verify and open with the password (asked once). */
+async function checkBeforeRestore(opts: RestoreOptions): Promise<{ report: VerifyReport; password?: string }> {
   let password: string | undefined;
+  const ask = opts.password;
   const report = await verifyBackupAt(opts.backupDir, {
-    ...(opts.password
+    ...(ask
       ? {
           password: async () => {
-            password ??= await (opts.password as () => Promise<string>)();
+            password ??= await ask();
             return password;
           },
         }
@@ -74,7 +74,59 @@ export async function restoreDevice(device: HostDevice, opts: RestoreOptions): P
   }
   if (report.encrypted && password === undefined) throw new IbackupError('PASSWORD_REQUIRED');
   opts.onChecked?.(report.counts.files);
+  return { report, ...(password === undefined ? {} : { password }) };
+}
 
+/** The Restore request's options, as the user chose them. */
+function restoreRequestOptions(opts: RestoreOptions, password: string | undefined): PlistDict {
+  const options: PlistDict = {
+    RestoreSystemFiles: opts.system === true,
+    RestoreShouldReboot: opts.noReboot !== true,
+    RestoreDontCopyBackup: true,
+    RestorePreserveSettings: opts.settings !== true,
+    RemoveItemsNotRestored: opts.remove === true,
+  };
+  if (password !== undefined) options.Password = password;
+  return options;
+}
+
+/** The backup folder as the device's target, counting the files and bytes it downloads. */
+function countingTarget(
+  target: BackupTarget,
+  progress: BackupProgress,
+  emit: (extra?: Partial<BackupProgress>) => void,
+): BackupTarget {
+  return {
+    ...target,
+    readFile: async function* (path: string): AsyncGenerator<Uint8Array> {
+      for await (const chunk of target.readFile(path)) {
+        progress.bytesDone += chunk.length;
+        yield chunk;
+      }
+      progress.filesDone++;
+      emit({ currentPath: path });
+    },
+  };
+}
+
+/** The device's answer to the Restore request: done, or why not. */
+function checkRestoreResponse(response: PlistDict): void {
+  const code = numberValue(response.ErrorCode) ?? -1;
+  if (code === 102) {
+    throw new IbackupError('DEVICE_BACKUP_ERROR', {
+      message: 'The iPhone could not start the restore (error 102).',
+      remedy: 'Restart the iPhone, reconnect it, then run the restore again.',
+      details: { mobileBackupCode: 102 },
+    });
+  }
+  if (code !== 0)
+    throw mobileBackupError(code, typeof response.ErrorDescription === 'string' ? response.ErrorDescription : '');
+}
+
+export async function restoreDevice(device: HostDevice, opts: RestoreOptions): Promise<RestoreResult> {
+  const started = Date.now();
+  // 1. Before touching the iPhone: the backup must verify and open with the password.
+  const { report, password } = await checkBeforeRestore(opts);
   // 2. The restore itself.
   const source = basename(opts.backupDir);
   const store = new BackupStore(dirname(opts.backupDir), source);
@@ -90,45 +142,17 @@ export async function restoreDevice(device: HostDevice, opts: RestoreOptions): P
     sync.np.on('notification', (n) => {
       if (n === Notifications.passcodePresented) emit({ phase: 'waiting-for-passcode' });
     });
-    const options: PlistDict = {
-      RestoreSystemFiles: opts.system === true,
-      RestoreShouldReboot: opts.noReboot !== true,
-      RestoreDontCopyBackup: true,
-      RestorePreserveSettings: opts.settings !== true,
-      RemoveItemsNotRestored: opts.remove === true,
-    };
-    if (password !== undefined) options.Password = password;
+    const options = restoreRequestOptions(opts, password);
     if (opts.skipApps !== true) appsWritten = await writeRestoreApplications(sync.afc, opts.backupDir);
     progress.phase = 'backing-up';
     emit({ percent: 0 });
-    const target = storeTarget(store);
-    const counting = {
-      ...target,
-      readFile: async function* (path: string): AsyncGenerator<Uint8Array> {
-        for await (const chunk of target.readFile(path)) {
-          progress.bytesDone += chunk.length;
-          yield chunk;
-        }
-        progress.filesDone++;
-        emit({ currentPath: path });
-      },
-    };
     const response = await mb2.run(
       { MessageName: 'Restore', TargetIdentifier: device.udid, SourceIdentifier: source, Options: options },
-      counting,
+      countingTarget(storeTarget(store), progress, emit),
       { progress: (percent) => emit({ percent }) },
       opts.signal ? { signal: opts.signal } : {},
     );
-    const code = numberValue(response.ErrorCode) ?? -1;
-    if (code === 102) {
-      throw new IbackupError('DEVICE_BACKUP_ERROR', {
-        message: 'The iPhone could not start the restore (error 102).',
-        remedy: 'Restart the iPhone, reconnect it, then run the restore again.',
-        details: { mobileBackupCode: 102 },
-      });
-    }
-    if (code !== 0)
-      throw mobileBackupError(code, typeof response.ErrorDescription === 'string' ? response.ErrorDescription : '');
+    checkRestoreResponse(response);
     emit({ phase: 'finishing', percent: 100 });
     return {
       udid: device.udid,

@@ -112,6 +112,63 @@ async function openDb(
   });
 }
 
+/** The folder must hold a Manifest.db: why it cannot be read otherwise. */
+function refuseWithoutManifestDb(folder: BackupFolder): void {
+  if (folder.hasManifestDb) return;
+  if (folder.hasManifestMbdb) {
+    throw new IbackupError('BACKUP_CORRUPT', {
+      message: 'This backup uses the iOS 9 and earlier format (Manifest.mbdb), which cannot be read yet.',
+      remedy: 'Make a new backup of the device with ibackup.',
+    });
+  }
+  if (folder.hasSnapshotFolder)
+    throw new IbackupError('BACKUP_INCOMPLETE', {
+      message: `The backup in ${folder.dir} was interrupted before it finished.`,
+    });
+  throw new IbackupError('BACKUP_CORRUPT', { message: `Manifest.db is missing from ${folder.dir}.` });
+}
+
+/** The blob of a regular file's row. */
+function blobOf(row: ManifestRow): string {
+  if (row.kind !== 'file')
+    throw new IbackupError('USAGE', { message: `${rowName(row)} is a ${row.kind}, not a regular file.` });
+  if (row.blobPath === undefined)
+    throw new IbackupError('BACKUP_CORRUPT', {
+      message: `${rowName(row)}: the fileID ${JSON.stringify(row.fileID)} is malformed.`,
+    });
+  return row.blobPath;
+}
+
+/** Plaintext chunks of a regular file: read as is, or decrypted with its key from `keys`. */
+async function* fileChunksOf(
+  row: ManifestRow,
+  keys: UnlockedKeybag | undefined,
+  opts: FileReadOptions = {},
+): AsyncGenerator<Uint8Array> {
+  const blob = blobOf(row);
+  try {
+    if (keys === undefined) {
+      for await (const chunk of createReadStream(blob, { highWaterMark: 1 << 20 })) yield chunk as Uint8Array;
+      return;
+    }
+    const key = fileKeyOf(keys, row);
+    yield* decryptFile(blob, key, {
+      what: rowName(row),
+      ...(row.file?.size === undefined ? {} : { size: row.file.size }),
+      ...(opts.policy === undefined ? {} : { policy: opts.policy }),
+      ...(opts.onEnd === undefined ? {} : { onEnd: opts.onEnd }),
+    });
+  } catch (err) {
+    if (typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'ENOENT') {
+      throw new IbackupError('BACKUP_CORRUPT', {
+        message: `${rowName(row)}: its file is missing from the backup.`,
+        details: { fileID: row.fileID },
+      });
+    }
+    throw err;
+  }
+}
+
 /**
  * Opens a backup folder. Throws BACKUP_NOT_FOUND (no backup there), BACKUP_INCOMPLETE (no
  * Manifest.db and a Snapshot folder left over), BACKUP_CORRUPT, PASSWORD_REQUIRED or
@@ -123,59 +180,13 @@ export async function openBackup(dir: string, options: OpenBackupOptions = {}): 
   }
   const folder = await readBackupFolder(dir);
   const warnings = [...folder.problems];
-  if (!folder.hasManifestDb) {
-    if (folder.hasManifestMbdb) {
-      throw new IbackupError('BACKUP_CORRUPT', {
-        message: 'This backup uses the iOS 9 and earlier format (Manifest.mbdb), which cannot be read yet.',
-        remedy: 'Make a new backup of the device with ibackup.',
-      });
-    }
-    if (folder.hasSnapshotFolder)
-      throw new IbackupError('BACKUP_INCOMPLETE', {
-        message: `The backup in ${dir} was interrupted before it finished.`,
-      });
-    throw new IbackupError('BACKUP_CORRUPT', { message: `Manifest.db is missing from ${dir}.` });
-  }
+  refuseWithoutManifestDb(folder);
   const encrypted =
     folder.manifest !== undefined ? folder.manifest.isEncrypted : !dbStartsLikeSqlite(path.join(dir, MANIFEST_DB));
   const keys = encrypted ? await unlock(folder.manifest, options) : undefined;
   const db = await openDb(folder, encrypted, keys, options);
-
-  function checkFile(row: ManifestRow): string {
-    if (row.kind !== 'file')
-      throw new IbackupError('USAGE', { message: `${rowName(row)} is a ${row.kind}, not a regular file.` });
-    if (row.blobPath === undefined)
-      throw new IbackupError('BACKUP_CORRUPT', {
-        message: `${rowName(row)}: the fileID ${JSON.stringify(row.fileID)} is malformed.`,
-      });
-    return row.blobPath;
-  }
-
-  async function* fileChunks(row: ManifestRow, opts: FileReadOptions = {}): AsyncGenerator<Uint8Array> {
-    const blob = checkFile(row);
-    try {
-      if (keys === undefined) {
-        for await (const chunk of createReadStream(blob, { highWaterMark: 1 << 20 })) yield chunk as Uint8Array;
-        return;
-      }
-      const key = fileKeyOf(keys, row);
-      yield* decryptFile(blob, key, {
-        what: rowName(row),
-        ...(row.file?.size === undefined ? {} : { size: row.file.size }),
-        ...(opts.policy === undefined ? {} : { policy: opts.policy }),
-        ...(opts.onEnd === undefined ? {} : { onEnd: opts.onEnd }),
-      });
-    } catch (err) {
-      if (typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'ENOENT') {
-        throw new IbackupError('BACKUP_CORRUPT', {
-          message: `${rowName(row)}: its file is missing from the backup.`,
-          details: { fileID: row.fileID },
-        });
-      }
-      throw err;
-    }
-  }
-
+  const fileChunks = (row: ManifestRow, opts?: FileReadOptions): AsyncGenerator<Uint8Array> =>
+    fileChunksOf(row, keys, opts);
   return {
     dir,
     info: folder.info,
