@@ -46,15 +46,25 @@ function putUint(buf: Buffer, at: number, v: number, width: number): number {
   return at + width;
 }
 
-/**
- * The frame (4-byte length, then the binary plist) of a move request. Each `from` must be
- * distinct, as the keys of a dict are.
- */
-export function encodeMoveFrame(
-  name: string,
-  moves: ReadonlyArray<{ from: string; to: string }>,
-  progress: number,
-): Uint8Array {
+/** Where everything goes in a move request's plist. */
+interface Layout {
+  /** The name, then every `from`, then every `to` (objects 1, 3…n+2, n+3…2n+2). */
+  strings: string[];
+  /** Whether each string is ASCII (written as one byte per character, else UTF-16BE). */
+  ascii: boolean[];
+  /** Objects: the strings plus the array, the dict, the options and the progress. */
+  count: number;
+  /** Bytes of an object reference. */
+  ref: number;
+  /** Offset of the offset table. */
+  tableStart: number;
+  /** Bytes of an offset. */
+  offsetSize: number;
+  /** Bytes of the whole plist. */
+  total: number;
+}
+
+function layoutOf(name: string, moves: ReadonlyArray<{ from: string; to: string }>): Layout {
   const n = moves.length;
   const strings: string[] = [name];
   for (const m of moves) strings.push(m.from);
@@ -72,9 +82,50 @@ export function encodeMoveFrame(
   const offsetSize = widthOf(lastObject);
   const total = tableStart + count * offsetSize + 32;
   if (total > 0xffffffff) throw new IbackupError('INTERNAL', { message: `Cannot frame a plist of ${total} bytes.` });
+  return { strings, ascii, count, ref, tableStart, offsetSize, total };
+}
 
-  const buf = Buffer.allocUnsafe(4 + total);
-  buf.writeUInt32BE(total, 0);
+/** Writes a string object at `at`; returns where it ends. */
+function putString(buf: Buffer, at: number, s: string, ascii: boolean): number {
+  if (ascii) {
+    at = putHeader(buf, at, 0x5, s.length);
+    return at + buf.write(s, at, 'latin1');
+  }
+  at = putHeader(buf, at, 0x6, s.length);
+  for (let k = 0; k < s.length; k++) {
+    buf.writeUInt16BE(s.charCodeAt(k), at);
+    at += 2;
+  }
+  return at;
+}
+
+/** The offset table and the 32-byte trailer (top object 0). */
+function putTrailer(buf: Buffer, at: number, offsets: readonly number[], l: Layout): void {
+  for (const o of offsets) at = putUint(buf, at, o, l.offsetSize);
+  buf.fill(0, at, at + 6);
+  buf[at + 6] = l.offsetSize;
+  buf[at + 7] = l.ref;
+  buf.writeUInt32BE(0, at + 8);
+  buf.writeUInt32BE(l.count, at + 12);
+  buf.fill(0, at + 16, at + 24); // top object 0
+  buf.writeUInt32BE(0, at + 24);
+  buf.writeUInt32BE(l.tableStart, at + 28);
+}
+
+/**
+ * The frame (4-byte length, then the binary plist) of a move request. Each `from` must be
+ * distinct, as the keys of a dict are.
+ */
+export function encodeMoveFrame(
+  name: string,
+  moves: ReadonlyArray<{ from: string; to: string }>,
+  progress: number,
+): Uint8Array {
+  const n = moves.length;
+  const l = layoutOf(name, moves);
+  const { strings, ascii, count, ref } = l;
+  const buf = Buffer.allocUnsafe(4 + l.total);
+  buf.writeUInt32BE(l.total, 0);
   const base = 4;
   let at = base + buf.write(MAGIC, base, 'latin1');
   const offsets: number[] = new Array<number>(count);
@@ -85,40 +136,22 @@ export function encodeMoveFrame(
   at = putUint(buf, at, 2, ref);
   at = putUint(buf, at, count - 2, ref);
   at = putUint(buf, at, count - 1, ref);
-  const putString = (i: number, object: number): void => {
-    const s = strings[i] as string;
-    offsets[object] = at - base;
-    if (ascii[i]) {
-      at = putHeader(buf, at, 0x5, s.length);
-      at += buf.write(s, at, 'latin1');
-      return;
-    }
-    at = putHeader(buf, at, 0x6, s.length);
-    for (let k = 0; k < s.length; k++) {
-      buf.writeUInt16BE(s.charCodeAt(k), at);
-      at += 2;
-    }
-  };
-  putString(0, 1);
+  offsets[1] = at - base;
+  at = putString(buf, at, strings[0] as string, ascii[0] as boolean);
   // 2: the dict, keys 3..n+2, values n+3..2n+2.
   offsets[2] = at - base;
   at = putHeader(buf, at, 0xd, n);
   for (let i = 0; i < 2 * n; i++) at = putUint(buf, at, 3 + i, ref);
-  for (let i = 1; i <= 2 * n; i++) putString(i, 2 + i);
+  for (let i = 1; i <= 2 * n; i++) {
+    offsets[2 + i] = at - base;
+    at = putString(buf, at, strings[i] as string, ascii[i] as boolean);
+  }
   offsets[count - 2] = at - base;
   buf[at++] = 0xd0; // options: an empty dict
   offsets[count - 1] = at - base;
   buf[at] = 0x23;
   buf.writeDoubleBE(progress, at + 1);
   at += 9;
-  for (const o of offsets) at = putUint(buf, at, o, offsetSize);
-  buf.fill(0, at, at + 6);
-  buf[at + 6] = offsetSize;
-  buf[at + 7] = ref;
-  buf.writeUInt32BE(0, at + 8);
-  buf.writeUInt32BE(count, at + 12);
-  buf.fill(0, at + 16, at + 24); // top object 0
-  buf.writeUInt32BE(0, at + 24);
-  buf.writeUInt32BE(tableStart, at + 28);
+  putTrailer(buf, at, offsets, l);
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
