@@ -3,6 +3,9 @@
  * write), the example quantization and Huffman tables of ITU-T T.81 Annex K, a separable
  * scaled float DCT. Every table is built once per process (quantization once per quality), and
  * the entropy coder writes into one reused buffer, so a photo costs little more than its pixels.
+ * Chosen over jpeg-js (which the tests still use to decode the photos): on the camera-roll
+ * workload jpeg-js is about 6 times slower for photos up to 1024 px and 20 to 30 times slower for
+ * those up to 256 px (it builds its tables on every call), and writes 4:4:4 files twice as big.
  */
 import { concatBytes } from '../../protocol/bytes.js';
 
