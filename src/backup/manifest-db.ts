@@ -85,6 +85,11 @@ export function isSqliteHeader(bytes: Uint8Array): boolean {
   return true;
 }
 
+/** True when the file starts like a SQLite database (a plain Manifest.db); throws when it cannot be read. */
+export function startsLikeSqlite(file: string): boolean {
+  return isSqliteHeader(readHeader(file));
+}
+
 /** True when the header's read/write versions (bytes 18/19) say WAL. */
 function isWalHeader(header: Uint8Array): boolean {
   return header[18] === 2 || header[19] === 2;

@@ -3,7 +3,7 @@
  * read-only, or decrypted into memory / a private temp folder) and its files as streams
  * (decrypted when the backup is encrypted). Nothing is ever written into the backup.
  */
-import { createReadStream, openSync, closeSync, readSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { IbackupError } from '../errors.js';
@@ -16,7 +16,7 @@ import { looksLikeBackup, readBackupFolder } from './folder.js';
 import type { BackupFolder, BackupProblem } from './folder.js';
 import type { BackupInfo } from './info-plist.js';
 import type { ManifestPlist } from './manifest.js';
-import { isSqliteHeader, MANIFEST_DB, ManifestDb } from './manifest-db.js';
+import { MANIFEST_DB, ManifestDb, startsLikeSqlite } from './manifest-db.js';
 import type { ManifestRow } from './manifest-rows.js';
 import type { BackupStatus } from './status.js';
 
@@ -59,17 +59,6 @@ export interface Backup {
   close(): void;
 }
 
-function dbStartsLikeSqlite(dbPath: string): boolean {
-  const fd = openSync(dbPath, 'r');
-  try {
-    const head = new Uint8Array(16);
-    const n = readSync(fd, head, 0, 16, 0);
-    return isSqliteHeader(head.subarray(0, n));
-  } finally {
-    closeSync(fd);
-  }
-}
-
 function rowName(row: ManifestRow): string {
   return `${row.domain}/${row.relativePath}`;
 }
@@ -99,7 +88,7 @@ async function openDb(
     ...(options.tempParent === undefined ? {} : { tempParent: options.tempParent }),
   };
   // iOS 10.0/10.1 encrypted backups keep a plain Manifest.db; only 10.2+ encrypt it (ManifestKey).
-  if (!encrypted || dbStartsLikeSqlite(dbPath)) return ManifestDb.open(dbPath, dbOptions);
+  if (!encrypted || startsLikeSqlite(dbPath)) return ManifestDb.open(dbPath, dbOptions);
   const manifestKey = folder.manifest?.manifestKey;
   if (keys === undefined || manifestKey === undefined) {
     throw new IbackupError('BACKUP_CORRUPT', {
@@ -182,7 +171,7 @@ export async function openBackup(dir: string, options: OpenBackupOptions = {}): 
   const warnings = [...folder.problems];
   refuseWithoutManifestDb(folder);
   const encrypted =
-    folder.manifest !== undefined ? folder.manifest.isEncrypted : !dbStartsLikeSqlite(path.join(dir, MANIFEST_DB));
+    folder.manifest !== undefined ? folder.manifest.isEncrypted : !startsLikeSqlite(path.join(dir, MANIFEST_DB));
   const keys = encrypted ? await unlock(folder.manifest, options) : undefined;
   const db = await openDb(folder, encrypted, keys, options);
   const fileChunks = (row: ManifestRow, opts?: FileReadOptions): AsyncGenerator<Uint8Array> =>

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { IbackupError, isIbackupError } from '../errors.js';
-import { isPlistDict, parsePlist, PlistReal, PlistUid } from '../protocol/plist/index.js';
+import { describePlistType, isPlistDict, parsePlist } from '../protocol/plist/index.js';
 import type { PlistDict, PlistValue } from '../protocol/plist/index.js';
 
 /** A top-level backup plist is small; anything larger is refused before reading it whole. */
@@ -19,18 +19,6 @@ export function corrupt(file: string, problem: string, cause?: unknown): Ibackup
   });
 }
 
-/** Describes a value's type for messages. */
-export function kindOf(v: PlistValue | undefined): string {
-  if (v === undefined) return 'nothing';
-  if (Array.isArray(v)) return 'an array';
-  if (v instanceof Uint8Array) return 'data';
-  if (v instanceof Date) return 'a date';
-  if (v instanceof PlistReal) return 'a real';
-  if (v instanceof PlistUid) return 'a UID';
-  if (isPlistDict(v)) return 'a dict';
-  return `a ${typeof v}`;
-}
-
 /** Parses plist bytes (binary or XML) whose top level must be a dict. */
 export function parseDictPlist(bytes: Uint8Array, file: string): PlistDict {
   let v: PlistValue;
@@ -40,7 +28,7 @@ export function parseDictPlist(bytes: Uint8Array, file: string): PlistDict {
     const why = isIbackupError(err) ? err.message : 'unreadable';
     throw corrupt(file, `not a valid plist (${why})`, err);
   }
-  if (!isPlistDict(v)) throw corrupt(file, `the top level is ${kindOf(v)}, not a dict`);
+  if (!isPlistDict(v)) throw corrupt(file, `the top level is ${describePlistType(v)}, not a dict`);
   return v;
 }
 
@@ -60,7 +48,7 @@ export class Fields {
   ) {}
 
   private bad(key: string, want: string, v: PlistValue): never {
-    throw corrupt(this.file, `key "${this.prefix}${key}" should be ${want}, found ${kindOf(v)}`);
+    throw corrupt(this.file, `key "${this.prefix}${key}" should be ${want}, found ${describePlistType(v)}`);
   }
 
   private get(key: string): PlistValue | undefined {
@@ -122,25 +110,22 @@ export class Fields {
 
   /** A dict whose values are all dicts, as name → Fields. */
   dictOfDicts(key: string): Map<string, Fields> | undefined {
-    const d = this.dict(key);
-    if (d === undefined) return undefined;
-    const out = new Map<string, Fields>();
-    const sub = new Fields(d, this.file, `${this.prefix}${key}.`);
-    for (const name of Object.keys(d)) {
-      const f = sub.fields(name);
-      if (f !== undefined) out.set(name, f);
-    }
-    return out;
+    return this.mapOf(key, (sub, name) => sub.fields(name));
   }
 
   /** A dict whose values are all data, as name → bytes. */
   dictOfData(key: string): Map<string, Uint8Array> | undefined {
+    return this.mapOf(key, (sub, name) => sub.data(name));
+  }
+
+  /** A dict read value by value with `read` (each value checked as `read` checks it), as name → value. */
+  private mapOf<T>(key: string, read: (sub: Fields, name: string) => T | undefined): Map<string, T> | undefined {
     const d = this.dict(key);
     if (d === undefined) return undefined;
-    const out = new Map<string, Uint8Array>();
+    const out = new Map<string, T>();
     const sub = new Fields(d, this.file, `${this.prefix}${key}.`);
     for (const name of Object.keys(d)) {
-      const v = sub.data(name);
+      const v = read(sub, name);
       if (v !== undefined) out.set(name, v);
     }
     return out;

@@ -5,14 +5,13 @@
  * password every encrypted file's decryption. Problems are collected, never thrown; only "cannot
  * even start" conditions throw (no backup there, PASSWORD_REQUIRED, WRONG_PASSWORD, CANCELLED).
  */
-import { closeSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { IbackupError, isIbackupError } from '../errors.js';
 import { readUnreadableRecord } from './unreadable-record.js';
 import { looksLikeBackup, readBackupFolder } from './folder.js';
-import type { BackupFolder } from './folder.js';
+import type { BackupFolder, BackupProblem, ProblemCode } from './folder.js';
 import { missingManifestKeys } from './manifest.js';
-import { isSqliteHeader, MANIFEST_DB } from './manifest-db.js';
+import { MANIFEST_DB, startsLikeSqlite } from './manifest-db.js';
 import { openBackup } from './open.js';
 import type { Backup } from './open.js';
 import { verifyLegacyBackup } from './verify-legacy.js';
@@ -27,42 +26,31 @@ const INFO_REQUIRED = ['Device Name', 'Product Version', 'Target Identifier'];
 
 /** True when Manifest.db exists and is not a plain SQLite file (iOS 10.2+ encrypt it under ManifestKey). */
 function manifestDbEncrypted(dir: string): boolean {
-  let fd: number | undefined;
   try {
-    fd = openSync(path.join(dir, MANIFEST_DB), 'r');
-    const head = new Uint8Array(16);
-    return !isSqliteHeader(head.subarray(0, readSync(fd, head, 0, 16, 0)));
+    return !startsLikeSqlite(path.join(dir, MANIFEST_DB));
   } catch {
     return false;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
 }
 
 /** Plist keys a restore needs; ManifestKey only where Manifest.db is encrypted (not iOS ≤ 10.1). */
 function checkPlistKeys(folder: BackupFolder, out: Collector): void {
+  const lacks = (code: ProblemCode, file: string, missing: string[], severity: BackupProblem['severity']): void => {
+    if (missing.length > 0) out.add({ code, message: `${file} lacks ${missing.join(', ')}.`, path: file, severity });
+  };
   if (folder.manifest !== undefined) {
     const needsManifestKey = folder.hasManifestDb && manifestDbEncrypted(folder.dir);
     const missing = missingManifestKeys(folder.manifest).filter((k) => k !== 'ManifestKey' || needsManifestKey);
-    if (missing.length > 0) {
-      out.add({
-        code: 'MANIFEST_KEYS_MISSING',
-        message: `Manifest.plist lacks ${missing.join(', ')}.`,
-        path: 'Manifest.plist',
-        severity: 'error',
-      });
-    }
+    lacks('MANIFEST_KEYS_MISSING', 'Manifest.plist', missing, 'error');
   }
   if (folder.info !== undefined) {
-    const missing = INFO_REQUIRED.filter((k) => folder.info?.raw[k] === undefined);
-    if (missing.length > 0) {
-      out.add({
-        code: 'INFO_KEYS_MISSING',
-        message: `Info.plist lacks ${missing.join(', ')}.`,
-        path: 'Info.plist',
-        severity: 'warning',
-      });
-    }
+    const info = folder.info;
+    lacks(
+      'INFO_KEYS_MISSING',
+      'Info.plist',
+      INFO_REQUIRED.filter((k) => info.raw[k] === undefined),
+      'warning',
+    );
   }
 }
 

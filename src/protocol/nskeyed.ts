@@ -10,6 +10,7 @@
  */
 import { decodeError, IbackupError, isIbackupError } from '../errors.js';
 import { parsePlist, serializeBinaryPlist, isPlistDict, PlistReal, PlistUid, uid } from './plist/index.js';
+import { describePlistType as kind } from './plist/index.js';
 import type { PlistDict, PlistValue } from './plist/index.js';
 
 /** One Manifest.db `file` record. Every field is optional: real records omit some. */
@@ -136,17 +137,6 @@ export function encodeMBFile(f: MBFile): Uint8Array {
 
 // ---------------------------------------------------------------------------------------------
 // Decoding
-
-function kind(v: PlistValue | undefined): string {
-  if (v === undefined) return 'nothing';
-  if (Array.isArray(v)) return 'an array';
-  if (v instanceof Uint8Array) return 'data';
-  if (v instanceof Date) return 'a date';
-  if (v instanceof PlistReal) return 'a real';
-  if (v instanceof PlistUid) return 'a UID';
-  if (isPlistDict(v)) return 'a dict';
-  return `a ${typeof v}`;
-}
 
 function fail(what: string): never {
   throw decodeError(`MBFile archive: ${what}`);

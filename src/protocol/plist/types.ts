@@ -51,6 +51,18 @@ export function isPlistDict(v: PlistValue | undefined): v is PlistDict {
   );
 }
 
+/** A value's type in words, for error messages ("a dict", "data"; "nothing" for a missing value). */
+export function describePlistType(v: PlistValue | undefined): string {
+  if (v === undefined) return 'nothing';
+  if (Array.isArray(v)) return 'an array';
+  if (v instanceof Uint8Array) return 'data';
+  if (v instanceof Date) return 'a date';
+  if (v instanceof PlistReal) return 'a real';
+  if (v instanceof PlistUid) return 'a UID';
+  if (isPlistDict(v)) return 'a dict';
+  return `a ${typeof v}`;
+}
+
 /** A JS number for an integer or a real value; undefined for anything else. */
 export function numberValue(v: PlistValue | undefined): number | undefined {
   if (typeof v === 'number') return v;
