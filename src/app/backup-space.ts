@@ -9,10 +9,10 @@
  * below a floor no backup fits in.
  */
 import { IbackupError } from '../errors.js';
-import { formatBytes } from './doctor.js';
+import { formatBytes } from './format-bytes.js';
 
 /** Below this, not even the manifests and settings of a backup fit: refused. */
-export const MIN_FREE_BYTES = 32 * 1024 * 1024;
+export const MIN_FREE_BYTES = 32_000_000;
 
 export interface SpaceFacts {
   root: string;

@@ -28,8 +28,6 @@ import { tuneHeapForStreaming } from './heap-tuning.js';
 
 export type { BackupPhase, BackupProgress } from './backup-progress.js';
 
-export const GIB = 1024 ** 3;
-
 export interface BackupOptions extends RunCheckOptions {
   /** The backup folder (the device's folder is `<root>/<UDID>`). */
   root: string;

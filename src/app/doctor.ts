@@ -13,6 +13,8 @@ import type { HostContext } from './context.js';
 import { hostDevice } from './describe.js';
 import { usbmuxdAdvice } from './doctor-usbmuxd.js';
 import { diskFigures } from './info.js';
+import { checkBackupSpace, MIN_FREE_BYTES } from './backup-space.js';
+import { formatBytes } from './format-bytes.js';
 import { hasAnyBackup } from './last-backup.js';
 import { NO_DEVICE_REMEDY, findDevice, uniqueDevices } from './select-device.js';
 
@@ -48,14 +50,6 @@ export interface DoctorOptions {
   /** Free bytes for a folder (default statfs of the folder or its nearest existing parent). */
   freeBytes?: (dir: string) => Promise<number>;
   signal?: AbortSignal;
-}
-
-const GiB = 1024 ** 3;
-
-export function formatBytes(n: number): string {
-  if (n >= GiB) return `${(n / GiB).toFixed(1)} GiB`;
-  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-  return `${n} bytes`;
 }
 
 const pass = (id: CheckId, message: string, udid?: string): DoctorCheck => ({
@@ -175,27 +169,30 @@ async function diskCheck(
     );
   }
   const where = `${formatBytes(free)} free at ${root}`;
-  if (!facts || facts.usedBytes === null || udid === undefined) return pass('disk-space', `${where}.`, udid);
-  const need = facts.usedBytes + GiB;
-  if (free >= need) return pass('disk-space', `${where}; a full backup needs about ${formatBytes(need)}.`, udid);
+  if (!facts || udid === undefined) return pass('disk-space', `${where}.`, udid);
+  return spaceVerdict(root, free, facts.usedBytes, !(await hasAnyBackup(opts.backupRoots, udid)), udid);
+}
+
+/** The same rule as Back Up Now (backup-space.ts): refuse only below the floor, warn when the disk looks short. */
+function spaceVerdict(
+  root: string,
+  free: number,
+  usedOnPhone: number | null,
+  first: boolean,
+  udid: string,
+): DoctorCheck {
+  const where = `${formatBytes(free)} free at ${root}`;
   const remedy = 'Free some space on that disk, or choose a folder on a bigger disk with --backup-dir.';
-  if (!(await hasAnyBackup(opts.backupRoots, udid))) {
-    return fail(
-      'disk-space',
-      `${where}, but the first backup of this iPhone needs about ${formatBytes(need)} (its used space + 1 GiB).`,
-      remedy,
-      udid,
-    );
+  let warning: string | undefined;
+  try {
+    warning = checkBackupSpace({ root, free, usedOnPhone, previousBackupBytes: undefined, full: first, first });
+  } catch (err) {
+    if (isIbackupError(err) && err.code === 'DISK_FULL') return fail('disk-space', err.message, err.remedy, udid);
+    throw err;
   }
-  return {
-    ...pass(
-      'disk-space',
-      `${where}; enough for a small incremental backup, not for a full one (about ${formatBytes(need)}).`,
-      udid,
-    ),
-    remedy,
-    warning: true,
-  };
+  if (!first && free < MIN_FREE_BYTES) warning = `${where}: enough for a small incremental backup, not for a full one.`;
+  if (warning === undefined) return pass('disk-space', `${where}.`, udid);
+  return { ...pass('disk-space', warning, udid), remedy, warning: true };
 }
 
 /** Runs every check it can; never throws for a problem it is meant to diagnose. */

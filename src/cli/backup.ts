@@ -22,7 +22,9 @@ export function backupText(r: BackupResult): string {
     lines.push(`Resumed:     ${r.reusedFiles} files sent before an interruption were reused, each checked`);
   if (r.unreadableFiles.length > 0) {
     lines.push(
-      `Warning:     the iPhone could not read ${r.unreadableFiles.length} file${r.unreadableFiles.length === 1 ? '' : 's'} to the end; kept as it sent them:`,
+      r.unreadableFiles.length === 1
+        ? 'Warning:     the iPhone could not read 1 file to the end; it is kept as the iPhone sent it:'
+        : `Warning:     the iPhone could not read ${r.unreadableFiles.length} files to the end; they are kept as the iPhone sent them:`,
     );
     for (const f of r.unreadableFiles.slice(0, 10))
       lines.push(`  ${f.devicePath || f.fileId}${f.reason ? ` (${f.reason})` : ''}`);

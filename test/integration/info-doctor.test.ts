@@ -202,28 +202,32 @@ describe('ibackup doctor', () => {
     }
   });
 
-  test('disk space: a first backup needs used + 1 GiB; with a backup present it is only a warning', async () => {
+  test('disk space: the same rule as Back Up Now — less free than the phone uses is a warning, only a disk below the floor fails', async () => {
     const b = await startBench();
     try {
       const udid = b.te.udids[0]!;
       await pairDevice(await selectDevice(b.ctx));
       const used = b.te.emu.find(udid).profile.identity.usedBytes;
-      const freeBytes = async (): Promise<number> => used; // less than used + 1 GiB
-      const first = await runDoctor(b.ctx, { backupRoots: [b.backupDir], freeBytes });
-      const disk = byId(first.checks, 'disk-space')[0]!;
-      assert.equal(disk.ok, false);
-      assert.equal(first.ok, false);
-      assert.match(disk.message, /first backup/);
-      await fakeBackup(join(b.backupDir, udid), '2026-01-01T00:00:00Z');
-      const later = await runDoctor(b.ctx, { backupRoots: [b.backupDir], freeBytes });
-      const warn = byId(later.checks, 'disk-space')[0]!;
-      assert.equal(warn.ok, true);
-      assert.equal(warn.warning, true);
-      assert.equal(later.ok, true);
-      const plenty = await runDoctor(b.ctx, {
+      const short = await runDoctor(b.ctx, {
         backupRoots: [b.backupDir],
-        freeBytes: async () => used + 2 * 1024 ** 3,
+        freeBytes: async () => Math.floor(used / 10),
       });
+      const warn = byId(short.checks, 'disk-space')[0]!;
+      assert.equal(warn.ok, true, 'a backup is usually far smaller than the used space: not refused');
+      assert.equal(warn.warning, true);
+      assert.match(warn.message, /A backup is usually much smaller/);
+      const tiny = await runDoctor(b.ctx, { backupRoots: [b.backupDir], freeBytes: async () => 10_000_000 });
+      const fails = byId(tiny.checks, 'disk-space')[0]!;
+      assert.equal(fails.ok, false);
+      assert.equal(tiny.ok, false);
+      assert.match(fails.message, /first backup.*no backup fits in less than 32\.0 MB/);
+      await fakeBackup(join(b.backupDir, udid), '2026-01-01T00:00:00Z');
+      const later = await runDoctor(b.ctx, { backupRoots: [b.backupDir], freeBytes: async () => 10_000_000 });
+      const small = byId(later.checks, 'disk-space')[0]!;
+      assert.equal(small.ok, true);
+      assert.equal(small.warning, true);
+      assert.match(small.message, /enough for a small incremental backup, not for a full one/);
+      const plenty = await runDoctor(b.ctx, { backupRoots: [b.backupDir], freeBytes: async () => used * 2 });
       assert.equal(byId(plenty.checks, 'disk-space')[0]?.warning, undefined);
     } finally {
       await b.dispose();
