@@ -3,7 +3,7 @@
  * otherwise (at most one every few seconds); NDJSON events on stderr with --json (on every phase
  * or percent change, else a few per second).
  */
-import cliProgress from 'cli-progress';
+import { terminalBar } from './terminal-bar.js';
 import type { BackupProgress } from '../app/backup.js';
 import { formatBytes } from '../app/format-bytes.js';
 
@@ -76,15 +76,7 @@ function jsonRenderer(): ProgressRenderer {
 }
 
 function barRenderer(pc: Pace): ProgressRenderer {
-  const bar = new cliProgress.SingleBar(
-    {
-      format: '{bar} {percentage}% | {done} | {speed} | {files} files | {eta_text}',
-      stream: process.stderr,
-      hideCursor: true,
-      barsize: 30,
-    },
-    cliProgress.Presets.shades_classic,
-  );
+  const bar = terminalBar('{bar} {percentage}% | {done} | {speed} | {files} files | {eta_text}');
   let started = false;
   return {
     update: (p) => {

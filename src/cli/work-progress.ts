@@ -3,7 +3,7 @@
  * few seconds otherwise, NDJSON `{"event":"progress",…}` events on stderr with --json (at most
  * a few per second), nothing with --quiet.
  */
-import cliProgress from 'cli-progress';
+import { terminalBar } from './terminal-bar.js';
 import { formatBytes } from '../app/format-bytes.js';
 
 export interface WorkProgress {
@@ -48,15 +48,7 @@ export function workRenderer(mode: { json: boolean; quiet: boolean }): WorkRende
   }
   if (mode.quiet) return { update: () => undefined, stop: () => undefined };
   if (process.stderr.isTTY) {
-    const bar = new cliProgress.SingleBar(
-      {
-        format: '{phase} {bar} {percentage}% | {done} | {files} files',
-        stream: process.stderr,
-        hideCursor: true,
-        barsize: 30,
-      },
-      cliProgress.Presets.shades_classic,
-    );
+    const bar = terminalBar('{phase} {bar} {percentage}% | {done} | {files} files');
     let started = false;
     return {
       update: (p) => {

@@ -2,7 +2,6 @@
 // answers, what it ignores, what it keeps, and how long it waits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { mkdtemp, readFile, rm, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,19 +24,9 @@ import { BackupStore } from '../../../src/backup/store.js';
 import { storeTarget } from '../../../src/app/backup-target.js';
 import { deviceWaitMs, parseWait } from '../../../src/app/device-wait.js';
 import { isIbackupError } from '../../../src/errors.js';
+import { socketPair } from '../../support/socket-pair.js';
 
 const UDID = '00008030-001a2b3c4d5e802e';
-
-async function socketPair(): Promise<{ a: net.Socket; b: net.Socket; close: () => void }> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as net.AddressInfo).port;
-  const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
-  const a = net.connect(port, '127.0.0.1');
-  await new Promise<void>((r) => a.once('connect', () => r()));
-  const b = await accepted;
-  return { a, b, close: () => (a.destroy(), b.destroy(), server.close()) };
-}
 
 interface Bench {
   host: MobileBackup2Client;

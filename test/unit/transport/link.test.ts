@@ -1,36 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { Link } from '../../../src/transport/link.js';
 import { PlistChannel } from '../../../src/transport/plist-channel.js';
 import { hasCode } from '../../../src/errors.js';
 import { makeSelfSigned } from '../../support/certs.js';
 import { encodeRawFrame } from '../../../src/protocol/frames.js';
+import { socketPair } from '../../support/socket-pair.js';
 
 const device = makeSelfSigned('device');
 const host = makeSelfSigned('host');
 
-async function pair(): Promise<{ a: net.Socket; b: net.Socket; close: () => void }> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as net.AddressInfo).port;
-  const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
-  const a = net.connect(port, '127.0.0.1');
-  await new Promise<void>((r) => a.once('connect', () => r()));
-  const b = await accepted;
-  return {
-    a,
-    b,
-    close: () => {
-      a.destroy();
-      b.destroy();
-      server.close();
-    },
-  };
-}
-
 test('plist frames, then TLS on the same socket, then plaintext again after close_notify', async () => {
-  const { a, b, close } = await pair();
+  const { a, b, close } = await socketPair();
   try {
     const hostCh = new PlistChannel(new Link(a));
     const devCh = new PlistChannel(new Link(b), { timeoutMs: 5000 });
@@ -70,7 +51,7 @@ test('plist frames, then TLS on the same socket, then plaintext again after clos
 });
 
 test('receive times out, can be aborted, and reports a closed peer', async () => {
-  const { a, b, close } = await pair();
+  const { a, b, close } = await socketPair();
   try {
     const ch = new PlistChannel(new Link(a));
     await assert.rejects(ch.receive({ timeoutMs: 50 }), (e: unknown) => hasCode(e, 'TIMEOUT'));
@@ -87,7 +68,7 @@ test('receive times out, can be aborted, and reports a closed peer', async () =>
 });
 
 test('an oversized frame fails the channel with FRAME_TOO_LARGE instead of allocating', async () => {
-  const { a, b, close } = await pair();
+  const { a, b, close } = await socketPair();
   try {
     const ch = new PlistChannel(new Link(a), { maxFrameSize: 1024 });
     const p = ch.receive({ timeoutMs: 5000 });
@@ -99,7 +80,7 @@ test('an oversized frame fails the channel with FRAME_TOO_LARGE instead of alloc
 });
 
 test('frames split across many writes arrive whole; bytes after the last asked-for frame stay raw', async () => {
-  const { a, b, close } = await pair();
+  const { a, b, close } = await socketPair();
   try {
     const link = new Link(a);
     const ch = new PlistChannel(link);
@@ -120,7 +101,7 @@ test('frames split across many writes arrive whole; bytes after the last asked-f
 });
 
 test('a peer that drops mid-handshake gives a typed error, not a hang', async () => {
-  const { a, b, close } = await pair();
+  const { a, b, close } = await socketPair();
   try {
     const link = new Link(a);
     b.once('data', () => b.destroy());
@@ -134,7 +115,7 @@ test('a peer that drops mid-handshake gives a typed error, not a hang', async ()
 });
 
 test('a socket error on a link nobody listens to for errors ends it without crashing', async () => {
-  const { a, close } = await pair();
+  const { a, close } = await socketPair();
   try {
     const link = new Link(a);
     const ended = new Promise<void>((resolve) => link.once('end', () => resolve()));
@@ -147,7 +128,7 @@ test('a socket error on a link nobody listens to for errors ends it without cras
 });
 
 test('TLS for good on a real socket: the engine reads the socket itself; data both ways, the end, no way back to plaintext', async () => {
-  const { a, b, close } = await pair();
+  const { a, b, close } = await socketPair();
   try {
     const hostLink = new Link(a);
     const devLink = new Link(b);

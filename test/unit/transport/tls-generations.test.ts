@@ -4,7 +4,6 @@
 // way back to plaintext when the phone itself ends TLS first.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import tls from 'node:tls';
 import { tlsOptions } from '../../../src/host/lockdown/client.js';
 import type { PairRecord } from '../../../src/host/lockdown/pairing.js';
@@ -13,6 +12,7 @@ import { hasCode } from '../../../src/errors.js';
 import { Link, type TlsOptions } from '../../../src/transport/link.js';
 import { PlistChannel } from '../../../src/transport/plist-channel.js';
 import { makeSelfSigned } from '../../support/certs.js';
+import { socketPair } from '../../support/socket-pair.js';
 
 const device = makeSelfSigned('device');
 const host = makeSelfSigned('host');
@@ -20,25 +20,6 @@ const record = {
   HostCertificate: Buffer.from(host.certPem),
   HostPrivateKey: Buffer.from(host.keyPem),
 } as Partial<PairRecord> as PairRecord;
-
-async function socketPair(): Promise<{ a: net.Socket; b: net.Socket; close: () => void }> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as net.AddressInfo).port;
-  const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
-  const a = net.connect(port, '127.0.0.1');
-  await new Promise<void>((r) => a.once('connect', () => r()));
-  const b = await accepted;
-  return {
-    a,
-    b,
-    close: () => {
-      a.destroy();
-      b.destroy();
-      server.close();
-    },
-  };
-}
 
 function deviceTls(version: string): TlsOptions {
   return { cert: device.certPem, key: device.keyPem, timeoutMs: 5000, ...serverTlsFor(version) };
