@@ -98,7 +98,10 @@ function printDemo(g: GlobalOptions, result: BackupResult, check: VerifyResult, 
   process.stdout.write(`${backupText(result)}\n`);
   process.stdout.write(
     `Verified:    ${c.rows} Manifest.db rows (${c.files} files, ${c.directories} folders, ${c.symlinks} links), ` +
-      `${c.blobsChecked} files present with the right size (${formatBytes(c.blobBytes)}), no problems.\n`,
+      `${c.blobsChecked} files present (${formatBytes(c.blobBytes)}), no problems` +
+      (c.warnings > 0
+        ? ` (${c.warnings} warning${c.warnings === 1 ? '' : 's'}: the file${c.warnings === 1 ? '' : 's'} the iPhone could not read).\n`
+        : '.\n'),
   );
   process.stdout.write(`Try:         ibackup list --backup-dir "${root}"\n`);
 }

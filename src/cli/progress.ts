@@ -32,9 +32,20 @@ interface Pace {
   phaseNote(p: BackupProgress, write: (line: string) => void): boolean;
 }
 
+/** How long the iPhone must stay silent after the request before "preparing" is said. */
+const PREPARING_NOTE_DELAY_MS = 1500;
+
+/** Runs `f` after the delay without keeping the process alive for it. */
+function later(f: () => void): NodeJS.Timeout {
+  const t = setTimeout(f, PREPARING_NOTE_DELAY_MS);
+  t.unref();
+  return t;
+}
+
 function pace(): Pace {
   const startedAt = Date.now();
   let lastPhase: string | undefined;
+  let pending: NodeJS.Timeout | undefined;
   return {
     rate: (bytes) => bytes / Math.max(0.001, (Date.now() - startedAt) / 1000),
     eta: (p) => {
@@ -44,8 +55,15 @@ function pace(): Pace {
       return left < 60 ? `${Math.ceil(left)} s left` : `${Math.ceil(left / 60)} min left`;
     },
     phaseNote: (p, write) => {
-      const line = PHASE_LINES[p.phase];
-      if (p.phase !== lastPhase && line) write(line);
+      if (p.phase !== lastPhase) {
+        clearTimeout(pending);
+        const line = PHASE_LINES[p.phase];
+        // The silent preparation is announced only once it lasts: an iPhone that asks for its
+        // passcode does so within a moment of the request, and an older one starts at once.
+        if (line && p.phase === 'device-preparing')
+          pending = later(() => lastPhase === 'device-preparing' && write(line));
+        else if (line) write(line);
+      }
       lastPhase = p.phase;
       return p.phase === 'waiting-for-passcode' || p.phase === 'device-preparing';
     },

@@ -26,12 +26,12 @@ function events(stderr: string): Progress[] {
 }
 
 describe('real iPhones: silences, cancels, stuck snapshots', () => {
-  test('an iOS 17 phone silent for 400 modelled seconds after the passcode: the host waits (the old bound was 300 s) and says why', async () => {
+  test('an iOS 17 phone silent for 2 000 modelled seconds after the passcode: the host waits (the old bound was 300 s) and says why', async () => {
     const b = await startBench({
       profile: {
         extends: 'tiny',
         identity: { productVersion: '17.5.1' },
-        behaviour: { passcode: { mode: 'after', seconds: 100 }, preparationSeconds: 400 },
+        behaviour: { passcode: { mode: 'after', seconds: 100 }, preparationSeconds: 2000 },
       },
     });
     try {
