@@ -148,10 +148,8 @@ export function tempRoot(): { root: string; cleanup: () => void } {
 const FLAGS = { file: 1, directory: 2, symlink: 4 } as const;
 const MODES = { file: 0o100644, directory: 0o40755, symlink: 0o120755 } as const;
 
-function keybagFor(password: string, dpic: number, iter: number) {
-  const salt = randomBytes(20);
-  const dpsl = randomBytes(20);
-  const kek = deriveKek(password, { salt, iterations: iter, dpsl, dpic });
+/** Eleven random class keys wrapped with `kek`, as a backup keybag holds them (classes 5, 9, 10, 11: wrap 3). */
+export function classKeyBlocks(kek: Uint8Array): { classKeys: Map<number, Uint8Array>; blocks: KeybagClassKey[] } {
   const classKeys = new Map<number, Uint8Array>();
   const blocks: KeybagClassKey[] = [];
   for (let c = 11; c >= 1; c--) {
@@ -166,6 +164,14 @@ function keybagFor(password: string, dpic: number, iter: number) {
       unknown: [],
     });
   }
+  return { classKeys, blocks };
+}
+
+function keybagFor(password: string, dpic: number, iter: number) {
+  const salt = randomBytes(20);
+  const dpsl = randomBytes(20);
+  const kek = deriveKek(password, { salt, iterations: iter, dpsl, dpic });
+  const { classKeys, blocks } = classKeyBlocks(kek);
   const bytes = buildKeybag({
     version: 5,
     type: 1,

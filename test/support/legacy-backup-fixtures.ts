@@ -15,7 +15,7 @@ import { buildClassWrappedKey, buildKeybag } from '../../src/protocol/keybag.js'
 import type { KeybagClassKey } from '../../src/protocol/keybag.js';
 import { serializeBinaryPlist, serializeXmlPlist } from '../../src/protocol/plist/index.js';
 import { bigEndian as be, mbdbString as str } from './bytes.js';
-import { fileIdOf, pseudoRandom } from './backup-fixtures.js';
+import { classKeyBlocks, fileIdOf, pseudoRandom } from './backup-fixtures.js';
 
 export interface LegacyFixtureEntry {
   domain: string;
@@ -128,19 +128,8 @@ function keybagFor(password: string | undefined): {
     };
   }
   const kek = deriveKek(password, { salt, iterations: 10 });
-  const classKeys = new Map<number, Uint8Array>();
-  for (let c = 11; c >= 1; c--) {
-    const key = randomBytes(32);
-    classKeys.set(c, key);
-    blocks.push({
-      uuid: randomBytes(16),
-      protectionClass: c,
-      wrap: [5, 9, 10, 11].includes(c) ? 3 : 2,
-      keyType: 0,
-      wrappedKey: aesWrap(kek, key),
-      unknown: [],
-    });
-  }
+  const { classKeys, blocks: wrapped } = classKeyBlocks(kek);
+  blocks.push(...wrapped);
   const bytes = buildKeybag({
     version: 3,
     type: 1,
