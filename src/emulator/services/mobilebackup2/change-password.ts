@@ -10,11 +10,12 @@ import { buildKeybag, parseKeybag, type Keybag } from '../../../protocol/keybag.
 import { isPlistDict, parsePlist, serializeBinaryPlist } from '../../../protocol/plist/index.js';
 import { HostStatusError, type HostFiles } from './host-files.js';
 import type { Mb2Handler, Mb2Result } from './index.js';
+import { DL_STATUS } from '../../../protocol/devicelink-status.js';
 
 export const DOMAIN_CHANGED = 'com.apple.mobile.backup.domain_changed';
 
 /** DeviceLink codes of a file the host does not have: ENOENT, and "Multi status". */
-const MISSING_CODES = new Set([-6, -13]);
+const MISSING_CODES = new Set<number>([DL_STATUS.ENOENT, DL_STATUS.MULTI_STATUS]);
 
 export interface PasswordDevice {
   udid: string;

@@ -22,6 +22,7 @@ import { encodeMoveFrame } from '../../../protocol/dl-move-frame.js';
 import { workWhile } from './idle-work.js';
 import { Outbox } from './upload-outbox.js';
 import type { DlConnection } from '../../../transport/dl-connection.js';
+import { DL_STATUS } from '../../../protocol/devicelink-status.js';
 
 /** A status the host answered with; code 0 is success. */
 export class HostStatusError extends Error {
@@ -86,7 +87,7 @@ export class HostFiles {
     const reply = decodeDeviceLinkMessage(await this.dl.receive());
     if (reply.name !== 'DLMessageStatusResponse')
       throw new HostStatusError(request, -1, `unexpected ${reply.name}`, undefined);
-    if (reply.code !== 0 && !(allowMulti && reply.code === -13)) {
+    if (reply.code !== 0 && !(allowMulti && reply.code === DL_STATUS.MULTI_STATUS)) {
       throw new HostStatusError(request, reply.code, reply.status ?? '', reply.value);
     }
     return { code: reply.code, value: reply.value };

@@ -17,6 +17,7 @@ import { DlConnection } from '../../../transport/dl-connection.js';
 import type { Link } from '../../../transport/link.js';
 import { HOSTILE_ATTACKS, isHostileAttack, type HostileAttack } from '../../fault-spec.js';
 import { HostFiles, HostStatusError, type UploadItem } from './host-files.js';
+import { DL_STATUS } from '../../../protocol/devicelink-status.js';
 
 export const HOSTILE_FAULT = 'hostile';
 export { HOSTILE_ATTACKS, isHostileAttack, type HostileAttack };
@@ -197,7 +198,7 @@ async function pathAttack(dl: DlConnection, files: HostFiles, udid: string, faul
         fault.leaked.push(p);
         return;
       }
-      throw new HostStatusError('DLMessageDownloadFiles', -13, 'refused', undefined);
+      throw new HostStatusError('DLMessageDownloadFiles', DL_STATUS.MULTI_STATUS, 'refused', undefined);
     });
   }
   for (const p of bad)
