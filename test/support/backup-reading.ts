@@ -13,14 +13,14 @@ import { backupDevice } from '../../src/app/backup.js';
 import { openHost, type HostContext } from '../../src/app/context.js';
 import { pairDevice } from '../../src/app/pair.js';
 import { selectDevice } from '../../src/app/select-device.js';
-import { aesCbcEncrypt, aesWrap, deriveKek, randomBytes } from '../../src/protocol/crypto.js';
-import { buildClassWrappedKey, buildKeybag } from '../../src/protocol/keybag.js';
-import type { KeybagClassKey } from '../../src/protocol/keybag.js';
+import { aesCbcEncrypt, aesWrap, randomBytes } from '../../src/protocol/crypto.js';
+import { buildClassWrappedKey } from '../../src/protocol/keybag.js';
 import { serializeBinaryPlist, serializeXmlPlist } from '../../src/protocol/plist/index.js';
 import { REPO_ROOT } from './repo-root.js';
 import { startTestEmulator, type TestEmulator } from './test-emulator.js';
 import type { CliResult } from './bench.js';
 import { bigEndian as be, mbdbString as str } from './bytes.js';
+import { legacyKeybag } from './legacy-backup-fixtures.js';
 
 export interface DemoBackup {
   te: TestEmulator;
@@ -130,47 +130,7 @@ export interface LegacyBackup {
 export function buildLegacyBackup(root: string, entries: LegacyEntry[], password?: string): LegacyBackup {
   const dir = path.join(root, 'f0e1d2c3b4a5968778695a4b3c2d1e0f11223344');
   mkdirSync(dir, { recursive: true });
-  let classKeys: Map<number, Uint8Array> | undefined;
-  let kek: Uint8Array | undefined;
-  const salt = randomBytes(20);
-  const blocks: KeybagClassKey[] = [];
-  if (password !== undefined) {
-    kek = deriveKek(password, { salt, iterations: 10 });
-    classKeys = new Map();
-    for (let c = 11; c >= 1; c--) {
-      const key = randomBytes(32);
-      classKeys.set(c, key);
-      blocks.push({
-        uuid: randomBytes(16),
-        protectionClass: c,
-        wrap: c >= 9 || c === 5 ? 3 : 2,
-        keyType: 0,
-        wrappedKey: aesWrap(kek, key),
-        unknown: [],
-      });
-    }
-  } else {
-    for (let c = 1; c <= 11; c++)
-      blocks.push({
-        uuid: randomBytes(16),
-        protectionClass: c,
-        wrap: 0,
-        keyType: 0,
-        wrappedKey: randomBytes(40),
-        unknown: [],
-      });
-  }
-  const keybag = buildKeybag({
-    version: 3,
-    type: 1,
-    uuid: randomBytes(16),
-    hmck: new Uint8Array(40),
-    wrap: 0,
-    salt,
-    iterations: 10,
-    classKeys: blocks,
-    unknown: [],
-  });
+  const { bytes: keybag, kek, classKeys } = legacyKeybag(password);
   const bytes: number[] = [0x6d, 0x62, 0x64, 0x62, 0x05, 0x00];
   for (const e of entries) {
     const mode = e.kind === 'file' ? 0o100644 : e.kind === 'directory' ? 0o40755 : 0o120755;

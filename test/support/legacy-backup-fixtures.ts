@@ -96,15 +96,31 @@ export function legacyEntries(): LegacyFixtureEntry[] {
   ];
 }
 
-function keybagFor(password: string | undefined): {
+/**
+ * The one-stage keybag of an iOS 9 backup (10 rounds here): for an encrypted backup, eleven class
+ * keys wrapped with the password's key; else placeholder entries.
+ */
+export function legacyKeybag(password: string | undefined): {
   bytes: Uint8Array;
   kek?: Uint8Array;
   classKeys?: Map<number, Uint8Array>;
 } {
   const salt = randomBytes(20);
-  const blocks: KeybagClassKey[] = [];
+  const bag = (classKeys: KeybagClassKey[]): Uint8Array =>
+    buildKeybag({
+      version: 3,
+      type: 1,
+      uuid: randomBytes(16),
+      hmck: new Uint8Array(40),
+      wrap: 0,
+      salt,
+      iterations: 10,
+      classKeys,
+      unknown: [],
+    });
   if (password === undefined) {
-    for (let c = 1; c <= 11; c++)
+    const blocks: KeybagClassKey[] = [];
+    for (let c = 1; c <= 11; c++) {
       blocks.push({
         uuid: randomBytes(16),
         protectionClass: c,
@@ -113,35 +129,12 @@ function keybagFor(password: string | undefined): {
         wrappedKey: randomBytes(40),
         unknown: [],
       });
-    return {
-      bytes: buildKeybag({
-        version: 3,
-        type: 1,
-        uuid: randomBytes(16),
-        hmck: new Uint8Array(40),
-        wrap: 0,
-        salt,
-        iterations: 10,
-        classKeys: blocks,
-        unknown: [],
-      }),
-    };
+    }
+    return { bytes: bag(blocks) };
   }
   const kek = deriveKek(password, { salt, iterations: 10 });
-  const { classKeys, blocks: wrapped } = classKeyBlocks(kek);
-  blocks.push(...wrapped);
-  const bytes = buildKeybag({
-    version: 3,
-    type: 1,
-    uuid: randomBytes(16),
-    hmck: new Uint8Array(40),
-    wrap: 0,
-    salt,
-    iterations: 10,
-    classKeys: blocks,
-    unknown: [],
-  });
-  return { bytes, kek, classKeys };
+  const { classKeys, blocks } = classKeyBlocks(kek);
+  return { bytes: bag(blocks), kek, classKeys };
 }
 
 /** One Manifest.mbdb record (§5.7). */
@@ -171,7 +164,7 @@ export function buildLegacyFixture(root: string, o: LegacyFixtureOptions = {}): 
   const dir = path.join(root, UDID);
   mkdirSync(dir, { recursive: true });
   const entries = o.entries ?? legacyEntries();
-  const kb = keybagFor(o.password);
+  const kb = legacyKeybag(o.password);
   const bytes: number[] = [0x6d, 0x62, 0x64, 0x62, 0x05, 0x00];
   const fileIDs: string[] = [];
   for (const [i, e] of entries.entries()) {
