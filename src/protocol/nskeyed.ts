@@ -50,7 +50,8 @@ export interface MBFile {
 export const MAX_MBFILE_BYTES = 4 << 20;
 const LIMITS = { maxObjects: 100_000, maxDepth: 32 };
 
-type IntKey =
+/** The integer fields of an MBFile record. */
+export type MBFileIntKey =
   | 'lastModified'
   | 'lastStatusChange'
   | 'birth'
@@ -63,7 +64,7 @@ type IntKey =
   | 'protectionClass';
 
 /** Archive key ↔ field, in the order `encodeMBFile` writes them. */
-const INT_FIELDS: ReadonlyArray<readonly [string, IntKey]> = [
+const INT_FIELDS: ReadonlyArray<readonly [string, MBFileIntKey]> = [
   ['LastModified', 'lastModified'],
   ['LastStatusChange', 'lastStatusChange'],
   ['Birth', 'birth'],
@@ -76,11 +77,11 @@ const INT_FIELDS: ReadonlyArray<readonly [string, IntKey]> = [
   ['ProtectionClass', 'protectionClass'],
 ];
 /** Fields that may hold a bigint; the others must fit a JS number. */
-const BIG_FIELDS = new Set<IntKey>(['size', 'inodeNumber']);
+const BIG_FIELDS = new Set<MBFileIntKey>(['size', 'inodeNumber']);
 /** Fields that may be negative. */
-const ID_FIELDS = new Set<IntKey>(['userId', 'groupId']);
+const ID_FIELDS = new Set<MBFileIntKey>(['userId', 'groupId']);
 /** Time fields: a real (fractional seconds) from another writer is accepted and truncated. */
-const TIME_FIELDS = new Set<IntKey>(['lastModified', 'lastStatusChange', 'birth']);
+const TIME_FIELDS = new Set<MBFileIntKey>(['lastModified', 'lastStatusChange', 'birth']);
 
 const MBFILE_CLASS: PlistDict = { $classname: 'MBFile', $classes: ['MBFile', 'NSObject'] };
 const MUTABLE_DATA_CLASS: PlistDict = {
@@ -203,7 +204,7 @@ class Archive {
   }
 }
 
-function intField(v: PlistValue, key: string, field: IntKey): number | bigint {
+function intField(v: PlistValue, key: string, field: MBFileIntKey): number | bigint {
   let n: number | bigint;
   if (typeof v === 'number' || typeof v === 'bigint') n = v;
   else if (v instanceof PlistReal && Number.isFinite(v.value) && TIME_FIELDS.has(field)) n = Math.trunc(v.value);

@@ -6,19 +6,9 @@
  * general encoder's own output, and the result is byte for byte what `encodeMBFile` returns.
  * Any other record goes to `encodeMBFile`.
  */
-import { encodeMBFile, type MBFile } from '../../../protocol/nskeyed.js';
+import { encodeMBFile, type MBFile, type MBFileIntKey } from '../../../protocol/nskeyed.js';
 
-type IntKey =
-  | 'lastModified'
-  | 'lastStatusChange'
-  | 'birth'
-  | 'size'
-  | 'mode'
-  | 'inodeNumber'
-  | 'userId'
-  | 'groupId'
-  | 'flags'
-  | 'protectionClass';
+type IntKey = MBFileIntKey;
 
 /** The integer fields in the order the archive lists them. */
 const INT_KEYS: readonly IntKey[] = [
