@@ -189,9 +189,10 @@ function keybagFor(password: string, dpic: number, iter: number) {
   return { kek, classKeys, bytes };
 }
 
-function unencryptedKeybag(): Uint8Array {
+/** The eleven placeholder class entries of an unencrypted backup's keybag (nothing wrapped). */
+export function placeholderClassKeys(): KeybagClassKey[] {
   const blocks: KeybagClassKey[] = [];
-  for (let c = 1; c <= 11; c++)
+  for (let c = 1; c <= 11; c++) {
     blocks.push({
       uuid: randomBytes(16),
       protectionClass: c,
@@ -200,6 +201,12 @@ function unencryptedKeybag(): Uint8Array {
       wrappedKey: randomBytes(40),
       unknown: [],
     });
+  }
+  return blocks;
+}
+
+function unencryptedKeybag(): Uint8Array {
+  const blocks = placeholderClassKeys();
   return buildKeybag({
     version: 5,
     type: 1,

@@ -15,7 +15,7 @@ import { buildClassWrappedKey, buildKeybag } from '../../src/protocol/keybag.js'
 import type { KeybagClassKey } from '../../src/protocol/keybag.js';
 import { serializeBinaryPlist, serializeXmlPlist } from '../../src/protocol/plist/index.js';
 import { bigEndian as be, mbdbString as str } from './bytes.js';
-import { classKeyBlocks, fileIdOf, pseudoRandom } from './backup-fixtures.js';
+import { classKeyBlocks, fileIdOf, placeholderClassKeys, pseudoRandom } from './backup-fixtures.js';
 
 export interface LegacyFixtureEntry {
   domain: string;
@@ -119,18 +119,7 @@ export function legacyKeybag(password: string | undefined): {
       unknown: [],
     });
   if (password === undefined) {
-    const blocks: KeybagClassKey[] = [];
-    for (let c = 1; c <= 11; c++) {
-      blocks.push({
-        uuid: randomBytes(16),
-        protectionClass: c,
-        wrap: 0,
-        keyType: 0,
-        wrappedKey: randomBytes(40),
-        unknown: [],
-      });
-    }
-    return { bytes: bag(blocks) };
+    return { bytes: bag(placeholderClassKeys()) };
   }
   const kek = deriveKek(password, { salt, iterations: 10 });
   const { classKeys, blocks } = classKeyBlocks(kek);
