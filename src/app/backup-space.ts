@@ -9,7 +9,18 @@
  * below a floor no backup fits in.
  */
 import { IbackupError } from '../errors.js';
+import { numberValue, type PlistDict } from '../protocol/plist/index.js';
 import { formatBytes } from './format-bytes.js';
+
+/**
+ * The iPhone's used data space from lockdown's com.apple.disk_usage (data capacity less what is
+ * available; the system partition left out), or null when it does not tell.
+ */
+export function dataUsedBytes(disk: PlistDict): number | null {
+  const total = numberValue(disk.TotalDataCapacity);
+  const avail = numberValue(disk.TotalDataAvailable);
+  return total !== undefined && avail !== undefined ? Math.max(0, total - avail) : null;
+}
 
 /** Below this, not even the manifests and settings of a backup fit: refused. */
 export const MIN_FREE_BYTES = 32_000_000;

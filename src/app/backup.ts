@@ -21,7 +21,7 @@ import { numberValue, type PlistDict } from '../protocol/plist/index.js';
 import { checkRunBeforeComplete, prepareLeftovers, refusalError, type RunCheckOptions } from './backup-checks.js';
 import { writeInfoPlist } from './backup-info.js';
 import { BackupProgressState, RunCancel, type BackupProgress } from './backup-progress.js';
-import { checkBackupSpace } from './backup-space.js';
+import { checkBackupSpace, dataUsedBytes } from './backup-space.js';
 import { storeTarget } from './backup-target.js';
 import { deviceWaitMs } from './device-wait.js';
 import { tuneHeapForStreaming } from './heap-tuning.js';
@@ -101,13 +101,6 @@ function readDeviceValues(device: HostDevice, signal: AbortSignal | undefined): 
   );
 }
 
-function usedBytes(disk: PlistDict): number | null {
-  const total = numberValue(disk.TotalDataCapacity);
-  const avail = numberValue(disk.TotalDataAvailable);
-  if (total !== undefined && avail !== undefined) return Math.max(0, total - avail);
-  return null;
-}
-
 /** What this computer already has, and whether the disk has room (a warning, or DISK_FULL). */
 async function checkComputer(run: BackupRun, values: DeviceValues, opts: BackupOptions): Promise<boolean> {
   const hasComplete = await run.prepare();
@@ -115,7 +108,7 @@ async function checkComputer(run: BackupRun, values: DeviceValues, opts: BackupO
   const spaceWarning = checkBackupSpace({
     root: opts.root,
     free: await run.freeSpace(),
-    usedOnPhone: usedBytes(values.disk),
+    usedOnPhone: dataUsedBytes(values.disk),
     previousBackupBytes: run.previousBackupBytes,
     full,
     first: !hasComplete,

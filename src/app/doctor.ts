@@ -12,8 +12,7 @@ import { describe as describeAddress } from '../transport/connect.js';
 import type { HostContext } from './context.js';
 import { hostDevice } from './describe.js';
 import { usbmuxdAdvice } from './doctor-usbmuxd.js';
-import { diskFigures } from './info.js';
-import { checkBackupSpace, MIN_FREE_BYTES } from './backup-space.js';
+import { checkBackupSpace, dataUsedBytes, MIN_FREE_BYTES } from './backup-space.js';
 import { formatBytes } from './format-bytes.js';
 import { hasAnyBackup } from './last-backup.js';
 import { NO_DEVICE_REMEDY, findDevice, uniqueDevices } from './select-device.js';
@@ -123,7 +122,7 @@ async function trustChecks(device: HostDevice, checks: DoctorCheck[], signal?: A
       signal,
     );
     checks.push(pass('trusted', `${udid} trusts this computer (a session starts).`, udid));
-    return { usedBytes: diskFigures(disk).usedBytes };
+    return { usedBytes: dataUsedBytes(disk) };
   } catch (err) {
     const e = isIbackupError(err) ? err : new IbackupError('INTERNAL', { cause: err });
     if (e.code === 'DEVICE_LOCKED') {
