@@ -54,10 +54,12 @@ async function cachedKey(dir: string, unlock: UnlockOptions | undefined): Promis
   );
 }
 
-/** The key to check reused blobs with: the cached one, else from the password when one can be asked. */
+/**
+ * The key to check reused blobs with: the cached one, else from the password when one can be
+ * asked (unlockBackupKeybag looks in the cache before it asks).
+ */
 async function checkingKey(dir: string, unlock: UnlockOptions | undefined): Promise<Uint8Array | undefined> {
-  const cached = await cachedKey(dir, unlock);
-  if (cached !== undefined || unlock?.password === undefined) return cached;
+  if (unlock?.password === undefined) return cachedKey(dir, unlock);
   const keybag = (await readBackupFolder(dir)).manifest?.backupKeyBag;
   return keybag === undefined ? undefined : (await unlockBackupKeybag(keybag, unlock)).keys.kek;
 }

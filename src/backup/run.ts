@@ -67,11 +67,6 @@ export class BackupRun {
     return this.complete;
   }
 
-  /** The device's folder held a complete backup when the run was prepared. */
-  get hasComplete(): boolean {
-    return this.complete;
-  }
-
   /** The size of this device's last complete backup here, when there is one and it is known. */
   get previousBackupBytes(): number | undefined {
     return this.complete ? this.sizes.figure : undefined;
