@@ -19,7 +19,7 @@ const nodeIo = [
 ];
 
 /** What the faces reach only through app/. */
-const belowApp = ['host', 'backup', 'transport', 'protocol'];
+const belowApp = ['host', 'backup', 'export', 'transport', 'protocol'];
 
 /** The commands that start the virtual iPhone in this process. */
 const emulatorCommands = ['src/cli/emulator.ts', 'src/cli/demo.ts'];
@@ -93,28 +93,31 @@ export default tseslint.config(
   {
     files: ['src/protocol/**/*.ts'],
     rules: forbid(
-      ['transport', 'host', 'backup', 'app', 'cli', 'web', 'emulator'],
+      ['transport', 'host', 'backup', 'export', 'app', 'cli', 'web', 'emulator'],
       nodeIo,
       'src/protocol is sans-I/O: no sockets, files or streams.',
     ),
   },
   // transport/: sockets only, above protocol.
-  { files: ['src/transport/**/*.ts'], rules: forbid(['host', 'backup', 'app', 'cli', 'web', 'emulator']) },
+  { files: ['src/transport/**/*.ts'], rules: forbid(['host', 'backup', 'export', 'app', 'cli', 'web', 'emulator']) },
   // host/: talks to devices; never to backup/app/cli/web/emulator.
-  { files: ['src/host/**/*.ts'], rules: forbid(['backup', 'app', 'cli', 'web', 'emulator']) },
+  { files: ['src/host/**/*.ts'], rules: forbid(['backup', 'export', 'app', 'cli', 'web', 'emulator']) },
   // backup/: the backup on disk, usable without a device; never host/.
-  { files: ['src/backup/**/*.ts'], rules: forbid(['host', 'transport', 'app', 'cli', 'web', 'emulator']) },
+  { files: ['src/backup/**/*.ts'], rules: forbid(['host', 'transport', 'export', 'app', 'cli', 'web', 'emulator']) },
+  // export/: readable exports out of a backup (contacts, messages…); reads through backup/, writes
+  // files where the user asked; never the device, app/ or the faces.
+  { files: ['src/export/**/*.ts'], rules: forbid(['host', 'transport', 'app', 'cli', 'web', 'emulator']) },
   // app/: use cases; never the faces or the emulator, and no file system calls of their own.
   {
     files: ['src/app/**/*.ts'],
     rules: forbid(
       ['cli', 'web', 'emulator'],
       ['node:fs', 'node:fs/promises', 'fs', 'fs/promises'],
-      'app/ holds use cases and makes no file system calls: do the file work in src/backup (or, for the computer itself, src/host).',
+      'app/ holds use cases and makes no file system calls: do the file work in src/backup or src/export (or, for the computer itself, src/host).',
     ),
   },
   // the emulator: only protocol/, transport/ and errors.ts.
-  { files: ['src/emulator/**/*.ts'], rules: forbid(['host', 'backup', 'app', 'cli', 'web']) },
+  { files: ['src/emulator/**/*.ts'], rules: forbid(['host', 'backup', 'export', 'app', 'cli', 'web']) },
   // The faces (cli/, web/): they reach the layers below app/ only through app/, and do not import
   // each other; `ibackup ui` is the one command that starts the web face, and `ibackup emulator`
   // and `ibackup demo` the only ones that start the virtual iPhone.
@@ -149,7 +152,7 @@ export default tseslint.config(
     },
     // app/format-bytes.ts is pure: the page scales sizes with the CLI's units.
     rules: forbid(
-      ['cli', 'app', 'host', 'backup', 'transport', 'protocol', 'emulator'],
+      ['cli', 'app', 'host', 'backup', 'export', 'transport', 'protocol', 'emulator'],
       nodeIo,
       'The page runs in the browser: no Node modules.',
       ['**/app/format-bytes.js'],

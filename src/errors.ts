@@ -156,6 +156,15 @@ export const ERROR_CODES = {
     message: 'Something else is running on this iPhone.',
     remedy: 'Wait until it has finished, or cancel it, then try again.',
   },
+  EXPORT_SOURCE_MISSING: {
+    message: 'The backup does not hold the database this export reads.',
+    remedy:
+      'Check that the iPhone keeps this data on the phone (not only in iCloud), make a new backup, then try again.',
+  },
+  SCHEMA_UNKNOWN: {
+    message: 'The database in the backup has a layout ibackup does not know, so it cannot be read safely.',
+    remedy: 'Update ibackup; if the newest version still cannot read it, please report the iOS version of the backup.',
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
