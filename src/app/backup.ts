@@ -6,6 +6,7 @@
  * run (and, on request, of the whole backup) before it is called complete, and errors in plain
  * words. The folder is held by one BackupRun (backup/run.ts); nothing here prints.
  */
+import { DeviceLock } from '../backup/device-lock.js';
 import { diskFullError, isNoSpace } from '../backup/disk-full.js';
 import type { FsLayer } from '../backup/fs-layer.js';
 import { ReusedBlobs } from '../backup/reused-blobs.js';
@@ -43,6 +44,8 @@ export interface BackupOptions extends RunCheckOptions {
   fs?: FsLayer;
   /** How long the iPhone may stay silent after the request (default 60 min). */
   waitMs?: number;
+  /** What the phone's lock file says is running (default "backup"). */
+  lockPurpose?: string;
 }
 
 export interface BackupResult {
@@ -251,7 +254,17 @@ async function runWithDevice(ctx: RunContext, sync: SyncSession): Promise<Backup
   }
 }
 
+/** Back Up Now, holding the phone's lock file: never two runs on one phone, across processes too. */
 export async function backupDevice(device: HostDevice, opts: BackupOptions): Promise<BackupResult> {
+  const lock = await DeviceLock.acquire(opts.root, device.udid, { purpose: opts.lockPurpose ?? 'backup' });
+  try {
+    return await backupUnlocked(device, opts);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function backupUnlocked(device: HostDevice, opts: BackupOptions): Promise<BackupResult> {
   const started = Date.now();
   tuneHeapForStreaming();
   const now = opts.now ?? (() => new Date());
