@@ -80,6 +80,7 @@ export class DeviceRuntime {
   static async open(profile: DeviceProfile, stateDir: string): Promise<DeviceRuntime> {
     const content = DeviceContent.build(profile.content, {
       overrides: folderOverrideStore(join(stateDir, 'restored')),
+      iosVersion: profile.identity.productVersion,
     });
     const journal = await readFile(join(stateDir, JOURNAL), 'utf8').catch(() => undefined);
     if (journal !== undefined) await content.applyMutations(JSON.parse(journal));

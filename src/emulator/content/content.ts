@@ -26,6 +26,8 @@ import { memoryOverrideStore, type OverrideStore } from './store.js';
 export interface ContentOptions {
   /** Where restored bytes go (default: memory). */
   overrides?: OverrideStore;
+  /** The phone's iOS version ("17.5.1"): the layout of its personal databases (default iOS 17). */
+  iosVersion?: string;
 }
 
 export interface EntryFilter {
@@ -66,7 +68,11 @@ export class DeviceContent {
   }
 
   static build(spec: ContentSpec, options: ContentOptions = {}): DeviceContent {
-    return new DeviceContent(generateContent(spec), options.overrides ?? memoryOverrideStore());
+    const major = options.iosVersion === undefined ? undefined : Number(options.iosVersion.split('.')[0]);
+    return new DeviceContent(
+      generateContent(spec, major !== undefined && Number.isFinite(major) ? major : undefined),
+      options.overrides ?? memoryOverrideStore(),
+    );
   }
 
   get spec(): ContentSpec {

@@ -2,15 +2,8 @@
  * What lives where: the domains of backup-format.md §5.5 with their owners, the notable files of
  * §5.6, the apps, and the "slots" that bulk files are spread over.
  */
-import {
-  calendarDb,
-  callHistoryDb,
-  addressBookDb,
-  legacyNotesDb,
-  noteStoreDb,
-  smsDb,
-  type DatabaseSizes,
-} from './databases.js';
+import { addressBookDb, addressBookImagesDb, callHistoryDb } from './contacts-db.js';
+import { calendarDb, legacyNotesDb, noteStoreDb, type DatabaseSizes } from './databases.js';
 import {
   chatStorageDb,
   dataUsageDb,
@@ -24,6 +17,7 @@ import { serializeBinaryPlist } from '../../protocol/plist/index.js';
 import { UID_MOBILE, UID_ROOT, UID_WIRELESS } from './model.js';
 import { paragraph } from './people.js';
 import { rngFor, type Rng } from './random.js';
+import { smsDb } from './sms-db.js';
 
 /** Apps with a container (AppDomain-…), their group and plug-in containers. */
 export const APPS: readonly { bundleId: string; group?: string; plugin?: string }[] = [
@@ -71,6 +65,8 @@ export function fileProtectionClass(domain: string, rng: Rng): number {
 export interface BlobContext {
   seed: number;
   sizes: DatabaseSizes;
+  /** The iOS major version the databases are laid out for. */
+  major: number;
   photoAssets(): PhotoAsset[];
 }
 
@@ -115,7 +111,7 @@ function textFile(domain: string, relativePath: string): BlobFile {
 }
 
 export const BLOB_FILES: readonly BlobFile[] = [
-  { ...SMS_DB, modifiable: false, build: (c) => smsDb(c.seed, c.sizes) },
+  { ...SMS_DB, modifiable: false, build: (c) => smsDb(c.seed, c.sizes, c.major) },
   {
     domain: 'HomeDomain',
     relativePath: 'Library/AddressBook/AddressBook.sqlitedb',
@@ -124,9 +120,15 @@ export const BLOB_FILES: readonly BlobFile[] = [
   },
   {
     domain: 'HomeDomain',
+    relativePath: 'Library/AddressBook/AddressBookImages.sqlitedb',
+    modifiable: false,
+    build: (c) => addressBookImagesDb(c.seed, c.sizes),
+  },
+  {
+    domain: 'HomeDomain',
     relativePath: 'Library/CallHistoryDB/CallHistory.storedata',
     modifiable: false,
-    build: (c) => callHistoryDb(c.seed, c.sizes),
+    build: (c) => callHistoryDb(c.seed, c.sizes, c.major),
   },
   {
     domain: 'HomeDomain',

@@ -21,6 +21,8 @@ export interface ContentState {
   /** Long side of generated photos, in pixels. */
   maxSide: number;
   sizes: DatabaseSizes;
+  /** The iOS major version the personal databases are laid out for. */
+  major: number;
   catalogue: Catalogue;
   /** Current bytes of every `blob` entry, by entryKey. */
   blobs: Map<string, Uint8Array>;

@@ -24,6 +24,7 @@ import { makeDirectory, makeFile, makeSymlink, parentsOf, type ContentState } fr
 import { CONTENT_NOW, entryKey, type DeviceEntry } from './model.js';
 import { PLIST_FILES, appPreferences, renderPlist, type PlistFile } from './plists.js';
 import { rngFor } from './random.js';
+import { newAttachmentFiles } from './sms-attachments.js';
 
 /** Registers the builder of a blob file and returns its entry (bytes built now). */
 function blobEntry(st: ContentState, ctx: BlobContext, f: BlobFile): DeviceEntry {
@@ -90,13 +91,17 @@ function withDirectories(st: ContentState, out: DeviceEntry[]): Catalogue {
   return Catalogue.from(out.concat(dirs));
 }
 
-export function generateContent(spec: ContentSpec): ContentState {
+/** Default iOS major version of the personal databases (the built-in profiles' iOS 17.x). */
+const DEFAULT_MAJOR = 17;
+
+export function generateContent(spec: ContentSpec, major = DEFAULT_MAJOR): ContentState {
   const shape = photoShape(spec.files);
   const st: ContentState = {
     seed: spec.seed,
     spec,
     maxSide: shape.maxSide,
     sizes: databaseSizes(spec.files),
+    major,
     catalogue: new Catalogue(),
     blobs: new Map(),
     builders: new Map(),
@@ -110,6 +115,7 @@ export function generateContent(spec: ContentSpec): ContentState {
   const ctx: BlobContext = {
     seed: st.seed,
     sizes: st.sizes,
+    major,
     photoAssets: () => photoAssets(st, st.catalogue.under('CameraRollDomain', 'Media/DCIM/')),
   };
 
@@ -137,6 +143,7 @@ export function generateContent(spec: ContentSpec): ContentState {
   out.push(...photos);
   ctx.photoAssets = () => photoAssets(st, photos);
   for (const f of BLOB_FILES) out.push(blobEntry(st, ctx, f));
+  out.push(...newAttachmentFiles(st));
   ctx.photoAssets = () => photoAssets(st, st.catalogue.under(PHOTOS_DB.domain, 'Media/DCIM/'));
 
   const hugeBytes = spec.hugeFiles.reduce((a, b) => a + b, 0);

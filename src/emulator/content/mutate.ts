@@ -9,6 +9,7 @@ import { makeDirectory, makeFile, parentsOf, withChanges, type ContentState } fr
 import { entryKey, type DeviceEntry, type EntryRef, type MutationAction, type MutationSummary } from './model.js';
 import { photoPlan } from './photos.js';
 import { rngFor, type Rng } from './random.js';
+import { newAttachmentFiles } from './sms-attachments.js';
 
 /** Seconds the device's clock advances before each mutation. */
 export const MUTATION_STEP = 3600;
@@ -156,6 +157,10 @@ export function mutate(st: ContentState, action: MutationAction, n: number, inde
       if (n > 0) {
         st.sizes.messages += n;
         if (rebuildBlob(st, SMS_DB) !== undefined) out.modified.push(ref(SMS_DB));
+        for (const e of newAttachmentFiles(st)) {
+          out.added.push(...ensureParents(st, e.domain, e.relativePath).map(ref), ref(e));
+          st.catalogue.put(e);
+        }
       }
       break;
   }

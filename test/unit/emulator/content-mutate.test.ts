@@ -14,6 +14,8 @@ import {
   type EntryRef,
   type MutationAction,
 } from '../../../src/emulator/content/index.js';
+import { databaseSizes } from '../../../src/emulator/content/domains.js';
+import { attachmentBackupPath, modelConversations } from '../../../src/emulator/content/personal-messages.js';
 import { builtInProfile } from '../../../src/emulator/profile.js';
 
 const spec = builtInProfile('tiny').content;
@@ -119,13 +121,22 @@ describe('mutations', () => {
     const before = await rows(c, 'HomeDomain', 'Library/SMS/sms.db', sql);
     const oldEntry = c.get('HomeDomain', 'Library/SMS/sms.db') as DeviceEntry;
     const s = c.mutate('messages', 7);
-    assert.deepEqual(s, {
-      added: [],
-      modified: [{ domain: 'HomeDomain', relativePath: 'Library/SMS/sms.db' }],
-      deleted: [],
-    });
+    assert.deepEqual(s.modified, [{ domain: 'HomeDomain', relativePath: 'Library/SMS/sms.db' }]);
+    assert.deepEqual(s.deleted, []);
+    // New messages may bring their attachment files (and folders), nothing else.
+    const sizes = databaseSizes(spec.files);
+    const kept = modelConversations(spec.seed, { ...sizes, messages: sizes.messages + 7 }, 17).messages;
+    const expected = kept
+      .slice(-7)
+      .flatMap((m) =>
+        m.deleted ? [] : m.attachments.filter((a) => a.inBackup).map((a) => attachmentBackupPath(a.filename)),
+      );
+    assert.deepEqual(
+      s.added.filter((r) => c.get(r.domain, r.relativePath)?.kind === 'file'),
+      expected,
+    );
     const after = await rows(c, 'HomeDomain', 'Library/SMS/sms.db', sql);
-    assert.equal(after.length, before.length + 7);
+    assert.equal(after.length, kept.filter((m) => !m.deleted).length);
     assert.deepEqual(after.slice(0, before.length), before);
     const newEntry = c.get('HomeDomain', 'Library/SMS/sms.db') as DeviceEntry;
     assert.ok(newEntry.version === oldEntry.version + 1 && newEntry.mtime > oldEntry.mtime);
