@@ -41,7 +41,6 @@ export const SYNC_CANCEL = 'com.apple.itunes-client.syncCancelRequest';
 /** The answer to a request the owner cancelled on the phone. */
 export const CANCELLED_ON_PHONE = 'Backup cancelled (MBErrorDomain/202)';
 const JOURNAL = 'content-journal.json';
-const DCIM_PREFIX = 'Media/DCIM';
 
 export class DeviceRuntime {
   readonly bus = new NotificationBus();
@@ -73,7 +72,9 @@ export class DeviceRuntime {
     // creates it (libimobiledevice afc.h and pymobiledevice3 afc.py: O_RDWR | O_CREAT).
     this.afc.put('/iTunes_Control/iTunes/iTunesPrefs.plist', serializeXmlPlist({ iPodPrefs: new Uint8Array(8) }));
     this.afc.mkdirs('/Books');
-    this.afc.mount('/DCIM', dcimMount(content));
+    this.afc.mount('/DCIM', cameraRollMount(content, 'Media/DCIM'));
+    // Photos.sqlite, its -wal, thumbnails and edits: /PhotoData on the media partition.
+    this.afc.mount('/PhotoData', cameraRollMount(content, 'Media/PhotoData'));
   }
 
   /** Builds the device's content and replays the changes it recorded. */
@@ -264,9 +265,9 @@ function lockdownSnapshot(device: VirtualDevice): PlistDict {
   };
 }
 
-/** /DCIM on the media partition: the camera roll's files. */
-function dcimMount(content: DeviceContent): AfcMount {
-  const full = (rel: string): string => (rel === '' ? DCIM_PREFIX : `${DCIM_PREFIX}/${rel}`);
+/** A folder of the media partition served from the camera roll's files (/DCIM, /PhotoData). */
+function cameraRollMount(content: DeviceContent, prefix: string): AfcMount {
+  const full = (rel: string): string => (rel === '' ? prefix : `${prefix}/${rel}`);
   return {
     stat: (rel) => {
       const e = content.get('CameraRollDomain', full(rel));

@@ -181,6 +181,7 @@ const CONTENT_CHECKS = {
   files: count,
   bytes: count,
   hugeFiles: listOf(count),
+  icloudPhotos: oneOf(['off', 'keep-originals', 'optimize']),
 } satisfies Record<keyof ContentSpec, Check>;
 
 function prefixed(path: string, problem: string | undefined): string | undefined {

@@ -63,6 +63,11 @@ export interface ContentSpec {
   bytes: number;
   /** Sizes of extra single large files (videos), in bytes. */
   hugeFiles: number[];
+  /**
+   * iCloud Photos (Settings > Photos): "off" (default), "keep-originals" (Download and Keep
+   * Originals) or "optimize" (Optimize iPhone Storage: most originals only in iCloud).
+   */
+  icloudPhotos?: 'off' | 'keep-originals' | 'optimize';
 }
 
 /** Every value the virtual iPhone reports about itself. */

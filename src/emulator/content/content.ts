@@ -7,6 +7,7 @@ import { IbackupError } from '../../errors.js';
 import type { ContentSpec } from '../profile-types.js';
 import type { CatalogueStats } from './catalogue.js';
 import { makeFile, makeDirectory as newDirectory, makeSymlink as newSymlink, type ContentState } from './entries.js';
+import { CAMERA_DOMAIN } from './camera.js';
 import { generateContent } from './generate.js';
 import { decodeMeta, encodeMeta, parseJournal } from './journal.js';
 import {
@@ -20,6 +21,7 @@ import {
   type WriteMeta,
 } from './model.js';
 import { ensureParents, forget, mutate } from './mutate.js';
+import { backupCarries } from './photo-library.js';
 import { ContentReader, type ReadOptions } from './reader.js';
 import { memoryOverrideStore, type OverrideStore } from './store.js';
 
@@ -77,6 +79,11 @@ export class DeviceContent {
 
   get spec(): ContentSpec {
     return this.st.spec;
+  }
+
+  /** Whether a computer backup carries this entry (the camera roll stays out while iCloud Photos is on). */
+  inBackup(e: DeviceEntry): boolean {
+    return e.domain !== CAMERA_DOMAIN || backupCarries(this.st.icloud, e.relativePath);
   }
 
   /** The device's current time (Unix seconds), advanced by each mutation. */

@@ -1,77 +1,9 @@
 /**
- * The photo library index (Photos.sqlite) and the smaller databases of other domains: Health,
- * HomeKit, cellular data usage, Safari history, a messaging app's chat store.
+ * The smaller databases of other domains: Health, HomeKit, cellular data usage, Safari history, a messaging app's chat store.
  */
-import { APPLE_EPOCH } from './model.js';
 import { person, sentence } from './people.js';
 import { rngFor } from './random.js';
 import { buildDatabase, insertRows } from './sqlite.js';
-
-/** One asset of the camera roll as Photos.sqlite lists it. */
-export interface PhotoAsset {
-  directory: string;
-  filename: string;
-  /** Unix seconds. */
-  created: number;
-  modified: number;
-  width: number;
-  height: number;
-  size: number;
-  video: boolean;
-}
-
-export function photosDb(seed: number, assets: readonly PhotoAsset[]): Uint8Array {
-  return buildDatabase(
-    `CREATE TABLE ZASSET (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER, ZKIND INTEGER, ZFAVORITE INTEGER, ZHIDDEN INTEGER,
-       ZTRASHEDSTATE INTEGER, ZWIDTH INTEGER, ZHEIGHT INTEGER, ZADDITIONALATTRIBUTES INTEGER, ZDATECREATED TIMESTAMP,
-       ZMODIFICATIONDATE TIMESTAMP, ZDURATION FLOAT, ZDIRECTORY VARCHAR, ZFILENAME VARCHAR, ZUNIFORMTYPEIDENTIFIER VARCHAR, ZUUID VARCHAR);
-     CREATE TABLE ZADDITIONALASSETATTRIBUTES (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER, ZASSET INTEGER,
-       ZORIGINALFILESIZE INTEGER, ZORIGINALFILENAME VARCHAR, ZTIMEZONENAME VARCHAR);
-     CREATE TABLE ZGENERICALBUM (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER, ZKIND INTEGER, ZTITLE VARCHAR, ZUUID VARCHAR);
-     CREATE INDEX ZASSET_ZDATECREATED ON ZASSET (ZDATECREATED);`,
-    (db) => {
-      insertRows(db, 'ZGENERICALBUM', [
-        { Z_PK: 1, Z_ENT: 2, Z_OPT: 1, ZKIND: 2, ZTITLE: 'Favorites', ZUUID: rngFor(seed, 'album', 1).uuid() },
-        { Z_PK: 2, Z_ENT: 2, Z_OPT: 1, ZKIND: 2, ZTITLE: 'Vacances ☀️', ZUUID: rngFor(seed, 'album', 2).uuid() },
-      ]);
-      const rows = [];
-      const extra = [];
-      for (const [i, a] of assets.entries()) {
-        const rng = rngFor(seed, 'asset', a.directory, a.filename);
-        rows.push({
-          Z_PK: i + 1,
-          Z_ENT: 3,
-          Z_OPT: 1,
-          ZKIND: a.video ? 1 : 0,
-          ZFAVORITE: rng.chance(0.05) ? 1 : 0,
-          ZHIDDEN: 0,
-          ZTRASHEDSTATE: 0,
-          ZWIDTH: a.width,
-          ZHEIGHT: a.height,
-          ZADDITIONALATTRIBUTES: i + 1,
-          ZDATECREATED: a.created - APPLE_EPOCH,
-          ZMODIFICATIONDATE: a.modified - APPLE_EPOCH,
-          ZDURATION: a.video ? rng.int(5, 600) + rng.float() : 0,
-          ZDIRECTORY: a.directory,
-          ZFILENAME: a.filename,
-          ZUNIFORMTYPEIDENTIFIER: a.video ? 'com.apple.quicktime-movie' : 'public.jpeg',
-          ZUUID: rng.uuid(),
-        });
-        extra.push({
-          Z_PK: i + 1,
-          Z_ENT: 1,
-          Z_OPT: 1,
-          ZASSET: i + 1,
-          ZORIGINALFILESIZE: a.size,
-          ZORIGINALFILENAME: a.filename,
-          ZTIMEZONENAME: 'Europe/Paris',
-        });
-      }
-      insertRows(db, 'ZASSET', rows);
-      insertRows(db, 'ZADDITIONALASSETATTRIBUTES', extra);
-    },
-  );
-}
 
 /** Health samples (steps, heart rate); `secure` is the companion store of personal details. */
 export function healthDb(seed: number, samples: number, secure: boolean): Uint8Array {

@@ -4,15 +4,8 @@
  */
 import { addressBookDb, addressBookImagesDb, callHistoryDb } from './contacts-db.js';
 import { calendarDb, legacyNotesDb, noteStoreDb, type DatabaseSizes } from './databases.js';
-import {
-  chatStorageDb,
-  dataUsageDb,
-  healthDb,
-  homeKitDb,
-  photosDb,
-  safariHistoryDb,
-  type PhotoAsset,
-} from './databases-more.js';
+import { chatStorageDb, dataUsageDb, healthDb, homeKitDb, safariHistoryDb } from './databases-more.js';
+import type { PhotosDbFiles } from './photos-db.js';
 import { serializeBinaryPlist } from '../../protocol/plist/index.js';
 import { UID_MOBILE, UID_ROOT, UID_WIRELESS } from './model.js';
 import { paragraph } from './people.js';
@@ -67,7 +60,8 @@ export interface BlobContext {
   sizes: DatabaseSizes;
   /** The iOS major version the databases are laid out for. */
   major: number;
-  photoAssets(): PhotoAsset[];
+  /** Photos.sqlite and its -wal at a version (both files change together). */
+  photosDb(version: number): PhotosDbFiles;
 }
 
 /** A small file whose bytes are built in memory: databases and text documents. */
@@ -89,6 +83,7 @@ export const FILEPROVIDER_BACKUP_DB = {
   relativePath: 'Library/Application Support/FileProvider/backup/backup_manifest.db',
 };
 export const PHOTOS_DB = { domain: 'CameraRollDomain', relativePath: 'Media/PhotoData/Photos.sqlite' };
+export const PHOTOS_WAL = { domain: 'CameraRollDomain', relativePath: 'Media/PhotoData/Photos.sqlite-wal' };
 
 const TEXT_ENCODING = { 'com.apple.TextEncoding': new TextEncoder().encode('utf-8;134217984') };
 
@@ -154,7 +149,8 @@ export const BLOB_FILES: readonly BlobFile[] = [
     modifiable: false,
     build: (c) => noteStoreDb(c.seed, c.sizes),
   },
-  { ...PHOTOS_DB, modifiable: false, build: (c) => photosDb(c.seed, c.photoAssets()) },
+  { ...PHOTOS_DB, modifiable: false, build: (c, v) => c.photosDb(v).db },
+  { ...PHOTOS_WAL, modifiable: false, build: (c, v) => c.photosDb(v).wal },
   {
     domain: 'HealthDomain',
     relativePath: 'Health/healthdb.sqlite',

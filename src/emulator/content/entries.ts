@@ -7,6 +7,7 @@ import type { Catalogue } from './catalogue.js';
 import type { DatabaseSizes } from './databases.js';
 import { fileProtectionClass, ownerOf } from './domains.js';
 import { CONTENT_NOW, EMPTY_XATTRS, S_IFDIR, S_IFLNK, S_IFREG, type ContentSource, type DeviceEntry } from './model.js';
+import type { IcloudPhotos, LibraryRecord } from './photo-library.js';
 import { rngFor } from './random.js';
 
 /** Rebuilds the bytes of a blob entry for a version. */
@@ -36,6 +37,10 @@ export interface ContentState {
   clock: number;
   /** Counter naming the files "add" creates. */
   addedFiles: number;
+  /** The photo library's assets by camera-roll number (photo-library.ts). */
+  library: Map<number, LibraryRecord>;
+  /** iCloud Photos: off, on keeping originals, or on optimising storage. */
+  icloud: IcloudPhotos;
 }
 
 export interface FileOptions {

@@ -4,7 +4,7 @@
  * spec's file count and byte total are reached. Same spec, same content.
  */
 import type { ContentSpec } from '../profile-types.js';
-import { photoAssets, makePhoto, makeVideo } from './camera.js';
+import { addRecord, photoAssets } from './camera.js';
 import { Catalogue } from './catalogue.js';
 import {
   APPS,
@@ -13,7 +13,6 @@ import {
   EXTRA_DIRECTORIES,
   FILLER_SLOTS,
   NAMED_FILES,
-  PHOTOS_DB,
   SYMLINKS,
   databaseSizes,
   photoShape,
@@ -23,6 +22,8 @@ import {
 import { makeDirectory, makeFile, makeSymlink, parentsOf, type ContentState } from './entries.js';
 import { CONTENT_NOW, entryKey, type DeviceEntry } from './model.js';
 import { PLIST_FILES, appPreferences, renderPlist, type PlistFile } from './plists.js';
+import { generatedRecord } from './photo-library.js';
+import { photosDbFiles, type PhotosDbFiles } from './photos-db.js';
 import { rngFor } from './random.js';
 import { newAttachmentFiles } from './sms-attachments.js';
 
@@ -91,6 +92,35 @@ function withDirectories(st: ContentState, out: DeviceEntry[]): Catalogue {
   return Catalogue.from(out.concat(dirs));
 }
 
+/** Photos.sqlite and its -wal, built once per version of the library. */
+function photosDbOf(st: ContentState): (version: number) => PhotosDbFiles {
+  let cached: { version: number; files: PhotosDbFiles } | undefined;
+  return (version) => {
+    if (cached?.version !== version) {
+      const o = { seed: st.seed, icloud: st.icloud, iosMajor: st.major };
+      const albumUuid = (k: number): string =>
+        rngFor(st.seed, 'album', k + 1)
+          .uuid()
+          .toUpperCase();
+      cached = { version, files: photosDbFiles(photoAssets(st), o, albumUuid) };
+    }
+    return cached.files;
+  };
+}
+
+/** The camera roll: one asset every ~9 hours up to "now", then the profile's huge videos. */
+function addLibrary(st: ContentState, out: DeviceEntry[], count: number): void {
+  for (let n = 1; n <= count; n++) {
+    const taken = CONTENT_NOW - (count - n + 1) * 32_400;
+    out.push(...addRecord(st, generatedRecord(n, taken, st.icloud, n > count - 2)));
+  }
+  st.nextPhoto = count + 1;
+  for (const size of st.spec.hugeFiles) {
+    const base = { ...generatedRecord(st.nextPhoto++, CONTENT_NOW - 3600, st.icloud, true), format: 'MOV' as const };
+    out.push(...addRecord(st, { ...base, live: false, edited: false, hidden: false, trashed: false }, size));
+  }
+}
+
 /** Default iOS major version of the personal databases (the built-in profiles' iOS 17.x). */
 const DEFAULT_MAJOR = 17;
 
@@ -110,13 +140,15 @@ export function generateContent(spec: ContentSpec, major = DEFAULT_MAJOR): Conte
     nextPhoto: 1,
     clock: CONTENT_NOW,
     addedFiles: 0,
+    library: new Map(),
+    icloud: spec.icloudPhotos ?? 'off',
   };
   const out: DeviceEntry[] = [];
   const ctx: BlobContext = {
     seed: st.seed,
     sizes: st.sizes,
     major,
-    photoAssets: () => photoAssets(st, st.catalogue.under('CameraRollDomain', 'Media/DCIM/')),
+    photosDb: photosDbOf(st),
   };
 
   for (const f of PLIST_FILES) out.push(plistEntry(st, f));
@@ -135,16 +167,13 @@ export function generateContent(spec: ContentSpec, major = DEFAULT_MAJOR): Conte
     out.push(makeSymlink(st, domain, path, target.replace('<UUID>', containerId)));
   for (const [domain, path] of EXTRA_DIRECTORIES) out.push(makeDirectory(st, domain, path));
 
-  // Camera roll: one photo every ~9 hours up to "now", then the huge videos.
   const photos: DeviceEntry[] = [];
-  for (let n = 1; n <= shape.count; n++) photos.push(makePhoto(st, n, CONTENT_NOW - (shape.count - n + 1) * 32_400));
-  st.nextPhoto = shape.count + 1;
-  for (const size of spec.hugeFiles) photos.push(makeVideo(st, st.nextPhoto++, size, CONTENT_NOW - 3600));
+  addLibrary(st, photos, shape.count);
   out.push(...photos);
-  ctx.photoAssets = () => photoAssets(st, photos);
+  // Photos.sqlite is built before the whole catalogue exists: it looks its originals up in this one.
+  st.catalogue = Catalogue.from([...photos]);
   for (const f of BLOB_FILES) out.push(blobEntry(st, ctx, f));
   out.push(...newAttachmentFiles(st));
-  ctx.photoAssets = () => photoAssets(st, st.catalogue.under(PHOTOS_DB.domain, 'Media/DCIM/'));
 
   const hugeBytes = spec.hugeFiles.reduce((a, b) => a + b, 0);
   let files = 0;

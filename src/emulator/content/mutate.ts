@@ -3,10 +3,11 @@
  * files, new photos, received messages. Every choice comes from the seed and the mutation's
  * position in the journal, so replaying the journal rebuilds the same content.
  */
-import { makePhoto } from './camera.js';
-import { FILES_GROUP, PHOTOS_DB, SMS_DB } from './domains.js';
+import { addRecord } from './camera.js';
+import { FILES_GROUP, PHOTOS_DB, PHOTOS_WAL, SMS_DB } from './domains.js';
 import { makeDirectory, makeFile, parentsOf, withChanges, type ContentState } from './entries.js';
 import { entryKey, type DeviceEntry, type EntryRef, type MutationAction, type MutationSummary } from './model.js';
+import { takenRecord } from './photo-library.js';
 import { photoPlan } from './photos.js';
 import { rngFor, type Rng } from './random.js';
 import { newAttachmentFiles } from './sms-attachments.js';
@@ -126,10 +127,11 @@ function deleteFiles(st: ContentState, rng: Rng, n: number, out: MutationSummary
 
 function takePhotos(st: ContentState, n: number, out: MutationSummary): void {
   for (let i = 0; i < n; i++) {
-    const photo = makePhoto(st, st.nextPhoto++, st.clock - (n - i) * 60);
-    ensureParents(st, photo.domain, photo.relativePath);
-    st.catalogue.put(photo);
-    out.added.push(ref(photo));
+    for (const file of addRecord(st, takenRecord(st.nextPhoto++, st.clock - (n - i) * 60))) {
+      ensureParents(st, file.domain, file.relativePath);
+      st.catalogue.put(file);
+      out.added.push(ref(file));
+    }
   }
 }
 
@@ -164,6 +166,8 @@ export function mutate(st: ContentState, action: MutationAction, n: number, inde
       }
       break;
   }
-  if (photosChanged && rebuildBlob(st, PHOTOS_DB) !== undefined) out.modified.push(ref(PHOTOS_DB));
+  if (photosChanged) {
+    for (const db of [PHOTOS_DB, PHOTOS_WAL]) if (rebuildBlob(st, db) !== undefined) out.modified.push(ref(db));
+  }
   return out;
 }

@@ -22,6 +22,8 @@ const QUALITY = 85;
  * pixel plus ~640 bytes of headers; the rest is padding.
  */
 const BYTES_PER_PIXEL_BOUND = 1.9;
+/** Long side of the phone's small JPEG thumbnails (the 5005.JPG files). */
+const THUMBNAIL_SIDE = 160;
 const HEADER_BOUND = 2048;
 const ASPECTS: readonly [number, number][] = [
   [4, 3],
@@ -40,6 +42,8 @@ export function photoPlan(
   maxSide: number,
 ): PhotoPlan {
   const rng = rngFor(seed, 'photo', domain, relativePath, version);
+  // The phone's own thumbnails (PhotoData/Thumbnails, photo-library.ts) are small JPEGs.
+  if (relativePath.includes('/Thumbnails/')) maxSide = Math.min(maxSide, THUMBNAIL_SIDE);
   const [a, b] = rng.pick(ASPECTS);
   const minSide = Math.min(64, maxSide);
   const long = Math.round(minSide + (maxSide - minSide) * rng.float() ** 2);

@@ -17,6 +17,7 @@ import {
 import { databaseSizes } from '../../../src/emulator/content/domains.js';
 import { attachmentBackupPath, modelConversations } from '../../../src/emulator/content/personal-messages.js';
 import { builtInProfile } from '../../../src/emulator/profile.js';
+import { withPhotosDb } from '../../support/photos-db.js';
 
 const spec = builtInProfile('tiny').content;
 const build = (): DeviceContent => DeviceContent.build(spec);
@@ -93,24 +94,31 @@ describe('mutations', () => {
     assert.equal(s.deleted.length, 5);
     const d = fileDiff(before, snapshot(c));
     assert.deepEqual(d.removed, s.deleted.map(keyOf).sort());
-    const photosDb = entryKey('CameraRollDomain', 'Media/PhotoData/Photos.sqlite');
+    const photosDb = [
+      entryKey('CameraRollDomain', 'Media/PhotoData/Photos.sqlite'),
+      entryKey('CameraRollDomain', 'Media/PhotoData/Photos.sqlite-wal'),
+    ];
     assert.deepEqual(d.changed, s.modified.map(keyOf).sort());
-    assert.ok(s.modified.every((r) => keyOf(r) === photosDb));
+    assert.ok(s.modified.every((r) => photosDb.includes(keyOf(r))));
   });
 
-  test('photos N adds N JPEGs to the camera roll and to Photos.sqlite', async () => {
+  test('photos N adds N JPEGs (and their thumbnails) to the camera roll and to Photos.sqlite', async () => {
     const c = build();
     const sql = 'SELECT ZFILENAME FROM ZASSET ORDER BY Z_PK';
-    const before = await rows(c, 'CameraRollDomain', 'Media/PhotoData/Photos.sqlite', sql);
+    const before = await withPhotosDb(c, (db) => db.prepare(sql).raw().all());
     const s = c.mutate('photos', 3);
-    assert.equal(s.added.length, 3);
-    assert.ok(
-      s.added.every(
-        (r) => r.domain === 'CameraRollDomain' && /^Media\/DCIM\/1\d\dAPPLE\/IMG_\d{4}\.JPG$/.test(r.relativePath),
-      ),
-    );
-    assert.deepEqual(s.modified, [{ domain: 'CameraRollDomain', relativePath: 'Media/PhotoData/Photos.sqlite' }]);
-    const after = await rows(c, 'CameraRollDomain', 'Media/PhotoData/Photos.sqlite', sql);
+    const originals = s.added.filter((r) => r.relativePath.startsWith('Media/DCIM/'));
+    assert.equal(originals.length, 3);
+    assert.ok(originals.every((r) => /^Media\/DCIM\/1\d\dAPPLE\/IMG_\d{4}\.JPG$/.test(r.relativePath)));
+    const thumbs = s.added.filter((r) => r.relativePath.startsWith('Media/PhotoData/Thumbnails/V2/DCIM/'));
+    assert.equal(thumbs.length, 3);
+    assert.equal(s.added.length, 6);
+    assert.ok(s.added.every((r) => r.domain === 'CameraRollDomain'));
+    assert.deepEqual(s.modified, [
+      { domain: 'CameraRollDomain', relativePath: 'Media/PhotoData/Photos.sqlite' },
+      { domain: 'CameraRollDomain', relativePath: 'Media/PhotoData/Photos.sqlite-wal' },
+    ]);
+    const after = await withPhotosDb(c, (db) => db.prepare(sql).raw().all());
     assert.equal(after.length, before.length + 3);
     assert.deepEqual(after.slice(0, before.length), before);
   });

@@ -8,6 +8,11 @@ import type { BackupSource } from './backup-script.js';
 import { StagedRecordFile } from './staged-record.js';
 import { unreadableReason } from './unreadable.js';
 
+/** What a computer backup takes: every entry but the camera roll while iCloud Photos is on (photo-library.ts). */
+function* backupEntries(content: DeviceContent): Generator<DeviceEntry> {
+  for (const e of content.entries()) if (content.inBackup(e)) yield e;
+}
+
 export function deviceBackupSource(
   content: DeviceContent,
   productVersion: string,
@@ -15,7 +20,7 @@ export function deviceBackupSource(
   reuseStaleSnapshot: () => boolean,
 ): BackupSource {
   return {
-    entries: () => content.entries(),
+    entries: () => backupEntries(content),
     chunks: (e: DeviceEntry) => content.chunks(e),
     unreadable: (e: DeviceEntry) => unreadableReason(productVersion, e),
     stagedRecord: new StagedRecordFile(stateDir),
