@@ -1,0 +1,82 @@
+/**
+ * Where a photo library's files are read from: the phone's media partition (over AFC, built in
+ * app/) or a backup (here, through backup/, decrypting as needed). Paths are relative to the media
+ * partition — "PhotoData/Photos.sqlite", "DCIM/100APPLE/IMG_0001.HEIC" — which a backup keeps
+ * under CameraRollDomain as "Media/<path>". Paths named by the library are untrusted: one with a
+ * "..", "." or empty segment, a NUL or a leading "/" is never looked up.
+ */
+import type { BackupBrowser, BackupEntry } from '../backup/browse.js';
+import { blobPresent } from '../backup/browse.js';
+import { IbackupError } from '../errors.js';
+import { readPhotoLibrary, type PhotoLibrary } from './photos-library.js';
+
+export interface PhotoFiles {
+  /** Where the files come from, for messages ("the iPhone", "the backup"). */
+  readonly where: 'device' | 'backup';
+  /** Size of a regular file, or null when it is not there. */
+  size(path: string): Promise<number | null>;
+  /** A whole file of at most `max` bytes, or null when it is not there. */
+  readSmall(path: string, max: number): Promise<Uint8Array | null>;
+  /** The file's bytes in order. */
+  chunks(path: string, signal?: AbortSignal): AsyncIterable<Uint8Array>;
+}
+
+export const PHOTOS_DB_PATH = 'PhotoData/Photos.sqlite';
+/** Largest Photos.sqlite (or -wal) read into memory: big libraries reach a few hundred MB. */
+const MAX_DB_BYTES = 1024 * 1024 * 1024;
+
+/** Whether a library path may be looked up (see the module comment). */
+export function safeLibraryPath(p: string): boolean {
+  if (p === '' || p.startsWith('/') || p.includes('\u0000') || p.includes('\\')) return false;
+  return p.split('/').every((s) => s !== '' && s !== '.' && s !== '..');
+}
+
+/** Reads Photos.sqlite and its -wal from `files` (EXPORT_SOURCE_MISSING when there is none). */
+export async function readLibraryFrom(files: PhotoFiles, tempParent?: string): Promise<PhotoLibrary> {
+  const main = await files.readSmall(PHOTOS_DB_PATH, MAX_DB_BYTES);
+  if (main === null)
+    throw new IbackupError('EXPORT_SOURCE_MISSING', {
+      message: `${files.where === 'device' ? 'The iPhone' : 'This backup'} has no photo library (PhotoData/Photos.sqlite).`,
+      remedy:
+        files.where === 'device'
+          ? 'Open the Photos app on the iPhone once, then try again.'
+          : 'Back up the iPhone again, or choose another backup.',
+    });
+  const wal = await files.readSmall(`${PHOTOS_DB_PATH}-wal`, MAX_DB_BYTES);
+  return readPhotoLibrary(main, wal, tempParent);
+}
+
+/** The camera roll's files of an open backup (plain or unlocked). */
+export function backupPhotoFiles(view: Pick<BackupBrowser, 'entries' | 'chunks'>): PhotoFiles {
+  const byPath = new Map<string, BackupEntry>();
+  for (const e of view.entries({ domain: 'CameraRollDomain' })) {
+    if (e.type === 'file' && e.relativePath.startsWith('Media/') && blobPresent(e))
+      byPath.set(e.relativePath.slice('Media/'.length), e);
+  }
+  const entry = (p: string): BackupEntry | undefined => (safeLibraryPath(p) ? byPath.get(p) : undefined);
+  return {
+    where: 'backup',
+    size: (p) => Promise.resolve(entry(p)?.size ?? null),
+    async readSmall(p, max) {
+      const e = entry(p);
+      if (e === undefined) return null;
+      const parts: Uint8Array[] = [];
+      let total = 0;
+      for await (const chunk of view.chunks(e)) {
+        total += chunk.length;
+        if (total > max)
+          throw new IbackupError('BACKUP_CORRUPT', { message: `${p} in the backup is larger than expected.` });
+        parts.push(chunk);
+      }
+      return Buffer.concat(parts);
+    },
+    async *chunks(p, signal) {
+      const e = entry(p);
+      if (e === undefined) throw new IbackupError('EXPORT_SOURCE_MISSING', { message: `${p} is not in the backup.` });
+      for await (const chunk of view.chunks(e)) {
+        signal?.throwIfAborted();
+        yield chunk;
+      }
+    },
+  };
+}
