@@ -67,11 +67,31 @@ export class OutputFolder {
     return target;
   }
 
+  /** A path under this folder, relative to it, with forward slashes. */
+  relative(target: string): string {
+    return path.relative(this.dir, target).split(path.sep).join('/');
+  }
+
   /** A sub-folder (created) under this one. */
   async sub(name: string): Promise<OutputFolder> {
     const dir = this.resolve(name);
     await mkdir(dir, { recursive: true });
     return new OutputFolder(dir);
+  }
+
+  /** Fills `name` through `fill(tempPath)` (a temporary name in the folder), then renames it into place. */
+  async writeWith(name: string, fill: (tmp: string) => Promise<void>): Promise<string> {
+    const target = this.resolve(name);
+    const tmp = this.resolve(`.${name}.${randomBytes(4).toString('hex')}.tmp`);
+    try {
+      await fill(tmp);
+      await rename(tmp, target);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    this.written.push(target);
+    return target;
   }
 
   /** Writes `data` as `name` in the folder: a temporary name first, then a rename. */
