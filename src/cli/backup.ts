@@ -7,6 +7,7 @@ import { formatBytes } from '../app/format-bytes.js';
 import { backupRootsOf } from './globals.js';
 import { printJson } from './output.js';
 import { addPasswordOption, passwordSource } from './passwords.js';
+import { backupAllCommand } from './backup-all.js';
 import { withDevice } from './with-device.js';
 
 export function backupText(r: BackupResult): string {
@@ -34,6 +35,8 @@ export function backupText(r: BackupResult): string {
 }
 
 interface BackupFlags {
+  all?: boolean;
+  parallel?: string;
   full?: boolean;
   allowCopy?: boolean;
   verify?: boolean;
@@ -46,6 +49,8 @@ export function registerBackup(program: Command): void {
     .command('backup')
     .description('Back Up Now: back up all of the data on the iPhone to this computer (incremental unless --full)')
     .option('--full', 'make a full backup even when an earlier one exists')
+    .option('--all', 'back up every connected iPhone that trusts this computer, several at once')
+    .option('--parallel <n>', 'with --all: how many iPhones at once (default 2)')
     .option(
       '--verify',
       'verify the whole new backup before calling it complete (slower; an encrypted backup needs its password)',
@@ -60,6 +65,7 @@ export function registerBackup(program: Command): void {
     );
   addPasswordOption(cmd).action(async (opts: BackupFlags, c: Command) => {
     const waitMs = opts.wait === undefined ? undefined : parseWait(opts.wait);
+    if (opts.all) return backupAllCommand(c, { ...opts, ...(waitMs === undefined ? {} : { waitMs }) });
     await withDevice(c, async ({ g, signal, device, progress }) => {
       const root = backupRootsOf(g)[0] as string;
       if (!g.json && !g.quiet) process.stderr.write(`Backing up ${device.udid} to ${root}\n`);

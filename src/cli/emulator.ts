@@ -97,7 +97,7 @@ export function registerEmulator(program: Command): void {
     .argument('<addr>', 'the address the emulator printed (UNIX:/path or host:port)')
     .argument(
       '<action>',
-      'list | attach | detach U | trust U MODE [SECS] | passcode U MODE [SECS] | mutate U CHANGE N | fault U NAME [k=v…] | fault U clear | cancel U | lock U | unlock U | restart U',
+      'list | attach [U] | detach U | trust U MODE [SECS] | passcode U MODE [SECS] | mutate U CHANGE N | fault U NAME [k=v…] | fault U clear | cancel U | lock U | unlock U | restart U',
     )
     .argument('[args...]', "the action's arguments")
     .option('--profile <name|file.json>', 'profile for attach')
@@ -116,7 +116,11 @@ export function ctlRequest(action: string, args: string[], profile?: string): Co
     case 'list':
       return { Action: 'list' };
     case 'attach':
-      return profile === undefined ? { Action: 'attach' } : { Action: 'attach', Profile: profile };
+      return {
+        Action: 'attach',
+        ...(profile === undefined ? {} : { Profile: profile }),
+        ...(args[0] === undefined ? {} : { UDID: args[0] }),
+      };
     case 'detach':
     case 'cancel':
     case 'lock':

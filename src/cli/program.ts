@@ -17,6 +17,8 @@ import { registerVerify } from './verify.js';
 import { registerFiles } from './files.js';
 import { registerPassword } from './password.js';
 import { registerUi } from './ui.js';
+import { registerAuto } from './auto.js';
+import { registerWatch } from './watch.js';
 
 export function buildProgram(): Command {
   const program = new Command('ibackup')
@@ -55,6 +57,8 @@ export function buildProgram(): Command {
   registerVerify(program);
   registerFiles(program);
   registerPassword(program);
+  registerWatch(program);
+  registerAuto(program);
   registerUi(program);
   registerDemo(program);
   registerEmulator(program);

@@ -40,8 +40,13 @@ export async function runControl(emu: Emulator, req: PlistDict): Promise<unknown
     case 'list':
       return { devices: emu.devices().map((d) => emu.summary(d)) };
     case 'attach': {
+      // With a UDID: plugs back a phone unplugged earlier, with its state (a new one without).
       const profile = optStr(req.Profile);
-      const d = await emu.attach(profile === undefined ? {} : { profile });
+      const udid = optStr(req.UDID);
+      const d = await emu.attach({
+        ...(profile === undefined ? {} : { profile }),
+        ...(udid === undefined ? {} : { udid }),
+      });
       return { attached: emu.summary(d) };
     }
     case 'detach': {

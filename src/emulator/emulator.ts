@@ -49,6 +49,8 @@ export interface DeviceSummary {
 
 export class Emulator implements MuxHost {
   private readonly attached = new Map<string, VirtualDevice>();
+  /** Devices unplugged earlier, by UDID: `attach` with a UDID plugs one back in with its state. */
+  private readonly unplugged = new Map<string, VirtualDevice>();
   private readonly eventListeners = new Set<(e: MuxEvent) => void>();
   private readonly clients = new Map<number, PlistDict>();
   private nextDeviceId = 1;
@@ -147,8 +149,12 @@ export class Emulator implements MuxHost {
 
   // ---- control actions (library API) ----
 
-  /** Plugs in a new virtual device. */
-  async attach(opts: { profile?: string | ProfileOverrides } = {}): Promise<VirtualDevice> {
+  /**
+   * Plugs in a new virtual device, or with `udid` plugs back one unplugged earlier: same identity,
+   * state folder and content, and the owner's behaviour (trust, passcode, lock) as it was.
+   */
+  async attach(opts: { profile?: string | ProfileOverrides; udid?: string } = {}): Promise<VirtualDevice> {
+    if (opts.udid !== undefined) return this.replug(opts.udid);
     const profileOpt = opts.profile ?? this.opts.profile;
     const profile = await resolveProfile({
       ...(profileOpt === undefined ? {} : { profile: profileOpt }),
@@ -201,10 +207,30 @@ export class Emulator implements MuxHost {
     return again;
   }
 
+  private async replug(udid: string): Promise<VirtualDevice> {
+    const norm = (s: string): string => s.replace(/-/g, '').toLowerCase();
+    const earlier = [...this.unplugged.values()].find((d) => norm(d.udid) === norm(udid));
+    if (!earlier) {
+      if ([...this.attached.keys()].some((u) => norm(u) === norm(udid))) return this.find(udid);
+      throw new IbackupError('DEVICE_NOT_FOUND', {
+        message: `No virtual device "${udid}" was unplugged from this emulator.`,
+        remedy: 'Attach a new one without a UDID, or use a UDID that "detach" unplugged.',
+      });
+    }
+    await earlier.runtime?.saveJournal();
+    this.unplugged.delete(earlier.udid);
+    const again = await this.plugIn(earlier.profile);
+    again.passcode = earlier.passcode;
+    again.setTrust(earlier.trust.mode);
+    again.locked = earlier.locked;
+    return again;
+  }
+
   /** Unplugs a device: its connections drop and listeners see Detached. */
   detach(udid: string): void {
     const device = this.find(udid);
     this.attached.delete(device.udid);
+    this.unplugged.set(device.udid, device);
     device.disconnectAll();
     this.emitEvent({ type: 'detached', deviceId: device.deviceId });
   }
