@@ -1,18 +1,17 @@
 /**
- * The small index an export keeps in its folder (.ibackup-photos.json): which files of which asset
- * were copied, keyed by the asset's UUID and the part (original, Live Photo video, edited
- * version) — file names repeat across the phone's 1xxAPPLE folders, UUIDs do not. A part counts
- * as exported while its file is still there with its size; the index is replaced atomically
- * (temporary name, then rename), so an interrupted export never leaves it half-written. A missing
- * or unreadable index means nothing was exported yet.
+ * The small index an export keeps in its folder (.ibackup-photos.ndjson): which files of which
+ * asset were copied, keyed by the asset's UUID and the part (original, Live Photo video, edited
+ * version) — file names repeat across the phone's 1xxAPPLE folders, UUIDs do not. One line is
+ * appended once a file is in place, so an export stopped at any moment loses at most the line
+ * being written (a torn last line is ignored when the index is read). A part counts as exported
+ * while its file is still there with its size. A missing index means nothing was exported yet.
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import { inside } from './photos-names.js';
 
-export const INDEX_NAME = '.ibackup-photos.json';
+export const INDEX_NAME = '.ibackup-photos.ndjson';
 
 export type PhotoPart = 'original' | 'live' | 'edited';
 
@@ -22,23 +21,17 @@ export interface IndexedFile {
   bytes: number;
 }
 
-interface IndexFile {
-  format: 'ibackup-photos-index';
-  version: 1;
-  files: Record<string, IndexedFile>;
-}
-
-function isIndexedFile(v: unknown): v is IndexedFile {
-  if (typeof v !== 'object' || v === null) return false;
-  const o = v as Record<string, unknown>;
-  return typeof o['path'] === 'string' && typeof o['bytes'] === 'number';
-}
-
 function parse(text: string): Map<string, IndexedFile> {
   const out = new Map<string, IndexedFile>();
-  const doc = JSON.parse(text) as Partial<IndexFile> | null;
-  if (doc?.format !== 'ibackup-photos-index' || typeof doc.files !== 'object' || doc.files === null) return out;
-  for (const [k, v] of Object.entries(doc.files)) if (isIndexedFile(v)) out.set(k, v);
+  for (const line of text.split('\n')) {
+    try {
+      const o = JSON.parse(line) as { k?: unknown; p?: unknown; b?: unknown } | null;
+      if (typeof o?.k === 'string' && typeof o.p === 'string' && typeof o.b === 'number')
+        out.set(o.k, { path: o.p, bytes: o.b });
+    } catch {
+      // A line cut short by an interruption: that file is copied again.
+    }
+  }
   return out;
 }
 
@@ -46,16 +39,18 @@ export class PhotoIndex {
   private constructor(
     readonly out: string,
     private readonly files: Map<string, IndexedFile>,
+    /** The index ends in a line cut short: the next line starts on a line of its own. */
+    private tornTail: boolean,
   ) {}
 
   static load(out: string): PhotoIndex {
-    let files = new Map<string, IndexedFile>();
+    let text = '';
     try {
-      files = parse(readFileSync(path.join(out, INDEX_NAME), 'utf8'));
+      text = readFileSync(path.join(out, INDEX_NAME), 'utf8');
     } catch {
       // No index yet, or one that cannot be read: nothing counts as exported.
     }
-    return new PhotoIndex(out, files);
+    return new PhotoIndex(out, parse(text), text.length > 0 && !text.endsWith('\n'));
   }
 
   static key(uuid: string, part: PhotoPart): string {
@@ -88,21 +83,11 @@ export class PhotoIndex {
     return new Set([...this.files.values()].map((f) => f.path));
   }
 
-  set(uuid: string, part: PhotoPart, file: IndexedFile): void {
+  /** Records an exported file (appended to the index at once). */
+  async add(uuid: string, part: PhotoPart, file: IndexedFile): Promise<void> {
     this.files.set(PhotoIndex.key(uuid, part), file);
-  }
-
-  /** Writes the index atomically. */
-  async save(): Promise<void> {
-    const doc: IndexFile = { format: 'ibackup-photos-index', version: 1, files: Object.fromEntries(this.files) };
-    const target = path.join(this.out, INDEX_NAME);
-    const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
-    try {
-      await writeFile(temp, `${JSON.stringify(doc)}\n`, { mode: 0o644 });
-      await rename(temp, target);
-    } catch (err) {
-      await rm(temp, { force: true });
-      throw err;
-    }
+    const line = JSON.stringify({ k: PhotoIndex.key(uuid, part), p: file.path, b: file.bytes });
+    await appendFile(path.join(this.out, INDEX_NAME), `${this.tornTail ? '\n' : ''}${line}\n`);
+    this.tornTail = false;
   }
 }

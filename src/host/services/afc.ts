@@ -154,6 +154,21 @@ export class AfcClient {
     }
   }
 
+  /** Streams a whole file in reads of `chunk` bytes; its handle is closed at the end, on error or when the reader stops. */
+  async *readStream(path: string, chunk = 1024 * 1024): AsyncGenerator<Uint8Array> {
+    const h = await this.open(path, 1);
+    try {
+      for (;;) {
+        const p = await this.request(AfcOp.FileRead, encodeAfcFileRead(h, chunk));
+        AfcClient.check(p, `Reading ${path}`);
+        if (p.body.length === 0) return;
+        yield Uint8Array.from(p.body);
+      }
+    } finally {
+      await this.close(h).catch(() => undefined);
+    }
+  }
+
   /** Creates a folder (and its parents); no error when it exists. */
   async makeDir(path: string): Promise<void> {
     AfcClient.check(await this.request(AfcOp.MakeDir, encodeAfcPath(path)), `Creating ${path}`);
