@@ -3,10 +3,12 @@
  * (when --out ends with .vcf) or one file per contact in a folder.
  */
 import path from 'node:path';
+import { IbackupError } from '../errors.js';
 import { displayName, readContacts, ADDRESS_BOOK, ADDRESS_BOOK_IMAGES, type Contact } from './contacts-read.js';
 import { OutputFolder, plainName } from './output.js';
 import { checkCancelled, chooseFormat, type ExportOptions, type ExportResult, type ExportWarning } from './result.js';
 import { openBackupDb, openOptionalDb, type ExportSource } from './source.js';
+import { phoneKey } from './text.js';
 import { vcardOf } from './vcard.js';
 
 /** The contacts of a backup (address book and its photos). */
@@ -22,6 +24,29 @@ export async function loadContacts(source: ExportSource, tempParent?: string): P
   } finally {
     book.close();
   }
+}
+
+/** Names by phone number or e-mail, from the address book when the backup has one. */
+export async function contactNames(source: ExportSource, tempParent?: string): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  try {
+    for (const c of await loadContacts(source, tempParent)) {
+      for (const v of [...c.phones, ...c.emails]) {
+        const key = phoneKey(v.value);
+        if (key !== undefined && !names.has(key)) names.set(key, displayName(c));
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof IbackupError) || (err.code !== 'EXPORT_SOURCE_MISSING' && err.code !== 'SCHEMA_UNKNOWN'))
+      throw err;
+  }
+  return names;
+}
+
+export function nameOf(names: ReadonlyMap<string, string>, handle: string | null): string {
+  if (handle === null) return 'Me';
+  const key = phoneKey(handle);
+  return (key === undefined ? undefined : names.get(key)) ?? handle;
 }
 
 async function writeCards(contacts: readonly Contact[], options: ExportOptions, single: boolean): Promise<string[]> {

@@ -8,8 +8,7 @@
 import type { BackupEntry } from '../backup/browse.js';
 import { blobPresent } from '../backup/browse.js';
 import { IbackupError } from '../errors.js';
-import { loadContacts } from './contacts.js';
-import { displayName } from './contacts-read.js';
+import { contactNames, nameOf } from './contacts.js';
 import { messagesCsv, messagesJson } from './messages-data.js';
 import { conversationPage, indexPage, type PageConversation, type PlacedAttachment } from './messages-html.js';
 import { readConversations, REACTION_EMOJI, SMS_DB, type Conversation, type Message } from './messages-read.js';
@@ -19,29 +18,6 @@ import { copyOut, openBackupDb, type ExportSource } from './source.js';
 import { phoneKey } from './text.js';
 
 type Names = Map<string, string>;
-
-/** Names by phone number or e-mail, from the address book when the backup has one. */
-export async function contactNames(source: ExportSource, tempParent?: string): Promise<Names> {
-  const names: Names = new Map();
-  try {
-    for (const c of await loadContacts(source, tempParent)) {
-      for (const v of [...c.phones, ...c.emails]) {
-        const key = phoneKey(v.value);
-        if (key !== undefined && !names.has(key)) names.set(key, displayName(c));
-      }
-    }
-  } catch (err) {
-    if (!(err instanceof IbackupError) || (err.code !== 'EXPORT_SOURCE_MISSING' && err.code !== 'SCHEMA_UNKNOWN'))
-      throw err;
-  }
-  return names;
-}
-
-export function nameOf(names: Names, handle: string | null): string {
-  if (handle === null) return 'Me';
-  const key = phoneKey(handle);
-  return (key === undefined ? undefined : names.get(key)) ?? handle;
-}
 
 export function titleOf(c: Conversation, names: Names): string {
   if (c.displayName !== null) return c.displayName;
