@@ -261,13 +261,19 @@ export class Watcher {
   private async start(phone: Phone, entry: MuxDeviceInfo): Promise<void> {
     const controller = new AbortController();
     phone.run = { controller, deviceId: entry.deviceId };
-    this.opts.onEvent({ event: 'started', udid: phone.udid, connection: entry.connection });
     const backup = this.opts.backup ?? defaultBackup;
+    const progress = this.progressOf(phone.udid);
+    let started = false;
     try {
       const r = await backup(hostDevice(this.opts.ctx, entry), {
         root: this.opts.root,
         signal: controller.signal,
-        onProgress: this.progressOf(phone.udid),
+        // The first progress comes once the run holds the phone's lock: then it has started.
+        onProgress: (p) => {
+          if (!started) this.opts.onEvent({ event: 'started', udid: phone.udid, connection: entry.connection });
+          started = true;
+          progress(p);
+        },
       });
       const { path, date, full, sizeBytes, durationMs } = r;
       this.opts.onEvent({ event: 'completed', udid: phone.udid, path, date, full, sizeBytes, durationMs });
