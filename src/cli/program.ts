@@ -16,6 +16,7 @@ import { registerPair } from './pair.js';
 import { registerVerify } from './verify.js';
 import { registerFiles } from './files.js';
 import { registerPassword } from './password.js';
+import { registerPhotos } from './photos.js';
 import { registerUi } from './ui.js';
 import { registerAuto } from './auto.js';
 import { registerWatch } from './watch.js';
@@ -57,6 +58,7 @@ export function buildProgram(): Command {
   registerVerify(program);
   registerFiles(program);
   registerPassword(program);
+  registerPhotos(program);
   registerWatch(program);
   registerAuto(program);
   registerUi(program);
