@@ -16,6 +16,7 @@ import { registerPair } from './pair.js';
 import { registerVerify } from './verify.js';
 import { registerFiles } from './files.js';
 import { registerPassword } from './password.js';
+import { registerExport } from './export.js';
 import { registerPhotos } from './photos.js';
 import { registerUi } from './ui.js';
 import { registerAuto } from './auto.js';
@@ -58,6 +59,7 @@ export function buildProgram(): Command {
   registerVerify(program);
   registerFiles(program);
   registerPassword(program);
+  registerExport(program);
   registerPhotos(program);
   registerWatch(program);
   registerAuto(program);
