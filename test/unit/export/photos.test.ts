@@ -1,0 +1,168 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve, sep } from 'node:path';
+import Database from 'better-sqlite3';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { generatedRecord, type LibraryRecord } from '../../../src/emulator/content/photo-library.js';
+import { photosDbFiles, type PhotoAsset } from '../../../src/emulator/content/photos-db.js';
+import { exportPhotos } from '../../../src/export/photos-export.js';
+import type { PhotoFiles } from '../../../src/export/photos-files.js';
+import { libraryCounts, originalsNotOnDevice, readPhotoLibrary } from '../../../src/export/photos-library.js';
+import { editedName, safePhotoName } from '../../../src/export/photos-names.js';
+
+function asset(r: LibraryRecord, size = 1000): PhotoAsset {
+  const stem = `IMG_${String(r.n).padStart(4, '0')}`;
+  return {
+    record: r,
+    uuid: `00000000-0000-4000-8000-${String(r.n).padStart(12, '0')}`,
+    directory: 'DCIM/100APPLE',
+    filename: `${stem}.${r.format}`,
+    created: 1_700_000_000 + r.n * 3600,
+    modified: 1_700_000_000 + r.n * 3600,
+    width: 40,
+    height: 30,
+    size,
+  };
+}
+
+describe('reading Photos.sqlite', () => {
+  for (const iosMajor of [13, 17]) {
+    test(`iOS ${iosMajor} layout (${iosMajor < 14 ? 'ZGENERICASSET, Z_20ASSETS' : 'ZASSET, Z_28ASSETS'}): counts, cloud-only originals, albums, the -wal`, () => {
+      const records = Array.from({ length: 10 }, (_, i) => generatedRecord(i + 1, 0, 'optimize', i >= 8));
+      const files = photosDbFiles(
+        records.map((r) => asset(r)),
+        { seed: 1, icloud: 'optimize', iosMajor },
+        (k) => `ALBUM-${k}`,
+      );
+      const lib = readPhotoLibrary(files.db, files.wal);
+      assert.equal(lib.table, iosMajor < 14 ? 'ZGENERICASSET' : 'ZASSET');
+      assert.equal(lib.icloudPhotos, 'on');
+      const kept = records.filter((r) => !r.trashed);
+      assert.deepEqual(libraryCounts(lib), {
+        photos: kept.filter((r) => r.format !== 'MOV').length,
+        videos: kept.filter((r) => r.format === 'MOV').length,
+        hidden: kept.filter((r) => r.hidden).length,
+        recentlyDeleted: records.length - kept.length,
+      });
+      assert.equal(originalsNotOnDevice(lib), kept.filter((r) => !r.local).length);
+      assert.deepEqual(
+        lib.assets.map((a) => a.live),
+        records.map((r) => r.live),
+      );
+      assert.deepEqual(lib.assets[0]?.albums, ['Vacances ☀️']);
+      assert.deepEqual(lib.assets[1]?.albums, ['Family']);
+      assert.equal(lib.assets[9]?.created, (1_700_000_000 + 10 * 3600) * 1000);
+      // Without its -wal the library misses the newest assets.
+      assert.equal(readPhotoLibrary(files.db, null).assets.length, records.length - 2);
+    });
+  }
+
+  test('iCloud Photos off, and a library that does not say', () => {
+    const records = [generatedRecord(1, 0, 'off', false), generatedRecord(2, 0, 'off', false)];
+    const off = photosDbFiles(
+      records.map((r) => asset(r)),
+      { seed: 1, icloud: 'off', iosMajor: 17 },
+      () => 'A',
+    );
+    assert.equal(readPhotoLibrary(off.db, off.wal).icloudPhotos, 'off');
+    const dir = mkdtempSync(join(tmpdir(), 'ibackup-test-plain-'));
+    try {
+      const db = new Database(join(dir, 'p.sqlite'));
+      db.exec(
+        "CREATE TABLE ZASSET (Z_PK INTEGER PRIMARY KEY, ZDIRECTORY, ZFILENAME, ZKIND); INSERT INTO ZASSET VALUES (1, 'DCIM/100APPLE', 'IMG_0001.JPG', 0)",
+      );
+      db.close();
+      const lib = readPhotoLibrary(readFileSync(join(dir, 'p.sqlite')), null);
+      assert.equal(lib.icloudPhotos, 'unknown');
+      assert.equal(lib.assets[0]?.local, null);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert.throws(() => readPhotoLibrary(new TextEncoder().encode('not a database at all, not even close'), null), {
+      code: 'SCHEMA_UNKNOWN',
+    });
+  });
+});
+
+/** A source serving every library path it is asked for with fixed bytes. */
+function fakeFiles(bytes: Uint8Array): PhotoFiles & { asked: string[] } {
+  const asked: string[] = [];
+  return {
+    where: 'device',
+    asked,
+    size: (p) => {
+      asked.push(p);
+      return Promise.resolve(bytes.length);
+    },
+    readSmall: () => Promise.resolve(null),
+    async *chunks() {
+      yield bytes;
+    },
+  };
+}
+
+describe('exported names', () => {
+  test('hostile names from the phone (.., /, \\, NUL, reserved) never leave the folder', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'ibackup-test-hostile-'));
+    const out = join(parent, 'out');
+    try {
+      const names = [
+        '../../evil.JPG',
+        'a/b/c.JPG',
+        '..',
+        '.',
+        '',
+        'x\u0000y.JPG',
+        '..\\..\\win.JPG',
+        'CON.JPG',
+        '/etc/passwd',
+        '.hidden.JPG',
+      ];
+      const dirs = ['DCIM/100APPLE', '../../..', '/abs', 'DCIM/100APPLE/../..'];
+      const assets = names.flatMap((filename, i) =>
+        dirs.map((directory, j) => ({
+          uuid: `U-${i}-${j}/../x`,
+          directory,
+          filename,
+          kind: 'photo' as const,
+          live: true,
+          hidden: false,
+          trashed: false,
+          edited: true,
+          created: Date.UTC(2024, 4, 1),
+          local: true,
+          size: 3,
+          albums: [],
+        })),
+      );
+      const files = fakeFiles(new Uint8Array([1, 2, 3]));
+      const r = await exportPhotos({ assets, icloudPhotos: 'off', table: 'ZASSET' }, files, { out, edited: true });
+      for (const p of files.asked)
+        assert.ok(!p.split('/').includes('..') && !p.startsWith('/') && !p.includes('\u0000'), p);
+      const written = (await readdir(out, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+      assert.ok(r.copied > 0);
+      for (const e of written) {
+        const full = resolve(e.parentPath, e.name);
+        assert.ok(full.startsWith(resolve(out) + sep), `${full} inside`);
+        assert.ok(
+          !relative(out, full)
+            .split(sep)
+            .some((s) => s === '..' || s === '.'),
+        );
+      }
+      assert.deepEqual(await readdir(parent), ['out'], 'nothing beside the folder');
+    } finally {
+      await rm(parent, { recursive: true, force: true });
+    }
+  });
+
+  test('safe names, edited names', () => {
+    assert.equal(safePhotoName('..', 'fallback.JPG'), 'fallback.JPG');
+    assert.equal(safePhotoName('a/b\\c\u0000.JPG', 'f'), 'a_b_c_.JPG');
+    assert.equal(safePhotoName('.hidden.JPG', 'f'), 'hidden.JPG');
+    assert.equal(editedName('IMG_0001.HEIC'), 'IMG_E0001.jpg');
+    assert.equal(editedName('Photo.PNG'), 'Photo_edited.jpg');
+  });
+});
