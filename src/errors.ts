@@ -116,6 +116,10 @@ export const ERROR_CODES = {
     message: 'No backup was found there.',
     remedy: 'Run "ibackup list" to see the backups under the backup folder.',
   },
+  VERSION_NOT_FOUND: {
+    message: 'The backup history has no such version.',
+    remedy: 'Run "ibackup history" to see the versions kept, and give one of their ids, latest, previous or latest~N.',
+  },
   BACKUP_INCOMPLETE: {
     message: 'The backup is not complete.',
     remedy: 'Run "ibackup backup" again to finish it.',

@@ -9,8 +9,9 @@
 import { DeviceLock } from '../backup/device-lock.js';
 import { diskFullError, isNoSpace } from '../backup/disk-full.js';
 import type { FsLayer } from '../backup/fs-layer.js';
+import type { PhotoCountsRecord } from '../backup/photo-counts.js';
 import { ReusedBlobs } from '../backup/reused-blobs.js';
-import { BackupRun } from '../backup/run.js';
+import { BackupRun, type CommitResult } from '../backup/run.js';
 import { isSnapshotFinished, readStatusPlist, type BackupStatus } from '../backup/status.js';
 import type { UnreadableFile, UnreadableLog } from '../backup/unreadable-record.js';
 import { IbackupError } from '../errors.js';
@@ -21,6 +22,7 @@ import { openSyncSession, type SyncSession } from '../host/sync-session.js';
 import { numberValue, type PlistDict } from '../protocol/plist/index.js';
 import { checkRunBeforeComplete, prepareLeftovers, refusalError, type RunCheckOptions } from './backup-checks.js';
 import { writeInfoPlist } from './backup-info.js';
+import { withPhotoCounts } from './backup-photos.js';
 import { BackupProgressState, RunCancel, type BackupProgress } from './backup-progress.js';
 import { checkBackupSpace, dataUsedBytes } from './backup-space.js';
 import { storeTarget } from './backup-target.js';
@@ -64,6 +66,18 @@ export interface BackupResult {
   reusedFiles: number;
   /** The whole backup was verified before it was called complete (--verify). */
   verified: boolean;
+  /** What the backup holds of the photo library (app/backup-photos.ts); null when it could not be read. */
+  photos?: PhotoCountsRecord | null;
+  /** This backup's version id, the version made of the one it replaced, versions removed by retention. */
+  history: BackupHistoryOutcome;
+}
+
+export interface BackupHistoryOutcome {
+  id: string;
+  versionMade: string | null;
+  pruned: string[];
+  /** The disk cannot make hard links: no earlier versions are kept. */
+  off: boolean;
 }
 
 /** What lockdown tells of the device before a run. */
@@ -181,7 +195,7 @@ async function checkResponse(
 }
 
 /** The new backup counts only once flushed and checked (a refused run is marked unfinished). */
-async function complete(ctx: RunContext, reused: ReusedBlobs): Promise<number> {
+async function complete(ctx: RunContext, reused: ReusedBlobs, full: boolean): Promise<CommitResult> {
   const { run, progress, opts, encrypted } = ctx;
   progress.finishing();
   return run.commit(async () => {
@@ -195,7 +209,7 @@ async function complete(ctx: RunContext, reused: ReusedBlobs): Promise<number> {
       ctx.cancel.signal,
     );
     if (refusal) throw refusalError(refusal);
-  });
+  }, full);
 }
 
 /** The run itself, once mobilebackup2 is up and the sync lock held: Info.plist, the request, the checks. */
@@ -216,13 +230,14 @@ async function transfer(ctx: RunContext, mb2: MobileBackup2Client, sync: SyncSes
   });
   const status = await checkResponse(ctx, response, diskFull.path);
   const date = (status.date ?? ctx.now()).toISOString();
-  const sizeBytes = await complete(ctx, reused);
+  const full = status.isFullBackup ?? ctx.full;
+  const committed = await complete(ctx, reused, full);
   return {
     udid: device.udid,
     path: run.deviceDir,
-    full: status.isFullBackup ?? ctx.full,
+    full,
     date,
-    sizeBytes,
+    sizeBytes: committed.sizeBytes,
     filesReceived: progress.state.filesDone,
     bytesReceived: progress.state.bytesDone,
     durationMs: Date.now() - ctx.started,
@@ -230,6 +245,12 @@ async function transfer(ctx: RunContext, mb2: MobileBackup2Client, sync: SyncSes
     unreadableFiles: unreadable.now,
     reusedFiles: reused.reused.size,
     verified: opts.verify === true,
+    history: {
+      id: committed.id,
+      versionMade: committed.versionMade ?? null,
+      pruned: committed.pruned,
+      off: committed.historyOff === true,
+    },
   };
 }
 
@@ -258,7 +279,7 @@ async function runWithDevice(ctx: RunContext, sync: SyncSession): Promise<Backup
 export async function backupDevice(device: HostDevice, opts: BackupOptions): Promise<BackupResult> {
   const lock = await DeviceLock.acquire(opts.root, device.udid, { purpose: opts.lockPurpose ?? 'backup' });
   try {
-    return await backupUnlocked(device, opts);
+    return await withPhotoCounts(device, await backupUnlocked(device, opts), opts);
   } finally {
     await lock.release();
   }
@@ -271,6 +292,7 @@ async function backupUnlocked(device: HostDevice, opts: BackupOptions): Promise<
   const run = await BackupRun.open(opts.root, device.udid, {
     ...(opts.fs ? { fs: opts.fs } : {}),
     allowCopy: opts.allowCopy === true,
+    now,
   });
   const progress = new BackupProgressState(opts.onProgress);
   progress.emit();

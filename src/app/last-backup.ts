@@ -1,8 +1,11 @@
 /**
  * "Last Backup" of one device on this computer: the Status.plist Date of its newest complete
- * backup under the backup root(s) — `<UDID>` folders and their archived copies alike.
+ * backup under the backup root(s) — `<UDID>` folders, the versions of its history (the newest is
+ * the last complete backup after an interrupted run) and archived copies alike.
  */
-import { lastBackupDate, listBackups, type BackupSummary } from '../backup/list.js';
+import { readHistory } from '../backup/history.js';
+import { lastBackupDate, listBackups, summarizeBackup, type BackupSummary } from '../backup/list.js';
+import { udidsWithVersions } from '../backup/versions.js';
 
 export interface LastBackup {
   /** The backup folder. */
@@ -22,6 +25,17 @@ async function backupsOf(roots: readonly string[], udid: string): Promise<Backup
       continue; // an unreadable root holds no backup we can use
     }
     out.push(...list.filter((b) => bare(b.udid) === bare(udid)));
+    out.push(...(await newestVersions(root, udid)));
+  }
+  return out;
+}
+
+/** The newest complete version of the device's history in `root`, when it is not its current folder. */
+async function newestVersions(root: string, udid: string): Promise<BackupSummary[]> {
+  const out: BackupSummary[] = [];
+  for (const folder of (await udidsWithVersions(root)).filter((u) => bare(u) === bare(udid))) {
+    const newest = (await readHistory(root, folder, { sizes: false }).catch(() => undefined))?.versions[0];
+    if (newest !== undefined && !newest.current) out.push(await summarizeBackup(newest.path, { sizes: false }));
   }
   return out;
 }

@@ -1,13 +1,15 @@
 /**
  * Deleting and archiving backups, as Finder's "Delete Backup" and "Archive" do. Both work only on
  * a backup folder directly in a backup root (`<root>/<UDID>`, `<root>/<UDID>-YYYYMMDD-HHMMSS`)
- * or on the copy kept under `<root>/.ibackup/previous/<UDID>`; anything else is refused before a
- * file is touched (backup/managed-folder.ts). Delete hides the folder in one atomic rename, then
- * removes it (backup/delete.ts); archive hard-links a complete backup into a new dated folder
- * (backup/archive.ts).
+ * or on a version of a phone's history (`<root>/.ibackup/versions/<UDID>/<id>`); anything else is
+ * refused before a file is touched (backup/managed-folder.ts). Delete hides the folder in one
+ * atomic rename, then removes it (backup/delete.ts) — a phone's backup with its whole history,
+ * unless only that version is asked for; archive hard-links a complete backup into a new dated
+ * folder (backup/archive.ts), where Finder and iTunes list it.
  */
 import { archiveBackupFolder } from '../backup/archive.js';
 import { deleteBackupFolder } from '../backup/delete.js';
+import { readHistory } from '../backup/history.js';
 import { summarizeBackup, parseArchiveName, type BackupKind, type BackupSummary } from '../backup/list.js';
 import { locateManagedBackup, type Located } from '../backup/managed-folder.js';
 import { IbackupError } from '../errors.js';
@@ -27,6 +29,18 @@ export interface ManagedBackup {
   date: string | null;
   sizeBytes: number;
   complete: boolean;
+  /** For a phone's current backup: its earlier versions, which a delete of the phone removes too. */
+  history?: { earlierVersions: number; bytes: number };
+}
+
+/** The earlier versions of a phone's backup and the space of its whole history. */
+async function historyOf(loc: Located): Promise<ManagedBackup['history']> {
+  if (loc.kind !== 'current') return undefined;
+  const h = await readHistory(loc.rootReal, loc.name).catch(() => undefined);
+  if (h === undefined) return undefined;
+  const earlier = h.versions.filter((v) => !v.current).length;
+  const bytes = h.versions.reduce((n, v) => n + v.uniqueBytes, 0) + h.sharedBytes;
+  return { earlierVersions: earlier, bytes };
 }
 
 /** Facts about a backup that delete or archive would work on (checked as they check it). */
@@ -42,16 +56,22 @@ export async function describeManagedBackup(target: string, roots: readonly stri
     date: (s.statusDate ?? s.date)?.toISOString() ?? null,
     sizeBytes: s.sizeBytes,
     complete: s.complete,
+    ...(await historyOf(loc).then((h) => (h === undefined ? {} : { history: h }))),
   };
 }
 
 /**
- * Deletes a backup folder (the device's current backup, an archive or a kept previous copy).
- * Returns the path deleted, as given (absolute).
+ * Deletes a backup folder: a phone's backup with its whole history, one version of it
+ * (`onlyThisVersion` for its current backup: the newest earlier version becomes the current one),
+ * or an archive. Returns the path deleted, as given (absolute).
  */
-export async function deleteBackup(target: string, roots: readonly string[]): Promise<{ deleted: string }> {
+export async function deleteBackup(
+  target: string,
+  roots: readonly string[],
+  opts: { onlyThisVersion?: boolean } = {},
+): Promise<{ deleted: string }> {
   const loc = await locateManagedBackup(target, roots);
-  await deleteBackupFolder(loc);
+  await deleteBackupFolder(loc, opts);
   return { deleted: loc.shown };
 }
 

@@ -9,6 +9,8 @@ import { isDirectory, looksLikeBackup } from '../backup/folder.js';
 import { listBackups } from '../backup/list.js';
 import type { BackupSummary } from '../backup/list.js';
 import { settleKeptCopy } from '../backup/preserve.js';
+import { pickVersion, readHistory } from '../backup/history.js';
+import { historyOwner } from '../backup/versions.js';
 import { IbackupError, isIbackupError } from '../errors.js';
 import type { HostContext } from './context.js';
 import { findDevice, sameUdid } from './select-device.js';
@@ -42,10 +44,34 @@ function listingOf(list: readonly BackupSummary[]): string {
 /** The current backup of a device (else its newest archive), or undefined. */
 function pickFor(list: readonly BackupSummary[]): BackupSummary | undefined {
   const current = list.find((b) => b.kind === 'current');
-  // After an interrupted run, the copy kept of the last complete backup is the one to use.
-  const kept = current?.complete === false ? list.find((b) => b.kind === 'previous' && b.complete) : undefined;
-  if (kept?.busy === true) throw busy(kept.path);
-  return kept ?? current ?? [...list].sort((a, b) => (b.date?.getTime() ?? 0) - (a.date?.getTime() ?? 0))[0];
+  return current ?? [...list].sort((a, b) => (b.date?.getTime() ?? 0) - (a.date?.getTime() ?? 0))[0];
+}
+
+/**
+ * The folder to open for a device's backup folder `dir`: with `at`, that version of its history;
+ * without, `dir` itself — unless `dir` is a phone's current backup left unfinished by an
+ * interrupted run, then its newest complete version (the last complete backup).
+ */
+async function versionOf(dir: string, at: string | undefined): Promise<string> {
+  const owner = historyOwner(dir);
+  if (owner === undefined || (owner.id !== undefined && at === undefined)) {
+    if (at !== undefined) throw notAHistory(dir);
+    return dir;
+  }
+  const history = await readHistory(owner.root, owner.udid, { sizes: false });
+  if (at !== undefined) return pickVersion(history, at).path;
+  if (history.unfinished === null) return dir;
+  // A running backup fills the last complete backup's version: it opens when that run ends.
+  if (history.busy.length > 0) throw busy(dir);
+  return history.versions[0]?.path ?? dir;
+}
+
+function notAHistory(dir: string): IbackupError {
+  return new IbackupError('USAGE', {
+    message: `${dir} is an archive, not a phone's backup with a history, so --at cannot pick a version of it.`,
+    remedy: 'Leave out --at to use the archive, or name the phone (its UDID or name) to pick one of its versions.',
+    details: { path: dir },
+  });
 }
 
 /** The kept copy of a last complete backup that a running backup is still filling. */
@@ -67,8 +93,15 @@ function notFound(what: string, roots: readonly string[], all: readonly BackupSu
   });
 }
 
-/** The folder of the backup BACKUP names (see the module comment). */
-export async function resolveBackupArg(arg: string, roots: readonly string[]): Promise<string> {
+/**
+ * The folder of the backup BACKUP names (see the module comment); with `at`, the folder of that
+ * version of its history (an id, `latest`, `previous`, `latest~N`).
+ */
+export async function resolveBackupArg(arg: string, roots: readonly string[], at?: string): Promise<string> {
+  return versionOf(await resolveFolder(arg, roots), at);
+}
+
+async function resolveFolder(arg: string, roots: readonly string[]): Promise<string> {
   const wanted = arg.trim();
   if (wanted === '')
     throw new IbackupError('USAGE', {
@@ -123,6 +156,8 @@ export interface DefaultBackupOptions {
   /** To ask usbmuxd which device is connected (omit to look only on disk). */
   host?: HostContext;
   signal?: AbortSignal;
+  /** A version of the backup's history (`--at`). */
+  at?: string;
 }
 
 /**
@@ -131,6 +166,10 @@ export interface DefaultBackupOptions {
  * USAGE listing them.
  */
 export async function defaultBackup(roots: readonly string[], options: DefaultBackupOptions = {}): Promise<string> {
+  return versionOf(await defaultFolder(roots, options), options.at);
+}
+
+async function defaultFolder(roots: readonly string[], options: DefaultBackupOptions): Promise<string> {
   if (options.host !== undefined) {
     try {
       const device = await findDevice(options.host, options.wanted, options.signal);
@@ -145,7 +184,7 @@ export async function defaultBackup(roots: readonly string[], options: DefaultBa
       if (!isIbackupError(err) || !NO_DEVICE_CODES.has(err.code)) throw err;
     }
   }
-  if (options.wanted !== undefined && options.wanted.trim() !== '') return resolveBackupArg(options.wanted, roots);
+  if (options.wanted !== undefined && options.wanted.trim() !== '') return resolveFolder(options.wanted, roots);
   const all = await backupsUnder(roots);
   if (all.length === 1) return (all[0] as BackupSummary).path;
   if (all.length === 0) throw notFound('(none given)', roots, all);

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { IbackupError } from '../errors.js';
 import { nodeFs } from './fs-layer.js';
 import { errnoOf, fileError, sweepLeftovers, tempName, type Located } from './managed-folder.js';
-import { PREVIOUS_DIR } from './preserve.js';
+import { promoteNewestVersion, removeVersion } from './prune.js';
+import { historyDir, versionsDir } from './versions.js';
 import { forgetSavedSize } from './size-ledger.js';
 import { pruneUnreadableRecords } from './unreadable-record.js';
 
@@ -52,13 +53,40 @@ async function emptyTrash(trash: string, loc: Located): Promise<void> {
   }
 }
 
-/** Deletes a located backup folder (the device's current backup, an archive or a kept copy). */
-export async function deleteBackupFolder(loc: Located): Promise<void> {
+/** The versions of the phone and ibackup's records of them go too (hidden first, like the folder). */
+async function deleteHistory(loc: Located): Promise<void> {
+  const versions = versionsDir(loc.rootReal, loc.name);
+  if ((await lstat(versions).catch(() => undefined)) === undefined) return;
+  const trash = path.join(loc.rootReal, tempName('deleting', `versions-${loc.name}`));
+  await rename(versions, trash).catch((err: unknown) => Promise.reject(fileError(`move ${versions} away`, err)));
+  await nodeFs.sync(path.dirname(versions), true).catch(() => undefined);
+  await rm(historyDir(loc.rootReal, loc.name), { recursive: true, force: true }).catch(() => undefined);
+  await emptyTrash(trash, loc);
+}
+
+export interface DeleteOptions {
+  /**
+   * For a phone's current backup: only that version goes, and the newest earlier version (if
+   * any) becomes the current backup. Otherwise the phone's whole history goes with it.
+   */
+  onlyThisVersion?: boolean;
+}
+
+/** Deletes a located backup folder (a phone's backup with its history, one version, or an archive). */
+export async function deleteBackupFolder(loc: Located, opts: DeleteOptions = {}): Promise<void> {
+  if (loc.kind === 'version') {
+    await removeVersion(loc.rootReal, loc.udid ?? '', loc.name).catch((err: unknown) =>
+      Promise.reject(fileError(`delete ${loc.shown}`, err)),
+    );
+    await pruneUnreadableRecords(loc.rootReal, loc.udid ?? '').catch(() => undefined);
+    return;
+  }
   await sweepLeftovers(loc.rootReal);
   const trash = await moveToTrash(loc);
   // The rename must reach the disk before the files go: a crash then leaves a hidden leftover.
   await nodeFs.sync(loc.rootReal, true).catch(() => undefined);
-  if (loc.kind === 'previous') await nodeFs.sync(path.join(loc.rootReal, PREVIOUS_DIR), true).catch(() => undefined);
   await forgetFolder(loc);
+  if (loc.kind === 'current' && opts.onlyThisVersion === true) await promoteNewestVersion(loc.rootReal, loc.name);
+  else if (loc.kind === 'current') await deleteHistory(loc);
   await emptyTrash(trash, loc);
 }

@@ -8,17 +8,16 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { looksLikeBackup, readBackupFolder } from './folder.js';
 import type { BackupProblem } from './folder.js';
-import { PREVIOUS_DIR, settleKeptCopy } from './preserve.js';
 import { folderSize } from './folder-size.js';
 import { savedSize } from './size-ledger.js';
 
 export { folderSize };
 
 /**
- * `current`: `<UDID>/`; `archive`: `<UDID>-YYYYMMDD-HHMMSS/`; `previous`: the last complete
- * backup kept (hard links) under `.ibackup/previous/<UDID>/` while a newer run changes `<UDID>/`.
+ * `current`: `<UDID>/`; `archive`: `<UDID>-YYYYMMDD-HHMMSS/`; `version`: an earlier version of a
+ * phone's backup, under `.ibackup/versions/<UDID>/<id>/` (history.ts).
  */
-export type BackupKind = 'current' | 'archive' | 'previous';
+export type BackupKind = 'current' | 'archive' | 'version';
 
 export interface BackupSummary {
   /** Absolute or root-relative path of the backup folder. */
@@ -44,8 +43,6 @@ export interface BackupSummary {
   archivedAt?: Date;
   /** Top-level problems (missing/damaged plists, unfinished snapshot). */
   problems: BackupProblem[];
-  /** A kept copy that a running backup is still filling (it cannot be opened until that run ends). */
-  busy?: boolean;
 }
 
 export interface ListOptions {
@@ -102,39 +99,6 @@ export async function summarizeBackup(dir: string, options: ListOptions = {}): P
 }
 
 /**
- * A copy kept of a device's last complete backup. A copy that a run was still filling when it
- * stopped is completed first; one a running backup fills now is the last complete backup
- * together with the unchanged files of the device's folder: it is listed, marked busy.
- */
-async function summarizeKeptCopy(
-  root: string,
-  udid: string,
-  dir: string,
-  options: ListOptions,
-): Promise<BackupSummary> {
-  let unfinished: string | undefined;
-  const running = await settleKeptCopy(dir).catch((err: unknown) => {
-    unfinished = err instanceof Error ? err.message : String(err);
-    return false;
-  });
-  const s = { ...(await summarizeBackup(dir, { ...options, sizes: false })), kind: 'previous' as const };
-  if (options.sizes !== false) s.sizeBytes = await folderSize(running ? path.join(root, udid) : dir);
-  if (running) s.busy = true;
-  if (unfinished !== undefined) {
-    s.complete = false;
-    s.problems = [
-      ...s.problems,
-      {
-        code: 'KEPT_COPY_UNFINISHED',
-        severity: 'error',
-        message: `This copy of the last complete backup could not be completed from ${path.join(root, udid)}: ${unfinished}`,
-      },
-    ];
-  }
-  return s;
-}
-
-/**
  * Lists every backup directly under `root`, sorted by UDID, then newest first. A missing root
  * gives an empty list.
  */
@@ -152,12 +116,6 @@ export async function listBackups(root: string, options: ListOptions = {}): Prom
     const dir = path.join(root, e.name);
     if (!looksLikeBackup(dir)) continue;
     out.push(await summarizeBackup(dir, options));
-  }
-  const kept = path.join(root, PREVIOUS_DIR);
-  for (const e of await readdir(kept, { withFileTypes: true }).catch(() => [])) {
-    const dir = path.join(kept, e.name);
-    if (!e.isDirectory() || e.name.endsWith('.partial') || !looksLikeBackup(dir)) continue;
-    out.push(await summarizeKeptCopy(root, e.name, dir, options));
   }
   out.sort((a, b) => {
     if (a.udid.toLowerCase() !== b.udid.toLowerCase()) return a.udid.toLowerCase() < b.udid.toLowerCase() ? -1 : 1;

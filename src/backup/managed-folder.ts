@@ -1,7 +1,7 @@
 /**
  * Which folders delete and archive may work on: a backup folder directly in a backup root
- * (`<root>/<UDID>`, `<root>/<UDID>-YYYYMMDD-HHMMSS`) or the copy kept under
- * `<root>/.ibackup/previous/<UDID>`; anything else is refused before a file is touched, and
+ * (`<root>/<UDID>`, `<root>/<UDID>-YYYYMMDD-HHMMSS`) or a version of a phone's backup under
+ * `<root>/.ibackup/versions/<UDID>/<id>`; anything else is refused before a file is touched, and
  * symbolic links are never followed. Also the hidden `.deleting-…` / `.archiving-…` folders both
  * work in, and the sweep of those an interrupted run left.
  */
@@ -13,7 +13,8 @@ import { isNoSpace } from './disk-full.js';
 import { looksLikeBackup } from './folder.js';
 import { processRuns } from './fs-layer.js';
 import { parseArchiveName, type BackupKind } from './list.js';
-import { PREVIOUS_DIR, settleKeptCopy } from './preserve.js';
+import { settleKeptCopy } from './preserve.js';
+import { isVersionId, VERSIONS_DIR } from './versions.js';
 
 /** A backup folder delete and archive may work on. */
 export interface Located {
@@ -26,6 +27,8 @@ export interface Located {
   root: string;
   rootReal: string;
   kind: BackupKind;
+  /** For a version: the UDID whose history holds it. */
+  udid?: string;
 }
 
 const TEMP_NAME = /^\.(deleting|archiving)-(\d+)-[0-9a-f]+-/;
@@ -70,7 +73,7 @@ export function fileError(what: string, err: unknown): IbackupError {
   });
 }
 
-/** Where `shown` lies: directly in a root, or a kept previous copy; undefined when neither. */
+/** Where `shown` lies: directly in a root, or a version in a root's history; undefined when neither. */
 async function place(shown: string, roots: readonly string[]): Promise<Omit<Located, 'shown'> | undefined> {
   const name = path.basename(shown);
   if (name === '' || name === '.' || name === '..' || name.startsWith('.')) return undefined;
@@ -90,8 +93,9 @@ async function place(shown: string, roots: readonly string[]): Promise<Omit<Loca
         kind: parseArchiveName(name) === undefined ? 'current' : 'archive',
       };
     }
-    if (parentReal === path.join(rootReal, PREVIOUS_DIR) && !name.endsWith('.partial')) {
-      return { real: path.join(parentReal, name), name, root, rootReal, kind: 'previous' };
+    const udid = path.basename(parentReal);
+    if (parentReal === path.join(rootReal, VERSIONS_DIR, udid) && isVersionId(name)) {
+      return { real: path.join(parentReal, name), name, root, rootReal, kind: 'version', udid };
     }
   }
   return undefined;
@@ -137,7 +141,7 @@ async function checkIsBackup(real: string, shown: string): Promise<void> {
   }
 }
 
-/** A kept copy is whole only once its run has ended: a running backup still fills it. */
+/** A version is whole only once its run has ended: a running backup still fills it. */
 async function settleKept(real: string, shown: string): Promise<void> {
   const running = await settleKeptCopy(real).catch((err: unknown) =>
     Promise.reject(fileError(`complete ${shown}`, err)),
@@ -163,7 +167,7 @@ export async function locateManagedBackup(target: string, roots: readonly string
   const where = await place(shown, roots);
   if (where === undefined) throw await notPlaced(shown, roots);
   await checkIsBackup(where.real, shown);
-  if (where.kind === 'previous') await settleKept(where.real, shown);
+  if (where.kind === 'version') await settleKept(where.real, shown);
   return { shown, ...where };
 }
 

@@ -1,36 +1,38 @@
 /**
- * Keeps the last complete backup of a device safe while a new run changes `<root>/<UDID>/`.
- * Apple's staging moves new blobs over old ones and removes deleted ones, so a run that dies
- * half-way leaves neither the old backup nor the new one.
+ * Keeps the last complete backup of a device while a new run changes `<root>/<UDID>/`, and makes
+ * it a version of the device's history when the run completes. Apple's staging moves new blobs
+ * over old ones and removes deleted ones, so a run that dies half-way leaves neither the old
+ * backup nor the new one.
  *
- * At a run's first change, an empty copy is made at `<root>/.ibackup/previous/<UDID>/` with a
- * marker naming the running process, plus hard links to the top-level files (Info.plist,
- * Status.plist, the manifests). From then on, each file is hard-linked into the copy just before
- * the run replaces or removes it (no data copied; the links are flushed before the change). A
- * file absent from the copy is unchanged in `<UDID>/`, so the copy and the unchanged files
- * together are the last complete backup: an incremental backup touches only what changed.
+ * At a run's first change, a folder is made for the current backup's version at
+ * `<root>/.ibackup/versions/<UDID>/<id>/` with a marker naming the running process, plus hard
+ * links to the top-level files (Info.plist, Status.plist, the manifests). From then on, each file
+ * is hard-linked into it just before the run replaces or removes it (no data copied; the links
+ * are flushed before the change). A file absent from the version is unchanged in `<UDID>/`, so
+ * the version and the unchanged files together are the last complete backup: an incremental
+ * backup touches only what changed.
  *
- * When a run ends without completing (an error, a kill, a crash), the copy is completed from the
- * unchanged files (`completeKeptCopy`: more hard links) by the run itself, or by the next `list`,
- * `info`, `verify` or backup; it is then a complete backup folder of its own. When the new
- * backup is complete and flushed, the copy is released. Where the disk cannot hold hard links
- * (exFAT, FAT), the files are copied only with the user's consent.
+ * However the run ends, the version is then completed from the unchanged files (more hard links:
+ * version-fill.ts) — by the run itself, or, after a kill or a crash, by the next reader. When the
+ * run completed, `<UDID>/` is the newest version and the completed folder the one before; when it
+ * did not, the completed folder is the last complete backup. Where the disk cannot hold hard
+ * links (exFAT, FAT), files are copied only with the user's consent, and the copy is dropped once
+ * the new backup is complete: history needs hard links.
  */
 import { randomBytes } from 'node:crypto';
-import { constants, readFileSync } from 'node:fs';
 import { basename, join, sep } from 'node:path';
 import { IbackupError } from '../errors.js';
 import { isSnapshotFinished, readStatusPlist } from './status.js';
-import { lstatMaybe, nodeFs, parentDir, processRuns, type FsLayer } from './fs-layer.js';
+import { lstatMaybe, nodeFs, parentDir, type FsLayer } from './fs-layer.js';
 import { parallel } from '../parallel.js';
 import { SNAPSHOT_DIR } from './folder.js';
 import { LinkOrCopy } from './hard-links.js';
+import { completeVersion, fillingRun, writeRunMarker } from './version-fill.js';
+import { currentVersionId, versionDir, versionFolderIds, versionsDir } from './versions.js';
+import { adoptOldKeptCopy } from './old-kept-copy.js';
 
-/** Where preserved copies live, under the backup root (hidden from `list` as a root entry). */
-export const PREVIOUS_DIR = join('.ibackup', 'previous');
-/** In a copy still being filled by a run: that run's process id (JSON). */
-export const RUN_MARKER = '.ibackup-run';
-/** The top-level files linked into the copy as soon as it is made. */
+export { RUN_MARKER } from './version-fill.js';
+/** The top-level files linked into the version as soon as it is made. */
 const TOP_FILES = ['Info.plist', 'Status.plist', 'Manifest.plist', 'Manifest.db', 'Manifest.mbdb'];
 
 export interface PreserveOptions {
@@ -39,19 +41,26 @@ export interface PreserveOptions {
   allowCopy?: boolean;
 }
 
-/** The preserved copy's folder of a device. */
-export function previousDir(root: string, udid: string): string {
-  return join(root, PREVIOUS_DIR, udid);
-}
-
-/** none: nothing complete to keep; kept: an earlier copy is the last complete backup; preserving: this run fills a copy. */
+/**
+ * none: nothing complete to keep; kept: an earlier version is the last complete backup;
+ * preserving: this run fills the current backup's version.
+ */
 export type PreserveState = 'none' | 'kept' | 'preserving' | 'released';
+
+/** How a run's end left the history. */
+export interface VersionOutcome {
+  /** The id of the version made of the backup this run replaced, if one was made. */
+  made?: string;
+  /** History is off: the disk cannot make hard links (the files were copied, and are dropped). */
+  historyOff?: boolean;
+}
 
 export class Preserver {
   private readonly fs: FsLayer;
   private readonly dir: string;
-  private readonly dest: string;
   private readonly linker: Linker;
+  private dest = '';
+  private id: string | undefined;
   private state: PreserveState | 'idle' = 'idle';
   private started: Promise<void> | undefined;
   /** Local paths preserved (or found absent) in this run, or being preserved now. */
@@ -64,7 +73,6 @@ export class Preserver {
   ) {
     this.fs = opts.fs ?? nodeFs;
     this.dir = join(root, udid);
-    this.dest = previousDir(root, udid);
     this.linker = new Linker(this.fs, root, opts.allowCopy === true);
   }
 
@@ -74,7 +82,7 @@ export class Preserver {
   }
 
   /**
-   * Called before every change in `<UDID>/`. The first call sets the copy up (once; concurrent
+   * Called before every change in `<UDID>/`. The first call sets the version up (once; concurrent
    * callers wait for the same work). When `loses` is true, what is at `local` now (a file, or a
    * whole folder) is about to be replaced or removed and is preserved first; a new folder loses
    * nothing. Throws a plain-words error when it cannot keep the backup safe.
@@ -87,35 +95,40 @@ export class Preserver {
   }
 
   private async start(): Promise<void> {
-    const currentComplete = await isComplete(this.dir);
-    const earlier = await isComplete(this.dest);
-    if (!currentComplete) {
-      // An interrupted run left `<UDID>/` half-done: an earlier copy is the last complete backup
-      // and stays as it is (completed first if that run died while filling it) until this run completes.
-      if (earlier) await completeKeptCopy(this.dest, this.fs);
-      this.state = earlier ? 'kept' : 'none';
+    await adoptOldKeptCopy(this.root, this.udid, this.fs);
+    const settled = await settleVersions(this.root, this.udid, this.fs);
+    if (!(await isComplete(this.dir))) {
+      // An interrupted run left `<UDID>/` half-done: the newest complete version is the last
+      // complete backup and stays as it is until this run completes.
+      this.state = settled.complete > 0 ? 'kept' : 'none';
       return;
     }
-    // A copy beside a complete backup: the run that completed it died before releasing the copy,
-    // perhaps before its flush. Make that backup durable before the copy goes.
-    if (earlier) await this.fs.syncFileSystem?.(this.root);
+    // A version completed beside a complete backup: the run that completed that backup died
+    // before its end. Make that backup durable before anything else happens.
+    if (settled.completedNow) await this.fs.syncFileSystem?.(this.root);
+    this.id = await currentVersionId(this.root, this.udid, new Set(settled.ids), this.fs);
+    this.dest = versionDir(this.root, this.udid, this.id);
+    await this.makeVersionFolder();
+    this.state = 'preserving';
+  }
+
+  /** The version's folder with the marker and the top-level files, flushed, under its name. */
+  private async makeVersionFolder(): Promise<void> {
     const partial = `${this.dest}.partial`;
     await this.fs.rm(partial, { recursive: true, force: true });
-    await this.fs.rm(this.dest, { recursive: true, force: true });
     await this.fs.mkdir(partial, { recursive: true, mode: 0o755 });
-    await writeMarker(this.fs, partial);
+    await writeRunMarker(this.fs, partial);
     for (const name of TOP_FILES) {
       this.handled.set(join(this.dir, name), Promise.resolve());
       await this.linker.linkOrCopy(join(this.dir, name), join(partial, name));
     }
-    // The copy must be on disk before the device starts replacing the originals.
+    // The version must be on disk before the device starts replacing the originals.
     await this.fs.sync(partial, true);
     await this.fs.rename(partial, this.dest);
-    await this.fs.sync(join(this.root, PREVIOUS_DIR), true);
-    this.state = 'preserving';
+    await this.fs.sync(versionsDir(this.root, this.udid), true);
   }
 
-  /** Links what is at `local` (a file or a whole folder) into the copy, then flushes the links. */
+  /** Links what is at `local` (a file or a whole folder) into the version, then flushes the links. */
   private preserve(local: string): Promise<void> {
     if (!this.covers(local)) return Promise.resolve();
     const rel = local.slice(this.dir.length + 1);
@@ -144,27 +157,46 @@ export class Preserver {
   }
 
   /**
-   * The new backup is complete and flushed: the preserved copy is no longer needed. A leftover
-   * from an earlier interrupted run is released too.
+   * The new backup is complete and flushed: the version of the backup it replaced is completed
+   * (the files this run added left out) and counts from now on. Where files had to be copied,
+   * history is off and the copy goes.
    */
-  async release(): Promise<void> {
+  async finish(): Promise<VersionOutcome> {
     if (this.started) await this.started.catch(() => undefined);
     this.fs.event?.('released');
-    await this.fs.rm(this.dest, { recursive: true, force: true });
-    await this.fs.rm(`${this.dest}.partial`, { recursive: true, force: true });
+    if (this.state !== 'preserving' || this.id === undefined) {
+      this.state = 'released';
+      return {};
+    }
+    if (this.linker.copied) {
+      await this.fs.rm(this.dest, { recursive: true, force: true });
+      this.state = 'released';
+      return { historyOff: true };
+    }
+    await this.complete();
     this.state = 'released';
+    return { made: this.id };
   }
 
   /**
-   * The run ends without completing: the copy this run was filling becomes a complete backup
+   * The run ends without completing: the version this run was filling becomes a complete backup
    * folder of its own, so that it is the last complete backup for every reader.
    */
   async abandon(): Promise<void> {
     if (!this.started) return;
     await this.started.catch(() => undefined);
     if (this.state !== 'preserving') return;
-    await completeKeptCopy(this.dest, this.fs);
+    await this.complete();
     this.state = 'kept';
+  }
+
+  private async complete(): Promise<void> {
+    const handled = new Set(this.handled.keys());
+    await completeVersion(this.dest, this.dir, (from, to) => this.linker.linkOrCopy(from, to), {
+      fs: this.fs,
+      handled,
+      ...(this.id === undefined ? {} : { scanTo: { root: this.root, udid: this.udid, id: this.id } }),
+    });
   }
 
   /** True when `path` (a local path) is inside the device's folder. */
@@ -173,69 +205,58 @@ export class Preserver {
   }
 }
 
-/** Whether the preserved copy at `dir` is still being filled, and by which process. */
-export function keptCopyRun(dir: string): { pid: number; running: boolean } | undefined {
-  let pid: number;
-  try {
-    pid = Number((JSON.parse(readFileSync(join(dir, RUN_MARKER), 'utf8')) as { pid?: unknown }).pid);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    pid = NaN; // unreadable: treated as a run that died
+/**
+ * Completes every version of a device whose filling run has ended (see version-fill.ts).
+ * Resolves the ids of the versions there, how many are complete, and whether one was completed now.
+ */
+export async function settleVersions(
+  root: string,
+  udid: string,
+  fs: FsLayer = nodeFs,
+): Promise<{ ids: string[]; complete: number; completedNow: boolean; busy: string[] }> {
+  const ids = await versionFolderIds(root, udid);
+  let completedNow = false;
+  const busy: string[] = [];
+  for (const id of ids) {
+    const dir = versionDir(root, udid, id);
+    const run = fillingRun(dir);
+    if (run === undefined) continue;
+    if (run.running) {
+      busy.push(id);
+      continue;
+    }
+    // Copies are allowed here: a version being filled on a disk without hard links exists
+    // only because the user agreed to copies when that run started.
+    const linker = new Linker(fs, root, true);
+    await completeVersion(dir, join(root, udid), (from, to) => linker.linkOrCopy(from, to), {
+      fs,
+      scanTo: { root, udid, id },
+    });
+    completedNow = true;
   }
-  return { pid, running: Number.isInteger(pid) && pid > 0 && processRuns(pid) };
+  return { ids, complete: ids.length - busy.length, completedNow, busy };
 }
 
 /**
- * Makes a kept copy whole when the run that filled it has ended (see completeKeptCopy). Resolves
- * true when a running backup still fills it: it cannot be opened, deleted or archived until then.
+ * Makes a version whole when the run that filled it has ended. Resolves true when a running
+ * backup still fills it: it cannot be opened, deleted or archived until then.
  */
 export async function settleKeptCopy(dir: string): Promise<boolean> {
-  const run = keptCopyRun(dir);
+  const run = fillingRun(dir);
   if (run?.running === true) return true;
-  if (run !== undefined) await completeKeptCopy(dir);
+  if (run === undefined) return false;
+  // `<root>/.ibackup/versions/<UDID>/<id>` is a version of `<root>/<UDID>`.
+  const udid = basename(parentDir(dir));
+  const root = join(dir, '..', '..', '..', '..');
+  await settleVersions(root, udid);
   return false;
-}
-
-/**
- * Completes a copy that a run was filling when it stopped: every file of `<UDID>/` the run did
- * not replace or remove is hard-linked in (unchanged since the last complete backup), the links
- * are flushed, and the marker goes. Nothing when the copy is already complete; safe to repeat.
- */
-export async function completeKeptCopy(dest: string, fs: FsLayer = nodeFs): Promise<void> {
-  // `<root>/.ibackup/previous/<UDID>` keeps `<root>/<UDID>`.
-  const root = join(dest, '..', '..', '..');
-  const udid = basename(dest);
-  if ((await lstatMaybe(fs, join(dest, RUN_MARKER))) === undefined) return;
-  // Copies are allowed here: a copy being filled on a disk without hard links exists only
-  // because the user agreed to copies when that run started.
-  const linker = new Linker(fs, root, true);
-  const dirs = new Set<string>([dest]);
-  const walk = async (from: string, to: string, top: boolean): Promise<void> => {
-    const names = await fs.readdir(from).catch(() => [] as string[]);
-    const files: string[] = [];
-    for (const name of names) {
-      if ((top && (name === SNAPSHOT_DIR || name === RUN_MARKER)) || name.includes('.tmp-')) continue;
-      const st = await lstatMaybe(fs, join(from, name));
-      if (st?.isDirectory()) {
-        await fs.mkdir(join(to, name), { recursive: true, mode: 0o755 });
-        dirs.add(join(to, name));
-        await walk(join(from, name), join(to, name), false);
-      } else if (st?.isFile()) files.push(name);
-    }
-    await parallel(files, 16, async (name) => {
-      if ((await lstatMaybe(fs, join(to, name))) !== undefined) return; // preserved before its change
-      await linker.linkOrCopy(join(from, name), join(to, name));
-    });
-  };
-  await walk(join(root, udid), dest, true);
-  await parallel([...dirs], 32, (d) => fs.sync(d, true));
-  await fs.rm(join(dest, RUN_MARKER), { force: true });
-  await fs.sync(dest, true);
 }
 
 /** Hard links (or, with consent, copies) files into a preserved copy; flushes folders in groups. */
 class Linker {
   private readonly links: LinkOrCopy;
+  /** Whether any file had to be copied (no hard links on this disk). */
+  copied = false;
   /** Folders of the copy made (or being made) in this run, with their entries flushed. */
   private readonly made = new Map<string, Promise<void>>();
   /** Folder flushes not started yet: every link made before one starts is covered by it. */
@@ -252,7 +273,10 @@ class Linker {
       noLinks: (code, err) => {
         if (!allowCopy) throw noHardLinks(root, code, err);
       },
-      copy: (from, to) => this.copyWhole(from, to),
+      copy: (from, to) => {
+        this.copied = true;
+        return this.copyWhole(from, to);
+      },
     });
   }
 
@@ -298,15 +322,6 @@ class Linker {
     await this.fs.copyFile(from, tmp);
     await this.fs.sync(tmp, false);
     await this.fs.rename(tmp, to);
-  }
-}
-
-async function writeMarker(fs: FsLayer, dir: string): Promise<void> {
-  const fh = await fs.open(join(dir, RUN_MARKER), constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o644);
-  try {
-    await fh.writeFile(`${JSON.stringify({ pid: process.pid })}\n`);
-  } finally {
-    await fh.close();
   }
 }
 

@@ -1,15 +1,20 @@
 /**
  * One backup run's hold on a device's folder `<root>/<UDID>/`: the store that serves the device's
- * file requests, the copy kept of the last complete backup (Preserver) and the folder's size
+ * file requests, the version kept of the last complete backup (Preserver) and the folder's size
  * (SizeLedger), wired so that before every change the saved size is dropped and what the change
  * would lose is kept. A run ends one of two ways: `commit` (the new backup is flushed, checked, and
- * only then counts: the kept copy goes and the size is saved) or `abandon` (the kept copy becomes
- * the last complete backup on its own). A run that dies in between leaves the kept copy for the
- * next reader to complete.
+ * only then counts: the kept version is completed into the history, the new backup's id recorded,
+ * the size saved, and the versions the retention policy no longer keeps removed) or `abandon` (the
+ * kept version becomes the last complete backup on its own). A run that dies in between leaves
+ * the kept version for the next reader to complete.
  */
 import { SNAPSHOT_DIR } from './folder.js';
 import type { FsLayer } from './fs-layer.js';
+import { lstat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Preserver } from './preserve.js';
+import { pruneVersions } from './prune.js';
+import { freeVersionId, versionFolderIds, versionIdAt, writeCurrentRecord } from './versions.js';
 import { leftoverSnapshotBlobs } from './reused-blobs.js';
 import { createBackupRoot } from './roots.js';
 import { SizeLedger } from './size-ledger.js';
@@ -23,6 +28,22 @@ export interface BackupRunOptions {
   fs?: FsLayer;
   /** Copy the last complete backup when the disk cannot make hard links (the user agreed). */
   allowCopy?: boolean;
+  /** The clock that names versions and ages them for the retention policy. */
+  now?: () => Date;
+}
+
+/** What a completed run leaves. */
+export interface CommitResult {
+  /** Bytes of the device's folder. */
+  sizeBytes: number;
+  /** The new backup's version id. */
+  id: string;
+  /** The version made of the backup this run replaced. */
+  versionMade?: string;
+  /** The disk cannot make hard links: no history is kept (backups work as before). */
+  historyOff?: boolean;
+  /** Versions the retention policy removed. */
+  pruned: string[];
 }
 
 export class BackupRun {
@@ -36,6 +57,7 @@ export class BackupRun {
     readonly store: BackupStore,
     private readonly preserver: Preserver,
     private readonly sizes: SizeLedger,
+    private readonly now: () => Date,
   ) {}
 
   /** Takes hold of `<root>/<udid>/` for a run; nothing on disk changes yet. */
@@ -53,7 +75,7 @@ export class BackupRun {
         await preserver.beforeChange(local, loses);
       },
     });
-    return new BackupRun(root, udid, store, preserver, sizes);
+    return new BackupRun(root, udid, store, preserver, sizes, opts.now ?? (() => new Date()));
   }
 
   get deviceDir(): string {
@@ -125,10 +147,11 @@ export class BackupRun {
   /**
    * The device said the backup finished: everything written is flushed and the record of
    * unreadable files saved, then `checks` run (reused blobs, --verify). When they throw, the
-   * folder is marked unfinished, so the kept copy stays the last complete backup. Otherwise the
-   * new backup counts: the kept copy is released and the folder's size saved and returned.
+   * folder is marked unfinished, so the kept version stays the last complete backup. Otherwise the
+   * new backup counts: the version of the backup it replaced is completed, the new one's id
+   * recorded, its size saved, and the retention policy applied.
    */
-  async commit(checks: () => Promise<void> = async () => undefined): Promise<number> {
+  async commit(checks: () => Promise<void> = async () => undefined, full = false): Promise<CommitResult> {
     await this.store.flush();
     // Before the checks: verify must know which files the iPhone itself could not read.
     await this.unreadable?.finish();
@@ -139,8 +162,28 @@ export class BackupRun {
       throw err;
     }
     this.store.fs.event?.('complete');
-    await this.preserver.release();
-    return this.sizes.finish();
+    const outcome = await this.preserver.finish();
+    const id = await this.recordCurrent(full);
+    const sizeBytes = await this.sizes.finish();
+    const pruned =
+      outcome.historyOff === true ? [] : await pruneVersions(this.root, this.udid, this.now(), this.store.fs);
+    return {
+      sizeBytes,
+      id,
+      ...(outcome.made === undefined ? {} : { versionMade: outcome.made }),
+      ...(outcome.historyOff === true ? { historyOff: true } : {}),
+      pruned,
+    };
+  }
+
+  /** Names the new backup: the UTC time it completed, clear of every version's id. */
+  private async recordCurrent(full: boolean): Promise<string> {
+    const completed = this.now();
+    const id = freeVersionId(versionIdAt(completed), new Set(await versionFolderIds(this.root, this.udid)));
+    const status = await lstat(join(this.deviceDir, 'Status.plist'));
+    const rec = { id, completed: completed.toISOString(), full, statusIno: status.ino };
+    await writeCurrentRecord(this.root, this.udid, rec, this.store.fs);
+    return id;
   }
 
   /** The run ends without completing: the copy it was filling becomes the last complete backup. */

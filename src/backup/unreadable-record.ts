@@ -4,11 +4,11 @@
  * the phone sent, as libimobiledevice and pymobiledevice3 keep them, so `verify` must not mistake
  * them for damage on this computer. The run that completes records them in
  * `<root>/.ibackup/unreadable/<UDID>/<Status.plist UUID>.json`: the UUID names the run, so the
- * copy kept of an earlier backup (`.ibackup/previous/<UDID>`) and an archive of it find theirs.
+ * version of an earlier backup (`.ibackup/versions/<UDID>/<id>`) and an archive of it find theirs.
  */
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { PREVIOUS_DIR } from './preserve.js';
+import { VERSIONS_DIR, versionFolderIds, versionDir } from './versions.js';
 import { readStatusPlist } from './status.js';
 
 const RECORD_DIR = join('.ibackup', 'unreadable');
@@ -28,12 +28,13 @@ function deviceRecords(root: string, udid: string): string {
   return join(root, RECORD_DIR, udid);
 }
 
-/** The backup root and UDID of a backup folder: `<root>/<UDID>[-date]` or `<root>/.ibackup/previous/<UDID>`. */
+/** The backup root and UDID of a backup folder: `<root>/<UDID>[-date]` or `<root>/.ibackup/versions/<UDID>/<id>`. */
 function rootAndUdid(backupDir: string): { root: string; udid: string } {
   const parent = dirname(backupDir);
-  const kept = parent.endsWith(PREVIOUS_DIR);
+  if (dirname(parent).endsWith(VERSIONS_DIR))
+    return { root: dirname(dirname(dirname(parent))), udid: basename(parent) };
   const udid = FOLDER_NAME.exec(basename(backupDir))?.[1] ?? basename(backupDir);
-  return { root: kept ? dirname(dirname(parent)) : parent, udid };
+  return { root: parent, udid };
 }
 
 async function statusUuid(backupDir: string): Promise<string | undefined> {
@@ -98,7 +99,7 @@ export async function saveUnreadableRecord(
   await pruneRecords(root, udid);
 }
 
-/** Removes the records whose run no backup of the device (current, kept copy, archive) holds now. */
+/** Removes the records whose run no backup of the device (current, version, archive) holds now. */
 export async function pruneUnreadableRecords(root: string, udid: string): Promise<void> {
   await pruneRecords(root, udid);
 }
@@ -107,7 +108,7 @@ async function pruneRecords(root: string, udid: string): Promise<void> {
   const dir = deviceRecords(root, udid);
   const names = await readdir(dir).catch(() => [] as string[]);
   if (names.length === 0) return;
-  const folders = [join(root, udid), join(root, PREVIOUS_DIR, udid)];
+  const folders = [join(root, udid), ...(await versionFolderIds(root, udid)).map((id) => versionDir(root, udid, id))];
   for (const n of await readdir(root).catch(() => [] as string[]))
     if (n.startsWith(`${udid}-`) && FOLDER_NAME.exec(n)?.[1] === udid) folders.push(join(root, n));
   const live = new Set(

@@ -12,6 +12,7 @@ import { findOne, listFiles, type FileListing, type FilesWarning } from '../app/
 import { KeyCache } from '../app/password.js';
 import { formatBytes } from '../app/format-bytes.js';
 import { resolveBackupArg } from '../app/open-backup.js';
+import { AT_OPTION } from './backup-choice.js';
 import { backupRootsOf, globalsOf, type GlobalOptions } from './globals.js';
 import { EXIT_FAILED, printJson } from './output.js';
 import { addPasswordOption, passwordSource } from './passwords.js';
@@ -23,6 +24,7 @@ interface FilesFlags {
   saveKey?: boolean;
   out?: string;
   windowsNames?: boolean;
+  at?: string;
 }
 
 const TYPE_CHAR = { file: '-', directory: 'd', symlink: 'l', unknown: '?' } as const;
@@ -72,7 +74,8 @@ function common(cmd: Command): Command {
     .option(
       '--save-key',
       "keep the key derived from the password (in ibackup's own folder) so later commands need no password",
-    );
+    )
+    .option(...AT_OPTION);
 }
 
 async function withView<T>(
@@ -81,7 +84,7 @@ async function withView<T>(
   flags: FilesFlags,
   use: (view: BackupView) => Promise<T>,
 ): Promise<T> {
-  const dir = await resolveBackupArg(backup, backupRootsOf(g));
+  const dir = await resolveBackupArg(backup, backupRootsOf(g), flags.at);
   const view = await openBackupView(dir, {
     password: passwordSource(flags),
     keyCache: new KeyCache(),

@@ -1,12 +1,14 @@
 /**
- * `ibackup delete BACKUP [--yes]` and `ibackup archive BACKUP`: remove a backup (after asking on a
- * terminal), or keep a `<UDID>-YYYYMMDD-HHMMSS` copy of it that later backups leave alone, like
- * Finder's Archive.
+ * `ibackup delete BACKUP [--at V] [--yes]` and `ibackup archive BACKUP [--at V]`: remove a phone's
+ * backup with its history, or one version of it (after asking on a terminal), or keep a
+ * `<UDID>-YYYYMMDD-HHMMSS` copy of it (or of a version) that later backups leave alone and Finder
+ * lists, like Finder's Archive.
  */
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { archiveBackup, deleteBackup, describeManagedBackup, type ManagedBackup } from '../app/manage.js';
 import { resolveBackupArg } from '../app/open-backup.js';
+import { AT_OPTION } from './backup-choice.js';
 import { IbackupError } from '../errors.js';
 import { formatBytes } from '../app/format-bytes.js';
 import { backupRootsOf, canPrompt, globalsOf } from './globals.js';
@@ -18,17 +20,29 @@ function when(iso: string | null): string {
     : new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
-const KIND_NOTE = { current: '', archive: 'archived ', previous: 'kept previous ' } as const;
+const KIND_NOTE = { current: '', archive: 'archived ', version: 'earlier version of the ' } as const;
 
-/** "Delete the backup of <name> from <date> (<size>) at <path>? [y/N]" on stderr; true on y/yes. */
-async function confirmDelete(b: ManagedBackup): Promise<boolean> {
+/** What a delete removes, in words: the backup, and with a phone's backup its earlier versions. */
+function deleteQuestion(b: ManagedBackup, onlyThisVersion: boolean): string {
+  const who = `${b.deviceName ?? b.udid} from ${when(b.date)}`;
+  const earlier = b.history?.earlierVersions ?? 0;
+  if (b.kind === 'current' && !onlyThisVersion && earlier > 0) {
+    const n = `${earlier} earlier version${earlier === 1 ? '' : 's'}`;
+    return `Delete the backup of ${who} and its ${n} (${formatBytes(b.history?.bytes ?? b.sizeBytes)} in all) at ${b.path}? [y/N] `;
+  }
+  const what = onlyThisVersion ? 'this version of the backup' : `${KIND_NOTE[b.kind]}backup`;
+  return `Delete the ${what} of ${who} (${formatBytes(b.sizeBytes)}) at ${b.path}? [y/N] `;
+}
+
+/** Asks the delete question on stderr; true on y/yes. */
+async function confirmDelete(b: ManagedBackup, onlyThisVersion: boolean): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   // Ctrl-C or the end of input is a "no".
   const ac = new AbortController();
   rl.once('SIGINT', () => ac.abort());
   rl.once('close', () => ac.abort());
   try {
-    const question = `Delete the ${KIND_NOTE[b.kind]}backup of ${b.deviceName ?? b.udid} from ${when(b.date)} (${formatBytes(b.sizeBytes)}) at ${b.path}? [y/N] `;
+    const question = deleteQuestion(b, onlyThisVersion);
     const answer = (await rl.question(question, { signal: ac.signal })).trim().toLowerCase();
     return answer === 'y' || answer === 'yes';
   } catch (err) {
@@ -45,12 +59,16 @@ async function confirmDelete(b: ManagedBackup): Promise<boolean> {
 export function registerManage(program: Command): void {
   program
     .command('delete <backup>')
-    .description('remove a backup from the backup folder (asks first on a terminal; --yes to skip the question)')
+    .description(
+      "remove a phone's backup and its history, an archive, or with --at one version (asks first on a terminal; --yes to skip the question)",
+    )
     .option('-y, --yes', 'delete without asking')
-    .action(async (backup: string, opts: { yes?: boolean }, command: Command) => {
+    .option(...AT_OPTION)
+    .action(async (backup: string, opts: { yes?: boolean; at?: string }, command: Command) => {
       const g = globalsOf(command);
       const roots = backupRootsOf(g);
-      const dir = await resolveBackupArg(backup, roots);
+      const dir = await resolveBackupArg(backup, roots, opts.at);
+      const onlyThisVersion = opts.at !== undefined;
       if (opts.yes !== true) {
         if (!canPrompt(g)) {
           throw new IbackupError('USAGE', {
@@ -59,12 +77,12 @@ export function registerManage(program: Command): void {
             details: { path: dir },
           });
         }
-        if (!(await confirmDelete(await describeManagedBackup(dir, roots)))) {
+        if (!(await confirmDelete(await describeManagedBackup(dir, roots), onlyThisVersion))) {
           process.stderr.write('Nothing was deleted.\n');
           return;
         }
       }
-      const result = await deleteBackup(dir, roots);
+      const result = await deleteBackup(dir, roots, { onlyThisVersion });
       if (g.json) printJson(result);
       else process.stdout.write(`Deleted the backup ${result.deleted}\n`);
     });
@@ -72,12 +90,13 @@ export function registerManage(program: Command): void {
   program
     .command('archive <backup>')
     .description(
-      'keep a copy of a backup named <UDID>-YYYYMMDD-HHMMSS that later backups do not overwrite (hard links: no extra space)',
+      'keep a copy of a backup (or with --at, of a version) named <UDID>-YYYYMMDD-HHMMSS that later backups do not overwrite and Finder lists (hard links: no extra space)',
     )
-    .action(async (backup: string, _opts: unknown, command: Command) => {
+    .option(...AT_OPTION)
+    .action(async (backup: string, opts: { at?: string }, command: Command) => {
       const g = globalsOf(command);
       const roots = backupRootsOf(g);
-      const dir = await resolveBackupArg(backup, roots);
+      const dir = await resolveBackupArg(backup, roots, opts.at);
       const result = await archiveBackup(dir, roots);
       if (g.json) printJson(result);
       else process.stdout.write(`Archived ${dir}\n      as ${result.archive} (${formatBytes(result.sizeBytes)})\n`);

@@ -2,6 +2,8 @@
 import type { Command } from 'commander';
 import { KeyCache } from '../app/password.js';
 import { resolveBackupArg } from '../app/open-backup.js';
+import { versionPasswordNote, withVersionPassword } from '../app/history.js';
+import { AT_OPTION } from './backup-choice.js';
 import { checkBackupPassword } from '../app/password.js';
 import { backupRootsOf, globalsOf } from './globals.js';
 import { printJson } from './output.js';
@@ -10,6 +12,7 @@ import { addPasswordOption, passwordSource } from './passwords.js';
 interface CheckFlags {
   passwordStdin?: boolean;
   saveKey?: boolean;
+  at?: string;
 }
 
 export function registerPassword(program: Command): void {
@@ -20,20 +23,25 @@ export function registerPassword(program: Command): void {
     .option(
       '--save-key',
       "when it does, keep the derived key (in ibackup's own folder) so later commands need no password",
-    );
+    )
+    .option(...AT_OPTION);
   addPasswordOption(check).action(async (backup: string, flags: CheckFlags, cmd: Command) => {
     const g = globalsOf(cmd);
-    const dir = await resolveBackupArg(backup, backupRootsOf(g));
+    const dir = await resolveBackupArg(backup, backupRootsOf(g), flags.at);
     // A wrong password throws WRONG_PASSWORD (exit 1) with the way out.
-    const r = await checkBackupPassword(dir, {
-      password: passwordSource(flags),
-      keyCache: new KeyCache(),
-      saveKey: flags.saveKey === true,
-    });
+    const r = await withVersionPassword(dir, () =>
+      checkBackupPassword(dir, {
+        password: passwordSource(flags),
+        keyCache: new KeyCache(),
+        saveKey: flags.saveKey === true,
+      }),
+    );
+    const note = await versionPasswordNote(dir);
     if (g.json) {
-      printJson({ path: dir, ...r });
+      printJson({ path: dir, ...r, ...(note === undefined ? {} : { earlierPassword: true, note }) });
       return;
     }
+    if (note !== undefined) process.stdout.write(`${note}\n`);
     if (!r.encrypted) {
       process.stdout.write('This backup is not encrypted: it has no password.\n');
       return;

@@ -21,6 +21,7 @@ import { registerPhotos } from './photos.js';
 import { registerUi } from './ui.js';
 import { registerAuto } from './auto.js';
 import { registerWatch } from './watch.js';
+import { registerHistory } from './history.js';
 
 export function buildProgram(): Command {
   const program = new Command('ibackup')
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
   registerRestore(program);
   registerList(program);
   registerManage(program);
+  registerHistory(program);
   registerVerify(program);
   registerFiles(program);
   registerPassword(program);

@@ -5,7 +5,8 @@
 import type { Command } from 'commander';
 import { restoreDevice, type RestoreResult } from '../app/restore.js';
 import { formatBytes } from '../app/format-bytes.js';
-import { backupDirOf } from './backup-choice.js';
+import { AT_OPTION, backupDirOf } from './backup-choice.js';
+import { withVersionPassword } from '../app/history.js';
 import { printJson } from './output.js';
 import { addPasswordOption, passwordSource } from './passwords.js';
 import { withDevice } from './with-device.js';
@@ -18,6 +19,7 @@ interface RestoreFlags {
   reboot?: boolean;
   skipApps?: boolean;
   passwordStdin?: boolean;
+  at?: string;
 }
 
 export function restoreText(r: RestoreResult): string {
@@ -43,24 +45,27 @@ export function registerRestore(program: Command): void {
       .option('--settings', "restore settings too (default: keep the iPhone's)")
       .option('--remove', 'remove files on the iPhone that the backup does not have')
       .option('--no-reboot', 'do not restart the iPhone afterwards')
-      .option('--skip-apps', 'do not ask the iPhone to reinstall the apps the backup lists'),
+      .option('--skip-apps', 'do not ask the iPhone to reinstall the apps the backup lists')
+      .option(...AT_OPTION),
   ).action(async (opts: RestoreFlags, cmd: Command) => {
     await withDevice(cmd, async ({ g, signal, device, progress }) => {
-      const backupDir = await backupDirOf(g, opts.from ?? device.udid, signal);
+      const backupDir = await backupDirOf(g, opts.from ?? device.udid, signal, opts.at);
       if (!g.json && !g.quiet) process.stderr.write(`Checking ${backupDir} before restoring…\n`);
-      const result = await restoreDevice(device, {
-        backupDir,
-        password: passwordSource(opts),
-        ...(opts.system ? { system: true } : {}),
-        ...(opts.settings ? { settings: true } : {}),
-        ...(opts.remove ? { remove: true } : {}),
-        ...(opts.reboot === false ? { noReboot: true } : {}),
-        ...(opts.skipApps ? { skipApps: true } : {}),
-        signal,
-        onWarning: (m) => progress.note(`Warning: ${m}`),
-        onChecked: (files) => progress.note(`The backup verifies (${files} files). Restoring to ${device.udid}…`),
-        onProgress: (p) => progress.update(p),
-      });
+      const result = await withVersionPassword(backupDir, () =>
+        restoreDevice(device, {
+          backupDir,
+          password: passwordSource(opts),
+          ...(opts.system ? { system: true } : {}),
+          ...(opts.settings ? { settings: true } : {}),
+          ...(opts.remove ? { remove: true } : {}),
+          ...(opts.reboot === false ? { noReboot: true } : {}),
+          ...(opts.skipApps ? { skipApps: true } : {}),
+          signal,
+          onWarning: (m) => progress.note(`Warning: ${m}`),
+          onChecked: (files) => progress.note(`The backup verifies (${files} files). Restoring to ${device.udid}…`),
+          onProgress: (p) => progress.update(p),
+        }),
+      );
       progress.stop();
       if (g.json) printJson(result);
       else process.stdout.write(`${restoreText(result)}\n`);

@@ -4,7 +4,8 @@ import pc from 'picocolors';
 import { KeyCache } from '../app/password.js';
 import { formatBytes } from '../app/format-bytes.js';
 import { verifyBackupAt, type VerifyProblem, type VerifyReport } from '../app/verify.js';
-import { backupDirOf } from './backup-choice.js';
+import { AT_OPTION, backupDirOf } from './backup-choice.js';
+import { versionPasswordNote, withVersionPassword } from '../app/history.js';
 import { EXIT_FAILED, printJson } from './output.js';
 import { addPasswordOption, passwordSource } from './passwords.js';
 import { withWork } from './with-device.js';
@@ -13,6 +14,7 @@ interface VerifyFlags {
   passwordStdin?: boolean;
   saveKey?: boolean;
   decrypt?: boolean;
+  at?: string;
 }
 
 const SHOWN_PER_CODE = 10;
@@ -103,26 +105,31 @@ export function registerVerify(program: Command): void {
       '--save-key',
       "keep the key derived from the password (in ibackup's own folder) so later commands need no password",
     )
-    .option('--no-decrypt', 'do not decrypt every file of an encrypted backup (faster; the password is still checked)');
+    .option('--no-decrypt', 'do not decrypt every file of an encrypted backup (faster; the password is still checked)')
+    .option(...AT_OPTION);
   addPasswordOption(cmd).action(async (backup: string | undefined, opts: VerifyFlags, command: Command) => {
     await withWork(command, async ({ g, signal, progress }) => {
-      const dir = await backupDirOf(g, backup, signal);
+      const dir = await backupDirOf(g, backup, signal, opts.at);
       if (!g.json && !g.quiet) process.stderr.write(`Verifying ${dir}\n`);
-      const report = await verifyBackupAt(dir, {
-        password: passwordSource(opts),
-        keyCache: new KeyCache(),
-        saveKey: opts.saveKey === true,
-        decrypt: opts.decrypt !== false,
-        signal,
-        onProgress: (p) =>
-          progress.update({
-            phase: 'verifying',
-            percent: p.filesTotal === 0 ? 100 : Math.floor((p.filesDone * 100) / p.filesTotal),
-            bytesDone: p.bytesDone,
-            filesDone: p.filesDone,
-            filesTotal: p.filesTotal,
-          }),
-      });
+      const note = await versionPasswordNote(dir);
+      if (note !== undefined && !g.json && !g.quiet) process.stderr.write(`${note}\n`);
+      const report = await withVersionPassword(dir, () =>
+        verifyBackupAt(dir, {
+          password: passwordSource(opts),
+          keyCache: new KeyCache(),
+          saveKey: opts.saveKey === true,
+          decrypt: opts.decrypt !== false,
+          signal,
+          onProgress: (p) =>
+            progress.update({
+              phase: 'verifying',
+              percent: p.filesTotal === 0 ? 100 : Math.floor((p.filesDone * 100) / p.filesTotal),
+              bytesDone: p.bytesDone,
+              filesDone: p.filesDone,
+              filesTotal: p.filesTotal,
+            }),
+        }),
+      );
       progress.stop();
       if (g.json) printJson(report);
       else process.stdout.write(`${verifyText(report)}\n`);

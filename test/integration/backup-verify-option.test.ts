@@ -74,10 +74,11 @@ describe('backup --verify', () => {
       const list = (await listAllBackups([b.backupDir])).backups.filter(
         (x) => x.udid.toLowerCase() === udid.toLowerCase(),
       );
-      const current = list.find((x) => x.kind === 'current');
-      const last = list.find((x) => x.lastComplete);
-      assert.equal(current?.complete, false, 'the refused run is not listed as complete');
-      assert.equal(last?.kind, 'previous', 'the kept copy is the last complete backup');
+      assert.equal(list.length, 1, 'one row for the phone');
+      const row = list[0];
+      assert.equal(row?.kind, 'version', 'the kept version is the last complete backup');
+      assert.equal(row?.lastComplete, true);
+      assert.equal(row?.unfinished, join(b.backupDir, udid), 'the refused run is not listed as complete');
     } finally {
       await b.dispose();
     }

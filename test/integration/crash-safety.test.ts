@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { seededRandom } from '../support/random.js';
 import { backupDevice } from '../../src/app/backup.js';
 import { isIbackupError } from '../../src/errors.js';
-import { previousDir } from '../../src/backup/preserve.js';
 import { folderSize } from '../../src/backup/folder-size.js';
 import { json, startBench, type Bench } from '../support/bench.js';
 import {
@@ -23,6 +22,7 @@ import {
   disconnectInPhase,
   lastComplete,
   measurePhases,
+  newestVersionDir,
   pairedHost,
   virtualDevice,
 } from '../support/crash-safety.js';
@@ -92,7 +92,7 @@ describe('crash safety', () => {
       assert.ok(rt);
       const probe = async (phase: string): Promise<void> => {
         if (phase !== 'moving') return;
-        const kept = await lstat(join(previousDir(w.root, w.udid), 'Manifest.db'));
+        const kept = await lstat(join(newestVersionDir(w.root, w.udid) ?? '', 'Manifest.db'));
         const cur = await lstat(join(w.root, w.udid, 'Manifest.db'));
         seen.push({ nlink: kept.nlink, same: kept.ino === cur.ino });
       };
@@ -138,15 +138,16 @@ describe('crash safety', () => {
         undo();
       }
       const last = await assertRecoverable(w.root, w.udid, 'cut in the moves');
-      assert.equal(last.kind, 'previous');
+      assert.equal(last.kind, 'version');
       assert.notEqual(last.date, before?.date);
       const listed = json<{ backups: Array<{ kind: string; complete: boolean; lastComplete: boolean }> }>(
         (await w.b.cli(['--json', 'list'])).stdout,
       );
-      assert.deepEqual(listed.backups.map((x) => [x.kind, x.complete, x.lastComplete]).sort(), [
-        ['current', false, false],
-        ['previous', true, true],
-      ]);
+      assert.deepEqual(
+        listed.backups.map((x) => [x.kind, x.complete, x.lastComplete]),
+        [['version', true, true]],
+        'one row for the phone: its last complete backup',
+      );
       const info = json<{ lastBackup: string | null; lastBackupPath?: string }>(
         (await w.b.cli(['--json', 'info'])).stdout,
       );
@@ -250,12 +251,12 @@ describe('crash safety', () => {
       };
       await backupDevice(w.host, { root: w.root, fs: fs2, allowCopy: true });
       assert.ok(
-        copies.some((p) => p.includes(join('.ibackup', 'previous'))),
-        'copied into the preserved copy',
+        copies.some((p) => p.includes(join('.ibackup', 'versions'))),
+        'copied into the kept version',
       );
       assertReleased(w.root, w.udid);
       await assertRecoverable(w.root, w.udid, 'copied');
-      assert.equal(existsSync(join(w.root, '.ibackup', 'previous', `${w.udid}.partial`)), false);
+      assert.equal(newestVersionDir(w.root, w.udid), undefined, 'no hard links: no history is kept');
     } finally {
       await w.b.dispose();
     }

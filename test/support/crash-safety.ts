@@ -4,14 +4,15 @@
  * disconnect after N bytes the device sends, and an fs layer that records writes and flushes.
  */
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { listAllBackups, type ListedBackup } from '../../src/app/list.js';
 import { pairDevice } from '../../src/app/pair.js';
 import { selectDevice } from '../../src/app/select-device.js';
 import { nodeFs, type FsLayer } from '../../src/backup/fs-layer.js';
 import { openBackup } from '../../src/backup/open.js';
-import { previousDir } from '../../src/backup/preserve.js';
+import { fillingRun } from '../../src/backup/version-fill.js';
+import { versionDir, versionsDir } from '../../src/backup/versions.js';
 import { verifyBackup } from '../../src/backup/verify.js';
 import type { VirtualDevice } from '../../src/emulator/device.js';
 import type { HostDevice } from '../../src/host/device.js';
@@ -71,10 +72,24 @@ export async function assertRecoverable(
   return last;
 }
 
-/** After a completed run: no preserved copy is left. */
+/** After a completed run: every version of the history is complete (none still being filled, none half-made). */
 export function assertReleased(root: string, udid: string): void {
-  assert.equal(existsSync(previousDir(root, udid)), false, 'the preserved copy was not released');
-  assert.equal(existsSync(`${previousDir(root, udid)}.partial`), false);
+  const names = existsSync(versionsDir(root, udid)) ? readdirSync(versionsDir(root, udid)) : [];
+  assert.deepEqual(
+    names.filter((n) => n.endsWith('.partial') || n.startsWith('.')),
+    [],
+    'a half-made version is left',
+  );
+  for (const n of names)
+    assert.equal(fillingRun(versionDir(root, udid, n)), undefined, `version ${n} was not completed`);
+}
+
+/** The newest version folder of a device (during a run: the one it fills), or undefined. */
+export function newestVersionDir(root: string, udid: string): string | undefined {
+  const names = existsSync(versionsDir(root, udid)) ? readdirSync(versionsDir(root, udid)) : [];
+  const ids = names.filter((n) => /^\d{8}-\d{6}(-\d+)?$/.test(n)).sort();
+  const id = ids[ids.length - 1];
+  return id === undefined ? undefined : versionDir(root, udid, id);
 }
 
 /**

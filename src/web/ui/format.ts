@@ -32,9 +32,9 @@ export function formatDate(iso: string | null | undefined): string | null {
   return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
-const KINDS = { current: 'Backup', archive: 'Archive', previous: 'Previous copy' } as const;
+const KINDS = { current: 'Backup', archive: 'Archive', version: 'Last complete version' } as const;
 
-/** "Backup", "Archive" or "Previous copy" (the copy kept from before an unfinished backup). */
+/** "Backup", "Archive" or "Last complete version" (shown when the newest backup did not complete). */
 export function kindLabel(kind: string): string {
   return (KINDS as Record<string, string>)[kind] ?? kind;
 }

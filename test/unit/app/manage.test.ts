@@ -1,6 +1,6 @@
 /**
  * Deleting and archiving backups (src/app/manage.ts) on hand-made backup folders: what may be
- * touched (only backups directly in a root, or kept previous copies; never through a link), the
+ * touched (only backups directly in a root, or versions of a phone's history; never through a link), the
  * delete that a crash cannot leave half-listed, and archives made of hard links that later
  * backups do not change.
  */
@@ -20,7 +20,7 @@ import path from 'node:path';
 import { listAllBackups } from '../../../src/app/list.js';
 import { archiveBackup, archiveFolderName, deleteBackup, describeManagedBackup } from '../../../src/app/manage.js';
 import { folderSize, listBackups, parseArchiveName } from '../../../src/backup/list.js';
-import { PREVIOUS_DIR } from '../../../src/backup/preserve.js';
+import { VERSIONS_DIR } from '../../../src/backup/versions.js';
 import { hasCode, isIbackupError } from '../../../src/errors.js';
 import { buildBackup, tempRoot } from '../../support/backup-fixtures.js';
 
@@ -81,22 +81,27 @@ describe('deleteBackup', () => {
     );
   });
 
-  test('relative paths, a root reached through a link, archives and kept previous copies', async () => {
+  test('relative paths, a root reached through a link, archives and versions of the history', async () => {
     const root = setup();
     const archive = buildBackup(root, { udid: UDID, folder: `${UDID}-20240102-030405` }).dir;
-    const kept = buildBackup(path.join(root, PREVIOUS_DIR), { udid: UDID }).dir;
+    const kept = buildBackup(path.join(root, VERSIONS_DIR, UDID), { udid: UDID, folder: '20240101-000000' }).dir;
+    const older = buildBackup(path.join(root, VERSIONS_DIR, UDID), { udid: UDID, folder: '20231201-000000' }).dir;
     const current = buildBackup(root, { udid: UDID }).dir;
     const linkedRoot = `${root}-link`;
     symlinkSync(root, linkedRoot);
-    assert.equal((await describeManagedBackup(kept, [root])).kind, 'previous');
+    assert.equal((await describeManagedBackup(kept, [root])).kind, 'version');
     assert.equal((await describeManagedBackup(archive, [linkedRoot])).kind, 'archive');
     assert.deepEqual(await deleteBackup(path.relative(process.cwd(), archive), [root]), { deleted: archive });
+    assert.deepEqual(await deleteBackup(kept, [linkedRoot]), { deleted: kept });
+    assert.equal(existsSync(kept), false);
+    assert.deepEqual(readdirSync(path.join(root, VERSIONS_DIR, UDID)), ['20231201-000000']);
+    // The phone's backup goes with its whole history.
     assert.deepEqual(await deleteBackup(path.join(linkedRoot, UDID), [root]), { deleted: path.join(linkedRoot, UDID) });
     assert.equal(existsSync(current), false);
-    assert.deepEqual(await deleteBackup(kept, [linkedRoot]), { deleted: kept });
+    assert.equal(existsSync(older), false);
     assert.deepEqual(await listBackups(root), []);
     assert.deepEqual(readdirSync(root), ['.ibackup']);
-    assert.deepEqual(readdirSync(path.join(root, PREVIOUS_DIR)), []);
+    assert.deepEqual(readdirSync(path.join(root, VERSIONS_DIR)), []);
   });
 
   test('refuses paths outside the roots, "..", the root itself, hidden folders and non-backups', async () => {
@@ -238,7 +243,7 @@ describe('archiveBackup', () => {
     assert.equal((await listBackups(root)).find((b) => b.folder === path.basename(archive))?.complete, true);
   });
 
-  test('the same second twice gives the next second; an archive of an archive; a kept previous copy', async () => {
+  test('the same second twice gives the next second; an archive of an archive; of a version', async () => {
     const root = setup();
     const { dir } = buildBackup(root, { udid: UDID });
     const first = await archiveBackup(dir, [root], AT);
@@ -247,13 +252,13 @@ describe('archiveBackup', () => {
     assert.equal(path.basename(second.archive), `${UDID}-20240102-030406`);
     const third = await archiveBackup(first.archive, [root], new Date(2024, 5, 1, 12, 0, 0));
     assert.equal(third.archive, path.join(root, `${UDID}-20240601-120000`));
-    const kept = buildBackup(path.join(root, PREVIOUS_DIR), { udid: OTHER }).dir;
+    const kept = buildBackup(path.join(root, VERSIONS_DIR, OTHER), { udid: OTHER, folder: '20240101-000000' }).dir;
     const fourth = await archiveBackup(kept, [root], AT);
     assert.equal(fourth.archive, path.join(root, `${OTHER}-20240102-030405`));
     const kinds = (await listAllBackups([root])).backups.map((b) => `${path.basename(b.path)} ${b.kind}`).sort();
     assert.deepEqual(kinds, [
-      `${OTHER} previous`,
       `${OTHER}-20240102-030405 archive`,
+      `20240101-000000 version`,
       `${UDID} current`,
       `${UDID}-20240102-030405 archive`,
       `${UDID}-20240102-030406 archive`,

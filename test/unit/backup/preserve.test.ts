@@ -1,8 +1,9 @@
 /**
- * Keeping the last complete backup (src/backup/preserve.ts) on hand-made backup folders: a run
- * keeps only what it replaces or removes (plus the top-level files), a copy a live run fills is
- * listed busy and refused to readers, one a dead run left is completed from the unchanged files
- * and verifies, and a second change of a file never overwrites what was kept of it.
+ * Keeping the last complete backup as a version (src/backup/preserve.ts) on hand-made backup
+ * folders: a run keeps only what it replaces or removes (plus the top-level files), a version a
+ * live run fills is refused to readers, one a dead run left is completed from the unchanged files
+ * and verifies, a second change of a file never overwrites what was kept of it, and a run that
+ * completes leaves a complete version without the files it added.
  */
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +14,10 @@ import { resolveBackupArg } from '../../../src/app/open-backup.js';
 import { verifyBackupAt } from '../../../src/app/verify.js';
 import { serializeBinaryPlist } from '../../../src/protocol/plist/index.js';
 import { listBackups } from '../../../src/backup/list.js';
-import { Preserver, RUN_MARKER, completeKeptCopy, keptCopyRun, previousDir } from '../../../src/backup/preserve.js';
+import { Preserver, RUN_MARKER, settleKeptCopy } from '../../../src/backup/preserve.js';
+import { fillingRun } from '../../../src/backup/version-fill.js';
+import { versionDir, versionFolderIds } from '../../../src/backup/versions.js';
+import { readHistory } from '../../../src/backup/history.js';
 import { isIbackupError } from '../../../src/errors.js';
 import { buildBackup, tempRoot, type BuiltBackup } from '../../support/backup-fixtures.js';
 
@@ -64,6 +68,13 @@ function markUploading(dir: string): void {
   renameSync(`${file}.new`, file);
 }
 
+/** The newest version folder of the device (the one a run fills). */
+function keptVersion(root: string, udid: string): string {
+  const ids = readdirSync(path.join(root, '.ibackup', 'versions', udid)).filter((n) => /^\d{8}-\d{6}/.test(n));
+  assert.equal(ids.length, 1, `one version folder: ${ids.join(', ')}`);
+  return versionDir(root, udid, ids[0] as string);
+}
+
 /** The pid of a process that has ended. */
 function deadPid(): number {
   const r = spawnSync(process.execPath, ['-e', '0']);
@@ -74,16 +85,16 @@ describe('keeping the last complete backup', () => {
   test('a run keeps the top-level files and each file just before it is replaced or removed; nothing else', async () => {
     const { root, b, dir } = setup();
     const p = new Preserver(root, b.udid);
-    const kept = previousDir(root, b.udid);
     const a = path.join(dir, blob(b, 0));
     const original = readFileSync(a);
     await p.beforeChange(path.join(dir, 'Snapshot'), false);
     assert.equal(p.status, 'preserving');
+    const kept = keptVersion(root, b.udid);
     assert.deepEqual(
       filesUnder(kept),
       [RUN_MARKER, 'Info.plist', 'Manifest.db', 'Manifest.plist', 'Status.plist'].sort(),
     );
-    assert.deepEqual(keptCopyRun(kept), { pid: process.pid, running: true });
+    assert.deepEqual(fillingRun(kept), { pid: process.pid, running: true });
 
     await p.beforeChange(a, true);
     replace(a, 'first change');
@@ -102,20 +113,32 @@ describe('keeping the last complete backup', () => {
     assert.deepEqual(readFileSync(path.join(kept, blob(b, 0))), original);
     assert.equal(filesUnder(kept).length, 5 + 2, `only what changed: ${filesUnder(kept).join(', ')}`);
     assert.deepEqual(readFileSync(path.join(kept, blob(b, 1))), goneContent);
-    await p.release();
-    assert.equal(existsSync(kept), false);
+    const outcome = await p.finish();
+    assert.equal(outcome.made, path.basename(kept));
+    // The version is now whole: every file of the old backup, none the run added, no marker.
+    assert.equal(existsSync(path.join(kept, RUN_MARKER)), false);
+    assert.equal(
+      existsSync(path.join(kept, 'ff', 'f'.repeat(40))),
+      false,
+      'a file the run added is not in the version',
+    );
+    assert.deepEqual(readFileSync(path.join(kept, blob(b, 0))), original);
+    assert.equal((await verifyBackupAt(kept)).ok, true);
+    // Unchanged files are the same inodes as in the current backup: no data copied.
+    const same = blob(b, 3);
+    assert.equal(statSync(path.join(kept, same)).ino, statSync(path.join(dir, same)).ino);
   });
 
   test('a folder the run removes or moves away is kept whole, staging aside', async () => {
     const { root, b, dir } = setup();
     const p = new Preserver(root, b.udid);
-    const kept = previousDir(root, b.udid);
     const folder = path.dirname(path.join(dir, blob(b, 2)));
     const inside = filesUnder(folder);
     assert.ok(inside.length > 0);
     mkdirSync(path.join(dir, 'Snapshot', 'aa'), { recursive: true });
     writeFileSync(path.join(dir, 'Snapshot', 'aa', 'staged'), 'staged');
     await p.beforeChange(folder, true);
+    const kept = keptVersion(root, b.udid);
     rmSync(folder, { recursive: true });
     assert.deepEqual(filesUnder(path.join(kept, path.basename(folder))), inside);
     await p.beforeChange(dir, true); // the whole folder (a rename of the device's folder)
@@ -128,23 +151,22 @@ describe('keeping the last complete backup', () => {
     );
   });
 
-  test('a copy a live run fills is listed busy and refused to readers; once the run is dead, list completes it and it verifies', async () => {
+  test('a version a live run fills is refused to readers; once the run is dead, reading the history completes it and it verifies', async () => {
     const { root, b, dir } = setup();
     const before = await verifyBackupAt(dir);
     assert.equal(before.ok, true);
     const p = new Preserver(root, b.udid);
-    const kept = previousDir(root, b.udid);
     const a = path.join(dir, blob(b, 0));
     await p.beforeChange(a, true);
+    const kept = keptVersion(root, b.udid);
     replace(a, 'changed by the run');
     const status = path.join(dir, 'Status.plist');
     await p.beforeChange(status, true);
     markUploading(dir);
 
-    const live = (await listBackups(root)).find((x) => x.kind === 'previous');
-    assert.ok(live);
-    assert.equal(live.busy, true);
-    assert.equal(live.complete, true);
+    const live = await readHistory(root, b.udid);
+    assert.deepEqual(live.busy, [path.basename(kept)]);
+    assert.equal(live.versions.length, 0);
     await assert.rejects(
       resolveBackupArg(b.udid, [root]),
       (err: unknown) => isIbackupError(err) && err.code === 'BUSY' && /running/.test(err.message),
@@ -152,10 +174,13 @@ describe('keeping the last complete backup', () => {
     assert.ok(existsSync(path.join(kept, RUN_MARKER)), 'a live copy is left to its run');
 
     writeFileSync(path.join(kept, RUN_MARKER), JSON.stringify({ pid: deadPid() }));
-    const listed = await listBackups(root);
-    const copy = listed.find((x) => x.kind === 'previous');
-    assert.ok(copy && copy.complete && copy.busy === undefined, JSON.stringify(copy));
-    assert.equal(listed.find((x) => x.kind === 'current')?.complete, false);
+    const h = await readHistory(root, b.udid);
+    assert.deepEqual(
+      h.versions.map((v) => v.path),
+      [kept],
+    );
+    assert.equal(h.unfinished, dir);
+    assert.equal((await listBackups(root)).find((x) => x.kind === 'current')?.complete, false);
     assert.equal(existsSync(path.join(kept, RUN_MARKER)), false);
     assert.deepEqual(
       filesUnder(kept),
@@ -164,7 +189,7 @@ describe('keeping the last complete backup', () => {
     assert.equal(await resolveBackupArg(b.udid, [root]), kept);
     const after = await verifyBackupAt(kept);
     assert.equal(after.ok, true, JSON.stringify(after.problems.slice(0, 3)));
-    await completeKeptCopy(kept); // a second time: nothing to do
+    assert.equal(await settleKeptCopy(kept), false); // a second time: nothing to do
     assert.deepEqual(
       filesUnder(kept),
       filesUnder(dir).filter((f) => !f.startsWith('Snapshot')),
@@ -174,9 +199,9 @@ describe('keeping the last complete backup', () => {
   test('a run that fails completes the copy it was filling; the next run keeps it until it completes', async () => {
     const { root, b, dir } = setup();
     const p = new Preserver(root, b.udid);
-    const kept = previousDir(root, b.udid);
     const status = path.join(dir, 'Status.plist');
     await p.beforeChange(status, true);
+    const kept = keptVersion(root, b.udid);
     markUploading(dir);
     await p.abandon();
     assert.equal(p.status, 'kept');
@@ -185,7 +210,8 @@ describe('keeping the last complete backup', () => {
 
     const next = new Preserver(root, b.udid);
     await next.beforeChange(path.join(dir, blob(b, 0)), true);
-    assert.equal(next.status, 'kept', 'the device folder is incomplete: the kept copy stays as it is');
+    assert.equal(next.status, 'kept', 'the device folder is incomplete: the kept version stays as it is');
     assert.equal((await verifyBackupAt(kept)).ok, true);
+    assert.deepEqual(await versionFolderIds(root, b.udid), [path.basename(kept)]);
   });
 });

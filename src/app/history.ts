@@ -1,0 +1,218 @@
+/**
+ * `history`: the versions of a phone's backup, with the space each holds alone; its retention
+ * policy and pins; and `diff` between two versions. A phone is named by any of its backup
+ * folders (the CLI resolves BACKUP/DEVICE as every command does). The work on disk is
+ * backup/history.ts, retention.ts and prune.ts.
+ */
+import { createHash } from 'node:crypto';
+import { pickVersion, readHistory, type DeviceHistory, type VersionInfo } from '../backup/history.js';
+import { readBackupFolder } from '../backup/folder.js';
+import { pruneVersions } from '../backup/prune.js';
+import {
+  DEFAULT_POLICY,
+  readHistorySettings,
+  writeHistorySettings,
+  type RetentionPolicy,
+} from '../backup/retention.js';
+import { diffEntries, type VersionDiff } from '../backup/version-diff.js';
+import { historyOwner } from '../backup/versions.js';
+import { readBackupKeybag } from '../backup/crypto/keybag-unlock.js';
+import { IbackupError, isIbackupError } from '../errors.js';
+import { openBackupView, type OpenViewOptions } from './backup-view.js';
+
+export type { RetentionPolicy };
+
+export interface HistoryVersion {
+  id: string;
+  /** When the backup completed (ISO, UTC). */
+  date: string;
+  iosVersion: string | null;
+  full: boolean;
+  encrypted: boolean;
+  files: number;
+  sizeBytes: number;
+  /** What deleting this version frees. */
+  uniqueBytes: number;
+  pinned: boolean;
+  path: string;
+  /** The phone's current backup (`<UDID>/`, where Finder looks). */
+  current: boolean;
+  /** An encrypted version made under another backup password than the latest's. */
+  earlierPassword?: boolean;
+}
+
+export interface HistoryResult {
+  device: string;
+  deviceName: string | null;
+  versions: HistoryVersion[];
+  sharedBytes: number;
+  /** The whole history on disk (hard-linked files counted once). */
+  totalBytes: number;
+  /** The phone's folder left unfinished by an interrupted backup, if any. */
+  unfinished: string | null;
+  policy: RetentionPolicy;
+}
+
+/** The phone a backup folder belongs to. */
+function ownerOf(folder: string): { root: string; udid: string } {
+  const owner = historyOwner(folder);
+  if (owner !== undefined) return owner;
+  throw new IbackupError('USAGE', {
+    message: `${folder} is an archive: it has no history of its own.`,
+    remedy: 'Name the phone (its UDID or name, see "ibackup list") to see its history.',
+    details: { path: folder },
+  });
+}
+
+/** A fingerprint of an encrypted backup's keybag: versions with the same one share a password. */
+export async function keybagFingerprint(dir: string): Promise<string | undefined> {
+  const manifest = (await readBackupFolder(dir)).manifest;
+  if (manifest?.isEncrypted !== true || manifest.backupKeyBag === undefined) return undefined;
+  try {
+    const kb = readBackupKeybag(manifest.backupKeyBag);
+    return createHash('sha256').update(kb.uuid).update(kb.salt).digest('hex').slice(0, 16);
+  } catch {
+    return undefined;
+  }
+}
+
+async function shown(v: VersionInfo, latestKey: string | undefined): Promise<HistoryVersion> {
+  const key = v.encrypted ? await keybagFingerprint(v.path) : undefined;
+  return {
+    id: v.id,
+    date: v.date.toISOString(),
+    iosVersion: v.iosVersion,
+    full: v.full,
+    encrypted: v.encrypted,
+    files: v.files,
+    sizeBytes: v.sizeBytes,
+    uniqueBytes: v.uniqueBytes,
+    pinned: v.pinned,
+    path: v.path,
+    current: v.current,
+    ...(key !== undefined && latestKey !== undefined && key !== latestKey ? { earlierPassword: true } : {}),
+  };
+}
+
+async function deviceName(h: DeviceHistory): Promise<string | null> {
+  const newest = h.versions[0];
+  if (newest === undefined) return null;
+  const f = await readBackupFolder(newest.path);
+  return f.info?.deviceName ?? f.manifest?.lockdown?.deviceName ?? null;
+}
+
+/** `ibackup history`: the phone's versions, newest first, and the space figures. */
+export async function showHistory(folder: string): Promise<HistoryResult> {
+  const { root, udid } = ownerOf(folder);
+  const h = await readHistory(root, udid);
+  const latest = h.versions[0];
+  const latestKey = latest?.encrypted === true ? await keybagFingerprint(latest.path) : undefined;
+  const versions = await Promise.all(h.versions.map((v) => shown(v, latestKey)));
+  const unique = versions.reduce((n, v) => n + v.uniqueBytes, 0);
+  return {
+    device: udid,
+    deviceName: await deviceName(h),
+    versions,
+    sharedBytes: h.sharedBytes,
+    totalBytes: unique + h.sharedBytes,
+    unfinished: h.unfinished,
+    policy: (await readHistorySettings(root, udid)).policy,
+  };
+}
+
+/** Changes the phone's retention policy (unnamed fields stay), then applies it at `now`. */
+export async function setRetentionPolicy(
+  folder: string,
+  changes: Partial<RetentionPolicy>,
+  now: Date = new Date(),
+): Promise<{ device: string; policy: RetentionPolicy; pinned: string[]; removed: string[] }> {
+  const { root, udid } = ownerOf(folder);
+  const settings = await readHistorySettings(root, udid);
+  const policy = { ...DEFAULT_POLICY, ...settings.policy, ...changes };
+  const changed = Object.keys(changes).length > 0;
+  if (changed) await writeHistorySettings(root, udid, { ...settings, policy });
+  const removed = changed ? await pruneVersions(root, udid, now) : [];
+  return { device: udid, policy, pinned: settings.pinned, removed };
+}
+
+/** Pins (keeps whatever the policy) or unpins a version. */
+export async function pinVersion(
+  folder: string,
+  at: string,
+  pin: boolean,
+): Promise<{ device: string; id: string; pinned: boolean }> {
+  const { root, udid } = ownerOf(folder);
+  const v = pickVersion(await readHistory(root, udid, { sizes: false }), at);
+  const settings = await readHistorySettings(root, udid);
+  const pinned = new Set(settings.pinned);
+  if (pin) pinned.add(v.id);
+  else pinned.delete(v.id);
+  await writeHistorySettings(root, udid, { ...settings, pinned: [...pinned].sort() });
+  return { device: udid, id: v.id, pinned: pin };
+}
+
+export interface DiffResult extends VersionDiff {
+  device: string;
+  from: string;
+  to: string;
+}
+
+/** `ibackup diff V1 V2`: files added, changed and removed from V1 to V2. */
+export async function diffVersions(
+  folder: string,
+  from: string,
+  to: string,
+  options: OpenViewOptions = {},
+): Promise<DiffResult> {
+  const { root, udid } = ownerOf(folder);
+  const h = await readHistory(root, udid, { sizes: false });
+  const a = pickVersion(h, from);
+  const b = pickVersion(h, to);
+  const older = await openBackupView(a.path, options);
+  try {
+    const newer = await openBackupView(b.path, options);
+    try {
+      return { device: udid, from: a.id, to: b.id, ...diffEntries(older.entries(), newer.entries()) };
+    } finally {
+      newer.close();
+    }
+  } finally {
+    older.close();
+  }
+}
+
+/**
+ * When `dir` is a version of a phone's history encrypted under another backup password than its
+ * newest version (the password was changed since), says so: that version opens only with the
+ * password in use when it was made. Undefined otherwise.
+ */
+export async function versionPasswordNote(dir: string): Promise<string | undefined> {
+  const owner = historyOwner(dir);
+  if (owner === undefined) return undefined;
+  const mine = await keybagFingerprint(dir);
+  if (mine === undefined) return undefined;
+  const h = await readHistory(owner.root, owner.udid, { sizes: false }).catch(() => undefined);
+  const self = h?.versions.find((v) => v.path === dir);
+  const latest = h?.versions[0];
+  if (self === undefined || latest === undefined || latest.path === dir || !latest.encrypted) return undefined;
+  if ((await keybagFingerprint(latest.path)) === mine) return undefined;
+  const when = self.date.toISOString().slice(0, 16).replace('T', ' ');
+  return `This version (${self.id}, made ${when} UTC) was encrypted under the backup password in use then; the password was changed after it, so it needs that earlier password, not the latest backup's.`;
+}
+
+/** Runs `work` on a version; a wrong password there is explained by `versionPasswordNote`. */
+export async function withVersionPassword<T>(dir: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (!isIbackupError(err) || err.code !== 'WRONG_PASSWORD') throw err;
+    const note = await versionPasswordNote(dir).catch(() => undefined);
+    if (note === undefined) throw err;
+    throw new IbackupError('WRONG_PASSWORD', {
+      message: `The password does not open this version. ${note}`,
+      remedy: err.remedy,
+      cause: err,
+      details: { path: dir },
+    });
+  }
+}

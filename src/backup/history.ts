@@ -1,0 +1,164 @@
+/**
+ * A phone's backup history as it stands on disk: its complete versions, newest first (the
+ * current backup `<UDID>/` first when it is complete), what each is, and the space figures:
+ * the bytes each version alone holds (what deleting it frees) and the bytes several share, which
+ * add up to the disk use of the whole history (`du -b` of `<UDID>/` and its versions' folder,
+ * hard links counted once).
+ */
+import type { Stats } from 'node:fs';
+import { lstat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { summarizeBackup } from './list.js';
+import { adoptOldKeptCopy } from './old-kept-copy.js';
+import { settleVersions } from './preserve.js';
+import { sweepRemovedVersions } from './prune.js';
+import { readHistorySettings } from './retention.js';
+import { readStatusPlist, isSnapshotFinished } from './status.js';
+import { scanFolder, versionScan, type Scan } from './version-scan.js';
+import { IbackupError } from '../errors.js';
+import { currentVersionId, parseVersionId, versionDir, versionsDir } from './versions.js';
+
+export interface VersionInfo {
+  id: string;
+  path: string;
+  /** When the backup completed (from its id). */
+  date: Date;
+  /** Status.plist's Date: when the phone started that backup. */
+  statusDate: Date | null;
+  iosVersion: string | null;
+  full: boolean;
+  encrypted: boolean;
+  /** Files backed up (blobs in the folder). */
+  files: number;
+  /** Apparent bytes of the folder. */
+  sizeBytes: number;
+  /** Bytes no other version holds. */
+  uniqueBytes: number;
+  pinned: boolean;
+  /** The current backup `<UDID>/`. */
+  current: boolean;
+}
+
+export interface DeviceHistory {
+  udid: string;
+  versions: VersionInfo[];
+  /** Bytes held by two or more versions (counted once), plus the versions' folder itself. */
+  sharedBytes: number;
+  /** `<UDID>/` when the last run did not complete (not a version). */
+  unfinished: string | null;
+  /** Versions a running backup is still filling (the last complete backup, not openable yet). */
+  busy: string[];
+}
+
+export interface HistoryOptions {
+  /** Compute the space figures (scans every version's files once; default true). */
+  sizes?: boolean;
+}
+
+interface Folder {
+  id: string;
+  path: string;
+  current: boolean;
+}
+
+/** The complete versions' folders, newest first, and the current backup's state. */
+async function versionFolders(
+  root: string,
+  udid: string,
+): Promise<{ folders: Folder[]; busy: string[]; unfinished: string | null }> {
+  await adoptOldKeptCopy(root, udid).catch(() => undefined);
+  await sweepRemovedVersions(root, udid).catch(() => undefined);
+  const settled = await settleVersions(root, udid);
+  const older = settled.ids
+    .filter((id) => !settled.busy.includes(id))
+    .map((id) => ({ id, path: versionDir(root, udid, id), current: false }));
+  const currentDir = join(root, udid);
+  const exists = (await lstat(currentDir).catch(() => undefined))?.isDirectory() === true;
+  const complete = exists && (await readStatusPlist(currentDir).then(isSnapshotFinished, () => false));
+  if (!complete) return { folders: older, busy: settled.busy, unfinished: exists ? currentDir : null };
+  const id = await currentVersionId(root, udid, new Set(settled.ids));
+  return { folders: [{ id, path: currentDir, current: true }, ...older], busy: settled.busy, unfinished: null };
+}
+
+async function describe(f: Folder, pinned: ReadonlySet<string>): Promise<VersionInfo> {
+  const s = await summarizeBackup(f.path, { sizes: false });
+  const status = await readStatusPlist(f.path).catch(() => undefined);
+  return {
+    id: f.id,
+    path: f.path,
+    date: parseVersionId(f.id) ?? new Date(0),
+    statusDate: s.statusDate,
+    iosVersion: s.iosVersion ?? null,
+    full: status?.isFullBackup === true,
+    encrypted: s.encrypted,
+    files: 0,
+    sizeBytes: 0,
+    uniqueBytes: 0,
+    pinned: pinned.has(f.id),
+    current: f.current,
+  };
+}
+
+/**
+ * The version `at` names: an id, `latest` (the newest complete backup), `previous` (the one
+ * before), or `latest~N` (N versions before the latest, git's form).
+ */
+export function pickVersion(h: DeviceHistory, at: string): VersionInfo {
+  const wanted = at.trim();
+  const back = /^latest~(\d{1,4})$/.exec(wanted);
+  const index = wanted === 'latest' ? 0 : wanted === 'previous' ? 1 : back !== null ? Number(back[1]) : -1;
+  const hit = index >= 0 ? h.versions[index] : h.versions.find((v) => v.id === wanted);
+  if (hit !== undefined) return hit;
+  const ids = h.versions.map((v) => v.id);
+  const busy =
+    h.busy.length > 0 ? ' A backup of this iPhone is running; its last complete backup opens when it ends.' : '';
+  throw new IbackupError('VERSION_NOT_FOUND', {
+    message:
+      ids.length === 0
+        ? `There is no complete backup of ${h.udid} to take "${wanted}" from.${busy}`
+        : `"${wanted}" names no version of the backup of ${h.udid} (${ids.length} kept: ${ids.slice(0, 8).join(', ')}${ids.length > 8 ? ', …' : ''}).${busy}`,
+    remedy: 'Give a version id from "ibackup history", or latest, previous or latest~N.',
+    details: { at: wanted, versions: ids },
+  });
+}
+
+/** Fills in files, sizes and unique bytes from the scans; returns the shared bytes. */
+function account(versions: VersionInfo[], scans: readonly Scan[], container: Stats | undefined): number {
+  const holders = new Map<number, number>(); // inode → how many versions hold it
+  for (const scan of scans) {
+    for (const ino of new Set(scan.inos)) holders.set(ino, (holders.get(ino) ?? 0) + 1);
+  }
+  const sizeOf = new Map<number, number>();
+  scans.forEach((scan, i) => {
+    const v = versions[i] as VersionInfo;
+    v.files = scan.files;
+    v.sizeBytes = scan.bytes;
+    const seen = new Set<number>();
+    scan.inos.forEach((ino, k) => {
+      if (seen.has(ino)) return;
+      seen.add(ino);
+      sizeOf.set(ino, scan.sizes[k] as number);
+      if (holders.get(ino) === 1) v.uniqueBytes += scan.sizes[k] as number;
+    });
+  });
+  let shared = container?.size ?? 0;
+  for (const [ino, n] of holders) if (n > 1) shared += sizeOf.get(ino) ?? 0;
+  return shared;
+}
+
+/** Reads a device's history under `root` (completing versions whose run died). */
+export async function readHistory(root: string, udid: string, opts: HistoryOptions = {}): Promise<DeviceHistory> {
+  const { folders, busy, unfinished } = await versionFolders(root, udid);
+  const settings = await readHistorySettings(root, udid);
+  const pinned = new Set(settings.pinned);
+  const versions = await Promise.all(folders.map((f) => describe(f, pinned)));
+  let sharedBytes = 0;
+  if (opts.sizes !== false && folders.length > 0) {
+    const scans = await Promise.all(
+      folders.map((f) => (f.current ? scanFolder(f.path) : versionScan(root, udid, f.id, f.path))),
+    );
+    const container = await lstat(versionsDir(root, udid)).catch(() => undefined);
+    sharedBytes = account(versions, scans, container);
+  }
+  return { udid, versions, sharedBytes, unfinished, busy };
+}

@@ -1,0 +1,130 @@
+/**
+ * Making a version whole. A run keeps the last complete backup by hard-linking each file into
+ * `.ibackup/versions/<UDID>/<id>/` just before it replaces or removes it (preserve.ts); the files
+ * the run did not touch are still the same in `<UDID>/`. Completing the version links those in,
+ * flushes, and removes the run's marker: the version is then a complete backup folder of its own.
+ *
+ * The run that made the copy completes it when it ends (it knows which files it added, and
+ * leaves them out); a later reader completes the copy of a run that died (then files that run
+ * added may be linked in too: blobs that version's Manifest does not name, harmless to readers).
+ * Either way the same walk also scans the version for its space figures.
+ */
+import { constants, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Stats } from 'node:fs';
+import { lstatMaybe, nodeFs, processRuns, type FsLayer } from './fs-layer.js';
+import { parallel } from '../parallel.js';
+import { SNAPSHOT_DIR } from './folder.js';
+import { Scan, saveScan } from './version-scan.js';
+
+/** In a version still being filled by a run: that run's process id (JSON). */
+export const RUN_MARKER = '.ibackup-run';
+
+/** Places one file of `<UDID>/` into the version (a hard link, or a copy where links cannot be made). */
+export type PlaceFile = (from: string, to: string) => Promise<void>;
+
+export interface FillOptions {
+  fs?: FsLayer;
+  /** Files of `<UDID>/` the filling run replaced, removed or added: never linked in. */
+  handled?: ReadonlySet<string>;
+  /** Where root and UDID are known: the scan is saved for the history's space figures. */
+  scanTo?: { root: string; udid: string; id: string };
+}
+
+/** Whether the version at `dir` is still being filled, and by which process. */
+export function fillingRun(dir: string): { pid: number; running: boolean } | undefined {
+  let pid: number;
+  try {
+    pid = Number((JSON.parse(readFileSync(join(dir, RUN_MARKER), 'utf8')) as { pid?: unknown }).pid);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    pid = NaN; // unreadable: treated as a run that died
+  }
+  return { pid, running: Number.isInteger(pid) && pid > 0 && processRuns(pid) };
+}
+
+export async function writeRunMarker(fs: FsLayer, dir: string): Promise<void> {
+  const fh = await fs.open(join(dir, RUN_MARKER), constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o644);
+  try {
+    await fh.writeFile(`${JSON.stringify({ pid: process.pid })}\n`);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Completes the version at `dest` from the unchanged files of `current` (see the module comment),
+ * then flushes it and removes the marker. Nothing when it is complete already; safe to repeat.
+ */
+export async function completeVersion(dest: string, current: string, place: PlaceFile, opts: FillOptions = {}) {
+  const fs = opts.fs ?? nodeFs;
+  if ((await lstatMaybe(fs, join(dest, RUN_MARKER))) === undefined) return;
+  const filler = new Filler(fs, place, opts.handled);
+  await filler.fill(current, dest, true);
+  await parallel([...filler.dirs], 32, (d) => fs.sync(d, true));
+  if (opts.scanTo !== undefined) {
+    const { root, udid, id } = opts.scanTo;
+    await saveScan(root, udid, id, filler.scan, fs).catch(() => undefined);
+  }
+  await fs.rm(join(dest, RUN_MARKER), { force: true });
+  await fs.sync(dest, true);
+}
+
+/** One walk over `<UDID>/` and the version together: links what is missing, scans what is there. */
+class Filler {
+  readonly scan = new Scan();
+  readonly dirs = new Set<string>();
+
+  constructor(
+    private readonly fs: FsLayer,
+    private readonly place: PlaceFile,
+    private readonly handled: ReadonlySet<string> | undefined,
+  ) {}
+
+  async fill(from: string, to: string, top: boolean): Promise<void> {
+    this.dirs.add(to);
+    const own = await this.fs.lstat(to);
+    this.scan.add(own);
+    const names = await this.fs.readdir(from).catch(() => [] as string[]);
+    const files: [string, Stats][] = [];
+    const seen = new Set<string>();
+    for (const name of names) {
+      if ((top && (name === SNAPSHOT_DIR || name === RUN_MARKER)) || name.includes('.tmp-')) continue;
+      const st = await lstatMaybe(this.fs, join(from, name));
+      if (st?.isDirectory()) {
+        seen.add(name);
+        await this.fs.mkdir(join(to, name), { recursive: true, mode: 0o755 });
+        await this.fill(join(from, name), join(to, name), false);
+      } else if (st?.isFile()) {
+        seen.add(name);
+        files.push([name, st]);
+      }
+    }
+    await parallel(files, 16, ([name, st]) => this.fillFile(join(from, name), join(to, name), st, top));
+    await this.scanOnlyInVersion(to, seen, top);
+  }
+
+  private async fillFile(from: string, to: string, st: Stats, top: boolean): Promise<void> {
+    const there = await lstatMaybe(this.fs, to); // preserved before its change
+    if (there === undefined && this.handled?.has(from) === true) return; // added by the run
+    if (there === undefined) await this.place(from, to);
+    this.scan.add(there ?? st); // a link has the inode of its source
+
+    if (!top) this.scan.files++;
+  }
+
+  /** Entries the run removed from `<UDID>/` after preserving them: in the version only. */
+  private async scanOnlyInVersion(dir: string, seen: ReadonlySet<string>, top: boolean): Promise<void> {
+    const names = await this.fs.readdir(dir).catch(() => [] as string[]);
+    for (const name of names) {
+      if (seen.has(name) || (top && name === RUN_MARKER)) continue;
+      const st = await lstatMaybe(this.fs, join(dir, name));
+      // A folder removed whole: filled from itself, which only scans it.
+      if (st?.isDirectory()) await this.fill(join(dir, name), join(dir, name), false);
+      else if (st !== undefined) {
+        this.scan.add(st);
+        if (!top && st.isFile()) this.scan.files++;
+      }
+    }
+  }
+}
