@@ -6,6 +6,7 @@
 import { exportCalls } from '../export/calls.js';
 import { exportContacts } from '../export/contacts.js';
 import { exportMessages } from '../export/messages.js';
+import { exportNotes } from '../export/notes.js';
 import type { ExportKind, ExportOptions, ExportResult } from '../export/result.js';
 import type { ExportSource } from '../export/source.js';
 import { IbackupError } from '../errors.js';
@@ -18,6 +19,7 @@ const EXPORTERS: Partial<Record<ExportKind, (source: ExportSource, options: Expo
     contacts: exportContacts,
     messages: exportMessages,
     calls: exportCalls,
+    notes: exportNotes,
   };
 
 /** Kinds this version can export. */

@@ -3,7 +3,6 @@
  * and column names iOS uses: notes and calendar (contacts and calls: contacts-db.ts; messages:
  * sms-db.ts).
  */
-import { gzipSync } from 'node:zlib';
 import { APPLE_EPOCH, CONTENT_NOW } from './model.js';
 import { paragraph, sentence } from './people.js';
 import type { DatabaseSizes } from './personal.js';
@@ -52,62 +51,6 @@ export function legacyNotesDb(seed: number, sizes: DatabaseSizes): Uint8Array {
       }
       insertRows(db, 'ZNOTE', notes);
       insertRows(db, 'ZNOTEBODY', bodies);
-    },
-  );
-}
-
-/** NoteStore.sqlite of group.com.apple.notes: notes with gzipped bodies. */
-export function noteStoreDb(seed: number, sizes: DatabaseSizes): Uint8Array {
-  return buildDatabase(
-    `CREATE TABLE ZICCLOUDSYNCINGOBJECT (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER, ZNOTEDATA INTEGER, ZFOLDER INTEGER,
-       ZCREATIONDATE1 TIMESTAMP, ZMODIFICATIONDATE1 TIMESTAMP, ZIDENTIFIER VARCHAR, ZTITLE1 VARCHAR, ZSNIPPET VARCHAR, ZTITLE2 VARCHAR);
-     CREATE TABLE ZICNOTEDATA (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER, ZNOTE INTEGER, ZDATA BLOB);`,
-    (db) => {
-      type Row = Record<string, string | number | null>;
-      const objects: Row[] = [
-        {
-          Z_PK: 1,
-          Z_ENT: 15,
-          Z_OPT: 1,
-          ZNOTEDATA: null,
-          ZFOLDER: null,
-          ZCREATIONDATE1: null,
-          ZMODIFICATIONDATE1: null,
-          ZIDENTIFIER: 'DefaultFolder-CloudKit',
-          ZTITLE1: null,
-          ZSNIPPET: null,
-          ZTITLE2: 'Notes',
-        },
-      ];
-      const data = [];
-      for (let i = 0; i < sizes.notes; i++) {
-        const rng = rngFor(seed, 'note', i);
-        const title = sentence(rng, 2, 5);
-        const body = paragraph(rng, rng.int(1, 8));
-        const created = appleTime(rng, 1500);
-        objects.push({
-          Z_PK: i + 2,
-          Z_ENT: 12,
-          Z_OPT: 2,
-          ZNOTEDATA: i + 1,
-          ZFOLDER: 1,
-          ZCREATIONDATE1: created,
-          ZMODIFICATIONDATE1: created + rng.int(0, 86_400),
-          ZIDENTIFIER: rng.uuid(),
-          ZTITLE1: title,
-          ZSNIPPET: body.slice(0, 80),
-          ZTITLE2: null,
-        });
-        data.push({
-          Z_PK: i + 1,
-          Z_ENT: 13,
-          Z_OPT: 1,
-          ZNOTE: i + 2,
-          ZDATA: new Uint8Array(gzipSync(`${title}\n${body}`, { level: 6 })),
-        });
-      }
-      insertRows(db, 'ZICCLOUDSYNCINGOBJECT', objects);
-      insertRows(db, 'ZICNOTEDATA', data);
     },
   );
 }

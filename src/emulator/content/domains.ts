@@ -3,13 +3,14 @@
  * §5.6, the apps, and the "slots" that bulk files are spread over.
  */
 import { addressBookDb, addressBookImagesDb, callHistoryDb } from './contacts-db.js';
-import { calendarDb, legacyNotesDb, noteStoreDb, type DatabaseSizes } from './databases.js';
+import { calendarDb, legacyNotesDb, type DatabaseSizes } from './databases.js';
 import { chatStorageDb, dataUsageDb, healthDb, homeKitDb, safariHistoryDb } from './databases-more.js';
 import type { PhotosDbFiles } from './photos-db.js';
 import { serializeBinaryPlist } from '../../protocol/plist/index.js';
 import { UID_MOBILE, UID_ROOT, UID_WIRELESS } from './model.js';
 import { paragraph } from './people.js';
 import { rngFor, type Rng } from './random.js';
+import { noteStoreDb } from './notes-db.js';
 import { smsDb } from './sms-db.js';
 
 /** Apps with a container (AppDomain-…), their group and plug-in containers. */
@@ -147,7 +148,7 @@ export const BLOB_FILES: readonly BlobFile[] = [
     domain: NOTES_GROUP,
     relativePath: 'NoteStore.sqlite',
     modifiable: false,
-    build: (c) => noteStoreDb(c.seed, c.sizes),
+    build: (c) => noteStoreDb(c.seed, c.sizes, c.major),
   },
   { ...PHOTOS_DB, modifiable: false, build: (c, v) => c.photosDb(v).db },
   { ...PHOTOS_WAL, modifiable: false, build: (c, v) => c.photosDb(v).wal },

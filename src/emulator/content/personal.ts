@@ -78,6 +78,8 @@ export interface ModelNote {
   modified: number;
   /** Locked with a password: only the title is readable. */
   locked: boolean;
+  /** In "Recently Deleted" (ZMARKEDFORDELETION): no export shows it. */
+  deleted: boolean;
 }
 
 export const LABEL_MOBILE = '_$!<Mobile>!$_';
@@ -202,6 +204,7 @@ export function modelNotes(seed: number, sizes: DatabaseSizes): ModelNote[] {
       created,
       modified: created + rng.int(0, 86_400),
       locked: i % 4 === 3,
+      deleted: i % 7 === 5,
     };
   });
 }
