@@ -7,6 +7,7 @@ import { exportCalls } from '../export/calls.js';
 import { exportContacts } from '../export/contacts.js';
 import { exportMessages } from '../export/messages.js';
 import { exportNotes } from '../export/notes.js';
+import { exportVoicemail } from '../export/voicemail.js';
 import type { ExportKind, ExportOptions, ExportResult } from '../export/result.js';
 import type { ExportSource } from '../export/source.js';
 import { IbackupError } from '../errors.js';
@@ -20,6 +21,7 @@ const EXPORTERS: Partial<Record<ExportKind, (source: ExportSource, options: Expo
     messages: exportMessages,
     calls: exportCalls,
     notes: exportNotes,
+    voicemail: exportVoicemail,
   };
 
 /** Kinds this version can export. */

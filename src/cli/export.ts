@@ -106,7 +106,7 @@ export function registerExport(program: Command): void {
       .option('--save-key', 'keep the key derived from the password so later commands need no password');
     if (kind === 'messages')
       cmd.option('--chat <handle>', 'only the conversation with this number, e-mail, name or group');
-    if (kind === 'messages' || kind === 'calls')
+    if (kind === 'messages' || kind === 'calls' || kind === 'voicemail')
       cmd.option('--since <date>', 'only from this date (YYYY-MM-DD, local time)');
     addPasswordOption(cmd).action((backup: string, flags: ExportFlags, c: Command) => run(kind, backup, flags, c));
   }

@@ -50,7 +50,7 @@ describe('ibackup export on an encrypted backup made by the virtual iPhone', { t
     const device = await selectDevice(ctx);
     await pairDevice(device, {});
     await changeEncryption(device, 'on', { root, password: PW });
-    const r = await backupDevice(device, { root, password: PW });
+    const r = await backupDevice(device, { root });
     dir = r.path;
     udid = r.udid;
     cli = cliIn(path.join(host, 'config'), root);

@@ -12,6 +12,7 @@ import { paragraph } from './people.js';
 import { rngFor, type Rng } from './random.js';
 import { noteStoreDb } from './notes-db.js';
 import { smsDb } from './sms-db.js';
+import { voicemailDb } from './voicemail-db.js';
 
 /** Apps with a container (AppDomain-…), their group and plug-in containers. */
 export const APPS: readonly { bundleId: string; group?: string; plugin?: string }[] = [
@@ -119,6 +120,12 @@ export const BLOB_FILES: readonly BlobFile[] = [
     relativePath: 'Library/AddressBook/AddressBookImages.sqlitedb',
     modifiable: false,
     build: (c) => addressBookImagesDb(c.seed, c.sizes),
+  },
+  {
+    domain: 'HomeDomain',
+    relativePath: 'Library/Voicemail/voicemail.db',
+    modifiable: false,
+    build: (c) => voicemailDb(c.seed, c.sizes, c.major),
   },
   {
     domain: 'HomeDomain',

@@ -25,7 +25,7 @@ import { PLIST_FILES, appPreferences, renderPlist, type PlistFile } from './plis
 import { generatedRecord } from './photo-library.js';
 import { photosDbFiles, type PhotosDbFiles } from './photos-db.js';
 import { rngFor } from './random.js';
-import { newAttachmentFiles } from './sms-attachments.js';
+import { newPersonalFiles } from './personal-files.js';
 
 /** Registers the builder of a blob file and returns its entry (bytes built now). */
 function blobEntry(st: ContentState, ctx: BlobContext, f: BlobFile): DeviceEntry {
@@ -173,7 +173,7 @@ export function generateContent(spec: ContentSpec, major = DEFAULT_MAJOR): Conte
   // Photos.sqlite is built before the whole catalogue exists: it looks its originals up in this one.
   st.catalogue = Catalogue.from([...photos]);
   for (const f of BLOB_FILES) out.push(blobEntry(st, ctx, f));
-  out.push(...newAttachmentFiles(st));
+  out.push(...newPersonalFiles(st));
 
   const hugeBytes = spec.hugeFiles.reduce((a, b) => a + b, 0);
   let files = 0;

@@ -10,7 +10,7 @@ import { entryKey, type DeviceEntry, type EntryRef, type MutationAction, type Mu
 import { takenRecord } from './photo-library.js';
 import { photoPlan } from './photos.js';
 import { rngFor, type Rng } from './random.js';
-import { newAttachmentFiles } from './sms-attachments.js';
+import { newPersonalFiles } from './personal-files.js';
 
 /** Seconds the device's clock advances before each mutation. */
 export const MUTATION_STEP = 3600;
@@ -159,7 +159,7 @@ export function mutate(st: ContentState, action: MutationAction, n: number, inde
       if (n > 0) {
         st.sizes.messages += n;
         if (rebuildBlob(st, SMS_DB) !== undefined) out.modified.push(ref(SMS_DB));
-        for (const e of newAttachmentFiles(st)) {
+        for (const e of newPersonalFiles(st)) {
           out.added.push(...ensureParents(st, e.domain, e.relativePath).map(ref), ref(e));
           st.catalogue.put(e);
         }
