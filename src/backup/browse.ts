@@ -69,6 +69,8 @@ export interface BackupBrowser {
   readonly warnings: BackupProblem[];
   /** Entries in domain, then path order. */
   entries(filter?: EntryFilter): Generator<BackupEntry>;
+  /** The entry at exactly this domain and relative path, if any (one indexed lookup where the format allows). */
+  entry(domain: string, relativePath: string): BackupEntry | undefined;
   /** Plaintext of a regular file, chunk by chunk. */
   chunks(entry: BackupEntry): AsyncGenerator<Uint8Array>;
   close(): void;
@@ -192,6 +194,10 @@ async function browseMbdb(folder: BackupFolder, keys: UnlockedKeybag | undefined
       const ok = matcher(filter);
       for (const rec of records) if (ok(rec.domain, rec.relativePath)) yield fromRecord(dir, rec);
     },
+    entry(domain, relativePath) {
+      const rec = records.find((r) => r.domain === domain && r.relativePath === relativePath);
+      return rec === undefined ? undefined : fromRecord(dir, rec);
+    },
     chunks: (e) => {
       if (!('record' in e.source)) throw notOurs();
       return legacyChunks(e, e.source.record, keys);
@@ -221,6 +227,10 @@ async function browseManifestDb(
     *entries(filter = {}) {
       for (const row of backup.db.find(filter.pattern, filter.domain === undefined ? {} : { domain: filter.domain }))
         yield fromRow(row);
+    },
+    entry(domain, relativePath) {
+      const row = backup.db.get(domain, relativePath);
+      return row === undefined ? undefined : fromRow(row);
     },
     chunks: (e) => {
       if (!('row' in e.source)) throw notOurs();

@@ -46,14 +46,17 @@ export async function readLibraryFrom(files: PhotoFiles, tempParent?: string): P
   return readPhotoLibrary(main, wal, tempParent);
 }
 
-/** The camera roll's files of an open backup (plain or unlocked). */
-export function backupPhotoFiles(view: Pick<BackupBrowser, 'entries' | 'chunks'>): PhotoFiles {
-  const byPath = new Map<string, BackupEntry>();
-  for (const e of view.entries({ domain: 'CameraRollDomain' })) {
-    if (e.type === 'file' && e.relativePath.startsWith('Media/') && blobPresent(e))
-      byPath.set(e.relativePath.slice('Media/'.length), e);
-  }
-  const entry = (p: string): BackupEntry | undefined => (safeLibraryPath(p) ? byPath.get(p) : undefined);
+/** The camera roll's files of an open backup (plain or unlocked), each looked up when first asked for. */
+export function backupPhotoFiles(view: Pick<BackupBrowser, 'entry' | 'chunks'>): PhotoFiles {
+  const found = new Map<string, BackupEntry | undefined>();
+  const entry = (p: string): BackupEntry | undefined => {
+    if (!safeLibraryPath(p)) return undefined;
+    if (!found.has(p)) {
+      const e = view.entry('CameraRollDomain', `Media/${p}`);
+      found.set(p, e !== undefined && e.type === 'file' && blobPresent(e) ? e : undefined);
+    }
+    return found.get(p);
+  };
   return {
     where: 'backup',
     size: (p) => Promise.resolve(entry(p)?.size ?? null),

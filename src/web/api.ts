@@ -84,7 +84,7 @@ export interface DevicesResponse {
   problem: ErrorView | null;
 }
 
-export type JobKind = 'backup' | 'restore' | 'trust' | 'encryption';
+export type JobKind = 'backup' | 'restore' | 'trust' | 'encryption' | 'photos' | 'export';
 export type JobState = 'running' | 'done' | 'failed' | 'cancelled';
 
 export interface JobView {
@@ -118,6 +118,8 @@ export interface JobView {
 }
 
 export interface JobResult {
+  /** A readable export (contacts, messages…): what it wrote. */
+  export?: ExportResultView;
   path?: string;
   date?: string;
   sizeBytes?: number;
@@ -125,6 +127,72 @@ export interface JobResult {
   encrypted?: boolean;
   /** The whole new backup was verified before it was called complete. */
   verified?: boolean;
+  /** A backup: what it holds of the photo library (null when the library could not be read). */
+  photos?: BackupPhotosView | null;
+  /** A photo export: what it copied. */
+  exported?: PhotoExportView;
+}
+
+/** What a backup holds of the phone's photo library, recorded when it was made. */
+export interface BackupPhotosView {
+  date: string;
+  icloudPhotos: 'on' | 'off' | 'unknown';
+  library: PhotoLibraryCounts;
+  originalsNotOnDevice: number;
+  inBackup: { photos: number; videos: number };
+  notInBackup: number;
+  measured: boolean;
+}
+
+export interface PhotoLibraryCounts {
+  photos: number;
+  videos: number;
+  hidden: number;
+  recentlyDeleted: number;
+}
+
+/** GET /api/devices/:udid/photos (CLI.md's `photos status`, with the advice to show). */
+export interface PhotosStatusView {
+  udid: string;
+  library: PhotoLibraryCounts;
+  icloudPhotos: 'on' | 'off' | 'unknown';
+  originalsNotOnDevice: number;
+  inLastBackup: BackupPhotosView | null;
+  advice: string | null;
+}
+
+/** POST /api/devices/:udid/photos/export. */
+export interface PhotoExportRequest {
+  out: string;
+  since?: string;
+  album?: string;
+  edited?: boolean;
+  hidden?: boolean;
+}
+
+export interface PhotoExportView {
+  copied: number;
+  skipped: number;
+  notOnDevice: number;
+  bytes: number;
+  out: string;
+}
+
+/** One tile of POST /api/backups/photos. */
+export interface PhotoTileView {
+  id: number;
+  name: string;
+  kind: 'photo' | 'video';
+  created: string | null;
+  show: 'original' | 'thumbnail' | 'icon';
+  inBackup: boolean;
+}
+
+/** POST /api/backups/photos {path, password?, offset?, limit?}: a page of a backup's photos. */
+export interface PhotoPageResponse {
+  total: number;
+  offset: number;
+  items: PhotoTileView[];
 }
 
 export interface BackupRequest {
@@ -191,3 +259,110 @@ export type ServerEvent =
   | { type: 'devices'; devices: DeviceView[]; problem: ErrorView | null }
   | { type: 'job'; job: JobView }
   | { type: 'backups'; backups: BackupView[] };
+
+/**
+ * A phone's backup history (Manage Backups → Show versions). Every history route takes the phone's
+ * row as GET /api/backups lists it (`path`) and a version id its history names; never a version's
+ * folder as the page sent it.
+ *   POST /api/history                { path } → HistoryView
+ *   POST /api/history/files          VersionRequest & { password?, filter? } → VersionFilesResponse
+ *   POST /api/history/verify         VersionRequest & { password? } → VerifyResponse
+ *   POST /api/history/diff           VersionRequest & { password? } → VersionDiffView (with the version before it)
+ *   POST /api/history/pin            VersionRequest & { pinned } → HistoryView
+ *   POST /api/history/archive        VersionRequest → { archive: string }
+ *   POST /api/history/delete         VersionRequest → { deleted: string }
+ *   POST /api/history/restore        VersionRequest & { udid, password? } → { job: JobView }
+ */
+export interface VersionRequest {
+  /** The phone's row in GET /api/backups. */
+  path: string;
+  /** A version id (UTC `YYYYMMDD-HHMMSS`) that the phone's history names. */
+  version: string;
+}
+
+export interface VersionView {
+  id: string;
+  /** When the backup completed (ISO). */
+  date: string;
+  iosVersion: string | null;
+  full: boolean;
+  encrypted: boolean;
+  /** Encrypted under a backup password used before the latest one. */
+  earlierPassword: boolean;
+  files: number;
+  sizeBytes: number;
+  /** What deleting this version frees. */
+  uniqueBytes: number;
+  pinned: boolean;
+  /** The newest version: the phone's backup Finder sees. */
+  current: boolean;
+}
+
+export interface RetentionPolicyView {
+  allForSeconds: number;
+  dailyForSeconds: number;
+  weeklyForSeconds: number;
+  max: number;
+}
+
+export interface HistoryView {
+  udid: string;
+  deviceName: string | null;
+  /** Newest first. */
+  versions: VersionView[];
+  sharedBytes: number;
+  /** The whole history on disk (hard-linked files counted once). */
+  totalBytes: number;
+  /** A backup that did not complete left the phone's folder unfinished (it is not a version). */
+  unfinished: boolean;
+  policy: RetentionPolicyView;
+}
+
+export interface VersionFileView {
+  domain: string;
+  relativePath: string;
+  size: number;
+}
+
+export interface VersionFilesResponse {
+  /** Files matching the filter. */
+  total: number;
+  /** The first of them (at most 500), by domain and path. */
+  files: VersionFileView[];
+}
+
+export interface VersionDiffView {
+  from: string;
+  to: string;
+  counts: { added: number; changed: number; removed: number };
+  /** The first entries of each list (at most 20). */
+  added: VersionFileView[];
+  changed: VersionFileView[];
+  removed: VersionFileView[];
+}
+
+/** What a readable export wrote (the CLI's `export` result, files counted). */
+export interface ExportResultView {
+  kind: string;
+  items: number;
+  files: number;
+  out: string;
+  format: string;
+}
+
+/** POST /api/backups/export: one kind of readable export of a listed backup into a folder. */
+export interface ExportRequest {
+  path: string;
+  kind: 'contacts' | 'messages' | 'calls' | 'notes' | 'voicemail';
+  out: string;
+  format?: string;
+  /** messages: only this conversation (its identifier, a number, an e-mail or a name). */
+  chat?: string;
+  since?: string;
+  password?: string;
+}
+
+/** POST /api/backups/conversations: the conversations of a listed backup, newest first. */
+export interface ConversationsResponse {
+  conversations: { title: string; identifier: string; messages: number; last: string | null }[];
+}

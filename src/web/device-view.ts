@@ -29,6 +29,8 @@ export const BLOCKED = {
   backup: 'A backup is running.',
   restore: 'A restore is running.',
   encryption: 'The backup password is being changed.',
+  export: 'A readable export of its backup is being written.',
+  photos: 'Photos are being copied.',
 } as const;
 
 const codeOf = (err: unknown): string | null => (isIbackupError(err) ? err.code : null);

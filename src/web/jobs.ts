@@ -251,6 +251,8 @@ const BUSY_WHAT: Record<JobKind, string> = {
   restore: 'A restore to this iPhone is running.',
   trust: 'The iPhone is asking whether to trust this computer.',
   encryption: 'The backup password of this iPhone is being changed.',
+  photos: 'Photos are being copied from this iPhone.',
+  export: 'A readable export of this backup is being written.',
 };
 
 export function busyError(job: Job): IbackupError {

@@ -33,7 +33,7 @@ function reportProgress(ctl: JobControl, p: BackupProgress, restoring = false): 
 }
 
 /** The device must be connected, not busy, and trusted. */
-function ready(deps: Deps, udid: string): void {
+export function ready(deps: Deps, udid: string): void {
   const entry = deps.monitor.entry(udid);
   const busy = deps.jobs.runningOn(entry.udid);
   if (busy) throw busyError(busy);
@@ -73,6 +73,7 @@ async function startBackup(deps: Deps, udid: string, raw: Request): Promise<Job>
       full: r.full,
       encrypted: r.encrypted,
       verified: r.verified,
+      photos: r.photos ?? null,
     };
   });
 }

@@ -101,6 +101,7 @@ export function App() {
             device={device}
             job={latestJob(state, device.udid, ['backup', 'restore'])}
             trustJob={latestJob(state, device.udid, ['trust'])}
+            photosJob={latestJob(state, device.udid, ['photos'])}
             backups={state.backups}
             onJob={onJob}
             onTrust={() => void trust.trust(device.udid)}

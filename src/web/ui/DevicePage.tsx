@@ -3,6 +3,7 @@ import type { BackupView, DeviceView, ErrorView, JobView } from '../api.js';
 import { BackupSection } from './BackupSection.js';
 import { ErrorBox } from './ErrorBox.js';
 import { formatBytes } from './format.js';
+import { PhotosSection } from './PhotosSection.js';
 import { deviceTitle } from './Sidebar.js';
 import { TrustPanel } from './TrustPanel.js';
 
@@ -17,6 +18,8 @@ export interface DevicePageProps {
   trustError: ErrorView | null;
   onEncryption: (udid: string, on: boolean) => void;
   onManage: () => void;
+  /** The newest photo export job of this device. */
+  photosJob?: JobView | null;
 }
 
 function Capacity({ device }: { device: DeviceView }) {
@@ -115,6 +118,13 @@ export function DevicePage(props: DevicePageProps) {
         onJob={props.onJob}
         onEncryption={props.onEncryption}
         onManage={props.onManage}
+      />
+      <PhotosSection
+        device={device}
+        job={props.photosJob ?? null}
+        backupJob={props.job}
+        backups={props.backups}
+        onJob={props.onJob}
       />
     </section>
   );
