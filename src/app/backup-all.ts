@@ -11,6 +11,7 @@ import { parallel } from '../parallel.js';
 import { backupDevice, type BackupProgress, type BackupResult } from './backup.js';
 import type { HostContext } from './context.js';
 import { hostDevice } from './describe.js';
+import { withLinkGuard, type LinkGuardOptions } from './link-guard.js';
 import { noDeviceError, uniqueDevices } from './select-device.js';
 
 export interface BackupAllOptions {
@@ -22,6 +23,8 @@ export interface BackupAllOptions {
   /** A phone's run started / ended (for a line per phone). */
   onStart?: (udid: string, connection: 'USB' | 'Network') => void;
   onResult?: (r: BackupAllEntry) => void;
+  /** How a Wi-Fi link is watched during a run. */
+  linkGuard?: LinkGuardOptions;
   /** The backup of one phone (default backupDevice). */
   backup?: (
     device: HostDevice,
@@ -65,11 +68,13 @@ export async function backupAll(ctx: HostContext, opts: BackupAllOptions): Promi
     opts.onStart?.(info.udid, info.connection);
     let entry: BackupAllEntry;
     try {
-      const r = await backup(hostDevice(ctx, info), {
-        root: opts.root,
-        ...(opts.signal ? { signal: opts.signal } : {}),
-        onProgress: (p) => opts.onProgress?.(info.udid, p),
-      });
+      const device = hostDevice(ctx, info);
+      const r = await withLinkGuard(
+        device,
+        opts.signal,
+        (signal) => backup(device, { root: opts.root, signal, onProgress: (p) => opts.onProgress?.(info.udid, p) }),
+        opts.linkGuard,
+      );
       const { path, date, full, sizeBytes, durationMs } = r;
       entry = { udid: info.udid, ok: true, connection: info.connection, path, date, full, sizeBytes, durationMs };
     } catch (err) {

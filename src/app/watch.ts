@@ -15,6 +15,7 @@ import { nextDue } from './auto.js';
 import { backupDevice, type BackupProgress, type BackupResult } from './backup.js';
 import type { HostContext } from './context.js';
 import { hostDevice } from './describe.js';
+import { withLinkGuard, type LinkGuardOptions } from './link-guard.js';
 import { WatchQueue, type PhoneView, type WatchSnapshot } from './watch-queue.js';
 
 export type { WatchSnapshot, PhoneView } from './watch-queue.js';
@@ -75,6 +76,8 @@ export interface WatchOptions {
   lastBackup: (udid: string) => Promise<Date | null>;
   /** Progress events at most this often per phone (default 1 s). */
   progressEveryMs?: number;
+  /** How a Wi-Fi link is watched during a run (the heartbeat's allowed silence). */
+  linkGuard?: LinkGuardOptions;
 }
 
 /** A phone as the watcher knows it: its usbmuxd entries (USB and/or Network), its run, its retry. */
@@ -265,16 +268,23 @@ export class Watcher {
     const progress = this.progressOf(phone.udid);
     let started = false;
     try {
-      const r = await backup(hostDevice(this.opts.ctx, entry), {
-        root: this.opts.root,
-        signal: controller.signal,
-        // The first progress comes once the run holds the phone's lock: then it has started.
-        onProgress: (p) => {
-          if (!started) this.opts.onEvent({ event: 'started', udid: phone.udid, connection: entry.connection });
-          started = true;
-          progress(p);
-        },
-      });
+      const device = hostDevice(this.opts.ctx, entry);
+      const r = await withLinkGuard(
+        device,
+        controller.signal,
+        (signal) =>
+          backup(device, {
+            root: this.opts.root,
+            signal,
+            // The first progress comes once the run holds the phone's lock: then it has started.
+            onProgress: (p) => {
+              if (!started) this.opts.onEvent({ event: 'started', udid: phone.udid, connection: entry.connection });
+              started = true;
+              progress(p);
+            },
+          }),
+        this.opts.linkGuard,
+      );
       const { path, date, full, sizeBytes, durationMs } = r;
       this.opts.onEvent({ event: 'completed', udid: phone.udid, path, date, full, sizeBytes, durationMs });
     } catch (err) {

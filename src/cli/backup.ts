@@ -1,6 +1,7 @@
 /** `ibackup backup [--full] [--verify] [--wait D]`: Back Up Now, with progress, ending with "Backup completed". */
 import type { Command } from 'commander';
 import { backupDevice, type BackupResult } from '../app/backup.js';
+import { withLinkGuard } from '../app/link-guard.js';
 import { parseWait } from '../app/device-wait.js';
 import { KeyCache } from '../app/password.js';
 import { formatBytes } from '../app/format-bytes.js';
@@ -9,6 +10,15 @@ import { printJson } from './output.js';
 import { addPasswordOption, passwordSource } from './passwords.js';
 import { backupAllCommand } from './backup-all.js';
 import { withDevice } from './with-device.js';
+
+/** This backup's version, and what became of the one before it. */
+function historyLine(r: BackupResult): string {
+  const h = r.history;
+  if (h.off) return `${h.id} (the disk cannot make hard links, so no earlier versions are kept)`;
+  const kept = h.versionMade === null ? '' : `; the previous backup is kept as version ${h.versionMade}`;
+  const pruned = h.pruned.length === 0 ? '' : `; ${h.pruned.length} older removed by the retention policy`;
+  return `${h.id}${kept}${pruned} ("ibackup history")`;
+}
 
 export function backupText(r: BackupResult): string {
   const when = new Date(r.date).toLocaleString(undefined, { dateStyle: 'long', timeStyle: 'short' });
@@ -19,6 +29,7 @@ export function backupText(r: BackupResult): string {
     `Folder:      ${r.path}`,
     `Size:        ${formatBytes(r.sizeBytes)} on disk (${r.filesReceived} files, ${formatBytes(r.bytesReceived)} received in ${(r.durationMs / 1000).toFixed(1)} s)`,
   ];
+  lines.push(`Version:     ${historyLine(r)}`);
   if (r.reusedFiles > 0)
     lines.push(`Resumed:     ${r.reusedFiles} files sent before an interruption were reused, each checked`);
   if (r.unreadableFiles.length > 0) {
@@ -69,17 +80,19 @@ export function registerBackup(program: Command): void {
     await withDevice(c, async ({ g, signal, device, progress }) => {
       const root = backupRootsOf(g)[0] as string;
       if (!g.json && !g.quiet) process.stderr.write(`Backing up ${device.udid} to ${root}\n`);
-      const result = await backupDevice(device, {
-        root,
-        ...(opts.full ? { full: true } : {}),
-        ...(opts.allowCopy ? { allowCopy: true } : {}),
-        ...(opts.verify ? { verify: true } : {}),
-        ...(waitMs === undefined ? {} : { waitMs }),
-        unlock: { keyCache: new KeyCache(), ...(opts.verify ? { password: passwordSource(opts) } : {}) },
-        signal,
-        onProgress: (p) => progress.update(p),
-        onWarning: (m) => progress.note(`Warning: ${m}`),
-      });
+      const result = await withLinkGuard(device, signal, (guarded) =>
+        backupDevice(device, {
+          root,
+          ...(opts.full ? { full: true } : {}),
+          ...(opts.allowCopy ? { allowCopy: true } : {}),
+          ...(opts.verify ? { verify: true } : {}),
+          ...(waitMs === undefined ? {} : { waitMs }),
+          unlock: { keyCache: new KeyCache(), ...(opts.verify ? { password: passwordSource(opts) } : {}) },
+          signal: guarded,
+          onProgress: (p) => progress.update(p),
+          onWarning: (m) => progress.note(`Warning: ${m}`),
+        }),
+      );
       progress.stop();
       if (g.json) printJson(result);
       else process.stdout.write(`${backupText(result)}\n`);

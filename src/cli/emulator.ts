@@ -97,7 +97,7 @@ export function registerEmulator(program: Command): void {
     .argument('<addr>', 'the address the emulator printed (UNIX:/path or host:port)')
     .argument(
       '<action>',
-      'list | attach [U] | detach U | trust U MODE [SECS] | passcode U MODE [SECS] | mutate U CHANGE N | fault U NAME [k=v…] | fault U clear | cancel U | lock U | unlock U | restart U',
+      'list | attach [U] | detach U | trust U MODE [SECS] | passcode U MODE [SECS] | mutate U CHANGE N | fault U NAME [k=v…] | fault U clear | cancel U | lock U | unlock U | restart U | wifi U join|leave|silent',
     )
     .argument('[args...]', "the action's arguments")
     .option('--profile <name|file.json>', 'profile for attach')
@@ -135,8 +135,11 @@ export function ctlRequest(action: string, args: string[], profile?: string): Co
       if (args[2] !== undefined) req.Seconds = Number(args[2]);
       return req;
     }
+    case 'wifi':
+      need(2, 'wifi UDID join|leave|silent');
+      return { Action: 'wifi', UDID: args[0] as string, Mode: args[1] as string };
     case 'mutate':
-      need(3, 'mutate UDID add|modify|delete|photos|messages N');
+      need(3, 'mutate UDID add|modify|delete|rename|photos|messages N');
       return { Action: 'mutate', UDID: args[0] as string, Change: args[1] as string, Count: Number(args[2]) };
     case 'fault':
       need(2, 'fault UDID disconnect|throttle|stall|host-full|locked|hostile [k=v…] | fault UDID clear');
@@ -149,7 +152,7 @@ export function ctlRequest(action: string, args: string[], profile?: string): Co
     default:
       throw new IbackupError('USAGE', {
         message: `Unknown emulator action "${action}".`,
-        remedy: 'Use list, attach, detach, trust, passcode, mutate, fault, cancel, lock, unlock or restart.',
+        remedy: 'Use list, attach, detach, trust, passcode, mutate, fault, cancel, lock, unlock, restart or wifi.',
       });
   }
 }

@@ -21,6 +21,7 @@ import { registerPhotos } from './photos.js';
 import { registerUi } from './ui.js';
 import { registerAuto } from './auto.js';
 import { registerWatch } from './watch.js';
+import { registerWifi } from './wifi.js';
 import { registerHistory } from './history.js';
 
 export function buildProgram(): Command {
@@ -65,6 +66,7 @@ export function buildProgram(): Command {
   registerPhotos(program);
   registerWatch(program);
   registerAuto(program);
+  registerWifi(program);
   registerUi(program);
   registerDemo(program);
   registerEmulator(program);

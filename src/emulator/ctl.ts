@@ -28,6 +28,7 @@ export const CTL_ACTIONS = [
   'lock',
   'unlock',
   'restart',
+  'wifi',
 ] as const;
 export type CtlAction = (typeof CTL_ACTIONS)[number];
 
@@ -87,6 +88,15 @@ export async function runControl(emu: Emulator, req: PlistDict): Promise<unknown
     }
     case 'restart':
       return restart(emu, req);
+    case 'wifi': {
+      // The phone joins or leaves the computer's Wi-Fi network, or goes out of range (silent).
+      const d = emu.find(str(req.UDID, 'UDID'));
+      const mode = str(req.Mode, 'Mode');
+      if (mode !== 'join' && mode !== 'leave' && mode !== 'silent')
+        throw usage(`Unknown Wi-Fi change "${mode}".`, 'Use join, leave or silent.');
+      emu.wifi(d.udid, mode);
+      return { device: emu.summary(d) };
+    }
     default:
       throw usage(`Unknown control action "${action}".`, `Use one of: ${CTL_ACTIONS.join(', ')}.`);
   }

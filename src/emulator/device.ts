@@ -23,6 +23,10 @@ import type { MuxDevice } from './usbmuxd-server.js';
 import { TrustDialog } from './trust.js';
 import type { DeviceRuntime } from './device-services.js';
 import { hostGoneReason } from './services/mobilebackup2/index.js';
+import { HEARTBEAT_SERVICE, serveHeartbeat } from './services/heartbeat.js';
+
+/** The lockdown domain of "Show this iPhone when on Wi-Fi" (EnableWifiConnections). */
+export const WIRELESS_DOMAIN = 'com.apple.mobile.wireless_lockdown';
 
 /** A device service: how lockdown starts it and what serves its connection. */
 export interface ServiceDefinition {
@@ -42,6 +46,8 @@ export interface VirtualDeviceOptions {
   now?: () => number;
   /** Called when a pairing is added or removed. */
   onPairingChange?: () => void;
+  /** Called when a host turns "Show this iPhone when on Wi-Fi" on or off. */
+  onWifiChange?: () => void;
   /** Content, media partition and services (a device without one offers lockdown only). */
   runtime?: DeviceRuntime;
 }
@@ -58,6 +64,7 @@ export class VirtualDevice implements MuxDevice, LockdownBackend {
   private readonly ports: DevicePorts;
   private readonly links = new Set<Link>();
   private readonly onPairingChange: () => void;
+  private readonly onWifiChange: () => void;
   /** The screen is locked (pairing answers PasswordProtected, protected services refuse). */
   locked: boolean;
   /** When the owner types the passcode the device asks for. */
@@ -71,9 +78,11 @@ export class VirtualDevice implements MuxDevice, LockdownBackend {
     this.runtime = opts.runtime;
     this.services = new Map([
       ...(opts.runtime ? opts.runtime.services(this, opts.profile) : []),
+      [HEARTBEAT_SERVICE, { ssl: true, serve: (link) => serveHeartbeat(link, opts.profile.behaviour.timeScale) }],
       ...(opts.services ?? []),
     ]);
     this.onPairingChange = opts.onPairingChange ?? (() => undefined);
+    this.onWifiChange = opts.onWifiChange ?? (() => undefined);
     this.trust = new TrustDialog(opts.profile.behaviour.trust, opts.now);
     this.locked = opts.profile.behaviour.locked;
     this.passcode = opts.profile.behaviour.passcode;
@@ -84,6 +93,8 @@ export class VirtualDevice implements MuxDevice, LockdownBackend {
     const name = opts.state.settings().deviceName;
     const root = this.values.get(ROOT_DOMAIN);
     if (name !== null && root) root.DeviceName = name;
+    const wireless = this.values.get(WIRELESS_DOMAIN);
+    if (wireless) wireless.EnableWifiConnections = opts.state.settings().wifiConnections;
     this.ports = new DevicePorts((link) => this.track(link, () => serveLockdown(link, this)));
   }
 
@@ -142,6 +153,10 @@ export class VirtualDevice implements MuxDevice, LockdownBackend {
     if ('error' in r) return { ok: false, error: r.error };
     if ((domain === undefined || domain === ROOT_DOMAIN) && key === 'DeviceName' && typeof value === 'string') {
       void this.state.updateSettings({ deviceName: value });
+    }
+    if (domain === WIRELESS_DOMAIN && key === 'EnableWifiConnections') {
+      // The phone keeps the setting, and starts (or stops) showing itself on the network.
+      void this.state.updateSettings({ wifiConnections: value === true }).then(() => this.onWifiChange());
     }
     return { ok: true, value: null };
   }
@@ -221,6 +236,11 @@ export class VirtualDevice implements MuxDevice, LockdownBackend {
   }
 
   // ---- run-time control ----
+
+  /** "Show this iPhone when on Wi-Fi" (lockdown's EnableWifiConnections). */
+  get wifiConnections(): boolean {
+    return this.state.settings().wifiConnections;
+  }
 
   /** A backup finished: lockdown reports when (com.apple.mobile.backup LastiTunesBackupDate). */
   recordBackup(date: Date): void {

@@ -14,7 +14,8 @@ import { DeviceRuntime } from './device-services.js';
 import { resolveProfile, type ProfileOverrides } from './profile.js';
 import type { DeviceProfile, PasscodeBehaviour, TrustBehaviour } from './profile-types.js';
 import { EmulatorState } from './state.js';
-import { serveUsbmuxClient, type MuxEvent, type MuxHost } from './usbmuxd-server.js';
+import { serveUsbmuxClient, type MuxDevice, type MuxEvent, type MuxHost } from './usbmuxd-server.js';
+import { NetworkPresence } from './network-presence.js';
 import { runControl } from './ctl.js';
 
 export interface EmulatorOptions {
@@ -30,6 +31,8 @@ export interface EmulatorOptions {
   timeScale?: number;
   /** How many devices to attach at start (default 1). */
   devices?: number;
+  /** How fast a phone's Wi-Fi link carries data, bytes per second (default 10 MB/s, below USB's). */
+  wifiBytesPerSecond?: number;
   /** Services by name, added to every device (the backup services). */
   services?: Map<string, ServiceDefinition>;
   now?: () => number;
@@ -45,12 +48,22 @@ export interface DeviceSummary {
   trust: TrustBehaviour;
   passcode: PasscodeBehaviour;
   pairedHosts: number;
+  /** Plugged in over USB. */
+  usb: boolean;
+  /** "Show this iPhone when on Wi-Fi". */
+  wifiConnections: boolean;
+  /** The DeviceID of its Wi-Fi entry, or null when it is not listed over Wi-Fi. */
+  network: number | null;
 }
 
 export class Emulator implements MuxHost {
   private readonly attached = new Map<string, VirtualDevice>();
   /** Devices unplugged earlier, by UDID: `attach` with a UDID plugs one back in with its state. */
   private readonly unplugged = new Map<string, VirtualDevice>();
+  /** Phones listed over Wi-Fi (their setting on, on the computer's network), by UDID. */
+  private readonly presences = new Map<string, NetworkPresence>();
+  /** Phones that left the computer's Wi-Fi network (every phone is on it until told otherwise). */
+  private readonly awayFromWifi = new Set<string>();
   private readonly eventListeners = new Set<(e: MuxEvent) => void>();
   private readonly clients = new Map<number, PlistDict>();
   private nextDeviceId = 1;
@@ -100,8 +113,18 @@ export class Emulator implements MuxHost {
 
   // ---- MuxHost ----
 
+  /** The phones plugged in over USB. */
   devices(): VirtualDevice[] {
     return [...this.attached.values()];
+  }
+
+  muxDevices(): MuxDevice[] {
+    return [...this.attached.values(), ...this.presences.values()];
+  }
+
+  /** The phones listed over Wi-Fi. */
+  networkDevices(): NetworkPresence[] {
+    return [...this.presences.values()];
   }
 
   systemBuid(): string {
@@ -181,12 +204,55 @@ export class Emulator implements MuxHost {
       state: deviceState,
       services: new Map(this.opts.services ?? []),
       ...(this.opts.now ? { now: this.opts.now } : {}),
+      onWifiChange: () => this.updatePresence(device),
     });
     runtime.armFaults(profile);
     runtime.onReboot = () => void this.reboot(device.udid).catch(() => undefined);
     this.attached.set(device.udid, device);
     this.emitEvent({ type: 'attached', device });
+    const presence = this.presences.get(device.udid);
+    if (presence) presence.device = device;
+    this.updatePresence(device);
     return device;
+  }
+
+  /**
+   * Lists the phone over Wi-Fi when its "Show this iPhone when on Wi-Fi" is on and it is on the
+   * computer's network; takes the entry away otherwise.
+   */
+  private updatePresence(device: VirtualDevice): void {
+    const listed = this.presences.get(device.udid);
+    const wanted = device.wifiConnections && !this.awayFromWifi.has(device.udid);
+    if (wanted && !listed) {
+      const p = new NetworkPresence(device, this.nextDeviceId++, this.opts.wifiBytesPerSecond ?? 10_000_000);
+      this.presences.set(device.udid, p);
+      this.emitEvent({ type: 'attached', device: p });
+    } else if (!wanted && listed) {
+      this.presences.delete(device.udid);
+      listed.link.close();
+      this.emitEvent({ type: 'detached', deviceId: listed.deviceId });
+    }
+  }
+
+  /**
+   * The phone's Wi-Fi: `join` the computer's network (listed over Wi-Fi when its setting is on),
+   * `leave` it (its Wi-Fi connections close and the entry goes), or go `silent` (out of range: the
+   * entry stays listed and its connections stay open, but nothing passes any more).
+   */
+  wifi(udid: string, mode: 'join' | 'leave' | 'silent'): NetworkPresence | undefined {
+    // A phone whose cable was pulled earlier may come back over Wi-Fi alone.
+    const norm = (s: string): string => s.replace(/-/g, '').toLowerCase();
+    const away = [...this.unplugged.values()].find((d) => norm(d.udid) === norm(udid));
+    const device = away && !this.presences.has(away.udid) ? away : this.find(udid);
+    if (mode === 'silent') {
+      const p = this.presences.get(device.udid);
+      p?.link.goSilent();
+      return p;
+    }
+    if (mode === 'join') this.awayFromWifi.delete(device.udid);
+    else this.awayFromWifi.add(device.udid);
+    this.updatePresence(device);
+    return this.presences.get(device.udid);
   }
 
   /**
@@ -226,22 +292,30 @@ export class Emulator implements MuxHost {
     return again;
   }
 
-  /** Unplugs a device: its connections drop and listeners see Detached. */
+  /**
+   * Unplugs a device: its connections drop and listeners see Detached. A phone also listed over
+   * Wi-Fi stays listed there (reachable without its cable).
+   */
   detach(udid: string): void {
-    const device = this.find(udid);
+    const device = [...this.attached.values()].find((d) => d.udid === this.find(udid).udid);
+    if (!device) {
+      throw new IbackupError('DEVICE_NOT_FOUND', {
+        message: `The virtual device "${udid}" is not plugged in (it is only on Wi-Fi).`,
+        remedy: 'Use "wifi UDID leave" to take it off the network.',
+      });
+    }
     this.attached.delete(device.udid);
     this.unplugged.set(device.udid, device);
     device.disconnectAll();
     this.emitEvent({ type: 'detached', deviceId: device.deviceId });
   }
 
-  /** Finds an attached device by UDID (case-insensitive, dash optional) or name. */
+  /** Finds a device plugged in or listed over Wi-Fi, by UDID (case-insensitive, dash optional) or name. */
   find(udidOrName: string): VirtualDevice {
     const norm = (s: string): string => s.replace(/-/g, '').toLowerCase();
     const wanted = norm(udidOrName);
-    const d =
-      [...this.attached.values()].find((x) => norm(x.udid) === wanted) ??
-      [...this.attached.values()].find((x) => x.deviceName === udidOrName);
+    const all = [...this.attached.values(), ...[...this.presences.values()].map((p) => p.device)];
+    const d = all.find((x) => norm(x.udid) === wanted) ?? all.find((x) => x.deviceName === udidOrName);
     if (!d) {
       throw new IbackupError('DEVICE_NOT_FOUND', {
         message: `No virtual device "${udidOrName}" is attached.`,
@@ -262,11 +336,15 @@ export class Emulator implements MuxHost {
       trust: device.trust.mode,
       passcode: device.passcode,
       pairedHosts: device.state.pairings().length,
+      usb: this.attached.get(device.udid) === device,
+      wifiConnections: device.wifiConnections,
+      network: this.presences.get(device.udid)?.deviceId ?? null,
     };
   }
 
   async close(): Promise<void> {
     for (const d of this.attached.values()) d.disconnectAll();
+    for (const p of this.presences.values()) p.link.close();
     this.eventListeners.clear();
     const server = this.server;
     this.server = undefined;

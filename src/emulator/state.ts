@@ -38,6 +38,11 @@ export interface DeviceSettings {
   deviceName: string | null;
   /** The backup password ("Encrypt local backup"); null when encryption is off. */
   backupPassword: string | null;
+  /**
+   * "Show this iPhone when on Wi-Fi": lockdown's com.apple.mobile.wireless_lockdown
+   * EnableWifiConnections, which a host sets and the phone keeps across restarts.
+   */
+  wifiConnections: boolean;
 }
 
 /** UDIDs and pair-record ids usable as file names (no separators, no dots). */
@@ -235,7 +240,14 @@ export class DeviceState {
     if ((name !== undefined && typeof name !== 'string') || (password !== undefined && typeof password !== 'string')) {
       throw damagedState(settingsPath, 'DeviceName and BackupPassword must be strings');
     }
-    const settings: DeviceSettings = { deviceName: name ?? null, backupPassword: password ?? null };
+    const wifi = s['EnableWifiConnections'];
+    if (wifi !== undefined && typeof wifi !== 'boolean')
+      throw damagedState(settingsPath, 'EnableWifiConnections must be true or false');
+    const settings: DeviceSettings = {
+      deviceName: name ?? null,
+      backupPassword: password ?? null,
+      wifiConnections: wifi === true,
+    };
     return new DeviceState(dir, udid, privateKeyPem, publicKeyPkcs1Pem, pairings, settings);
   }
 
@@ -289,9 +301,10 @@ export class DeviceState {
   private saveSettings(): Promise<void> {
     return this.writes.run(() => {
       const dict: PlistDict = {};
-      const { deviceName, backupPassword } = this.currentSettings;
+      const { deviceName, backupPassword, wifiConnections } = this.currentSettings;
       if (deviceName !== null) dict['DeviceName'] = deviceName;
       if (backupPassword !== null) dict['BackupPassword'] = backupPassword;
+      if (wifiConnections) dict['EnableWifiConnections'] = true;
       return writeFileAtomic(join(this.dir, 'settings.plist'), serializeXmlPlist(dict));
     });
   }

@@ -4,6 +4,7 @@
  * message). After a successful Connect the socket becomes a raw pipe to the device port.
  */
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { isIbackupError } from '../errors.js';
 import type { PlistDict, PlistValue } from '../protocol/plist/index.js';
 import {
@@ -26,6 +27,8 @@ export interface MuxDevice {
   acceptsPort(port: number): boolean;
   /** Hands a connection to a device port (checked with acceptsPort first). */
   connect(port: number, link: Link): void;
+  /** What the device side of a connection goes through (a Wi-Fi link); default the socket itself. */
+  carry?(host: Duplex): Duplex;
 }
 
 export type MuxEvent =
@@ -35,7 +38,8 @@ export type MuxEvent =
 
 /** What the usbmuxd role needs from the emulator. */
 export interface MuxHost {
-  devices(): MuxDevice[];
+  /** Every entry usbmuxd lists: USB devices and network (Wi-Fi) ones. */
+  muxDevices(): MuxDevice[];
   systemBuid(): string;
   readPairRecord(udid: string): Promise<Uint8Array | null>;
   savePairRecord(udid: string, data: Uint8Array): Promise<void>;
@@ -123,7 +127,7 @@ class MuxClient {
     this.unregister ??= this.host.registerClient(msg);
     switch (msg.MessageType) {
       case 'ListDevices':
-        return this.send(tag, { DeviceList: this.host.devices().map((d) => d.attachedRecord()) });
+        return this.send(tag, { DeviceList: this.host.muxDevices().map((d) => d.attachedRecord()) });
       case 'Listen':
         return this.listen(tag);
       case 'Connect':
@@ -147,7 +151,7 @@ class MuxClient {
 
   private listen(tag: number): void {
     this.result(tag, UsbmuxResult.OK);
-    for (const d of this.host.devices()) this.send(0, d.attachedRecord());
+    for (const d of this.host.muxDevices()) this.send(0, d.attachedRecord());
     this.unsubscribe ??= this.host.subscribe((e) => {
       if (e.type === 'attached') this.send(0, e.device.attachedRecord());
       else if (e.type === 'detached') this.send(0, { MessageType: 'Detached', DeviceID: e.deviceId });
@@ -160,15 +164,15 @@ class MuxClient {
     const id = msg.DeviceID;
     const portNumber = msg.PortNumber;
     if (typeof portNumber !== 'number') return this.result(tag, UsbmuxResult.BADCOMMAND);
-    const device = this.host.devices().find((d) => d.deviceId === id);
+    const device = this.host.muxDevices().find((d) => d.deviceId === id);
     if (!device) return this.result(tag, UsbmuxResult.BADDEV);
     const port = ((portNumber & 0xff) << 8) | ((portNumber >> 8) & 0xff);
     if (!device.acceptsPort(port)) return this.result(tag, UsbmuxResult.CONNREFUSED);
     this.handedOff = true;
     this.sock.off('data', this.onData);
     const leftover = this.decoder.takeRemainder();
-    const link = new Link(this.sock);
     this.result(tag, UsbmuxResult.OK);
+    const link = new Link(device.carry ? device.carry(this.sock) : this.sock);
     this.cleanup();
     device.connect(port, link);
     if (leftover.length > 0) link.feedRaw(leftover);

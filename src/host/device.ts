@@ -14,6 +14,11 @@ export interface HostDeviceOptions {
 }
 
 export class HostDevice {
+  /** The connections open to this device (closed together when its link is lost). */
+  private readonly open = new Set<Link>();
+  /** Set once the link to the device is known lost: no new connection is tried. */
+  private lost: IbackupError | undefined;
+
   constructor(
     readonly mux: UsbmuxClient,
     readonly info: MuxDeviceInfo,
@@ -25,9 +30,27 @@ export class HostDevice {
     return this.info.udid;
   }
 
+  /**
+   * Closes every connection this handle opened, as an unplugged cable would: requests waiting
+   * on them fail at once instead of waiting for their timeouts (a Wi-Fi link that went silent).
+   * With a reason, the handle stays closed: later connections fail at once with it.
+   */
+  closeAll(reason?: IbackupError): void {
+    this.lost ??= reason;
+    for (const link of this.open) link.close();
+    this.open.clear();
+  }
+
+  private track(link: Link): Link {
+    this.open.add(link);
+    link.once('end', () => this.open.delete(link));
+    return link;
+  }
+
   /** A new lockdown connection (QueryType checked). */
   async lockdown(signal?: AbortSignal): Promise<LockdownClient> {
-    const link = await this.mux.connect(this.info.deviceId, LOCKDOWN_PORT, signal);
+    if (this.lost) throw this.lost;
+    const link = this.track(await this.mux.connect(this.info.deviceId, LOCKDOWN_PORT, signal));
     const client = new LockdownClient(
       link,
       this.opts.timeoutMs === undefined ? {} : { timeoutMs: this.opts.timeoutMs },
@@ -84,7 +107,7 @@ export class HostDevice {
       }
       return { started: await lockdown.startService(name, opts.escrowBag ? rec.EscrowBag : undefined), record: rec };
     }, opts.signal);
-    const link = await this.mux.connect(this.info.deviceId, started.port, opts.signal);
+    const link = this.track(await this.mux.connect(this.info.deviceId, started.port, opts.signal));
     if (started.ssl) {
       try {
         // A service keeps TLS until it closes (only lockdownd's session can leave it).
