@@ -5,7 +5,7 @@
 import type { Hono } from 'hono';
 import { archiveBackup, deleteBackup } from '../app/manage.js';
 import { PASSWORD_ADVICE, passwordStrength } from '../app/password-strength.js';
-import { verifyBackupAt } from '../app/verify.js';
+import { verifyBackupAt, type VerifyReport } from '../app/verify.js';
 import type { BackupView, BackupsResponse, StrengthResponse, VerifyResponse } from './api.js';
 import { onlyFields, optionalPassword, readJson, requiredString, type JsonObject } from './body.js';
 import { backupViews, backupsChanged, type Deps } from './deps.js';
@@ -25,7 +25,7 @@ async function listed(deps: Deps, body: JsonObject): Promise<BackupView> {
 }
 
 /** A backup is left alone while its device backs up or changes its password, and while any restore runs. */
-function notInUse(deps: Deps, b: BackupView): void {
+export function notInUse(deps: Deps, b: BackupView): void {
   for (const d of deps.monitor.snapshot().devices) {
     const job = deps.jobs.runningOn(d.udid);
     if (!job || job.kind === 'trust') continue;
@@ -43,6 +43,11 @@ async function verify(deps: Deps, raw: Request): Promise<VerifyResponse> {
     useCache: false,
     ...(password === undefined ? {} : { password: async () => password }),
   });
+  return verifyView(report);
+}
+
+/** A verification report as the page shows it: its counts and problems. */
+export function verifyView(report: VerifyReport): VerifyResponse {
   const counts: Record<string, number> = {};
   for (const [k, v] of Object.entries(report.counts)) if (typeof v === 'number') counts[k] = v;
   return {

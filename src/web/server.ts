@@ -31,6 +31,7 @@ import { apiError, statusOf, type Log } from './http-errors.js';
 import { JobManager } from './jobs.js';
 import { registerBackupRoutes } from './routes-backups.js';
 import { registerDeviceRoutes } from './routes-devices.js';
+import { registerHistoryRoutes } from './routes-history.js';
 import { registerJobRoutes } from './routes-jobs.js';
 import { EventBus } from './sse.js';
 import { defaultUiDir, securityHeaders, serveUi } from './static.js';
@@ -89,6 +90,7 @@ function buildApp(deps: Deps, token: string, portNow: () => number, uiDir: strin
   app.get('/', tokenLanding(token, portNow));
   registerDeviceRoutes(app, deps);
   registerBackupRoutes(app, deps);
+  registerHistoryRoutes(app, deps);
   registerJobRoutes(app, deps);
   app.all('/api/*', () => {
     throw new IbackupError('NOT_FOUND');

@@ -1,4 +1,7 @@
-/** Restore Backup…: pick a backup (this iPhone's, or any), enter its password if encrypted. */
+/**
+ * Restore Backup…: pick a backup (this iPhone's, or any), enter its password if encrypted; or,
+ * from a phone's history in Manage Backups, restore the one version given as `source`.
+ */
 import { useState } from 'preact/hooks';
 import type { BackupView, ErrorView, JobView, RestoreRequest } from '../api.js';
 import { Dialog } from './Dialog.js';
@@ -14,6 +17,16 @@ export interface RestoreDialogProps {
   backups: BackupView[] | null;
   onClose: () => void;
   onStarted: (job: JobView) => void;
+  /** A fixed source (a version of a phone's history) instead of the list of backups. */
+  source?: RestoreSource;
+}
+
+export interface RestoreSource {
+  /** What is restored, in one line. */
+  label: string;
+  encrypted: boolean;
+  /** Asks the server to start the restore (with the password when encrypted). */
+  start: (password: string | undefined) => Promise<JobView>;
 }
 
 /** "date · size · Encrypted · kind" under a backup's name. */
@@ -65,12 +78,16 @@ function useRestoreStart(udid: string, onStarted: (job: JobView) => void) {
   const [password, setPassword] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ErrorView | null>(null);
-  const start = async (picked: BackupView): Promise<void> => {
-    const body: RestoreRequest = { path: picked.path };
-    if (picked.encrypted) body.password = password;
+  const start = async (picked: BackupView | RestoreSource): Promise<void> => {
     setBusy(true);
     setError(null);
     try {
+      if ('start' in picked) {
+        onStarted(await picked.start(picked.encrypted ? password : undefined));
+        return;
+      }
+      const body: RestoreRequest = { path: picked.path };
+      if (picked.encrypted) body.password = password;
       const r = await api<{ job: JobView }>(`/api/devices/${seg(udid)}/restore`, body);
       onStarted(r.job);
     } catch (e) {
@@ -83,12 +100,12 @@ function useRestoreStart(udid: string, onStarted: (job: JobView) => void) {
   return { password, setPassword, busy, error, start };
 }
 
-export function RestoreDialog({ udid, deviceName, backups, onClose, onStarted }: RestoreDialogProps) {
+export function RestoreDialog({ udid, deviceName, backups, onClose, onStarted, source }: RestoreDialogProps) {
   const [all, setAll] = useState(false);
   const [chosen, setChosen] = useState<string | null>(null);
   const { password, setPassword, busy, error, start } = useRestoreStart(udid, onStarted);
   const list = sortBackups((backups ?? []).filter((b) => b.complete && (all || b.udid === udid)));
-  const picked = list.find((b) => b.path === chosen) ?? null;
+  const picked = source ?? list.find((b) => b.path === chosen) ?? null;
   const ready = !busy && picked !== null && (!picked.encrypted || password !== '');
 
   return (
@@ -104,16 +121,22 @@ export function RestoreDialog({ udid, deviceName, backups, onClose, onStarted }:
         <p>
           Restoring replaces the data on your iPhone with the data in the backup. Turn off Find My on the iPhone first.
         </p>
-        <label class="check">
-          <input
-            type="checkbox"
-            checked={all}
-            onChange={(e) => setAll(e.currentTarget.checked)}
-            data-testid="restore-all"
-          />
-          Show backups of every device
-        </label>
-        <BackupChoices list={list} loading={backups === null} chosen={chosen} onChoose={setChosen} />
+        {source ? (
+          <p data-testid="restore-source">{source.label}</p>
+        ) : (
+          <>
+            <label class="check">
+              <input
+                type="checkbox"
+                checked={all}
+                onChange={(e) => setAll(e.currentTarget.checked)}
+                data-testid="restore-all"
+              />
+              Show backups of every device
+            </label>
+            <BackupChoices list={list} loading={backups === null} chosen={chosen} onChoose={setChosen} />
+          </>
+        )}
         {picked?.encrypted ? (
           <PasswordField
             label="Backup password"

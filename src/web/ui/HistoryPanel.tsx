@@ -1,0 +1,125 @@
+/**
+ * A phone's backup history under its row in Manage Backups: the versions, newest first, with what
+ * each holds and frees, and the retention policy. The password of an encrypted history is asked
+ * once and kept in this panel's memory only (gone when it closes); a refused one is forgotten.
+ */
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { BackupView, ErrorView, HistoryView, VersionView } from '../api.js';
+import { ErrorBox } from './ErrorBox.js';
+import { formatBytes } from './format.js';
+import { api, errorView } from './http.js';
+import { policySentence, versionDate, versionsSummary } from './history-text.js';
+import { PasswordPrompt } from './PasswordPrompt.js';
+import { VersionItem, type Passwords } from './VersionItem.js';
+
+interface Asking {
+  version: VersionView;
+  action: string;
+  run: (password: string) => void;
+}
+
+/** Which password opens a version: the latest one, or (changed since) that version's own. */
+const keyOf = (v: VersionView): string => (v.earlierPassword ? v.id : 'latest');
+
+function usePasswords(): Passwords & { asking: Asking | null; answer: (p: string) => void; cancel: () => void } {
+  const known = useRef(new Map<string, string>());
+  const [asking, setAsking] = useState<Asking | null>(null);
+  return {
+    asking,
+    withPassword(version, action, run) {
+      if (!version.encrypted) return run(undefined);
+      const p = known.current.get(keyOf(version));
+      if (p !== undefined) return run(p);
+      setAsking({ version, action, run });
+    },
+    forget: (version) => known.current.delete(keyOf(version)),
+    answer(p) {
+      if (asking === null) return;
+      known.current.set(keyOf(asking.version), p);
+      setAsking(null);
+      asking.run(p);
+    },
+    cancel: () => setAsking(null),
+  };
+}
+
+/** The phone's history as the server has it now, fetched again when the row changes. */
+function useHistory(row: BackupView) {
+  const [history, setHistory] = useState<HistoryView | null>(null);
+  const [error, setError] = useState<ErrorView | null>(null);
+  const load = (): void => {
+    api<HistoryView>('/api/history', { path: row.path }).then(
+      (h) => {
+        setHistory(h);
+        setError(null);
+      },
+      (e: unknown) => setError(errorView(e)),
+    );
+  };
+  useEffect(load, [row.path, row.date, row.versions?.count, row.versions?.bytes]);
+  return { history, setHistory, error, load };
+}
+
+function HistoryHead({ history }: { history: HistoryView }) {
+  return (
+    <div class="history-head">
+      <p data-testid="history-summary">
+        <strong>{versionsSummary(history.versions.length, history.totalBytes)}</strong> on disk
+        {history.sharedBytes > 0 ? ` (${formatBytes(history.sharedBytes)} shared between versions)` : ''}. “Only here”
+        is what deleting a version frees.
+      </p>
+      <p class="muted small" data-testid="history-policy">
+        {policySentence(history.policy)}
+      </p>
+      {history.unfinished ? (
+        <p class="status warn small" data-testid="history-unfinished">
+          The last backup did not complete; the newest version below is the phone’s last complete backup.
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+export function HistoryPanel({ row, onChanged }: { row: BackupView; onChanged: () => void }) {
+  const { history, setHistory, error, load } = useHistory(row);
+  const passwords = usePasswords();
+  const changed = (): void => {
+    load();
+    onChanged();
+  };
+  return (
+    <section class="history" data-testid="history-panel" aria-label={`Versions of ${row.deviceName ?? row.udid}`}>
+      {history === null && error === null ? <p class="muted">Loading versions…</p> : null}
+      {error ? <ErrorBox error={error} testid="history-error" /> : null}
+      {history ? (
+        <>
+          <HistoryHead history={history} />
+          <ol class="versions" data-testid="versions">
+            {history.versions.map((v, i) => (
+              <VersionItem
+                key={v.id}
+                row={row}
+                version={v}
+                previous={history.versions[i + 1] ?? null}
+                passwords={passwords}
+                onHistory={setHistory}
+                onChanged={changed}
+              />
+            ))}
+          </ol>
+        </>
+      ) : null}
+      {passwords.asking ? (
+        <PasswordPrompt
+          title="Encrypted backup"
+          text={`${passwords.asking.action}: enter the backup password of the version of ${versionDate(
+            passwords.asking.version,
+          )}${passwords.asking.version.earlierPassword ? ' (the password in use then, before it was changed)' : ''}. It is kept on this page only while the versions are shown.`}
+          action="Continue"
+          onSubmit={passwords.answer}
+          onClose={passwords.cancel}
+        />
+      ) : null}
+    </section>
+  );
+}
