@@ -29,6 +29,7 @@ interface ExportFlags {
   edited?: boolean;
   hidden?: boolean;
   from?: string;
+  at?: string;
   passwordStdin?: boolean;
 }
 
@@ -96,6 +97,11 @@ function printExport(json: boolean | undefined, r: PhotoExportResult): void {
 
 async function runExport(flags: ExportFlags, c: Command): Promise<void> {
   if (flags.from === undefined) {
+    if (flags.at !== undefined)
+      throw new IbackupError('USAGE', {
+        message: '--at goes with --from BACKUP.',
+        remedy: 'Add --from BACKUP, or leave --at out.',
+      });
     await withWork(c, async (run) => {
       await withDevice(c, async ({ g, device }) => {
         printExport(g.json, await exportDevicePhotos(device, exportOptions(flags, run)));
@@ -105,7 +111,7 @@ async function runExport(flags: ExportFlags, c: Command): Promise<void> {
   }
   const from = flags.from;
   await withWork(c, async (run) => {
-    const dir = await resolveBackupArg(from, backupRootsOf(run.g));
+    const dir = await resolveBackupArg(from, backupRootsOf(run.g), flags.at);
     const r = await exportBackupPhotos(dir, {
       ...exportOptions(flags, run),
       unlock: { password: passwordSource(flags), keyCache: new KeyCache() },
@@ -137,6 +143,7 @@ export function registerPhotos(program: Command): void {
     .option('--album <name>', 'only the photos of this album')
     .option('--edited', 'also copy the edited versions (IMG_E0001.jpg)')
     .option('--hidden', 'also copy the photos of the Hidden album')
-    .option('--from <backup>', 'copy out of a backup (folder, UDID or device name) instead of the iPhone');
+    .option('--from <backup>', 'copy out of a backup (folder, UDID or device name) instead of the iPhone')
+    .option('--at <version>', 'with --from: a version of that backup (an id, latest, previous, latest~N)');
   addPasswordOption(exp).action((flags: ExportFlags, c: Command) => runExport(flags, c));
 }
