@@ -197,13 +197,21 @@ describe('DeviceState', () => {
   test('settings are saved and can be cleared', async () => {
     await withStateDir(async (dir) => {
       const device = await (await EmulatorState.open(dir)).device(UDID);
-      assert.deepEqual(device.settings(), { deviceName: null, backupPassword: null });
-      await device.updateSettings({ deviceName: 'Kitchen iPhone', backupPassword: 's3cret' });
+      assert.deepEqual(device.settings(), { deviceName: null, backupPassword: null, wifiConnections: false });
+      await device.updateSettings({ deviceName: 'Kitchen iPhone', backupPassword: 's3cret', wifiConnections: true });
       let again = await (await EmulatorState.open(dir)).device(UDID);
-      assert.deepEqual(again.settings(), { deviceName: 'Kitchen iPhone', backupPassword: 's3cret' });
-      await again.updateSettings({ backupPassword: null });
+      assert.deepEqual(again.settings(), {
+        deviceName: 'Kitchen iPhone',
+        backupPassword: 's3cret',
+        wifiConnections: true,
+      });
+      await again.updateSettings({ backupPassword: null, wifiConnections: false });
       again = await (await EmulatorState.open(dir)).device(UDID);
-      assert.deepEqual(again.settings(), { deviceName: 'Kitchen iPhone', backupPassword: null });
+      assert.deepEqual(again.settings(), {
+        deviceName: 'Kitchen iPhone',
+        backupPassword: null,
+        wifiConnections: false,
+      });
       assert.equal(await mode(join(dir, 'devices', UDID, 'settings.plist')), 0o600);
     });
   });
