@@ -6,7 +6,6 @@
  */
 import type { Hono } from 'hono';
 import { openBackupView } from '../app/backup-view.js';
-import { listing } from '../app/files.js';
 import { diffVersions, pinVersion, showHistory, withVersionPassword } from '../app/history.js';
 import { archiveBackup, deleteBackup } from '../app/manage.js';
 import { verifyBackupAt } from '../app/verify.js';
@@ -31,6 +30,8 @@ export const FILES_SHOWN = 500;
 /** How many entries of each list Compare shows. */
 const DIFF_SHOWN = 20;
 
+const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 const passwordOf = (password: string | undefined) => (password === undefined ? {} : { password: async () => password });
 
 /** POST /api/history/files: the version's files whose domain/path contains the filter (any case). */
@@ -43,17 +44,13 @@ async function files(deps: Deps, raw: Request): Promise<VersionFilesResponse> {
   const view = await withVersionPassword(version.path, () => openBackupView(version.path, passwordOf(password)));
   try {
     const found: VersionFileView[] = [];
-    let total = 0;
     for (const e of view.entries()) {
       if (e.type !== 'file') continue;
       if (filter !== '' && !`${e.domain}/${e.relativePath}`.toLowerCase().includes(filter)) continue;
-      total++;
-      if (found.length < FILES_SHOWN) {
-        const l = listing(e);
-        found.push({ domain: l.domain, relativePath: l.relativePath, size: l.size });
-      }
+      found.push({ domain: e.domain, relativePath: e.relativePath, size: e.size });
     }
-    return { total, files: found };
+    found.sort((a, b) => byName(a.domain, b.domain) || byName(a.relativePath, b.relativePath));
+    return { total: found.length, files: found.slice(0, FILES_SHOWN) };
   } finally {
     view.close();
   }

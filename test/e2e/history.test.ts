@@ -161,7 +161,20 @@ describe(
       assert.ok(after.versions!.bytes < before.versions!.bytes, `${after.versions!.bytes} < ${before.versions!.bytes}`);
       const summary = page.locator(`[data-testid="backup-row"][data-udid="${udid}"] [data-testid="versions-summary"]`);
       await until(async () => /^2 versions · /.test(await summary.innerText()), 'the row shows 2 versions');
+      assert.match(await testid('history-summary').innerText(), /^2 versions · /);
+      await page
+        .locator('.table-wrap')
+        .first()
+        .evaluate((e) => e.scrollTo(0, 0));
       await shot(page, 'history-after-delete');
+    });
+
+    test('Delete… of the current version says the one before it becomes current', async () => {
+      await versionRow(ids[0]!).getByTestId('version-delete').click();
+      await testid('delete-version-dialog').waitFor();
+      assert.match(await testid('delete-becomes-current').innerText(), /becomes the current one/);
+      await testid('delete-cancel').click();
+      await testid('delete-version-dialog').waitFor({ state: 'detached' });
     });
 
     test('the current version offers the restore dialog with it as the source', async () => {
