@@ -12,12 +12,13 @@ import { describe as describeAddress } from '../transport/connect.js';
 import type { HostContext } from './context.js';
 import { hostDevice } from './describe.js';
 import { usbmuxdAdvice } from './doctor-usbmuxd.js';
+import { photosCheck } from './doctor-photos.js';
 import { checkBackupSpace, dataUsedBytes, MIN_FREE_BYTES } from './backup-space.js';
 import { formatBytes } from './format-bytes.js';
 import { hasAnyBackup } from './last-backup.js';
 import { NO_DEVICE_REMEDY, findDevice, uniqueDevices } from './select-device.js';
 
-export type CheckId = 'usbmuxd' | 'device' | 'paired' | 'trusted' | 'disk-space';
+export type CheckId = 'usbmuxd' | 'device' | 'paired' | 'trusted' | 'disk-space' | 'photos';
 
 export interface DoctorCheck {
   id: CheckId;
@@ -220,8 +221,11 @@ export async function runDoctor(ctx: HostContext, opts: DoctorOptions): Promise<
     }
   }
   for (const info of targets) {
-    const facts = await trustChecks(hostDevice(ctx, info), checks, opts.signal);
+    const device = hostDevice(ctx, info);
+    const facts = await trustChecks(device, checks, opts.signal);
     checks.push(await diskCheck(opts, facts, info.udid));
+    if (checks.some((c) => c.id === 'trusted' && c.ok && c.udid === info.udid))
+      checks.push(await photosCheck(device, opts.signal));
   }
   if (targets.length === 0) checks.push(await diskCheck(opts, null, undefined));
   return { ok: checks.every((c) => c.ok), checks };

@@ -186,9 +186,13 @@ describe('ibackup doctor', () => {
       const doc = json<{ checks: DoctorCheck[] }>(after.stdout);
       assert.deepEqual(
         doc.checks.map((c) => c.id),
-        ['usbmuxd', 'device', 'paired', 'trusted', 'disk-space'],
+        ['usbmuxd', 'device', 'paired', 'trusted', 'disk-space', 'photos'],
       );
       assert.ok(doc.checks.every((c) => c.ok));
+      // iCloud Photos is off on this phone: the library is counted, with no warning.
+      const photos = byId(doc.checks, 'photos')[0]!;
+      assert.match(photos.message, /^Photo library: \d+ photos and \d+ videos; iCloud Photos off/);
+      assert.equal(photos.warning, undefined);
       // The phone forgot this computer: "trusted" fails and says to pair again.
       const phone = b.te.emu.find(b.te.udids[0]!);
       for (const p of phone.state.pairings()) await phone.unpair(p.hostId);

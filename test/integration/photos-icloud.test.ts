@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openBackupView } from '../../src/app/backup-view.js';
+import { runDoctor } from '../../src/app/doctor.js';
 import { photosStatus } from '../../src/app/photos-status.js';
 import { photoShape } from '../../src/emulator/content/domains.js';
 import { builtInProfile } from '../../src/emulator/profile.js';
@@ -64,6 +65,10 @@ describe('photo library and iCloud Photos, per state', () => {
         assert.equal(before.originalsNotOnDevice, want.originalsNotOnDevice);
         assert.equal(before.inLastBackup, null);
         assert.equal(before.advice !== null, on, 'the warning appears only while iCloud Photos keeps photos out');
+        const doctor = await runDoctor(b.ctx, { backupRoots: [root], udid, freeBytes: async () => 1e12 });
+        const check = doctor.checks.find((c) => c.id === 'photos');
+        assert.equal(check?.warning === true, on, check?.message);
+        assert.equal(/not in computer backups while iCloud Photos is on/.test(check?.remedy ?? ''), on);
         if (icloud === 'optimize') assert.ok(want.originalsNotOnDevice > 0);
         else assert.equal(want.originalsNotOnDevice, 0);
 
