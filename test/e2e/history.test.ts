@@ -212,6 +212,38 @@ describe(
       assert.equal((await historyNow()).versions.length, 2, 'nothing was deleted');
     });
 
+    test('Archive a version: a dated copy Finder lists', async () => {
+      const middle = versionRow(ids[1]!);
+      await middle.getByTestId('version-archive').click();
+      await middle.getByTestId('version-note').or(middle.getByTestId('version-error')).waitFor({ timeout: 20_000 });
+      assert.match(await middle.getByTestId('version-note').innerText(), /Archived as .*-\d{8}-\d{6}/);
+      const listed = (await api.call<BackupsResponse>('GET', '/api/backups')).body.backups;
+      assert.equal(listed.filter((b) => b.kind === 'archive' && b.udid === udid).length, 1);
+      assert.equal((await historyNow()).versions.length, 2, 'the version stays');
+    });
+
+    test('Restore… from the older version: a wrong password is refused, the right one restores', async () => {
+      const wrong = await api.call<{ error: { code: string } }>('POST', '/api/history/restore', {
+        path: (await phoneRow()).path,
+        version: ids[1],
+        udid,
+        password: 'not it',
+      });
+      assert.equal(wrong.status, 422);
+      assert.equal(wrong.body.error.code, 'WRONG_PASSWORD');
+      await versionRow(ids[1]!).getByTestId('version-restore').click();
+      await testid('restore-dialog').waitFor();
+      await testid('restore-password').fill(PASSWORD);
+      await testid('restore-submit').click();
+      await testid('restore-dialog').waitFor({ state: 'detached', timeout: 20_000 });
+      assert.match(await versionRow(ids[1]!).getByTestId('version-note').innerText(), /Restoring .* from this version/);
+      await shot(page, 'history-restore-started');
+      await testid('backups-close').click();
+      await page
+        .locator('[data-testid="job-status"][data-kind="restore"][data-state="done"]')
+        .waitFor({ timeout: 40_000 });
+    });
+
     test('the page raised no script errors', () => {
       assert.deepEqual(pageErrors, []);
     });
