@@ -5,14 +5,17 @@
  */
 import { exportCalls } from '../export/calls.js';
 import { exportContacts } from '../export/contacts.js';
-import { exportMessages } from '../export/messages.js';
+import { conversationSummaries, exportMessages, type ConversationSummary } from '../export/messages.js';
 import { exportNotes } from '../export/notes.js';
 import { exportVoicemail } from '../export/voicemail.js';
 import type { ExportKind, ExportOptions, ExportResult } from '../export/result.js';
 import type { ExportSource } from '../export/source.js';
 import { IbackupError } from '../errors.js';
+import { openBackupView } from './backup-view.js';
+import { KeyCache } from './password.js';
 
 export { EXPORT_KINDS } from '../export/result.js';
+export type { ConversationSummary } from '../export/messages.js';
 export type { ExportKind, ExportOptions, ExportProgress, ExportResult, ExportWarning } from '../export/result.js';
 
 const EXPORTERS: Partial<Record<ExportKind, (source: ExportSource, options: ExportOptions) => Promise<ExportResult>>> =
@@ -66,4 +69,34 @@ export function parseSince(value: string): Date {
       remedy: 'Give a date as YYYY-MM-DD, or a date and time such as 2024-05-01T18:00.',
     });
   return d;
+}
+
+/** How the web app opens a backup: a password it was given, else a saved key. */
+function viewOptions(password: string | undefined): Parameters<typeof openBackupView>[1] {
+  return { keyCache: new KeyCache(), ...(password === undefined ? {} : { password: async () => password }) };
+}
+
+/** Opens the backup at `dir` (encrypted: with `password` or a saved key), exports, closes. */
+export async function exportBackupAt(
+  dir: string,
+  kind: ExportKind,
+  options: ExportOptions,
+  password?: string,
+): Promise<ExportResult> {
+  const view = await openBackupView(dir, viewOptions(password));
+  try {
+    return await exportFromBackup(view, kind, options);
+  } finally {
+    view.close();
+  }
+}
+
+/** The conversations of the backup at `dir`, newest first (for a picker). */
+export async function listConversations(dir: string, password?: string): Promise<ConversationSummary[]> {
+  const view = await openBackupView(dir, viewOptions(password));
+  try {
+    return await conversationSummaries(view);
+  } finally {
+    view.close();
+  }
 }

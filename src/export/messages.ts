@@ -231,3 +231,26 @@ function warningsOf(empty: readonly Conversation[], run: Run): ExportWarning[] {
     });
   return warnings;
 }
+
+/** One conversation as a picker lists it. */
+export interface ConversationSummary {
+  title: string;
+  identifier: string;
+  messages: number;
+  /** ISO date of the newest message, or null. */
+  last: string | null;
+}
+
+/** The conversations of a backup's sms.db, newest first, for choosing one to export. */
+export async function conversationSummaries(source: ExportSource, tempParent?: string): Promise<ConversationSummary[]> {
+  const all = await loadConversations(source, tempParent);
+  const names = await contactNames(source, tempParent);
+  return all
+    .map((c) => ({
+      title: titleOf(c, names),
+      identifier: c.identifier,
+      messages: c.messages.length,
+      last: c.messages.at(-1)?.date?.toISOString() ?? null,
+    }))
+    .sort((a, b) => (b.last ?? '').localeCompare(a.last ?? ''));
+}

@@ -32,6 +32,7 @@ import { JobManager } from './jobs.js';
 import { registerBackupRoutes } from './routes-backups.js';
 import { registerDeviceRoutes } from './routes-devices.js';
 import { registerHistoryRoutes } from './routes-history.js';
+import { registerExportRoutes } from './routes-export.js';
 import { registerJobRoutes } from './routes-jobs.js';
 import { EventBus } from './sse.js';
 import { defaultUiDir, securityHeaders, serveUi } from './static.js';
@@ -92,6 +93,7 @@ function buildApp(deps: Deps, token: string, portNow: () => number, uiDir: strin
   registerBackupRoutes(app, deps);
   registerHistoryRoutes(app, deps);
   registerJobRoutes(app, deps);
+  registerExportRoutes(app, deps);
   app.all('/api/*', () => {
     throw new IbackupError('NOT_FOUND');
   });
