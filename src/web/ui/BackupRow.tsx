@@ -3,7 +3,6 @@ import { useState } from 'preact/hooks';
 import type { BackupView, ErrorView, VerifyRequest, VerifyResponse } from '../api.js';
 import { Dialog } from './Dialog.js';
 import { ErrorBox } from './ErrorBox.js';
-import { ExportButton } from './ExportDialog.js';
 import { formatBytes, formatDate, kindLabel } from './format.js';
 import { HistoryPanel } from './HistoryPanel.js';
 import { plural, versionsSummary } from './history-text.js';
@@ -116,7 +115,6 @@ function RowButtons(props: RowButtonsProps) {
       <button type="button" disabled={busy !== null} onClick={onVerify} data-testid="verify-button">
         {busy === 'verify' ? 'Verifying…' : 'Verify'}
       </button>
-      <ExportButton backup={backup} />
       <button type="button" onClick={onTogglePath} aria-expanded={showPath} data-testid="path-button">
         Show Path
       </button>
@@ -219,7 +217,9 @@ function RowAsks({ ask, backup, name, date, onVerify, onDelete, onClose }: AsksP
     );
   }
   if (ask === 'delete') {
-    return <DeleteDialog name={name} date={date} versions={backup.versions} onCancel={onClose} onConfirm={onDelete} />;
+    // Only the phone's own row takes its history with it (a row showing a version deletes that version).
+    const versions = backup.kind === 'current' ? backup.versions : undefined;
+    return <DeleteDialog name={name} date={date} versions={versions} onCancel={onClose} onConfirm={onDelete} />;
   }
   return null;
 }

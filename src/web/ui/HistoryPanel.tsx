@@ -97,7 +97,8 @@ export function HistoryPanel({ row, onChanged }: { row: BackupView; onChanged: (
           <ol class="versions" data-testid="versions">
             {history.versions.map((v, i) => (
               <VersionItem
-                key={v.id}
+                // A comparison shown is with the version before: it goes when that one does.
+                key={`${v.id} ${history.versions[i + 1]?.id ?? ''}`}
                 row={row}
                 version={v}
                 previous={history.versions[i + 1] ?? null}
