@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks';
 import type { BackupView, ErrorView, VerifyRequest, VerifyResponse } from '../api.js';
 import { Dialog } from './Dialog.js';
 import { ErrorBox } from './ErrorBox.js';
+import { ExportButton } from './ExportDialog.js';
 import { formatBytes, formatDate, kindLabel } from './format.js';
 import { HistoryPanel } from './HistoryPanel.js';
 import { plural, versionsSummary } from './history-text.js';
@@ -115,6 +116,7 @@ function RowButtons(props: RowButtonsProps) {
       <button type="button" disabled={busy !== null} onClick={onVerify} data-testid="verify-button">
         {busy === 'verify' ? 'Verifying…' : 'Verify'}
       </button>
+      <ExportButton backup={backup} />
       <button type="button" onClick={onTogglePath} aria-expanded={showPath} data-testid="path-button">
         Show Path
       </button>
