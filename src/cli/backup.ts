@@ -9,6 +9,7 @@ import { backupRootsOf } from './globals.js';
 import { printJson } from './output.js';
 import { addPasswordOption, passwordSource } from './passwords.js';
 import { backupAllCommand } from './backup-all.js';
+import { backupPhotosLines } from './photos-text.js';
 import { withDevice } from './with-device.js';
 
 /** This backup's version, and what became of the one before it. */
@@ -30,6 +31,7 @@ export function backupText(r: BackupResult): string {
     `Size:        ${formatBytes(r.sizeBytes)} on disk (${r.filesReceived} files, ${formatBytes(r.bytesReceived)} received in ${(r.durationMs / 1000).toFixed(1)} s)`,
   ];
   lines.push(`Version:     ${historyLine(r)}`);
+  if (r.photos) lines.push(...backupPhotosLines(r.photos));
   if (r.reusedFiles > 0)
     lines.push(`Resumed:     ${r.reusedFiles} files sent before an interruption were reused, each checked`);
   if (r.unreadableFiles.length > 0) {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openBackupView } from '../../src/app/backup-view.js';
 import { runDoctor } from '../../src/app/doctor.js';
+import { backupText } from '../../src/cli/backup.js';
 import { photosStatus } from '../../src/app/photos-status.js';
 import { photoShape } from '../../src/emulator/content/domains.js';
 import { builtInProfile } from '../../src/emulator/profile.js';
@@ -94,6 +95,12 @@ describe('photo library and iCloud Photos, per state', () => {
         assert.deepEqual(result.photos?.inBackup, inBackup);
         assert.equal(result.photos?.measured, true);
         assert.equal(result.photos?.notInBackup, on ? want.library.photos + want.library.videos : 0);
+        const summary = backupText(result);
+        assert.match(
+          summary,
+          new RegExp(`^Photos: +${inBackup.photos} photos?, ${inBackup.videos} videos? in this backup`, 'm'),
+        );
+        assert.equal(/not in computer backups while iCloud Photos is on/.test(summary), on, summary);
         const r = await b.cli(['--json', '--backup-dir', root, 'photos', 'status']);
         assert.equal(r.code, 0, r.stderr);
         const doc = json<StatusDoc>(r.stdout);
