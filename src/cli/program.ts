@@ -22,6 +22,7 @@ import { registerUi } from './ui.js';
 import { registerAuto } from './auto.js';
 import { registerWatch } from './watch.js';
 import { registerWifi } from './wifi.js';
+import { registerService } from './service.js';
 import { registerHistory } from './history.js';
 
 export function buildProgram(): Command {
@@ -67,6 +68,7 @@ export function buildProgram(): Command {
   registerWatch(program);
   registerAuto(program);
   registerWifi(program);
+  registerService(program);
   registerUi(program);
   registerDemo(program);
   registerEmulator(program);
