@@ -53,7 +53,10 @@ function argv(line: string): string[] {
     let quoted = false;
     for (; i < line.length && (quoted || line[i] !== ' '); i++) {
       let slashes = 0;
-      while (line[i] === '\\') (slashes++, i++);
+      while (line[i] === '\\') {
+        slashes++;
+        i++;
+      }
       if (line[i] === '"') {
         word += '\\'.repeat(Math.floor(slashes / 2));
         if (slashes % 2 === 1) word += '"';
