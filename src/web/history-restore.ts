@@ -1,59 +1,27 @@
 /**
  * POST /api/history/restore: Restore Backup… with a version of a phone's history as the source.
- * As the device route does: the target iPhone connected, trusted and not busy, the version
- * complete (every version is), its password checked on the computer before the phone is touched;
- * then a restore job.
+ * The target iPhone must be connected, trusted and not busy, as for any restore; the version is
+ * one the history of a listed phone names (every version is complete); then the restore job of
+ * the device routes, the password checked before the phone is touched (a wrong one for a version
+ * made under an earlier password says so).
  */
 import { withVersionPassword } from '../app/history.js';
-import { checkBackupPassword } from '../app/password.js';
-import { restoreDevice } from '../app/restore.js';
-import { IbackupError } from '../errors.js';
 import { onlyFields, optionalPassword, readJson, requiredString } from './body.js';
 import type { Deps } from './deps.js';
 import { badField } from './http-errors.js';
 import { pickedVersion } from './history-pick.js';
-import { busyError, type Job } from './jobs.js';
+import type { Job } from './jobs.js';
+import { ready, startRestoreJob } from './routes-devices.js';
 
 const UDID = /^[A-Za-z0-9-]{1,100}$/;
-
-/** The target device: connected, trusted, nothing running on it. */
-function readyTarget(deps: Deps, udid: string): string {
-  if (!UDID.test(udid)) throw badField('udid', 'is not a device identifier');
-  const entry = deps.monitor.entry(udid);
-  const busy = deps.jobs.runningOn(entry.udid);
-  if (busy) throw busyError(busy);
-  if (!entry.summary.paired) {
-    throw new IbackupError('NOT_PAIRED', {
-      message: 'This computer is not trusted by the iPhone yet.',
-      remedy: 'Unlock the iPhone, press Trust on its page and tap "Trust" on the iPhone.',
-    });
-  }
-  return entry.udid;
-}
 
 export async function startVersionRestore(deps: Deps, raw: Request): Promise<Job> {
   const body = await readJson(raw);
   onlyFields(body, ['path', 'version', 'udid', 'password']);
   const password = optionalPassword(body, 'password');
-  const udid = readyTarget(deps, requiredString(body, 'udid', 100));
+  const udid = requiredString(body, 'udid', 100);
+  if (!UDID.test(udid)) throw badField('udid', 'is not a device identifier');
+  ready(deps, udid);
   const { version } = await pickedVersion(deps, body);
-  const ask = password === undefined ? {} : { password: async () => password };
-  await withVersionPassword(version.path, () => checkBackupPassword(version.path, ask));
-  const device = deps.monitor.device(udid);
-  return deps.jobs.start(udid, 'restore', 'preparing', async (ctl) => {
-    const r = await restoreDevice(device, {
-      backupDir: version.path,
-      ...ask,
-      signal: ctl.signal,
-      onProgress: (p) =>
-        ctl.progress({
-          phase: p.phase === 'backing-up' ? 'restoring' : p.phase,
-          ...(p.percent === undefined ? {} : { percent: p.percent }),
-          bytesDone: p.bytesDone,
-          ...(p.bytesTotal === undefined ? {} : { bytesTotal: p.bytesTotal }),
-          filesDone: p.filesDone,
-        }),
-    });
-    return { path: r.from, encrypted: r.encrypted };
-  });
+  return withVersionPassword(version.path, () => startRestoreJob(deps, udid, version.path, password));
 }

@@ -136,7 +136,20 @@ async function startRestore(deps: Deps, udid: string, raw: Request): Promise<Job
       remedy: 'Choose a complete backup, or make a new one.',
     });
   }
-  // The password is checked here, before the iPhone is touched (the job verifies the whole backup again).
+  return startRestoreJob(deps, udid, path, password);
+}
+
+/**
+ * The restore job from a complete backup folder the caller took from the list (or a phone's
+ * history); its password is checked first, before the iPhone is touched (the job verifies the
+ * whole backup again).
+ */
+export async function startRestoreJob(
+  deps: Deps,
+  udid: string,
+  path: string,
+  password: string | undefined,
+): Promise<Job> {
   await checkBackupPassword(path, password === undefined ? {} : { password: async () => password });
   const device = deps.monitor.device(udid);
   return deps.jobs.start(deps.monitor.entry(udid).udid, 'restore', 'preparing', async (ctl) => {
