@@ -34,6 +34,7 @@ import { registerDeviceRoutes } from './routes-devices.js';
 import { registerHistoryRoutes } from './routes-history.js';
 import { registerExportRoutes } from './routes-export.js';
 import { registerJobRoutes } from './routes-jobs.js';
+import { registerPhotoRoutes } from './routes-photos.js';
 import { EventBus } from './sse.js';
 import { defaultUiDir, securityHeaders, serveUi } from './static.js';
 
@@ -94,6 +95,7 @@ function buildApp(deps: Deps, token: string, portNow: () => number, uiDir: strin
   registerHistoryRoutes(app, deps);
   registerJobRoutes(app, deps);
   registerExportRoutes(app, deps);
+  registerPhotoRoutes(app, deps);
   app.all('/api/*', () => {
     throw new IbackupError('NOT_FOUND');
   });
