@@ -40,6 +40,7 @@ export interface BackupAllEntry {
   date?: string;
   full?: boolean;
   sizeBytes?: number;
+  bytesReceived?: number;
   durationMs?: number;
   error?: { code: string; message: string; remedy: string };
 }
@@ -75,8 +76,18 @@ export async function backupAll(ctx: HostContext, opts: BackupAllOptions): Promi
         (signal) => backup(device, { root: opts.root, signal, onProgress: (p) => opts.onProgress?.(info.udid, p) }),
         opts.linkGuard,
       );
-      const { path, date, full, sizeBytes, durationMs } = r;
-      entry = { udid: info.udid, ok: true, connection: info.connection, path, date, full, sizeBytes, durationMs };
+      const { path, date, full, sizeBytes, bytesReceived, durationMs } = r;
+      entry = {
+        udid: info.udid,
+        ok: true,
+        connection: info.connection,
+        path,
+        date,
+        full,
+        sizeBytes,
+        bytesReceived,
+        durationMs,
+      };
     } catch (err) {
       const e = isIbackupError(err) ? err : new IbackupError('INTERNAL', { message: String(err), cause: err });
       entry = { udid: info.udid, ok: false, connection: info.connection, error: e.toJSON() };
