@@ -16,7 +16,7 @@ import {
 } from '../app/export.js';
 import { resolveBackupArg } from '../app/open-backup.js';
 import { KeyCache } from '../app/password.js';
-import { IbackupError } from '../errors.js';
+import { AT_OPTION } from './backup-choice.js';
 import { backupRootsOf, type GlobalOptions } from './globals.js';
 import { printJson } from './output.js';
 import { addPasswordOption, passwordSource } from './passwords.js';
@@ -40,17 +40,6 @@ const WHAT: Record<ExportKind, string> = {
   voicemail: 'voicemail audio files and a CSV list',
 };
 
-/** The backup folder, with `--at V` when the backup history knows versions. */
-async function backupDir(g: GlobalOptions, backup: string, at: string | undefined): Promise<string> {
-  const resolve = resolveBackupArg as (arg: string, roots: readonly string[], at?: string) => Promise<string>;
-  if (at !== undefined && resolve.length < 3)
-    throw new IbackupError('USAGE', {
-      message: '--at needs the backup history, which this build does not have.',
-      remedy: 'Leave out --at to export the latest backup.',
-    });
-  return resolve(backup, backupRootsOf(g), at);
-}
-
 function say(g: GlobalOptions, r: ExportResult): void {
   if (g.json) {
     printJson(r);
@@ -65,7 +54,7 @@ function say(g: GlobalOptions, r: ExportResult): void {
 async function run(kind: ExportKind, backup: string, flags: ExportFlags, cmd: Command): Promise<void> {
   await withWork(cmd, async ({ g, signal, progress }) => {
     const since = flags.since === undefined ? undefined : parseSince(flags.since);
-    const dir = await backupDir(g, backup, flags.at);
+    const dir = await resolveBackupArg(backup, backupRootsOf(g), flags.at);
     const view = await openBackupView(dir, {
       password: passwordSource(flags),
       keyCache: new KeyCache(),
@@ -102,7 +91,7 @@ export function registerExport(program: Command): void {
       .description(WHAT[kind])
       .option('--out <path>', `file or folder to write, parents created (default ./${defaultExportOut(kind)})`)
       .option('--format <format>', "output format (default from --out, else the kind's usual one)")
-      .option('--at <version>', 'a version of the backup history (YYYYMMDD-HHMMSS, latest, previous or latest~N)')
+      .option(...AT_OPTION)
       .option('--save-key', 'keep the key derived from the password so later commands need no password');
     if (kind === 'messages')
       cmd.option('--chat <handle>', 'only the conversation with this number, e-mail, name or group');

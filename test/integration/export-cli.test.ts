@@ -11,7 +11,8 @@ import { pairDevice } from '../../src/app/pair.js';
 import { selectDevice } from '../../src/app/select-device.js';
 import { databaseSizes } from '../../src/emulator/content/domains.js';
 import { modelConversations } from '../../src/emulator/content/personal-messages.js';
-import { modelCalls, modelContacts } from '../../src/emulator/content/personal.js';
+import { modelCalls, modelContacts, modelNotes } from '../../src/emulator/content/personal.js';
+import { modelVoicemails } from '../../src/emulator/content/voicemail-db.js';
 import { builtInProfile } from '../../src/emulator/profile.js';
 import { cliIn, listingOf } from '../support/backup-reading.js';
 import { json, type ErrorDoc } from '../support/bench.js';
@@ -112,5 +113,22 @@ describe('ibackup export on an encrypted backup made by the virtual iPhone', { t
       env: { IBACKUP_PASSWORD: PW },
     });
     assert.equal(bad.code, 2);
+  });
+
+  test('notes and voicemail of the latest version (--at latest), what is left out said', async () => {
+    const env = { IBACKUP_PASSWORD: PW };
+    const notes = await cli(
+      ['export', 'notes', dir, '--at', 'latest', '--out', path.join(host, 'out', 'notes'), '--json'],
+      { env },
+    );
+    assert.equal(notes.code, 0, notes.stderr);
+    const n = json<ExportDoc>(notes.stdout);
+    assert.equal(n.items, modelNotes(spec.seed, sizes).filter((x) => !x.locked && !x.deleted).length);
+    assert.ok(n.files.includes(path.join(host, 'out', 'notes', 'index.html')));
+    const vm = await cli(['export', 'voicemail', dir, '--out', path.join(host, 'out', 'vm'), '--json'], { env });
+    assert.equal(vm.code, 0, vm.stderr);
+    const v = json<ExportDoc>(vm.stdout);
+    assert.equal(v.items, modelVoicemails(spec.seed, sizes).filter((x) => !x.trashed).length);
+    assert.ok(v.warnings.some((w) => w.code === 'VOICEMAIL_DELETED'));
   });
 });
