@@ -150,7 +150,8 @@ export function registerPhotoRoutes(app: Hono, deps: Deps): void {
   const grids = new Grids();
   app.get('/api/devices/:udid/photos', async (c) => {
     const udid = udidParam(c.req.param('udid'));
-    ready(deps, udid);
+    // Reading the library goes beside whatever else runs on the phone (it is a few small AFC reads).
+    if (!deps.monitor.entry(udid).summary.paired) throw new IbackupError('NOT_PAIRED');
     const s = await photosStatus(deps.monitor.device(udid), { backupRoots: deps.roots });
     return c.json(s satisfies PhotosStatusView);
   });

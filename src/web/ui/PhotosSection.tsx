@@ -145,7 +145,8 @@ export function PhotosSection(props: PhotosSectionProps) {
   const { device, job } = props;
   const trusted = device.trust === 'trusted';
   const refreshKey = `${props.backupJob?.id ?? ''}:${props.backupJob?.state ?? ''}:${job?.state ?? ''}`;
-  const { status, error } = useStatus(device.udid, trusted && props.backupJob?.state !== 'running', refreshKey);
+  const idle = props.backupJob?.state !== 'running' && job?.state !== 'running';
+  const { status, error } = useStatus(device.udid, trusted && idle, refreshKey);
   const [exporting, setExporting] = useState(false);
   const [showGrid, setShowGrid] = useState(false);
   if (!trusted) return null;
