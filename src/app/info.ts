@@ -2,6 +2,8 @@
  * `ibackup info`: what Finder shows on a device's General tab — name, model, iOS, serial,
  * capacity and used space, whether backups are encrypted, and the last backup on this computer.
  */
+import { readHistory } from '../backup/history.js';
+import { historyOwner } from '../backup/versions.js';
 import type { HostDevice } from '../host/device.js';
 import { modelName } from '../host/models.js';
 import type { PlistDict, PlistValue } from '../protocol/plist/index.js';
@@ -23,6 +25,8 @@ export interface DeviceInfo {
   lastBackup: string | null;
   /** That backup's folder, or null. */
   lastBackupPath: string | null;
+  /** The versions of its backup kept on this computer (`ibackup history`), when it has any. */
+  history: { versions: number; oldest: string | null; bytes: number } | null;
 }
 
 export interface InfoOptions {
@@ -56,6 +60,17 @@ async function optionalDomain(read: () => Promise<PlistDict>): Promise<PlistDict
 }
 
 /** Reads the device's values in a trusted session (NOT_PAIRED / DEVICE_LOCKED when it cannot start). */
+/** Count, oldest and space of the history the last backup belongs to. */
+async function historySummary(path: string): Promise<DeviceInfo['history']> {
+  const owner = historyOwner(path);
+  if (owner === undefined) return null;
+  const h = await readHistory(owner.root, owner.udid).catch(() => undefined);
+  if (h === undefined || h.versions.length === 0) return null;
+  const bytes = h.versions.reduce((n, v) => n + v.uniqueBytes, 0) + h.sharedBytes;
+  const oldest = h.versions[h.versions.length - 1]?.date.toISOString() ?? null;
+  return { versions: h.versions.length, oldest, bytes };
+}
+
 export async function deviceInfo(device: HostDevice, opts: InfoOptions): Promise<DeviceInfo> {
   const { root, disk, backup } = await device.withSession(async (lockdown) => {
     const rootValues = await lockdown.getDomain();
@@ -78,5 +93,6 @@ export async function deviceInfo(device: HostDevice, opts: InfoOptions): Promise
     encryption: backup.WillEncrypt === true,
     lastBackup: last ? last.date.toISOString() : null,
     lastBackupPath: last ? last.path : null,
+    history: last ? await historySummary(last.path) : null,
   };
 }

@@ -30,9 +30,9 @@ export interface VersionInfo {
   encrypted: boolean;
   /** Files backed up (blobs in the folder). */
   files: number;
-  /** Apparent bytes of the folder. */
+  /** Apparent bytes of the files in the folder (as `list` counts them). */
   sizeBytes: number;
-  /** Bytes no other version holds. */
+  /** Bytes no other version holds: its own files and its folders. */
   uniqueBytes: number;
   pinned: boolean;
   /** The current backup `<UDID>/`. */
@@ -133,6 +133,7 @@ function account(versions: VersionInfo[], scans: readonly Scan[], container: Sta
     const v = versions[i] as VersionInfo;
     v.files = scan.files;
     v.sizeBytes = scan.bytes;
+    v.uniqueBytes = scan.dirBytes; // folders are never shared
     const seen = new Set<number>();
     scan.inos.forEach((ino, k) => {
       if (seen.has(ino)) return;

@@ -7,27 +7,37 @@
  * A complete version never changes, so its scan is made once, when it completes, and kept under
  * `.ibackup/history/<UDID>/scans/<id>.bin`; the current backup is scanned when asked.
  */
-import type { Dirent, Stats } from 'node:fs';
+import { lstatSync, type Dirent, type Stats } from 'node:fs';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { nodeFs, type FsLayer } from './fs-layer.js';
-import { parallel } from '../parallel.js';
 import { historyDir } from './versions.js';
 import { writeSmallFile } from './small-file.js';
 
-/** The inodes and sizes of a folder's entries (the folder itself included). */
+/**
+ * The inodes and sizes of a folder's files, and the bytes of its folders (the folder itself
+ * included): a folder is never shared, so it belongs to its version alone.
+ */
+const HEADER = 3;
+
 export class Scan {
   readonly inos: number[] = [];
   readonly sizes: number[] = [];
   /** Regular files below the top level: the backed-up files. */
   files = 0;
+  /** Apparent bytes of the folders. */
+  dirBytes = 0;
 
-  add(st: Pick<Stats, 'ino' | 'size'>): void {
+  add(st: Pick<Stats, 'ino' | 'size' | 'isDirectory'>): void {
+    if (st.isDirectory()) {
+      this.dirBytes += st.size;
+      return;
+    }
     this.inos.push(st.ino);
     this.sizes.push(st.size);
   }
 
-  /** Apparent bytes of the folder, a file linked twice in it counted once. */
+  /** Apparent bytes of the files, a file linked twice counted once. */
   get bytes(): number {
     const seen = new Set<number>();
     let total = 0;
@@ -41,48 +51,53 @@ export class Scan {
   }
 
   encode(): Uint8Array {
-    const out = new Float64Array(2 + this.inos.length * 2);
+    const out = new Float64Array(HEADER + this.inos.length * 2);
     out[0] = this.files;
     out[1] = this.inos.length;
+    out[2] = this.dirBytes;
     for (let i = 0; i < this.inos.length; i++) {
-      out[2 + i * 2] = this.inos[i] as number;
-      out[3 + i * 2] = this.sizes[i] as number;
+      out[HEADER + i * 2] = this.inos[i] as number;
+      out[HEADER + 1 + i * 2] = this.sizes[i] as number;
     }
     return new Uint8Array(out.buffer);
   }
 
   static decode(bytes: Uint8Array): Scan | undefined {
-    if (bytes.byteLength < 16 || bytes.byteLength % 8 !== 0) return undefined;
+    if (bytes.byteLength < HEADER * 8 || bytes.byteLength % 8 !== 0) return undefined;
     const all = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
     const count = all[1] as number;
-    if (all.length !== 2 + count * 2) return undefined;
+    if (all.length !== HEADER + count * 2) return undefined;
     const scan = new Scan();
     scan.files = all[0] as number;
+    scan.dirBytes = all[2] as number;
     for (let i = 0; i < count; i++) {
-      scan.inos.push(all[2 + i * 2] as number);
-      scan.sizes.push(all[3 + i * 2] as number);
+      scan.inos.push(all[HEADER + i * 2] as number);
+      scan.sizes.push(all[HEADER + 1 + i * 2] as number);
     }
     return scan;
   }
 }
 
-/** Walks a folder (not following links) and scans every entry. */
+/**
+ * Walks a folder (not following links) and scans every entry. Metadata the kernel answers from
+ * its caches is looked up at once, a folder at a time (as folder-size.ts does).
+ */
 export async function scanFolder(dir: string): Promise<Scan> {
   const scan = new Scan();
   scan.add(await lstat(dir));
-  const walk = async (folder: string, top: boolean): Promise<void> => {
+  const stack: [string, boolean][] = [[dir, true]];
+  while (stack.length > 0) {
+    const [folder, top] = stack.pop() as [string, boolean];
     const entries = await readdir(folder, { withFileTypes: true }).catch(() => [] as Dirent[]);
-    const subdirs: string[] = [];
-    await parallel(entries, 32, async (e) => {
-      const st = await lstat(join(folder, e.name)).catch(() => undefined);
-      if (st === undefined) return;
+    await new Promise((r) => setImmediate(r)); // let other work run between folders
+    for (const e of entries) {
+      const st = lstatSync(join(folder, e.name), { throwIfNoEntry: false });
+      if (st === undefined) continue;
       scan.add(st);
-      if (st.isDirectory()) subdirs.push(join(folder, e.name));
+      if (st.isDirectory()) stack.push([join(folder, e.name), false]);
       else if (st.isFile() && !top) scan.files++;
-    });
-    await parallel(subdirs, 4, (d) => walk(d, false));
-  };
-  await walk(dir, true);
+    }
+  }
   return scan;
 }
 

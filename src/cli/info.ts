@@ -23,6 +23,14 @@ export function infoText(i: DeviceInfo): string {
     ['Used', formatBytes(i.usedBytes)],
     ['Encrypt local backup', i.encryption ? 'on' : 'off'],
     ['Last Backup', when(i.lastBackup)],
+    ...(i.history === null
+      ? []
+      : ([
+          [
+            'Versions',
+            `${i.history.versions} kept since ${when(i.history.oldest)}, ${formatBytes(i.history.bytes)} in all ("ibackup history")`,
+          ],
+        ] as [string, string][])),
   ];
   const w = Math.max(...lines.map(([k]) => k.length)) + 1;
   return lines.map(([k, v]) => `${`${k}:`.padEnd(w)} ${v}`).join('\n');

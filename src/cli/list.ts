@@ -15,13 +15,19 @@ export function listText(backups: readonly ListedBackup[], roots: readonly strin
     b.encrypted ? 'yes' : 'no',
     b.complete ? 'yes' : 'NO',
     b.lastComplete ? `${b.kind} (last complete)` : b.kind,
+    b.versions === undefined ? '' : `${b.versions.count} (${formatBytes(b.versions.bytes)})`,
     b.path,
   ]);
-  const head = ['Device', 'iOS', 'Last Backup', 'Size', 'Encrypted', 'Complete', 'Kind', 'Folder'];
+  const head = ['Device', 'iOS', 'Last Backup', 'Size', 'Encrypted', 'Complete', 'Kind', 'Versions', 'Folder'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (r: string[]): string =>
     r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] as number))).join('  ');
-  return [line(head), ...rows.map(line)].join('\n');
+  const unfinished = backups.filter((b) => b.unfinished !== undefined);
+  const notes = unfinished.map(
+    (b) =>
+      `The last backup of ${b.deviceName ?? b.udid} did not complete (${b.unfinished}); its last complete one is listed.`,
+  );
+  return [line(head), ...rows.map(line), ...notes].join('\n');
 }
 
 export function registerList(program: Command): void {

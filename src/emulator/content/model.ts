@@ -55,8 +55,8 @@ export interface EntryRef {
   relativePath: string;
 }
 
-export type MutationAction = 'add' | 'modify' | 'delete' | 'photos' | 'messages';
-export const MUTATION_ACTIONS: readonly MutationAction[] = ['add', 'modify', 'delete', 'photos', 'messages'];
+export type MutationAction = 'add' | 'modify' | 'delete' | 'rename' | 'photos' | 'messages';
+export const MUTATION_ACTIONS: readonly MutationAction[] = ['add', 'modify', 'delete', 'rename', 'photos', 'messages'];
 
 /** What a mutation changed. */
 export interface MutationSummary {

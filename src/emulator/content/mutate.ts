@@ -125,6 +125,24 @@ function deleteFiles(st: ContentState, rng: Rng, n: number, out: MutationSummary
   return photosChanged;
 }
 
+/**
+ * Renames files the owner made (Files, downloads, recordings): same size and modification time
+ * under a new name in the same folder. A backup sees a removal and an addition (the Manifest
+ * keys a file by its domain and path).
+ */
+function renameFiles(st: ContentState, rng: Rng, n: number, out: MutationSummary): void {
+  const owned = pickFiles(st, rng, n * 4, true).filter((e) => e.source === 'noise');
+  for (const e of owned.slice(0, n)) {
+    const slash = e.relativePath.lastIndexOf('/');
+    const relativePath = `${e.relativePath.slice(0, slash + 1)}Renamed ${++st.addedFiles} ${e.relativePath.slice(slash + 1)}`;
+    st.catalogue.remove(e.domain, e.relativePath);
+    forget(st, e.domain, e.relativePath);
+    st.catalogue.put(withChanges(e, { relativePath, ctime: st.clock }));
+    out.deleted.push(ref(e));
+    out.added.push({ domain: e.domain, relativePath });
+  }
+}
+
 function takePhotos(st: ContentState, n: number, out: MutationSummary): void {
   for (let i = 0; i < n; i++) {
     for (const file of addRecord(st, takenRecord(st.nextPhoto++, st.clock - (n - i) * 60))) {
@@ -150,6 +168,9 @@ export function mutate(st: ContentState, action: MutationAction, n: number, inde
       break;
     case 'delete':
       photosChanged = deleteFiles(st, rng, n, out);
+      break;
+    case 'rename':
+      renameFiles(st, rng, n, out);
       break;
     case 'photos':
       takePhotos(st, n, out);
