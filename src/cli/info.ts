@@ -2,8 +2,10 @@
 import type { Command } from 'commander';
 import { deviceInfo, type DeviceInfo } from '../app/info.js';
 import { formatBytes } from '../app/format-bytes.js';
+import { photosStatus } from '../app/photos-status.js';
 import { backupRootsOf } from './globals.js';
 import { printJson } from './output.js';
+import { photosStatusText } from './photos-text.js';
 import { withDevice } from './with-device.js';
 
 /** "February 17, 2026 at 2:30 PM" in the user's locale, as Finder words it. */
@@ -43,8 +45,10 @@ export function registerInfo(program: Command): void {
     .action(async (_opts: unknown, cmd: Command) => {
       await withDevice(cmd, async ({ g, signal, device }) => {
         const info = await deviceInfo(device, { backupRoots: backupRootsOf(g), signal });
-        if (g.json) printJson(info);
-        else process.stdout.write(`${infoText(info)}\n`);
+        // The photo library and what computer backups leave out of it (null when it cannot be read).
+        const photos = await photosStatus(device, { backupRoots: backupRootsOf(g), signal }).catch(() => null);
+        if (g.json) printJson({ ...info, photos });
+        else process.stdout.write(`${infoText(info)}\n${photos === null ? '' : `${photosStatusText(photos)}\n`}`);
       });
     });
 }

@@ -81,6 +81,10 @@ describe('ibackup info', () => {
           lastBackup: null,
         },
       );
+      // The photo library, read over AFC like `photos status` (iCloud Photos off on this phone).
+      const photos = (doc as InfoDoc & { photos?: { icloudPhotos: string; library: { photos: number } } }).photos;
+      assert.equal(photos?.icloudPhotos, 'off');
+      assert.ok((photos?.library.photos ?? 0) > 0);
       for (const k of [
         'udid',
         'name',
