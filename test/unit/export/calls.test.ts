@@ -55,7 +55,7 @@ function check(cb: ContentBackup, calls: JsonCall[]): void {
 describe('export calls', () => {
   for (const ios of ['12.5.7', '15.8', '17.5.1', '26.0']) {
     test(`iOS ${ios}: every call with number, name, direction, duration and date`, async () => {
-      const cb = await contentBackup(ios, 1000);
+      const cb = await contentBackup(ios, 600);
       try {
         const r = await exportCalls(cb.source, { out: path.join(cb.scratch, 'calls.json') });
         assert.equal(r.format, 'json');

@@ -9,6 +9,7 @@ import { modelContacts } from '../../../src/emulator/content/personal.js';
 import { modelConversations, type ModelConversations } from '../../../src/emulator/content/personal-messages.js';
 import { attachmentBytes } from '../../../src/emulator/content/sms-db.js';
 import { hasCode } from '../../../src/errors.js';
+import { parseSince } from '../../../src/app/export.js';
 import { exportMessages } from '../../../src/export/messages.js';
 import { attributedText, readConversations } from '../../../src/export/messages-read.js';
 import { contentBackup, type ContentBackup } from '../../support/export-source.js';
@@ -228,6 +229,15 @@ describe('export messages', () => {
     cb.dropBlob('HomeDomain', 'Library/SMS/sms.db');
     await assert.rejects(exportMessages(cb.source, { out: path.join(cb.scratch, 'none') }), (e: unknown) =>
       hasCode(e, 'EXPORT_SOURCE_MISSING'),
+    );
+  });
+
+  test('--since takes a local day or a date and time, and refuses anything else', () => {
+    assert.equal(parseSince('2024-05-01').getTime(), new Date(2024, 4, 1).getTime());
+    assert.equal(parseSince('2024-05-01T18:00:00Z').toISOString(), '2024-05-01T18:00:00.000Z');
+    assert.throws(
+      () => parseSince('yesterday-ish'),
+      (e: unknown) => hasCode(e, 'USAGE'),
     );
   });
 

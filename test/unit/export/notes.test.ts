@@ -14,7 +14,7 @@ import { contentBackup } from '../../support/export-source.js';
 describe('export notes', () => {
   for (const ios of ['12.5.7', '15.8', '17.5.1', '26.0']) {
     test(`iOS ${ios}: every note that is not locked or deleted, as text; locked ones listed`, async () => {
-      const cb = await contentBackup(ios, 3000);
+      const cb = await contentBackup(ios, 1000);
       try {
         const model = modelNotes(cb.content.spec.seed, databaseSizes(cb.content.spec.files));
         const live = model.filter((n) => !n.deleted);
