@@ -27,7 +27,7 @@ import { lstatMaybe, nodeFs, parentDir, type FsLayer } from './fs-layer.js';
 import { parallel } from '../parallel.js';
 import { SNAPSHOT_DIR } from './folder.js';
 import { LinkOrCopy } from './hard-links.js';
-import { completeVersion, fillingRun, writeRunMarker } from './version-fill.js';
+import { completeVersion, fillingRun, runEnded, writeRunMarker } from './version-fill.js';
 import { currentVersionId, versionDir, versionFolderIds, versionsDir } from './versions.js';
 import { adoptOldKeptCopy } from './old-kept-copy.js';
 
@@ -61,6 +61,8 @@ export class Preserver {
   private readonly linker: Linker;
   private dest = '';
   private id: string | undefined;
+  /** This run's token in the version's marker. */
+  private run: string | undefined;
   private state: PreserveState | 'idle' = 'idle';
   private started: Promise<void> | undefined;
   /** Local paths preserved (or found absent) in this run, or being preserved now. */
@@ -117,7 +119,7 @@ export class Preserver {
     const partial = `${this.dest}.partial`;
     await this.fs.rm(partial, { recursive: true, force: true });
     await this.fs.mkdir(partial, { recursive: true, mode: 0o755 });
-    await writeRunMarker(this.fs, partial);
+    this.run = await writeRunMarker(this.fs, partial);
     for (const name of TOP_FILES) {
       this.handled.set(join(this.dir, name), Promise.resolve());
       await this.linker.linkOrCopy(join(this.dir, name), join(partial, name));
@@ -164,18 +166,18 @@ export class Preserver {
   async finish(): Promise<VersionOutcome> {
     if (this.started) await this.started.catch(() => undefined);
     this.fs.event?.('released');
-    if (this.state !== 'preserving' || this.id === undefined) {
+    try {
+      if (this.state !== 'preserving' || this.id === undefined) return {};
+      if (this.linker.copied) {
+        await this.fs.rm(this.dest, { recursive: true, force: true });
+        return { historyOff: true };
+      }
+      await this.complete();
+      return { made: this.id };
+    } finally {
       this.state = 'released';
-      return {};
+      runEnded(this.run);
     }
-    if (this.linker.copied) {
-      await this.fs.rm(this.dest, { recursive: true, force: true });
-      this.state = 'released';
-      return { historyOff: true };
-    }
-    await this.complete();
-    this.state = 'released';
-    return { made: this.id };
   }
 
   /**
@@ -185,9 +187,13 @@ export class Preserver {
   async abandon(): Promise<void> {
     if (!this.started) return;
     await this.started.catch(() => undefined);
-    if (this.state !== 'preserving') return;
-    await this.complete();
-    this.state = 'kept';
+    if (this.state !== 'preserving') return runEnded(this.run);
+    try {
+      await this.complete();
+      this.state = 'kept';
+    } finally {
+      runEnded(this.run);
+    }
   }
 
   private async complete(): Promise<void> {

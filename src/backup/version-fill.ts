@@ -9,6 +9,7 @@
  * added may be linked in too: blobs that version's Manifest does not name, harmless to readers).
  * Either way the same walk also scans the version for its space figures.
  */
+import { randomBytes } from 'node:crypto';
 import { constants, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Stats } from 'node:fs';
@@ -31,25 +32,44 @@ export interface FillOptions {
   scanTo?: { root: string; udid: string; id: string };
 }
 
+/**
+ * The runs of this process that are filling a version now. A long-lived process (the web app, the
+ * watch service) outlives its runs: a run that ended without completing its version (its disk
+ * failed) must not look alive because its process is.
+ */
+const liveRuns = new Set<string>();
+
 /** Whether the version at `dir` is still being filled, and by which process. */
 export function fillingRun(dir: string): { pid: number; running: boolean } | undefined {
-  let pid: number;
+  let marker: { pid?: unknown; run?: unknown };
   try {
-    pid = Number((JSON.parse(readFileSync(join(dir, RUN_MARKER), 'utf8')) as { pid?: unknown }).pid);
+    marker = JSON.parse(readFileSync(join(dir, RUN_MARKER), 'utf8')) as { pid?: unknown; run?: unknown };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    pid = NaN; // unreadable: treated as a run that died
+    marker = {}; // unreadable: treated as a run that died
   }
-  return { pid, running: Number.isInteger(pid) && pid > 0 && processRuns(pid) };
+  const pid = Number(marker.pid);
+  const alive = Number.isInteger(pid) && pid > 0 && processRuns(pid);
+  const ours = pid === process.pid;
+  return { pid, running: alive && (!ours || liveRuns.has(String(marker.run))) };
 }
 
-export async function writeRunMarker(fs: FsLayer, dir: string): Promise<void> {
+/** Marks `dir` as filled by a run of this process; returns the run's token (see `runEnded`). */
+export async function writeRunMarker(fs: FsLayer, dir: string): Promise<string> {
+  const run = randomBytes(8).toString('hex');
+  liveRuns.add(run);
   const fh = await fs.open(join(dir, RUN_MARKER), constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o644);
   try {
-    await fh.writeFile(`${JSON.stringify({ pid: process.pid })}\n`);
+    await fh.writeFile(`${JSON.stringify({ pid: process.pid, run })}\n`);
   } finally {
     await fh.close();
   }
+  return run;
+}
+
+/** The run is over, however it ended: the version it filled is no longer its own. */
+export function runEnded(run: string | undefined): void {
+  if (run !== undefined) liveRuns.delete(run);
 }
 
 /**
