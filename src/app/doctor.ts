@@ -13,12 +13,13 @@ import type { HostContext } from './context.js';
 import { hostDevice } from './describe.js';
 import { usbmuxdAdvice } from './doctor-usbmuxd.js';
 import { photosCheck } from './doctor-photos.js';
+import { wifiCheck } from './doctor-wifi.js';
 import { checkBackupSpace, dataUsedBytes, MIN_FREE_BYTES } from './backup-space.js';
 import { formatBytes } from './format-bytes.js';
 import { hasAnyBackup } from './last-backup.js';
 import { NO_DEVICE_REMEDY, findDevice, uniqueDevices } from './select-device.js';
 
-export type CheckId = 'usbmuxd' | 'device' | 'paired' | 'trusted' | 'disk-space' | 'photos';
+export type CheckId = 'usbmuxd' | 'device' | 'paired' | 'trusted' | 'disk-space' | 'photos' | 'wifi';
 
 export interface DoctorCheck {
   id: CheckId;
@@ -70,11 +71,14 @@ const fail = (id: CheckId, message: string, remedy: string, udid?: string): Doct
 async function usbmuxdCheck(
   ctx: HostContext,
   opts: DoctorOptions,
-): Promise<{ check: DoctorCheck; devices: MuxDeviceInfo[] | null }> {
+): Promise<{ check: DoctorCheck; devices: MuxDeviceInfo[] | null; wifi?: DoctorCheck }> {
   const address = describeAddress(ctx.mux.address);
   try {
-    const devices = uniqueDevices(await ctx.mux.listDevices());
-    return { check: pass('usbmuxd', `usbmuxd answers at ${address}.`), devices };
+    const listed = await ctx.mux.listDevices();
+    const devices = uniqueDevices(listed);
+    const platform = opts.platform ?? process.platform;
+    const wifi = wifiCheck({ platform, customAddress: opts.customAddress ?? false, listed });
+    return { check: pass('usbmuxd', `usbmuxd answers at ${address}.`), devices, ...(wifi ? { wifi } : {}) };
   } catch (err) {
     if (isIbackupError(err) && err.code === 'USBMUXD_UNREACHABLE') {
       const platform = opts.platform ?? process.platform;
@@ -200,6 +204,7 @@ export async function runDoctor(ctx: HostContext, opts: DoctorOptions): Promise<
   const checks: DoctorCheck[] = [];
   const mux = await usbmuxdCheck(ctx, opts);
   checks.push(mux.check);
+  if (mux.wifi) checks.push(mux.wifi);
   let targets: MuxDeviceInfo[] = [];
   if (mux.devices !== null) {
     if (mux.devices.length === 0) {
