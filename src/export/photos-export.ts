@@ -156,18 +156,24 @@ async function planAsset(
     return false;
   });
   if (wanted.length === 0) return;
+  const sizeOf = async (source: string): Promise<number | null> =>
+    a.local === false || !safeLibraryPath(source) ? null : files.size(source);
+  // An original that is not there (only in iCloud, or not in the backup): the asset is left, all of it.
+  const exported = index.exported(a.uuid, 'original') !== undefined;
+  if (!exported && (await sizeOf(`${a.directory}/${a.filename}`)) === null) {
+    plan.notOnDevice++;
+    return;
+  }
   const sizes = new Map<PhotoPart, number>();
   for (const [part, source] of wanted) {
-    const size = a.local === false || !safeLibraryPath(source) ? null : await files.size(source);
+    const size = await sizeOf(source);
     if (size !== null) sizes.set(part, size);
-    else if (part === 'original') plan.notOnDevice++;
     else
       plan.problems.push({
         file: source,
         reason: `not found on ${files.where === 'device' ? 'the iPhone' : 'the backup'}`,
       });
   }
-  if (!sizes.has('original') && index.exported(a.uuid, 'original') === undefined) return;
   const names = namer.names(a, [...sizes.keys()]);
   for (const [part, source] of wanted) {
     const size = sizes.get(part);

@@ -158,6 +158,36 @@ describe('exported names', () => {
     }
   });
 
+  test('an asset whose original is only in iCloud is left whole: counted once, its Live Photo video not reported', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'ibackup-test-cloud-'));
+    try {
+      const base = {
+        directory: 'DCIM/100APPLE',
+        kind: 'photo' as const,
+        live: true,
+        hidden: false,
+        trashed: false,
+        edited: true,
+        created: Date.UTC(2024, 4, 1),
+        size: 3,
+        albums: [],
+      };
+      const assets = [
+        { ...base, uuid: 'CLOUD', filename: 'IMG_0001.HEIC', local: false },
+        { ...base, uuid: 'HERE', filename: 'IMG_0002.HEIC', local: true },
+      ];
+      const files = fakeFiles(new Uint8Array([7, 8, 9]));
+      const r = await exportPhotos({ assets, icloudPhotos: 'on', table: 'ZASSET' }, files, { out, edited: true });
+      assert.deepEqual(
+        { copied: r.copied, notOnDevice: r.notOnDevice, problems: r.problems },
+        { copied: 3, notOnDevice: 1, problems: [] },
+      );
+      assert.ok(!files.asked.some((p) => p.includes('IMG_0001')), 'nothing of the cloud-only asset is asked for');
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
   test('safe names, edited names', () => {
     assert.equal(safePhotoName('..', 'fallback.JPG'), 'fallback.JPG');
     assert.equal(safePhotoName('a/b\\c\u0000.JPG', 'f'), 'a_b_c_.JPG');
