@@ -46,9 +46,17 @@ function say(g: GlobalOptions, r: ExportResult): void {
     return;
   }
   if (!g.quiet) for (const w of r.warnings) process.stderr.write(`Warning: ${w.message}\n`);
-  const noun = r.kind === 'messages' ? 'messages' : r.kind;
+  const one = r.items === 1;
+  const noun: Record<ExportKind, string> = {
+    contacts: one ? 'contact' : 'contacts',
+    messages: one ? 'message' : 'messages',
+    calls: one ? 'call' : 'calls',
+    notes: one ? 'note' : 'notes',
+    voicemail: one ? 'voicemail message' : 'voicemail messages',
+  };
+  const files = `${r.files.length} file${r.files.length === 1 ? '' : 's'}`;
   const shown = r.files.length === 0 ? 'nothing was written' : `written to ${r.out}`;
-  process.stdout.write(`Exported ${r.items} ${noun} (${r.format}, ${r.files.length} files): ${shown}.\n`);
+  process.stdout.write(`Exported ${r.items} ${noun[r.kind]} (${r.format}, ${files}): ${shown}.\n`);
 }
 
 async function run(kind: ExportKind, backup: string, flags: ExportFlags, cmd: Command): Promise<void> {

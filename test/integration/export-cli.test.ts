@@ -97,7 +97,7 @@ describe('ibackup export on an encrypted backup made by the virtual iPhone', { t
     const out = path.join(host, 'out', 'calls.csv');
     const ok = await cli(['export', 'calls', dir, '--out', out], { env: { IBACKUP_PASSWORD: PW } });
     assert.equal(ok.code, 0, ok.stderr);
-    assert.match(ok.stdout, new RegExp(`Exported ${sizes.calls} calls \\(csv, 1 files\\)`));
+    assert.match(ok.stdout, new RegExp(`Exported ${sizes.calls} calls \\(csv, 1 file\\)`));
     const lines = readFileSync(out, 'utf8')
       .split('\r\n')
       .filter((l) => l !== '');
