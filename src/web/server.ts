@@ -35,6 +35,7 @@ import { registerHistoryRoutes } from './routes-history.js';
 import { registerExportRoutes } from './routes-export.js';
 import { registerJobRoutes } from './routes-jobs.js';
 import { registerPhotoRoutes } from './routes-photos.js';
+import { registerOptionRoutes } from './routes-options.js';
 import { EventBus } from './sse.js';
 import { defaultUiDir, securityHeaders, serveUi } from './static.js';
 
@@ -96,6 +97,7 @@ function buildApp(deps: Deps, token: string, portNow: () => number, uiDir: strin
   registerJobRoutes(app, deps);
   registerExportRoutes(app, deps);
   registerPhotoRoutes(app, deps);
+  registerOptionRoutes(app, deps);
   app.all('/api/*', () => {
     throw new IbackupError('NOT_FOUND');
   });

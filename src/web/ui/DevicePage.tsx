@@ -3,6 +3,7 @@ import type { BackupView, DeviceView, ErrorView, JobView } from '../api.js';
 import { BackupSection } from './BackupSection.js';
 import { ErrorBox } from './ErrorBox.js';
 import { formatBytes } from './format.js';
+import { OptionsSection } from './OptionsSection.js';
 import { PhotosSection } from './PhotosSection.js';
 import { deviceTitle } from './Sidebar.js';
 import { TrustPanel } from './TrustPanel.js';
@@ -119,6 +120,7 @@ export function DevicePage(props: DevicePageProps) {
         onEncryption={props.onEncryption}
         onManage={props.onManage}
       />
+      {device.trust === 'trusted' ? <OptionsSection device={device} job={props.job} /> : null}
       <PhotosSection
         device={device}
         job={props.photosJob ?? null}
