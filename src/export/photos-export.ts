@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { lstatSync } from 'node:fs';
-import { mkdir, open, rename, rm, utimes } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { PhotoIndex, type PhotoPart } from './photos-index.js';
 import type { PhotoFiles } from './photos-files.js';
@@ -217,6 +217,15 @@ async function copyFile(
   }
 }
 
+const PARTIAL = /^\..+\.[0-9a-f]{8}\.partial$/;
+
+/** Temporary files an export killed outright (no chance to clean up) left in the YYYY/MM folders. */
+async function removeStalePartials(out: string): Promise<void> {
+  const entries = await readdir(out, { recursive: true, withFileTypes: true }).catch(() => []);
+  for (const e of entries)
+    if (e.isFile() && PARTIAL.test(e.name)) await rm(path.join(e.parentPath, e.name), { force: true });
+}
+
 /** Copies the selected originals (see the module comment). */
 export async function exportPhotos(
   lib: PhotoLibrary,
@@ -225,6 +234,7 @@ export async function exportPhotos(
 ): Promise<PhotoExportResult> {
   const out = path.resolve(o.out);
   await mkdir(out, { recursive: true });
+  await removeStalePartials(out);
   const index = PhotoIndex.load(out);
   const namer = new Namer(out, index);
   const selected = selectAssets(lib, o);

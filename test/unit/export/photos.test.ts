@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import Database from 'better-sqlite3';
@@ -183,6 +183,53 @@ describe('exported names', () => {
         { copied: 3, notOnDevice: 1, problems: [] },
       );
       assert.ok(!files.asked.some((p) => p.includes('IMG_0001')), 'nothing of the cloud-only asset is asked for');
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
+  test('stopped in the middle of a file (Ctrl-C): no partial file; the next run copies the rest', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'ibackup-test-stop-'));
+    try {
+      const assets = [1, 2, 3].map((n) => ({
+        uuid: `U${n}`,
+        directory: 'DCIM/100APPLE',
+        filename: `IMG_000${n}.JPG`,
+        kind: 'photo' as const,
+        live: false,
+        hidden: false,
+        trashed: false,
+        edited: false,
+        created: Date.UTC(2024, 4, n),
+        local: true,
+        size: 4,
+        albums: [],
+      }));
+      const lib = { assets, icloudPhotos: 'off' as const, table: 'ZASSET' as const };
+      const ac = new AbortController();
+      let chunks = 0;
+      const slow: PhotoFiles = {
+        ...fakeFiles(new Uint8Array(0)),
+        async *chunks() {
+          for (const b of [
+            [1, 2],
+            [3, 4],
+          ]) {
+            if (++chunks === 4) ac.abort(); // the second file, after its first half
+            yield new Uint8Array(b);
+          }
+        },
+      };
+      await assert.rejects(exportPhotos(lib, slow, { out, signal: ac.signal }));
+      const after = (await readdir(out, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+      assert.ok(!after.some((e) => e.name.endsWith('.partial')), after.map((e) => e.name).join(', '));
+      assert.equal(after.filter((e) => e.name.endsWith('.JPG')).length, 1);
+      // What an export killed outright (kill -9) would leave: removed by the next run.
+      const stale = join(out, '2024', '05', '.IMG_0009.JPG.0badcafe.partial');
+      await writeFile(stale, 'half');
+      const r = await exportPhotos(lib, fakeFiles(new Uint8Array([1, 2, 3, 4])), { out });
+      await assert.rejects(stat(stale), { code: 'ENOENT' });
+      assert.deepEqual({ copied: r.copied, skipped: r.skipped }, { copied: 2, skipped: 1 });
     } finally {
       await rm(out, { recursive: true, force: true });
     }
