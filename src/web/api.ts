@@ -289,6 +289,11 @@ export interface VersionView {
   encrypted: boolean;
   /** Encrypted under a backup password used before the latest one. */
   earlierPassword: boolean;
+  /**
+   * Versions with the same value open with the same password (a fingerprint of the keybag's
+   * public identifiers, not of the password); null when not encrypted.
+   */
+  passwordGroup: string | null;
   files: number;
   sizeBytes: number;
   /** What deleting this version frees. */

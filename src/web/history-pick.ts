@@ -2,7 +2,7 @@
  * Which version a history request names: the phone's row as the backup list shows it, and a
  * version id its history names (404 for anything else: the page never names a folder itself).
  */
-import { showHistory, type HistoryResult, type HistoryVersion } from '../app/history.js';
+import { keybagFingerprint, showHistory, type HistoryResult, type HistoryVersion } from '../app/history.js';
 import { IbackupError } from '../errors.js';
 import type { BackupView, HistoryView } from './api.js';
 import { requiredString, type JsonObject } from './body.js';
@@ -45,17 +45,21 @@ export async function pickedVersion(deps: Deps, body: JsonObject): Promise<Picke
   return { row, history, version };
 }
 
-export function historyView(h: HistoryResult): HistoryView {
+export async function historyView(h: HistoryResult): Promise<HistoryView> {
+  const groups = await Promise.all(
+    h.versions.map((v) => (v.encrypted ? keybagFingerprint(v.path).catch(() => undefined) : undefined)),
+  );
   return {
     udid: h.device,
     deviceName: h.deviceName,
-    versions: h.versions.map((v) => ({
+    versions: h.versions.map((v, i) => ({
       id: v.id,
       date: v.date,
       iosVersion: v.iosVersion,
       full: v.full,
       encrypted: v.encrypted,
       earlierPassword: v.earlierPassword === true,
+      passwordGroup: v.encrypted ? (groups[i] ?? v.id) : null,
       files: v.files,
       sizeBytes: v.sizeBytes,
       uniqueBytes: v.uniqueBytes,

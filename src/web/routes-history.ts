@@ -104,7 +104,7 @@ async function pin(deps: Deps, raw: Request): Promise<HistoryView> {
   if (pinned === undefined) throw badField('pinned', 'is missing');
   const { row, version } = await pickedVersion(deps, body);
   await pinVersion(row.path, version.id, pinned);
-  return historyView(await showHistory(row.path));
+  return await historyView(await showHistory(row.path));
 }
 
 /** POST /api/history/archive and /delete: a version of a phone not in use; then the lists go out again. */
@@ -122,7 +122,7 @@ export function registerHistoryRoutes(app: Hono, deps: Deps): void {
   app.post('/api/history', async (c) => {
     const body = await readJson(c.req.raw);
     onlyFields(body, ['path']);
-    return c.json(historyView(await showHistory((await phoneRow(deps, body)).path)) satisfies HistoryView);
+    return c.json((await historyView(await showHistory((await phoneRow(deps, body)).path))) satisfies HistoryView);
   });
   app.post('/api/history/files', async (c) => c.json(await files(deps, c.req.raw)));
   app.post('/api/history/verify', async (c) => c.json(await verify(deps, c.req.raw)));

@@ -222,6 +222,37 @@ describe(
       assert.equal((await historyNow()).versions.length, 2, 'the version stays');
     });
 
+    test('after a password change each version opens with the password it was made with', async () => {
+      const next = `${PASSWORD} changed`;
+      const r = await api.call('POST', `/api/devices/${udid}/encryption`, {
+        action: 'change',
+        password: PASSWORD,
+        newPassword: next,
+      });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      // The current backup was re-keyed: the password given before no longer opens it, so it is asked for.
+      await versionRow(ids[0]!).getByTestId('version-verify').click();
+      await testid('prompt-password').fill(next);
+      await shot(page, 'history-new-password');
+      await testid('prompt-submit').click();
+      const result = versionRow(ids[0]!).getByTestId('verify-result');
+      await result.waitFor({ timeout: 30_000 });
+      assert.equal(await result.getAttribute('data-ok'), 'yes', await result.innerText());
+      // The older version still needs the password it was made with.
+      await versionRow(ids[1]!).getByTestId('version-browse').click();
+      const asked = testid('prompt-password');
+      await asked.or(testid('browse-count')).waitFor({ timeout: 20_000 });
+      if ((await asked.count()) > 0) {
+        assert.match(await testid('password-prompt').innerText(), /does not open the version of|password in use then/);
+        await asked.fill(PASSWORD);
+        await testid('prompt-submit').click();
+      }
+      await testid('browse-count').waitFor({ timeout: 20_000 });
+      assert.ok(Number(await testid('browse-count').getAttribute('data-total')) > 0);
+      await testid('browse-close').click();
+      await shot(page, 'history-earlier-password');
+    });
+
     test('Restore… from the older version: a wrong password is refused, the right one restores', async () => {
       const wrong = await api.call<{ error: { code: string } }>('POST', '/api/history/restore', {
         path: (await phoneRow()).path,

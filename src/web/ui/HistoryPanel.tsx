@@ -15,32 +15,44 @@ import { VersionItem, type Passwords } from './VersionItem.js';
 interface Asking {
   version: VersionView;
   action: string;
-  run: (password: string) => void;
+  run: (password: string, remembered: boolean) => void;
+  refused: boolean;
 }
 
-/** Which password opens a version: the latest one, or (changed since) that version's own. */
-const keyOf = (v: VersionView): string => (v.earlierPassword ? v.id : 'latest');
+/** Versions of one password group open with one password. */
+const keyOf = (v: VersionView): string => v.passwordGroup ?? v.id;
 
 function usePasswords(): Passwords & { asking: Asking | null; answer: (p: string) => void; cancel: () => void } {
   const known = useRef(new Map<string, string>());
   const [asking, setAsking] = useState<Asking | null>(null);
   return {
     asking,
-    withPassword(version, action, run) {
-      if (!version.encrypted) return run(undefined);
+    withPassword(version, action, run, refused = false) {
+      if (!version.encrypted) return run(undefined, false);
       const p = known.current.get(keyOf(version));
-      if (p !== undefined) return run(p);
-      setAsking({ version, action, run });
+      if (p !== undefined) return run(p, true);
+      setAsking({ version, action, run, refused });
     },
     forget: (version) => known.current.delete(keyOf(version)),
     answer(p) {
       if (asking === null) return;
       known.current.set(keyOf(asking.version), p);
       setAsking(null);
-      asking.run(p);
+      asking.run(p, false);
     },
     cancel: () => setAsking(null),
   };
+}
+
+/** What the password prompt says: which version, which password, and that it is kept on the page only. */
+function promptText({ version, refused }: Asking): string {
+  const date = versionDate(version);
+  const which = refused
+    ? `The password given before does not open the version of ${date}: the backup password was changed between the versions. Enter the password this version was made with.`
+    : version.earlierPassword
+      ? `The backup password was changed after the version of ${date} was made: enter the password in use then.`
+      : `Enter the backup password of the version of ${date}.`;
+  return `${which} It is kept on this page only while the versions are shown.`;
 }
 
 /** The phone's history as the server has it now, fetched again when the row changes. */
@@ -56,7 +68,8 @@ function useHistory(row: BackupView) {
       (e: unknown) => setError(errorView(e)),
     );
   };
-  useEffect(load, [row.path, row.date, row.versions?.count, row.versions?.bytes]);
+  // Each new backup list (after a backup, a delete, a password change…) may change the versions.
+  useEffect(load, [row]);
   return { history, setHistory, error, load };
 }
 
@@ -112,10 +125,8 @@ export function HistoryPanel({ row, onChanged }: { row: BackupView; onChanged: (
       ) : null}
       {passwords.asking ? (
         <PasswordPrompt
-          title="Encrypted backup"
-          text={`${passwords.asking.action}: enter the backup password of the version of ${versionDate(
-            passwords.asking.version,
-          )}${passwords.asking.version.earlierPassword ? ' (the password in use then, before it was changed)' : ''}. It is kept on this page only while the versions are shown.`}
+          title={`${passwords.asking.action}: backup password`}
+          text={promptText(passwords.asking)}
           action="Continue"
           onSubmit={passwords.answer}
           onClose={passwords.cancel}

@@ -14,9 +14,18 @@ import { DeleteVersionDialog, DiffResult } from './VersionResults.js';
 import { VersionRestore } from './VersionRestore.js';
 import { VerifyResult } from './VerifyResult.js';
 
-/** The panel's passwords: `run` gets the version's password (asked once), or undefined when it needs none. */
+/**
+ * The panel's passwords: `run` gets the version's password (asked once), or undefined when it
+ * needs none, and whether it is one remembered from before (not typed for this action).
+ */
 export interface Passwords {
-  withPassword(version: VersionView, action: string, run: (password: string | undefined) => void): void;
+  withPassword(
+    version: VersionView,
+    action: string,
+    run: (password: string | undefined, remembered: boolean) => void,
+    /** The password remembered for it was just refused. */
+    refused?: boolean,
+  ): void;
   forget(version: VersionView): void;
 }
 
@@ -33,28 +42,37 @@ export interface VersionItemProps {
 
 type Open = 'browse' | 'restore' | 'delete' | null;
 
-function useVersionActions({ row, version, passwords, onHistory, onChanged }: VersionItemProps) {
+function withPassword(target: object, password: string | undefined): object {
+  return password === undefined ? target : { ...target, password };
+}
+
+/** One request at a time: which runs, and its error; a remembered password refused is forgotten and asked for (`retry`). */
+function useRun(passwords: Passwords, version: VersionView) {
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<ErrorView | null>(null);
-  const [verified, setVerified] = useState<VerifyResponse | null>(null);
-  const [diff, setDiff] = useState<VersionDiffView | null>(null);
-  const [note, setNote] = useState<string | null>(null);
-  const target = { path: row.path, version: version.id };
-
-  const run = async (what: string, work: () => Promise<void>): Promise<void> => {
+  const run = async (what: string, work: () => Promise<void>, retry?: () => void): Promise<void> => {
     setBusy(what);
     setError(null);
     try {
       await work();
     } catch (e) {
-      if (e instanceof ApiFailure && e.view.code === 'WRONG_PASSWORD') passwords.forget(version);
+      const wrong = e instanceof ApiFailure && e.view.code === 'WRONG_PASSWORD';
+      if (wrong) passwords.forget(version);
+      if (wrong && retry) return retry();
       setError(errorView(e));
     } finally {
       setBusy(null);
     }
   };
-  const withPw = (body: object, password: string | undefined) =>
-    password === undefined ? { ...target, ...body } : { ...target, ...body, password };
+  return { busy, error, run };
+}
+
+function useVersionActions({ row, version, passwords, onHistory, onChanged }: VersionItemProps) {
+  const { busy, error, run } = useRun(passwords, version);
+  const [verified, setVerified] = useState<VerifyResponse | null>(null);
+  const [diff, setDiff] = useState<VersionDiffView | null>(null);
+  const [note, setNote] = useState<string | null>(null);
+  const target = { path: row.path, version: version.id };
 
   return {
     busy,
@@ -63,16 +81,23 @@ function useVersionActions({ row, version, passwords, onHistory, onChanged }: Ve
     diff,
     note,
     setNote,
-    verify: () =>
-      passwords.withPassword(version, 'Verify', (pw) => {
+    verify: function verify(again = false): void {
+      const ask = (pw: string | undefined, remembered: boolean): void => {
         setVerified(null);
-        void run('verify', async () => setVerified(await api<VerifyResponse>('/api/history/verify', withPw({}, pw))));
-      }),
-    compare: () =>
-      passwords.withPassword(version, 'Compare with previous', (pw) => {
+        const work = async () =>
+          setVerified(await api<VerifyResponse>('/api/history/verify', withPassword(target, pw)));
+        void run('verify', work, remembered ? () => verify(true) : undefined);
+      };
+      passwords.withPassword(version, 'Verify', ask, again);
+    },
+    compare: function compare(again = false): void {
+      const ask = (pw: string | undefined, remembered: boolean): void => {
         setDiff(null);
-        void run('diff', async () => setDiff(await api<VersionDiffView>('/api/history/diff', withPw({}, pw))));
-      }),
+        const work = async () => setDiff(await api<VersionDiffView>('/api/history/diff', withPassword(target, pw)));
+        void run('diff', work, remembered ? () => compare(true) : undefined);
+      };
+      passwords.withPassword(version, 'Compare with previous', ask, again);
+    },
     pin: () =>
       void run('pin', async () =>
         onHistory(await api<HistoryView>('/api/history/pin', { ...target, pinned: !version.pinned })),
@@ -106,7 +131,11 @@ function Badges({ version }: { version: VersionView }) {
       ) : null}
       {version.encrypted ? <span class="tag">Encrypted</span> : <span class="tag muted">Not encrypted</span>}
       {version.earlierPassword ? (
-        <span class="tag warn" title="Encrypted under the backup password used before the latest one">
+        <span
+          class="tag warn"
+          title="Encrypted under the backup password used before the latest one"
+          data-testid="earlier-password"
+        >
           Earlier password
         </span>
       ) : null}
@@ -131,8 +160,8 @@ function VersionButtons({ version, previous, busy, onOpen, actions }: ButtonsPro
   return (
     <div class="buttons left">
       {b('browse', 'Browse', () => onOpen('browse'))}
-      {b('verify', 'Verify', actions.verify, 'Verifying…')}
-      {previous ? b('diff', 'Compare with previous', actions.compare, 'Comparing…') : null}
+      {b('verify', 'Verify', () => actions.verify(), 'Verifying…')}
+      {previous ? b('diff', 'Compare with previous', () => actions.compare(), 'Comparing…') : null}
       {b('restore', 'Restore…', () => onOpen('restore'))}
       {b('archive', 'Archive', actions.archive, 'Archiving…')}
       {b('pin', version.pinned ? 'Unpin' : 'Pin', actions.pin)}
@@ -144,6 +173,8 @@ function VersionButtons({ version, previous, busy, onOpen, actions }: ButtonsPro
 interface DialogsProps extends VersionItemProps {
   open: Open;
   browsePassword: string | undefined;
+  /** Browse's password was refused. */
+  onBrowseRefused: () => void;
   onClose: () => void;
   onNote: (note: string) => void;
   onRemove: () => void;
@@ -151,7 +182,7 @@ interface DialogsProps extends VersionItemProps {
 
 /** The dialog a version's button opened: Browse, Restore… or Delete…. */
 function VersionDialogs(props: DialogsProps) {
-  const { row, version, previous, passwords, open, browsePassword, onClose, onNote, onRemove } = props;
+  const { row, version, previous, open, browsePassword, onBrowseRefused, onClose, onNote, onRemove } = props;
   return (
     <>
       {open === 'browse' ? (
@@ -159,7 +190,7 @@ function VersionDialogs(props: DialogsProps) {
           row={row}
           version={version}
           password={browsePassword}
-          onWrongPassword={() => passwords.forget(version)}
+          onWrongPassword={onBrowseRefused}
           onClose={onClose}
         />
       ) : null}
@@ -192,15 +223,29 @@ function VersionDialogs(props: DialogsProps) {
 export function VersionItem(props: VersionItemProps) {
   const { version, previous, passwords } = props;
   const [open, setOpen] = useState<Open>(null);
-  const [browsePassword, setBrowsePassword] = useState<string | undefined>(undefined);
+  const [browse, setBrowse] = useState<{ password: string | undefined; remembered: boolean }>({
+    password: undefined,
+    remembered: false,
+  });
   const actions = useVersionActions(props);
   const date = versionDate(version);
-  const onOpen = (o: Open): void => {
-    if (o !== 'browse') return setOpen(o);
-    passwords.withPassword(version, 'Browse', (pw) => {
-      setBrowsePassword(pw);
-      setOpen('browse');
-    });
+  const openBrowse = (again = false): void =>
+    passwords.withPassword(
+      version,
+      'Browse',
+      (password, remembered) => {
+        setBrowse({ password, remembered });
+        setOpen('browse');
+      },
+      again,
+    );
+  const onOpen = (o: Open): void => (o === 'browse' ? openBrowse() : setOpen(o));
+  // A refused password is forgotten; one remembered from before is asked for again at once.
+  const onBrowseRefused = (): void => {
+    passwords.forget(version);
+    if (!browse.remembered) return;
+    setOpen(null);
+    openBrowse(true);
   };
   return (
     <li class="version" data-testid="version-row" data-id={version.id} data-current={version.current ? 'yes' : 'no'}>
@@ -226,7 +271,8 @@ export function VersionItem(props: VersionItemProps) {
       <VersionDialogs
         {...props}
         open={open}
-        browsePassword={browsePassword}
+        browsePassword={browse.password}
+        onBrowseRefused={onBrowseRefused}
         onClose={() => setOpen(null)}
         onNote={actions.setNote}
         onRemove={actions.remove}
