@@ -16,6 +16,7 @@ const HEADER = [
   'edited',
   'unsent',
   'reply_to',
+  'earlier_versions',
 ];
 
 export function messagesCsv(conversations: readonly PageConversation[]): string {
@@ -38,6 +39,7 @@ export function messagesCsv(conversations: readonly PageConversation[]): string 
           m.editedAt === null ? '' : localIso(m.editedAt),
           m.unsent ? 'yes' : '',
           m.replyTo ?? '',
+          m.earlier.map((v) => v.text).join(' | '),
         ]),
       );
     }
@@ -63,6 +65,10 @@ export function messagesJson(conversations: readonly PageConversation[]): string
         edited: pm.message.editedAt === null ? null : localIso(pm.message.editedAt),
         unsent: pm.message.unsent,
         replyTo: pm.message.replyTo,
+        earlierVersions: pm.message.earlier.map((v) => ({
+          date: v.date === null ? null : localIso(v.date),
+          text: v.text,
+        })),
       })),
     })),
   };

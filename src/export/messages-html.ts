@@ -93,6 +93,10 @@ function messageHtml(pm: PageMessage, group: boolean): string {
   if (m.unsent) parts.push('<div class="bubble gone">This message was unsent.</div>');
   else if (m.text !== '') parts.push(`<div class="bubble">${h(m.text)}</div>`);
   if (pm.attachments.length > 0) parts.push(`<div class="att">${pm.attachments.map(attachmentHtml).join('')}</div>`);
+  for (const v of m.earlier)
+    parts.push(
+      `<div class="reply">Before the edit${v.date === null ? '' : ` (${h(timeOf(v.date))})`}: ${h(v.text)}</div>`,
+    );
   const meta = [timeOf(m.date)];
   if (m.editedAt !== null) meta.push(`edited ${timeOf(m.editedAt)}`);
   if (m.service !== null && m.service !== 'iMessage') meta.push(m.service);

@@ -10,6 +10,7 @@
  * only when present: no public reference describes iOS 26's sms.db, so its layout is detected,
  * not assumed.
  */
+import { isPlistDict, parsePlist, type PlistValue } from '../protocol/plist/index.js';
 import { columnsOf, hasTable, optionalColumn, requireColumns } from './schema.js';
 import type { Db } from './source.js';
 import { cocoaDate } from './text.js';
@@ -54,6 +55,8 @@ export interface Message {
   attachments: Attachment[];
   reactions: Reaction[];
   editedAt: Date | null;
+  /** Earlier versions of an edited message, oldest first (from message_summary_info). */
+  earlier: { date: Date | null; text: string }[];
   unsent: boolean;
   /** guid of the message this one replies to. */
   replyTo: string | null;
@@ -85,6 +88,7 @@ interface MessageRow {
   reply: string | null;
   edited: number | null;
   retracted: number | null;
+  summary: Uint8Array | null;
   chat: number;
 }
 
@@ -115,7 +119,7 @@ function messageSql(have: Set<string>): string {
       m.is_from_me AS fromMe, ${o('service')} AS service, ${o('attributedBody')} AS body,
       ${o('associated_message_guid')} AS assocGuid, ${o('associated_message_type', '0')} AS assocType,
       ${o('thread_originator_guid')} AS reply, ${o('date_edited', '0')} AS edited,
-      ${o('date_retracted', '0')} AS retracted, j.chat_id AS chat
+      ${o('date_retracted', '0')} AS retracted, ${o('message_summary_info')} AS summary, j.chat_id AS chat
     FROM message m JOIN chat_message_join j ON j.message_id = m.ROWID
     ORDER BY m.date, m.ROWID`;
 }
@@ -201,10 +205,41 @@ function applyReaction(row: MessageRow, sender: string | null, byGuid: Map<strin
   if (adding) target.reactions.push({ kind, from });
 }
 
+/**
+ * What message_summary_info says of an edited or unsent message: the earlier versions of body
+ * part 0 ("ec": versions with "d", seconds since 2001, and "t", an attributedBody; the last is
+ * the current text) and whether it was unsent ("rp").
+ */
+export function editSummary(bytes: Uint8Array | null): {
+  earlier: { date: Date | null; text: string }[];
+  unsent: boolean;
+} {
+  const none = { earlier: [], unsent: false };
+  if (bytes === null || bytes.length === 0) return none;
+  let root: PlistValue;
+  try {
+    root = parsePlist(bytes);
+  } catch {
+    return none;
+  }
+  if (!isPlistDict(root)) return none;
+  const ec = root['ec'];
+  const versions = isPlistDict(ec) && Array.isArray(ec['0']) ? ec['0'] : [];
+  const texts = versions.flatMap((v) => {
+    if (!isPlistDict(v)) return [];
+    const t = v['t'];
+    const text = t instanceof Uint8Array ? attributedText(t) : null;
+    const d = v['d'];
+    return text === null ? [] : [{ date: cocoaDate(typeof d === 'number' ? d : null), text }];
+  });
+  return { earlier: texts.slice(0, -1), unsent: Array.isArray(root['rp']) && root['rp'].length > 0 };
+}
+
 function toMessage(r: MessageRow, sender: string | null, attachments: Attachment[]): Message {
   const raw = r.text ?? attributedText(r.body) ?? '';
   const text = raw.replace(/\ufffc/g, '').trim();
-  const retracted = Number(r.retracted ?? 0) !== 0;
+  const summary = editSummary(r.summary);
+  const retracted = Number(r.retracted ?? 0) !== 0 || summary.unsent;
   return {
     id: r.id,
     guid: String(r.guid),
@@ -216,6 +251,7 @@ function toMessage(r: MessageRow, sender: string | null, attachments: Attachment
     attachments,
     reactions: [],
     editedAt: Number(r.edited ?? 0) !== 0 ? cocoaDate(r.edited) : null,
+    earlier: summary.earlier,
     unsent: retracted,
     replyTo: r.reply === null || r.reply === '' ? null : r.reply,
   };

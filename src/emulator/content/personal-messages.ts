@@ -68,6 +68,8 @@ export interface ModelMessage {
   replyTo?: string;
   /** Unix seconds of the last edit (date_edited, iOS 16+). */
   editedAt?: number;
+  /** The text as first sent, before the edit (message_summary_info). */
+  originalText?: string;
   /** Unsent by its sender (date_retracted, iOS 16+). */
   unsent: boolean;
   /** Deleted on the phone: the row is gone from the database, so no export may show it. */
@@ -194,6 +196,7 @@ function messageOf(d: Draft, i: number, chat: ModelChat, rng: Rng): ModelMessage
     m.replyTo = previous.guid;
   } else if (d.major >= 16 && fromMe && roll < 0.19) {
     m.editedAt = m.date + rng.int(10, 600);
+    m.originalText = sentence(rng);
   } else if (d.major >= 16 && fromMe && roll < 0.2) {
     m.unsent = true;
     m.text = null;

@@ -8,12 +8,15 @@
  * - tapbacks as rows with associated_message_type 2000–2005 (3000–3005 remove one) and
  *   associated_message_guid "p:N/<guid>": ReagentX/imessage-exporter (its reaction variants);
  * - thread_originator_guid (inline replies) from iOS 14, date_edited, date_retracted and
- *   message_summary_info (edit and unsend) from iOS 16: ReagentX/imessage-exporter
- *   (message_summary_info, "edited or unsent messages are stored with a NULL text").
+ *   message_summary_info (edit and unsend, with the versions of an edited text) from iOS 16:
+ *   ReagentX/imessage-exporter ("edited or unsent messages are stored with a NULL text"; the
+ *   current text then in attributedBody).
  * No public reference describes an iOS 26 sms.db; the virtual iPhone keeps the iOS 16+ layout
  * there, and the reader works from the columns present.
  */
+import { serializeBinaryPlist } from '../../protocol/plist/index.js';
 import { encodeJpeg } from './jpeg-encoder.js';
+import { APPLE_EPOCH } from './model.js';
 import {
   appleNanos,
   modelConversations,
@@ -25,6 +28,7 @@ import {
 import type { DatabaseSizes } from './personal.js';
 import { rngFor } from './random.js';
 import { buildDatabase, insertRows, type Db } from './sqlite.js';
+import { attributedBody } from './typedstream.js';
 
 const BASE_MESSAGE_COLUMNS = `ROWID INTEGER PRIMARY KEY AUTOINCREMENT, guid TEXT UNIQUE NOT NULL, text TEXT, replace INTEGER DEFAULT 0,
   service_center TEXT, handle_id INTEGER DEFAULT 0, subject TEXT, country TEXT, attributedBody BLOB, version INTEGER DEFAULT 0,
@@ -107,7 +111,29 @@ function addChats(db: Db, model: ModelConversations): void {
   );
 }
 
-type Row = Record<string, string | number | bigint | null>;
+type Row = Record<string, string | number | bigint | Uint8Array | null>;
+
+/**
+ * message_summary_info of an edited or unsent message (ReagentX/imessage-exporter, edited.rs):
+ * a binary plist whose "otr" lists the body parts, "ec" maps a part to its versions (each "d",
+ * seconds since 2001, and "t", the version's attributedBody; the first is the text as sent, the
+ * last the current one) and "rp" lists the parts that were unsent.
+ */
+function summaryInfo(m: ModelMessage): Uint8Array | null {
+  if (m.editedAt !== undefined) {
+    return serializeBinaryPlist({
+      otr: { '0': { le: (m.text ?? '').length, lo: 0 } },
+      ec: {
+        '0': [
+          { d: m.date - APPLE_EPOCH, t: attributedBody(m.originalText ?? '') },
+          { d: m.editedAt - APPLE_EPOCH, t: attributedBody(m.text ?? '') },
+        ],
+      },
+    });
+  }
+  if (m.unsent) return serializeBinaryPlist({ otr: { '0': { le: 0, lo: 0 } }, rp: [0] });
+  return null;
+}
 
 function messageRow(m: ModelMessage, major: number): Row {
   const date = appleNanos(m.date);
@@ -115,6 +141,7 @@ function messageRow(m: ModelMessage, major: number): Row {
     ROWID: m.id,
     guid: m.guid,
     text: m.text,
+    attributedBody: null,
     handle_id: m.handleId,
     service: m.service,
     account: m.fromMe ? 'E:owner@example.com' : null,
@@ -134,6 +161,12 @@ function messageRow(m: ModelMessage, major: number): Row {
   if (major >= 16) {
     row['date_edited'] = m.editedAt === undefined ? 0n : appleNanos(m.editedAt);
     row['date_retracted'] = m.unsent ? date + 60_000_000_000n : 0n;
+    row['message_summary_info'] = summaryInfo(m);
+    // An edited message keeps its current text only in attributedBody.
+    if (m.editedAt !== undefined) {
+      row['text'] = null;
+      row['attributedBody'] = attributedBody(m.text ?? '');
+    }
   }
   return row;
 }

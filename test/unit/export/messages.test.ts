@@ -25,6 +25,7 @@ interface JsonMessage {
   edited: string | null;
   unsent: boolean;
   replyTo: string | null;
+  earlierVersions: { date: string; text: string }[];
 }
 interface JsonDoc {
   conversations: { title: string; messages: JsonMessage[] }[];
@@ -82,6 +83,10 @@ function checkAgainstModel(
     assert.equal(g.text, m.unsent ? '' : (m.text ?? '').replace(/\ufffc/g, '').trim());
     assert.equal(seconds(g.edited), m.editedAt ?? null);
     assert.equal(g.replyTo, m.replyTo ?? null);
+    assert.deepEqual(
+      g.earlierVersions.map((v) => [seconds(v.date), v.text]),
+      m.originalText === undefined ? [] : [[m.date, m.originalText]],
+    );
     const reactions = [...w.reactions].map(([who, kind]) => `${EMOJI[kind]} ${names(who)}`).sort();
     assert.deepEqual([...g.reactions].sort(), reactions);
     assert.equal(g.attachments.length, m.attachments.length);
