@@ -2,10 +2,11 @@
  * Restore Backup: check the backup on this computer first (it verifies, and its password opens
  * it), and only then ask the iPhone to restore from it, serving the files it downloads.
  */
+import { DeviceLock, rootOfBackupFolder } from '../backup/device-lock.js';
 import { basename, dirname } from 'node:path';
 import { readInfoPlist } from '../backup/info-plist.js';
 import { BackupStore } from '../backup/store.js';
-import { IbackupError } from '../errors.js';
+import { hasCode, IbackupError } from '../errors.js';
 import type { HostDevice } from '../host/device.js';
 import type { AfcClient } from '../host/services/afc.js';
 import { MOBILEBACKUP2_SERVICE, MobileBackup2Client, type BackupTarget } from '../host/services/mobilebackup2.js';
@@ -123,7 +124,23 @@ function checkRestoreResponse(response: PlistDict): void {
     throw mobileBackupError(code, typeof response.ErrorDescription === 'string' ? response.ErrorDescription : '');
 }
 
+/** Restore, holding the phone's lock file (under the backup's root): never two runs on one phone. */
 export async function restoreDevice(device: HostDevice, opts: RestoreOptions): Promise<RestoreResult> {
+  // A backup on a disk this user cannot write (read-only media) is restored without the lock.
+  const lock = await DeviceLock.acquire(rootOfBackupFolder(opts.backupDir), device.udid, { purpose: 'restore' }).catch(
+    (err: unknown) => {
+      if (hasCode(err, 'BUSY')) throw err;
+      return undefined;
+    },
+  );
+  try {
+    return await restoreUnlocked(device, opts);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function restoreUnlocked(device: HostDevice, opts: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now();
   // 1. Before touching the iPhone: the backup must verify and open with the password.
   const { report, password } = await checkBeforeRestore(opts);

@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { IbackupError } from '../errors.js';
 
 export const LOCKS_DIR = join('.ibackup', 'locks');
@@ -30,6 +30,16 @@ export interface LockOptions {
   /** Whether a process id is alive (tests inject; default a signal-0 probe). */
   isAlive?: (pid: number) => boolean;
   now?: () => Date;
+}
+
+/**
+ * The backup root a backup folder belongs to: the folder above `.ibackup` for a kept version
+ * (`<root>/.ibackup/versions/<UDID>/<id>`), else the folder holding it (`<root>/<UDID>`).
+ */
+export function rootOfBackupFolder(dir: string): string {
+  const parts = dir.split(sep);
+  const i = parts.lastIndexOf('.ibackup');
+  return i > 0 ? parts.slice(0, i).join(sep) : dirname(dir);
 }
 
 /** The lock file of one device under a backup root (UDIDs compare without dashes and case). */

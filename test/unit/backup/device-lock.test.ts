@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { DeviceLock, lockPath } from '../../../src/backup/device-lock.js';
+import { DeviceLock, lockPath, rootOfBackupFolder } from '../../../src/backup/device-lock.js';
 import { hasCode } from '../../../src/errors.js';
 import { REPO_ROOT } from '../../support/repo-root.js';
 
@@ -94,6 +94,14 @@ describe('DeviceLock', () => {
       assert.equal(won.length, 1);
       for (const t of tries) if (t.status === 'rejected') assert.ok(hasCode(t.reason, 'BUSY'), String(t.reason));
     }));
+
+  test('the root of a backup folder: above .ibackup for a kept version, else the folder holding it', () => {
+    assert.equal(rootOfBackupFolder(join('/b', 'ROOT', UDID)), join('/b', 'ROOT'));
+    assert.equal(
+      rootOfBackupFolder(join('/b', 'ROOT', '.ibackup', 'versions', UDID, '20261207-101010')),
+      join('/b', 'ROOT'),
+    );
+  });
 
   test('between processes: a second process finds the phone busy while the first holds it', () =>
     withRoot(async (root) => {
