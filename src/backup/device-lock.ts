@@ -83,7 +83,7 @@ const unknownHolder: LockHolder = { pid: 0, host: 'this computer', token: '', si
 function busyError(udid: string, holder: LockHolder): IbackupError {
   const what = holder.purpose === '' ? 'another ibackup' : `another ibackup (${holder.purpose})`;
   return new IbackupError('BUSY', {
-    message: `${what} is already backing up this iPhone (process ${holder.pid} on ${holder.host}, since ${holder.since}).`,
+    message: `${what} is already using this iPhone (process ${holder.pid} on ${holder.host}, since ${holder.since}).`,
     remedy: 'Wait until that backup has finished (or stop it), then try again.',
     details: { udid, pid: holder.pid, host: holder.host, since: holder.since, purpose: holder.purpose },
   });
