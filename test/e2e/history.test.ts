@@ -207,6 +207,12 @@ describe(
           assert.equal(r.status, 404, `${route} ${JSON.stringify(body)}: ${JSON.stringify(r.body)}`);
         }
       }
+      for (const body of bad) {
+        const pin = await api.call('POST', '/api/history/pin', { ...body, pinned: true });
+        assert.equal(pin.status, 404, `pin ${JSON.stringify(body)}`);
+        const restore = await api.call('POST', '/api/history/restore', { ...body, udid, password: PASSWORD });
+        assert.equal(restore.status, 404, `restore ${JSON.stringify(body)}`);
+      }
       const odd = await api.call('POST', '/api/history/delete', { path, version: '../../etc' });
       assert.equal(odd.status, 400);
       assert.equal((await historyNow()).versions.length, 2, 'nothing was deleted');
@@ -219,6 +225,10 @@ describe(
       assert.match(await middle.getByTestId('version-note').innerText(), /Archived as .*-\d{8}-\d{6}/);
       const listed = (await api.call<BackupsResponse>('GET', '/api/backups')).body.backups;
       assert.equal(listed.filter((b) => b.kind === 'archive' && b.udid === udid).length, 1);
+      // An archive has no history: its row names no versions.
+      const archive = listed.find((b) => b.kind === 'archive')!;
+      const r = await api.call('POST', '/api/history/verify', { path: archive.path, version: ids[1] });
+      assert.equal(r.status, 404);
       assert.equal((await historyNow()).versions.length, 2, 'the version stays');
     });
 
