@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { openBackupView } from '../../src/app/backup-view.js';
 import { runDoctor } from '../../src/app/doctor.js';
 import { backupText } from '../../src/cli/backup.js';
+import { photosStatusText } from '../../src/cli/photos-text.js';
 import { photosStatus } from '../../src/app/photos-status.js';
 import { photoShape } from '../../src/emulator/content/domains.js';
 import { builtInProfile } from '../../src/emulator/profile.js';
@@ -109,8 +110,9 @@ describe('photo library and iCloud Photos, per state', () => {
         assert.equal(doc.icloudPhotos, on ? 'on' : 'off');
         assert.equal(doc.originalsNotOnDevice, want.originalsNotOnDevice);
         assert.deepEqual(doc.inLastBackup?.inBackup, inBackup);
-        const text = await b.cli(['--backup-dir', root, 'photos', 'status']);
-        assert.equal(/not in computer backups while iCloud Photos is on/.test(text.stdout), on, text.stdout);
+        const text = photosStatusText(await photosStatus(device, { backupRoots: [root] }));
+        assert.equal(/not in computer backups while iCloud Photos is on/.test(text), on, text);
+        assert.match(text, new RegExp(`^Last backup: +${inBackup.photos} photos?, ${inBackup.videos} videos?`, 'm'));
       } finally {
         await rm(root, { recursive: true, force: true });
         await b.dispose();
