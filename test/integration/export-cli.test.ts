@@ -93,29 +93,35 @@ describe('ibackup export on an encrypted backup made by the virtual iPhone', { t
     assert.match(r.stderr, /"event":"progress"/);
   });
 
-  test('calls as CSV in text mode; a wrong password and no password are clear errors', async () => {
-    const out = path.join(host, 'out', 'calls.csv');
-    const ok = await cli(['export', 'calls', dir, '--out', out], { env: { IBACKUP_PASSWORD: PW } });
-    assert.equal(ok.code, 0, ok.stderr);
-    assert.match(ok.stdout, new RegExp(`Exported ${sizes.calls} calls \\(csv, 1 file\\)`));
-    const lines = readFileSync(out, 'utf8')
-      .split('\r\n')
-      .filter((l) => l !== '');
-    assert.equal(lines.length, modelCalls(spec.seed, sizes).length + 1);
+  test('calls: a wrong password and no password are clear errors; then CSV in text mode, the key saved', async () => {
     const wrong = await cli(['export', 'calls', dir, '--json'], { env: { IBACKUP_PASSWORD: 'nope' } });
     assert.equal(wrong.code, 1);
     assert.equal(json<ErrorDoc>(wrong.stdout).error.code, 'WRONG_PASSWORD');
     const none = await cli(['export', 'calls', dir, '--json']);
     assert.equal(none.code, 1);
     assert.equal(json<ErrorDoc>(none.stdout).error.code, 'PASSWORD_REQUIRED');
+    const out = path.join(host, 'out', 'calls.csv');
+    const ok = await cli(['export', 'calls', dir, '--out', out, '--save-key'], { env: { IBACKUP_PASSWORD: PW } });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, new RegExp(`Exported ${sizes.calls} calls \\(csv, 1 file\\)`));
+    assert.match(ok.stderr, /later commands need no password/);
+    const lines = readFileSync(out, 'utf8')
+      .split('\r\n')
+      .filter((l) => l !== '');
+    assert.equal(lines.length, modelCalls(spec.seed, sizes).length + 1);
   });
 
-  test('notes of the latest version (--at latest): the open ones written, the locked ones listed', async () => {
-    const env = { IBACKUP_PASSWORD: PW };
-    const notes = await cli(
-      ['export', 'notes', dir, '--at', 'latest', '--out', path.join(host, 'out', 'notes'), '--json'],
-      { env },
-    );
+  test('notes of the latest version (--at latest) with the saved key: open ones written, locked ones listed', async () => {
+    const notes = await cli([
+      'export',
+      'notes',
+      dir,
+      '--at',
+      'latest',
+      '--out',
+      path.join(host, 'out', 'notes'),
+      '--json',
+    ]);
     assert.equal(notes.code, 0, notes.stderr);
     const n = json<ExportDoc>(notes.stdout);
     assert.equal(n.items, modelNotes(spec.seed, sizes).filter((x) => !x.locked && !x.deleted).length);
