@@ -1,6 +1,6 @@
 /**
  * Restore… of a version: the restore dialog with that version as its source, onto the version's
- * own iPhone when it is connected and trusted, else onto the one iPhone that is.
+ * own iPhone when it is connected and trusted, else onto the connected iPhone the owner picks.
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { BackupView, DeviceView, DevicesResponse, ErrorView, JobView, VersionView } from '../api.js';
@@ -23,39 +23,59 @@ export interface VersionRestoreProps {
 const sameUdid = (a: string, b: string): boolean =>
   a.replace(/-/g, '').toLowerCase() === b.replace(/-/g, '').toLowerCase();
 
-/** The trusted iPhone to restore to: the version's own, else the only one connected. */
-function targetOf(devices: DeviceView[], udid: string): DeviceView | null {
+/** The trusted iPhones, the version's own first: the one restored to unless the owner picks another. */
+function targetsOf(devices: DeviceView[], udid: string): DeviceView[] {
   const trusted = devices.filter((d) => d.trust === 'trusted');
-  return trusted.find((d) => sameUdid(d.udid, udid)) ?? (trusted.length === 1 ? (trusted[0] ?? null) : null);
+  return [...trusted.filter((d) => sameUdid(d.udid, udid)), ...trusted.filter((d) => !sameUdid(d.udid, udid))];
+}
+
+interface PickProps {
+  devices: DeviceView[] | null;
+  error: ErrorView | null;
+  onPick: (udid: string) => void;
+  onClose: () => void;
+}
+
+/** No iPhone to restore to (yet), or several and none is the version's own: which one? */
+function PickTarget({ devices, error, onPick, onClose }: PickProps) {
+  const trusted = devices ?? [];
+  return (
+    <Dialog title="Restore from this version" testid="restore-pick-target" onClose={onClose}>
+      {error ? <ErrorBox error={error} /> : null}
+      {devices === null && error === null ? <p>Looking for connected iPhones…</p> : null}
+      {devices !== null && trusted.length === 0 ? (
+        <p>Connect the iPhone to restore (it must trust this computer), then press Restore… again.</p>
+      ) : null}
+      {trusted.length > 0 ? <p>The iPhone this version comes from is not connected. Restore which iPhone?</p> : null}
+      <div class="buttons left">
+        {trusted.map((d) => (
+          <button type="button" key={d.udid} onClick={() => onPick(d.udid)} data-testid="restore-target">
+            {deviceTitle(d)}
+          </button>
+        ))}
+      </div>
+      <div class="buttons">
+        <button type="button" class="primary" onClick={onClose}>
+          Cancel
+        </button>
+      </div>
+    </Dialog>
+  );
 }
 
 export function VersionRestore({ row, version, onClose, onStarted }: VersionRestoreProps) {
   const [devices, setDevices] = useState<DeviceView[] | null>(null);
   const [error, setError] = useState<ErrorView | null>(null);
+  const [picked, setPicked] = useState<string | null>(null);
   useEffect(() => {
     api<DevicesResponse>('/api/devices').then(
-      (r) => setDevices(r.devices),
+      (r) => setDevices(targetsOf(r.devices, row.udid)),
       (e: unknown) => setError(errorView(e)),
     );
   }, []);
-  const target = devices === null ? null : targetOf(devices, row.udid);
-  if (target === null) {
-    return (
-      <Dialog title="Restore from this version" testid="restore-no-target" onClose={onClose}>
-        {error ? <ErrorBox error={error} /> : null}
-        <p>
-          {devices === null && error === null
-            ? 'Looking for connected iPhones…'
-            : 'Connect the iPhone to restore (it must trust this computer), then press Restore… again.'}
-        </p>
-        <div class="buttons">
-          <button type="button" class="primary" onClick={onClose}>
-            Close
-          </button>
-        </div>
-      </Dialog>
-    );
-  }
+  const own = devices?.[0] && sameUdid(devices[0].udid, row.udid) ? devices[0] : null;
+  const target = own ?? devices?.find((d) => d.udid === picked) ?? null;
+  if (target === null) return <PickTarget devices={devices} error={error} onPick={setPicked} onClose={onClose} />;
   const name = deviceTitle(target);
   const date = versionDate(version);
   const label = `From the version of ${date} (${formatBytes(version.sizeBytes)}${version.encrypted ? ', encrypted' : ''}) of the backup of ${row.deviceName ?? row.udid}.`;
