@@ -235,6 +235,45 @@ describe('exported names', () => {
     }
   });
 
+  test('the same name in one month: a suffix for every file of the asset; --since and --album choose', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'ibackup-test-names-'));
+    try {
+      const one = (uuid: string, directory: string, day: number, albums: string[]) => ({
+        uuid,
+        directory,
+        filename: 'IMG_0001.HEIC',
+        kind: 'photo' as const,
+        live: true,
+        hidden: false,
+        trashed: false,
+        edited: false,
+        created: new Date(2024, 4, day, 12).getTime(),
+        local: true,
+        size: 3,
+        albums,
+      });
+      const lib = {
+        assets: [one('A', 'DCIM/100APPLE', 2, ['Family']), one('B', 'DCIM/101APPLE', 20, ['Vacances ☀️'])],
+        icloudPhotos: 'off' as const,
+        table: 'ZASSET' as const,
+      };
+      const files = fakeFiles(new Uint8Array([1, 2, 3]));
+      const album = await exportPhotos(lib, files, { out, album: 'vacances ☀️' });
+      assert.equal(album.assets, 1);
+      const since = await exportPhotos(lib, files, { out, since: new Date(2024, 4, 10).getTime() });
+      assert.deepEqual(
+        { assets: since.assets, copied: since.copied, skipped: since.skipped },
+        { assets: 1, copied: 0, skipped: 2 },
+      );
+      const all = await exportPhotos(lib, files, { out });
+      assert.equal(all.copied, 2);
+      const names = (await readdir(join(out, '2024', '05'))).filter((n) => !n.startsWith('.')).sort();
+      assert.deepEqual(names, ['IMG_0001 (1).HEIC', 'IMG_0001 (1).MOV', 'IMG_0001.HEIC', 'IMG_0001.MOV']);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
   test('safe names, edited names', () => {
     assert.equal(safePhotoName('..', 'fallback.JPG'), 'fallback.JPG');
     assert.equal(safePhotoName('a/b\\c\u0000.JPG', 'f'), 'a_b_c_.JPG');
