@@ -6,7 +6,14 @@ import path from 'node:path';
 import { IbackupError } from '../errors.js';
 import { displayName, readContacts, ADDRESS_BOOK, ADDRESS_BOOK_IMAGES, type Contact } from './contacts-read.js';
 import { OutputFolder, plainName } from './output.js';
-import { checkCancelled, chooseFormat, type ExportOptions, type ExportResult, type ExportWarning } from './result.js';
+import {
+  checkCancelled,
+  chooseFormat,
+  itemProgress,
+  type ExportOptions,
+  type ExportResult,
+  type ExportWarning,
+} from './result.js';
 import { openBackupDb, openOptionalDb, type ExportSource } from './source.js';
 import { phoneKey } from './text.js';
 import { vcardOf } from './vcard.js';
@@ -62,14 +69,7 @@ async function writeCards(contacts: readonly Contact[], options: ExportOptions, 
     checkCancelled(options.signal);
     await folder.write(folder.unique(`${plainName(displayName(c), `Contact ${c.id}`)}.vcf`), vcardOf(c));
     done++;
-    if (done % 50 === 0 || done === contacts.length)
-      options.onProgress?.({
-        phase: 'contacts',
-        percent: Math.round((done / contacts.length) * 100),
-        bytesDone: 0,
-        filesDone: done,
-        filesTotal: contacts.length,
-      });
+    if (done % 50 === 0 || done === contacts.length) itemProgress(options, 'contacts', done, contacts.length, done);
   }
   return folder.written;
 }

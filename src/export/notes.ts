@@ -12,7 +12,14 @@ import { unzipSync } from 'node:zlib';
 import path from 'node:path';
 import { hrefOf, page } from './messages-html.js';
 import { OutputFolder, plainName } from './output.js';
-import { checkCancelled, chooseFormat, type ExportOptions, type ExportResult, type ExportWarning } from './result.js';
+import {
+  checkCancelled,
+  chooseFormat,
+  itemProgress,
+  type ExportOptions,
+  type ExportResult,
+  type ExportWarning,
+} from './result.js';
 import { columnsOf, optionalColumn, requireColumns } from './schema.js';
 import { openBackupDb, type Db, type ExportSource } from './source.js';
 import { cocoaDate, escapeHtml as h, localShort } from './text.js';
@@ -154,8 +161,9 @@ export async function exportNotes(source: ExportSource, options: ExportOptions):
   const folder = await OutputFolder.create(options.out);
   const listed: { note: Note; file: string | null }[] = [];
   const unreadable: Note[] = [];
-  for (const n of notes) {
+  for (const [i, n] of notes.entries()) {
     checkCancelled(options.signal);
+    itemProgress(options, 'notes', i, notes.length, folder.written.length);
     if (n.locked || n.text === null) {
       if (!n.locked) unreadable.push(n);
       listed.push({ note: n, file: null });

@@ -63,3 +63,14 @@ export function chooseFormat(kind: ExportKind, options: ExportOptions, known: re
 export function checkCancelled(signal: AbortSignal | undefined): void {
   if (signal?.aborted === true) throw new IbackupError('CANCELLED', { message: 'The export was cancelled.' });
 }
+
+/** Reports item `done` of `total` as a progress event of `phase` (files written so far). */
+export function itemProgress(options: ExportOptions, phase: string, done: number, total: number, files: number): void {
+  options.onProgress?.({
+    phase,
+    percent: total === 0 ? 100 : Math.round((done / total) * 100),
+    bytesDone: 0,
+    filesDone: files,
+    filesTotal: total,
+  });
+}

@@ -11,7 +11,14 @@ import path from 'node:path';
 import { blobPresent } from '../backup/browse.js';
 import { contactNames, nameOf } from './contacts.js';
 import { OutputFolder, plainName } from './output.js';
-import { checkCancelled, chooseFormat, type ExportOptions, type ExportResult, type ExportWarning } from './result.js';
+import {
+  checkCancelled,
+  chooseFormat,
+  itemProgress,
+  type ExportOptions,
+  type ExportResult,
+  type ExportWarning,
+} from './result.js';
 import { columnsOf, optionalColumn, requireColumns } from './schema.js';
 import { copyOut, findFile, openBackupDb, type Db, type ExportSource } from './source.js';
 import { CSV_BOM, csvLine, localIso, localShort } from './text.js';
@@ -92,8 +99,9 @@ export async function exportVoicemail(source: ExportSource, options: ExportOptio
   const names = await contactNames(source, options.tempParent);
   const folder = await OutputFolder.create(options.out);
   const listed: Listed[] = [];
-  for (const v of live) {
+  for (const [i, v] of live.entries()) {
     checkCancelled(options.signal);
+    itemProgress(options, 'voicemail', i, live.length, folder.written.length);
     const name = nameOf(names, v.sender) === v.sender ? '' : nameOf(names, v.sender);
     const entry = findFile(source, { domain: VOICEMAIL_DB.domain, relativePath: `Library/Voicemail/${v.id}.amr` });
     if (entry === undefined || !blobPresent(entry)) {

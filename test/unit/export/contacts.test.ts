@@ -99,7 +99,9 @@ describe('export contacts', () => {
 
   test('a folder gets one file per contact, names unique and inside the folder', async () => {
     const out = path.join(cb.scratch, 'cards');
-    const r = await exportContacts(cb.source, { out });
+    const events: number[] = [];
+    const r = await exportContacts(cb.source, { out, onProgress: (p) => events.push(p.percent) });
+    assert.ok(events.length > 1 && events.at(-1) === 100, `progress: ${events.join(' ')}`);
     const names = readdirSync(out).sort();
     assert.equal(names.length, model.length);
     assert.equal(r.files.length, model.length);
