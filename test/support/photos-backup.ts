@@ -7,9 +7,9 @@ import { buildBackup, type FixtureEntry } from './backup-fixtures.js';
 /**
  * A complete backup of `udid` (folder `<udid>-20991231-000000`, the newest) holding a library of
  * `count` assets: the phone's thumbnail for most, JPEG originals for the last few JPEGs, neither
- * for every 50th (an icon). Returns its folder.
+ * for every 50th (an icon); encrypted with `password` when given. Returns its folder.
  */
-export function bigPhotoBackup(root: string, udid: string, count: number): string {
+export function bigPhotoBackup(root: string, udid: string, count: number, password?: string): string {
   const jpeg = renderPhoto(1, 'CameraRollDomain', 'thumb', 0, photoPlan(1, 'CameraRollDomain', 'thumb', 0, 48));
   const assets: PhotoAsset[] = [];
   const entries: FixtureEntry[] = [];
@@ -44,5 +44,11 @@ export function bigPhotoBackup(root: string, udid: string, count: number): strin
     { domain: 'CameraRollDomain', relativePath: 'Media/PhotoData/Photos.sqlite-wal', kind: 'file', content: db.wal },
   );
   const statusDate = new Date('2099-12-31T00:00:00Z');
-  return buildBackup(root, { udid, folder: `${udid}-20991231-000000`, entries, statusDate }).dir;
+  return buildBackup(root, {
+    udid,
+    folder: `${udid}-20991231-000000`,
+    entries,
+    statusDate,
+    ...(password === undefined ? {} : { password }),
+  }).dir;
 }
