@@ -81,7 +81,9 @@ export async function completeVersion(dest: string, current: string, place: Plac
   if ((await lstatMaybe(fs, join(dest, RUN_MARKER))) === undefined) return;
   const filler = new Filler(fs, place, opts.handled);
   await filler.fill(current, dest, true);
-  await parallel([...filler.dirs], 32, (d) => fs.sync(d, true));
+  // One flush of the file system where it can (Linux syncfs), else each folder of the version.
+  const flushed = (await fs.syncFileSystem?.(dest).catch(() => false)) === true;
+  if (!flushed) await parallel([...filler.dirs], 32, (d) => fs.sync(d, true));
   if (opts.scanTo !== undefined) {
     const { root, udid, id } = opts.scanTo;
     await saveScan(root, udid, id, filler.scan, fs).catch(() => undefined);
@@ -107,30 +109,41 @@ class Filler {
     this.scan.add(own);
     const names = await this.fs.readdir(from).catch(() => [] as string[]);
     const files: [string, Stats][] = [];
+    const dirs: string[] = [];
     const seen = new Set<string>();
     for (const name of names) {
       if ((top && (name === SNAPSHOT_DIR || name === RUN_MARKER)) || name.includes('.tmp-')) continue;
-      const st = await lstatMaybe(this.fs, join(from, name));
-      if (st?.isDirectory()) {
-        seen.add(name);
-        await this.fs.mkdir(join(to, name), { recursive: true, mode: 0o755 });
-        await this.fill(join(from, name), join(to, name), false);
-      } else if (st?.isFile()) {
-        seen.add(name);
-        files.push([name, st]);
-      }
+      const st = await lstatMaybe(this.fs, join(from, name)); // answered from the kernel's caches
+      if (st?.isDirectory()) dirs.push(name);
+      else if (st?.isFile()) files.push([name, st]);
+      else continue;
+      seen.add(name);
     }
     await parallel(files, 16, ([name, st]) => this.fillFile(join(from, name), join(to, name), st, top));
+    await parallel(dirs, 4, async (name) => {
+      await this.fs.mkdir(join(to, name), { recursive: true, mode: 0o755 });
+      await this.fill(join(from, name), join(to, name), false);
+    });
     await this.scanOnlyInVersion(to, seen, top);
   }
 
   private async fillFile(from: string, to: string, st: Stats, top: boolean): Promise<void> {
-    const there = await lstatMaybe(this.fs, to); // preserved before its change
-    if (there === undefined && this.handled?.has(from) === true) return; // added by the run
-    if (there === undefined) await this.place(from, to);
-    this.scan.add(there ?? st); // a link has the inode of its source
-
     if (!top) this.scan.files++;
+    // The filling run knows what it touched: any other file is not in the version yet. A later
+    // reader looks: a file there was preserved before its change.
+    if (this.handled !== undefined && !this.handled.has(from)) {
+      await this.place(from, to);
+      this.scan.add(st); // a link has the inode of its source
+      return;
+    }
+    const there = await lstatMaybe(this.fs, to);
+    if (there !== undefined) this.scan.add(there);
+    else if (this.handled?.has(from) === true)
+      this.scan.files -= top ? 0 : 1; // added by the run
+    else {
+      await this.place(from, to);
+      this.scan.add(st);
+    }
   }
 
   /** Entries the run removed from `<UDID>/` after preserving them: in the version only. */
