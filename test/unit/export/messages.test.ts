@@ -10,7 +10,7 @@ import { modelConversations, type ModelConversations } from '../../../src/emulat
 import { attachmentBytes } from '../../../src/emulator/content/sms-db.js';
 import { hasCode } from '../../../src/errors.js';
 import { parseSince } from '../../../src/app/export.js';
-import { exportMessages } from '../../../src/export/messages.js';
+import { attachmentKeys, exportMessages } from '../../../src/export/messages.js';
 import { attributedText, readConversations } from '../../../src/export/messages-read.js';
 import { contentBackup, type ContentBackup } from '../../support/export-source.js';
 
@@ -244,6 +244,14 @@ describe('export messages', () => {
       () => parseSince('yesterday-ish'),
       (e: unknown) => hasCode(e, 'USAGE'),
     );
+  });
+
+  test('attachment paths as sms.db records them map into the backup, never outside it', () => {
+    const rel = 'Library/SMS/Attachments/ab/01/GUID/IMG_0001.jpeg';
+    for (const recorded of [`~/${rel}`, `/var/mobile/${rel}`, `/private/var/mobile/${rel}`])
+      assert.deepEqual(attachmentKeys(recorded), [`MediaDomain/${rel}`, `HomeDomain/${rel}`]);
+    assert.deepEqual(attachmentKeys('~/Library/SMS/../../etc/passwd'), []);
+    assert.deepEqual(attachmentKeys('/etc/passwd'), []);
   });
 
   test('text kept only in attributedBody is read', () => {
