@@ -16,6 +16,9 @@ import { pairedDevice, startBench, type Bench } from '../support/bench.js';
 import { browserMissing, browserRequired, launchBrowser, shot, until } from '../support/browser.js';
 import { join } from 'node:path';
 
+/** A small phone: a few dozen files, so that each backup takes a moment. */
+const SMALL = { extends: 'tiny' as const, content: { files: 30, bytes: 256 * 1024 } };
+
 const T = 10_000;
 
 const missing = browserMissing();
@@ -33,7 +36,7 @@ describe('Options in the web app', { skip: missing === null ? false : `${missing
   const testid = (id: string) => page.getByTestId(id);
 
   before(async () => {
-    bench = await startBench({ devices: 3 });
+    bench = await startBench({ devices: 3, profile: SMALL });
     for (const u of bench.te.udids) await pairedDevice(bench, u);
     // ibackup's own folder (the automatic backup settings, the watch status) is the bench's.
     process.env.XDG_CONFIG_HOME = bench.configHome;
@@ -87,7 +90,7 @@ describe('Options in the web app', { skip: missing === null ? false : `${missing
     'while watch backs up three phones one at a time: the queue; then the next backup time',
     { timeout: 50_000 },
     async () => {
-      for (const d of bench.te.emu.devices()) d.runtime?.faults.set(parseFault('throttle', { mbps: 8 }));
+      for (const d of bench.te.emu.devices()) d.runtime?.faults.set(parseFault('throttle', { mbps: 2 }));
       const events: WatchEvent[] = [];
       const ac = new AbortController();
       const watching = runWatch(

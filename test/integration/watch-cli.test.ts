@@ -14,6 +14,9 @@ import { verifyBackupAt } from '../../src/app/verify.js';
 import { json, pairedDevice, startBench, type Bench } from '../support/bench.js';
 import { waitFor } from '../support/wait.js';
 
+/** A small phone: a few dozen files, so that each backup takes a moment. */
+const SMALL = { extends: 'tiny' as const, content: { files: 30, bytes: 256 * 1024 } };
+
 interface Line {
   event: string;
   udid?: string;
@@ -49,7 +52,7 @@ async function sampleRuns(b: Bench, until: () => boolean): Promise<Map<string, n
 
 describe('ibackup watch / auto / backup --all (CLI)', () => {
   test('two watch processes, one backup per phone; auto off is left alone; backup --all', async () => {
-    const b = await startBench({ devices: 3 });
+    const b = await startBench({ devices: 3, profile: SMALL });
     const [u0, u1, u2] = b.te.udids as [string, string, string];
     const watchers: ReturnType<typeof watch>[] = [];
     try {
@@ -67,8 +70,6 @@ describe('ibackup watch / auto / backup --all (CLI)', () => {
       });
       const off = await b.cli(['--json', '-u', u2, 'auto', 'off']);
       assert.equal(json<{ auto: boolean }>(off.stdout).auto, false);
-      const bad = await b.cli(['--json', '-u', u2, 'auto', 'on', '--every', 'soon']);
-      assert.equal(bad.code, 2);
 
       watchers.push(watch(b), watch(b));
       const all = (): Line[] => watchers.flatMap((w) => w.lines);

@@ -20,6 +20,9 @@ import { pairedDevice, startBench, type Bench } from '../support/bench.js';
 import { seededRandom } from '../support/random.js';
 import { waitFor } from '../support/wait.js';
 
+/** A small phone: a few dozen files, so that each backup takes a moment. */
+const SMALL = { extends: 'tiny' as const, content: { files: 30, bytes: 256 * 1024 } };
+
 const HOUR = 3_600_000;
 
 interface Model {
@@ -90,7 +93,7 @@ async function assertLastCompleteKept(b: Bench, udid: string, events: readonly W
 
 describe('ibackup watch', () => {
   test('3 phones on a seeded schedule: the backups the policy asks for, pulled out mid-run, re-plugged', async () => {
-    const b = await startBench({ devices: 3 });
+    const b = await startBench({ devices: 3, profile: SMALL });
     const configDir = await mkdtemp(join(tmpdir(), 'ibackup-watch-'));
     const events: WatchEvent[] = [];
     const clock = { offset: 0 };
@@ -144,8 +147,8 @@ describe('ibackup watch', () => {
           while (!due(m)) clock.offset += 7 * HOUR - 60_000;
           const before = events.length;
           const again = await b.te.emu.attach({ udid });
-          // A slower link (20 Mbit/s), so that the pull lands while files flow.
-          again.runtime?.faults.set(parseFault('throttle', { mbps: 20 }));
+          // A slow link (2 Mbit/s), so that the pull lands while files flow.
+          again.runtime?.faults.set(parseFault('throttle', { mbps: 2 }));
           await waitFor(
             () =>
               events.some(

@@ -17,6 +17,9 @@ import { parseFault } from '../../src/emulator/faults.js';
 import { json, pairedDevice, startBench, type Bench } from '../support/bench.js';
 import { waitFor } from '../support/wait.js';
 
+/** A small phone: a few dozen files, so that each backup takes a moment. */
+const SMALL = { extends: 'tiny' as const, content: { files: 30, bytes: 256 * 1024 } };
+
 function startWatcher(b: Bench, events: WatchEvent[]) {
   const watcher = new Watcher({
     ctx: b.ctx,
@@ -40,7 +43,7 @@ const of = (events: readonly WatchEvent[], kind: string, udid: string): WatchEve
 
 describe('Wi-Fi backups', () => {
   test('wifi on lists the phone over Wi-Fi; USB and Wi-Fi: one run over USB; Wi-Fi only; a silent link', async () => {
-    const b = await startBench();
+    const b = await startBench({ profile: SMALL });
     const udid = b.te.udids[0] as string;
     const events: WatchEvent[] = [];
     let w: ReturnType<typeof startWatcher> | undefined;
@@ -76,7 +79,7 @@ describe('Wi-Fi backups', () => {
       await new Promise((r) => setTimeout(r, 250));
       const from = events.length;
       const network = b.te.emu.networkDevices()[0];
-      network?.device.runtime?.faults.set(parseFault('throttle', { mbps: 20 }));
+      network?.device.runtime?.faults.set(parseFault('throttle', { mbps: 2 }));
       await w.watcher.tick();
       await waitFor(
         () => events.slice(from).some((e) => e.event === 'progress' && e.phase === 'backing-up' && e.filesDone > 0),
