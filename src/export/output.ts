@@ -40,7 +40,9 @@ export class OutputFolder {
 
   static async create(dir: string): Promise<OutputFolder> {
     const abs = path.resolve(dir);
-    await mkdir(abs, { recursive: true });
+    await mkdir(abs, { recursive: true }).catch((err: unknown) => {
+      throw writeError(abs, err);
+    });
     return new OutputFolder(abs);
   }
 
@@ -88,7 +90,7 @@ export class OutputFolder {
       await rename(tmp, target);
     } catch (err) {
       await rm(tmp, { force: true });
-      throw err;
+      throw writeError(target, err);
     }
     this.written.push(target);
     return target;
@@ -103,15 +105,28 @@ export class OutputFolder {
   }
 }
 
+/** A failed write as the user reads it: DISK_FULL when the disk is full, else FILE_ACCESS naming the path. */
+export function writeError(target: string, err: unknown): IbackupError {
+  if (err instanceof IbackupError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT')
+    return new IbackupError('DISK_FULL', { message: `The disk is full: ${target} could not be written.`, cause: err });
+  return new IbackupError('FILE_ACCESS', {
+    message: `${target} could not be written (${code ?? (err as Error).message}).`,
+    remedy: 'Choose a folder you can write to (--out), with room for the export.',
+    cause: err,
+  });
+}
+
 /** Writes a file through a temporary name in the same folder and a rename. */
 export async function writeAtomic(target: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(path.dirname(target), { recursive: true });
   const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(4).toString('hex')}.tmp`);
   try {
+    await mkdir(path.dirname(target), { recursive: true });
     await writeFile(tmp, data, { flag: 'wx', mode: 0o644 });
     await rename(tmp, target);
   } catch (err) {
     await rm(tmp, { force: true });
-    throw err;
+    throw writeError(target, err);
   }
 }

@@ -127,6 +127,10 @@ describe('names from the data', () => {
       );
       await out.write('x.txt', 'hello');
       assert.deepEqual(readdirSync(path.join(root, 'a', 'b')), ['x.txt'], 'no temporary file left');
+      writeFileSync(path.join(root, 'file'), 'a file, not a folder');
+      await assert.rejects(OutputFolder.create(path.join(root, 'file', 'sub')), (e: unknown) =>
+        hasCode(e, 'FILE_ACCESS'),
+      );
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
