@@ -8,6 +8,7 @@ import { exportDevicePhotos, type PhotoExportResult } from '../../src/app/photos
 import { selectDevice } from '../../src/app/select-device.js';
 import type { DeviceContent, DeviceEntry } from '../../src/emulator/content/index.js';
 import { generatedRecord } from '../../src/emulator/content/photo-library.js';
+import { photosDbFiles, type PhotoAsset } from '../../src/emulator/content/photos-db.js';
 import { monthFolder } from '../../src/export/photos-names.js';
 import { INDEX_NAME } from '../../src/export/photos-index.js';
 import { json, pairedDevice, startBench, type Bench } from '../support/bench.js';
@@ -117,6 +118,59 @@ describe('photos export from the iPhone', () => {
       await rm(out, { recursive: true, force: true });
       await b.dispose();
       console.log(`# photos-export: ${Date.now() - started} ms`);
+    }
+  });
+});
+
+describe('hostile names from the phone', () => {
+  test('a Photos.sqlite naming "..", "/", NUL and names Windows forbids: every file stays inside the folder', async () => {
+    const started = Date.now();
+    const b = await startBench();
+    const parent = await mkdtemp(join(tmpdir(), 'ibackup-photos-hostile-'));
+    const out = join(parent, 'out');
+    try {
+      const udid = b.te.udids[0] as string;
+      const device = await pairedDevice(b, udid);
+      const content = phone(b, udid);
+      const hostile: [string, string][] = [
+        ['DCIM/100APPLE', '../../../evil.JPG'],
+        ['DCIM/100APPLE', 'x:y*?.JPG'],
+        ['../../etc', 'passwd.JPG'],
+        ['DCIM/100APPLE', '..'],
+        ['DCIM/100APPLE', 'a\u0000b.JPG'],
+        ['DCIM/100APPLE', 'CON.JPG'],
+        ['/abs', 'IMG_0001.JPG'],
+      ];
+      const assets: PhotoAsset[] = hostile.map(([directory, filename], i) => ({
+        record: { ...generatedRecord(1, 0, 'off', false), format: 'JPG', live: false, hidden: false, trashed: false },
+        uuid: `../HOSTILE-${i}`,
+        directory,
+        filename,
+        created: 1_717_000_000,
+        modified: 1_717_000_000,
+        width: 10,
+        height: 10,
+        size: 3,
+      }));
+      const db = photosDbFiles(assets, { seed: 1, icloud: 'off', iosMajor: 17 }, () => 'ALBUM');
+      await content.writeFile('CameraRollDomain', 'Media/PhotoData/Photos.sqlite', db.db);
+      await content.writeFile('CameraRollDomain', 'Media/PhotoData/Photos.sqlite-wal', db.wal);
+      for (const name of ['x:y*?.JPG', 'CON.JPG'])
+        await content.writeFile('CameraRollDomain', `Media/DCIM/100APPLE/${name}`, new Uint8Array([1, 2, 3]));
+      const r = await exportDevicePhotos(device, { out });
+      assert.equal(r.copied, 2);
+      for (const e of await readdir(out, { recursive: true, withFileTypes: true })) {
+        const full = join(e.parentPath, e.name);
+        assert.ok(!relative(out, full).split(sep).includes('..'), full);
+      }
+      assert.deepEqual(await readdir(parent), ['out'], 'nothing written beside the folder');
+      const month = monthFolder(1_717_000_000 * 1000);
+      assert.deepEqual((await readdir(join(out, month))).sort(), ['_CON.JPG', 'x_y__.JPG']);
+      assert.equal(r.notOnDevice, hostile.length - 2, 'the other names are never looked up or found');
+    } finally {
+      await rm(parent, { recursive: true, force: true });
+      await b.dispose();
+      console.log(`# photos-export hostile: ${Date.now() - started} ms`);
     }
   });
 });
