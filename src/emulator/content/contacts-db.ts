@@ -109,6 +109,7 @@ function addMultiValues(db: Db, seed: number, contacts: readonly ModelContact[])
     };
     c.phones.forEach((p, i) => row(3, p.label, p.value, i));
     c.emails.forEach((e, i) => row(4, e.label, e.value, i));
+    c.urls.forEach((u, i) => row(22, u.label, u.value, i));
     c.addresses.forEach((a, i) => {
       const parent = uid;
       row(5, a.label, null, i);

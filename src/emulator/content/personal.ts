@@ -47,6 +47,8 @@ export interface ModelContact {
   birthday: string | null;
   phones: LabelledValue[];
   emails: LabelledValue[];
+  /** Web pages (property 22). */
+  urls: LabelledValue[];
   addresses: PostalAddress[];
   /** A JPEG, when the contact has a photo (AddressBookImages.sqlitedb). */
   photo: Uint8Array | null;
@@ -86,6 +88,7 @@ export const LABEL_MOBILE = '_$!<Mobile>!$_';
 export const LABEL_HOME = '_$!<Home>!$_';
 export const LABEL_WORK = '_$!<Work>!$_';
 export const LABEL_IPHONE = 'iPhone';
+export const LABEL_HOMEPAGE = '_$!<HomePage>!$_';
 const STREETS = ['rue de Rivoli', 'Hauptstraße', 'Calle Mayor', 'Via Roma', 'Baker Street', '銀座通り'];
 const CITIES: readonly [string, string, string][] = [
   ['Paris', '75001', 'France'],
@@ -159,6 +162,10 @@ export function modelContact(seed: number, i: number): ModelContact {
     phones,
     emails,
     addresses: rng.chance(0.35) ? [address(rng)] : [],
+    urls:
+      p.organization !== '' && i % 3 === 0
+        ? [{ label: LABEL_HOMEPAGE, value: `https://www.example.com/${i}?a=1&b=2` }]
+        : [],
     photo: rng.chance(0.25) ? portrait(seed, i) : null,
   };
 }

@@ -57,6 +57,10 @@ function checkCard(card: JCard, m: ModelContact): void {
     m.emails.map((e) => e.value),
   );
   m.emails.forEach((e, i) => expectLabel(card, mails[i] as JProp, e.label));
+  assert.deepEqual(
+    props(card, 'url').map((p) => p[3]),
+    m.urls.map((u) => u.value),
+  );
   const adrs = props(card, 'adr');
   assert.deepEqual(
     adrs.map((p) => p[3]),
@@ -95,6 +99,7 @@ describe('export contacts', () => {
     assert.equal(cards.length, model.length);
     model.forEach((m, i) => checkCard(cards[i] as JCard, m));
     assert.ok(model.some((m) => m.photo !== null) && model.some((m) => m.addresses.length > 0));
+    assert.ok(model.some((m) => m.urls.length > 0));
   });
 
   test('a folder gets one file per contact, names unique and inside the folder', async () => {
