@@ -57,7 +57,10 @@ describe('ibackup watch / auto / backup --all (CLI)', () => {
     const watchers: ReturnType<typeof watch>[] = [];
     try {
       for (const u of [u0, u1, u2]) await pairedDevice(b, u);
-      const status = await b.cli(['--json', '-u', u0, 'auto', 'status']);
+      const [status, off] = await Promise.all([
+        b.cli(['--json', '-u', u0, 'auto', 'status']),
+        b.cli(['--json', '-u', u2, 'auto', 'off']),
+      ]);
       assert.equal(status.code, 0, status.stderr);
       assert.deepEqual(json(status.stdout), {
         udid: u0,
@@ -68,7 +71,6 @@ describe('ibackup watch / auto / backup --all (CLI)', () => {
         nextBackupAfter: null,
         watching: false,
       });
-      const off = await b.cli(['--json', '-u', u2, 'auto', 'off']);
       assert.equal(json<{ auto: boolean }>(off.stdout).auto, false);
 
       watchers.push(watch(b), watch(b));
