@@ -68,12 +68,9 @@ export async function addPhotoCounts(root: string, udid: string, record: PhotoCo
   }
 }
 
-/** The record of the backup made at `date` (ISO), else the newest one. */
+/** The record of the backup made at `date` (ISO; null when it has none, e.g. made by another tool), or of the newest. */
 export function recordFor(records: readonly PhotoCountsRecord[], date: string | null): PhotoCountsRecord | null {
-  if (date !== null) {
-    const t = new Date(date).getTime();
-    const hit = records.find((r) => new Date(r.date).getTime() === t);
-    if (hit !== undefined) return hit;
-  }
-  return records.at(-1) ?? null;
+  if (date === null) return records.at(-1) ?? null;
+  const t = new Date(date).getTime();
+  return records.find((r) => new Date(r.date).getTime() === t) ?? null;
 }
