@@ -16,7 +16,6 @@ import {
 } from '../backup/retention.js';
 import { diffEntries, type VersionDiff } from '../backup/version-diff.js';
 import { historyOwner } from '../backup/versions.js';
-import { readBackupKeybag } from '../backup/crypto/keybag-unlock.js';
 import { IbackupError, isIbackupError } from '../errors.js';
 import { openBackupView, type OpenViewOptions } from './backup-view.js';
 
@@ -64,16 +63,14 @@ function ownerOf(folder: string): { root: string; udid: string } {
   });
 }
 
-/** A fingerprint of an encrypted backup's keybag: versions with the same one share a password. */
+/**
+ * A fingerprint of an encrypted backup's keybag: versions with the same one share a password. The
+ * whole keybag counts: a password change wraps its class keys anew and may keep its UUID and salt.
+ */
 export async function keybagFingerprint(dir: string): Promise<string | undefined> {
   const manifest = (await readBackupFolder(dir)).manifest;
   if (manifest?.isEncrypted !== true || manifest.backupKeyBag === undefined) return undefined;
-  try {
-    const kb = readBackupKeybag(manifest.backupKeyBag);
-    return createHash('sha256').update(kb.uuid).update(kb.salt).digest('hex').slice(0, 16);
-  } catch {
-    return undefined;
-  }
+  return createHash('sha256').update(manifest.backupKeyBag).digest('hex').slice(0, 16);
 }
 
 async function shown(v: VersionInfo, latestKey: string | undefined): Promise<HistoryVersion> {
@@ -101,10 +98,13 @@ async function deviceName(h: DeviceHistory): Promise<string | null> {
   return f.info?.deviceName ?? f.manifest?.lockdown?.deviceName ?? null;
 }
 
-/** `ibackup history`: the phone's versions, newest first, and the space figures. */
-export async function showHistory(folder: string): Promise<HistoryResult> {
+/**
+ * `ibackup history`: the phone's versions, newest first, and the space figures (left at 0 with
+ * `sizes: false`, which spares a look at every file).
+ */
+export async function showHistory(folder: string, opts: { sizes?: boolean } = {}): Promise<HistoryResult> {
   const { root, udid } = ownerOf(folder);
-  const h = await readHistory(root, udid);
+  const h = await readHistory(root, udid, opts);
   const latest = h.versions[0];
   const latestKey = latest?.encrypted === true ? await keybagFingerprint(latest.path) : undefined;
   const versions = await Promise.all(h.versions.map((v) => shown(v, latestKey)));
@@ -157,20 +157,33 @@ export interface DiffResult extends VersionDiff {
   to: string;
 }
 
-/** `ibackup diff V1 V2`: files added, changed and removed from V1 to V2. */
+/** Whether two versions open with one password (plain ones need none). */
+export async function versionsShareAPassword(folder: string, from: string, to: string): Promise<boolean> {
+  const { root, udid } = ownerOf(folder);
+  const h = await readHistory(root, udid, { sizes: false });
+  const [a, b] = [pickVersion(h, from), pickVersion(h, to)];
+  if (!a.encrypted || !b.encrypted) return true;
+  return (await keybagFingerprint(a.path)) === (await keybagFingerprint(b.path));
+}
+
+/**
+ * `ibackup diff V1 V2`: files added, changed and removed from V1 to V2; `toOptions` open V2 when
+ * it needs another password (see versionsShareAPassword).
+ */
 export async function diffVersions(
   folder: string,
   from: string,
   to: string,
   options: OpenViewOptions = {},
+  toOptions: OpenViewOptions = options,
 ): Promise<DiffResult> {
   const { root, udid } = ownerOf(folder);
   const h = await readHistory(root, udid, { sizes: false });
   const a = pickVersion(h, from);
   const b = pickVersion(h, to);
-  const older = await openBackupView(a.path, options);
+  const older = await withVersionPassword(a.path, () => openBackupView(a.path, options));
   try {
-    const newer = await openBackupView(b.path, options);
+    const newer = await withVersionPassword(b.path, () => openBackupView(b.path, toOptions));
     try {
       return { device: udid, from: a.id, to: b.id, ...diffEntries(older.entries(), newer.entries()) };
     } finally {

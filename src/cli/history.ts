@@ -3,7 +3,7 @@
  * retention) and `ibackup diff V1 V2 [DEVICE]` (what changed between two versions).
  */
 import type { Command } from 'commander';
-import { diffVersions, pinVersion, setRetentionPolicy, showHistory } from '../app/history.js';
+import { diffVersions, pinVersion, setRetentionPolicy, showHistory, versionsShareAPassword } from '../app/history.js';
 import type { DiffResult, HistoryResult, HistoryVersion, RetentionPolicy } from '../app/history.js';
 import { KeyCache } from '../app/password.js';
 import { formatBytes } from '../app/format-bytes.js';
@@ -11,7 +11,7 @@ import { IbackupError } from '../errors.js';
 import { backupDirOf } from './backup-choice.js';
 import { globalsOf } from './globals.js';
 import { printJson } from './output.js';
-import { addPasswordOption, passwordSource } from './passwords.js';
+import { addPasswordOption, passwordSource, readPasswords } from './passwords.js';
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
 
@@ -162,6 +162,31 @@ function registerPolicy(history: Command): void {
   }
 }
 
+interface DiffFlags {
+  passwordStdin?: boolean;
+  saveKey?: boolean;
+}
+
+/**
+ * The diff, each side opened with its password: versions on either side of a password change
+ * take the second one for V2 (line 2 of --password-stdin, IBACKUP_NEW_PASSWORD, or a second prompt).
+ */
+async function diffWithPasswords(folder: string, v1: string, v2: string, flags: DiffFlags): Promise<DiffResult> {
+  const common = { keyCache: new KeyCache(), saveKey: flags.saveKey === true };
+  if (await versionsShareAPassword(folder, v1, v2)) {
+    return diffVersions(folder, v1, v2, { ...common, password: passwordSource(flags) });
+  }
+  const both = readPasswords(flags, { needNew: true, confirm: false });
+  both.catch(() => undefined); // awaited below; a failure is reported there
+  return diffVersions(
+    folder,
+    v1,
+    v2,
+    { ...common, password: async () => (await both).password },
+    { ...common, password: async () => (await both).newPassword ?? '' },
+  );
+}
+
 export function registerHistory(program: Command): void {
   const history = program
     .command('history')
@@ -180,22 +205,10 @@ export function registerHistory(program: Command): void {
       .description('files added, changed and removed between two versions (ids, latest, previous, latest~N)'),
   )
     .option('--save-key', 'keep the key derived from the password so later commands need no password')
-    .action(
-      async (
-        v1: string,
-        v2: string,
-        device: string | undefined,
-        flags: { passwordStdin?: boolean; saveKey?: boolean },
-        cmd: Command,
-      ) => {
-        const g = globalsOf(cmd);
-        const d = await diffVersions(await backupDirOf(g, device), v1, v2, {
-          password: passwordSource(flags),
-          keyCache: new KeyCache(),
-          saveKey: flags.saveKey === true,
-        });
-        if (g.json) printJson(d);
-        else process.stdout.write(`${diffText(d)}\n`);
-      },
-    );
+    .action(async (v1: string, v2: string, device: string | undefined, flags: DiffFlags, cmd: Command) => {
+      const g = globalsOf(cmd);
+      const d = await diffWithPasswords(await backupDirOf(g, device), v1, v2, flags);
+      if (g.json) printJson(d);
+      else process.stdout.write(`${diffText(d)}\n`);
+    });
 }
