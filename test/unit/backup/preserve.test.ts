@@ -215,3 +215,26 @@ describe('keeping the last complete backup', () => {
     assert.deepEqual(await versionFolderIds(root, b.udid), [path.basename(kept)]);
   });
 });
+
+describe('a copy kept by an earlier release', () => {
+  test('.ibackup/previous/<UDID> left by an interrupted run becomes the newest version, completed', async () => {
+    const { root, b, dir } = setup();
+    const old = path.join(root, '.ibackup', 'previous', b.udid);
+    mkdirSync(old, { recursive: true });
+    for (const name of ['Info.plist', 'Status.plist', 'Manifest.plist', 'Manifest.db'])
+      writeFileSync(path.join(old, name), readFileSync(path.join(dir, name)));
+    writeFileSync(path.join(old, RUN_MARKER), JSON.stringify({ pid: deadPid() }));
+    markUploading(dir); // that run left the device's folder unfinished
+    const h = await readHistory(root, b.udid);
+    assert.equal(h.versions.length, 1);
+    assert.equal(h.unfinished, dir);
+    assert.equal(existsSync(old), false, 'moved in among the versions');
+    const adopted = h.versions[0]?.path as string;
+    assert.equal(existsSync(path.join(adopted, RUN_MARKER)), false);
+    assert.deepEqual(
+      filesUnder(adopted),
+      filesUnder(dir).filter((f) => !f.startsWith('Snapshot')),
+    );
+    assert.equal(await resolveBackupArg(b.udid, [root]), adopted, 'it is the last complete backup');
+  });
+});
