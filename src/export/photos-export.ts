@@ -111,12 +111,18 @@ class Namer {
   }
 
   names(a: LibraryAsset, parts: readonly PhotoPart[]): Map<PhotoPart, string> {
-    const earlier = this.index.anyOf(a.uuid);
     const out = new Map<PhotoPart, string>();
-    if (earlier !== undefined && this.index.exported(a.uuid, 'original') !== undefined) {
+    const earlier = this.index.exported(a.uuid, 'original');
+    if (earlier !== undefined) {
+      // A part added later (an edit, with --edited) goes beside the original, never over another file.
       const folder = path.posix.dirname(earlier.path);
-      const original = path.posix.basename(this.index.exported(a.uuid, 'original')?.path ?? earlier.path);
-      for (const p of parts) out.set(p, `${folder}/${fileName(p, original)}`);
+      const original = path.posix.basename(earlier.path);
+      for (const p of parts) {
+        let rel = `${folder}/${fileName(p, original)}`;
+        for (let n = 1; !this.free(rel); n++) rel = `${folder}/${withSuffix(fileName(p, original), n)}`;
+        this.reserved.add(rel);
+        out.set(p, rel);
+      }
       return out;
     }
     const folder = monthFolder(a.created);

@@ -69,15 +69,6 @@ export class PhotoIndex {
     }
   }
 
-  /** Any file recorded for the asset (its parts share one name stem). */
-  anyOf(uuid: string): IndexedFile | undefined {
-    for (const part of ['original', 'live', 'edited'] as const) {
-      const f = this.files.get(PhotoIndex.key(uuid, part));
-      if (f !== undefined) return f;
-    }
-    return undefined;
-  }
-
   /** Paths recorded for any asset (names taken in the folder even if the file was moved away). */
   paths(): Set<string> {
     return new Set([...this.files.values()].map((f) => f.path));

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import Database from 'better-sqlite3';
@@ -269,6 +269,40 @@ describe('exported names', () => {
       assert.equal(all.copied, 2);
       const names = (await readdir(join(out, '2024', '05'))).filter((n) => !n.startsWith('.')).sort();
       assert.deepEqual(names, ['IMG_0001 (1).HEIC', 'IMG_0001 (1).MOV', 'IMG_0001.HEIC', 'IMG_0001.MOV']);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
+  test('--edited later: the edit goes beside its original, never over a file already there', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'ibackup-test-edit-'));
+    try {
+      const asset = {
+        uuid: 'E1',
+        directory: 'DCIM/100APPLE',
+        filename: 'IMG_0004.JPG',
+        kind: 'photo' as const,
+        live: false,
+        hidden: false,
+        trashed: false,
+        edited: true,
+        created: new Date(2023, 0, 9, 12).getTime(),
+        local: true,
+        size: 3,
+        albums: [],
+      };
+      const lib = { assets: [asset], icloudPhotos: 'off' as const, table: 'ZASSET' as const };
+      const files = fakeFiles(new Uint8Array([4, 5, 6]));
+      assert.equal((await exportPhotos(lib, files, { out })).copied, 1);
+      await writeFile(join(out, '2023', '01', 'IMG_E0004.jpg'), 'mine');
+      const r = await exportPhotos(lib, files, { out, edited: true });
+      assert.deepEqual({ copied: r.copied, skipped: r.skipped }, { copied: 1, skipped: 1 });
+      assert.deepEqual((await readdir(join(out, '2023', '01'))).sort(), [
+        'IMG_0004.JPG',
+        'IMG_E0004 (1).jpg',
+        'IMG_E0004.jpg',
+      ]);
+      assert.equal(await readFile(join(out, '2023', '01', 'IMG_E0004.jpg'), 'utf8'), 'mine');
     } finally {
       await rm(out, { recursive: true, force: true });
     }
