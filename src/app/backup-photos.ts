@@ -18,7 +18,7 @@ export async function withPhotoCounts<T extends BackupMade>(
     return { ...result, photos: await recordBackupPhotos(device, made, opts.root) };
   } catch (err) {
     const why = isIbackupError(err) || err instanceof Error ? err.message : String(err);
-    opts.onWarning?.(`The backup is complete, but the photo library could not be read to count its photos: ${why}`);
+    opts.onWarning?.(`The backup is complete, but its photos could not be counted: ${why}`);
     return { ...result, photos: null };
   }
 }
