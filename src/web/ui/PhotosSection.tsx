@@ -6,7 +6,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { BackupView, DeviceView, ErrorView, JobView, PhotoExportRequest, PhotosStatusView } from '../api.js';
 import { ErrorBox } from './ErrorBox.js';
-import { formatBytes, formatDate } from './format.js';
+import { formatBytes, formatDate, formatEta } from './format.js';
 import { api, errorView, seg } from './http.js';
 import { PhotoGrid } from './PhotoGrid.js';
 import { ProgressBar } from './Progress.js';
@@ -119,9 +119,14 @@ function ExportActivity({ job }: { job: JobView }) {
     return (
       <div class="activity" data-testid="photos-export-status" data-state="running">
         <ProgressBar percent={job.percent} label="Photo copy progress" testid="photos-export-progress" />
-        <p class="details">
-          {job.filesDone} files · {formatBytes(job.bytesDone)}
-          {job.bytesTotal === null ? '' : ` of ${formatBytes(job.bytesTotal)}`}
+        <p class="details" data-testid="photos-export-details">
+          {[
+            `${job.filesDone} files`,
+            `${formatBytes(job.bytesDone)}${job.bytesTotal === null ? '' : ` of ${formatBytes(job.bytesTotal)}`}`,
+            formatEta(job.etaSeconds),
+          ]
+            .filter((t) => t !== null)
+            .join(' · ')}
         </p>
       </div>
     );
