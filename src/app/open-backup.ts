@@ -101,7 +101,11 @@ export async function resolveBackupArg(arg: string, roots: readonly string[], at
   return versionOf(await resolveFolder(arg, roots), at);
 }
 
-async function resolveFolder(arg: string, roots: readonly string[]): Promise<string> {
+/**
+ * The folder BACKUP names as it is — a phone's own folder even when its last run did not
+ * complete (what `delete` of a phone removes, with its history).
+ */
+export async function resolveFolder(arg: string, roots: readonly string[]): Promise<string> {
   const wanted = arg.trim();
   if (wanted === '')
     throw new IbackupError('USAGE', {

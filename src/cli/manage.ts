@@ -7,7 +7,7 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { archiveBackup, deleteBackup, describeManagedBackup, type ManagedBackup } from '../app/manage.js';
-import { resolveBackupArg } from '../app/open-backup.js';
+import { resolveBackupArg, resolveFolder } from '../app/open-backup.js';
 import { AT_OPTION } from './backup-choice.js';
 import { IbackupError } from '../errors.js';
 import { formatBytes } from '../app/format-bytes.js';
@@ -67,7 +67,9 @@ export function registerManage(program: Command): void {
     .action(async (backup: string, opts: { yes?: boolean; at?: string }, command: Command) => {
       const g = globalsOf(command);
       const roots = backupRootsOf(g);
-      const dir = await resolveBackupArg(backup, roots, opts.at);
+      // Without --at, a phone's own folder: its backup goes with its whole history.
+      const dir =
+        opts.at === undefined ? await resolveFolder(backup, roots) : await resolveBackupArg(backup, roots, opts.at);
       const onlyThisVersion = opts.at !== undefined;
       if (opts.yes !== true) {
         if (!canPrompt(g)) {
