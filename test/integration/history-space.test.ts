@@ -22,7 +22,9 @@ const TOP = ['Info.plist', 'Status.plist', 'Manifest.plist', 'Manifest.db'];
 
 /** `du -sb` of folders together (a file linked in several counted once). */
 function du(...dirs: string[]): number {
-  const out = execFileSync('du', ['-sbc', ...dirs], { encoding: 'utf8' }).trim().split('\n');
+  const out = execFileSync('du', ['-sbc', ...dirs], { encoding: 'utf8' })
+    .trim()
+    .split('\n');
   return Number((out[out.length - 1] as string).split('\t')[0]);
 }
 
@@ -70,7 +72,7 @@ describe('backup history on disk', () => {
       );
       assert.equal(h.versions.length, ROUNDS + 1);
       assert.ok(Math.abs(actual - expected) / actual < 0.01, `du ${actual} vs expected ${expected}`);
-      assert.equal(h.totalBytes, actual, 'history: the versions\' own bytes plus the shared ones are du');
+      assert.equal(h.totalBytes, actual, "history: the versions' own bytes plus the shared ones are du");
       assert.ok(actual < first.sizeBytes * 2, 'a version costs its changes, not a copy');
     } finally {
       await b.dispose();
