@@ -14,7 +14,7 @@ import {
   writeHistorySettings,
   type RetentionPolicy,
 } from '../backup/retention.js';
-import { diffEntries, type VersionDiff } from '../backup/version-diff.js';
+import { diffEntries, diffRecords, type VersionDiff } from '../backup/version-diff.js';
 import { historyOwner } from '../backup/versions.js';
 import { IbackupError, isIbackupError } from '../errors.js';
 import { openBackupView, type OpenViewOptions } from './backup-view.js';
@@ -185,7 +185,11 @@ export async function diffVersions(
   try {
     const newer = await withVersionPassword(b.path, () => openBackupView(b.path, toOptions));
     try {
-      return { device: udid, from: a.id, to: b.id, ...diffEntries(older.entries(), newer.entries()) };
+      const changes =
+        older.records !== undefined && newer.records !== undefined
+          ? diffRecords(older.records(), newer.records())
+          : diffEntries(older.entries(), newer.entries());
+      return { device: udid, from: a.id, to: b.id, ...changes };
     } finally {
       newer.close();
     }

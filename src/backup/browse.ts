@@ -21,6 +21,7 @@ import type { ManifestPlist } from './manifest.js';
 import { globToRegExp } from './manifest-rows.js';
 import type { FileKind, ManifestRow } from './manifest-rows.js';
 import { openBackup } from './open.js';
+import type { ManifestRecord } from './manifest-db.js';
 import type { BackupStatus } from './status.js';
 
 export interface BackupEntry {
@@ -71,6 +72,8 @@ export interface BackupBrowser {
   entries(filter?: EntryFilter): Generator<BackupEntry>;
   /** The entry at exactly this domain and relative path, if any (one indexed lookup where the format allows). */
   entry(domain: string, relativePath: string): BackupEntry | undefined;
+  /** Manifest.db's rows with their records undecoded (iOS 10+ backups only): for fast comparisons. */
+  records?(): Generator<ManifestRecord>;
   /** Plaintext of a regular file, chunk by chunk. */
   chunks(entry: BackupEntry): AsyncGenerator<Uint8Array>;
   close(): void;
@@ -228,6 +231,7 @@ async function browseManifestDb(
       for (const row of backup.db.find(filter.pattern, filter.domain === undefined ? {} : { domain: filter.domain }))
         yield fromRow(row);
     },
+    records: () => backup.db.records(),
     entry(domain, relativePath) {
       const row = backup.db.get(domain, relativePath);
       return row === undefined ? undefined : fromRow(row);
