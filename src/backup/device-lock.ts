@@ -12,6 +12,7 @@ import { link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises'
 import { hostname } from 'node:os';
 import { dirname, join, sep } from 'node:path';
 import { IbackupError } from '../errors.js';
+import { diskFullError, isNoSpace } from './disk-full.js';
 
 export const LOCKS_DIR = join('.ibackup', 'locks');
 
@@ -98,8 +99,20 @@ export class DeviceLock {
     readonly holder: LockHolder,
   ) {}
 
-  /** Takes the lock of `udid` under `root`, or throws BUSY naming the holder. */
+  /**
+   * Takes the lock of `udid` under `root`, or throws BUSY naming the holder (DISK_FULL when the
+   * disk has no room left even for the lock file).
+   */
   static async acquire(root: string, udid: string, opts: LockOptions = {}): Promise<DeviceLock> {
+    try {
+      return await DeviceLock.take(root, udid, opts);
+    } catch (err) {
+      if (isNoSpace(err)) throw diskFullError(root, err);
+      throw err;
+    }
+  }
+
+  private static async take(root: string, udid: string, opts: LockOptions): Promise<DeviceLock> {
     const path = lockPath(root, udid);
     await mkdir(join(root, LOCKS_DIR), { recursive: true });
     const holder: LockHolder = {
