@@ -21,24 +21,13 @@ import { openBackupView, type OpenViewOptions } from './backup-view.js';
 
 export type { RetentionPolicy };
 
-export interface HistoryVersion {
-  id: string;
+/** A version as `history` shows it: dates as ISO text, and whether it needs an earlier password. */
+export type HistoryVersion = Omit<VersionInfo, 'date' | 'statusDate'> & {
   /** When the backup completed (ISO, UTC). */
   date: string;
-  iosVersion: string | null;
-  full: boolean;
-  encrypted: boolean;
-  files: number;
-  sizeBytes: number;
-  /** What deleting this version frees. */
-  uniqueBytes: number;
-  pinned: boolean;
-  path: string;
-  /** The phone's current backup (`<UDID>/`, where Finder looks). */
-  current: boolean;
   /** An encrypted version made under another backup password than the latest's. */
   earlierPassword?: boolean;
-}
+};
 
 export interface HistoryResult {
   device: string;
@@ -75,18 +64,10 @@ export async function keybagFingerprint(dir: string): Promise<string | undefined
 
 async function shown(v: VersionInfo, latestKey: string | undefined): Promise<HistoryVersion> {
   const key = v.encrypted ? await keybagFingerprint(v.path) : undefined;
+  const { statusDate: _started, ...rest } = v;
   return {
-    id: v.id,
+    ...rest,
     date: v.date.toISOString(),
-    iosVersion: v.iosVersion,
-    full: v.full,
-    encrypted: v.encrypted,
-    files: v.files,
-    sizeBytes: v.sizeBytes,
-    uniqueBytes: v.uniqueBytes,
-    pinned: v.pinned,
-    path: v.path,
-    current: v.current,
     ...(key !== undefined && latestKey !== undefined && key !== latestKey ? { earlierPassword: true } : {}),
   };
 }

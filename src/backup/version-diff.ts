@@ -46,12 +46,7 @@ export function diffEntries(older: Iterable<BackupEntry>, newer: Iterable<Backup
     else if (signature(old) !== signature(e)) out.changed.push({ ...item, sizeBefore: old.size });
   }
   for (const e of before.values()) out.removed.push({ domain: e.domain, relativePath: e.relativePath, size: e.size });
-  const order = (a: DiffEntry, b: DiffEntry): number =>
-    a.domain === b.domain ? (a.relativePath < b.relativePath ? -1 : 1) : a.domain < b.domain ? -1 : 1;
-  out.added.sort(order);
-  out.changed.sort(order);
-  out.removed.sort(order);
-  return out;
+  return sorted(out);
 }
 
 function decoded(r: ManifestRecord): MBFile | undefined {

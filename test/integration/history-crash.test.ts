@@ -12,7 +12,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { backupDevice } from '../../src/app/backup.js';
@@ -47,6 +47,13 @@ function dyingFs(dieAt: number): FsLayer & { calls: number } {
     if (name === 'complete') state.armed = true;
   };
   return fs;
+}
+
+/** `ibackup history policy UDID --max 1` in a process of its own (to be killed). */
+function prunePolicy(root: string, udid: string): ChildProcess {
+  const cli = join(REPO_ROOT, 'src/cli/main.ts');
+  const args = ['--import', 'tsx', cli, '--backup-dir', root, 'history', 'policy', udid, '--max', '1'];
+  return spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: 'ignore' });
 }
 
 /**
@@ -126,22 +133,7 @@ describe('history and interruptions', () => {
         await writeHistorySettings(root, udid, { policy: DEFAULT_POLICY, pinned: [ids[2] as string] });
         for (let round = 0; round < 4; round++) {
           const delay = Math.floor(random() * 40);
-          const child = spawn(
-            process.execPath,
-            [
-              '--import',
-              'tsx',
-              join(REPO_ROOT, 'src/cli/main.ts'),
-              '--backup-dir',
-              root,
-              'history',
-              'policy',
-              udid,
-              '--max',
-              '1',
-            ],
-            { cwd: REPO_ROOT, stdio: 'ignore' },
-          );
+          const child = prunePolicy(root, udid);
           // Killed `delay` ms after the first version is hidden for removal: during the pruning.
           const exit = new Promise((done) => child.once('exit', done));
           const hidden = (): boolean => readdirSync(versionsDir(root, udid)).some((n) => n.startsWith('.deleting-'));
@@ -170,22 +162,7 @@ describe('history and interruptions', () => {
             'every folder is a version',
           );
         }
-        const done = spawn(
-          process.execPath,
-          [
-            '--import',
-            'tsx',
-            join(REPO_ROOT, 'src/cli/main.ts'),
-            '--backup-dir',
-            root,
-            'history',
-            'policy',
-            udid,
-            '--max',
-            '1',
-          ],
-          { cwd: REPO_ROOT, stdio: 'ignore' },
-        );
+        const done = prunePolicy(root, udid);
         assert.equal(await new Promise((r) => done.once('exit', r)), 0);
         assert.deepEqual(
           readdirSync(versionsDir(root, udid)),
