@@ -89,10 +89,14 @@ export class BackupStore {
     });
   }
 
-  /** Opens a file for reading (a download the device asked for). */
-  async openRead(devicePath: string): Promise<FileHandle> {
-    const local = await this.resolveNoLinks(devicePath);
-    return this.fs.open(local, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+  /**
+   * Opens a file for reading (a download the device asked for), with its size when the path
+   * check saw it (a hint for the reader's buffers: the file is read to its end whatever it says).
+   */
+  async openRead(devicePath: string): Promise<{ handle: FileHandle; size: number | undefined }> {
+    const { local, stat } = await this.paths.check(devicePath);
+    const handle = await this.fs.open(local, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+    return { handle, size: stat?.isFile() === true ? stat.size : undefined };
   }
 
   async mkdirp(devicePath: string): Promise<void> {

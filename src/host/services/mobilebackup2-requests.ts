@@ -26,6 +26,7 @@ import { parallel } from '../../parallel.js';
 import { ITEMS_AT_ONCE, independentPaths } from './item-order.js';
 import type { BackupTarget, Mb2Observer, TargetEntry } from './mobilebackup2-target.js';
 import { targetFailure, type DlFailure } from './target-failure.js';
+import { ReadAhead } from './read-ahead.js';
 import { UploadPipeline } from './upload-pipeline.js';
 
 export class Mb2Requests {
@@ -74,16 +75,21 @@ export class Mb2Requests {
   /** Streams each file to the device; the ones that failed are listed in a multi-status reply. */
   private async downloadFiles(files: readonly string[]): Promise<void> {
     const errors: PlistDict = {};
-    for (const path of files) {
-      await this.dl.writeRaw(encodeDlDownloadFileHeader(path));
-      try {
-        await this.sendFile(path);
-        await this.dl.writeRaw(encodeDlSuccessBlock());
-      } catch (err) {
-        const failure = targetFailure(err);
-        await this.dl.writeRaw(encodeDlErrorBlock(failure.text, 'local'));
-        errors[path] = { DLFileErrorString: failure.text, DLFileErrorCode: failure.code };
+    const reading = new ReadAhead(this.target, files);
+    try {
+      for (const [i, path] of files.entries()) {
+        await this.dl.writeRaw(encodeDlDownloadFileHeader(path));
+        try {
+          await this.sendFile(reading.chunks(i));
+          await this.dl.writeRaw(encodeDlSuccessBlock());
+        } catch (err) {
+          const failure = targetFailure(err);
+          await this.dl.writeRaw(encodeDlErrorBlock(failure.text, 'local'));
+          errors[path] = { DLFileErrorString: failure.text, DLFileErrorCode: failure.code };
+        }
       }
+    } finally {
+      await reading.close();
     }
     await this.dl.writeRaw(DL_STREAM_TERMINATOR);
     await (Object.keys(errors).length > 0
@@ -92,8 +98,8 @@ export class Mb2Requests {
   }
 
   /** A file's bytes as data blocks of DL_FILE_CHUNK_SIZE at most. */
-  private async sendFile(path: string): Promise<void> {
-    for await (const chunk of this.target.readFile(path)) {
+  private async sendFile(chunks: AsyncIterable<Uint8Array>): Promise<void> {
+    for await (const chunk of chunks) {
       for (let at = 0; at < chunk.length; at += DL_FILE_CHUNK_SIZE) {
         const part = chunk.subarray(at, at + DL_FILE_CHUNK_SIZE);
         await this.dl.writeRaw(encodeDlDataBlockHeader(part.length));
