@@ -87,6 +87,7 @@ interface Phone {
   run?: { controller: AbortController; deviceId: number };
   retryAt?: number;
   checking?: boolean;
+  recheck?: boolean;
 }
 
 const bare = (udid: string): string => udid.replace(/-/g, '').toUpperCase();
@@ -199,7 +200,12 @@ export class Watcher {
 
   /** Queues the phone when a backup is due (trusted, auto on, last backup old enough). */
   private async consider(phone: Phone): Promise<void> {
-    if (this.stopped || phone.run || phone.checking || this.queue.has(phone.udid) || phone.entries.size === 0) return;
+    if (phone.checking) {
+      // Something changed (trusted, plugged in again) while a look was under way: look again after it.
+      phone.recheck = true;
+      return;
+    }
+    if (this.stopped || phone.run || this.queue.has(phone.udid) || phone.entries.size === 0) return;
     if (phone.retryAt !== undefined && phone.retryAt > this.now().getTime()) return;
     phone.checking = true;
     try {
@@ -217,6 +223,11 @@ export class Watcher {
       this.pump();
     } finally {
       phone.checking = false;
+      if (phone.recheck) {
+        phone.recheck = false;
+        phone.retryAt = undefined;
+        void this.consider(phone);
+      }
     }
   }
 
