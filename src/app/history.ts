@@ -5,7 +5,7 @@
  * backup/history.ts, retention.ts and prune.ts.
  */
 import { createHash } from 'node:crypto';
-import { pickVersion, readHistory, type DeviceHistory, type VersionInfo } from '../backup/history.js';
+import { historyBytes, pickVersion, readHistory, type DeviceHistory, type VersionInfo } from '../backup/history.js';
 import { readBackupFolder } from '../backup/folder.js';
 import { pruneVersions } from '../backup/prune.js';
 import {
@@ -38,6 +38,8 @@ export interface HistoryResult {
   totalBytes: number;
   /** The phone's folder left unfinished by an interrupted backup, if any. */
   unfinished: string | null;
+  /** The bytes only that unfinished folder holds (in totalBytes). */
+  unfinishedBytes: number;
   policy: RetentionPolicy;
 }
 
@@ -89,14 +91,14 @@ export async function showHistory(folder: string, opts: { sizes?: boolean } = {}
   const latest = h.versions[0];
   const latestKey = latest?.encrypted === true ? await keybagFingerprint(latest.path) : undefined;
   const versions = await Promise.all(h.versions.map((v) => shown(v, latestKey)));
-  const unique = versions.reduce((n, v) => n + v.uniqueBytes, 0);
   return {
     device: udid,
     deviceName: await deviceName(h),
     versions,
     sharedBytes: h.sharedBytes,
-    totalBytes: unique + h.sharedBytes,
+    totalBytes: historyBytes(h),
     unfinished: h.unfinished,
+    unfinishedBytes: h.unfinishedBytes,
     policy: (await readHistorySettings(root, udid)).policy,
   };
 }

@@ -2,7 +2,7 @@
  * `ibackup info`: what Finder shows on a device's General tab — name, model, iOS, serial,
  * capacity and used space, whether backups are encrypted, and the last backup on this computer.
  */
-import { readHistory } from '../backup/history.js';
+import { historyBytes, readHistory } from '../backup/history.js';
 import { historyOwner } from '../backup/versions.js';
 import type { HostDevice } from '../host/device.js';
 import { modelName } from '../host/models.js';
@@ -66,7 +66,7 @@ async function historySummary(path: string): Promise<DeviceInfo['history']> {
   if (owner === undefined) return null;
   const h = await readHistory(owner.root, owner.udid).catch(() => undefined);
   if (h === undefined || h.versions.length === 0) return null;
-  const bytes = h.versions.reduce((n, v) => n + v.uniqueBytes, 0) + h.sharedBytes;
+  const bytes = historyBytes(h);
   const oldest = h.versions[h.versions.length - 1]?.date.toISOString() ?? null;
   return { versions: h.versions.length, oldest, bytes };
 }

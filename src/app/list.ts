@@ -3,7 +3,7 @@
  * or its newest complete version when the last run did not complete, with the count and size of
  * its history) and one per archive, with "Last Backup" per device.
  */
-import { readHistory, type DeviceHistory } from '../backup/history.js';
+import { historyBytes, readHistory, type DeviceHistory } from '../backup/history.js';
 import { lastBackupDate, listBackups, summarizeBackup, type BackupSummary } from '../backup/list.js';
 import { udidsWithVersions } from '../backup/versions.js';
 import type { ListedBackup, ListedVersions } from './listed-backup.js';
@@ -22,8 +22,7 @@ interface Row {
 
 function versionsOf(h: DeviceHistory): ListedVersions {
   const oldest = h.versions[h.versions.length - 1];
-  const unique = h.versions.reduce((n, v) => n + v.uniqueBytes, 0);
-  return { count: h.versions.length, oldest: oldest?.date.toISOString() ?? null, bytes: unique + h.sharedBytes };
+  return { count: h.versions.length, oldest: oldest?.date.toISOString() ?? null, bytes: historyBytes(h) };
 }
 
 /** A phone's row: its current backup, else (interrupted) its newest complete version. */

@@ -9,7 +9,7 @@
  */
 import { archiveBackupFolder } from '../backup/archive.js';
 import { deleteBackupFolder } from '../backup/delete.js';
-import { readHistory } from '../backup/history.js';
+import { historyBytes, readHistory } from '../backup/history.js';
 import { summarizeBackup, parseArchiveName, type BackupKind, type BackupSummary } from '../backup/list.js';
 import { locateManagedBackup, type Located } from '../backup/managed-folder.js';
 import { IbackupError } from '../errors.js';
@@ -39,7 +39,7 @@ async function historyOf(loc: Located): Promise<ManagedBackup['history']> {
   const h = await readHistory(loc.rootReal, loc.name).catch(() => undefined);
   if (h === undefined) return undefined;
   const earlier = h.versions.filter((v) => !v.current).length;
-  const bytes = h.versions.reduce((n, v) => n + v.uniqueBytes, 0) + h.sharedBytes;
+  const bytes = historyBytes(h);
   return { earlierVersions: earlier, bytes };
 }
 

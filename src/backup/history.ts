@@ -46,6 +46,8 @@ export interface DeviceHistory {
   sharedBytes: number;
   /** `<UDID>/` when the last run did not complete (not a version). */
   unfinished: string | null;
+  /** The bytes only that unfinished folder holds (what completing or deleting the phone's backup frees of it). */
+  unfinishedBytes: number;
   /** Versions a running backup is still filling (the last complete backup, not openable yet). */
   busy: string[];
 }
@@ -122,15 +124,18 @@ export function pickVersion(h: DeviceHistory, at: string): VersionInfo {
   });
 }
 
-/** Fills in files, sizes and unique bytes from the scans; returns the shared bytes. */
-function account(versions: VersionInfo[], scans: readonly Scan[], container: Stats | undefined): number {
+/** What one folder holds: its files, their bytes, and the bytes no other folder holds. */
+type Figures = Pick<VersionInfo, 'files' | 'sizeBytes' | 'uniqueBytes'>;
+
+/** Fills in each folder's figures from its scan; returns the bytes several folders share. */
+function account(versions: Figures[], scans: readonly Scan[], container: Stats | undefined): number {
   const holders = new Map<number, number>(); // inode → how many versions hold it
   for (const scan of scans) {
     for (const ino of new Set(scan.inos)) holders.set(ino, (holders.get(ino) ?? 0) + 1);
   }
   const sizeOf = new Map<number, number>();
   scans.forEach((scan, i) => {
-    const v = versions[i] as VersionInfo;
+    const v = versions[i] as Figures;
     v.files = scan.files;
     v.sizeBytes = scan.bytes;
     v.uniqueBytes = scan.dirBytes; // folders are never shared
@@ -147,6 +152,11 @@ function account(versions: VersionInfo[], scans: readonly Scan[], container: Sta
   return shared;
 }
 
+/** The disk space of the whole history: `du` of `<UDID>/` and its versions (hard links counted once). */
+export function historyBytes(h: DeviceHistory): number {
+  return h.versions.reduce((n, v) => n + v.uniqueBytes, 0) + h.sharedBytes + h.unfinishedBytes;
+}
+
 /** Reads a device's history under `root` (completing versions whose run died). */
 export async function readHistory(root: string, udid: string, opts: HistoryOptions = {}): Promise<DeviceHistory> {
   const { folders, busy, unfinished } = await versionFolders(root, udid);
@@ -154,12 +164,15 @@ export async function readHistory(root: string, udid: string, opts: HistoryOptio
   const pinned = new Set(settings.pinned);
   const versions = await Promise.all(folders.map((f) => describe(f, pinned)));
   let sharedBytes = 0;
-  if (opts.sizes !== false && folders.length > 0) {
-    const scans = await Promise.all(
-      folders.map((f) => (f.current ? scanFolder(f.path) : versionScan(root, udid, f.id, f.path))),
-    );
+  // An unfinished current folder is no version, but it holds files too (some shared with them).
+  const left: Figures = { files: 0, sizeBytes: 0, uniqueBytes: 0 };
+  if (opts.sizes !== false && (folders.length > 0 || unfinished !== null)) {
+    const scans = await Promise.all([
+      ...folders.map((f) => (f.current ? scanFolder(f.path) : versionScan(root, udid, f.id, f.path))),
+      ...(unfinished === null ? [] : [scanFolder(unfinished)]),
+    ]);
     const container = await lstat(versionsDir(root, udid)).catch(() => undefined);
-    sharedBytes = account(versions, scans, container);
+    sharedBytes = account([...versions, left], scans, container);
   }
-  return { udid, versions, sharedBytes, unfinished, busy };
+  return { udid, versions, sharedBytes, unfinished, unfinishedBytes: left.uniqueBytes, busy };
 }

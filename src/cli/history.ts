@@ -93,7 +93,9 @@ export function historyText(h: HistoryResult): string {
     `"Only here" is the space deleting that version frees. Kept: ${policyText(h.policy)}.`,
     ...(h.unfinished === null
       ? []
-      : [`The last backup did not complete; its folder ${h.unfinished} is not a version.`]),
+      : [
+          `The last backup did not complete: its folder ${h.unfinished} is not a version (${formatBytes(h.unfinishedBytes)} of its own, counted in the total); the next backup completes it.`,
+        ]),
   ].join('\n');
 }
 

@@ -7,7 +7,7 @@
  */
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { resolveBackupArg } from '../../../src/app/open-backup.js';
@@ -17,7 +17,7 @@ import { listBackups } from '../../../src/backup/list.js';
 import { Preserver, RUN_MARKER, settleKeptCopy } from '../../../src/backup/preserve.js';
 import { fillingRun } from '../../../src/backup/version-fill.js';
 import { versionDir, versionFolderIds } from '../../../src/backup/versions.js';
-import { readHistory } from '../../../src/backup/history.js';
+import { historyBytes, readHistory } from '../../../src/backup/history.js';
 import { isIbackupError } from '../../../src/errors.js';
 import { buildBackup, tempRoot, type BuiltBackup } from '../../support/backup-fixtures.js';
 
@@ -180,6 +180,11 @@ describe('keeping the last complete backup', () => {
       [kept],
     );
     assert.equal(h.unfinished, dir);
+    const du = execFileSync('du', ['-sbc', dir, path.dirname(kept)], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
+    assert.equal(historyBytes(h), Number((du[du.length - 1] as string).split('\t')[0]), 'the figures add up to du');
+    assert.ok(h.unfinishedBytes > 0);
     assert.equal((await listBackups(root)).find((x) => x.kind === 'current')?.complete, false);
     assert.equal(existsSync(path.join(kept, RUN_MARKER)), false);
     assert.deepEqual(
