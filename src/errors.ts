@@ -169,6 +169,10 @@ export const ERROR_CODES = {
     message: 'The database in the backup has a layout ibackup does not know, so it cannot be read safely.',
     remedy: 'Update ibackup; if the newest version still cannot read it, please report the iOS version of the backup.',
   },
+  BACKUP_FOLDER_UNSUITABLE: {
+    message: 'That folder cannot hold backups.',
+    remedy: 'Choose an existing folder you may change, on a disk that makes hard links (APFS, HFS+, NTFS, ext4).',
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

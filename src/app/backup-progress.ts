@@ -31,6 +31,8 @@ export class BackupProgressState {
   readonly state: BackupProgress = { phase: 'preparing', bytesDone: 0, filesDone: 0 };
   /** The device has said something since the request (it may be silent for minutes before). */
   private active = false;
+  /** The upload under way: the figures before and after it, its announced bytes and those received. */
+  private upload: { from: number; to: number; total: number; done: number } | undefined;
 
   constructor(private readonly onProgress?: (p: BackupProgress) => void) {}
 
@@ -55,13 +57,27 @@ export class BackupProgressState {
     if (this.state.phase === 'device-preparing') this.setPhase('backing-up');
   }
 
-  percent(percent: number): void {
-    this.state.percent = percent;
+  /**
+   * The device's figure. With an upload it is where the device will be once the upload's bytes
+   * are sent, so the percent shown moves from the previous figure towards it as they arrive,
+   * never ahead of the bytes (a first batch's figure would otherwise jump the bar to 90 %).
+   */
+  percent(percent: number, uploadBytes?: number): void {
+    const from = this.upload === undefined ? (this.state.percent ?? 0) : this.upload.to;
+    this.upload =
+      uploadBytes !== undefined && uploadBytes > 0 && percent > from
+        ? { from, to: percent, total: uploadBytes, done: 0 }
+        : undefined;
+    this.state.percent = this.upload === undefined ? percent : from;
     this.emit();
   }
 
   bytes(n: number): void {
     this.state.bytesDone += n;
+    const u = this.upload;
+    if (u === undefined) return;
+    u.done += n;
+    this.state.percent = u.from + (u.to - u.from) * Math.min(1, u.done / u.total);
   }
 
   fileReceived(): void {
@@ -70,6 +86,7 @@ export class BackupProgressState {
 
   /** The device said it finished: the host finishes (flush, checks). */
   finishing(): void {
+    this.upload = undefined;
     this.state.phase = 'finishing';
     this.state.percent = 100;
     this.emit();

@@ -150,7 +150,7 @@ function observer(
   const { progress, opts } = ctx;
   return {
     deviceActive: () => progress.deviceActive(),
-    progress: (percent) => progress.percent(percent),
+    progress: (percent, uploadBytes) => progress.percent(percent, uploadBytes),
     bytes: (n) => progress.bytes(n),
     fileReceived: (path) => {
       progress.fileReceived();

@@ -3,6 +3,8 @@
  * global options (`--usbmuxd`, the environment, ibackup's own folder). Tests inject every root.
  */
 import { homedir } from 'node:os';
+import { ibackupConfigDir } from '../app-dirs.js';
+import { readOwnSettings } from '../backup/own-settings.js';
 import { folderExists, resolveBackupRoot, type ResolvedRoot } from '../backup/roots.js';
 import { PairRecordStore } from '../host/lockdown/pair-records.js';
 import { UsbmuxClient } from '../host/usbmux.js';
@@ -46,18 +48,27 @@ export function openHost(opts: HostOptions = {}): HostContext {
 export interface BackupRootOptions {
   /** `--backup-dir DIR`. */
   backupDir?: string;
+  /** ibackup's own folder, whose settings may name the backup folder (default: the OS's). */
+  configDir?: string;
   env?: NodeJS.ProcessEnv;
   platform?: NodeJS.Platform;
   home?: string;
 }
 
-/** `--backup-dir`, else IBACKUP_BACKUP_DIR, else the OS default (both Windows folders when present). */
+/**
+ * `--backup-dir`, else IBACKUP_BACKUP_DIR, else the folder chosen in the web app (ibackup's
+ * settings), else the OS default (both Windows folders when present).
+ */
 export function backupRoot(opts: BackupRootOptions = {}): ResolvedRoot {
+  const env = opts.env ?? process.env;
+  const platform = opts.platform ?? process.platform;
+  const home = opts.home ?? homedir();
   return resolveBackupRoot({
-    env: opts.env ?? process.env,
-    platform: opts.platform ?? process.platform,
-    home: opts.home ?? homedir(),
+    env,
+    platform,
+    home,
     exists: folderExists,
     explicit: opts.backupDir,
+    setting: readOwnSettings(opts.configDir ?? ibackupConfigDir({ env, platform, home })).backupDir,
   });
 }

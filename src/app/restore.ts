@@ -5,6 +5,7 @@
 import { DeviceLock, rootOfBackupFolder } from '../backup/device-lock.js';
 import { basename, dirname } from 'node:path';
 import { readInfoPlist } from '../backup/info-plist.js';
+import { readManifestPlist } from '../backup/manifest.js';
 import { BackupStore } from '../backup/store.js';
 import { hasCode, IbackupError } from '../errors.js';
 import type { HostDevice } from '../host/device.js';
@@ -105,6 +106,9 @@ function countingTarget(
         yield chunk;
       }
       progress.filesDone++;
+      // The bytes sent of those the backup holds, when the iPhone's own figure lags behind them.
+      const sent = progress.bytesTotal ? Math.min(99, (progress.bytesDone / progress.bytesTotal) * 100) : 0;
+      progress.percent = Math.max(progress.percent ?? 0, sent);
       emit({ currentPath: path });
     },
   };
@@ -140,10 +144,30 @@ export async function restoreDevice(device: HostDevice, opts: RestoreOptions): P
   }
 }
 
-async function restoreUnlocked(device: HostDevice, opts: RestoreOptions): Promise<RestoreResult> {
+/**
+ * The password of an encrypted backup is asked before anything else (never while connections
+ * to the iPhone wait on the user); the backup's check then runs while they are made.
+ */
+async function passwordFirst(opts: RestoreOptions): Promise<RestoreOptions> {
+  const ask = opts.password;
+  if (ask === undefined) return opts;
+  const encrypted = await readManifestPlist(opts.backupDir).then(
+    (m) => m.isEncrypted,
+    () => false, // a damaged Manifest.plist is for the check to report
+  );
+  if (!encrypted) return opts;
+  const given = await ask();
+  return { ...opts, password: () => Promise.resolve(given) };
+}
+
+async function restoreUnlocked(device: HostDevice, given: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now();
-  // 1. Before touching the iPhone: the backup must verify and open with the password.
-  const { report, password } = await checkBeforeRestore(opts);
+  const opts = await passwordFirst(given);
+  // 1. The backup must verify and open with the password before the iPhone is asked for
+  // anything: the check runs while the connections are made (nothing the iPhone shows or
+  // keeps), and the sync lock and the Restore request wait for it.
+  const checking = checkBeforeRestore(opts);
+  checking.catch(() => undefined); // awaited below, once connected
   // 2. The restore itself.
   const source = basename(opts.backupDir);
   const store = new BackupStore(dirname(opts.backupDir), source);
@@ -155,6 +179,8 @@ async function restoreUnlocked(device: HostDevice, opts: RestoreOptions): Promis
   try {
     mb2 = new MobileBackup2Client(await device.startService(MOBILEBACKUP2_SERVICE, { escrowBag: true }));
     await mb2.handshake(opts.signal);
+    const { report, password } = await checking;
+    progress.bytesTotal = report.counts.blobBytes;
     await sync.lock(opts.signal);
     sync.np.on('notification', (n) => {
       if (n === Notifications.passcodePresented) emit({ phase: 'waiting-for-passcode' });
@@ -162,11 +188,17 @@ async function restoreUnlocked(device: HostDevice, opts: RestoreOptions): Promis
     const options = restoreRequestOptions(opts, password);
     if (opts.skipApps !== true) appsWritten = await writeRestoreApplications(sync.afc, opts.backupDir);
     progress.phase = 'backing-up';
-    emit({ percent: 0 });
+    progress.percent = 0;
+    emit();
     const response = await mb2.run(
       { MessageName: 'Restore', TargetIdentifier: device.udid, SourceIdentifier: source, Options: options },
       countingTarget(storeTarget(store), progress, emit),
-      { progress: (percent) => emit({ percent }) },
+      {
+        progress: (percent) => {
+          progress.percent = Math.max(progress.percent ?? 0, percent);
+          emit();
+        },
+      },
       opts.signal ? { signal: opts.signal } : {},
     );
     checkRestoreResponse(response);

@@ -1,6 +1,6 @@
 /**
  * Where backups live by default, per operating system, and how the backup root is chosen:
- * `--backup-dir`, then `IBACKUP_BACKUP_DIR`, then the OS default. Pure functions: the
+ * `--backup-dir`, then `IBACKUP_BACKUP_DIR`, then the folder chosen in the web app, then the OS default. Pure functions: the
  * environment, platform, home folder and an existence probe are injected (`folderExists` is the
  * real file system's; `createBackupRoot` makes the chosen root).
  *
@@ -28,7 +28,7 @@ export interface RootContext {
   exists?: (dir: string) => boolean;
 }
 
-export type RootSource = 'option' | 'env' | 'default';
+export type RootSource = 'option' | 'env' | 'setting' | 'default';
 
 export interface ResolvedRoot {
   /** The backup root to use. */
@@ -99,12 +99,19 @@ export function defaultBackupRoot(ctx: RootContext): string {
   return defaultBackupRoots(ctx)[0] as string;
 }
 
-/** `--backup-dir` (explicit), else `IBACKUP_BACKUP_DIR`, else the OS default. */
-export function resolveBackupRoot(ctx: RootContext & { explicit?: string | undefined }): ResolvedRoot {
+/**
+ * `--backup-dir` (explicit), else `IBACKUP_BACKUP_DIR`, else the folder chosen in the web app
+ * (ibackup's own settings file), else the OS default.
+ */
+export function resolveBackupRoot(
+  ctx: RootContext & { explicit?: string | undefined; setting?: string | undefined },
+): ResolvedRoot {
   const explicit = nonEmpty(ctx.explicit);
   if (explicit !== undefined) return { path: explicit, source: 'option', candidates: [explicit] };
   const fromEnv = nonEmpty(ctx.env[BACKUP_DIR_ENV]);
   if (fromEnv !== undefined) return { path: fromEnv, source: 'env', candidates: [fromEnv] };
+  const setting = nonEmpty(ctx.setting);
+  if (setting !== undefined) return { path: setting, source: 'setting', candidates: [setting] };
   const candidates = defaultBackupRoots(ctx);
   return { path: candidates[0] as string, source: 'default', candidates };
 }

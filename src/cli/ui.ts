@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { IbackupError } from '../errors.js';
 import { backupRootsOf, globalsOf, hostContextOf } from './globals.js';
+import { backupRoot } from '../app/context.js';
 
 interface UiFlags {
   port?: number;
@@ -54,6 +55,7 @@ export function registerUi(program: Command): void {
       const server = await startUiServer({
         ctx: hostContextOf(g),
         backupDirs: backupRootsOf(g),
+        backupDirSource: backupRoot(g.backupDir === undefined ? {} : { backupDir: g.backupDir }).source,
         ...(opts.port === undefined ? {} : { port: opts.port }),
       });
       if (g.json)

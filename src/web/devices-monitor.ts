@@ -38,6 +38,8 @@ const READY_TIMEOUT_MS = 10_000;
 
 export class DevicesMonitor {
   private readonly entries = new Map<string, DeviceEntry>();
+  /** What was known of each phone when it was last unplugged (its page keeps its name and Last Backup when it returns). */
+  private readonly departed = new Map<string, DeviceEntry>();
   /** usbmuxd connection number → its summary (a device may be on USB and the network). */
   private readonly conns = new Map<number, DeviceSummary>();
   private readonly refreshing = new Map<string, Promise<void>>();
@@ -141,6 +143,7 @@ export class DevicesMonitor {
       } catch (err) {
         if (signal.aborted) break;
         this.problem = errorView(err, this.opts.log);
+        for (const [k, e] of this.entries) this.departed.set(k, e);
         this.entries.clear();
         this.conns.clear();
         this.publish();
@@ -157,6 +160,8 @@ export class DevicesMonitor {
       this.conns.delete(s.deviceId);
       const rest = this.summariesOf(key);
       if (rest.length === 0) {
+        const gone = this.entries.get(key);
+        if (gone) this.departed.set(key, gone);
         this.entries.delete(key);
         const job = this.opts.jobs.runningOn(s.udid);
         if (job?.kind === 'trust') job.controller.abort();
@@ -169,13 +174,16 @@ export class DevicesMonitor {
     }
     this.conns.set(s.deviceId, s);
     const existing = this.entries.get(key);
+    // A phone back from a restart (or a replug) shows what was known of it until read again.
+    const known = this.departed.get(key);
+    this.departed.delete(key);
     const entry: DeviceEntry = existing ?? {
       udid: s.udid,
       summary: s,
       attachedMs: Date.now(),
-      info: null,
+      info: known?.info ?? null,
       detailsProblem: null,
-      lastBackup: null,
+      lastBackup: known?.lastBackup ?? null,
     };
     entry.summary = preferred(this.summariesOf(key));
     this.entries.set(key, entry);

@@ -40,6 +40,7 @@ const STATUS: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   BACKUP_CORRUPT: 422,
   HARD_LINKS_UNSUPPORTED: 422,
   FILE_ACCESS: 422,
+  BACKUP_FOLDER_UNSUITABLE: 422,
   CANCELLED: 422,
   USBMUXD_UNREACHABLE: 503,
 };
@@ -60,13 +61,14 @@ export function errorView(err: unknown, log?: Log): ErrorView {
 
 /**
  * Remedies are written for the command line; on the page "run ibackup pair" is the Trust button,
- * and another backup folder is chosen when starting the web app.
+ * and another backup folder is chosen with Change… on the device page.
  */
 export function forThePage(remedy: string): string {
   return remedy
     .replace(/run "ibackup pair" again/gi, 'press Trust again')
     .replace(/Run "ibackup pair"/g, 'Press Trust')
-    .replace(/with --backup-dir/g, 'by starting "ibackup ui --backup-dir DIR"');
+    .replace(/with --backup-dir/g, 'with Change… beside the backup folder on the device page')
+    .replace(/Run the command again/g, 'Try again');
 }
 
 export function apiError(err: unknown, log?: Log): ApiError {

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { IbackupError, isIbackupError } from '../errors.js';
 import type { ErrorView, JobKind, JobResult, JobState, JobView } from './api.js';
 import { errorView, type Log } from './http-errors.js';
+import { TimeLeft } from './job-rate.js';
 
 export interface JobProgress {
   phase?: string;
@@ -57,6 +58,8 @@ export class Job {
   cause: unknown = undefined;
   result: JobResult | null = null;
   readonly controller = new AbortController();
+  /** The time left, told only from a steady pace. */
+  readonly timeLeft = new TimeLeft();
   done: Promise<void> = Promise.resolve();
 
   constructor(
@@ -85,8 +88,7 @@ export class Job {
       bytesTotal: this.bytesTotal,
       filesDone: this.filesDone,
       bytesPerSecond: elapsed > 0.2 && this.bytesDone > 0 ? Math.round(this.bytesDone / elapsed) : null,
-      etaSeconds:
-        this.running && p !== null && p > 0 && p < 100 && elapsed > 0 ? Math.round((elapsed * (100 - p)) / p) : null,
+      etaSeconds: this.running ? this.timeLeft.seconds(now) : null,
       startedAt: new Date(this.startedMs).toISOString(),
       finishedAt: this.finishedMs === null ? null : new Date(this.finishedMs).toISOString(),
       waitingForPasscode: this.running && this.phase === 'waiting-for-passcode',
@@ -151,7 +153,10 @@ export class JobManager {
         if (!job.running) return;
         const phaseChanged = p.phase !== undefined && p.phase !== job.phase;
         if (p.phase !== undefined) job.phase = p.phase;
-        if (p.percent !== undefined && Number.isFinite(p.percent)) job.percent = Math.max(0, Math.min(100, p.percent));
+        if (p.percent !== undefined && Number.isFinite(p.percent)) {
+          job.percent = Math.max(0, Math.min(100, p.percent));
+          job.timeLeft.sample(job.percent);
+        }
         if (p.bytesDone !== undefined) job.bytesDone = p.bytesDone;
         if (p.bytesTotal !== undefined) job.bytesTotal = p.bytesTotal;
         if (p.filesDone !== undefined) job.filesDone = p.filesDone;

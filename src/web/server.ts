@@ -14,6 +14,8 @@
  *     uiDir?: string,             // the built page (default dist/web/ui/)
  *     autoTrust?: boolean,        // start "Trust This Computer" for an untrusted device (default true)
  *     trustTimeoutMs?: number,    // how long a trust job waits for the owner (default 2 min)
+ *     backupDirSource?: 'option' | 'env' | 'setting' | 'default', // where backupDirs[0] came from
+ *     configDir?: string,         // ibackup's own folder, where Change… saves the backup folder
  *   }): Promise<{ url, port, token, close(): Promise<void> }>
  *
  * `url` is `http://127.0.0.1:<port>/?token=<token>`; `close()` cancels running jobs (a cancelled
@@ -22,6 +24,7 @@
 import type { Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
+import { ibackupConfigDir } from '../app-dirs.js';
 import { openHost, type HostContext, type HostOptions } from '../app/context.js';
 import { IbackupError } from '../errors.js';
 import { newToken, requireToken, sameOriginOnly, tokenLanding } from './auth.js';
@@ -36,6 +39,7 @@ import { registerExportRoutes } from './routes-export.js';
 import { registerJobRoutes } from './routes-jobs.js';
 import { registerPhotoRoutes } from './routes-photos.js';
 import { registerOptionRoutes } from './routes-options.js';
+import { registerSettingsRoutes, type BackupFolderSetting } from './routes-settings.js';
 import { EventBus } from './sse.js';
 import { defaultUiDir, securityHeaders, serveUi } from './static.js';
 
@@ -49,6 +53,10 @@ export interface UiServerOptions {
   uiDir?: string;
   autoTrust?: boolean;
   trustTimeoutMs?: number;
+  /** Where the first backup folder came from (default 'option'); Change… on the page saves the choice. */
+  backupDirSource?: BackupFolderSetting['source'];
+  /** ibackup's own folder, where the chosen backup folder is saved (default the OS's). */
+  configDir?: string;
 }
 
 export interface UiServer {
@@ -71,21 +79,23 @@ function wire(opts: UiServerOptions, ctx: HostContext, log: Log): Deps {
     log,
   });
   // The job callbacks run only once a job starts, after the monitor exists.
+  // One list of roots shared by every part (Change… replaces its contents).
+  const roots = [...opts.backupDirs];
   const monitor = new DevicesMonitor({
     ctx,
-    roots: opts.backupDirs,
+    roots,
     jobs,
     publish: (e) => bus.publish(e),
     log,
     ...(opts.autoTrust === undefined ? {} : { autoTrust: opts.autoTrust }),
     ...(opts.trustTimeoutMs === undefined ? {} : { trustTimeoutMs: opts.trustTimeoutMs }),
   });
-  const deps: Deps = { monitor, jobs, bus, roots: opts.backupDirs, log };
+  const deps: Deps = { monitor, jobs, bus, roots, log };
   return deps;
 }
 
 /** The routes behind the security headers, the Host/Origin check and the token; the page for the rest. */
-function buildApp(deps: Deps, token: string, portNow: () => number, uiDir: string): Hono {
+function buildApp(deps: Deps, token: string, portNow: () => number, uiDir: string, folder: BackupFolderSetting): Hono {
   const app = new Hono();
   app.use('*', securityHeaders());
   app.use('*', sameOriginOnly(portNow));
@@ -98,6 +108,7 @@ function buildApp(deps: Deps, token: string, portNow: () => number, uiDir: strin
   registerExportRoutes(app, deps);
   registerPhotoRoutes(app, deps);
   registerOptionRoutes(app, deps);
+  registerSettingsRoutes(app, deps, folder);
   app.all('/api/*', () => {
     throw new IbackupError('NOT_FOUND');
   });
@@ -156,7 +167,8 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   const uiDir = opts.uiDir ?? defaultUiDir();
   let port = opts.port ?? 0;
   const deps = wire(opts, ctx, log);
-  const server = createAdaptorServer({ fetch: buildApp(deps, token, () => port, uiDir).fetch }) as Server;
+  const folder = { source: opts.backupDirSource ?? 'option', configDir: opts.configDir ?? ibackupConfigDir() };
+  const server = createAdaptorServer({ fetch: buildApp(deps, token, () => port, uiDir, folder).fetch }) as Server;
   port = await listen(server, port);
   server.on('error', (err) => log(`server: ${err.message}`));
   await deps.monitor.start();

@@ -36,8 +36,11 @@ export interface BackupTarget {
 }
 
 export interface Mb2Observer {
-  /** The device's overall progress, 0–100. */
-  progress?(percent: number): void;
+  /**
+   * The device's overall progress, 0–100, as its request carries it; for an upload, with the
+   * bytes that upload announces (the figure is where the device will be once they are sent).
+   */
+  progress?(percent: number, uploadBytes?: number): void;
   /** The device's first message after the request (it may be silent for minutes before it). */
   deviceActive?(): void;
   /** A file from the device was written completely. */

@@ -124,7 +124,8 @@ export class MobileBackup2Client {
         continue;
       }
       const p = 'progress' in msg ? msg.progress : undefined;
-      if (typeof p === 'number' && p > 0) observer.progress?.(p);
+      const upload = msg.name === 'DLMessageUploadFiles' ? msg.totalBytes : undefined;
+      if (typeof p === 'number' && p > 0) observer.progress?.(p, upload);
       const handler = handlers[msg.name] as (m: typeof msg) => Promise<void>;
       await handler(msg);
     }

@@ -1,12 +1,12 @@
 /** The whole page: the device sidebar, the selected device, and the Manage Backups dialog. */
-import { useState } from 'preact/hooks';
-import type { BackupsResponse, ErrorView, JobView } from '../api.js';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { BackupsResponse, DeviceView, ErrorView, JobView } from '../api.js';
 import { DevicePage } from './DevicePage.js';
 import { ErrorBox } from './ErrorBox.js';
 import { api, errorView, seg } from './http.js';
 import { ManageBackups } from './ManageBackups.js';
 import { Sidebar } from './Sidebar.js';
-import { latestJob, useServerState, type Connection } from './store.js';
+import { latestJob, useServerState, type Action, type Connection } from './store.js';
 
 /** "Trust This Computer" started from the page: busy while the request runs, its error if any. */
 function useTrust(onJob: (job: JobView) => void) {
@@ -65,30 +65,63 @@ function NoDevice({ loaded, problem, onManage }: { loaded: boolean; problem: Err
   );
 }
 
+/**
+ * The phone the page shows: the one the user chose (or the first one shown, which then counts as
+ * chosen). Unplugged, or restarting after a restore, it stays on the page — disconnected, with its
+ * last job's result — until the user picks another: never another phone's page in its place.
+ */
+function useShownDevice(devices: DeviceView[]) {
+  const [chosen, setChosen] = useState<string | null>(null);
+  const seen = useRef<Record<string, DeviceView>>({});
+  for (const d of devices) seen.current[d.udid] = d;
+  const live = devices.find((d) => d.udid === chosen);
+  const kept = chosen !== null && live === undefined ? seen.current[chosen] : undefined;
+  const gone = kept === undefined ? null : disconnectedView(kept);
+  const device = live ?? gone ?? devices[0] ?? null;
+  useEffect(() => {
+    if (chosen === null && device !== null) setChosen(device.udid);
+  }, [chosen, device?.udid]);
+  const listed = gone === null ? devices : [...devices, gone];
+  return { device, gone, listed, choose: setChosen };
+}
+
+function disconnectedView(d: DeviceView): DeviceView {
+  return {
+    ...d,
+    job: null,
+    problem: null,
+    backupBlocked: 'This iPhone is not connected. Connect it again to back it up or restore it.',
+  };
+}
+
+/** Reads the backup list (and the folder it is in) again. */
+function reloadBackups(dispatch: (a: Action) => void): void {
+  api<BackupsResponse>('/api/backups')
+    .then((r) => dispatch({ type: 'backups', backups: r.backups, backupDir: r.backupDir }))
+    .catch(() => undefined);
+}
+
 export function App() {
   const [state, dispatch] = useServerState();
-  const [chosen, setChosen] = useState<string | null>(null);
   const [managing, setManaging] = useState(false);
-  const device = state.devices.find((d) => d.udid === chosen) ?? state.devices[0] ?? null;
+  const shown = useShownDevice(state.devices);
+  const device = shown.device;
   const onJob = (job: JobView): void => dispatch({ type: 'job', job });
   const trust = useTrust(onJob);
 
-  const refreshBackups = (): void => {
-    api<BackupsResponse>('/api/backups')
-      .then((r) => dispatch({ type: 'backups', backups: r.backups, backupDir: r.backupDir }))
-      .catch(() => undefined);
-  };
+  const refreshBackups = (): void => reloadBackups(dispatch);
 
   if (state.loadError && !state.loaded) return <LoadError error={state.loadError} />;
 
   return (
     <div class="app">
       <Sidebar
-        devices={state.devices}
+        devices={shown.listed}
         selected={device?.udid ?? null}
+        disconnected={shown.gone?.udid ?? null}
         problem={state.problem}
         onSelect={(udid) => {
-          setChosen(udid);
+          shown.choose(udid);
           trust.setError(null);
         }}
         onManage={() => setManaging(true)}
@@ -99,6 +132,8 @@ export function App() {
           <DevicePage
             key={device.udid}
             device={device}
+            disconnected={shown.gone !== null}
+            problem={shown.gone === null ? null : state.problem}
             job={latestJob(state, device.udid, ['backup', 'restore'])}
             trustJob={latestJob(state, device.udid, ['trust'])}
             photosJob={latestJob(state, device.udid, ['photos'])}
@@ -109,6 +144,7 @@ export function App() {
             trustError={trust.error}
             onEncryption={(udid, encryption) => dispatch({ type: 'encryption', udid, encryption })}
             onManage={() => setManaging(true)}
+            onBackupsChanged={refreshBackups}
           />
         ) : (
           <NoDevice loaded={state.loaded} problem={state.problem} onManage={() => setManaging(true)} />

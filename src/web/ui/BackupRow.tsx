@@ -55,12 +55,48 @@ function useBackupActions(backup: BackupView, onChanged: () => void) {
   return { busy, verified, archived, error, verify, remove, archive };
 }
 
+/** What the row is: the phone's backup (noting a run that did not finish), or an archive and when it was made. */
+function KindCell({ backup }: { backup: BackupView }) {
+  const archivedOn = backup.kind === 'archive' ? archiveDate(backup.path) : null;
+  return (
+    <td>
+      <span data-testid="backup-kind">{kindLabel(backup.kind)}</span>
+      {archivedOn ? <span class="cell-sub">archived {archivedOn}</span> : null}
+      {backup.unfinished !== undefined ? (
+        <span class="cell-sub status warn" data-testid="backup-unfinished">
+          The last backup did not finish; this is the last complete one.
+        </span>
+      ) : null}
+      {!backup.complete && backup.unfinished === undefined ? (
+        <span class="cell-sub status warn" data-testid="backup-incomplete">
+          Did not finish: it cannot be restored. Back up again, or delete it.
+        </span>
+      ) : null}
+      {backup.versions ? (
+        <span class="cell-sub" data-testid="versions-summary">
+          {versionsSummary(backup.versions.count, backup.versions.bytes)}
+        </span>
+      ) : null}
+    </td>
+  );
+}
+
+/** When an archive was made, from its folder's name (`<UDID>-YYYYMMDD-HHMMSS`, local time). */
+function archiveDate(path: string): string | null {
+  const m = /-(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})$/.exec(path.replace(/[\\/]+$/, ''));
+  if (!m) return null;
+  const [, y, mo, d, h, mi, se] = m.map(Number) as number[];
+  return formatDate(new Date(y!, mo! - 1, d, h, mi, se).toISOString());
+}
+
 /** Device, date, size, encryption and kind of one backup. */
 function BackupCells({ backup, name, date }: { backup: BackupView; name: string; date: string }) {
   return (
     <>
       <td>
-        <span class="cell-main">{name}</span>
+        <span class="cell-main" title={name}>
+          {name}
+        </span>
         {backup.iosVersion ? <span class="cell-sub">iOS {backup.iosVersion}</span> : null}
       </td>
       <td>{backup.date ? <time dateTime={backup.date}>{date}</time> : date}</td>
@@ -73,16 +109,8 @@ function BackupCells({ backup, name, date }: { backup: BackupView; name: string;
         ) : (
           <span class="tag muted">Not encrypted</span>
         )}
-        {backup.complete ? null : <span class="tag warn">Incomplete</span>}
       </td>
-      <td>
-        {kindLabel(backup.kind)}
-        {backup.versions ? (
-          <span class="cell-sub" data-testid="versions-summary">
-            {versionsSummary(backup.versions.count, backup.versions.bytes)}
-          </span>
-        ) : null}
-      </td>
+      <KindCell backup={backup} />
     </>
   );
 }
@@ -233,7 +261,7 @@ export function BackupRow({ backup, onChanged }: { backup: BackupView; onChanged
   const [copied, copy] = useCopy(backup.path);
   const actions = useBackupActions(backup, onChanged);
   const name = backup.deviceName ?? backup.udid;
-  const date = formatDate(backup.date) ?? 'unknown date';
+  const date = formatDate(backup.date, { seconds: true }) ?? 'unknown date';
 
   const verify = (password?: string): void => {
     setAsk(null);

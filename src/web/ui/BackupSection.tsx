@@ -4,6 +4,7 @@
  */
 import { useState } from 'preact/hooks';
 import type { BackupRequest, BackupView, DeviceView, ErrorView, JobView } from '../api.js';
+import { BackupFolder } from './BackupFolder.js';
 import { ErrorBox } from './ErrorBox.js';
 import { formatDate } from './format.js';
 import { api, errorView, seg } from './http.js';
@@ -20,6 +21,8 @@ export interface BackupSectionProps {
   onJob: (job: JobView) => void;
   onEncryption: (udid: string, on: boolean) => void;
   onManage: () => void;
+  /** The backup folder changed: the page reads the backup list again. */
+  onBackupsChanged?: () => void;
 }
 
 /** Back Up Now and Cancel: whether either request runs, and the last error. */
@@ -179,7 +182,8 @@ function Blocked({ reason }: { reason: string }) {
   );
 }
 
-export function BackupSection({ device, job, backups, onJob, onEncryption, onManage }: BackupSectionProps) {
+export function BackupSection(props: BackupSectionProps) {
+  const { device, job, backups, onJob, onEncryption, onManage } = props;
   const [passwordMode, setPasswordMode] = useState<PasswordMode | null>(null);
   const [restoring, setRestoring] = useState(false);
   const v = useVerifyOption(device.encryption === true);
@@ -194,6 +198,7 @@ export function BackupSection({ device, job, backups, onJob, onEncryption, onMan
       <EncryptRow encryption={device.encryption} running={running} onMode={setPasswordMode} />
       <p class="muted small">Encrypted backups protect passwords and sensitive personal data.</p>
       <LastBackup iso={device.lastBackup} />
+      <BackupFolder onChanged={() => props.onBackupsChanged?.()} />
       <ActionButtons
         backUpDisabled={blocked !== null || run.starting || running || (v.needsPassword && v.password === '')}
         restoreDisabled={blocked !== null || running}

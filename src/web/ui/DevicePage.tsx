@@ -21,6 +21,24 @@ export interface DevicePageProps {
   onManage: () => void;
   /** The newest photo export job of this device. */
   photosJob?: JobView | null;
+  /** The phone was unplugged (or restarts): its page stays, with its last result, until the user moves on. */
+  disconnected?: boolean;
+  /** Why no phone can be seen now (usbmuxd stopped), shown on a disconnected phone's page. */
+  problem?: ErrorView | null;
+  /** The backup folder changed: the page reads the backup list again. */
+  onBackupsChanged?: () => void;
+}
+
+function Disconnected({ device, problem }: { device: DeviceView; problem: ErrorView | null }) {
+  return (
+    <div class="notice" role="status" data-testid="device-disconnected">
+      <p>
+        <strong>{deviceTitle(device)} is not connected.</strong> If it is restarting after a restore, it comes back here
+        by itself once it has started up; otherwise connect it again.
+      </p>
+      {problem ? <ErrorBox error={problem} testid="disconnected-problem" /> : null}
+    </div>
+  );
 }
 
 function Capacity({ device }: { device: DeviceView }) {
@@ -89,13 +107,14 @@ export function DevicePage(props: DevicePageProps) {
       aria-labelledby="device-name"
     >
       <DeviceHeader device={device} />
+      {props.disconnected ? <Disconnected device={device} problem={props.problem ?? null} /> : null}
       <div class="tabbar" role="presentation">
         <span class="tab current">General</span>
       </div>
       {device.problem && !shownElsewhere(device.problem, [props.job, props.trustJob]) ? (
         <ErrorBox error={device.problem} testid="device-problem" />
       ) : null}
-      {device.trust !== 'trusted' ? (
+      {device.trust !== 'trusted' && props.disconnected !== true ? (
         <TrustPanel
           device={device}
           job={props.trustJob}
@@ -119,15 +138,20 @@ export function DevicePage(props: DevicePageProps) {
         onJob={props.onJob}
         onEncryption={props.onEncryption}
         onManage={props.onManage}
+        {...(props.onBackupsChanged ? { onBackupsChanged: props.onBackupsChanged } : {})}
       />
-      {device.trust === 'trusted' ? <OptionsSection device={device} job={props.job} /> : null}
-      <PhotosSection
-        device={device}
-        job={props.photosJob ?? null}
-        backupJob={props.job}
-        backups={props.backups}
-        onJob={props.onJob}
-      />
+      {device.trust === 'trusted' && props.disconnected !== true ? (
+        <OptionsSection device={device} job={props.job} />
+      ) : null}
+      {props.disconnected !== true ? (
+        <PhotosSection
+          device={device}
+          job={props.photosJob ?? null}
+          backupJob={props.job}
+          backups={props.backups}
+          onJob={props.onJob}
+        />
+      ) : null}
     </section>
   );
 }

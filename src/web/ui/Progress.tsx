@@ -1,4 +1,6 @@
 /** The progress of a backup or restore: bar, percent, bytes, speed, time left, Cancel. */
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import type { Ref } from 'preact';
 import type { JobView } from '../api.js';
 import { ErrorBox } from './ErrorBox.js';
 import { formatBytes, formatEta, formatSpeed } from './format.js';
@@ -33,14 +35,86 @@ const PHASES: Record<string, string> = {
   finishing: 'Finishing…',
 };
 
+/** How a finished job ended, in the words of a person (a cancel is not an error). */
 function doneText(job: JobView): string {
   const what = job.kind === 'restore' ? 'Restore' : 'Backup';
   if (job.state === 'done')
     return job.kind === 'restore'
       ? 'Restore complete. Your iPhone restarts and then finishes restoring.'
       : 'Backup complete.';
-  if (job.state === 'cancelled') return `${what} cancelled.`;
+  if (job.state === 'cancelled') {
+    const onPhone = job.error?.message.includes('on the iPhone') === true;
+    const who = onPhone ? `${what} cancelled on the iPhone.` : `${what} cancelled.`;
+    return job.kind === 'restore'
+      ? `${who} Restore again to finish putting the backup on the iPhone.`
+      : `${who} Your last complete backup is unchanged.`;
+  }
   return `${what} failed.`;
+}
+
+/** Seconds since the job's view arrived, ticking while it runs (a silent job's estimate ages). */
+function useAge(job: JobView): number {
+  const at = useMemo(() => Date.now(), [job]);
+  const [now, setNow] = useState(at);
+  useEffect(() => {
+    if (job.state !== 'running') return undefined;
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [job.state]);
+  return Math.max(0, now - at) / 1000;
+}
+
+/** Percent, bytes (of the total when known), speed and time left — the last two only while fresh. */
+function detailsOf(job: JobView, age: number): string[] {
+  const fresh = age < 3;
+  const eta = job.etaSeconds === null || !fresh ? null : job.etaSeconds - age;
+  return [
+    job.percent === null ? null : `${Math.round(job.percent)}%`,
+    job.bytesDone > 0 || job.bytesTotal !== null
+      ? `${formatBytes(job.bytesDone)}${job.bytesTotal === null ? '' : ` of ${formatBytes(job.bytesTotal)}`}`
+      : null,
+    job.filesDone > 0 ? `${job.filesDone.toLocaleString()} ${job.filesDone === 1 ? 'file' : 'files'}` : null,
+    fresh ? formatSpeed(job.bytesPerSecond) : null,
+    eta !== null && eta >= 1 ? formatEta(eta) : null,
+  ].filter((s): s is string => s !== null);
+}
+
+/** Where focus goes: Cancel while the job runs, the result once it ends (never the page's body). */
+function useJobFocus(job: JobView) {
+  const cancelRef = useRef<HTMLButtonElement>(null);
+  const resultRef = useRef<HTMLParagraphElement>(null);
+  useEffect(() => {
+    const active = document.activeElement;
+    const lost = active === null || active === document.body || (active as HTMLButtonElement).disabled === true;
+    const inJob = Boolean(active?.closest('[data-testid="job-status"]'));
+    if (!lost && !inJob) return;
+    if (job.state === 'running') cancelRef.current?.focus();
+    else resultRef.current?.focus();
+  }, [job.id, job.state]);
+  return { cancelRef, resultRef };
+}
+
+/** How the job ended, announced (a status, focusable), with the error of a failure and any warnings. */
+function JobResult({ job, resultRef }: { job: JobView; resultRef: Ref<HTMLParagraphElement> }) {
+  return (
+    <div class="activity" data-testid="job-status" data-state={job.state} data-kind={job.kind}>
+      <p
+        class={job.state === 'done' ? 'status ok' : 'status'}
+        role="status"
+        tabIndex={-1}
+        ref={resultRef}
+        data-testid="job-result"
+      >
+        {doneText(job)}
+      </p>
+      {job.error && job.state !== 'cancelled' ? <ErrorBox error={job.error} testid="job-error" /> : null}
+      {job.warnings.map((w) => (
+        <p class="warning" key={w}>
+          {w}
+        </p>
+      ))}
+    </div>
+  );
 }
 
 export function JobActivity({
@@ -52,30 +126,17 @@ export function JobActivity({
   onCancel: () => void;
   cancelling: boolean;
 }) {
-  if (job.state !== 'running') {
-    return (
-      <div class="activity" data-testid="job-status" data-state={job.state} data-kind={job.kind}>
-        <p class={job.state === 'done' ? 'status ok' : 'status'}>{doneText(job)}</p>
-        {job.error ? <ErrorBox error={job.error} testid="job-error" /> : null}
-        {job.warnings.map((w) => (
-          <p class="warning" key={w}>
-            {w}
-          </p>
-        ))}
-      </div>
-    );
-  }
-  const details = [
-    job.percent === null ? null : `${Math.round(job.percent)}%`,
-    job.bytesDone > 0 || job.bytesTotal !== null
-      ? `${formatBytes(job.bytesDone)}${job.bytesTotal === null ? '' : ` of ${formatBytes(job.bytesTotal)}`}`
-      : null,
-    formatSpeed(job.bytesPerSecond),
-    formatEta(job.etaSeconds),
-  ].filter((s): s is string => s !== null);
+  const age = useAge(job);
+  const focus = useJobFocus(job);
+  if (job.state !== 'running') return <JobResult job={job} resultRef={focus.resultRef} />;
+  // The iPhone said nothing for a while mid-transfer (it moves files into place, or was unplugged).
+  const stalled = age >= 3 && (job.phase === 'backing-up' || job.phase === 'restoring');
   return (
     <div class="activity" data-testid="job-status" data-state={job.state} data-kind={job.kind}>
-      <p class="status">{PHASES[job.phase] ?? (job.kind === 'restore' ? 'Restoring…' : 'Backing up…')}</p>
+      <p class="status">
+        {PHASES[job.phase] ?? (job.kind === 'restore' ? 'Restoring…' : 'Backing up…')}
+        {stalled ? ' Waiting for the iPhone…' : ''}
+      </p>
       {job.waitingForPasscode ? (
         <p class="notice" role="status" data-testid="passcode-prompt">
           Enter your passcode on your iPhone to start the {job.kind === 'restore' ? 'restore' : 'backup'}.
@@ -87,12 +148,12 @@ export function JobActivity({
           label={job.kind === 'restore' ? 'Restore progress' : 'Backup progress'}
           testid="job-progress"
         />
-        <button type="button" onClick={onCancel} disabled={cancelling} data-testid="cancel-job">
+        <button type="button" onClick={onCancel} disabled={cancelling} ref={focus.cancelRef} data-testid="cancel-job">
           Cancel
         </button>
       </div>
       <p class="details" data-testid="job-details">
-        {details.join(' · ')}
+        {detailsOf(job, age).join(' · ')}
       </p>
       {job.warnings.map((w) => (
         <p class="warning" key={w}>

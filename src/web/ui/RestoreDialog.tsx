@@ -35,7 +35,8 @@ function choiceLine(b: BackupView): string {
     formatDate(b.date) ?? 'unknown date',
     formatBytes(b.sizeBytes),
     b.encrypted ? 'Encrypted' : null,
-    b.kind === 'current' ? null : kindLabel(b.kind),
+    b.kind === 'archive' ? kindLabel(b.kind) : null,
+    b.unfinished === undefined ? null : 'the last complete backup (a later one did not finish)',
   ]
     .filter((s) => s !== null)
     .join(' · ');

@@ -16,12 +16,14 @@ export function deviceTitle(d: DeviceView): string {
 export interface SidebarProps {
   devices: DeviceView[];
   selected: string | null;
+  /** The shown phone when it is no longer connected (listed greyed until the user moves on). */
+  disconnected?: string | null;
   problem: ErrorView | null;
   onSelect: (udid: string) => void;
   onManage: () => void;
 }
 
-export function Sidebar({ devices, selected, problem, onSelect, onManage }: SidebarProps) {
+export function Sidebar({ devices, selected, disconnected = null, problem, onSelect, onManage }: SidebarProps) {
   return (
     <nav class="sidebar" aria-label="Devices">
       <h2 class="sidebar-heading">Locations</h2>
@@ -42,7 +44,13 @@ export function Sidebar({ devices, selected, problem, onSelect, onManage }: Side
                 <span class="phone-icon" aria-hidden="true" />
                 <span class="device-item-text">
                   <span class="device-item-name">{deviceTitle(d)}</span>
-                  {d.trust !== 'trusted' ? <span class="device-item-state">{TRUST_TEXT[d.trust]}</span> : null}
+                  {d.udid === disconnected ? (
+                    <span class="device-item-state" data-testid="device-item-disconnected">
+                      Not connected
+                    </span>
+                  ) : d.trust !== 'trusted' ? (
+                    <span class="device-item-state">{TRUST_TEXT[d.trust]}</span>
+                  ) : null}
                   {running ? (
                     <span class="device-item-state">{d.job?.kind === 'restore' ? 'Restoring…' : 'Backing up…'}</span>
                   ) : null}

@@ -24,17 +24,35 @@ export function formatEta(seconds: number | null): string | null {
   return `About ${Math.floor(m / 60)} h ${m % 60} min left`;
 }
 
-/** A localised date and time, or null when the text is not a date. */
-export function formatDate(iso: string | null | undefined): string | null {
+/** Whole calendar days from `d` to `now`, in the browser's time zone (0 = today). */
+function daysAgo(d: Date, now: Date): number {
+  const start = (x: Date): number => new Date(x.getFullYear(), x.getMonth(), x.getDate()).getTime();
+  return Math.round((start(now) - start(d)) / 86_400_000);
+}
+
+/**
+ * A date as Finder shows it: "Today, 4:11 AM", "Yesterday, 9:02 PM", else "12 Mar 2026, 4:11 AM"
+ * (the browser's locale); `seconds` adds them (rows of one phone made minutes apart). Null when
+ * the text is not a date.
+ */
+export function formatDate(
+  iso: string | null | undefined,
+  opts: { seconds?: boolean; now?: Date } = {},
+): string | null {
   if (iso === null || iso === undefined) return null;
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return null;
-  return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  const timeStyle = opts.seconds === true ? 'medium' : 'short';
+  const time = d.toLocaleTimeString(undefined, { timeStyle });
+  const days = daysAgo(d, opts.now ?? new Date());
+  if (days === 0) return `Today, ${time}`;
+  if (days === 1) return `Yesterday, ${time}`;
+  return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle });
 }
 
-const KINDS = { current: 'Backup', archive: 'Archive', version: 'Last complete version' } as const;
+const KINDS = { current: 'Backup', archive: 'Archive', version: 'Backup' } as const;
 
-/** "Backup", "Archive" or "Last complete version" (shown when the newest backup did not complete). */
+/** "Backup" or "Archive" (a phone's row showing its last complete version is its backup). */
 export function kindLabel(kind: string): string {
   return (KINDS as Record<string, string>)[kind] ?? kind;
 }

@@ -14,7 +14,7 @@ test('remedies written for the command line read right on the page', () => {
   );
   assert.equal(
     forThePage('Free 2 GB on that disk, or choose another folder with --backup-dir.'),
-    'Free 2 GB on that disk, or choose another folder by starting "ibackup ui --backup-dir DIR".',
+    'Free 2 GB on that disk, or choose another folder with Change… beside the backup folder on the device page.',
   );
   assert.equal(forThePage('Reconnect the iPhone.'), 'Reconnect the iPhone.');
   const disk = errorView(
@@ -26,7 +26,8 @@ test('remedies written for the command line read right on the page', () => {
   assert.deepEqual(disk, {
     code: 'DISK_FULL',
     message: 'full',
-    remedy: 'Free some space or choose another folder by starting "ibackup ui --backup-dir DIR", then try again.',
+    remedy:
+      'Free some space or choose another folder with Change… beside the backup folder on the device page, then try again.',
   });
   assert.equal(errorView(new Error('secret detail')).code, 'INTERNAL');
   assert.ok(!JSON.stringify(errorView(new Error('secret detail'))).includes('secret'));
