@@ -37,7 +37,7 @@ describe('Options in the web app', { skip: missing === null ? false : `${missing
 
   before(async () => {
     bench = await startBench({ devices: 3, profile: SMALL });
-    for (const u of bench.te.udids) await pairedDevice(bench, u);
+    await Promise.all(bench.te.udids.map((u) => pairedDevice(bench, u)));
     // ibackup's own folder (the automatic backup settings, the watch status) is the bench's.
     process.env.XDG_CONFIG_HOME = bench.configHome;
     server = await startUiServer({ ctx: bench.ctx, backupDirs: [bench.backupDir], log: () => undefined });

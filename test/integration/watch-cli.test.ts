@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { openAutoPolicy } from '../../src/app/auto.js';
 import { verifyBackupAt } from '../../src/app/verify.js';
 import { json, pairedDevice, startBench, type Bench } from '../support/bench.js';
 import { waitFor } from '../support/wait.js';
@@ -56,24 +57,31 @@ describe('ibackup watch / auto / backup --all (CLI)', () => {
     const [u0, u1, u2] = b.te.udids as [string, string, string];
     const watchers: ReturnType<typeof watch>[] = [];
     try {
-      for (const u of [u0, u1, u2]) await pairedDevice(b, u);
+      await Promise.all([u0, u1, u2].map((u) => pairedDevice(b, u)));
+      // The third phone's automatic backup is off before any watch starts; the commands run while
+      // the two watch processes start.
+      await openAutoPolicy(join(b.configHome, 'ibackup')).set(u2, { enabled: false });
+      watchers.push(watch(b), watch(b));
       const [status, off] = await Promise.all([
-        b.cli(['--json', '-u', u0, 'auto', 'status']),
-        b.cli(['--json', '-u', u2, 'auto', 'off']),
+        b.cli(['--json', '-u', u2, 'auto', 'status']),
+        b.cli(['--json', '-u', u2, 'auto', 'off', '--every', '12h']),
       ]);
       assert.equal(status.code, 0, status.stderr);
-      assert.deepEqual(json(status.stdout), {
-        udid: u0,
-        auto: true,
+      const auto = json<Record<string, unknown>>(status.stdout);
+      assert.equal(typeof auto.watching, 'boolean');
+      delete auto.watching;
+      assert.deepEqual(auto, {
+        udid: u2,
+        auto: false,
         everyMs: 86_400_000,
         every: '24h',
         lastBackup: null,
         nextBackupAfter: null,
-        watching: false,
       });
-      assert.equal(json<{ auto: boolean }>(off.stdout).auto, false);
-
-      watchers.push(watch(b), watch(b));
+      assert.deepEqual(
+        [json<{ auto: boolean }>(off.stdout).auto, json<{ every: string }>(off.stdout).every],
+        [false, '12h'],
+      );
       const all = (): Line[] => watchers.flatMap((w) => w.lines);
       const completed = (u: string): number => all().filter((l) => l.event === 'completed' && l.udid === u).length;
       const settled = (): boolean =>

@@ -98,7 +98,7 @@ describe('ibackup watch', () => {
     const events: WatchEvent[] = [];
     const clock = { offset: 0 };
     const udids = b.te.udids;
-    for (const u of udids) await pairedDevice(b, u);
+    await Promise.all(udids.map((u) => pairedDevice(b, u)));
     const model = new Map<string, Model>(udids.map((u) => [u, { plugged: true, lastOffset: null, completed: 0 }]));
     const w = startWatcher(b, configDir, clock, events);
     const count = (kind: string, udid: string): number =>
@@ -129,7 +129,7 @@ describe('ibackup watch', () => {
       await waitFor(() => udids.every((u) => count('completed', u) === 1), 30_000, 'first backups');
       for (const m of model.values()) Object.assign(m, { lastOffset: 0, completed: 1 });
       const random = seededRandom(20261207);
-      for (let step = 0; step < 18; step++) {
+      for (let step = 0; step < 12; step++) {
         const udid = udids[Math.floor(random() * udids.length)] as string;
         const m = model.get(udid) as Model;
         const roll = random();
@@ -188,7 +188,7 @@ describe('ibackup watch', () => {
         'recent backups are skipped',
       );
       assert.ok(
-        events.filter((e) => e.event === 'failed').length >= 2,
+        events.filter((e) => e.event === 'failed').length >= 1,
         `runs were pulled out mid-backup: ${events.filter((e) => e.event === 'failed').length}`,
       );
       assertNoOverlap(events, 2);
