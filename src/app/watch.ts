@@ -98,6 +98,8 @@ export class Watcher {
   private readonly runs = new Set<Promise<void>>();
   private readonly now: () => Date;
   private stopped = false;
+  /** usbmuxd could not be reached (or went away) and has sent nothing since. */
+  private muxDown = false;
 
   constructor(private readonly opts: WatchOptions) {
     this.now = opts.now ?? (() => new Date());
@@ -121,10 +123,16 @@ export class Watcher {
   /** One connection to usbmuxd's Listen; a lost usbmuxd is an event, not the end. */
   private async follow(signal: AbortSignal): Promise<void> {
     try {
-      await this.opts.ctx.mux.listen((e) => this.onMux(e), signal);
+      await this.opts.ctx.mux.listen((e) => {
+        this.muxDown = false;
+        this.onMux(e);
+      }, signal);
     } catch (err) {
       if (signal.aborted) return;
       for (const phone of this.phones.values()) phone.entries.clear();
+      // Said once while usbmuxd stays away, not at every try to reach it again.
+      if (this.muxDown) return;
+      this.muxDown = true;
       const message = isIbackupError(err) ? err.message : String(err);
       this.opts.onEvent({ event: 'usbmuxd', connected: false, message });
     }

@@ -196,6 +196,10 @@ describe('Watcher', () => {
     await settle();
     assert.ok(s.events.some((e) => e.event === 'usbmuxd' && !e.connected));
     assert.equal(s.m.listens(), 2);
+    s.m.drop();
+    await settle();
+    assert.equal(s.events.filter((e) => e.event === 'usbmuxd').length, 1, 'said once while it stays away');
+    assert.equal(s.m.listens(), 3);
     s.m.attach(5, 'A');
     s.m.paired(5);
     await settle();
