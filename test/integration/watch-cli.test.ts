@@ -64,7 +64,7 @@ describe('ibackup watch / auto / backup --all (CLI)', () => {
       watchers.push(watch(b), watch(b));
       const [status, off] = await Promise.all([
         b.cli(['--json', '-u', u2, 'auto', 'status']),
-        b.cli(['--json', '-u', u2, 'auto', 'off', '--every', '12h']),
+        b.cli(['--json', '-u', u2, 'auto', 'off']),
       ]);
       assert.equal(status.code, 0, status.stderr);
       const auto = json<Record<string, unknown>>(status.stdout);
@@ -80,7 +80,7 @@ describe('ibackup watch / auto / backup --all (CLI)', () => {
       });
       assert.deepEqual(
         [json<{ auto: boolean }>(off.stdout).auto, json<{ every: string }>(off.stdout).every],
-        [false, '12h'],
+        [false, '24h'],
       );
       const all = (): Line[] => watchers.flatMap((w) => w.lines);
       const completed = (u: string): number => all().filter((l) => l.event === 'completed' && l.udid === u).length;
