@@ -193,7 +193,7 @@ export function BackupSection(props: BackupSectionProps) {
 
   return (
     <section class="panel backups-section" aria-labelledby="backups-heading">
-      <h3 id="backups-heading">Backups</h3>
+      <h2 id="backups-heading">Backups</h2>
       <p class="lead">Back up all of the data on your iPhone to this computer</p>
       <EncryptRow encryption={device.encryption} running={running} onMode={setPasswordMode} />
       <p class="muted small">Encrypted backups protect passwords and sensitive personal data.</p>

@@ -1,4 +1,8 @@
-/** What the page says while the iPhone does not trust this computer yet, and the Trust button. */
+/**
+ * What the page says while the iPhone does not trust this computer yet, and the Trust button: one
+ * remedy per state (the panel's own words, not the error's as well), a spinner only while the
+ * page is really waiting for the iPhone, and Trust offered again once it no longer is.
+ */
 import type { DeviceView, ErrorView, JobView } from '../api.js';
 import { ErrorBox } from './ErrorBox.js';
 
@@ -11,54 +15,75 @@ export interface TrustPanelProps {
   error: ErrorView | null;
 }
 
+/** Errors the panel's text already explains in its own words. */
+const EXPLAINED = new Set(['TRUST_DENIED', 'TRUST_PENDING', 'DEVICE_LOCKED', 'PASSCODE_REQUIRED', 'CANCELLED']);
+
+function Waiting({ trust }: { trust: DeviceView['trust'] }) {
+  return trust === 'locked' ? (
+    <>
+      <h2>Unlock your iPhone…</h2>
+      <p>Your iPhone is locked. Unlock it; it then asks “Trust This Computer?” and you tap Trust.</p>
+      <span class="spinner" aria-hidden="true" />
+    </>
+  ) : (
+    <>
+      <h2>Unlock your iPhone and tap Trust</h2>
+      <p>
+        Your iPhone asks “Trust This Computer?”. Tap <strong>Trust</strong> and enter your passcode on the iPhone; this
+        page continues by itself.
+      </p>
+      <span class="spinner" aria-hidden="true" />
+    </>
+  );
+}
+
+function Idle({ trust }: { trust: DeviceView['trust'] }) {
+  if (trust === 'denied')
+    return (
+      <>
+        <h2>Your iPhone does not trust this computer</h2>
+        <p data-testid="trust-remedy">
+          “Don't Trust” was tapped on the iPhone. To try again: unlock your iPhone, press Trust below, then tap Trust on
+          the iPhone.
+        </p>
+      </>
+    );
+  if (trust === 'locked')
+    return (
+      <>
+        <h2>Your iPhone is locked</h2>
+        <p data-testid="trust-remedy">Unlock your iPhone, then press Trust below and tap Trust on the iPhone.</p>
+      </>
+    );
+  return (
+    <>
+      <h2>Trust this computer to back up your iPhone</h2>
+      <p data-testid="trust-remedy">
+        Press Trust, then unlock your iPhone and tap Trust when it asks “Trust This Computer?”.
+      </p>
+    </>
+  );
+}
+
 export function TrustPanel({ device, job, onTrust, busy, error }: TrustPanelProps) {
   const running = job?.state === 'running';
-  // A trust flow that ended (denied, timed out while locked…) can be started again.
-  const offer = device.trust !== 'trusted' && device.trust !== 'pending' && !running;
+  const waiting = running || device.trust === 'pending';
+  const shown = error ?? (job?.state === 'failed' ? job.error : null);
   return (
-    <section class="panel trust" data-testid="trust-panel" data-state={device.trust} aria-live="polite">
-      {device.trust === 'pending' || (running && device.trust === 'untrusted') ? (
-        <>
-          <h3>Unlock your iPhone and tap Trust</h3>
-          <p>
-            Your iPhone asks “Trust This Computer?”. Tap <strong>Trust</strong> and enter your passcode on the iPhone;
-            this page continues by itself.
-          </p>
-          <span class="spinner" aria-hidden="true" />
-        </>
-      ) : null}
-      {device.trust === 'locked' ? (
-        <>
-          <h3>Unlock your iPhone…</h3>
-          <p>Your iPhone is locked. Unlock it; it then asks “Trust This Computer?” and you tap Trust.</p>
-          <span class="spinner" aria-hidden="true" />
-        </>
-      ) : null}
-      {device.trust === 'denied' && !running ? (
-        <>
-          <h3>Your iPhone does not trust this computer</h3>
-          <p>
-            “Don't Trust” was tapped on the iPhone, so it cannot be backed up from here. To try again, press Trust
-            below, then unlock your iPhone and tap Trust.
-          </p>
-        </>
-      ) : null}
-      {device.trust === 'untrusted' && !running ? (
-        <>
-          <h3>Trust this computer to back up your iPhone</h3>
-          <p>Press Trust, then unlock your iPhone and tap Trust when it asks “Trust This Computer?”.</p>
-        </>
-      ) : null}
-      {offer ? (
+    <section
+      class="panel trust"
+      data-testid="trust-panel"
+      data-state={device.trust}
+      data-waiting={waiting ? 'yes' : 'no'}
+      aria-live="polite"
+    >
+      {waiting ? <Waiting trust={device.trust} /> : <Idle trust={device.trust} />}
+      {waiting ? null : (
         <button type="button" class="primary" onClick={onTrust} disabled={busy} data-testid="trust-button">
           Trust
         </button>
-      ) : null}
-      {error ? (
-        <ErrorBox error={error} testid="trust-error" />
-      ) : job?.state === 'failed' && job.error ? (
-        <ErrorBox error={job.error} testid="trust-error" />
-      ) : null}
+      )}
+      {shown && !EXPLAINED.has(shown.code) ? <ErrorBox error={shown} testid="trust-error" /> : null}
     </section>
   );
 }
