@@ -67,6 +67,8 @@ function blocked(trust: TrustState, e: DeviceEntry, running: Job | undefined): s
 function problemOf(e: DeviceEntry, running: Job | undefined, lastJob: Job | undefined): ErrorView | null {
   if (e.detailsProblem !== null && isIbackupError(e.detailsProblem)) return e.detailsProblem.toJSON();
   if (running || !lastJob || lastJob.state !== 'failed' || (lastJob.finishedMs ?? 0) < e.attachedMs) return null;
+  // A refused password change is told in its dialog, not again behind it.
+  if (lastJob.kind === 'encryption') return null;
   return lastJob.error;
 }
 

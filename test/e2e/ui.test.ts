@@ -178,6 +178,9 @@ describe(
         await dialog.waitFor({ state: 'detached', timeout: 20_000 });
         await page.locator('[data-testid="encrypt-checkbox"]:checked').waitFor();
         assert.equal(await testid('change-password').isDisabled(), false);
+        // Said, with the backup that makes it real offered.
+        await page.locator('[data-testid="encryption-done"][data-mode="on"]').waitFor();
+        await testid('encryption-backup-now').waitFor();
       },
     );
 
@@ -316,6 +319,8 @@ describe(
       await shot(page, 'delete-confirm');
       await testid('confirm-delete').click();
       await row.waitFor({ state: 'detached', timeout: 15_000 });
+      // The note naming the archive goes with it.
+      await page.getByTestId('archive-result').waitFor({ state: 'detached' });
       await testid('backups-close').click();
     });
 
@@ -352,14 +357,25 @@ describe(
         const next = `${PASSWORD} and more`;
         await page.locator('[data-testid="change-password"]:not([disabled])').click();
         await testid('password-dialog').waitFor();
-        await testid('password-current').fill(PASSWORD);
+        // A wrong current password: only it is typed again, with the focus on it, the error in the dialog only.
+        await testid('password-current').fill('not the password');
         await testid('password-new').fill(next);
         await testid('password-verify').fill(next);
+        await testid('password-submit').click();
+        await testid('password-error').waitFor({ timeout: 20_000 });
+        assert.equal(await testid('password-current').inputValue(), '');
+        assert.equal(await testid('password-new').inputValue(), next);
+        assert.equal(await testid('password-verify').inputValue(), next);
+        await page.waitForFunction('document.activeElement?.dataset.testid === "password-current"');
+        assert.equal(await testid('device-problem').count(), 0, 'the error is not behind the dialog too');
+        await testid('password-current').fill(PASSWORD);
         await page.locator('[data-testid="password-match"][data-match="yes"]').waitFor();
         await shot(page, 'change-password');
         await testid('password-submit').click();
         await testid('password-dialog').waitFor({ state: 'detached', timeout: 20_000 });
         await page.locator('[data-testid="encrypt-checkbox"]:checked').waitFor();
+        await page.locator('[data-testid="encryption-done"][data-mode="change"]').waitFor();
+        assert.equal(await testid('device-problem').count(), 0);
 
         await testid('encrypt-checkbox').click();
         await page.locator('[data-testid="password-dialog"] form[data-mode="off"]').waitFor();

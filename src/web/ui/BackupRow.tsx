@@ -1,5 +1,5 @@
 /** One backup in Manage Backups, with Verify, Show Path, Archive and Delete; a phone's with its versions. */
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import type { BackupView, ErrorView, VerifyRequest, VerifyResponse } from '../api.js';
 import { Dialog } from './Dialog.js';
 import { ErrorBox } from './ErrorBox.js';
@@ -60,7 +60,9 @@ function KindCell({ backup }: { backup: BackupView }) {
   const archivedOn = backup.kind === 'archive' ? archiveDate(backup.path) : null;
   return (
     <td>
-      <span data-testid="backup-kind">{kindLabel(backup.kind)}</span>
+      <span data-testid="backup-kind">
+        {!backup.complete && backup.unfinished === undefined ? 'Unfinished' : kindLabel(backup.kind)}
+      </span>
       {archivedOn ? <span class="cell-sub">archived {archivedOn}</span> : null}
       {backup.unfinished !== undefined ? (
         <span class="cell-sub status warn" data-testid="backup-unfinished">
@@ -254,7 +256,56 @@ function RowAsks({ ask, backup, name, date, onVerify, onDelete, onClose }: AsksP
   return null;
 }
 
-export function BackupRow({ backup, onChanged }: { backup: BackupView; onChanged: () => void }) {
+/** What Verify, Archive or a failed action left to say on the row. */
+function RowResults({
+  actions,
+  listed,
+}: {
+  actions: ReturnType<typeof useBackupActions>;
+  listed: readonly string[] | undefined;
+}) {
+  // Once the archive has been listed, its note goes with it when it is deleted.
+  const seen = useRef<string | null>(null);
+  const listedNow = actions.archived !== null && stillListed(actions.archived, listed);
+  if (listedNow) seen.current = actions.archived;
+  return (
+    <>
+      {actions.verified ? <VerifyResult result={actions.verified} /> : null}
+      {actions.archived && (listedNow || seen.current !== actions.archived) ? (
+        <p class="status ok" data-testid="archive-result">
+          Archived as {actions.archived}
+        </p>
+      ) : null}
+      {actions.error ? <ErrorBox error={actions.error} testid="backup-error" /> : null}
+    </>
+  );
+}
+
+/** Whether the archive just made is still in the list (it may have been deleted since). */
+function stillListed(archive: string, listed: readonly string[] | undefined): boolean {
+  if (listed === undefined) return true;
+  const name = archive
+    .replace(/[\\/]+$/, '')
+    .split(/[\\/]/)
+    .pop();
+  return listed.some(
+    (p) =>
+      p === archive ||
+      p
+        .replace(/[\\/]+$/, '')
+        .split(/[\\/]/)
+        .pop() === name,
+  );
+}
+
+interface BackupRowProps {
+  backup: BackupView;
+  onChanged: () => void;
+  /** The paths of every listed backup. */
+  listed?: readonly string[];
+}
+
+export function BackupRow({ backup, onChanged, listed }: BackupRowProps) {
   const [ask, setAsk] = useState<Ask>(null);
   const [showPath, setShowPath] = useState(false);
   const [showVersions, setShowVersions] = useState(false);
@@ -285,13 +336,7 @@ export function BackupRow({ backup, onChanged }: { backup: BackupView; onChanged
             onDelete={() => setAsk('delete')}
           />
           {showPath ? <PathRow path={backup.path} copied={copied} onCopy={copy} /> : null}
-          {actions.verified ? <VerifyResult result={actions.verified} /> : null}
-          {actions.archived ? (
-            <p class="status ok" data-testid="archive-result">
-              Archived as {actions.archived}
-            </p>
-          ) : null}
-          {actions.error ? <ErrorBox error={actions.error} testid="backup-error" /> : null}
+          <RowResults actions={actions} listed={listed} />
           <RowAsks
             ask={ask}
             backup={backup}

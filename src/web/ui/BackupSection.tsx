@@ -173,6 +173,26 @@ function ActionButtons({ backUpDisabled, restoreDisabled, onManage, onBackUp, on
   );
 }
 
+/** What a finished password change did, and, once encryption is on, the backup that makes it real. */
+function EncryptionDone({ mode, onBackUp }: { mode: PasswordMode; onBackUp: (() => void) | null }) {
+  const text =
+    mode === 'on'
+      ? 'Encryption is on. The next backup is encrypted; backups made before it are not.'
+      : mode === 'off'
+        ? 'Encryption is off. Later backups are not encrypted.'
+        : 'The backup password was changed. Use the new one to restore this iPhone’s backups.';
+  return (
+    <div class="notice" role="status" data-testid="encryption-done" data-mode={mode}>
+      <p>{text}</p>
+      {mode === 'on' && onBackUp ? (
+        <button type="button" class="primary" onClick={onBackUp} data-testid="encryption-backup-now">
+          Back Up Now (encrypted)
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
 /** Why Back Up Now cannot be pressed now. */
 function Blocked({ reason }: { reason: string }) {
   return (
@@ -185,11 +205,16 @@ function Blocked({ reason }: { reason: string }) {
 export function BackupSection(props: BackupSectionProps) {
   const { device, job, backups, onJob, onEncryption, onManage } = props;
   const [passwordMode, setPasswordMode] = useState<PasswordMode | null>(null);
+  const [changed, setChanged] = useState<PasswordMode | null>(null);
   const [restoring, setRestoring] = useState(false);
   const v = useVerifyOption(device.encryption === true);
   const run = useBackupJob(device.udid, job, onJob);
   const running = job?.state === 'running';
   const blocked = device.backupBlocked;
+  const backUp = (): void => {
+    setChanged(null);
+    void run.backUp(v.body);
+  };
 
   return (
     <section class="panel backups-section" aria-labelledby="backups-heading">
@@ -203,7 +228,7 @@ export function BackupSection(props: BackupSectionProps) {
         backUpDisabled={blocked !== null || run.starting || running || (v.needsPassword && v.password === '')}
         restoreDisabled={blocked !== null || running}
         onManage={onManage}
-        onBackUp={() => void run.backUp(v.body)}
+        onBackUp={backUp}
         onRestore={() => setRestoring(true)}
       />
       <VerifyRow
@@ -215,6 +240,7 @@ export function BackupSection(props: BackupSectionProps) {
         onPassword={v.setPassword}
       />
       {blocked !== null ? <Blocked reason={blocked} /> : null}
+      {changed && !running ? <EncryptionDone mode={changed} onBackUp={blocked === null ? backUp : null} /> : null}
       {run.error ? <ErrorBox error={run.error} testid="backup-start-error" /> : null}
       {job ? <JobActivity job={job} onCancel={() => void run.cancel()} cancelling={run.cancelling} /> : null}
       {passwordMode ? (
@@ -222,10 +248,7 @@ export function BackupSection(props: BackupSectionProps) {
           udid={device.udid}
           mode={passwordMode}
           onClose={() => setPasswordMode(null)}
-          onDone={(on) => {
-            setPasswordMode(null);
-            onEncryption(device.udid, on);
-          }}
+          onDone={(on) => (setChanged(passwordMode), setPasswordMode(null), onEncryption(device.udid, on))}
         />
       ) : null}
       {restoring ? (
@@ -234,10 +257,7 @@ export function BackupSection(props: BackupSectionProps) {
           deviceName={deviceTitle(device)}
           backups={backups}
           onClose={() => setRestoring(false)}
-          onStarted={(j) => {
-            setRestoring(false);
-            onJob(j);
-          }}
+          onStarted={(j) => (setRestoring(false), onJob(j))}
         />
       ) : null}
     </section>

@@ -43,7 +43,7 @@ export function ManageBackups({ backups, backupDir, onClose, onChanged }: Manage
             </thead>
             <tbody>
               {sortBackups(backups).map((b) => (
-                <BackupRow key={b.path} backup={b} onChanged={onChanged} />
+                <BackupRow key={b.path} backup={b} onChanged={onChanged} listed={backups.map((x) => x.path)} />
               ))}
             </tbody>
           </table>

@@ -3,7 +3,7 @@
  * password (current, then new twice). The typed passwords live only in this dialog and are
  * cleared as soon as the request that needed them has an answer.
  */
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import type { EncryptionRequest, EncryptionResponse, ErrorView } from '../api.js';
 import { Dialog } from './Dialog.js';
 import { ErrorBox } from './ErrorBox.js';
@@ -53,18 +53,28 @@ function usePasswordForm(udid: string, mode: PasswordMode, onDone: (encryption: 
     setError(null);
     try {
       const r = await api<EncryptionResponse>(`/api/devices/${seg(udid)}/encryption`, body);
-      onDone(r.encryption);
-    } catch (e) {
-      setError(errorView(e));
-    } finally {
-      setCurrent('');
       setNext('');
       setVerify('');
+      onDone(r.encryption);
+    } catch (e) {
+      const view = errorView(e);
+      setError(view);
+      // A wrong current password is typed again; the new one, already typed twice, stays.
+      if (view.code !== 'WRONG_PASSWORD') {
+        setNext('');
+        setVerify('');
+      }
+      const again = view.code === 'WRONG_PASSWORD' ? currentRef.current : (firstRef.current ?? currentRef.current);
+      setTimeout(() => again?.focus(), 0);
+    } finally {
+      setCurrent('');
       setBusy(false);
     }
   };
 
-  const fields = { current, setCurrent, next, setNext, verify, setVerify };
+  const currentRef = useRef<HTMLInputElement>(null);
+  const firstRef = useRef<HTMLInputElement>(null);
+  const fields = { current, setCurrent, next, setNext, verify, setVerify, currentRef, firstRef };
   return { ...fields, busy, error, wantsNew, mismatch, matches, ready, submit };
 }
 
@@ -84,6 +94,7 @@ function NewPasswordFields({ mode, form }: { mode: PasswordMode; form: PasswordF
         onInput={form.setNext}
         testid="password-new"
         autofocus={mode === 'on'}
+        inputRef={form.firstRef}
       />
       <PasswordField
         label="Verify password"
@@ -138,16 +149,23 @@ export function PasswordDialog({ udid, mode, onClose, onDone }: PasswordDialogPr
             onInput={form.setCurrent}
             testid="password-current"
             autofocus
+            inputRef={form.currentRef}
           />
         ) : null}
         {form.wantsNew ? <NewPasswordFields mode={mode} form={form} /> : null}
         {form.error ? <ErrorBox error={form.error} testid="password-error" /> : null}
+        {busy ? (
+          <p class="muted small" role="status" data-testid="password-busy">
+            The iPhone is {mode === 'on' ? 'setting' : mode === 'off' ? 'removing' : 'changing'} its backup password;
+            this takes a few seconds. Keep it connected.
+          </p>
+        ) : null}
         <div class="buttons">
           <button type="button" onClick={onClose} disabled={busy} data-testid="password-cancel">
             Cancel
           </button>
           <button type="submit" class="primary" disabled={!form.ready} data-testid="password-submit">
-            {busy ? 'Please wait…' : SUBMIT_LABELS[mode]}
+            {busy ? 'Working on the iPhone…' : SUBMIT_LABELS[mode]}
           </button>
         </div>
       </form>

@@ -1,4 +1,6 @@
 /** A labelled password input (never echoed, never kept beyond the form that owns its value). */
+import type { Ref } from 'preact';
+
 export interface PasswordFieldProps {
   label: string;
   value: string;
@@ -10,6 +12,8 @@ export interface PasswordFieldProps {
   autofocus?: boolean;
   /** Marked invalid for assistive technology (a confirmation that does not match). */
   invalid?: boolean;
+  /** To give the field focus again (after a refused password). */
+  inputRef?: Ref<HTMLInputElement>;
 }
 
 export function PasswordField(p: PasswordFieldProps) {
@@ -25,6 +29,7 @@ export function PasswordField(p: PasswordFieldProps) {
         data-testid={p.testid}
         autofocus={p.autofocus}
         aria-invalid={p.invalid}
+        ref={p.inputRef}
       />
     </label>
   );
