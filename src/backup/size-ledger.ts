@@ -49,9 +49,17 @@ export class SizeLedger implements SizeTracker {
     this.total = start;
   }
 
-  /** The ledger of a device's folder: known when the saved figure is still the folder's. */
+  /**
+   * The ledger of a device's folder: known when the saved figure is still the folder's, or when
+   * there is no folder yet (a first backup starts from nothing, and needs no walk of its
+   * files at its end).
+   */
   static async open(root: string, udid: string): Promise<SizeLedger> {
-    return new SizeLedger(root, udid, await savedSize(root, udid));
+    const absent = await lstat(join(root, udid)).then(
+      () => false,
+      (err: unknown) => (err as { code?: unknown }).code === 'ENOENT',
+    );
+    return new SizeLedger(root, udid, absent ? 0 : await savedSize(root, udid));
   }
 
   get known(): boolean {

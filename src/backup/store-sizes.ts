@@ -40,10 +40,26 @@ export class StoreSizes {
 
   /** A change in the device's folder (undefined: one it cannot follow); `made` is a file now in place. */
   resized(delta: number | undefined, made?: string): void {
+    if (made !== undefined && this.paths.isFresh(parentDir(made))) (this.madeInFresh ??= new NameFilter()).add(made);
     if (!this.sizes?.known) return;
     if (delta === undefined) this.sizes.lost();
     else this.sizes.change(delta);
-    if (made !== undefined && this.paths.isFresh(parentDir(made))) (this.madeInFresh ??= new NameFilter()).add(made);
+  }
+
+  /**
+   * True when nothing can be at `local` (no need to look): it is in the device's folder, in a
+   * folder this run made, is not a folder the run made there, and no file the run put there
+   * may have its name. Whatever is in such a folder was put there by the store, and each file
+   * it puts in one is told here (`made`); a copy or a moved folder makes the store forget its
+   * folders.
+   */
+  nothingAt(local: string): boolean {
+    return (
+      this.paths.inDevice(local) &&
+      this.paths.isFresh(parentDir(local)) &&
+      !this.paths.isFresh(local) &&
+      this.madeInFresh?.mayHave(local) !== true
+    );
   }
 
   /** A file of `bytes` now at `local`, replacing `replaced` bytes (see ofReplaced). */

@@ -69,7 +69,13 @@ export class BackupStore {
   private async parentReady(file: string): Promise<void> {
     const dir = parentDir(file);
     if (this.paths.isChecked(dir)) return;
-    await this.fs.mkdir(dir, { recursive: true });
+    this.madeFolders(dir, await this.fs.mkdir(dir, { recursive: true }));
+  }
+
+  /** Notes the folders a recursive mkdir of `dir` made (`first`, the first it made, down to `dir`). */
+  private madeFolders(dir: string, first: string | undefined): void {
+    if (first === undefined) return;
+    for (let d = dir; d.length >= first.length && d !== parentDir(d); d = parentDir(d)) this.paths.made(d);
   }
 
   /** Lets the owner act (keep the last complete backup) before the device's folder changes. */
@@ -102,8 +108,7 @@ export class BackupStore {
   async mkdirp(devicePath: string): Promise<void> {
     const local = await this.resolveNoLinks(devicePath);
     await this.changing(local, false);
-    const made = await this.fs.mkdir(local, { recursive: true, mode: 0o755 });
-    if (made !== undefined) this.paths.made(local);
+    this.madeFolders(local, await this.fs.mkdir(local, { recursive: true, mode: 0o755 }));
     this.flushing.folderChanged(local);
     this.flushing.folderChanged(parentDir(local));
   }
@@ -111,7 +116,12 @@ export class BackupStore {
   /** Moves an item, replacing what is at the destination. */
   async move(from: string, to: string): Promise<void> {
     const { local: a, stat: found } = await this.paths.check(from);
-    const { local: b, stat: dst } = await this.paths.check(to);
+    const fresh = this.paths.resolve(to);
+    // A move into a folder this run made, under a name not used there yet (most moves of a
+    // first backup), needs no look at its destination: the store put everything there.
+    const { local: b, stat: dst } = this.sizes.nothingAt(fresh)
+      ? { local: fresh, stat: undefined }
+      : await this.paths.check(to);
     const src = found ?? (await this.fs.lstat(a)); // ENOENT when the source is missing
     await Promise.all([this.changing(a), this.changing(b)]);
     const delta = await this.sizes.ofMove(a, b, src, dst);
@@ -160,6 +170,7 @@ export class BackupStore {
     if (!st) return;
     await this.changing(b);
     if (this.paths.inDevice(b)) this.sizes.resized(undefined); // rare (CopyItem): measured at the end
+    this.paths.forget(); // what it puts in a folder this run made is not told to the sizes (see nothingAt)
     if (st.isDirectory()) await this.copyFolder(a, b);
     else if (st.isFile()) await this.copyOneFile(a, b);
     this.flushing.folderChanged(parentDir(b));

@@ -179,6 +179,27 @@ describe('size ledger', () => {
     });
   });
 
+  test('a first backup, where there is no folder yet, is followed from nothing', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'ibackup-sizes-'));
+    try {
+      const ledger = await SizeLedger.open(root, UDID);
+      assert.equal(ledger.known, true, 'no folder: its size is 0');
+      const store = new BackupStore(root, UDID, { sizes: ledger, beforeChange: () => ledger.beforeChange() });
+      await store.mkdirp(`${UDID}/Snapshot/ab`);
+      await write(store, `${UDID}/Snapshot/ab/one`, 1000);
+      await write(store, `${UDID}/Snapshot/Status.plist`, 30);
+      await store.mkdirp(`${UDID}/ab`);
+      await store.move(`${UDID}/Snapshot/ab/one`, `${UDID}/ab/one`);
+      await store.move(`${UDID}/Snapshot/Status.plist`, `${UDID}/Status.plist`);
+      await store.remove(`${UDID}/Snapshot`);
+      assert.equal(ledger.known, true);
+      assert.equal(await ledger.finish(), 1030);
+      assert.equal(await folderSize(join(root, UDID)), 1030);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
   test('name filter: every name added is a maybe; others rarely', () => {
     const f = new NameFilter(16);
     for (let i = 0; i < 1000; i++) f.add(`/root/UDID/Snapshot/${i % 256}/name-${i}`);
