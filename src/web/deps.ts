@@ -13,6 +13,8 @@ export interface Deps {
   /** Backup roots; the first is where backups go. */
   roots: readonly string[];
   log: Log;
+  /** What to close when the server stops (open backups of the browser). */
+  closing?: Array<() => void>;
 }
 
 /** Every backup under the roots, as GET /api/backups lists them. */

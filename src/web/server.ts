@@ -22,6 +22,7 @@
  * backup leaves the last complete backup as it was), ends the event streams and stops listening.
  */
 import type { Server } from 'node:http';
+import { join } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import { ibackupConfigDir } from '../app-dirs.js';
@@ -40,6 +41,7 @@ import { registerJobRoutes } from './routes-jobs.js';
 import { registerPhotoRoutes } from './routes-photos.js';
 import { registerOptionRoutes } from './routes-options.js';
 import { registerSettingsRoutes, type BackupFolderSetting } from './routes-settings.js';
+import { registerBrowseRoutes } from './routes-browse.js';
 import { EventBus } from './sse.js';
 import { defaultUiDir, securityHeaders, serveUi } from './static.js';
 
@@ -109,6 +111,7 @@ function buildApp(deps: Deps, token: string, portNow: () => number, uiDir: strin
   registerPhotoRoutes(app, deps);
   registerOptionRoutes(app, deps);
   registerSettingsRoutes(app, deps, folder);
+  (deps.closing ??= []).push(registerBrowseRoutes(app, deps, join(folder.configDir, 'browse-cache')).close);
   app.all('/api/*', () => {
     throw new IbackupError('NOT_FOUND');
   });
@@ -148,6 +151,7 @@ function closer(deps: Deps, server: Server): () => Promise<void> {
   return () => {
     closing ??= (async () => {
       await deps.jobs.cancelAll();
+      for (const close of deps.closing ?? []) close();
       await deps.monitor.stop();
       deps.bus.closeAll();
       await new Promise<void>((resolve) => {
