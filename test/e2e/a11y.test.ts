@@ -148,6 +148,26 @@ describe('the web app, accessible', { skip: missing ?? false, timeout: 120_000 }
     await page.keyboard.press('Escape');
   });
 
+  test('Browse… a backup: its domains, a folder, a search, a plist previewed; no violations', async () => {
+    await testid('manage-backups').first().click();
+    await testid('backup-row').first().getByTestId('browse-button').click();
+    await testid('browser-dialog').waitFor();
+    await page.locator('[data-testid="browse-domain"][data-domain="HomeDomain"]').click();
+    await page.locator('[data-testid="browse-entry"][data-name="Library"]').waitFor();
+    await noViolations('browser, a folder');
+    await testid('browse-search').fill('.plist');
+    const plist = page
+      .locator('[data-testid="browse-entry"][data-type="file"]')
+      .filter({ has: testid('browse-preview') });
+    await plist.first().getByTestId('browse-preview').click();
+    await testid('browse-preview-box').waitFor();
+    assert.match(await testid('browse-preview-box').innerText(), /<\?xml|<plist/);
+    await shot(page, 'a11y-browser');
+    await noViolations('browser, a preview');
+    await testid('browser-close').click();
+    await testid('backups-close').click();
+  });
+
   test('400 px wide: the sidebar is a menu; Manage Backups keeps its buttons on screen', async () => {
     await page.setViewportSize({ width: 400, height: 800 });
     const sidebar = await page.locator('nav.sidebar').boundingBox();

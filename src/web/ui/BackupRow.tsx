@@ -1,6 +1,7 @@
 /** One backup in Manage Backups, with Verify, Show Path, Archive and Delete; a phone's with its versions. */
 import { useRef, useState } from 'preact/hooks';
 import type { BackupView, ErrorView, VerifyRequest, VerifyResponse } from '../api.js';
+import { BackupBrowser } from './BackupBrowser.js';
 import { Dialog } from './Dialog.js';
 import { ErrorBox } from './ErrorBox.js';
 import { ExportButton } from './ExportDialog.js';
@@ -11,7 +12,7 @@ import { api, errorView } from './http.js';
 import { PasswordPrompt } from './PasswordPrompt.js';
 import { VerifyResult } from './VerifyResult.js';
 
-type Ask = 'verify-password' | 'delete' | null;
+type Ask = 'verify-password' | 'delete' | 'browse' | null;
 
 /** Verify, Archive and Delete of one backup: which one runs, and what came of it. */
 function useBackupActions(backup: BackupView, onChanged: () => void) {
@@ -127,6 +128,7 @@ interface RowButtonsProps {
   onTogglePath: () => void;
   onArchive: () => void;
   onDelete: () => void;
+  onBrowse: () => void;
 }
 
 function RowButtons(props: RowButtonsProps) {
@@ -145,6 +147,9 @@ function RowButtons(props: RowButtonsProps) {
       ) : null}
       <button type="button" disabled={busy !== null} onClick={onVerify} data-testid="verify-button">
         {busy === 'verify' ? 'Verifying…' : 'Verify'}
+      </button>
+      <button type="button" onClick={props.onBrowse} data-testid="browse-button">
+        Browse…
       </button>
       <ExportButton backup={backup} />
       <button type="button" onClick={onTogglePath} aria-expanded={showPath} data-testid="path-button">
@@ -248,6 +253,7 @@ function RowAsks({ ask, backup, name, date, onVerify, onDelete, onClose }: AsksP
       />
     );
   }
+  if (ask === 'browse') return <BackupBrowser backup={backup} onClose={onClose} />;
   if (ask === 'delete') {
     // Only the phone's own row takes its history with it (a row showing a version deletes that version).
     const versions = backup.kind === 'current' ? backup.versions : undefined;
@@ -334,6 +340,7 @@ export function BackupRow({ backup, onChanged, listed }: BackupRowProps) {
             onTogglePath={() => setShowPath(!showPath)}
             onArchive={actions.archive}
             onDelete={() => setAsk('delete')}
+            onBrowse={() => setAsk('browse')}
           />
           {showPath ? <PathRow path={backup.path} copied={copied} onCopy={copy} /> : null}
           <RowResults actions={actions} listed={listed} />
