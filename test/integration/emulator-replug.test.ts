@@ -12,6 +12,7 @@ import { ctlRequest } from '../../src/cli/emulator.js';
 import { sendControl } from '../../src/emulator/ctl-client.js';
 import { hasCode } from '../../src/errors.js';
 import { pairedDevice, startBench } from '../support/bench.js';
+import { waitFor } from '../support/wait.js';
 
 interface Summary {
   udid: string;
@@ -42,6 +43,12 @@ describe('emulator ctl: attach UDID and wifi', () => {
       await assert.rejects(ctl('attach', ['00008120-00000000DEADBEEF']), (e) => hasCode(e, 'DEVICE_NOT_FOUND'));
 
       await setWifi(device, true);
+      // The phone joins the network once its setting is kept: wait for its entry, not a fixed time.
+      await waitFor(
+        async () => typeof ((await ctl('list', [])) as { devices: Summary[] }).devices[0]?.network === 'number',
+        5_000,
+        'the Wi-Fi entry',
+      );
       const listed = (await ctl('list', [])) as { devices: Summary[] };
       assert.equal(listed.devices[0]?.wifiConnections, true);
       assert.equal(typeof listed.devices[0]?.network, 'number');
