@@ -8,9 +8,10 @@ import path from 'node:path';
 import { backupFingerprint, BrowseIndex, type DomainRow, type IndexRow, type Page } from '../backup/browse-index.js';
 import { IbackupError } from '../errors.js';
 import { parsePlist, serializeXmlPlist } from '../protocol/plist/index.js';
-import { openBackupView, type BackupView } from './backup-view.js';
+import { openBackupView, type BackupEntry, type BackupView } from './backup-view.js';
+import { extractFiles, type ExtractResult } from './extract.js';
 
-export type { DomainRow, IndexRow, Page };
+export type { DomainRow, ExtractResult, IndexRow, Page };
 
 export interface BrowseSession {
   readonly dir: string;
@@ -22,6 +23,11 @@ export interface BrowseSession {
   search(text: string, offset: number, limit: number): Page<IndexRow>;
   /** A regular file's plaintext, chunk by chunk (404 for anything the backup does not list as a file). */
   read(domain: string, relativePath: string): { size: number; chunks: AsyncGenerator<Uint8Array> };
+  /**
+   * Writes a file or a folder (every entry under it; a whole domain for '') into `out` as
+   * `<out>/<domain>/<relativePath>`, decrypted, as `files extract` writes them.
+   */
+  extract(domain: string, relativePath: string, out: string): Promise<ExtractResult>;
   /** The backup is as it was when opened (not backed up again since). */
   isCurrent(): boolean;
   close(): void;
@@ -71,6 +77,21 @@ function reader(view: BackupView) {
   };
 }
 
+function extractPart(view: BackupView, domain: string, relativePath: string, out: string): Promise<ExtractResult> {
+  checkBackupPath('domain', domain, false);
+  checkBackupPath('path', relativePath, true);
+  const inside = (e: BackupEntry): boolean =>
+    e.domain === domain &&
+    (relativePath === '' || e.relativePath === relativePath || e.relativePath.startsWith(`${relativePath}/`));
+  const part: BackupView = {
+    ...view,
+    *entries() {
+      for (const e of view.entries()) if (inside(e)) yield e;
+    },
+  };
+  return extractFiles(part, { out });
+}
+
 /** Opens `dir` for browsing: unlocks it (encrypted) and opens or builds its index. */
 export async function openBrowse(dir: string, opts: OpenBrowseOptions): Promise<BrowseSession> {
   const started = Date.now();
@@ -96,6 +117,7 @@ export async function openBrowse(dir: string, opts: OpenBrowseOptions): Promise<
       index.children(checkBackupPath('domain', domain, false), checkBackupPath('folder', folder, true), offset, limit),
     search: (text, offset, limit) => index.search(text, offset, limit),
     read: reader(view),
+    extract: (domain, relativePath, out) => extractPart(view, domain, relativePath, out),
     isCurrent: () => backupFingerprint(dir) === opened,
     close: () => {
       index.close();

@@ -4,6 +4,7 @@
  * page only, for its life):
  *   POST /api/browse/list   BrowseListRequest → BrowseListResponse
  *   POST /api/browse/file   BrowseFileRequest → the file's bytes (decrypted), as a download or for a preview
+ *   POST /api/browse/extract BrowseExtractRequest → BrowseExtractResponse (written into a folder of this computer)
  */
 export interface BrowseTarget {
   /** A backup as GET /api/backups lists it. */
@@ -47,4 +48,20 @@ export interface BrowseFileRequest extends BrowseTarget {
   relativePath: string;
   /** 'preview': inline (a plist as XML text); 'download': as an attachment. */
   as: 'preview' | 'download';
+}
+
+export interface BrowseExtractRequest extends BrowseTarget {
+  domain: string;
+  /** A file or folder of the domain ('' for the whole domain). */
+  relativePath: string;
+  /** A full folder path on this computer; what is extracted goes to `<out>/<domain>/<relativePath>`. */
+  out: string;
+}
+
+export interface BrowseExtractResponse {
+  out: string;
+  filesWritten: number;
+  bytesWritten: number;
+  /** Entries not written (a missing file in the backup, a name that cannot be made). */
+  skipped: number;
 }

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { Hono } from 'hono';
 import { checkBackupPath, openBrowse, plistAsText, type BrowseSession, type IndexRow } from '../app/browse.js';
-import type { BrowseEntryView, BrowseListResponse } from './api-browse.js';
+import type { BrowseEntryView, BrowseExtractResponse, BrowseListResponse } from './api-browse.js';
 import { type JsonObject, onlyFields, optionalPassword, readJson, requiredString } from './body.js';
 import { backupViews, type Deps } from './deps.js';
 import { badField } from './http-errors.js';
@@ -148,9 +148,23 @@ async function file(deps: Deps, sessions: Sessions, raw: Request): Promise<Respo
   return new Response(plist ?? data, { headers });
 }
 
+/** POST /api/browse/extract: a file or folder written (decrypted) into a folder of this computer. */
+async function extract(deps: Deps, sessions: Sessions, body: JsonObject): Promise<BrowseExtractResponse> {
+  onlyFields(body, [...TARGET_FIELDS, 'domain', 'relativePath', 'out']);
+  const domain = checkBackupPath('domain', requiredString(body, 'domain', 1024), false);
+  const rel = checkBackupPath('path', optionalText(body, 'relativePath') ?? '', true);
+  const out = requiredString(body, 'out', 4096);
+  if (out.includes('\0') || (!out.startsWith('/') && !/^[A-Za-z]:[\\/]/.test(out)))
+    throw badField('out', 'must be a full folder path');
+  const s = await sessions.get(await targetDir(deps, body), optionalPassword(body, 'password'));
+  const r = await s.extract(domain, rel, out);
+  return { out: r.out, filesWritten: r.filesWritten, bytesWritten: r.bytesWritten, skipped: r.skipped.length };
+}
+
 export function registerBrowseRoutes(app: Hono, deps: Deps, cacheDir: string): { close(): void } {
   const sessions = new Sessions(cacheDir);
   app.post('/api/browse/list', async (c) => c.json(await list(deps, sessions, await readJson(c.req.raw))));
   app.post('/api/browse/file', (c) => file(deps, sessions, c.req.raw));
+  app.post('/api/browse/extract', async (c) => c.json(await extract(deps, sessions, await readJson(c.req.raw))));
   return { close: () => sessions.closeAll() };
 }

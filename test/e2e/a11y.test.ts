@@ -7,6 +7,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { VirtualDevice } from '../../src/emulator/device.js';
 import { parseFault } from '../../src/emulator/faults.js';
@@ -153,8 +156,21 @@ describe('the web app, accessible', { skip: missing ?? false, timeout: 120_000 }
     await testid('backup-row').first().getByTestId('browse-button').click();
     await testid('browser-dialog').waitFor();
     await page.locator('[data-testid="browse-domain"][data-domain="HomeDomain"]').click();
-    await page.locator('[data-testid="browse-entry"][data-name="Library"]').waitFor();
+    const library = page.locator('[data-testid="browse-entry"][data-name="Library"]');
+    await library.waitFor();
     await noViolations('browser, a folder');
+    // Extract… the folder into one of this computer.
+    const out = await mkdtemp(join(tmpdir(), 'ibackup-extract-'));
+    try {
+      await library.getByTestId('browse-extract-button').click();
+      await testid('browse-extract-out').fill(out);
+      await testid('browse-extract-submit').click();
+      await testid('browse-extract-done').waitFor({ timeout: 20_000 });
+      assert.ok((await readdir(join(out, 'HomeDomain', 'Library'))).length > 0);
+      await noViolations('browser, extract');
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
     await testid('browse-search').fill('.plist');
     const plist = page
       .locator('[data-testid="browse-entry"][data-type="file"]')

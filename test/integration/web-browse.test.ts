@@ -73,6 +73,28 @@ describe('the backup browser routes', { timeout: 90_000 }, () => {
     assert.match(preview.bytes.toString('utf8'), /^<\?xml/);
     const download = await file({ domain: plist.domain, relativePath: plist.relativePath, as: 'download' });
     assert.equal(download.bytes.length, plist.size);
+    // Extract… the plist's folder: written under <out>/<domain>/<path>, nowhere else.
+    const out = join(config, 'extracted');
+    const folder = plist.relativePath.slice(0, plist.relativePath.lastIndexOf('/'));
+    const x = await api.post<{ filesWritten: number }>('/api/browse/extract', {
+      path,
+      domain: plist.domain,
+      relativePath: folder,
+      out,
+    });
+    assert.equal(x.status, 200, JSON.stringify(x.body));
+    assert.ok(x.body.filesWritten >= 1);
+    assert.equal((await stat(join(out, plist.domain, plist.relativePath))).size, plist.size);
+    for (const bad of [{ out: 'relative/out' }, { out: `${out}\0` }, { relativePath: '../..' }, { domain: '/etc' }]) {
+      const r: { status: number } = await api.post('/api/browse/extract', {
+        path,
+        domain: plist.domain,
+        relativePath: folder,
+        out,
+        ...bad,
+      });
+      assert.equal(r.status, 400, JSON.stringify(bad));
+    }
     // The index lives in a private cache folder of ibackup's own.
     assert.equal((await stat(join(config, 'browse-cache'))).mode & 0o777, 0o700);
   });

@@ -7,26 +7,24 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { BackupView, ErrorView } from '../api.js';
 import type { BrowseEntryView, BrowseFileRequest, BrowseListResponse } from '../api-browse.js';
+import { ExtractBox, type ExtractTarget } from './BrowseExtract.js';
+import {
+  Crumbs,
+  Domains,
+  EntryRow,
+  fetchFile,
+  PreviewBox,
+  saveBlob,
+  showBlob,
+  type Place,
+  type Preview,
+} from './BrowseParts.js';
 import { Dialog } from './Dialog.js';
 import { ErrorBox } from './ErrorBox.js';
-import { formatBytes, formatDate } from './format.js';
-import { ApiFailure, api, errorView } from './http.js';
+import { api, errorView } from './http.js';
 
 /** Passwords given in this page, by backup (never stored anywhere else). */
 const passwords = new Map<string, string>();
-
-interface Place {
-  domain?: string;
-  folder: string;
-  search: string;
-}
-
-/** "App com.example.notes" for an app's domain, the domain itself otherwise. */
-export function domainLabel(domain: string): string {
-  const m = /^AppDomain(Group|Plugin)?-(.+)$/.exec(domain);
-  if (!m) return domain;
-  return `${m[1] === 'Group' ? 'App group' : m[1] === 'Plugin' ? 'App extension' : 'App'} ${m[2]}`;
-}
 
 function useListing(backup: BackupView, place: Place, password: string | undefined) {
   const [data, setData] = useState<BrowseListResponse | null>(null);
@@ -65,128 +63,6 @@ function useListing(backup: BackupView, place: Place, password: string | undefin
   return { data, more, error, loadMore };
 }
 
-/** Fetches a file (a preview or a download) as a Blob. */
-async function fetchFile(req: BrowseFileRequest): Promise<Blob> {
-  const r = await fetch('/api/browse/file', {
-    method: 'POST',
-    credentials: 'same-origin',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(req),
-  });
-  if (!r.ok) {
-    const j = (await r.json().catch(() => null)) as { error?: ErrorView } | null;
-    throw new ApiFailure(
-      r.status,
-      j?.error ?? { code: 'INTERNAL', message: 'The file could not be read.', remedy: 'Try again.' },
-    );
-  }
-  return r.blob();
-}
-
-function Crumbs({ place, onGo }: { place: Place; onGo: (p: Place) => void }) {
-  const parts = place.folder === '' ? [] : place.folder.split('/');
-  return (
-    <nav class="crumbs" aria-label="Folder">
-      <button type="button" class="link" onClick={() => onGo({ folder: '', search: '' })} data-testid="browse-home">
-        Domains
-      </button>
-      {place.domain !== undefined ? (
-        <>
-          {' › '}
-          <button type="button" class="link" onClick={() => onGo({ domain: place.domain!, folder: '', search: '' })}>
-            {domainLabel(place.domain)}
-          </button>
-        </>
-      ) : null}
-      {parts.map((p, i) => (
-        <span key={i}>
-          {' › '}
-          <button
-            type="button"
-            class="link"
-            onClick={() => onGo({ domain: place.domain!, folder: parts.slice(0, i + 1).join('/'), search: '' })}
-          >
-            {p}
-          </button>
-        </span>
-      ))}
-    </nav>
-  );
-}
-
-interface Preview {
-  name: string;
-  image?: string;
-  text?: string;
-}
-
-const IMAGE = /\.(jpe?g|png|gif|webp)$/i;
-const TEXT = /\.(plist|txt|log|json|xml|csv|strings)$/i;
-
-function EntryRow(props: {
-  e: BrowseEntryView;
-  search: boolean;
-  onOpen: () => void;
-  onFile: (as: 'preview' | 'download') => void;
-}) {
-  const { e } = props;
-  return (
-    <tr data-testid="browse-entry" data-type={e.type} data-name={e.name}>
-      <td class="file-path">
-        {e.type === 'directory' ? (
-          <button type="button" class="link" onClick={props.onOpen}>
-            {props.search ? `${domainLabel(e.domain)}/${e.relativePath}` : e.name}/
-          </button>
-        ) : (
-          <span>{props.search ? `${domainLabel(e.domain)}/${e.relativePath}` : e.name}</span>
-        )}
-      </td>
-      <td>{e.type === 'file' ? formatBytes(e.size) : ''}</td>
-      <td>{formatDate(e.modified) ?? ''}</td>
-      <td>
-        {e.type === 'file' && (IMAGE.test(e.name) || TEXT.test(e.name)) ? (
-          <button type="button" onClick={() => props.onFile('preview')} data-testid="browse-preview">
-            Preview
-          </button>
-        ) : null}
-        {e.type === 'file' ? (
-          <button type="button" onClick={() => props.onFile('download')} data-testid="browse-download">
-            Download
-          </button>
-        ) : null}
-      </td>
-    </tr>
-  );
-}
-
-function Domains({ list, onGo }: { list: NonNullable<BrowseListResponse['domains']>; onGo: (d: string) => void }) {
-  const sorted = [...list].sort(
-    (a, b) =>
-      Number(a.domain.startsWith('AppDomain')) - Number(b.domain.startsWith('AppDomain')) ||
-      a.domain.localeCompare(b.domain),
-  );
-  return (
-    <ul class="domain-list" data-testid="browse-domains">
-      {sorted.map((d) => (
-        <li key={d.domain}>
-          <button
-            type="button"
-            class="link"
-            onClick={() => onGo(d.domain)}
-            data-testid="browse-domain"
-            data-domain={d.domain}
-          >
-            {domainLabel(d.domain)}
-          </button>{' '}
-          <span class="muted small">
-            {d.files.toLocaleString()} files · {formatBytes(d.bytes)}
-          </span>
-        </li>
-      ))}
-    </ul>
-  );
-}
-
 function PasswordAsk({ onPassword }: { onPassword: (p: string) => void }) {
   const [value, setValue] = useState('');
   return (
@@ -217,14 +93,10 @@ function PasswordAsk({ onPassword }: { onPassword: (p: string) => void }) {
   );
 }
 
-export function BackupBrowser({ backup, onClose }: { backup: BackupView; onClose: () => void }) {
-  const [password, setPassword] = useState<string | undefined>(passwords.get(backup.path));
-  const [place, setPlace] = useState<Place>({ folder: '', search: '' });
+/** Preview and Download of a file: what is shown, and what went wrong. */
+function useFileActions(backup: BackupView, password: string | undefined) {
   const [preview, setPreview] = useState<Preview | null>(null);
   const [fileError, setFileError] = useState<ErrorView | null>(null);
-  const needsPassword = backup.encrypted && password === undefined;
-  const listing = useListing(backup, place, needsPassword ? '' : password);
-  const entries = [...(listing.data?.entries ?? []), ...listing.more];
   const onFile = (e: BrowseEntryView, as: 'preview' | 'download'): void => {
     setFileError(null);
     const req: BrowseFileRequest = {
@@ -238,6 +110,17 @@ export function BackupBrowser({ backup, onClose }: { backup: BackupView; onClose
       .then((blob) => (as === 'download' ? saveBlob(blob, e.name) : showBlob(blob, e.name, setPreview)))
       .catch((err: unknown) => setFileError(errorView(err)));
   };
+  return { preview, setPreview, fileError, onFile };
+}
+
+export function BackupBrowser({ backup, onClose }: { backup: BackupView; onClose: () => void }) {
+  const [password, setPassword] = useState<string | undefined>(passwords.get(backup.path));
+  const [place, setPlace] = useState<Place>({ folder: '', search: '' });
+  const [extracting, setExtracting] = useState<ExtractTarget | null>(null);
+  const needsPassword = backup.encrypted && password === undefined;
+  const listing = useListing(backup, place, needsPassword ? '' : password);
+  const entries = [...(listing.data?.entries ?? []), ...listing.more];
+  const { preview, setPreview, fileError, onFile } = useFileActions(backup, password);
   const wrong = listing.error?.code === 'WRONG_PASSWORD';
   return (
     <Dialog
@@ -261,10 +144,24 @@ export function BackupBrowser({ backup, onClose }: { backup: BackupView; onClose
           />
         </>
       ) : (
-        <BrowserBody place={place} setPlace={setPlace} listing={listing} entries={entries} onFile={onFile} />
+        <BrowserBody
+          place={place}
+          setPlace={setPlace}
+          listing={listing}
+          entries={entries}
+          onFile={onFile}
+          onExtract={setExtracting}
+        />
       )}
       {fileError ? <ErrorBox error={fileError} testid="browse-file-error" /> : null}
       {preview ? <PreviewBox preview={preview} onClose={() => setPreview(null)} /> : null}
+      {extracting ? (
+        <ExtractBox
+          target={extracting}
+          request={(t, out) => ({ path: backup.path, ...t, out, ...(password === undefined ? {} : { password }) })}
+          onClose={() => setExtracting(null)}
+        />
+      ) : null}
       <div class="buttons">
         <button type="button" class="primary" onClick={onClose} data-testid="browser-close">
           Done
@@ -280,9 +177,10 @@ interface BodyProps {
   listing: ReturnType<typeof useListing>;
   entries: BrowseEntryView[];
   onFile: (e: BrowseEntryView, as: 'preview' | 'download') => void;
+  onExtract: (t: ExtractTarget) => void;
 }
 
-function BrowserBody({ place, setPlace, listing, entries, onFile }: BodyProps) {
+function BrowserBody({ place, setPlace, listing, entries, onFile, onExtract }: BodyProps) {
   const { data, error } = listing;
   return (
     <>
@@ -303,31 +201,13 @@ function BrowserBody({ place, setPlace, listing, entries, onFile }: BodyProps) {
         <Domains list={data.domains} onGo={(d) => setPlace({ domain: d, folder: '', search: '' })} />
       ) : null}
       {data?.entries ? (
-        <div class="table-wrap">
-          <table class="files" data-testid="browse-table">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Size</th>
-                <th scope="col">Modified</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {entries.map((e) => (
-                <EntryRow
-                  key={`${e.domain}/${e.relativePath}`}
-                  e={e}
-                  search={place.search !== ''}
-                  onOpen={() => setPlace({ domain: e.domain, folder: e.relativePath, search: '' })}
-                  onFile={(as) => onFile(e, as)}
-                />
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <EntryTable
+          entries={entries}
+          search={place.search !== ''}
+          setPlace={setPlace}
+          onFile={onFile}
+          onExtract={onExtract}
+        />
       ) : null}
       {data?.entries ? (
         <p class="muted small" data-testid="browse-count">
@@ -343,32 +223,40 @@ function BrowserBody({ place, setPlace, listing, entries, onFile }: BodyProps) {
   );
 }
 
-function PreviewBox({ preview, onClose }: { preview: Preview; onClose: () => void }) {
+function EntryTable(props: {
+  entries: BrowseEntryView[];
+  search: boolean;
+  setPlace: (p: Place) => void;
+  onFile: (e: BrowseEntryView, as: 'preview' | 'download') => void;
+  onExtract: (t: ExtractTarget) => void;
+}) {
+  const { entries, setPlace, onFile, onExtract } = props;
   return (
-    <section class="panel preview" aria-label={`Preview of ${preview.name}`} data-testid="browse-preview-box">
-      <h3>{preview.name}</h3>
-      {preview.image ? <img src={preview.image} alt={preview.name} loading="lazy" class="preview-image" /> : null}
-      {preview.text !== undefined ? <pre class="preview-text">{preview.text}</pre> : null}
-      <button type="button" onClick={onClose}>
-        Close Preview
-      </button>
-    </section>
+    <div class="table-wrap">
+      <table class="files" data-testid="browse-table">
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Size</th>
+            <th scope="col">Modified</th>
+            <th scope="col">
+              <span class="visually-hidden">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {entries.map((e) => (
+            <EntryRow
+              key={`${e.domain}/${e.relativePath}`}
+              e={e}
+              search={props.search}
+              onOpen={() => setPlace({ domain: e.domain, folder: e.relativePath, search: '' })}
+              onFile={(as) => onFile(e, as)}
+              onExtract={() => onExtract({ domain: e.domain, relativePath: e.relativePath })}
+            />
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
-}
-
-function saveBlob(blob: Blob, name: string): void {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
-
-function showBlob(blob: Blob, name: string, set: (p: Preview) => void): void {
-  if (IMAGE.test(name)) {
-    const r = new FileReader();
-    r.onload = () => set({ name, image: String(r.result) });
-    r.readAsDataURL(blob);
-  } else void blob.text().then((text) => set({ name, text: text.slice(0, 200_000) }));
 }
