@@ -131,7 +131,8 @@ function deleteFiles(st: ContentState, rng: Rng, n: number, out: MutationSummary
  * keys a file by its domain and path).
  */
 function renameFiles(st: ContentState, rng: Rng, n: number, out: MutationSummary): void {
-  const owned = pickFiles(st, rng, n * 4, true).filter((e) => e.source === 'noise');
+  // Not the camera roll: its files are renamed only by the Photos app, with its library.
+  const owned = pickFiles(st, rng, n * 4, true).filter((e) => e.source === 'noise' && e.domain !== 'CameraRollDomain');
   for (const e of owned.slice(0, n)) {
     const slash = e.relativePath.lastIndexOf('/');
     const relativePath = `${e.relativePath.slice(0, slash + 1)}Renamed ${++st.addedFiles} ${e.relativePath.slice(slash + 1)}`;
