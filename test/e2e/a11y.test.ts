@@ -21,10 +21,11 @@ import { browserMissing, browserRequired, launchBrowser, shot } from '../support
 /** A small phone whose owner leaves it locked at first. */
 const PROFILE = {
   extends: 'tiny' as const,
-  behaviour: { trust: { mode: 'locked' as const } },
+  behaviour: { trust: { mode: 'locked' as const }, keyDerivationIterations: 1000 },
   content: { files: 200 },
 };
 const T = 10_000;
+const PASSWORD = 'a password for the browser 7';
 
 const missing = browserMissing();
 if (missing !== null && browserRequired()) {
@@ -180,6 +181,45 @@ describe('the web app, accessible', { skip: missing ?? false, timeout: 120_000 }
     assert.match(await testid('browse-preview-box').innerText(), /<\?xml|<plist/);
     await shot(page, 'a11y-browser');
     await noViolations('browser, a preview');
+    await testid('browser-close').click();
+    await testid('backups-close').click();
+  });
+
+  test('Browse… an encrypted backup: a wrong password refused, the right one asked once, a file decrypted', async () => {
+    // Encrypt local backup, then the backup it offers.
+    await testid('encrypt-checkbox').click();
+    await testid('password-new').fill(PASSWORD);
+    await testid('password-verify').fill(PASSWORD);
+    await testid('password-submit').click();
+    await testid('password-dialog').waitFor({ state: 'detached', timeout: 20_000 });
+    await testid('encryption-backup-now').click();
+    await page.locator('[data-testid="job-status"][data-state="done"]').waitFor({ timeout: 30_000 });
+    const open = async (): Promise<void> => {
+      await testid('manage-backups').first().click();
+      await page.locator('[data-testid="backup-row"] [data-testid="backup-encrypted"]').first().waitFor();
+      await testid('backup-row').first().getByTestId('browse-button').click();
+      await testid('browser-dialog').waitFor();
+    };
+    await open();
+    await testid('browse-password').fill('not the password');
+    await testid('browse-password-submit').click();
+    await page.locator('[data-testid="browse-error"][data-code="WRONG_PASSWORD"]').waitFor({ timeout: 20_000 });
+    await testid('browse-password').fill(PASSWORD);
+    await testid('browse-password-submit').click();
+    await testid('browse-search').fill('.plist');
+    const plist = page
+      .locator('[data-testid="browse-entry"][data-type="file"]')
+      .filter({ has: testid('browse-preview') });
+    await plist.first().getByTestId('browse-preview').click();
+    await testid('browse-preview-box').waitFor({ timeout: 20_000 });
+    assert.match(await testid('browse-preview-box').innerText(), /<plist/, 'the decrypted plist');
+    await testid('browser-close').click();
+    await testid('backups-close').click();
+    // Opened again in this page: the password is not asked again.
+    await open();
+    await testid('browse-domains').waitFor({ timeout: 20_000 });
+    assert.equal(await testid('browse-password').count(), 0);
+    await noViolations('browser, encrypted');
     await testid('browser-close').click();
     await testid('backups-close').click();
   });
