@@ -3,8 +3,8 @@
  * (EPERM on link, ENOSPC on write) and record what was written and what was flushed.
  */
 import { execFile } from 'node:child_process';
-import { closeSync, constants, lstatSync, open as openFd, renameSync, rmSync, writevSync } from 'node:fs';
-import { copyFile, link, lstat, mkdir, open, readdir, rename, rm, statfs, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, lstatSync, openSync, renameSync, rmSync, writevSync } from 'node:fs';
+import { copyFile, link, lstat, mkdir, open, readdir, rm, statfs, type FileHandle } from 'node:fs/promises';
 import type { Stats, StatsFs } from 'node:fs';
 import { sep } from 'node:path';
 
@@ -36,9 +36,8 @@ export interface FsLayer {
    */
   syncFileSystem?(path: string): Promise<boolean>;
   /**
-   * Creates `path` for writing (never through a link, truncating what is there) off the main
-   * thread, and resolves its descriptor: the kernel's work of making a file then overlaps with
-   * receiving the file's bytes.
+   * Creates `path` for writing (never through a link, truncating what is there) and resolves its
+   * descriptor (a promise, so that a layer may make it off the main thread).
    */
   createFile(path: string): Promise<number>;
   /**
@@ -54,7 +53,10 @@ export interface FsLayer {
 /** The real file system. */
 export const nodeFs: FsLayer = {
   open: (p, flags, mode) => open(p, flags, mode),
-  rename: (a, b) => rename(a, b),
+  // Metadata the kernel changes at once, like the renames of finishSmallFile: done on the main
+  // thread rather than queued (a queued call costs two thread hand-offs and a promise's round
+  // trip, for each of the 200 000 moves of a big backup; measured: half the futex calls).
+  rename: async (a, b) => renameSync(a, b),
   mkdir: (p, o) => mkdir(p, o),
   rm: (p, o) => rm(p, o),
   lstat: (p) => lstat(p),
@@ -102,8 +104,18 @@ export function unwritten(parts: readonly Uint8Array[], written: number): Uint8A
 
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | (constants.O_NOFOLLOW ?? 0);
 
+/**
+ * Made on the main thread, like the small files' writes and renames: the thread pool's hand-offs
+ * (a wake-up of a pool thread, then of the main thread, per file) cost more than the call on two
+ * busy cores (measured on a 5 000-file backup: half the context switches, 14 600 instead of
+ * 22 700, and a little less CPU time).
+ */
 function createFile(path: string): Promise<number> {
-  return new Promise((done, fail) => openFd(path, CREATE_FLAGS, 0o644, (err, fd) => (err ? fail(err) : done(fd))));
+  try {
+    return Promise.resolve(openSync(path, CREATE_FLAGS, 0o644));
+  } catch (err) {
+    return Promise.reject(err as Error);
+  }
 }
 
 function finishSmallFile(fd: number, tmp: string, parts: readonly Uint8Array[], dest: string): void {

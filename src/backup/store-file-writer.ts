@@ -6,9 +6,9 @@ const WRITE_BUFFER = 1024 * 1024;
 
 /**
  * Writes one file under a temporary name, renamed into place on commit. The temporary file is
- * created off the main thread as soon as the file starts. A file that stays under WRITE_BUFFER
- * bytes (most of a backup's) is kept in memory and written whole at commit; a larger one is
- * written as it arrives, a megabyte at a time.
+ * created as soon as the file starts (by the store's file-system layer). A file that stays under
+ * WRITE_BUFFER bytes (most of a backup's) is kept in memory and written whole at commit; a larger
+ * one is written as it arrives, a megabyte at a time.
  */
 export class StoreFileWriter {
   private buf: Uint8Array[] = [];
