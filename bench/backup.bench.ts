@@ -5,9 +5,11 @@
  *  - a minimal durable writer (see clientSource: the limit for a client that keeps the backup),
  *  - `ibackup backup --full`,
  *  - `idevicebackup2 backup --full` (skipped when not installed),
- * then an incremental `ibackup backup` after 1% of the files changed. A first null-client pass
+ * then an incremental `ibackup backup` after 1% of the files changed, then a restore of that
+ * backup (system files included, no reboot) with `ibackup restore`, whose time includes its check
+ * of the backup, and with `idevicebackup2 restore`. A first null-client pass
  * warms the emulator's content. ibackup and the null client run from a build made at the start. Prints wall time, MB/s,
- * files/s, peak RSS and the ratios. Not a test: it fails only when a client fails.
+ * files/s, CPU time (also per GiB and per 1 000 files), peak RSS and the ratios. Not a test: it fails only when a client fails.
  *
  * Run: npm run bench:backup [-- --files 20000 --mib 2048]
  *   (or IBACKUP_BENCH_FILES, IBACKUP_BENCH_MIB); --no-idevicebackup2 skips the third client;
@@ -114,6 +116,48 @@ if (out) execFileSync('sync', ['--file-system', out]);
 process.stdout.write(JSON.stringify({ bytes, files }) + '\\n');
 process.exit(0);
 `;
+}
+
+const GIB = 1024 ** 3;
+const cpuPerGib = (r: Run): number => r.cpu / (r.bytes / GIB);
+const cpuPerKfiles = (r: Run): number => r.cpu / (r.files / 1000);
+
+function row(r: Run): string {
+  return [
+    r.name.padEnd(36),
+    `${r.seconds.toFixed(1).padStart(7)} s`,
+    `${(r.bytes / MB / r.seconds).toFixed(0).padStart(6)} MB/s`,
+    `${(r.files / r.seconds).toFixed(0).padStart(7)} files/s`,
+    `${r.cpu.toFixed(1).padStart(6)} s CPU`,
+    `(${cpuPerGib(r).toFixed(2)} s/GiB, ${cpuPerKfiles(r).toFixed(3)} s/1 000 files)`,
+    `${r.rssMb.toFixed(0).padStart(5)} MB peak RSS`,
+  ].join(' ');
+}
+
+/**
+ * Restores the ibackup backup (the full and the incremental) to the same virtual iPhone, system
+ * files included, no reboot: `ibackup restore` (which checks the backup first), then
+ * `idevicebackup2 restore` from the same folder. The files and bytes are the full backup's.
+ */
+async function restores(
+  cli: (args: string[]) => string[],
+  env: NodeJS.ProcessEnv,
+  udid: string,
+  dir: string,
+  withIdb: boolean,
+  full: Run,
+): Promise<Run[]> {
+  const out: Run[] = [];
+  settle();
+  const ib = await timed(cli(['--backup-dir', dir, 'restore', '--system', '--no-reboot']), env);
+  out.push({ ...full, name: 'ibackup restore', seconds: ib.seconds, cpu: ib.cpu, rssMb: ib.rssMb });
+  if (withIdb) {
+    settle();
+    const cmd = ['idevicebackup2', '-u', udid, 'restore', '--system', '--no-reboot', dir];
+    const idb = await timed(cmd, env);
+    out.push({ ...full, name: 'idevicebackup2 restore', seconds: idb.seconds, cpu: idb.cpu, rssMb: idb.rssMb });
+  }
+  return out;
 }
 
 /**
@@ -276,6 +320,7 @@ async function main(): Promise<void> {
       // Kept until the end: deleting 20 000 files just before the incremental would slow its
       // file creation (ext4 skips recently freed inodes) for a reason of the benchmark's own.
     }
+    const full = runs.find((r) => r.name === 'ibackup') as Run;
     const changed = Math.max(1, Math.round(files / 100));
     await timed(cli(['emulator', 'ctl', address, 'mutate', udid, 'modify', String(changed)]), env);
     settle();
@@ -290,8 +335,8 @@ async function main(): Promise<void> {
       files: incr.filesReceived,
     });
 
-    const row = (r: Run): string =>
-      `${r.name.padEnd(36)} ${r.seconds.toFixed(1).padStart(7)} s ${(r.bytes / MB / r.seconds).toFixed(0).padStart(6)} MB/s ${(r.files / r.seconds).toFixed(0).padStart(7)} files/s ${r.cpu.toFixed(1).padStart(6)} s CPU ${r.rssMb.toFixed(0).padStart(5)} MB peak RSS`;
+    runs.push(...(await restores(cli, env, udid, dir, withIdb, full)));
+
     process.stdout.write(`${runs.map(row).join('\n')}\n`);
     const rate = (name: string): number | undefined => {
       const r = runs.find((x) => x.name === name);
@@ -311,8 +356,17 @@ async function main(): Promise<void> {
       process.stdout.write(
         `ibackup / idevicebackup2: ${(ibk / idb).toFixed(2)} (target >= 1.5 where the null client leaves room)\n`,
       );
-    const full = runs.find((r) => r.name === 'ibackup') as Run;
-    const last = runs.at(-1) as Run;
+    const writer = runs.find((r) => r.name === 'minimal durable writer') as Run;
+    process.stdout.write(
+      `ibackup / minimal durable writer, rate: ${(ibk / floor).toFixed(2)} (target >= 0.95); CPU per GiB: ${(cpuPerGib(full) / cpuPerGib(writer)).toFixed(2)}, per 1 000 files: ${(cpuPerKfiles(full) / cpuPerKfiles(writer)).toFixed(2)} (target <= 1.3)\n`,
+    );
+    const ibr = runs.find((r) => r.name === 'ibackup restore');
+    const idr = runs.find((r) => r.name === 'idevicebackup2 restore');
+    if (ibr && idr)
+      process.stdout.write(
+        `restore, ibackup (its check included) / idevicebackup2, wall time: ${(ibr.seconds / idr.seconds).toFixed(2)} (target <= 1.1); CPU time: ${(ibr.cpu / idr.cpu).toFixed(1)}\n`,
+      );
+    const last = runs.find((r) => r.name.startsWith('ibackup incremental')) as Run;
     // The host's own time is its CPU time: the wall time of an incremental also holds the
     // device's work (finding what changed, building its Manifest.db), which the host only waits for.
     process.stdout.write(

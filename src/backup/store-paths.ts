@@ -35,24 +35,24 @@ export class StorePaths {
    */
   private readonly freshDirs = new Set<string>();
   private readonly allowedTop: (first: string) => boolean;
+  /** The device's folder for this backup (asked several times per file: made once). */
+  readonly deviceDir: string;
+  private readonly deviceDirSep: string;
 
   constructor(
     readonly root: string,
     readonly udid: string,
     private readonly fs: FsLayer,
   ) {
+    this.deviceDir = join(root, udid);
+    this.deviceDirSep = this.deviceDir + sep;
     const archive = new RegExp(`^${escapeRe(udid)}-\\d{8}-\\d{6}$`);
     this.allowedTop = (first) => first === udid || archive.test(first) || first === '_unback_';
   }
 
-  /** The device's folder for this backup. */
-  get deviceDir(): string {
-    return join(this.root, this.udid);
-  }
-
   /** True for the device's folder and what is in it. */
   inDevice(local: string): boolean {
-    return local === this.deviceDir || local.startsWith(this.deviceDir + sep);
+    return local.startsWith(this.deviceDirSep) || local === this.deviceDir;
   }
 
   /** Checks a device path and returns the local path (no file-system access). */
