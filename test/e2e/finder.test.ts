@@ -111,8 +111,8 @@ describe('the web app in the moments that matter', { skip: missing ?? false, tim
   test('backup progress follows the bytes; no time left is claimed while the iPhone is busy', async () => {
     const phone = bench.te.emu.find(second);
     phone.runtime!.faults.set(parseFault('throttle', { mbps: 12 }));
-    // After its last upload the iPhone moves files into place: 5 s with nothing to measure.
-    phone.runtime!.faults.set(parseFault('stall', { seconds: 5, phase: 'moving' }));
+    // After its last upload the iPhone moves files into place: 4 s with nothing to measure.
+    phone.runtime!.faults.set(parseFault('stall', { seconds: 4, phase: 'moving' }));
     await page.locator('[data-testid="backup-now"]:not([disabled])').click();
     const readings = await follow(page, 60_000);
     await shot(page, 'finder-backup-done');
@@ -121,7 +121,7 @@ describe('the web app in the moments that matter', { skip: missing ?? false, tim
     const percents = readings.map((r) => r.percent).filter((p): p is number => p !== null);
     for (let i = 1; i < percents.length; i++)
       assert.ok(percents[i]! - percents[i - 1]! <= 35, `the bar jumped: ${percents.join(', ')}`);
-    // An estimate never outstays itself (today: "About 1 s left" for the 5 s the iPhone is busy).
+    // An estimate never outstays itself (not "About 1 s left" for the 4 s the iPhone is busy).
     for (const s of etaStays(readings))
       assert.ok(s.shownMs <= (s.seconds + 3) * 1000, `"${s.text}" stayed ${s.shownMs} ms`);
     assert.ok(
@@ -221,6 +221,46 @@ describe('the web app in the moments that matter', { skip: missing ?? false, tim
     assert.equal(await row.getByTestId('verify-result').getAttribute('data-ok'), 'yes');
     await shot(page, 'finder-manage-after-cancel');
     await testid('backups-close').click();
+  });
+
+  test('usbmuxd stops mid-backup: the phone’s page stays and says the backup failed', async () => {
+    bench.te.emu.find(second).runtime!.faults.set(parseFault('throttle', { mbps: 4 }));
+    await page.locator('[data-testid="backup-now"]:not([disabled])').click();
+    await until(
+      async () =>
+        Number(
+          (await testid('job-progress')
+            .getAttribute('aria-valuenow')
+            .catch(() => null)) ?? 0,
+        ) > 2,
+      'files arrive',
+      20_000,
+    );
+    const restarted = bench.te.restart();
+    const seen = new Set<string>();
+    await until(
+      async () => {
+        seen.add(
+          (await testid('device-page')
+            .getAttribute('data-udid')
+            .catch(() => null)) ?? 'none',
+        );
+        return (
+          (await testid('job-status')
+            .getAttribute('data-state')
+            .catch(() => null)) === 'failed'
+        );
+      },
+      'the backup is shown as failed',
+      20_000,
+    );
+    await shot(page, 'finder-usbmuxd-gone');
+    assert.deepEqual([...seen], [second], 'only this phone’s page was shown');
+    assert.notEqual(await testid('job-error').innerText(), '');
+    await restarted;
+    await page.locator(`[data-testid="device-page"][data-udid="${second}"][data-trust="trusted"]`).waitFor({
+      timeout: 20_000,
+    });
   });
 
   test('the backup folder is shown and Change… checks, saves and uses another one', async () => {
