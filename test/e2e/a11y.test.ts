@@ -128,7 +128,7 @@ describe('the web app, accessible', { skip: missing ?? false, timeout: 120_000 }
   });
 
   test('Back Up Now by keyboard: focus to Cancel, then to the announced result', async () => {
-    bench.te.emu.find(phone.udid).runtime!.faults.set(parseFault('throttle', { mbps: 8 }));
+    bench.te.emu.find(phone.udid).runtime!.faults.set(parseFault('throttle', { mbps: 24 }));
     await testid('backup-now').focus();
     await page.keyboard.press('Enter');
     await page.locator('[data-testid="job-status"][data-state="running"]').waitFor();
@@ -172,9 +172,12 @@ describe('the web app, accessible', { skip: missing ?? false, timeout: 120_000 }
     } finally {
       await rm(out, { recursive: true, force: true });
     }
+    // The camera roll's JPEGs: thumbnails, loaded as they come into view.
+    await testid('browse-search').fill('.jpg');
+    await page.locator('[data-testid="browse-thumb"][src^="data:image/"]').first().waitFor({ timeout: 20_000 });
     await testid('browse-search').fill('.plist');
     const plist = page
-      .locator('[data-testid="browse-entry"][data-type="file"]')
+      .locator('[data-testid="browse-entry"][data-type="file"][data-name$=".plist"]')
       .filter({ has: testid('browse-preview') });
     await plist.first().getByTestId('browse-preview').click();
     await testid('browse-preview-box').waitFor();
@@ -208,7 +211,7 @@ describe('the web app, accessible', { skip: missing ?? false, timeout: 120_000 }
     await testid('browse-password-submit').click();
     await testid('browse-search').fill('.plist');
     const plist = page
-      .locator('[data-testid="browse-entry"][data-type="file"]')
+      .locator('[data-testid="browse-entry"][data-type="file"][data-name$=".plist"]')
       .filter({ has: testid('browse-preview') });
     await plist.first().getByTestId('browse-preview').click();
     await testid('browse-preview-box').waitFor({ timeout: 20_000 });

@@ -172,7 +172,7 @@ describe('the web app in the moments that matter', { skip: missing ?? false, tim
     bench.te.emu.detach(second);
     await testid('device-disconnected').waitFor({ timeout: 15_000 });
     // Longer than the 5 s the page used to show the other phone for.
-    await page.waitForTimeout(6_000);
+    await page.waitForTimeout(5_500);
     assert.equal(await testid('device-page').getAttribute('data-udid'), second);
     assert.notEqual(await testid('last-backup').getAttribute('data-date'), '', 'its Last Backup is kept');
     assert.equal(await testid('backup-now').isDisabled(), true);

@@ -110,7 +110,15 @@ function useFileActions(backup: BackupView, password: string | undefined) {
       .then((blob) => (as === 'download' ? saveBlob(blob, e.name) : showBlob(blob, e.name, setPreview)))
       .catch((err: unknown) => setFileError(errorView(err)));
   };
-  return { preview, setPreview, fileError, onFile };
+  const thumb = (e: BrowseEntryView): Promise<Blob> =>
+    fetchFile({
+      path: backup.path,
+      domain: e.domain,
+      relativePath: e.relativePath,
+      as: 'preview',
+      ...(password === undefined ? {} : { password }),
+    });
+  return { preview, setPreview, fileError, onFile, thumb };
 }
 
 export function BackupBrowser({ backup, onClose }: { backup: BackupView; onClose: () => void }) {
@@ -120,7 +128,7 @@ export function BackupBrowser({ backup, onClose }: { backup: BackupView; onClose
   const needsPassword = backup.encrypted && password === undefined;
   const listing = useListing(backup, place, needsPassword ? '' : password);
   const entries = [...(listing.data?.entries ?? []), ...listing.more];
-  const { preview, setPreview, fileError, onFile } = useFileActions(backup, password);
+  const { preview, setPreview, fileError, onFile, thumb } = useFileActions(backup, password);
   const wrong = listing.error?.code === 'WRONG_PASSWORD';
   return (
     <Dialog
@@ -151,6 +159,7 @@ export function BackupBrowser({ backup, onClose }: { backup: BackupView; onClose
           entries={entries}
           onFile={onFile}
           onExtract={setExtracting}
+          thumb={thumb}
         />
       )}
       {fileError ? <ErrorBox error={fileError} testid="browse-file-error" /> : null}
@@ -178,9 +187,10 @@ interface BodyProps {
   entries: BrowseEntryView[];
   onFile: (e: BrowseEntryView, as: 'preview' | 'download') => void;
   onExtract: (t: ExtractTarget) => void;
+  thumb: (e: BrowseEntryView) => Promise<Blob>;
 }
 
-function BrowserBody({ place, setPlace, listing, entries, onFile, onExtract }: BodyProps) {
+function BrowserBody({ place, setPlace, listing, entries, onFile, onExtract, thumb }: BodyProps) {
   const { data, error } = listing;
   return (
     <>
@@ -207,6 +217,7 @@ function BrowserBody({ place, setPlace, listing, entries, onFile, onExtract }: B
           setPlace={setPlace}
           onFile={onFile}
           onExtract={onExtract}
+          thumb={thumb}
         />
       ) : null}
       {data?.entries ? (
@@ -229,6 +240,7 @@ function EntryTable(props: {
   setPlace: (p: Place) => void;
   onFile: (e: BrowseEntryView, as: 'preview' | 'download') => void;
   onExtract: (t: ExtractTarget) => void;
+  thumb: (e: BrowseEntryView) => Promise<Blob>;
 }) {
   const { entries, setPlace, onFile, onExtract } = props;
   return (
@@ -253,6 +265,7 @@ function EntryTable(props: {
               onOpen={() => setPlace({ domain: e.domain, folder: e.relativePath, search: '' })}
               onFile={(as) => onFile(e, as)}
               onExtract={() => onExtract({ domain: e.domain, relativePath: e.relativePath })}
+              thumb={() => props.thumb(e)}
             />
           ))}
         </tbody>

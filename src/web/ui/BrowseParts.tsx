@@ -1,4 +1,5 @@
 /** The backup browser's parts: where you are, a domain list, an entry row, a preview, and fetching a file. */
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ErrorView } from '../api.js';
 import type { BrowseEntryView, BrowseFileRequest, BrowseListResponse } from '../api-browse.js';
 import { formatBytes, formatDate } from './format.js';
@@ -81,11 +82,16 @@ export function EntryRow(props: {
   onOpen: () => void;
   onFile: (as: 'preview' | 'download') => void;
   onExtract: () => void;
+  /** An image's bytes, fetched once its row is on screen (a thumbnail). */
+  thumb?: () => Promise<Blob>;
 }) {
   const { e } = props;
   return (
     <tr data-testid="browse-entry" data-type={e.type} data-name={e.name}>
       <td class="file-path">
+        {props.thumb && e.type === 'file' && IMAGE.test(e.name) && e.size <= THUMB_MAX ? (
+          <Thumb load={props.thumb} />
+        ) : null}
         {e.type === 'directory' ? (
           <button type="button" class="link" onClick={props.onOpen}>
             {props.search ? `${domainLabel(e.domain)}/${e.relativePath}` : e.name}/
@@ -114,6 +120,37 @@ export function EntryRow(props: {
         ) : null}
       </td>
     </tr>
+  );
+}
+
+/** Images up to this size get a thumbnail in the list (bigger ones: Preview). */
+const THUMB_MAX = 8_000_000;
+
+/** A small image, loaded only once it scrolls into view. */
+function Thumb({ load }: { load: () => Promise<Blob> }) {
+  const ref = useRef<HTMLSpanElement>(null);
+  const [src, setSrc] = useState<string | null>(null);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return undefined;
+    const seen = new IntersectionObserver((items) => {
+      if (!items.some((i) => i.isIntersecting)) return;
+      seen.disconnect();
+      load()
+        .then((blob) => {
+          const r = new FileReader();
+          r.onload = () => setSrc(String(r.result));
+          r.readAsDataURL(blob);
+        })
+        .catch(() => undefined);
+    });
+    seen.observe(el);
+    return () => seen.disconnect();
+  }, []);
+  return (
+    <span ref={ref} class="thumb">
+      {src ? <img src={src} alt="" class="browse-thumb" data-testid="browse-thumb" /> : null}
+    </span>
   );
 }
 
