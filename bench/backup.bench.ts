@@ -13,7 +13,8 @@
  *
  * Run: npm run bench:backup [-- --files 20000 --mib 2048]
  *   (or IBACKUP_BENCH_FILES, IBACKUP_BENCH_MIB); --no-idevicebackup2 skips the third client;
- *   --no-wait starts at once after a previous run (see waitAfterLastCleanup).
+ *   --no-restore skips the restores (the virtual iPhone's side of a restore takes minutes at
+ *   the big size); --no-wait starts at once after a previous run (see waitAfterLastCleanup).
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -335,7 +336,7 @@ async function main(): Promise<void> {
       files: incr.filesReceived,
     });
 
-    runs.push(...(await restores(cli, env, udid, dir, withIdb, full)));
+    if (!process.argv.includes('--no-restore')) runs.push(...(await restores(cli, env, udid, dir, withIdb, full)));
 
     process.stdout.write(`${runs.map(row).join('\n')}\n`);
     const rate = (name: string): number | undefined => {
