@@ -101,10 +101,15 @@ export interface JobView {
   percent: number | null;
   bytesDone: number;
   bytesTotal: number | null;
+  /**
+   * A backup: the size of this phone's previous complete backup, the "about" total the bytes are
+   * told against; null for a first backup.
+   */
+  bytesExpected: number | null;
   filesDone: number;
   /** Bytes per second since the job started; null until known. */
   bytesPerSecond: number | null;
-  /** Seconds left, from the percent so far; null until known. */
+  /** Seconds left, from the percent (or the bytes against bytesExpected) at a steady pace; null until known. */
   etaSeconds: number | null;
   startedAt: string;
   finishedAt: string | null;

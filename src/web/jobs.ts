@@ -15,6 +15,8 @@ export interface JobProgress {
   percent?: number;
   bytesDone?: number;
   bytesTotal?: number;
+  /** About how many bytes the job moves (a backup: the size of the phone's previous complete one). */
+  bytesExpected?: number;
   filesDone?: number;
 }
 
@@ -49,6 +51,7 @@ export class Job {
   percent: number | null = null;
   bytesDone = 0;
   bytesTotal: number | null = null;
+  bytesExpected: number | null = null;
   filesDone = 0;
   readonly startedMs = Date.now();
   finishedMs: number | null = null;
@@ -60,6 +63,8 @@ export class Job {
   readonly controller = new AbortController();
   /** The time left, told only from a steady pace. */
   readonly timeLeft = new TimeLeft();
+  /** The time left from the bytes against `bytesExpected`, when the percent tells none. */
+  readonly bytesLeft = new TimeLeft();
   done: Promise<void> = Promise.resolve();
 
   constructor(
@@ -86,9 +91,10 @@ export class Job {
       percent: p,
       bytesDone: this.bytesDone,
       bytesTotal: this.bytesTotal,
+      bytesExpected: this.bytesExpected,
       filesDone: this.filesDone,
       bytesPerSecond: elapsed > 0.2 && this.bytesDone > 0 ? Math.round(this.bytesDone / elapsed) : null,
-      etaSeconds: this.running ? this.timeLeft.seconds(now) : null,
+      etaSeconds: this.running ? this.secondsLeft(now) : null,
       startedAt: new Date(this.startedMs).toISOString(),
       finishedAt: this.finishedMs === null ? null : new Date(this.finishedMs).toISOString(),
       waitingForPasscode: this.running && this.phase === 'waiting-for-passcode',
@@ -96,6 +102,20 @@ export class Job {
       error: this.error,
       result: this.result,
     };
+  }
+
+  /** From the percent's steady pace, else from the bytes' against the expected total (while under it). */
+  private secondsLeft(now: number): number | null {
+    const fromPercent = this.timeLeft.seconds(now);
+    if (fromPercent !== null || this.bytesExpected === null || this.bytesDone >= this.bytesExpected) return fromPercent;
+    return this.bytesLeft.seconds(now);
+  }
+
+  /** New bytes: sampled against the expected total, when there is one. */
+  sampleBytes(bytesDone: number, now = Date.now()): void {
+    this.bytesDone = bytesDone;
+    if (this.bytesExpected !== null && this.bytesExpected > 0 && bytesDone < this.bytesExpected)
+      this.bytesLeft.sample((100 * bytesDone) / this.bytesExpected, now);
   }
 }
 
@@ -157,7 +177,8 @@ export class JobManager {
           job.percent = Math.max(0, Math.min(100, p.percent));
           job.timeLeft.sample(job.percent);
         }
-        if (p.bytesDone !== undefined) job.bytesDone = p.bytesDone;
+        if (p.bytesExpected !== undefined) job.bytesExpected = p.bytesExpected;
+        if (p.bytesDone !== undefined) job.sampleBytes(p.bytesDone);
         if (p.bytesTotal !== undefined) job.bytesTotal = p.bytesTotal;
         if (p.filesDone !== undefined) job.filesDone = p.filesDone;
         if (phaseChanged) {

@@ -45,6 +45,13 @@ export function ready(deps: Deps, udid: string): void {
   }
 }
 
+/** The size of the phone's previous complete backup (what a new one is told against), or null. */
+async function previousSize(deps: Deps, udid: string): Promise<number | null> {
+  const rows = await backupViews(deps.roots).catch(() => []);
+  const last = rows.find((b) => b.lastComplete && b.udid.toLowerCase() === udid.toLowerCase());
+  return last !== undefined && last.sizeBytes > 0 ? last.sizeBytes : null;
+}
+
 /** POST /api/devices/:udid/backup: Back Up Now as a job. */
 async function startBackup(deps: Deps, udid: string, raw: Request): Promise<Job> {
   const body = await readJson(raw);
@@ -56,6 +63,8 @@ async function startBackup(deps: Deps, udid: string, raw: Request): Promise<Job>
   const device = deps.monitor.device(udid);
   const root = deps.roots[0] as string;
   return deps.jobs.start(deps.monitor.entry(udid).udid, 'backup', 'preparing', async (ctl) => {
+    const expected = await previousSize(deps, device.udid);
+    if (expected !== null) ctl.progress({ bytesExpected: expected });
     const r = await backupDevice(device, {
       root,
       full,

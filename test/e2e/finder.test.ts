@@ -128,6 +128,11 @@ describe('the web app in the moments that matter', { skip: missing ?? false, tim
       readings.some((r) => /\d+ files/.test(r.details)),
       `the files received are counted: ${readings.map((r) => r.details).join(' | ')}`,
     );
+    // A first backup: no previous one to tell the bytes against.
+    assert.ok(
+      readings.every((r) => !/ of about /.test(r.details)),
+      `a first backup shows no total: ${readings.map((r) => r.details).join(' | ')}`,
+    );
   });
 
   test('a restore: the bar moves through the middle and the total is shown', async () => {
@@ -197,6 +202,11 @@ describe('the web app in the moments that matter', { skip: missing ?? false, tim
     await page.locator('[data-testid="backup-now"]:not([disabled])').click();
     await page.locator('[data-testid="job-progress"][aria-valuenow]').waitFor({ timeout: 20_000 });
     await until(async () => Number(await testid('job-progress').getAttribute('aria-valuenow')) > 3, 'files arrive');
+    // The phone has a complete backup now: the bytes are told against its size.
+    await until(
+      async () => / of about \d/.test(await testid('job-details').innerText()),
+      'the bytes of about the previous backup’s size',
+    );
     await testid('cancel-job').click();
     await page.locator('[data-testid="job-status"][data-state="cancelled"]').waitFor({ timeout: 20_000 });
     const text = await testid('job-status').innerText();

@@ -64,15 +64,22 @@ function useAge(job: JobView): number {
   return Math.max(0, now - at) / 1000;
 }
 
+/** The bytes, of the total when known, else of about the previous backup's size while under it. */
+function bytesOf(job: JobView): string | null {
+  if (job.bytesDone === 0 && job.bytesTotal === null) return null;
+  const done = formatBytes(job.bytesDone);
+  if (job.bytesTotal !== null) return `${done} of ${formatBytes(job.bytesTotal)}`;
+  const about = job.bytesExpected ?? null;
+  return about !== null && job.bytesDone < about ? `${done} of about ${formatBytes(about)}` : done;
+}
+
 /** Percent, bytes (of the total when known), speed and time left — the last two only while fresh. */
 function detailsOf(job: JobView, age: number): string[] {
   const fresh = age < 3;
   const eta = job.etaSeconds === null || !fresh ? null : job.etaSeconds - age;
   return [
     job.percent === null ? null : `${Math.round(job.percent)}%`,
-    job.bytesDone > 0 || job.bytesTotal !== null
-      ? `${formatBytes(job.bytesDone)}${job.bytesTotal === null ? '' : ` of ${formatBytes(job.bytesTotal)}`}`
-      : null,
+    bytesOf(job),
     job.filesDone > 0 ? `${job.filesDone.toLocaleString()} ${job.filesDone === 1 ? 'file' : 'files'}` : null,
     fresh ? formatSpeed(job.bytesPerSecond) : null,
     eta !== null && eta >= 1 ? formatEta(eta) : null,
