@@ -78,15 +78,8 @@ export class Mb2Requests {
     const reading = new ReadAhead(this.target, files);
     try {
       for (const [i, path] of files.entries()) {
-        await this.dl.writeRaw(encodeDlDownloadFileHeader(path));
-        try {
-          await this.sendFile(reading.chunks(i));
-          await this.dl.writeRaw(encodeDlSuccessBlock());
-        } catch (err) {
-          const failure = targetFailure(err);
-          await this.dl.writeRaw(encodeDlErrorBlock(failure.text, 'local'));
-          errors[path] = { DLFileErrorString: failure.text, DLFileErrorCode: failure.code };
-        }
+        const failure = await this.sendFile(path, reading.chunks(i));
+        if (failure) errors[path] = { DLFileErrorString: failure.text, DLFileErrorCode: failure.code };
       }
     } finally {
       await reading.close();
@@ -97,15 +90,33 @@ export class Mb2Requests {
       : this.status(DL_STATUS.OK, '', {}));
   }
 
-  /** A file's bytes as data blocks of DL_FILE_CHUNK_SIZE at most. */
-  private async sendFile(chunks: AsyncIterable<Uint8Array>): Promise<void> {
-    for await (const chunk of chunks) {
-      for (let at = 0; at < chunk.length; at += DL_FILE_CHUNK_SIZE) {
-        const part = chunk.subarray(at, at + DL_FILE_CHUNK_SIZE);
-        await this.dl.writeRaw(encodeDlDataBlockHeader(part.length));
-        await this.dl.writeRaw(part);
+  /**
+   * One file: its header, its bytes as data blocks of DL_FILE_CHUNK_SIZE at most, then its
+   * success block, or an error block after the blocks read before a failure. A chunk's blocks
+   * are held until the next chunk (or the end) comes, so that a small file goes out in one
+   * write, header and success block included: each write is a TLS record of its own, and the
+   * per-block writes cost more than the bytes.
+   */
+  private async sendFile(path: string, chunks: AsyncIterable<Uint8Array>): Promise<DlFailure | undefined> {
+    let held: Uint8Array[] = [encodeDlDownloadFileHeader(path)];
+    try {
+      for await (const chunk of chunks) {
+        if (held.length > 1) {
+          await this.dl.writeRaw(...held);
+          held = [];
+        }
+        for (let at = 0; at < chunk.length; at += DL_FILE_CHUNK_SIZE) {
+          const part = chunk.subarray(at, at + DL_FILE_CHUNK_SIZE);
+          held.push(encodeDlDataBlockHeader(part.length), part);
+        }
       }
+    } catch (err) {
+      const failure = targetFailure(err);
+      await this.dl.writeRaw(...held, encodeDlErrorBlock(failure.text, 'local'));
+      return failure;
     }
+    await this.dl.writeRaw(...held, encodeDlSuccessBlock());
+    return undefined;
   }
 
   /** Receives the device's file stream, writing files while it goes on; replies once all are on disk. */
