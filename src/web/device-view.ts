@@ -8,6 +8,7 @@ import type { DeviceSummary } from '../app/describe.js';
 import { isIbackupError } from '../errors.js';
 import type { DeviceView, ErrorView, TrustState } from './api.js';
 import type { Job } from './jobs.js';
+import type { WatchedTrust } from './trust-watch.js';
 
 /** What the monitor knows about one device (by UDID; USB preferred over the network). */
 export interface DeviceEntry {
@@ -20,6 +21,8 @@ export interface DeviceEntry {
   /** Why `info` could not be read (the last attempt), or null. */
   detailsProblem: unknown;
   lastBackup: string | null;
+  /** What the quiet trust watch last saw, after a trust job stopped waiting (null when none runs). */
+  watchedTrust?: WatchedTrust | null;
 }
 
 export const BLOCKED = {
@@ -42,6 +45,8 @@ export function trustState(e: DeviceEntry, running: Job | undefined, lastTrust: 
     return running.phase === 'trusted' ? 'trusted' : 'pending';
   }
   if (e.summary.paired) return 'trusted';
+  const watched = e.watchedTrust ?? null;
+  if (watched !== null && watched !== 'trusted') return watched;
   if (lastTrust && !lastTrust.running && (lastTrust.finishedMs ?? 0) >= e.attachedMs && lastTrust.state === 'failed') {
     const code = codeOf(lastTrust.cause);
     if (code === 'TRUST_DENIED') return 'denied';

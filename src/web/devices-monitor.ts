@@ -16,7 +16,8 @@ import { IbackupError, isIbackupError } from '../errors.js';
 import type { DevicesResponse, ErrorView, ServerEvent } from './api.js';
 import { deviceView, type DeviceEntry } from './device-view.js';
 import { errorView, type Log } from './http-errors.js';
-import type { Job, JobManager } from './jobs.js';
+import { busyError, type Job, type JobManager } from './jobs.js';
+import { TrustWatch } from './trust-watch.js';
 
 export interface MonitorOptions {
   ctx: HostContext;
@@ -48,8 +49,11 @@ export class DevicesMonitor {
   private readonly stopper = new AbortController();
   private problem: ErrorView | null = null;
   private loop: Promise<void> = Promise.resolve();
+  private readonly trustWatch: TrustWatch;
 
-  constructor(private readonly opts: MonitorOptions) {}
+  constructor(private readonly opts: MonitorOptions) {
+    this.trustWatch = new TrustWatch(this.stopper.signal, opts.log);
+  }
 
   /** Starts following usbmuxd; resolves once the devices already connected are described (bounded). */
   async start(): Promise<void> {
@@ -110,6 +114,10 @@ export class DevicesMonitor {
   /** Starts the "Trust This Computer" flow as a `trust` job (BUSY when the device runs a job). */
   startTrust(udid: string): Job {
     const device = this.device(udid);
+    const busy = this.opts.jobs.runningOn(udid);
+    if (busy) throw busyError(busy);
+    this.trustWatch.stop(normUdid(udid));
+    this.entry(udid).watchedTrust = null;
     return this.opts.jobs.start(this.entry(udid).udid, 'trust', 'waiting-for-trust', async (ctl) => {
       await pairDevice(device, {
         signal: ctl.signal,
@@ -126,7 +134,22 @@ export class DevicesMonitor {
     const e = this.entries.get(normUdid(job.udid));
     if (!e) return;
     if (job.kind === 'trust' && job.state === 'done') for (const s of this.summariesOf(e.udid)) s.paired = true;
+    if (job.kind === 'trust' && job.state === 'failed' && UNANSWERED.has(codeOf(job.cause))) this.watchTrust(e);
     this.refresh(e.udid);
+  }
+
+  /** The trust wait ended unanswered: the phone is still asked, quietly, until it answers. */
+  private watchTrust(e: DeviceEntry): void {
+    const key = normUdid(e.udid);
+    this.trustWatch.start(key, this.device(e.udid), (state) => {
+      if (this.entries.get(key) !== e) return;
+      e.watchedTrust = state;
+      if (state === 'trusted') {
+        for (const s of this.summariesOf(e.udid)) s.paired = true;
+        e.watchedTrust = null;
+        this.refresh(e.udid);
+      } else this.publish();
+    });
   }
 
   /** Reads the Last Backup of every device again (backups were made, deleted or archived). */
@@ -163,6 +186,7 @@ export class DevicesMonitor {
         const gone = this.entries.get(key);
         if (gone) this.departed.set(key, gone);
         this.entries.delete(key);
+        this.trustWatch.stop(key);
         const job = this.opts.jobs.runningOn(s.udid);
         if (job?.kind === 'trust') job.controller.abort();
       } else {
@@ -268,6 +292,10 @@ export class DevicesMonitor {
     return [...this.conns.values()].filter((s) => normUdid(s.udid) === key);
   }
 }
+
+/** A trust job that ended this way leaves the phone watched (it stayed locked, or nobody answered). */
+const UNANSWERED = new Set<string | null>(['DEVICE_LOCKED', 'TIMEOUT', 'TRUST_PENDING']);
+const codeOf = (err: unknown): string | null => (isIbackupError(err) ? err.code : null);
 
 const normUdid = (udid: string): string => udid.replace(/-/g, '').toLowerCase();
 

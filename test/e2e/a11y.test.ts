@@ -1,7 +1,7 @@
 /**
  * The web app for keyboard, screen reader and narrow-window users, in Chromium: axe-core finds no
  * violation on each view; the Trust panel gives one remedy per state and does not go stale after
- * its wait ends; focus moves to Cancel when Back Up Now is pressed and to the result when the job
+ * its wait ends (a phone unlocked and trusted later moves on by itself); focus moves to Cancel when Back Up Now is pressed and to the result when the job
  * ends (announced); headings do not skip a level; the selected phone stays highlighted under the
  * pointer; at 400 px the sidebar is a menu and Manage Backups' buttons stay on screen.
  */
@@ -248,6 +248,20 @@ describe('the web app, accessible', { skip: missing ?? false, timeout: 120_000 }
     await noViolations('narrow, Manage Backups');
     await testid('backups-close').click();
     await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  test('a phone that stayed locked through the wait: unlocked and trusted later, its page moves on without a click', async () => {
+    const late = await bench.te.emu.attach();
+    await page.locator(`[data-testid="device-item"][data-udid="${late.udid}"]`).click();
+    const panel = page.locator(`[data-testid="device-page"][data-udid="${late.udid}"] [data-testid="trust-panel"]`);
+    await panel.and(page.locator('[data-state="locked"][data-waiting="no"]')).waitFor({ timeout: 15_000 });
+    // The owner unlocks the phone: it asks "Trust This Computer?" and the page waits for the answer.
+    late.setTrust({ mode: 'pending', seconds: 600 });
+    await panel.and(page.locator('[data-state="pending"]')).waitFor();
+    late.setTrust({ mode: 'accept' });
+    await page.locator(`[data-testid="device-page"][data-udid="${late.udid}"][data-trust="trusted"]`).waitFor();
+    assert.equal(await testid('trust-panel').count(), 0);
+    await shot(page, 'a11y-trust-late');
   });
 
   test('the page raised no script errors', () => {

@@ -1,7 +1,8 @@
 /**
  * What the page says while the iPhone does not trust this computer yet, and the Trust button: one
  * remedy per state (the panel's own words, not the error's as well), a spinner only while the
- * page is really waiting for the iPhone, and Trust offered again once it no longer is.
+ * page is really waiting for the iPhone, and Trust offered again once it no longer is (the server
+ * still asks the phone quietly: unlocked and trusted later, the page moves on by itself).
  */
 import type { DeviceView, ErrorView, JobView } from '../api.js';
 import { ErrorBox } from './ErrorBox.js';
@@ -52,7 +53,10 @@ function Idle({ trust }: { trust: DeviceView['trust'] }) {
     return (
       <>
         <h2>Your iPhone is locked</h2>
-        <p data-testid="trust-remedy">Unlock your iPhone, then press Trust below and tap Trust on the iPhone.</p>
+        <p data-testid="trust-remedy">
+          Unlock your iPhone and tap Trust when it asks “Trust This Computer?”; this page still notices and continues by
+          itself. Or press Trust below to wait for it here.
+        </p>
       </>
     );
   return (
