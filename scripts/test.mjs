@@ -24,7 +24,11 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
-const args = ['--import', 'tsx', '--test', ...files];
+// Two test files at a time: most of them start a virtual iPhone and the host in one process, so a
+// two-core machine runs two side by side in a little over half the time (every file has its own
+// temporary folders, sockets and emulator state). The tests wait on events, not on fixed delays,
+// so a loaded machine slows them without failing them.
+const args = ['--import', 'tsx', '--test', '--test-concurrency=2', ...files];
 const r = spawnSync('node', args, { stdio: 'inherit' });
 // The runner's own summary is the last thing printed; it reports each file's duration_ms.
 process.exit(r.status ?? 1);
