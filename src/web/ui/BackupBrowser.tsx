@@ -1,12 +1,12 @@
 /**
- * Browse… on a backup in Manage Backups: its files by domain (apps grouped by name) and folder,
+ * Browse… on a backup in Manage Backups, or on one version of a phone's backup: its files by domain (apps grouped by name) and folder,
  * a page at a time, a search by name, sizes and dates; a preview of images, text and plists, and
  * Download of a file (decrypted). An encrypted backup's password is asked once and kept in this
  * page's memory for that backup until the page is closed.
  */
 import { useEffect, useState } from 'preact/hooks';
-import type { BackupView, ErrorView } from '../api.js';
-import type { BrowseEntryView, BrowseFileRequest, BrowseListResponse } from '../api-browse.js';
+import type { BackupView, ErrorView, VersionView } from '../api.js';
+import type { BrowseEntryView, BrowseFileRequest, BrowseListResponse, BrowseTarget } from '../api-browse.js';
 import { ExtractBox, type ExtractTarget } from './BrowseExtract.js';
 import {
   Crumbs,
@@ -21,17 +21,21 @@ import {
 } from './BrowseParts.js';
 import { Dialog } from './Dialog.js';
 import { ErrorBox } from './ErrorBox.js';
+import { versionDate } from './history-text.js';
 import { api, errorView } from './http.js';
 
-/** Passwords given in this page, by backup (never stored anywhere else). */
+/** Passwords given in this page, by backup or version (never stored anywhere else). */
 const passwords = new Map<string, string>();
 
-function useListing(backup: BackupView, place: Place, password: string | undefined) {
+/** What every request names: the backup, and the version when one is browsed. */
+type Target = Pick<BrowseTarget, 'path' | 'version'>;
+
+function useListing(target: Target, place: Place, password: string | undefined) {
   const [data, setData] = useState<BrowseListResponse | null>(null);
   const [more, setMore] = useState<BrowseEntryView[]>([]);
   const [error, setError] = useState<ErrorView | null>(null);
   const body = {
-    path: backup.path,
+    ...target,
     ...(password === undefined ? {} : { password }),
     ...(place.search !== ''
       ? { search: place.search }
@@ -94,13 +98,13 @@ function PasswordAsk({ onPassword }: { onPassword: (p: string) => void }) {
 }
 
 /** Preview and Download of a file: what is shown, and what went wrong. */
-function useFileActions(backup: BackupView, password: string | undefined) {
+function useFileActions(target: Target, password: string | undefined) {
   const [preview, setPreview] = useState<Preview | null>(null);
   const [fileError, setFileError] = useState<ErrorView | null>(null);
   const onFile = (e: BrowseEntryView, as: 'preview' | 'download'): void => {
     setFileError(null);
     const req: BrowseFileRequest = {
-      path: backup.path,
+      ...target,
       domain: e.domain,
       relativePath: e.relativePath,
       as,
@@ -112,7 +116,7 @@ function useFileActions(backup: BackupView, password: string | undefined) {
   };
   const thumb = (e: BrowseEntryView): Promise<Blob> =>
     fetchFile({
-      path: backup.path,
+      ...target,
       domain: e.domain,
       relativePath: e.relativePath,
       as: 'preview',
@@ -121,32 +125,46 @@ function useFileActions(backup: BackupView, password: string | undefined) {
   return { preview, setPreview, fileError, onFile, thumb };
 }
 
-export function BackupBrowser({ backup, onClose }: { backup: BackupView; onClose: () => void }) {
-  const [password, setPassword] = useState<string | undefined>(passwords.get(backup.path));
+const ENCRYPTED = 'This backup is encrypted: enter its password to see its files.';
+
+function titleOf(backup: BackupView, version: VersionView | undefined): string {
+  const name = backup.deviceName ?? backup.udid;
+  return version ? `Files in the version of ${versionDate(version)} of ${name}` : `Files in the backup of ${name}`;
+}
+
+export interface BackupBrowserProps {
+  backup: BackupView;
+  /** One version of the backup's history (else the backup itself). */
+  version?: VersionView;
+  /** The password the history's panel has for that version. */
+  password?: string | undefined;
+  /** That password was refused (the panel forgets it). */
+  onWrongPassword?: () => void;
+  onClose: () => void;
+}
+
+export function BackupBrowser({ backup, version, onWrongPassword, onClose, ...given }: BackupBrowserProps) {
+  const target: Target = version ? { path: backup.path, version: version.id } : { path: backup.path };
+  const key = version ? `${backup.path}\n${version.id}` : backup.path;
+  const [password, setPassword] = useState<string | undefined>(given.password ?? passwords.get(key));
   const [place, setPlace] = useState<Place>({ folder: '', search: '' });
   const [extracting, setExtracting] = useState<ExtractTarget | null>(null);
-  const needsPassword = backup.encrypted && password === undefined;
-  const listing = useListing(backup, place, needsPassword ? '' : password);
+  const needsPassword = (version ?? backup).encrypted && password === undefined;
+  const listing = useListing(target, place, needsPassword ? '' : password);
   const entries = [...(listing.data?.entries ?? []), ...listing.more];
-  const { preview, setPreview, fileError, onFile, thumb } = useFileActions(backup, password);
+  const { preview, setPreview, fileError, onFile, thumb } = useFileActions(target, password);
   const wrong = listing.error?.code === 'WRONG_PASSWORD';
+  useEffect(() => {
+    if (wrong && password !== undefined) onWrongPassword?.();
+  }, [wrong]);
   return (
-    <Dialog
-      title={`Files in the backup of ${backup.deviceName ?? backup.udid}`}
-      testid="browser-dialog"
-      onClose={onClose}
-      wide
-    >
+    <Dialog title={titleOf(backup, version)} testid="browser-dialog" onClose={onClose} wide>
       {needsPassword || wrong ? (
         <>
-          {wrong ? (
-            <ErrorBox error={listing.error!} testid="browse-error" />
-          ) : (
-            <p>This backup is encrypted: enter its password to see its files.</p>
-          )}
+          {wrong ? <ErrorBox error={listing.error!} testid="browse-error" /> : <p>{ENCRYPTED}</p>}
           <PasswordAsk
             onPassword={(p) => {
-              passwords.set(backup.path, p);
+              passwords.set(key, p);
               setPassword(p);
             }}
           />
@@ -167,7 +185,7 @@ export function BackupBrowser({ backup, onClose }: { backup: BackupView; onClose
       {extracting ? (
         <ExtractBox
           target={extracting}
-          request={(t, out) => ({ path: backup.path, ...t, out, ...(password === undefined ? {} : { password }) })}
+          request={(t, out) => ({ ...target, ...t, out, ...(password === undefined ? {} : { password }) })}
           onClose={() => setExtracting(null)}
         />
       ) : null}

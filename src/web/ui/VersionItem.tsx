@@ -5,7 +5,7 @@
  */
 import { useState } from 'preact/hooks';
 import type { BackupView, ErrorView, HistoryView, VersionDiffView, VersionView, VerifyResponse } from '../api.js';
-import { BrowseDialog } from './BrowseDialog.js';
+import { BackupBrowser } from './BackupBrowser.js';
 import { ErrorBox } from './ErrorBox.js';
 import { formatBytes } from './format.js';
 import { api, ApiFailure, errorView } from './http.js';
@@ -159,7 +159,7 @@ function VersionButtons({ version, previous, busy, onOpen, actions }: ButtonsPro
   );
   return (
     <div class="buttons left">
-      {b('browse', 'Browse', () => onOpen('browse'))}
+      {b('browse', 'Browse…', () => onOpen('browse'))}
       {b('verify', 'Verify', () => actions.verify(), 'Verifying…')}
       {previous ? b('diff', 'Compare with previous', () => actions.compare(), 'Comparing…') : null}
       {b('restore', 'Restore…', () => onOpen('restore'))}
@@ -186,8 +186,8 @@ function VersionDialogs(props: DialogsProps) {
   return (
     <>
       {open === 'browse' ? (
-        <BrowseDialog
-          row={row}
+        <BackupBrowser
+          backup={row}
           version={version}
           password={browsePassword}
           onWrongPassword={onBrowseRefused}
