@@ -14,6 +14,7 @@ import type { SizeTracker } from './size-ledger.js';
 import { StoreFlush, type FlushOptions } from './store-flush.js';
 import { freeBytes, listFolder, type StoreEntry } from './store-listing.js';
 import { StorePaths } from './store-paths.js';
+import { readFileChunks } from './store-read.js';
 import { StoreSizes } from './store-sizes.js';
 
 export type { StoreEntry } from './store-listing.js';
@@ -103,6 +104,12 @@ export class BackupStore {
     const { local, stat } = await this.paths.check(devicePath);
     const handle = await this.fs.open(local, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
     return { handle, size: stat?.isFile() === true ? stat.size : undefined };
+  }
+
+  /** A file's bytes for a download the device asked for (see store-read.ts), after the path's check. */
+  async *readChunks(devicePath: string, max: number): AsyncGenerator<Uint8Array> {
+    const { local, stat } = await this.paths.check(devicePath);
+    yield* readFileChunks(local, stat?.isFile() === true ? stat.size : undefined, max);
   }
 
   async mkdirp(devicePath: string): Promise<void> {
