@@ -126,6 +126,7 @@ async function main(): Promise<void> {
     const h0 = performance.now();
     const h = await showHistory(current);
     const historyMs = performance.now() - h0;
+    const duNow = du(current, versionsDir(root, device.udid));
     const d0 = performance.now();
     const d = await diffVersions(current, `latest~${h.versions.length - 1}`, 'latest');
     const diffMs = performance.now() - d0;
@@ -133,7 +134,7 @@ async function main(): Promise<void> {
       `history: ${h.versions.length} versions in ${historyMs.toFixed(0)} ms; diff oldest → latest (${d.added.length} added, ${d.changed.length} changed, ${d.removed.length} removed) in ${diffMs.toFixed(0)} ms (target < 1 s each)\n`,
     );
     process.stdout.write(
-      `On disk: ${(h.totalBytes / MB).toFixed(0)} MB for ${h.versions.length} versions = one backup (${(one / MB).toFixed(0)} MB) + ${(((h.totalBytes - one) / MB) | 0).toString()} MB; du ${(du(current, versionsDir(root, device.udid)) / MB).toFixed(0)} MB\n`,
+      `On disk: ${(h.totalBytes / MB).toFixed(0)} MB for ${h.versions.length} versions = one backup (${(one / MB).toFixed(0)} MB) + ${(((h.totalBytes - one) / MB) | 0).toString()} MB; du ${(duNow / MB).toFixed(0)} MB (the same in bytes: ${h.totalBytes === duNow ? 'yes' : `no, ${duNow - h.totalBytes}`})\n`,
     );
   } finally {
     await emu.close();

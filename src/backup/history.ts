@@ -127,28 +127,36 @@ export function pickVersion(h: DeviceHistory, at: string): VersionInfo {
 /** What one folder holds: its files, their bytes, and the bytes no other folder holds. */
 type Figures = Pick<VersionInfo, 'files' | 'sizeBytes' | 'uniqueBytes'>;
 
-/** Fills in each folder's figures from its scan; returns the bytes several folders share. */
+/**
+ * Fills in each folder's figures from its scan; returns the bytes several folders share. Two
+ * passes over every inode: how many folders hold it, then whose alone it is.
+ */
 function account(versions: Figures[], scans: readonly Scan[], container: Stats | undefined): number {
-  const holders = new Map<number, number>(); // inode → how many versions hold it
+  const holders = new Map<number, number>();
   for (const scan of scans) {
-    for (const ino of new Set(scan.inos)) holders.set(ino, (holders.get(ino) ?? 0) + 1);
+    const { inos } = scan;
+    for (let k = 0; k < inos.length; k++) {
+      const ino = inos[k] as number;
+      holders.set(ino, (holders.get(ino) ?? 0) + 1);
+    }
   }
-  const sizeOf = new Map<number, number>();
+  let shared = container?.size ?? 0;
+  const sharedSeen = new Set<number>();
   scans.forEach((scan, i) => {
     const v = versions[i] as Figures;
     v.files = scan.files;
     v.sizeBytes = scan.bytes;
     v.uniqueBytes = scan.dirBytes; // folders are never shared
-    const seen = new Set<number>();
-    scan.inos.forEach((ino, k) => {
-      if (seen.has(ino)) return;
-      seen.add(ino);
-      sizeOf.set(ino, scan.sizes[k] as number);
-      if (holders.get(ino) === 1) v.uniqueBytes += scan.sizes[k] as number;
-    });
+    const { inos, sizes } = scan;
+    for (let k = 0; k < inos.length; k++) {
+      const ino = inos[k] as number;
+      if (holders.get(ino) === 1) v.uniqueBytes += sizes[k] as number;
+      else if (!sharedSeen.has(ino)) {
+        sharedSeen.add(ino);
+        shared += sizes[k] as number;
+      }
+    }
   });
-  let shared = container?.size ?? 0;
-  for (const [ino, n] of holders) if (n > 1) shared += sizeOf.get(ino) ?? 0;
   return shared;
 }
 

@@ -105,8 +105,6 @@ class Filler {
 
   async fill(from: string, to: string, top: boolean): Promise<void> {
     this.dirs.add(to);
-    const own = await this.fs.lstat(to);
-    this.scan.add(own);
     const names = await this.fs.readdir(from).catch(() => [] as string[]);
     const files: [string, Stats][] = [];
     const dirs: string[] = [];
@@ -125,6 +123,8 @@ class Filler {
       await this.fill(join(from, name), join(to, name), false);
     });
     await this.scanOnlyInVersion(to, seen, top);
+    // Its size once filled: a folder grows with its entries.
+    this.scan.add(await this.fs.lstat(to));
   }
 
   private async fillFile(from: string, to: string, st: Stats, top: boolean): Promise<void> {

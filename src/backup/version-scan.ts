@@ -18,62 +18,59 @@ import { writeSmallFile } from './small-file.js';
  * The inodes and sizes of a folder's files, and the bytes of its folders (the folder itself
  * included): a folder is never shared, so it belongs to its version alone.
  */
-const HEADER = 3;
+/** The saved form: a mark and version, counts, then every inode, then every size (float64 each). */
+const MARK = 0x5343_4e32; // "SCN2"
+const HEADER = 4;
 
 export class Scan {
-  readonly inos: number[] = [];
-  readonly sizes: number[] = [];
+  inos: ArrayLike<number> & { length: number } = [];
+  sizes: ArrayLike<number> & { length: number } = [];
   /** Regular files below the top level: the backed-up files. */
   files = 0;
   /** Apparent bytes of the folders. */
   dirBytes = 0;
+  private readonly building: { inos: number[]; sizes: number[] } = { inos: [], sizes: [] };
 
   add(st: Pick<Stats, 'ino' | 'size' | 'isDirectory'>): void {
     if (st.isDirectory()) {
       this.dirBytes += st.size;
       return;
     }
-    this.inos.push(st.ino);
-    this.sizes.push(st.size);
+    this.building.inos.push(st.ino);
+    this.building.sizes.push(st.size);
+    this.inos = this.building.inos;
+    this.sizes = this.building.sizes;
   }
 
-  /** Apparent bytes of the files, a file linked twice counted once. */
+  /** Apparent bytes of the files (a backup's files are each a blob of their own: no file is linked twice). */
   get bytes(): number {
-    const seen = new Set<number>();
     let total = 0;
-    for (let i = 0; i < this.inos.length; i++) {
-      const ino = this.inos[i] as number;
-      if (seen.has(ino)) continue;
-      seen.add(ino);
-      total += this.sizes[i] as number;
-    }
+    for (let i = 0; i < this.sizes.length; i++) total += this.sizes[i] as number;
     return total;
   }
 
   encode(): Uint8Array {
-    const out = new Float64Array(HEADER + this.inos.length * 2);
-    out[0] = this.files;
-    out[1] = this.inos.length;
-    out[2] = this.dirBytes;
-    for (let i = 0; i < this.inos.length; i++) {
-      out[HEADER + i * 2] = this.inos[i] as number;
-      out[HEADER + 1 + i * 2] = this.sizes[i] as number;
+    const n = this.inos.length;
+    const out = new Float64Array(HEADER + n * 2);
+    out.set([MARK, this.files, n, this.dirBytes]);
+    for (let i = 0; i < n; i++) {
+      out[HEADER + i] = this.inos[i] as number;
+      out[HEADER + n + i] = this.sizes[i] as number;
     }
     return new Uint8Array(out.buffer);
   }
 
+  /** Reads a saved scan without copying its numbers; undefined for anything else. */
   static decode(bytes: Uint8Array): Scan | undefined {
     if (bytes.byteLength < HEADER * 8 || bytes.byteLength % 8 !== 0) return undefined;
     const all = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-    const count = all[1] as number;
-    if (all.length !== HEADER + count * 2) return undefined;
+    const n = all[2] as number;
+    if (all[0] !== MARK || all.length !== HEADER + n * 2) return undefined;
     const scan = new Scan();
-    scan.files = all[0] as number;
-    scan.dirBytes = all[2] as number;
-    for (let i = 0; i < count; i++) {
-      scan.inos.push(all[HEADER + i * 2] as number);
-      scan.sizes.push(all[HEADER + 1 + i * 2] as number);
-    }
+    scan.files = all[1] as number;
+    scan.dirBytes = all[3] as number;
+    scan.inos = all.subarray(HEADER, HEADER + n);
+    scan.sizes = all.subarray(HEADER + n);
     return scan;
   }
 }
