@@ -8,7 +8,7 @@
 import type { Stats } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { summarizeBackup } from './list.js';
+import { readBackupFolder } from './folder.js';
 import { adoptOldKeptCopy } from './old-kept-copy.js';
 import { settleVersions } from './preserve.js';
 import { sweepRemovedVersions } from './prune.js';
@@ -83,16 +83,15 @@ async function versionFolders(
 }
 
 async function describe(f: Folder, pinned: ReadonlySet<string>): Promise<VersionInfo> {
-  const s = await summarizeBackup(f.path, { sizes: false });
-  const status = await readStatusPlist(f.path).catch(() => undefined);
+  const { info, manifest, status } = await readBackupFolder(f.path);
   return {
     id: f.id,
     path: f.path,
     date: parseVersionId(f.id) ?? new Date(0),
-    statusDate: s.statusDate,
-    iosVersion: s.iosVersion ?? null,
+    statusDate: status?.date ?? null,
+    iosVersion: info?.productVersion ?? manifest?.lockdown?.productVersion ?? null,
     full: status?.isFullBackup === true,
-    encrypted: s.encrypted,
+    encrypted: manifest?.isEncrypted ?? false,
     files: 0,
     sizeBytes: 0,
     uniqueBytes: 0,
