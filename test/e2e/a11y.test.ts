@@ -16,7 +16,7 @@ import { parseFault } from '../../src/emulator/faults.js';
 import { startUiServer, type UiServer } from '../../src/web/server.js';
 import { axeViolations, describeViolations } from '../support/axe.js';
 import { startBench, type Bench } from '../support/bench.js';
-import { browserMissing, browserRequired, launchBrowser, shot } from '../support/browser.js';
+import { browserSkip, launchBrowser, openPage, shot } from '../support/browser.js';
 
 /** A small phone whose owner leaves it locked at first. */
 const PROFILE = {
@@ -27,13 +27,9 @@ const PROFILE = {
 const T = 10_000;
 const PASSWORD = 'a password for the browser 7';
 
-const missing = browserMissing();
-if (missing !== null && browserRequired()) {
-  test('browser tests', () =>
-    assert.fail(`${missing}, and IBACKUP_REQUIRE_BROWSER=1 requires the browser tests to run`));
-}
+const skip = browserSkip();
 
-describe('the web app, accessible', { skip: missing ?? false, timeout: 120_000 }, () => {
+describe('the web app, accessible', { skip, timeout: 120_000 }, () => {
   let bench: Bench;
   let server: UiServer;
   let browser: Browser;
@@ -62,10 +58,7 @@ describe('the web app, accessible', { skip: missing ?? false, timeout: 120_000 }
     });
     browser = await launchBrowser();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
-    page = await context.newPage();
-    page.setDefaultTimeout(T);
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(server.url, { timeout: T });
+    page = await openPage(context, server.url, pageErrors, T);
   });
 
   after(async () => {

@@ -14,17 +14,13 @@ import type { Browser, Page } from 'playwright-core';
 import { parseFault } from '../../src/emulator/faults.js';
 import { startUiServer, type UiServer } from '../../src/web/server.js';
 import { pairedDevice, startBench, type Bench } from '../support/bench.js';
-import { browserMissing, browserRequired, launchBrowser, shot, until } from '../support/browser.js';
+import { browserSkip, launchBrowser, openPage, shot, until } from '../support/browser.js';
 
 /** 4 MB over 600 files: several upload batches, a few seconds on a throttled link. */
 const PROFILE = { extends: 'tiny' as const, content: { files: 600 } };
 const T = 10_000;
 
-const missing = browserMissing();
-if (missing !== null && browserRequired()) {
-  test('browser tests', () =>
-    assert.fail(`${missing}, and IBACKUP_REQUIRE_BROWSER=1 requires the browser tests to run`));
-}
+const skip = browserSkip();
 
 interface Reading {
   t: number;
@@ -71,7 +67,7 @@ function etaStays(readings: readonly Reading[]): { text: string; seconds: number
   return out;
 }
 
-describe('the web app in the moments that matter', { skip: missing ?? false, timeout: 180_000 }, () => {
+describe('the web app in the moments that matter', { skip, timeout: 180_000 }, () => {
   let bench: Bench;
   let server: UiServer;
   let browser: Browser;
@@ -94,10 +90,7 @@ describe('the web app in the moments that matter', { skip: missing ?? false, tim
     });
     browser = await launchBrowser();
     const context = await browser.newContext({ viewport: { width: 1100, height: 900 }, locale: 'en-US' });
-    page = await context.newPage();
-    page.setDefaultTimeout(T);
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(server.url, { timeout: T });
+    page = await openPage(context, server.url, pageErrors, T);
     await page.locator(`[data-testid="device-item"][data-udid="${second}"]`).click();
     await page.locator(`[data-testid="device-page"][data-udid="${second}"][data-trust="trusted"]`).waitFor();
   });

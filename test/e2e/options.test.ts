@@ -13,7 +13,7 @@ import type { WatchEvent } from '../../src/app/watch.js';
 import { parseFault } from '../../src/emulator/faults.js';
 import { startUiServer, type UiServer } from '../../src/web/server.js';
 import { pairedDevice, startBench, type Bench } from '../support/bench.js';
-import { browserMissing, browserRequired, launchBrowser, shot, until } from '../support/browser.js';
+import { browserSkip, launchBrowser, openPage, shot, until } from '../support/browser.js';
 import { join } from 'node:path';
 
 /** A small phone: a few dozen files, so that each backup takes a moment. */
@@ -21,13 +21,9 @@ const SMALL = { extends: 'tiny' as const, content: { files: 30, bytes: 256 * 102
 
 const T = 10_000;
 
-const missing = browserMissing();
-if (missing !== null && browserRequired()) {
-  test('browser tests', () =>
-    assert.fail(`${missing}, and IBACKUP_REQUIRE_BROWSER=1 requires the browser tests to run`));
-}
+const skip = browserSkip();
 
-describe('Options in the web app', { skip: missing === null ? false : `${missing}: skipping`, timeout: 90_000 }, () => {
+describe('Options in the web app', { skip, timeout: 90_000 }, () => {
   let bench: Bench;
   let server: UiServer;
   let browser: Browser;
@@ -47,10 +43,7 @@ describe('Options in the web app', { skip: missing === null ? false : `${missing
       locale: 'en-GB',
       timezoneId: 'UTC',
     });
-    page = await context.newPage();
-    page.setDefaultTimeout(T);
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(server.url, { timeout: T });
+    page = await openPage(context, server.url, pageErrors, T);
   });
 
   after(async () => {

@@ -14,18 +14,14 @@ import type { PhotosStatusView } from '../../src/web/api.js';
 import { startUiServer, type UiServer } from '../../src/web/server.js';
 import { bigPhotoBackup } from '../support/photos-backup.js';
 import { pairedDevice, startBench, type Bench } from '../support/bench.js';
-import { browserMissing, browserRequired, launchBrowser, shot, until } from '../support/browser.js';
+import { browserSkip, launchBrowser, openPage, shot, until } from '../support/browser.js';
 
 const T = 15_000;
 const BIG = 5000;
 
-const missing = browserMissing();
-if (missing !== null && browserRequired()) {
-  test('browser tests', () =>
-    assert.fail(`${missing}, and IBACKUP_REQUIRE_BROWSER=1 requires the browser tests to run`));
-}
+const skip = browserSkip();
 
-describe('Photos in the web app', { skip: missing === null ? false : `${missing}: skipping`, timeout: 120_000 }, () => {
+describe('Photos in the web app', { skip, timeout: 120_000 }, () => {
   let bench: Bench;
   let server: UiServer;
   let browser: Browser;
@@ -45,10 +41,7 @@ describe('Photos in the web app', { skip: missing === null ? false : `${missing}
       locale: 'en-GB',
       timezoneId: 'UTC',
     });
-    page = await context.newPage();
-    page.setDefaultTimeout(T);
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(server.url, { timeout: T });
+    page = await openPage(context, server.url, pageErrors, T);
   });
 
   after(async () => {

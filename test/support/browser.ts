@@ -3,10 +3,12 @@
  * download), skipped with a clear message where it is not installed — or failed, when
  * IBACKUP_REQUIRE_BROWSER=1 (CI) requires these tests to run — and screenshots of each state.
  */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { REPO_ROOT } from './repo-root.js';
 
 export const CHROMIUM = process.env.IBACKUP_CHROMIUM ?? '/usr/bin/chromium';
@@ -30,6 +32,34 @@ export function browserMissing(): string | null {
 /** True when IBACKUP_REQUIRE_BROWSER=1 makes a missing browser a failure instead of a skip. */
 export function browserRequired(): boolean {
   return process.env.IBACKUP_REQUIRE_BROWSER === '1';
+}
+
+/**
+ * The `skip` of a browser suite: false when the tests can run; else the reason to skip them —
+ * and, where IBACKUP_REQUIRE_BROWSER=1 requires them, a failing test saying so.
+ */
+export function browserSkip(): false | string {
+  const missing = browserMissing();
+  if (missing === null) return false;
+  if (browserRequired()) {
+    test('browser tests', () =>
+      assert.fail(`${missing}, and IBACKUP_REQUIRE_BROWSER=1 requires the browser tests to run`));
+  }
+  return `${missing}: skipping the browser tests`;
+}
+
+/** A new page of `context` at `url`, with a default timeout and its script errors collected in `errors`. */
+export async function openPage(
+  context: BrowserContext,
+  url: string,
+  errors: string[],
+  timeoutMs: number,
+): Promise<Page> {
+  const page = await context.newPage();
+  page.setDefaultTimeout(timeoutMs);
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url, { timeout: timeoutMs });
+  return page;
 }
 
 export function launchBrowser(): Promise<Browser> {
