@@ -24,8 +24,10 @@ async function backupsOf(roots: readonly string[], udid: string): Promise<Backup
     } catch {
       continue; // an unreadable root holds no backup we can use
     }
-    out.push(...list.filter((b) => bare(b.udid) === bare(udid)));
-    out.push(...(await newestVersions(root, udid)));
+    const own = list.filter((b) => bare(b.udid) === bare(udid));
+    out.push(...own);
+    // A complete current backup is the newest version: the history is read only when it is not.
+    if (!own.some((b) => b.kind === 'current' && b.complete)) out.push(...(await newestVersions(root, udid)));
   }
   return out;
 }
