@@ -9,8 +9,9 @@ import type { Stats } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readBackupFolder } from './folder.js';
+import { nodeFs } from './fs-layer.js';
 import { adoptOldKeptCopy } from './old-kept-copy.js';
-import { settleVersions } from './preserve.js';
+import { completingPlacer, settleVersions } from './preserve.js';
 import { sweepRemovedVersions } from './prune.js';
 import { readHistorySettings } from './retention.js';
 import { readStatusPlist, isSnapshotFinished } from './status.js';
@@ -68,7 +69,7 @@ async function versionFolders(
   root: string,
   udid: string,
 ): Promise<{ folders: Folder[]; busy: string[]; unfinished: string | null }> {
-  await adoptOldKeptCopy(root, udid).catch(() => undefined);
+  await adoptOldKeptCopy(root, udid, completingPlacer(nodeFs, root)).catch(() => undefined);
   await sweepRemovedVersions(root, udid).catch(() => undefined);
   const settled = await settleVersions(root, udid);
   const older = settled.ids

@@ -6,19 +6,22 @@
  */
 import { join } from 'node:path';
 import { lstatMaybe, nodeFs, type FsLayer } from './fs-layer.js';
-import { LinkOrCopy } from './hard-links.js';
-import { completeVersion, fillingRun } from './version-fill.js';
+import { completeVersion, fillingRun, type PlaceFile } from './version-fill.js';
 import { freeVersionId, versionDir, versionFolderIds, versionIdAt, versionsDir } from './versions.js';
 
 const OLD_KEPT_DIR = join('.ibackup', 'previous');
 
-export async function adoptOldKeptCopy(root: string, udid: string, fs: FsLayer = nodeFs): Promise<void> {
+export async function adoptOldKeptCopy(
+  root: string,
+  udid: string,
+  place: PlaceFile,
+  fs: FsLayer = nodeFs,
+): Promise<void> {
   const old = join(root, OLD_KEPT_DIR, udid);
   await fs.rm(`${old}.partial`, { recursive: true, force: true }).catch(() => undefined);
   const status = await lstatMaybe(fs, join(old, 'Status.plist'));
   if (status === undefined || fillingRun(old)?.running === true) return;
-  const links = new LinkOrCopy(fs, { nothingToDo: new Set(['ENOENT', 'EEXIST']), copy: (a, b) => fs.copyFile(a, b) });
-  await completeVersion(old, join(root, udid), (a, b) => links.place(a, b), { fs });
+  await completeVersion(old, join(root, udid), place, { fs });
   const id = freeVersionId(versionIdAt(status.mtime), new Set(await versionFolderIds(root, udid)));
   await fs.mkdir(versionsDir(root, udid), { recursive: true, mode: 0o755 });
   await fs.rename(old, versionDir(root, udid, id));

@@ -27,7 +27,7 @@ import { lstatMaybe, nodeFs, parentDir, type FsLayer } from './fs-layer.js';
 import { parallel } from '../parallel.js';
 import { SNAPSHOT_DIR } from './folder.js';
 import { LinkOrCopy } from './hard-links.js';
-import { completeVersion, fillingRun, runEnded, writeRunMarker } from './version-fill.js';
+import { completeVersion, fillingRun, runEnded, writeRunMarker, type PlaceFile } from './version-fill.js';
 import { currentVersionId, versionDir, versionFolderIds, versionsDir } from './versions.js';
 import { adoptOldKeptCopy } from './old-kept-copy.js';
 
@@ -97,7 +97,7 @@ export class Preserver {
   }
 
   private async start(): Promise<void> {
-    await adoptOldKeptCopy(this.root, this.udid, this.fs);
+    await adoptOldKeptCopy(this.root, this.udid, completingPlacer(this.fs, this.root), this.fs);
     const settled = await settleVersions(this.root, this.udid, this.fs);
     if (!(await isComplete(this.dir))) {
       // An interrupted run left `<UDID>/` half-done: the newest complete version is the last
@@ -212,6 +212,16 @@ export class Preserver {
 }
 
 /**
+ * How a version left by an ended run is completed: hard links, else copies (written whole and
+ * flushed before they take their name). Copies are allowed: a version being filled on a disk
+ * without hard links exists only because the user agreed to copies when that run started.
+ */
+export function completingPlacer(fs: FsLayer, root: string): PlaceFile {
+  const linker = new Linker(fs, root, true);
+  return (from, to) => linker.linkOrCopy(from, to);
+}
+
+/**
  * Completes every version of a device whose filling run has ended (see version-fill.ts).
  * Resolves the ids of the versions there, how many are complete, and whether one was completed now.
  */
@@ -231,13 +241,7 @@ export async function settleVersions(
       busy.push(id);
       continue;
     }
-    // Copies are allowed here: a version being filled on a disk without hard links exists
-    // only because the user agreed to copies when that run started.
-    const linker = new Linker(fs, root, true);
-    await completeVersion(dir, join(root, udid), (from, to) => linker.linkOrCopy(from, to), {
-      fs,
-      scanTo: { root, udid, id },
-    });
+    await completeVersion(dir, join(root, udid), completingPlacer(fs, root), { fs, scanTo: { root, udid, id } });
     completedNow = true;
   }
   return { ids, complete: ids.length - busy.length, completedNow, busy };
