@@ -14,7 +14,10 @@
  * Run: npm run bench:backup [-- --files 20000 --mib 2048]
  *   (or IBACKUP_BENCH_FILES, IBACKUP_BENCH_MIB); --no-idevicebackup2 skips the third client;
  *   --no-restore skips the restores (the virtual iPhone's side of a restore takes minutes at
- *   the big size); --no-wait starts at once after a previous run (see waitAfterLastCleanup).
+ *   the big size); --no-wait starts at once after a previous run (see waitAfterLastCleanup);
+ *   IBACKUP_BENCH_IBACKUP_ARGS passes Node.js options to ibackup's runs only (e.g. `--cpu-prof
+ *   --cpu-prof-dir=/tmp/prof`), IBACKUP_BENCH_IBACKUP_WRAP a command to run them under (e.g.
+ *   `perf record -g -o /tmp/perf.data --`; its own CPU time is then counted in ibackup's).
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -37,6 +40,8 @@ interface Run {
   seconds: number;
   /** CPU seconds of the client's process (user + system). */
   cpu: number;
+  /** Of those, the seconds spent in the kernel (system time). */
+  sys: number;
   rssMb: number;
   bytes: number;
   files: number;
@@ -46,7 +51,7 @@ interface Run {
 function timed(
   cmd: string[],
   env: NodeJS.ProcessEnv,
-): Promise<{ stdout: string; seconds: number; cpu: number; rssMb: number }> {
+): Promise<{ stdout: string; seconds: number; cpu: number; sys: number; rssMb: number }> {
   return new Promise((done, fail) => {
     execFile(
       '/usr/bin/time',
@@ -58,7 +63,13 @@ function timed(
           fail(new Error(`${cmd.join(' ')} failed: ${String(err)}\n${stderr.slice(-2000)}`));
           return;
         }
-        done({ stdout, seconds: Number(m[1]), cpu: Number(m[3]) + Number(m[4]), rssMb: Number(m[2]) / 1024 });
+        done({
+          stdout,
+          seconds: Number(m[1]),
+          cpu: Number(m[3]) + Number(m[4]),
+          sys: Number(m[4]),
+          rssMb: Number(m[2]) / 1024,
+        });
       },
     );
   });
@@ -129,7 +140,7 @@ function row(r: Run): string {
     `${r.seconds.toFixed(1).padStart(7)} s`,
     `${(r.bytes / MB / r.seconds).toFixed(0).padStart(6)} MB/s`,
     `${(r.files / r.seconds).toFixed(0).padStart(7)} files/s`,
-    `${r.cpu.toFixed(1).padStart(6)} s CPU`,
+    `${r.cpu.toFixed(1).padStart(6)} s CPU (${r.sys.toFixed(1)} s kernel)`,
     `(${cpuPerGib(r).toFixed(2)} s/GiB, ${cpuPerKfiles(r).toFixed(3)} s/1 000 files)`,
     `${r.rssMb.toFixed(0).padStart(5)} MB peak RSS`,
   ].join(' ');
@@ -141,7 +152,7 @@ function row(r: Run): string {
  * `idevicebackup2 restore` from the same folder. The files and bytes are the full backup's.
  */
 async function restores(
-  cli: (args: string[]) => string[],
+  ibackup: (args: string[]) => string[],
   env: NodeJS.ProcessEnv,
   udid: string,
   dir: string,
@@ -150,13 +161,20 @@ async function restores(
 ): Promise<Run[]> {
   const out: Run[] = [];
   settle();
-  const ib = await timed(cli(['--backup-dir', dir, 'restore', '--system', '--no-reboot']), env);
-  out.push({ ...full, name: 'ibackup restore', seconds: ib.seconds, cpu: ib.cpu, rssMb: ib.rssMb });
+  const ib = await timed(ibackup(['--backup-dir', dir, 'restore', '--system', '--no-reboot']), env);
+  out.push({ ...full, name: 'ibackup restore', seconds: ib.seconds, cpu: ib.cpu, sys: ib.sys, rssMb: ib.rssMb });
   if (withIdb) {
     settle();
     const cmd = ['idevicebackup2', '-u', udid, 'restore', '--system', '--no-reboot', dir];
     const idb = await timed(cmd, env);
-    out.push({ ...full, name: 'idevicebackup2 restore', seconds: idb.seconds, cpu: idb.cpu, rssMb: idb.rssMb });
+    out.push({
+      ...full,
+      name: 'idevicebackup2 restore',
+      seconds: idb.seconds,
+      cpu: idb.cpu,
+      sys: idb.sys,
+      rssMb: idb.rssMb,
+    });
   }
   return out;
 }
@@ -224,6 +242,10 @@ async function main(): Promise<void> {
   );
   if (built.status !== 0) throw new Error('the build failed');
   const CLI = [process.execPath, join(dist, 'cli/main.js')];
+  // Node.js options, and a command to run it under, for ibackup's own runs only (see the top).
+  const ibackupArgs = (process.env.IBACKUP_BENCH_IBACKUP_ARGS ?? '').split(' ').filter(Boolean);
+  const wrap = (process.env.IBACKUP_BENCH_IBACKUP_WRAP ?? '').split(' ').filter(Boolean);
+  const IBACKUP = [...wrap, process.execPath, ...ibackupArgs, join(dist, 'cli/main.js')];
   await writeFile(join(tmp, 'null-client.mjs'), clientSource(dist));
   await writeFile(join(tmp, 'writer-client.mjs'), clientSource(dist, true));
   const profile = { extends: 'big', content: { seed: 3, files, bytes: mib * 1024 * 1024, hugeFiles: [] } };
@@ -255,6 +277,7 @@ async function main(): Promise<void> {
       NO_COLOR: '1',
     };
     const cli = (args: string[]): string[] => [...CLI, ...args];
+    const ibackup = (args: string[]): string[] => [...IBACKUP, ...args];
     const devices = JSON.parse((await timed(cli(['--json', 'devices']), env)).stdout) as {
       devices: Array<{ udid: string }>;
     };
@@ -275,6 +298,7 @@ async function main(): Promise<void> {
       name: 'null client',
       seconds: n.seconds,
       cpu: n.cpu,
+      sys: n.sys,
       rssMb: n.rssMb,
       bytes: nr.bytes,
       files: nr.files,
@@ -290,18 +314,20 @@ async function main(): Promise<void> {
       name: 'minimal durable writer',
       seconds: w.seconds,
       cpu: w.cpu,
+      sys: w.sys,
       rssMb: w.rssMb,
       bytes: wr.bytes,
       files: wr.files,
     });
     const dir = join(tmp, 'ibackup');
     settle();
-    const ib = await timed(cli(['--json', '--backup-dir', dir, 'backup', '--full']), env);
+    const ib = await timed(ibackup(['--json', '--backup-dir', dir, 'backup', '--full']), env);
     const ir = JSON.parse(ib.stdout) as { bytesReceived: number; filesReceived: number };
     runs.push({
       name: 'ibackup',
       seconds: ib.seconds,
       cpu: ib.cpu,
+      sys: ib.sys,
       rssMb: ib.rssMb,
       bytes: ir.bytesReceived,
       files: ir.filesReceived,
@@ -314,6 +340,7 @@ async function main(): Promise<void> {
         name: 'idevicebackup2',
         seconds: idb.seconds,
         cpu: idb.cpu,
+        sys: idb.sys,
         rssMb: idb.rssMb,
         bytes: nr.bytes,
         files: nr.files,
@@ -325,18 +352,19 @@ async function main(): Promise<void> {
     const changed = Math.max(1, Math.round(files / 100));
     await timed(cli(['emulator', 'ctl', address, 'mutate', udid, 'modify', String(changed)]), env);
     settle();
-    const inc = await timed(cli(['--json', '--backup-dir', dir, 'backup']), env);
+    const inc = await timed(ibackup(['--json', '--backup-dir', dir, 'backup']), env);
     const incr = JSON.parse(inc.stdout) as { bytesReceived: number; filesReceived: number };
     runs.push({
       name: `ibackup incremental (${changed} changed)`,
       seconds: inc.seconds,
       cpu: inc.cpu,
+      sys: inc.sys,
       rssMb: inc.rssMb,
       bytes: incr.bytesReceived,
       files: incr.filesReceived,
     });
 
-    if (!process.argv.includes('--no-restore')) runs.push(...(await restores(cli, env, udid, dir, withIdb, full)));
+    if (!process.argv.includes('--no-restore')) runs.push(...(await restores(ibackup, env, udid, dir, withIdb, full)));
 
     process.stdout.write(`${runs.map(row).join('\n')}\n`);
     const rate = (name: string): number | undefined => {

@@ -9,6 +9,7 @@ import { DlFileStreamParser, type DlFileStreamEvent, type DlStreamDirection } fr
 import { RawFrameDecoder, encodeFrame, parseFramePlist } from '../protocol/frames.js';
 import type { PlistValue } from '../protocol/plist/index.js';
 import type { Link } from './link.js';
+import { SilenceWatch } from './silence-watch.js';
 
 export interface DlConnectionOptions {
   format?: 'xml' | 'binary';
@@ -36,7 +37,8 @@ export class DlConnection {
   private streaming = false;
   private paused = false;
   private failure: Error | undefined;
-  private wake: (() => void) | undefined;
+  private wake: ((err?: Error) => void) | undefined;
+  private readonly silence = new SilenceWatch();
 
   constructor(
     readonly link: Link,
@@ -109,6 +111,10 @@ export class DlConnection {
   ): Promise<void> {
     const parser = new DlFileStreamParser(direction);
     this.streaming = true;
+    // One listener for the whole stream, not one per wait for bytes.
+    const { signal } = opts;
+    const onAbort = (): void => this.interrupt(new IbackupError('CANCELLED'));
+    signal?.addEventListener('abort', onAbort, { once: true });
     const first = this.frames.takeRemainder();
     if (first.length > 0) {
       this.pendingRaw.unshift(Buffer.from(first.buffer, first.byteOffset, first.byteLength));
@@ -119,7 +125,7 @@ export class DlConnection {
         const chunk = this.pendingRaw.shift();
         if (!chunk) {
           this.maybeResume();
-          await this.waitForData(opts);
+          await this.waitForData(opts, true);
           continue;
         }
         this.pendingRawBytes -= chunk.length;
@@ -140,10 +146,12 @@ export class DlConnection {
       }
     } finally {
       this.streaming = false;
+      signal?.removeEventListener('abort', onAbort);
     }
   }
 
   close(): void {
+    this.silence.stop();
     this.link.close();
   }
 
@@ -168,9 +176,14 @@ export class DlConnection {
     if (!this.failure)
       this.failure = err instanceof IbackupError ? err : new IbackupError('CONNECTION_CLOSED', { cause: err });
     this.notify();
+    this.silence.stop();
   }
 
-  private waitForData(opts: ReceiveOptions): Promise<void> {
+  /**
+   * Waits for the next bytes (or the connection's end). `listening`: the caller watches the
+   * signal itself (a stream registers one listener for all its waits: see receiveStream).
+   */
+  private waitForData(opts: ReceiveOptions, listening = false): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     const { signal } = opts;
@@ -180,28 +193,25 @@ export class DlConnection {
       this.link.resume();
     }
     return new Promise<void>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const onAbort = (): void => done(new IbackupError('CANCELLED'));
+      const onAbort = (): void => this.interrupt(new IbackupError('CANCELLED'));
+      const watched = signal !== undefined && !listening;
       const done = (err?: Error): void => {
-        if (timer) clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
+        if (watched) signal.removeEventListener('abort', onAbort);
         this.wake = undefined;
+        this.silence.waitEnded();
         if (err) reject(err);
         else resolve();
       };
-      this.wake = () => done();
-      if (timeoutMs > 0) {
-        timer = setTimeout(
-          () =>
-            done(
-              new IbackupError('TIMEOUT', {
-                message: `The other side was silent for ${Math.round(timeoutMs / 1000)} s.`,
-              }),
-            ),
-          timeoutMs,
-        );
-      }
-      signal?.addEventListener('abort', onAbort, { once: true });
+      this.wake = done;
+      this.silence.waitStarted(timeoutMs, done);
+      if (watched) signal.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  /** Ends the current wait with `err` (the connection itself stays usable). */
+  private interrupt(err: Error): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.(err);
   }
 }
