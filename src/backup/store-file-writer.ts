@@ -5,8 +5,9 @@ import { unwritten, type FsLayer } from './fs-layer.js';
 const WRITE_BUFFER = 1024 * 1024;
 
 /**
- * Writes one file under a temporary name, renamed into place on commit. The temporary file is
- * created as soon as the file starts (by the store's file-system layer). A file that stays under
+ * Writes one file under a temporary name, renamed into place on commit — or under its final name
+ * when `tmp` is `path` (the file-system layer made it marked unfinished: marked finished on
+ * commit). The file is created as soon as it starts (by the store's file-system layer). A file that stays under
  * WRITE_BUFFER bytes (most of a backup's) is kept in memory and written whole at commit; a larger
  * one is written as it arrives, a megabyte at a time.
  */
@@ -66,9 +67,10 @@ export class StoreFileWriter {
       this.buf = [];
     } else {
       await this.drain();
+      if (this.tmp === this.path) this.fs.markFinished(fd);
       this.closed = true;
       await closeFd(fd);
-      await this.fs.rename(this.tmp, this.path);
+      if (this.tmp !== this.path) await this.fs.rename(this.tmp, this.path);
     }
     this.onCommit(this.path, this.size);
   }

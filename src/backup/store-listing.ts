@@ -3,7 +3,7 @@
  * DLContentsOfDirectory reports them, and the free space where the backup is written.
  */
 import { join } from 'node:path';
-import type { FsLayer } from './fs-layer.js';
+import { isUnfinished, type FsLayer } from './fs-layer.js';
 
 /** A file or folder as DLContentsOfDirectory reports it. */
 export interface StoreEntry {
@@ -23,7 +23,7 @@ export async function listFolder(fs: FsLayer, local: string): Promise<StoreEntry
   for (const name of names) {
     if (name.includes('.tmp-')) continue; // our own unfinished files are not part of the backup
     const st = await fs.lstat(join(local, name)).catch(() => undefined);
-    if (!st) continue;
+    if (!st || isUnfinished(st)) continue; // an upload still being written (or left so by a killed run)
     out.push({
       name,
       type: st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other',

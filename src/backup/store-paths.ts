@@ -10,6 +10,7 @@ import { join, sep } from 'node:path';
 import { IbackupError } from '../errors.js';
 import { parseDevicePath } from '../protocol/device-path.js';
 import { lstatMaybe, parentDir, type FsLayer } from './fs-layer.js';
+import { SNAPSHOT_DIR } from './folder.js';
 
 /** A device path the store refused (outside the device's folder, through a link…). */
 export class UnsafePathError extends IbackupError {}
@@ -38,6 +39,8 @@ export class StorePaths {
   /** The device's folder for this backup (asked several times per file: made once). */
   readonly deviceDir: string;
   private readonly deviceDirSep: string;
+  /** `<UDID>/Snapshot/`, where the device stages its uploads. */
+  private readonly stagingSep: string;
 
   constructor(
     readonly root: string,
@@ -46,6 +49,7 @@ export class StorePaths {
   ) {
     this.deviceDir = join(root, udid);
     this.deviceDirSep = this.deviceDir + sep;
+    this.stagingSep = join(this.deviceDir, SNAPSHOT_DIR) + sep;
     const archive = new RegExp(`^${escapeRe(udid)}-\\d{8}-\\d{6}$`);
     this.allowedTop = (first) => first === udid || archive.test(first) || first === '_unback_';
   }
@@ -53,6 +57,11 @@ export class StorePaths {
   /** True for the device's folder and what is in it. */
   inDevice(local: string): boolean {
     return local.startsWith(this.deviceDirSep) || local === this.deviceDir;
+  }
+
+  /** True for what is inside the device's staging folder (`<UDID>/Snapshot/`). */
+  isStaging(local: string): boolean {
+    return local.startsWith(this.stagingSep);
   }
 
   /** Checks a device path and returns the local path (no file-system access). */

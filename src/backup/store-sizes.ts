@@ -62,6 +62,21 @@ export class StoreSizes {
     );
   }
 
+  /**
+   * True when whatever is at `local` can only be a file this run wrote (or nothing): it is in the
+   * device's folder, in a folder this run made, and is not itself a folder the run made. Such a
+   * folder holds only what the store put there (see nothingAt); a folder moved or copied into one
+   * makes the store forget its folders.
+   */
+  ownFileAt(local: string): boolean {
+    return this.paths.inDevice(local) && this.paths.isFresh(parentDir(local)) && !this.paths.isFresh(local);
+  }
+
+  /** How moving a file this run wrote (see ownFileAt) from `a` onto `b` (now `dst`) within the device's folder changes it. */
+  async ofMoveWithin(a: string, b: string, dst: Stats | undefined): Promise<number> {
+    return a === b ? 0 : -(await this.bytesOf(b, dst));
+  }
+
   /** A file of `bytes` now at `local`, replacing `replaced` bytes (see ofReplaced). */
   written(local: string, bytes: number, replaced: number | undefined): void {
     if (this.paths.inDevice(local)) this.resized(replaced === undefined ? undefined : bytes - replaced, local);

@@ -8,7 +8,7 @@
 import { constants, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { lstatMaybe, nodeFs, parentDir, type FsLayer } from './fs-layer.js';
+import { lstatMaybe, MARKS_UNFINISHED_FILES, nodeFs, parentDir, type FsLayer } from './fs-layer.js';
 import { StoreFileWriter } from './store-file-writer.js';
 import type { SizeTracker } from './size-ledger.js';
 import { StoreFlush, type FlushOptions } from './store-flush.js';
@@ -89,8 +89,11 @@ export class BackupStore {
     const { local, stat } = await this.paths.check(devicePath, true);
     await this.changing(local);
     const replaced = this.sizes.known ? await this.sizes.ofReplaced(local, stat) : 0; // no extra await on a full backup's hot path
-    const tmp = `${local}.tmp-${process.pid}`;
-    return new StoreFileWriter(this.fs, this.fs.createFile(tmp), tmp, local, (p, bytes) => {
+    // An upload staged in Snapshot/ (part of no backup until the device moves it) is written under
+    // its final name, marked unfinished until it is complete: one rename fewer per file.
+    const staged = MARKS_UNFINISHED_FILES && this.paths.isStaging(local);
+    const tmp = staged ? local : `${local}.tmp-${process.pid}`;
+    return new StoreFileWriter(this.fs, this.fs.createFile(tmp, staged), tmp, local, (p, bytes) => {
       this.flushing.fileWritten(p, bytes);
       this.sizes.written(p, bytes, replaced);
     });
@@ -122,33 +125,43 @@ export class BackupStore {
 
   /** Moves an item, replacing what is at the destination. */
   async move(from: string, to: string): Promise<void> {
-    const { local: a, stat: found } = await this.paths.check(from);
+    const a = this.paths.resolve(from);
     const fresh = this.paths.resolve(to);
     // A move into a folder this run made, under a name not used there yet (most moves of a
     // first backup), needs no look at its destination: the store put everything there.
     const { local: b, stat: dst } = this.sizes.nothingAt(fresh)
       ? { local: fresh, stat: undefined }
       : await this.paths.check(to);
-    const src = found ?? (await this.fs.lstat(a)); // ENOENT when the source is missing
+    // Nor does a source that can only be a file this run wrote (an upload staged in Snapshot/),
+    // moved within the device's folder onto no folder: no size crosses the folder's edge, and a
+    // failed rename of it changes nothing.
+    const own = dst?.isDirectory() !== true && this.sizes.ownFileAt(a) && this.paths.inDevice(b);
+    const src = own ? undefined : await this.sourceOf(from, a);
     await Promise.all([this.changing(a), this.changing(b)]);
-    const delta = await this.sizes.ofMove(a, b, src, dst);
+    const delta = src ? await this.sizes.ofMove(a, b, src, dst) : await this.sizes.ofMoveWithin(a, b, dst);
+    const isDir = src?.isDirectory() === true;
     try {
-      await this.renameOver(a, b, src, dst);
+      await this.renameOver(a, b, isDir, dst);
     } catch (err) {
-      this.sizes.resized(undefined);
+      if (!own) this.sizes.resized(undefined);
       throw err;
     }
-    this.sizes.resized(delta, src.isFile() ? b : undefined);
-    this.flushing.moved(a, b, src.isDirectory());
+    this.sizes.resized(delta, src === undefined || src.isFile() ? b : undefined);
+    this.flushing.moved(a, b, isDir);
+  }
+
+  /** What is at a move's source, after the path's check (ENOENT when nothing is). */
+  private async sourceOf(from: string, a: string): Promise<Stats> {
+    return (await this.paths.check(from)).stat ?? (await this.fs.lstat(a));
   }
 
   /** Renames `a` to `b`, removing a folder at `b` first (what is learnt of folders is forgotten). */
-  private async renameOver(a: string, b: string, src: Stats, dst: Stats | undefined): Promise<void> {
+  private async renameOver(a: string, b: string, srcIsDir: boolean, dst: Stats | undefined): Promise<void> {
     if (dst?.isDirectory()) {
       this.paths.forget();
       await this.fs.rm(b, { recursive: true, force: true });
     }
-    if (src.isDirectory()) this.paths.forget();
+    if (srcIsDir) this.paths.forget();
     await this.parentReady(b);
     await this.fs.rename(a, b);
   }

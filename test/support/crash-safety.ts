@@ -225,10 +225,11 @@ export class RecordingFs implements FsLayer {
     this.wrote(b, parent(a), parent(b));
     if (s > w) this.synced.set(b, ++this.seq);
   };
-  createFile: FsLayer['createFile'] = async (p) => {
+  createFile: FsLayer['createFile'] = async (p, unfinished) => {
     this.fail('open', p);
-    return this.base.createFile(p);
+    return this.base.createFile(p, unfinished);
   };
+  markFinished: FsLayer['markFinished'] = (fd) => this.base.markFinished(fd);
   finishSmallFile: FsLayer['finishSmallFile'] = (fd, tmp, parts, dest) => {
     try {
       this.fail('rename', dest);
