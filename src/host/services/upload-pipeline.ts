@@ -10,7 +10,14 @@
 import type { BackupTarget, TargetFile } from './mobilebackup2-target.js';
 
 const MAX_FILES_IN_FLIGHT = 32;
-const MAX_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
+/**
+ * Enough to keep a disk busy while the next files arrive (a fiftieth of a second of a fast disk's
+ * writing, far more of a slow one's), and small enough that the chunks die young: a chunk held
+ * across two of V8's young-generation collections is moved to the old generation, where only a
+ * full collection frees it, and its bytes (outside the heap) then start one. Measured at 20 000
+ * files: 21 full collections with 16 MiB in flight, 11 with 4 MiB, the same wall time.
+ */
+const MAX_BYTES_IN_FLIGHT = 4 * 1024 * 1024;
 
 export interface UploadCallbacks {
   /** A file failed: returns the status to report (the last failure is reported). */
