@@ -78,10 +78,12 @@ function timed(
 /**
  * The null client, run from the built modules like ibackup: receives every file of a full
  * backup and keeps nothing (Status.plist absent, so the device sends everything).
- * With `writer`, the minimal durable writer instead: each file is written once under its final
- * name (no temporary name, no check of the path, nothing kept about it, data written as it
- * comes a megabyte at a time), then the disk is flushed once (syncfs): the least any client that
- * stores a backup safely must do, so its rate is the most such a client can reach here.
+ * With `writer`, the minimal durable writer instead: each file is written once under the name it
+ * is uploaded to (no temporary name, no check of the path, nothing kept about it, data written as
+ * it comes a megabyte at a time), the device's folder requests are carried out as asked (folders
+ * made, its uploads moved out of Snapshot/ into place, Snapshot/ removed: without them there is
+ * no backup, only staged uploads), then the disk is flushed once (syncfs): the least any client
+ * that stores a backup safely must do, so its rate is the most such a client can reach here.
  */
 function clientSource(dist: string, writer = false): string {
   const mod = (p: string): string => JSON.stringify(pathToFileURL(join(dist, p)).href);
@@ -100,7 +102,7 @@ function clientSource(dist: string, writer = false): string {
   }`
     : `async () => ({ write: async (c) => { bytes += c.length; }, commit: async () => { files++; }, abort: async () => {} })`;
   return `
-import { closeSync, mkdirSync, openSync, writevSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, writevSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { openHost } from ${mod('app/context.js')};
@@ -118,7 +120,12 @@ const enoent = () => Object.assign(new Error('absent'), { code: 'ENOENT' });
 const target = {
   createFile: ${createFile},
   readFile: async function* () { throw enoent(); },
-  mkdirp: async () => {}, move: async () => {}, remove: async () => {}, copy: async () => {},
+  ...(out ? {
+    mkdirp: async (p) => { mkdirSync(join(out, p), { recursive: true }); },
+    move: async (a, b) => { renameSync(join(out, a), join(out, b)); },
+    remove: async (p) => { rmSync(join(out, p), { recursive: true, force: true }); },
+  } : { mkdirp: async () => {}, move: async () => {}, remove: async () => {} }),
+  copy: async () => {},
   list: async () => [], freeSpace: async () => 2 ** 52,
 };
 const r = await mb2.run({ MessageName: 'Backup', TargetIdentifier: udid, SourceIdentifier: udid, Options: { ForceFullBackup: true } }, target);
@@ -195,6 +202,26 @@ function settle(): void {
   } catch {
     // not root, or not Linux: the figures then depend on what earlier runs left in memory
   }
+}
+
+/**
+ * The least a complete earlier version costs: the incremental keeps the backup it replaced as a
+ * complete folder in Apple's format (backup history), which needs a name for every file the run
+ * left unchanged, each a hard link to the current file. `cp -al` (GNU coreutils) of the backup
+ * does exactly that (one look and one link per file) without anything else: its CPU time is the
+ * floor of that part of an incremental on this machine. Undefined where `cp -al` is missing.
+ */
+async function versionFloor(
+  from: string,
+  to: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ files: number; cpu: number; seconds: number } | undefined> {
+  if (spawnSync('cp', ['-al', '--version'], { stdio: 'ignore' }).status !== 0) return undefined;
+  const r = await timed(['cp', '-al', from, to], env);
+  const counted = spawnSync('find', [to, '-type', 'f'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const files = counted.stdout.split('\n').filter(Boolean).length;
+  await rm(to, { recursive: true, force: true });
+  return { files, cpu: r.cpu, seconds: r.seconds };
 }
 
 /** Where a run notes when it deleted its backups (its modification time). */
@@ -363,6 +390,7 @@ async function main(): Promise<void> {
       bytes: incr.bytesReceived,
       files: incr.filesReceived,
     });
+    const links = await versionFloor(join(dir, udid), join(tmp, 'links'), env);
 
     if (!process.argv.includes('--no-restore')) runs.push(...(await restores(ibackup, env, udid, dir, withIdb, full)));
 
@@ -401,6 +429,10 @@ async function main(): Promise<void> {
     process.stdout.write(
       `incremental / full, host CPU time: ${((last.cpu / full.cpu) * 100).toFixed(1)}% (target <= 5%); wall time: ${((last.seconds / full.seconds) * 100).toFixed(1)}%\n`,
     );
+    if (links !== undefined)
+      process.stdout.write(
+        `  of which no client keeping a complete earlier version can do without: ${links.files} hard links (cp -al of the backup, ${links.cpu.toFixed(2)} s CPU, ${links.seconds.toFixed(2)} s) = ${((links.cpu / full.cpu) * 100).toFixed(1)}% of the full's host CPU time\n`,
+      );
   } finally {
     emu.kill('SIGTERM');
     await new Promise((r) => emu.once('exit', r));
