@@ -50,6 +50,8 @@ export class UploadPipeline {
   /** The last job of each path still in flight (a second upload of a path waits for it). */
   private readonly lastOfPath = new Map<string, Promise<void>>();
   private bytesInFlight = 0;
+  /** Called when a file in flight settles (see waitForOne). */
+  private settled: (() => void) | undefined;
   private failure: { code: number; text: string } | undefined;
 
   private readonly maxFiles: number;
@@ -139,16 +141,34 @@ export class UploadPipeline {
     void done.then(() => {
       this.inFlight.delete(done);
       if (this.lastOfPath.get(job.path) === done) this.lastOfPath.delete(job.path);
+      const wake = this.settled;
+      this.settled = undefined;
+      wake?.();
     });
     while (this.inFlight.size >= this.maxFiles || (this.bytesInFlight >= this.maxBytes && this.inFlight.size > 0)) {
-      await Promise.race(this.inFlight);
+      await this.waitForOne();
     }
+  }
+
+  /**
+   * Until a file in flight settles. One waiter at a time (the stream's reader), woken by the
+   * file that settles: a race over every file in flight would attach a reaction to each of them
+   * for every file that waits (32 per file while the pipeline is full).
+   */
+  private waitForOne(): Promise<void> {
+    return new Promise((resolve) => {
+      const before = this.settled;
+      this.settled = () => {
+        before?.();
+        resolve();
+      };
+    });
   }
 
   /** Waits while too many bytes are queued for the file still arriving (a big file). */
   async room(): Promise<void> {
     if (this.bytesInFlight < this.maxBytes) return;
-    if (this.inFlight.size > 0) await Promise.race(this.inFlight);
+    if (this.inFlight.size > 0) await this.waitForOne();
     else if (this.job) await this.job.chain;
   }
 
