@@ -173,16 +173,16 @@ export class DlFileStreamParser {
     return events;
   }
 
+  /** Byte by byte (a word is 4 bytes at most): no view made per word. */
   private fillWord(chunk: Uint8Array, pos: number, size: number): number {
-    const take = Math.min(size - this.wordFill, chunk.length - pos);
-    this.word.set(chunk.subarray(pos, pos + take), this.wordFill);
-    this.wordFill += take;
-    return pos + take;
+    const end = pos + Math.min(size - this.wordFill, chunk.length - pos);
+    while (pos < end) this.word[this.wordFill++] = chunk[pos++] as number;
+    return pos;
   }
 
   private readWord(): number {
     this.wordFill = 0;
-    return new DataView(this.word.buffer).getUint32(0, false);
+    return uint32At(this.word, 0);
   }
 
   private startText(length: number, max: number, what: string): void {
@@ -274,10 +274,32 @@ export class DlFileStreamParser {
 
 // ---- writers ----
 
+/**
+ * Big-endian 32-bit numbers, written and read byte by byte: a small Uint8Array lives in V8's heap
+ * until its `.buffer` is asked for, which moves it out (an allocation of its own, and memory the
+ * collector counts as external), once for every 32 KiB data block a restore sends.
+ */
+function setUint32At(out: Uint8Array, at: number, v: number): void {
+  out[at] = v >>> 24;
+  out[at + 1] = (v >>> 16) & 0xff;
+  out[at + 2] = (v >>> 8) & 0xff;
+  out[at + 3] = v & 0xff;
+}
+
+function uint32At(b: Uint8Array, at: number): number {
+  return (
+    (((b[at] as number) << 24) |
+      ((b[at + 1] as number) << 16) |
+      ((b[at + 2] as number) << 8) |
+      (b[at + 3] as number)) >>>
+    0
+  );
+}
+
 function lengthPrefixed(body: Uint8Array, code?: number): Uint8Array {
   const extra = code === undefined ? 0 : 1;
   const out = new Uint8Array(4 + extra + body.length);
-  new DataView(out.buffer).setUint32(0, body.length + extra, false);
+  setUint32At(out, 0, body.length + extra);
   if (code !== undefined) out[4] = code;
   out.set(body, 4 + extra);
   return out;
@@ -324,7 +346,7 @@ export function encodeDlDataBlockHeader(length: number): Uint8Array {
     throw new IbackupError('INTERNAL', { message: `Invalid file data block length ${length}.` });
   }
   const out = new Uint8Array(5);
-  new DataView(out.buffer).setUint32(0, length + 1, false);
+  setUint32At(out, 0, length + 1);
   out[4] = DL_CODE_FILE_DATA;
   return out;
 }

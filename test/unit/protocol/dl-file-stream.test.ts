@@ -211,4 +211,21 @@ describe('file stream writers', () => {
     );
     assert.deepEqual(blocks[2], bytes('00 00 00 03 0C 07 07'));
   });
+
+  test('lengths are big-endian in all four bytes, up to the largest a block may have', () => {
+    assert.deepEqual(encodeDlDataBlockHeader(0x12345677), bytes('12 34 56 78 0C'));
+    assert.deepEqual(encodeDlDataBlockHeader(0xfffffffd), bytes('FF FF FF FE 0C'));
+    // The parser reads a word split across chunks, byte by byte, to the same value: a block of
+    // 0x654320 bytes, whose data then arrives.
+    const p = new DlFileStreamParser('download');
+    const head = concat([bytes('00 00 00 01'), bytes('61'), bytes('00 65 43 21 0C')]);
+    const events = [...p.push(head.subarray(0, 3)), ...p.push(head.subarray(3, 7)), ...p.push(head.subarray(7))];
+    assert.deepEqual(events, [{ type: 'file-start', backupPath: 'a' }]);
+    const data = [...p.push(new Uint8Array(0x654320))];
+    assert.equal(
+      data.reduce((n, e) => n + (e.type === 'data' ? e.bytes.length : 0), 0),
+      0x654320,
+      'exactly the block',
+    );
+  });
 });
