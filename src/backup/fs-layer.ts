@@ -7,6 +7,7 @@ import {
   closeSync,
   constants,
   fchmodSync,
+  fstatSync,
   linkSync,
   lstatSync,
   openSync,
@@ -63,6 +64,11 @@ export interface FsLayer {
   finishSmallFile(fd: number, tmp: string, parts: readonly Uint8Array[], dest: string): void;
   /** Marks a file made `unfinished` as finished (before it is closed). */
   markFinished(fd: number): void;
+  /**
+   * Whether a file made `unfinished` in `dir` shows it: the file system keeps POSIX modes (FAT and
+   * exFAT give every file the same mode). Optional: false, and temporary names are used.
+   */
+  marksUnfinished?(dir: string): Promise<boolean>;
   /** A milestone of the run ("flush-start", "complete", "released"), for recorders; optional. */
   event?(name: string): void;
 }
@@ -91,6 +97,7 @@ export const nodeFs: FsLayer = {
   createFile,
   finishSmallFile,
   markFinished: (fd) => fchmodSync(fd, FINISHED_MODE),
+  marksUnfinished,
 };
 
 /**
@@ -142,6 +149,27 @@ export function isUnfinished(st: Stats): boolean {
 
 /** True where files can be marked unfinished by their mode (not Windows). */
 export const MARKS_UNFINISHED_FILES = process.platform !== 'win32';
+
+/**
+ * Makes a file marked unfinished in `dir` and looks at the mode it got, then removes it (at once:
+ * nothing sees it; a killed run leaves it under a temporary name, removed by the next run).
+ */
+function marksUnfinished(dir: string): Promise<boolean> {
+  if (!MARKS_UNFINISHED_FILES) return Promise.resolve(false);
+  const probe = `${dir}${sep}.ibackup-mode-probe.tmp-${process.pid}`;
+  let fd: number;
+  try {
+    fd = openSync(probe, CREATE_FLAGS, UNFINISHED_MODE);
+  } catch {
+    return Promise.resolve(false);
+  }
+  try {
+    return Promise.resolve(isUnfinished(fstatSync(fd)));
+  } finally {
+    closeSync(fd);
+    rmSync(probe, { force: true });
+  }
+}
 
 /**
  * Made on the main thread, like the small files' writes and renames: the thread pool's hand-offs

@@ -8,7 +8,7 @@
 import { constants, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { lstatMaybe, MARKS_UNFINISHED_FILES, nodeFs, parentDir, type FsLayer } from './fs-layer.js';
+import { lstatMaybe, nodeFs, parentDir, type FsLayer } from './fs-layer.js';
 import { StoreFileWriter } from './store-file-writer.js';
 import type { SizeTracker } from './size-ledger.js';
 import { StoreFlush, type FlushOptions } from './store-flush.js';
@@ -38,6 +38,8 @@ export class BackupStore {
   private readonly flushing: StoreFlush;
   private readonly sizes: StoreSizes;
   private readonly beforeChange: (localPath: string, loses: boolean) => Promise<void>;
+  /** Whether staged uploads are written under their final names (undefined: not probed yet). */
+  private marks: boolean | undefined;
 
   constructor(
     readonly root: string,
@@ -84,14 +86,21 @@ export class BackupStore {
     if (this.paths.inDevice(local)) await this.beforeChange(local, loses);
   }
 
+  /** Whether the disk shows a file marked unfinished (see fs-layer.ts), once per run. */
+  private async probeMarks(dir: string): Promise<boolean> {
+    this.marks = (await this.fs.marksUnfinished?.(dir)) === true;
+    return this.marks;
+  }
+
   /** Starts writing a file (to a temporary name until `commit`). */
   async createFile(devicePath: string): Promise<StoreFileWriter> {
     const { local, stat } = await this.paths.check(devicePath, true);
     await this.changing(local);
     const replaced = this.sizes.known ? await this.sizes.ofReplaced(local, stat) : 0; // no extra await on a full backup's hot path
     // An upload staged in Snapshot/ (part of no backup until the device moves it) is written under
-    // its final name, marked unfinished until it is complete: one rename fewer per file.
-    const staged = MARKS_UNFINISHED_FILES && this.paths.isStaging(local);
+    // its final name, marked unfinished until it is complete: one rename fewer per file — where
+    // the file system can show the mark.
+    const staged = this.paths.isStaging(local) && (this.marks ?? (await this.probeMarks(parentDir(local))));
     const tmp = staged ? local : `${local}.tmp-${process.pid}`;
     return new StoreFileWriter(this.fs, this.fs.createFile(tmp, staged), tmp, local, (p, bytes) => {
       this.flushing.fileWritten(p, bytes);

@@ -230,6 +230,7 @@ export class RecordingFs implements FsLayer {
     return this.base.createFile(p, unfinished);
   };
   markFinished: FsLayer['markFinished'] = (fd) => this.base.markFinished(fd);
+  marksUnfinished: FsLayer['marksUnfinished'] = (dir) => this.base.marksUnfinished?.(dir) ?? Promise.resolve(false);
   finishSmallFile: FsLayer['finishSmallFile'] = (fd, tmp, parts, dest) => {
     try {
       this.fail('rename', dest);

@@ -5,10 +5,10 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nodeFs, type FsLayer } from '../../../src/backup/fs-layer.js';
+import { MARKS_UNFINISHED_FILES, nodeFs, type FsLayer } from '../../../src/backup/fs-layer.js';
 import { BackupStore } from '../../../src/backup/store.js';
 import { isIbackupError } from '../../../src/errors.js';
 
@@ -258,5 +258,34 @@ describe('backup store: what a flush without syncfs covers', () => {
       assert.ok(synced.includes(`dir ${UDID}/Snapshot/ab`) && synced.includes(`dir ${UDID}/ab`), synced.join('\n'));
       assert.equal(await readFile(join(root, UDID, 'ab', '1'), 'utf8'), 'one');
     });
+  });
+});
+
+describe('uploads staged in Snapshot/', () => {
+  test('are written under their final names where the disk shows the unfinished mark, else under temporary names', async () => {
+    for (const marks of [true, false]) {
+      await withRoot(async (root) => {
+        const created: string[] = [];
+        const fs: FsLayer = {
+          ...nodeFs,
+          createFile: (p, unfinished) => (created.push(p), nodeFs.createFile(p, unfinished)),
+          marksUnfinished: async (dir) =>
+            marks && (await (nodeFs.marksUnfinished as NonNullable<FsLayer['marksUnfinished']>)(dir)),
+        };
+        const store = new BackupStore(root, UDID, { fs });
+        await store.mkdirp(`${UDID}/Snapshot/ab`);
+        await write(store, `${UDID}/Snapshot/ab/abcd`, 'staged');
+        await write(store, `${UDID}/Info.plist`, 'in place');
+        const staged = join(root, UDID, 'Snapshot', 'ab', 'abcd');
+        const expected = marks && MARKS_UNFINISHED_FILES ? staged : `${staged}.tmp-${process.pid}`;
+        assert.deepEqual(created, [expected, `${join(root, UDID, 'Info.plist')}.tmp-${process.pid}`]);
+        assert.equal(await readFile(staged, 'utf8'), 'staged');
+        assert.deepEqual(
+          await readdir(join(root, UDID, 'Snapshot', 'ab')),
+          ['abcd'],
+          'no probe or temporary file left',
+        );
+      });
+    }
   });
 });
