@@ -47,26 +47,19 @@ export class StoreSizes {
   }
 
   /**
-   * True when nothing can be at `local` (no need to look): it is in the device's folder, in a
-   * folder this run made, is not a folder the run made there, and no file the run put there
-   * may have its name. Whatever is in such a folder was put there by the store, and each file
-   * it puts in one is told here (`made`); a copy or a moved folder makes the store forget its
-   * folders.
+   * True when nothing can be at `local` (no need to look): only a file this run wrote could be
+   * there (see ownFileAt), and no file the run put in such a folder may have its name (each one
+   * is told here: `made`).
    */
   nothingAt(local: string): boolean {
-    return (
-      this.paths.inDevice(local) &&
-      this.paths.isFresh(parentDir(local)) &&
-      !this.paths.isFresh(local) &&
-      this.madeInFresh?.mayHave(local) !== true
-    );
+    return this.ownFileAt(local) && this.madeInFresh?.mayHave(local) !== true;
   }
 
   /**
    * True when whatever is at `local` can only be a file this run wrote (or nothing): it is in the
-   * device's folder, in a folder this run made, and is not itself a folder the run made. Such a
-   * folder holds only what the store put there (see nothingAt); a folder moved or copied into one
-   * makes the store forget its folders.
+   * device's folder, in a folder this run made, and is not itself a folder the run made. Whatever
+   * is in such a folder was put there by the store; a copy or a moved folder makes the store
+   * forget its folders.
    */
   ownFileAt(local: string): boolean {
     return this.paths.inDevice(local) && this.paths.isFresh(parentDir(local)) && !this.paths.isFresh(local);
