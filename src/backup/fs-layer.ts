@@ -17,7 +17,7 @@ import {
   writevSync,
 } from 'node:fs';
 import { copyFile, lstat, mkdir, open, readdir, rm, statfs, type FileHandle } from 'node:fs/promises';
-import type { Stats, StatsFs } from 'node:fs';
+import type { Dirent, Stats, StatsFs } from 'node:fs';
 import { sep } from 'node:path';
 
 export interface FsLayer {
@@ -32,6 +32,11 @@ export interface FsLayer {
    */
   lstatIfExists?(path: string): Promise<Stats | undefined>;
   readdir(path: string): Promise<string[]>;
+  /**
+   * A folder's entries with their kinds, from the folder itself where the file system gives them
+   * (no lookup per entry). Optional: readdir and lstat are used instead.
+   */
+  readdirKinds?(path: string): Promise<Dirent[]>;
   copyFile(from: string, to: string): Promise<void>;
   link(existing: string, newPath: string): Promise<void>;
   statfs(path: string): Promise<StatsFs>;
@@ -86,6 +91,7 @@ export const nodeFs: FsLayer = {
   // A metadata lookup the kernel answers from its caches: done at once rather than queued.
   lstatIfExists: async (p) => lstatSync(p, { throwIfNoEntry: false }),
   readdir: (p) => readdir(p),
+  readdirKinds: (p) => readdir(p, { withFileTypes: true }),
   copyFile: (a, b) => copyFile(a, b),
   // Like rename: a version links every file a run replaces, and completing it every file the run
   // did not touch (200 000 links at the `big` size).

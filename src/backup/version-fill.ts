@@ -4,10 +4,10 @@
  * the run did not touch are still the same in `<UDID>/`. Completing the version links those in,
  * flushes, and removes the run's marker: the version is then a complete backup folder of its own.
  *
- * The run that made the copy completes it when it ends (it knows which files it added, and
- * leaves them out); a later reader completes the copy of a run that died (then files that run
- * added may be linked in too: blobs that version's Manifest does not name, harmless to readers).
- * Either way the same walk also scans the version for its space figures.
+ * The run that made the copy completes it when it ends (it knows which files it touched: it links
+ * every other one in, and nothing more); a later reader completes the copy of a run that died
+ * (then files that run added may be linked in too: blobs that version's Manifest does not name,
+ * harmless to readers), and its walk scans the version for its space figures on the way.
  */
 import { randomBytes } from 'node:crypto';
 import { constants, readFileSync } from 'node:fs';
@@ -79,28 +79,88 @@ export function runEnded(run: string | undefined): void {
 export async function completeVersion(dest: string, current: string, place: PlaceFile, opts: FillOptions = {}) {
   const fs = opts.fs ?? nodeFs;
   if ((await lstatMaybe(fs, join(dest, RUN_MARKER))) === undefined) return;
-  const filler = new Filler(fs, place, opts.handled);
-  await filler.fill(current, dest, true);
+  const dirs = new Set<string>();
+  let scan: Scan | undefined;
+  if (opts.handled !== undefined) await linkUntouched(fs, place, opts.handled, dirs, current, dest);
+  else {
+    const filler = new Filler(fs, place, dirs);
+    await filler.fill(current, dest, true);
+    scan = filler.scan;
+  }
   // One flush of the file system where it can (Linux syncfs), else each folder of the version.
   const flushed = (await fs.syncFileSystem?.(dest).catch(() => false)) === true;
-  if (!flushed) await parallel([...filler.dirs], 32, (d) => fs.sync(d, true));
-  if (opts.scanTo !== undefined) {
+  if (!flushed) await parallel([...dirs], 32, (d) => fs.sync(d, true));
+  if (scan !== undefined && opts.scanTo !== undefined) {
     const { root, udid, id } = opts.scanTo;
-    await saveScan(root, udid, id, filler.scan, fs).catch(() => undefined);
+    await saveScan(root, udid, id, scan, fs).catch(() => undefined);
   }
   await fs.rm(join(dest, RUN_MARKER), { force: true });
   await fs.sync(dest, true);
 }
 
-/** One walk over `<UDID>/` and the version together: links what is missing, scans what is there. */
+/** Whether a name of `<UDID>/` is never part of a version: staging, the marker, temporary files. */
+function leftOut(name: string, top: boolean): boolean {
+  return (top && (name === SNAPSHOT_DIR || name === RUN_MARKER)) || name.includes('.tmp-');
+}
+
+/**
+ * The filling run's completion: it knows what it touched, so every other file is linked in
+ * without a look at either side (the folder listing gives each entry's kind), one after another
+ * (each link is a system call done at once: no queue, no promise per file kept waiting). Linking
+ * is all the work, so the version's space figures are left to the history view, which scans the
+ * version once and keeps the scan.
+ */
+async function linkUntouched(
+  fs: FsLayer,
+  place: PlaceFile,
+  handled: ReadonlySet<string>,
+  dirs: Set<string>,
+  from: string,
+  to: string,
+  top = true,
+): Promise<void> {
+  dirs.add(to);
+  const entries = await kindsOf(fs, from);
+  const folders: string[] = [];
+  for (const [name, kind] of entries) {
+    if (leftOut(name, top)) continue;
+    const source = join(from, name);
+    if (kind === 'dir') folders.push(name);
+    else if (kind === 'file' && !handled.has(source)) await place(source, join(to, name));
+  }
+  for (const name of folders) {
+    await fs.mkdir(join(to, name), { recursive: true, mode: 0o755 });
+    await linkUntouched(fs, place, handled, dirs, join(from, name), join(to, name), false);
+  }
+}
+
+/** A folder's entries and whether each is a file, a folder or something else (nothing if it is gone). */
+async function kindsOf(fs: FsLayer, dir: string): Promise<[string, 'file' | 'dir' | 'other'][]> {
+  if (fs.readdirKinds !== undefined) {
+    const entries = await fs.readdirKinds(dir).catch(() => []);
+    return entries.map((e) => [e.name, e.isFile() ? 'file' : e.isDirectory() ? 'dir' : 'other']);
+  }
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const out: [string, 'file' | 'dir' | 'other'][] = [];
+  for (const name of names) {
+    const st = await lstatMaybe(fs, join(dir, name));
+    if (st !== undefined) out.push([name, st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other']);
+  }
+  return out;
+}
+
+/**
+ * A later reader's completion of a version whose run died: it does not know what that run
+ * touched, so it looks at both sides. One walk over `<UDID>/` and the version together: links
+ * what is missing, scans what is there (the version's space figures, kept).
+ */
 class Filler {
   readonly scan = new Scan();
-  readonly dirs = new Set<string>();
 
   constructor(
     private readonly fs: FsLayer,
     private readonly place: PlaceFile,
-    private readonly handled: ReadonlySet<string> | undefined,
+    private readonly dirs: Set<string>,
   ) {}
 
   async fill(from: string, to: string, top: boolean): Promise<void> {
@@ -110,7 +170,7 @@ class Filler {
     const dirs: string[] = [];
     const seen = new Set<string>();
     for (const name of names) {
-      if ((top && (name === SNAPSHOT_DIR || name === RUN_MARKER)) || name.includes('.tmp-')) continue;
+      if (leftOut(name, top)) continue;
       const st = await lstatMaybe(this.fs, join(from, name)); // answered from the kernel's caches
       if (st?.isDirectory()) dirs.push(name);
       else if (st?.isFile()) files.push([name, st]);
@@ -127,22 +187,14 @@ class Filler {
     this.scan.add(await this.fs.lstat(to));
   }
 
+  /** A file there was preserved before its change; any other is linked in. */
   private async fillFile(from: string, to: string, st: Stats, top: boolean): Promise<void> {
     if (!top) this.scan.files++;
-    // The filling run knows what it touched: any other file is not in the version yet. A later
-    // reader looks: a file there was preserved before its change.
-    if (this.handled !== undefined && !this.handled.has(from)) {
-      await this.place(from, to);
-      this.scan.add(st); // a link has the inode of its source
-      return;
-    }
     const there = await lstatMaybe(this.fs, to);
     if (there !== undefined) this.scan.add(there);
-    else if (this.handled?.has(from) === true)
-      this.scan.files -= top ? 0 : 1; // added by the run
     else {
       await this.place(from, to);
-      this.scan.add(st);
+      this.scan.add(st); // a link has the inode of its source
     }
   }
 

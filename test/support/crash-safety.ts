@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { closeSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listAllBackups, type ListedBackup } from '../../src/app/list.js';
 import { pairDevice } from '../../src/app/pair.js';
@@ -254,6 +255,8 @@ export class RecordingFs implements FsLayer {
   };
   lstat: FsLayer['lstat'] = (p) => this.base.lstat(p);
   readdir: FsLayer['readdir'] = (p) => this.base.readdir(p);
+  readdirKinds: FsLayer['readdirKinds'] = (p) =>
+    this.base.readdirKinds === undefined ? readdir(p, { withFileTypes: true }) : this.base.readdirKinds(p);
   copyFile: FsLayer['copyFile'] = async (a, b) => {
     this.fail('copyFile', b);
     await this.base.copyFile(a, b);

@@ -19,6 +19,7 @@ import { fillingRun } from '../../../src/backup/version-fill.js';
 import { versionDir, versionFolderIds } from '../../../src/backup/versions.js';
 import { historyBytes, readHistory } from '../../../src/backup/history.js';
 import { isIbackupError } from '../../../src/errors.js';
+import { nodeFs, type FsLayer } from '../../../src/backup/fs-layer.js';
 import { buildBackup, tempRoot, type BuiltBackup } from '../../support/backup-fixtures.js';
 
 const cleanups: Array<() => void> = [];
@@ -128,6 +129,40 @@ describe('keeping the last complete backup', () => {
     const same = blob(b, 3);
     assert.equal(statSync(path.join(kept, same)).ino, statSync(path.join(dir, same)).ino);
   });
+
+  for (const kinds of [true, false]) {
+    test(`a completing run links every untouched file without looking at it (${kinds ? 'kinds from the listing' : 'no kinds: one look per entry'}); the history scans the version later`, async () => {
+      const { root, b, dir } = setup();
+      const looked: string[] = [];
+      const fs: FsLayer = {
+        ...nodeFs,
+        lstat: (p) => (looked.push(p), nodeFs.lstat(p)),
+        lstatIfExists: (p) => (looked.push(p), nodeFs.lstatIfExists?.(p) ?? nodeFs.lstat(p)),
+      };
+      if (!kinds) delete fs.readdirKinds;
+      const p = new Preserver(root, b.udid, { fs });
+      const changed = path.join(dir, blob(b, 0));
+      await p.beforeChange(changed, true);
+      replace(changed, 'changed');
+      const before = looked.length;
+      const outcome = await p.finish();
+      const kept = versionDir(root, b.udid, outcome.made as string);
+      const blobs = filesUnder(dir).filter((f) => f.includes(path.sep));
+      const lookedAtBlobs = looked.slice(before).filter((f) => /[0-9a-f]{40}$/.test(f));
+      assert.equal(lookedAtBlobs.length, kinds ? 0 : blobs.length);
+      assert.deepEqual(
+        filesUnder(kept).filter((f) => f.includes(path.sep)),
+        blobs,
+        'every blob of the old backup is in the version',
+      );
+      assert.notEqual(statSync(path.join(kept, blob(b, 0))).ino, statSync(changed).ino, 'the kept one is the original');
+      assert.equal(statSync(path.join(kept, blob(b, 1))).ino, statSync(path.join(dir, blob(b, 1))).ino);
+      assert.equal((await verifyBackupAt(kept)).ok, true);
+      const h = await readHistory(root, b.udid);
+      const v = h.versions.find((x) => x.id === outcome.made);
+      assert.equal(v?.files, blobs.length, "the history counts the version's files from its own scan");
+    });
+  }
 
   test('a folder the run removes or moves away is kept whole, staging aside', async () => {
     const { root, b, dir } = setup();
