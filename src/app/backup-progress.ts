@@ -5,6 +5,10 @@
 import { IbackupError } from '../errors.js';
 import { Notifications } from '../host/services/notification-proxy.js';
 
+/** After the first files, a file's arrival is told at most this often (the count travels with every event). */
+const FILE_EVENT_MS = 50;
+const FILES_ALWAYS_TOLD = 16;
+
 const CANCELLED_MESSAGE = 'The backup was cancelled; the last complete backup is unchanged.';
 const CANCELLED_ON_PHONE = 'The backup was cancelled on the iPhone; the last complete backup is unchanged.';
 
@@ -33,6 +37,8 @@ export class BackupProgressState {
   private active = false;
   /** The upload under way: the figures before and after it, its announced bytes and those received. */
   private upload: { from: number; to: number; total: number; done: number } | undefined;
+  /** When a file's arrival was last told (ms). */
+  private lastFileEvent = 0;
 
   constructor(private readonly onProgress?: (p: BackupProgress) => void) {}
 
@@ -80,8 +86,17 @@ export class BackupProgressState {
     this.state.percent = u.from + (u.to - u.from) * Math.min(1, u.done / u.total);
   }
 
-  fileReceived(): void {
+  /**
+   * A file arrived. Told at once for the first few, then at most every FILE_EVENT_MS: an event
+   * per file (an object and a renderer's call each) would cost a big backup more than the rest of
+   * its bookkeeping for that file, and no screen shows 20 000 changes a second.
+   */
+  fileReceived(path: string): void {
     this.state.filesDone++;
+    const now = Date.now();
+    if (this.state.filesDone > FILES_ALWAYS_TOLD && now - this.lastFileEvent < FILE_EVENT_MS) return;
+    this.lastFileEvent = now;
+    this.emit({ currentPath: path });
   }
 
   /** The device said it finished: the host finishes (flush, checks). */

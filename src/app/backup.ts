@@ -153,11 +153,10 @@ function observer(
     progress: (percent, uploadBytes) => progress.percent(percent, uploadBytes),
     bytes: (n) => progress.bytes(n),
     fileReceived: (path) => {
-      progress.fileReceived();
       reused.received(path);
       if (path === statusPath) unreadable.statusUploaded();
       else unreadable.received(path.slice(path.lastIndexOf('/') + 1));
-      progress.emit({ currentPath: path });
+      progress.fileReceived(path);
     },
     unreadable: (path, devicePath, reason) => {
       unreadable.unreadable({ fileId: path.slice(path.lastIndexOf('/') + 1), devicePath, reason });

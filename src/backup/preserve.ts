@@ -87,13 +87,16 @@ export class Preserver {
    * Called before every change in `<UDID>/`. The first call sets the version up (once; concurrent
    * callers wait for the same work). When `loses` is true, what is at `local` now (a file, or a
    * whole folder) is about to be replaced or removed and is preserved first; a new folder loses
-   * nothing. Throws a plain-words error when it cannot keep the backup safe.
+   * nothing. Throws a plain-words error when it cannot keep the backup safe. Once set up, a change
+   * with nothing to preserve gets nothing back (no promise per change).
    */
-  async beforeChange(local: string, loses = true): Promise<void> {
-    this.started ??= this.start();
-    await this.started;
-    if (this.state !== 'preserving' || !loses) return;
-    await this.preserve(local);
+  beforeChange(local: string, loses = true): Promise<void> | undefined {
+    if (this.state === 'idle') {
+      this.started ??= this.start();
+      return this.started.then(() => (this.state === 'idle' ? undefined : this.beforeChange(local, loses)));
+    }
+    if (this.state !== 'preserving' || !loses) return undefined;
+    return this.preserve(local);
   }
 
   private async start(): Promise<void> {
@@ -131,10 +134,10 @@ export class Preserver {
   }
 
   /** Links what is at `local` (a file or a whole folder) into the version, then flushes the links. */
-  private preserve(local: string): Promise<void> {
-    if (!this.covers(local)) return Promise.resolve();
+  private preserve(local: string): Promise<void> | undefined {
+    if (!this.covers(local)) return undefined;
     const rel = local.slice(this.dir.length + 1);
-    if (rel === SNAPSHOT_DIR || rel.startsWith(SNAPSHOT_DIR + sep) || local.includes('.tmp-')) return Promise.resolve(); // staging: not part of the backup
+    if (rel === SNAPSHOT_DIR || rel.startsWith(SNAPSHOT_DIR + sep) || local.includes('.tmp-')) return undefined; // staging: not part of the backup
     let p = this.handled.get(local);
     if (!p) {
       p = this.preserveNow(local, rel);
@@ -148,7 +151,7 @@ export class Preserver {
     if (!st) return;
     if (st.isDirectory()) {
       const names = await this.fs.readdir(local);
-      await parallel(names, 16, (name) => this.preserve(join(local, name)));
+      await parallel(names, 16, async (name) => this.preserve(join(local, name)));
       return;
     }
     if (!st.isFile()) return;

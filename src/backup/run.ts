@@ -70,9 +70,11 @@ export class BackupRun {
     const store = new BackupStore(root, udid, {
       ...fs,
       sizes,
-      beforeChange: async (local, loses) => {
-        await sizes.beforeChange();
-        await preserver.beforeChange(local, loses);
+      // Nothing comes back once there is nothing to do (see both): no promise per change then.
+      beforeChange: (local, loses) => {
+        const dropping = sizes.beforeChange();
+        if (dropping === undefined) return preserver.beforeChange(local, loses);
+        return dropping.then(() => preserver.beforeChange(local, loses));
       },
     });
     return new BackupRun(root, udid, store, preserver, sizes, opts.now ?? (() => new Date()));

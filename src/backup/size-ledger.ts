@@ -39,7 +39,8 @@ interface Saved {
 
 export class SizeLedger implements SizeTracker {
   private total: number | undefined;
-  private dropped = false;
+  /** The saved figure's removal: under way (its promise), done (true), or not started. */
+  private dropped: Promise<void> | true | undefined;
 
   private constructor(
     private readonly root: string,
@@ -82,11 +83,19 @@ export class SizeLedger implements SizeTracker {
   /**
    * Removes the saved figure, on disk before the run's first change (once is enough): a run that
    * dies after it, even with the computer, leaves no figure, and the next run measures the
-   * folder and removes the unfinished files it left.
+   * folder and removes the unfinished files it left. Every change waits for the removal; once it
+   * is done, nothing is returned (no promise per change).
    */
-  async beforeChange(): Promise<void> {
-    if (this.dropped) return;
-    this.dropped = true;
+  beforeChange(): Promise<void> | undefined {
+    if (this.dropped === true) return undefined;
+    this.dropped ??= this.drop().then(() => {
+      this.dropped = true;
+    });
+    return this.dropped;
+  }
+
+  /** Removes the saved figure and flushes its folder. */
+  private async drop(): Promise<void> {
     const file = recordPath(this.root, this.udid);
     if (!(await lstat(file).catch(() => undefined))) return;
     await rm(file, { force: true });

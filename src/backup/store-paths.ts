@@ -8,7 +8,7 @@
 import type { Stats } from 'node:fs';
 import { join, sep } from 'node:path';
 import { IbackupError } from '../errors.js';
-import { parseDevicePath } from '../protocol/device-path.js';
+import { isPlainDevicePath, parseDevicePath } from '../protocol/device-path.js';
 import { lstatMaybe, parentDir, type FsLayer } from './fs-layer.js';
 import { SNAPSHOT_DIR } from './folder.js';
 
@@ -41,6 +41,10 @@ export class StorePaths {
   private readonly deviceDirSep: string;
   /** `<UDID>/Snapshot/`, where the device stages its uploads. */
   private readonly stagingSep: string;
+  /** The root in its normal form, ending in the separator: a plain device path is appended to it. */
+  private readonly rootSep: string;
+  /** `<UDID>/`: the start of most device paths. */
+  private readonly udidSlash: string;
 
   constructor(
     readonly root: string,
@@ -50,6 +54,9 @@ export class StorePaths {
     this.deviceDir = join(root, udid);
     this.deviceDirSep = this.deviceDir + sep;
     this.stagingSep = join(this.deviceDir, SNAPSHOT_DIR) + sep;
+    const base = join(root);
+    this.rootSep = base.endsWith(sep) ? base : base + sep;
+    this.udidSlash = `${udid}/`;
     const archive = new RegExp(`^${escapeRe(udid)}-\\d{8}-\\d{6}$`);
     this.allowedTop = (first) => first === udid || archive.test(first) || first === '_unback_';
   }
@@ -64,8 +71,15 @@ export class StorePaths {
     return local.startsWith(this.stagingSep);
   }
 
-  /** Checks a device path and returns the local path (no file-system access). */
+  /**
+   * Checks a device path and returns the local path (no file-system access). A plain path in an
+   * allowed top folder (nearly every path of a backup) is appended to the root as it is: the same
+   * local path as its parts joined, without them made.
+   */
   resolve(devicePath: string): string {
+    if (isPlainDevicePath(devicePath) && this.plainTopAllowed(devicePath)) {
+      return this.rootSep + (sep === '/' ? devicePath : devicePath.replaceAll('/', sep));
+    }
     const parsed = parseDevicePath(devicePath);
     if ('problem' in parsed) throw unsafePath(devicePath, `The device asked for an unsafe path (${parsed.problem})`);
     const first = parsed.parts[0];
@@ -73,6 +87,12 @@ export class StorePaths {
       throw unsafePath(devicePath, 'The device asked for an unsafe path (outside the device folder)');
     }
     return join(this.root, ...parsed.parts);
+  }
+
+  private plainTopAllowed(devicePath: string): boolean {
+    if (devicePath.startsWith(this.udidSlash) || devicePath === this.udid) return true;
+    const slash = devicePath.indexOf('/');
+    return this.allowedTop(slash < 0 ? devicePath : devicePath.slice(0, slash));
   }
 
   /**

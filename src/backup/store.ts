@@ -27,7 +27,7 @@ export interface StoreOptions extends FlushOptions {
    * Called before anything in the device's folder is created, replaced or removed; `loses` is
    * false when nothing there now goes away (a new folder).
    */
-  beforeChange?: (localPath: string, loses: boolean) => Promise<void>;
+  beforeChange?: (localPath: string, loses: boolean) => Promise<void> | undefined;
   /** Told how each change alters the size of the device's folder. */
   sizes?: SizeTracker;
 }
@@ -37,7 +37,7 @@ export class BackupStore {
   private readonly paths: StorePaths;
   private readonly flushing: StoreFlush;
   private readonly sizes: StoreSizes;
-  private readonly beforeChange: (localPath: string, loses: boolean) => Promise<void>;
+  private readonly beforeChange: (localPath: string, loses: boolean) => Promise<void> | undefined;
   /** Whether staged uploads are written under their final names (undefined: not probed yet). */
   private marks: boolean | undefined;
 
@@ -47,7 +47,7 @@ export class BackupStore {
     opts: StoreOptions = {},
   ) {
     this.fs = opts.fs ?? nodeFs;
-    this.beforeChange = opts.beforeChange ?? (async () => undefined);
+    this.beforeChange = opts.beforeChange ?? (() => undefined);
     this.paths = new StorePaths(root, udid, this.fs);
     this.flushing = new StoreFlush(this.fs, root, opts);
     this.sizes = new StoreSizes(this.fs, this.paths, opts.sizes);
@@ -81,9 +81,12 @@ export class BackupStore {
     for (let d = dir; d.length >= first.length && d !== parentDir(d); d = parentDir(d)) this.paths.made(d);
   }
 
-  /** Lets the owner act (keep the last complete backup) before the device's folder changes. */
-  private async changing(local: string, loses = true): Promise<void> {
-    if (this.paths.inDevice(local)) await this.beforeChange(local, loses);
+  /**
+   * Lets the owner act (keep the last complete backup) before the device's folder changes;
+   * nothing comes back when it has nothing to do.
+   */
+  private changing(local: string, loses = true): Promise<void> | undefined {
+    return this.paths.inDevice(local) ? this.beforeChange(local, loses) : undefined;
   }
 
   /** Whether the disk shows a file marked unfinished (see fs-layer.ts), once per run. */
@@ -95,7 +98,8 @@ export class BackupStore {
   /** Starts writing a file (to a temporary name until `commit`). */
   async createFile(devicePath: string): Promise<StoreFileWriter> {
     const { local, stat } = await this.paths.check(devicePath, true);
-    await this.changing(local);
+    const changing = this.changing(local);
+    if (changing !== undefined) await changing;
     const replaced = this.sizes.known ? await this.sizes.ofReplaced(local, stat) : 0; // no extra await on a full backup's hot path
     // An upload staged in Snapshot/ (part of no backup until the device moves it) is written under
     // its final name, marked unfinished until it is complete: one rename fewer per file — where
@@ -146,7 +150,9 @@ export class BackupStore {
     // failed rename of it changes nothing.
     const own = dst?.isDirectory() !== true && this.sizes.ownFileAt(a) && this.paths.inDevice(b);
     const src = own ? undefined : await this.sourceOf(from, a);
-    await Promise.all([this.changing(a), this.changing(b)]);
+    const changingA = this.changing(a);
+    const changingB = this.changing(b);
+    if (changingA !== undefined || changingB !== undefined) await Promise.all([changingA, changingB]);
     const delta = src ? await this.sizes.ofMove(a, b, src, dst) : await this.sizes.ofMoveWithin(a, b, dst);
     const isDir = src?.isDirectory() === true;
     try {

@@ -24,6 +24,35 @@ export function normalDevicePath(path: string): string {
   return UNNORMAL_PATH.test(path) ? devicePathParts(path).join('/') : path;
 }
 
+const SLASH = 0x2f;
+const DOT = 0x2e;
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
+
+/**
+ * True for a path parseDevicePath accepts that is already normal: relative, not too long, no
+ * NUL or `\`, and every part neither empty, `.` nor `..` (the paths a device sends: its parts are
+ * the path split at `/`). One pass over the characters, without the parts made; anything else is
+ * left to parseDevicePath.
+ */
+export function isPlainDevicePath(path: string): boolean {
+  const n = path.length;
+  if (n === 0 || n > MAX_DEVICE_PATH || path.charCodeAt(0) === SLASH) return false;
+  if (n > 1 && path.charCodeAt(1) === COLON && /^[A-Za-z]/.test(path)) return false; // a drive
+  let start = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i === n ? SLASH : path.charCodeAt(i);
+    if (c === 0 || c === BACKSLASH) return false;
+    if (c !== SLASH) continue;
+    const len = i - start;
+    if (len === 0) return false;
+    if (path.charCodeAt(start) === DOT && (len === 1 || (len === 2 && path.charCodeAt(start + 1) === DOT)))
+      return false;
+    start = i + 1;
+  }
+  return true;
+}
+
 /**
  * Checks a device path: it must be relative, not empty or too long, with no `..` part, `\` or NUL.
  * Returns its parts (as devicePathParts), or why it is refused.

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeFs } from '../../../src/backup/fs-layer.js';
 import { StorePaths, UnsafePathError } from '../../../src/backup/store-paths.js';
+import { parseDevicePath } from '../../../src/protocol/device-path.js';
+import fc from 'fast-check';
 
 const UDID = '00008120-0006C92647DFB9BF';
 
@@ -23,6 +25,39 @@ test('the device folder, its renamed copy and _unback_ resolve under the root', 
   assert.equal(paths.resolve('_unback_/x'), join('/r', '_unback_', 'x'));
   assert.ok(paths.inDevice(paths.resolve(`${UDID}/x`)));
   assert.ok(!paths.inDevice(paths.resolve('_unback_/x')));
+});
+
+test('a plain path gets the same local path as its parts joined under the root, whatever the root (any path)', () => {
+  const part = fc.constantFrom(
+    UDID,
+    `${UDID}-20240102-030405`,
+    '_unback_',
+    'Snapshot',
+    'ab',
+    '.x',
+    'a..b',
+    'x:y',
+    '.',
+    '..',
+    '',
+  );
+  const path = fc.array(part, { minLength: 1, maxLength: 5 }).map((xs) => xs.join('/'));
+  for (const root of ['/r', '/r/', '/', 'rel/dir', '/r/./x/..', '/r//s']) {
+    const paths = new StorePaths(root, UDID, nodeFs);
+    fc.assert(
+      fc.property(path, (p) => {
+        const parsed = parseDevicePath(p);
+        const top = 'parts' in parsed ? parsed.parts[0] : undefined;
+        const allowed = top === UDID || top === `${UDID}-20240102-030405` || top === '_unback_';
+        if (!('parts' in parsed) || !allowed) {
+          assert.throws(() => paths.resolve(p), UnsafePathError);
+          return;
+        }
+        assert.equal(paths.resolve(p), join(root, ...parsed.parts), `${root} + ${p}`);
+      }),
+      { numRuns: 500 },
+    );
+  }
 });
 
 test('anything else is refused with the reason in the message', () => {

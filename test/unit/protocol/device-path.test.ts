@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import {
   MAX_DEVICE_PATH,
   devicePathParts,
+  isPlainDevicePath,
   normalDevicePath,
   parseDevicePath,
 } from '../../../src/protocol/device-path.js';
@@ -52,4 +53,38 @@ test('normal form = parts joined, and normalising twice changes nothing (any pat
       if ('parts' in parsed) assert.deepEqual(parsed.parts, devicePathParts(p));
     }),
   );
+});
+
+test('a plain path is exactly one parseDevicePath accepts whose parts joined give it back (any path)', () => {
+  const path = fc
+    .array(fc.constantFrom('a', 'B', '.', '..', '/', '\\', '\0', ':', 'c:', '/.', './'), { maxLength: 10 })
+    .map((xs) => xs.join(''));
+  fc.assert(
+    fc.property(path, (p) => {
+      const parsed = parseDevicePath(p);
+      const accepted = 'parts' in parsed && parsed.parts.length > 0 && parsed.parts.join('/') === p;
+      assert.equal(isPlainDevicePath(p), accepted, JSON.stringify(p));
+    }),
+    { numRuns: 5000 },
+  );
+  for (const p of ['U/Snapshot/ab/1', 'U/.a/a.', 'U/a..b', 'a', 'ab:c', '1:/x', 'a'.repeat(MAX_DEVICE_PATH)])
+    assert.equal(isPlainDevicePath(p), true, p);
+  for (const p of [
+    '',
+    '.',
+    '..',
+    'U/',
+    'U//a',
+    './U',
+    'U/./a',
+    'U/..',
+    '/U',
+    'C:/U',
+    'c:',
+    'U\\a',
+    'U/a\0',
+    'a:b',
+    'a'.repeat(MAX_DEVICE_PATH + 1),
+  ])
+    assert.equal(isPlainDevicePath(p), false, JSON.stringify(p));
 });
