@@ -7,7 +7,7 @@
  * The run that made the copy completes it when it ends (it knows which files it touched: it links
  * every other one in, and nothing more); a later reader completes the copy of a run that died
  * (then files that run added may be linked in too: blobs that version's Manifest does not name,
- * harmless to readers), and its walk scans the version for its space figures on the way.
+ * harmless to readers). Either way the same walk also scans the version for its space figures.
  */
 import { randomBytes } from 'node:crypto';
 import { constants, readFileSync } from 'node:fs';
@@ -79,20 +79,14 @@ export function runEnded(run: string | undefined): void {
 export async function completeVersion(dest: string, current: string, place: PlaceFile, opts: FillOptions = {}) {
   const fs = opts.fs ?? nodeFs;
   if ((await lstatMaybe(fs, join(dest, RUN_MARKER))) === undefined) return;
-  const dirs = new Set<string>();
-  let scan: Scan | undefined;
-  if (opts.handled !== undefined) await linkUntouched(fs, place, opts.handled, dirs, current, dest);
-  else {
-    const filler = new Filler(fs, place, dirs);
-    await filler.fill(current, dest, true);
-    scan = filler.scan;
-  }
+  const filler = new Filler(fs, place, opts.handled);
+  await filler.fill(current, dest, true);
   // One flush of the file system where it can (Linux syncfs), else each folder of the version.
   const flushed = (await fs.syncFileSystem?.(dest).catch(() => false)) === true;
-  if (!flushed) await parallel([...dirs], 32, (d) => fs.sync(d, true));
-  if (scan !== undefined && opts.scanTo !== undefined) {
+  if (!flushed) await parallel([...filler.dirs], 32, (d) => fs.sync(d, true));
+  if (opts.scanTo !== undefined) {
     const { root, udid, id } = opts.scanTo;
-    await saveScan(root, udid, id, scan, fs).catch(() => undefined);
+    await saveScan(root, udid, id, filler.scan, fs).catch(() => undefined);
   }
   await fs.rm(join(dest, RUN_MARKER), { force: true });
   await fs.sync(dest, true);
@@ -101,37 +95,6 @@ export async function completeVersion(dest: string, current: string, place: Plac
 /** Whether a name of `<UDID>/` is never part of a version: staging, the marker, temporary files. */
 function leftOut(name: string, top: boolean): boolean {
   return (top && (name === SNAPSHOT_DIR || name === RUN_MARKER)) || name.includes('.tmp-');
-}
-
-/**
- * The filling run's completion: it knows what it touched, so every other file is linked in
- * without a look at either side (the folder listing gives each entry's kind), one after another
- * (each link is a system call done at once: no queue, no promise per file kept waiting). Linking
- * is all the work, so the version's space figures are left to the history view, which scans the
- * version once and keeps the scan.
- */
-async function linkUntouched(
-  fs: FsLayer,
-  place: PlaceFile,
-  handled: ReadonlySet<string>,
-  dirs: Set<string>,
-  from: string,
-  to: string,
-  top = true,
-): Promise<void> {
-  dirs.add(to);
-  const entries = await kindsOf(fs, from);
-  const folders: string[] = [];
-  for (const [name, kind] of entries) {
-    if (leftOut(name, top)) continue;
-    const source = join(from, name);
-    if (kind === 'dir') folders.push(name);
-    else if (kind === 'file' && !handled.has(source)) await place(source, join(to, name));
-  }
-  for (const name of folders) {
-    await fs.mkdir(join(to, name), { recursive: true, mode: 0o755 });
-    await linkUntouched(fs, place, handled, dirs, join(from, name), join(to, name), false);
-  }
 }
 
 /** A folder's entries and whether each is a file, a folder or something else (nothing if it is gone). */
@@ -150,52 +113,61 @@ async function kindsOf(fs: FsLayer, dir: string): Promise<[string, 'file' | 'dir
 }
 
 /**
- * A later reader's completion of a version whose run died: it does not know what that run
- * touched, so it looks at both sides. One walk over `<UDID>/` and the version together: links
- * what is missing, scans what is there (the version's space figures, kept).
+ * One walk over `<UDID>/` and the version together: links what is missing, and scans the version
+ * (its space figures, kept) with one look per file. The folder listing gives each entry's kind;
+ * files are taken one after another (each link and look is a system call done at once: no queue,
+ * no promise kept waiting per file).
  */
 class Filler {
   readonly scan = new Scan();
+  readonly dirs = new Set<string>();
 
   constructor(
     private readonly fs: FsLayer,
     private readonly place: PlaceFile,
-    private readonly dirs: Set<string>,
+    private readonly handled: ReadonlySet<string> | undefined,
   ) {}
 
   async fill(from: string, to: string, top: boolean): Promise<void> {
     this.dirs.add(to);
-    const names = await this.fs.readdir(from).catch(() => [] as string[]);
-    const files: [string, Stats][] = [];
-    const dirs: string[] = [];
+    const folders: string[] = [];
     const seen = new Set<string>();
-    for (const name of names) {
-      if (leftOut(name, top)) continue;
-      const st = await lstatMaybe(this.fs, join(from, name)); // answered from the kernel's caches
-      if (st?.isDirectory()) dirs.push(name);
-      else if (st?.isFile()) files.push([name, st]);
-      else continue;
+    for (const [name, kind] of await kindsOf(this.fs, from)) {
+      if (kind === 'other' || leftOut(name, top)) continue;
       seen.add(name);
+      if (kind === 'dir') folders.push(name);
+      else await this.fillFile(join(from, name), join(to, name), top);
     }
-    await parallel(files, 16, ([name, st]) => this.fillFile(join(from, name), join(to, name), st, top));
-    await parallel(dirs, 4, async (name) => {
+    for (const name of folders) {
       await this.fs.mkdir(join(to, name), { recursive: true, mode: 0o755 });
       await this.fill(join(from, name), join(to, name), false);
-    });
+    }
     await this.scanOnlyInVersion(to, seen, top);
     // Its size once filled: a folder grows with its entries.
     this.scan.add(await this.fs.lstat(to));
   }
 
-  /** A file there was preserved before its change; any other is linked in. */
-  private async fillFile(from: string, to: string, st: Stats, top: boolean): Promise<void> {
-    if (!top) this.scan.files++;
-    const there = await lstatMaybe(this.fs, to);
-    if (there !== undefined) this.scan.add(there);
-    else {
+  private async fillFile(from: string, to: string, top: boolean): Promise<void> {
+    // The filling run knows what it touched: any other file is not in the version yet, and is
+    // linked in without a look there (the look after it is the scan's: a link has its source's
+    // inode and size).
+    if (this.handled !== undefined && !this.handled.has(from)) {
       await this.place(from, to);
-      this.scan.add(st); // a link has the inode of its source
+      this.count(await lstatMaybe(this.fs, to), top);
+      return;
     }
+    // A file there was preserved before its change. A later reader links any other in; the
+    // filling run does not: it added that file.
+    const there = await lstatMaybe(this.fs, to);
+    if (there !== undefined || this.handled !== undefined) return this.count(there, top);
+    await this.place(from, to);
+    this.count(await lstatMaybe(this.fs, to), top);
+  }
+
+  private count(st: Stats | undefined, top: boolean): void {
+    if (st === undefined) return;
+    this.scan.add(st);
+    if (!top && st.isFile()) this.scan.files++;
   }
 
   /** Entries the run removed from `<UDID>/` after preserving them: in the version only. */
@@ -206,10 +178,7 @@ class Filler {
       const st = await lstatMaybe(this.fs, join(dir, name));
       // A folder removed whole: filled from itself, which only scans it.
       if (st?.isDirectory()) await this.fill(join(dir, name), join(dir, name), false);
-      else if (st !== undefined) {
-        this.scan.add(st);
-        if (!top && st.isFile()) this.scan.files++;
-      }
+      else this.count(st, top);
     }
   }
 }
