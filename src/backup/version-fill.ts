@@ -138,10 +138,12 @@ class Filler {
       if (kind === 'dir') folders.push(name);
       else await this.fillFile(join(from, name), join(to, name), top);
     }
-    for (const name of folders) {
+    // Folders four at a time: each one's listing and making wait on the thread pool, which the
+    // others' links meanwhile hide.
+    await parallel(folders, 4, async (name) => {
       await this.fs.mkdir(join(to, name), { recursive: true, mode: 0o755 });
       await this.fill(join(from, name), join(to, name), false);
-    }
+    });
     await this.scanOnlyInVersion(to, seen, top);
     // Its size once filled: a folder grows with its entries.
     this.scan.add(await this.fs.lstat(to));
