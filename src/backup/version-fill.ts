@@ -97,17 +97,24 @@ function leftOut(name: string, top: boolean): boolean {
   return (top && (name === SNAPSHOT_DIR || name === RUN_MARKER)) || name.includes('.tmp-');
 }
 
+type Kind = 'file' | 'dir' | 'other';
+
+/** What a listing's entry or a look says an item is. */
+function kindOf(x: { isFile(): boolean; isDirectory(): boolean }): Kind {
+  return x.isFile() ? 'file' : x.isDirectory() ? 'dir' : 'other';
+}
+
 /** A folder's entries and whether each is a file, a folder or something else (nothing if it is gone). */
-async function kindsOf(fs: FsLayer, dir: string): Promise<[string, 'file' | 'dir' | 'other'][]> {
+async function kindsOf(fs: FsLayer, dir: string): Promise<[string, Kind][]> {
   if (fs.readdirKinds !== undefined) {
     const entries = await fs.readdirKinds(dir).catch(() => []);
-    return entries.map((e) => [e.name, e.isFile() ? 'file' : e.isDirectory() ? 'dir' : 'other']);
+    return entries.map((e) => [e.name, kindOf(e)]);
   }
   const names = await fs.readdir(dir).catch(() => [] as string[]);
-  const out: [string, 'file' | 'dir' | 'other'][] = [];
+  const out: [string, Kind][] = [];
   for (const name of names) {
     const st = await lstatMaybe(fs, join(dir, name));
-    if (st !== undefined) out.push([name, st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other']);
+    if (st !== undefined) out.push([name, kindOf(st)]);
   }
   return out;
 }
@@ -151,19 +158,15 @@ class Filler {
 
   private async fillFile(from: string, to: string, top: boolean): Promise<void> {
     // The filling run knows what it touched: any other file is not in the version yet, and is
-    // linked in without a look there (the look after it is the scan's: a link has its source's
-    // inode and size).
-    if (this.handled !== undefined && !this.handled.has(from)) {
-      await this.place(from, to);
-      this.count(await lstatMaybe(this.fs, to), top);
-      return;
+    // linked in without a look there. A later reader looks.
+    if (this.handled === undefined || this.handled.has(from)) {
+      const there = await lstatMaybe(this.fs, to);
+      // A file there was preserved before its change; one the filling run touched and did not
+      // keep, it added.
+      if (there !== undefined || this.handled !== undefined) return this.count(there, top);
     }
-    // A file there was preserved before its change. A later reader links any other in; the
-    // filling run does not: it added that file.
-    const there = await lstatMaybe(this.fs, to);
-    if (there !== undefined || this.handled !== undefined) return this.count(there, top);
     await this.place(from, to);
-    this.count(await lstatMaybe(this.fs, to), top);
+    this.count(await lstatMaybe(this.fs, to), top); // the scan's look: a link has its source's inode and size
   }
 
   private count(st: Stats | undefined, top: boolean): void {
