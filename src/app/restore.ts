@@ -18,6 +18,7 @@ import { storeTarget } from './backup-target.js';
 import { mobileBackupError } from '../host/services/mobilebackup2-errors.js';
 import { openSyncSession } from '../host/sync-session.js';
 import { verifyBackupAt, type VerifyReport } from './verify.js';
+import { tuneHeapForStreaming } from './heap-tuning.js';
 
 export interface RestoreOptions {
   /** The backup folder to restore from. */
@@ -162,6 +163,9 @@ async function passwordFirst(opts: RestoreOptions): Promise<RestoreOptions> {
 
 async function restoreUnlocked(device: HostDevice, given: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now();
+  // A restore reads every file into buffers of its own as the iPhone downloads them: the same
+  // stream of short-lived data as a backup's, with the same small heap.
+  tuneHeapForStreaming();
   const opts = await passwordFirst(given);
   // 1. The backup must verify and open with the password before the iPhone is asked for
   // anything: the check runs while the connections are made (nothing the iPhone shows or
