@@ -101,7 +101,11 @@ export class StorePaths {
    */
   async check(devicePath: string, newFile = false): Promise<CheckedPath> {
     const local = this.resolve(devicePath);
-    if (newFile && this.freshDirs.has(parentDir(local))) return { local, stat: undefined };
+    const parent = parentDir(local);
+    if (newFile && this.freshDirs.has(parent)) return { local, stat: undefined };
+    // A checked folder's own folders were checked before it (or made by this run): only the
+    // last part is left to look at (nearly every file a restore reads, or a run replaces).
+    if (this.checkedDirs.has(parent)) return this.lastPart(devicePath, local);
     const parts = local.slice(this.root.length).split(sep).filter(Boolean);
     let cur = this.root;
     for (let i = 0; i < parts.length; i++) {
@@ -115,6 +119,13 @@ export class StorePaths {
       if (st.isDirectory()) this.checkedDirs.add(cur);
     }
     return { local, stat: undefined };
+  }
+
+  /** What is at `local` now, refused if it is a symbolic link (its folder is checked). */
+  private async lastPart(devicePath: string, local: string): Promise<CheckedPath> {
+    const st = await lstatMaybe(this.fs, local);
+    if (st?.isSymbolicLink()) throw unsafePath(devicePath, "The device's path passes through a symbolic link");
+    return { local, stat: st };
   }
 
   /** True when the folder is known to be a real folder (checked, or made, in this run). */

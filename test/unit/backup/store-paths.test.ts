@@ -4,10 +4,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nodeFs } from '../../../src/backup/fs-layer.js';
+import { nodeFs, type FsLayer } from '../../../src/backup/fs-layer.js';
 import { StorePaths, UnsafePathError } from '../../../src/backup/store-paths.js';
 import { parseDevicePath } from '../../../src/protocol/device-path.js';
 import fc from 'fast-check';
@@ -96,6 +96,45 @@ test('a symbolic link on the way is refused; what is there is reported', async (
     await assert.rejects(
       paths.check(`${UDID}/link/x`),
       (e: unknown) => e instanceof UnsafePathError && /passes through a symbolic link/.test(e.message),
+    );
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('in a folder already checked only the last part is looked at, and a link there is still refused', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'ibackup-paths-'));
+  try {
+    await mkdir(join(root, UDID, 'ab'), { recursive: true });
+    await writeFile(join(root, UDID, 'ab', 'f1'), 'one');
+    await writeFile(join(root, UDID, 'ab', 'f2'), 'two');
+    await symlink(join(root, UDID, 'ab', 'f1'), join(root, UDID, 'ab', 'lnk'));
+    const looked: string[] = [];
+    const counting: FsLayer = {
+      ...nodeFs,
+      lstatIfExists: (p) => {
+        looked.push(p);
+        return nodeFs.lstatIfExists ? nodeFs.lstatIfExists(p) : nodeFs.lstat(p);
+      },
+    };
+    const paths = new StorePaths(root, UDID, counting);
+    assert.equal((await paths.check(`${UDID}/ab/f1`)).stat?.size, 3);
+    assert.deepEqual(looked, [join(root, UDID), join(root, UDID, 'ab'), join(root, UDID, 'ab', 'f1')]);
+    looked.length = 0;
+    assert.equal((await paths.check(`${UDID}/ab/f2`)).stat?.size, 3);
+    assert.equal((await paths.check(`${UDID}/ab/none`)).stat, undefined);
+    assert.deepEqual(looked, [join(root, UDID, 'ab', 'f2'), join(root, UDID, 'ab', 'none')]);
+    await assert.rejects(
+      paths.check(`${UDID}/ab/lnk`),
+      (e: unknown) => e instanceof UnsafePathError && /symbolic link/.test(e.message),
+    );
+    // Once forgotten (a folder moved or replaced), the whole way is looked at again.
+    await rm(join(root, UDID, 'ab'), { recursive: true });
+    await symlink(tmpdir(), join(root, UDID, 'ab'));
+    paths.forget();
+    await assert.rejects(
+      paths.check(`${UDID}/ab/f2`),
+      (e: unknown) => e instanceof UnsafePathError && /symbolic link/.test(e.message),
     );
   } finally {
     await rm(root, { recursive: true, force: true });
