@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, normalize, sep } from 'node:path';
 import type { Stats } from 'node:fs';
 import { lstatMaybe, nodeFs, processRuns, type FsLayer } from './fs-layer.js';
 import { parallel } from '../parallel.js';
@@ -80,7 +80,7 @@ export async function completeVersion(dest: string, current: string, place: Plac
   const fs = opts.fs ?? nodeFs;
   if ((await lstatMaybe(fs, join(dest, RUN_MARKER))) === undefined) return;
   const filler = new Filler(fs, place, opts.handled);
-  await filler.fill(current, dest, true);
+  await filler.fill(normalize(current), normalize(dest), true);
   // One flush of the file system where it can (Linux syncfs), else each folder of the version.
   const flushed = (await fs.syncFileSystem?.(dest).catch(() => false)) === true;
   if (!flushed) await parallel([...filler.dirs], 32, (d) => fs.sync(d, true));
@@ -95,6 +95,14 @@ export async function completeVersion(dest: string, current: string, place: Plac
 /** Whether a name of `<UDID>/` is never part of a version: staging, the marker, temporary files. */
 function leftOut(name: string, top: boolean): boolean {
   return (top && (name === SNAPSHOT_DIR || name === RUN_MARKER)) || name.includes('.tmp-');
+}
+
+/**
+ * A listed entry's path: its folder's path (already in normal form) and its name (one part, as
+ * the listing gave it) — what `join` gives, without normalizing the whole path once per file.
+ */
+function inside(dir: string, name: string): string {
+  return dir.endsWith(sep) ? dir + name : dir + sep + name;
 }
 
 type Kind = 'file' | 'dir' | 'other';
@@ -143,7 +151,7 @@ class Filler {
       if (kind === 'other' || leftOut(name, top)) continue;
       seen.add(name);
       if (kind === 'dir') folders.push(name);
-      else await this.fillFile(join(from, name), join(to, name), top);
+      else await this.fillFile(inside(from, name), inside(to, name), top);
     }
     // Folders four at a time: each one's listing and making wait on the thread pool, which the
     // others' links meanwhile hide.
@@ -180,7 +188,7 @@ class Filler {
     const names = await this.fs.readdir(dir).catch(() => [] as string[]);
     for (const name of names) {
       if (seen.has(name) || (top && name === RUN_MARKER)) continue;
-      const st = await lstatMaybe(this.fs, join(dir, name));
+      const st = await lstatMaybe(this.fs, inside(dir, name));
       // A folder removed whole: filled from itself, which only scans it.
       if (st?.isDirectory()) await this.fill(join(dir, name), join(dir, name), false);
       else this.count(st, top);
