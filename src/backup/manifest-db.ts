@@ -47,6 +47,8 @@ export interface IterateOptions {
   domain?: string;
   /** Only rows with these flags. */
   flags?: number;
+  /** In the table's own order instead of by domain and path (a reader that needs no order: a scan of the table, no sort). */
+  unordered?: boolean;
 }
 
 export interface FindOptions {
@@ -240,10 +242,8 @@ export class ManifestDb {
       params.push(options.flags);
     }
     const clause = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
-    return this.#rows(
-      `SELECT fileID, domain, relativePath, flags, file FROM Files${clause} ORDER BY domain, relativePath`,
-      params,
-    );
+    const order = options.unordered === true ? '' : ' ORDER BY domain, relativePath';
+    return this.#rows(`SELECT fileID, domain, relativePath, flags, file FROM Files${clause}${order}`, params);
   }
 
   /** Rows whose `<domain>/<relativePath>` matches a case-sensitive glob (and whose domain matches `options.domain`). */

@@ -86,6 +86,13 @@ describe('ManifestDb', () => {
       assert.equal(sms?.file?.size, 70_000);
       assert.equal(sms?.file?.digest?.length, 20);
       assert.equal([...db.iterate({ domain: 'DatabaseDomain' })].length, 2);
+      // In the table's order: the same rows, each as the ordered walk gives it.
+      const key = (r: { domain: string; relativePath: string }): string => `${r.domain}\u0000${r.relativePath}`;
+      const unordered = [...db.iterate({ unordered: true })];
+      assert.deepEqual(
+        [...unordered].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)),
+        [...all].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)),
+      );
       assert.deepEqual(
         [...db.iterate({ flags: 4 })].map((r) => r.file?.target),
         ['/usr/share/zoneinfo/Europe/Paris'],
