@@ -4,7 +4,6 @@
  * (fileID = SHA-1 of "<domain>-<relativePath>", safe relative paths) and the glob matcher used to
  * select files.
  */
-import * as nodeCrypto from 'node:crypto';
 import path from 'node:path';
 import { isIbackupError } from '../errors.js';
 import { decodeMBFile } from '../protocol/nskeyed.js';
@@ -44,19 +43,8 @@ export interface RawFilesRow {
 
 const FILE_ID = /^[0-9a-f]{40}$/;
 
-/**
- * Hex SHA-1 of a string's UTF-8 bytes: Node's one-shot hash where it has one (20.12 and later;
- * about a third of the cost of a hash object per row), else a hash object.
- */
-const sha1Hex: (s: string) => string =
-  typeof nodeCrypto.hash === 'function'
-    ? (s) => nodeCrypto.hash('sha1', s, 'hex')
-    : (s) => nodeCrypto.createHash('sha1').update(s, 'utf8').digest('hex');
-
-/** `hex(SHA1(utf8(domain + "-" + relativePath)))`, lower-case (§5.2). */
-export function expectedFileID(domain: string, relativePath: string): string {
-  return sha1Hex(`${domain}-${relativePath}`);
-}
+/** The fileID a row of `<domain>` and `<relativePath>` must have (§5.2). */
+export { fileIdOf as expectedFileID } from '../protocol/crypto.js';
 
 /** 40 lower-case hex characters: the only form ever turned into a path. */
 export function isWellFormedFileID(id: string): boolean {

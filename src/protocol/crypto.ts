@@ -10,6 +10,7 @@ import {
   createCipheriv,
   createDecipheriv,
   createHash,
+  hash,
   pbkdf2,
   pbkdf2Sync,
   randomBytes as nodeRandomBytes,
@@ -215,6 +216,14 @@ export class CbcDecryptor {
 /** SHA-1 of `data` (the MBFile `Digest`, fileIDs). */
 export function sha1(data: Uint8Array | string): Uint8Array {
   return plain(createHash('sha1').update(data).digest());
+}
+
+/**
+ * A backup file's ID: hex SHA-1 of `<domain>-<relativePath>` in UTF-8, lower case — what names its
+ * blob and Manifest.db row (backup-format.md §5.2). One call per ID: a hash object costs three.
+ */
+export function fileIdOf(domain: string, relativePath: string): string {
+  return hash('sha1', `${domain}-${relativePath}`, 'hex');
 }
 
 /** `n` bytes from the CSPRNG (keys, salts, UUIDs). */

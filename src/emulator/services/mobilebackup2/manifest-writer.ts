@@ -3,7 +3,8 @@
  * flags, MBFile), Manifest.plist and Status.plist, as backup-format.md describes them. The host
  * has an independent reader; the two never share code.
  */
-import { hash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { fileIdOf } from '../../../protocol/crypto.js';
 import Database from 'better-sqlite3';
 import type { MBFile } from '../../../protocol/nskeyed.js';
 import { serializeBinaryPlist, type PlistDict } from '../../../protocol/plist/index.js';
@@ -19,9 +20,7 @@ export const FLAG_FILE = 1;
 export const FLAG_DIRECTORY = 2;
 export const FLAG_SYMLINK = 4;
 
-export function fileIdOf(domain: string, relativePath: string): string {
-  return hash('sha1', `${domain}-${relativePath}`, 'hex');
-}
+export { fileIdOf };
 
 export function flagsOf(e: DeviceEntry): number {
   return e.kind === 'file' ? FLAG_FILE : e.kind === 'directory' ? FLAG_DIRECTORY : FLAG_SYMLINK;
