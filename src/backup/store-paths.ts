@@ -103,29 +103,32 @@ export class StorePaths {
     const local = this.resolve(devicePath);
     const parent = parentDir(local);
     if (newFile && this.freshDirs.has(parent)) return { local, stat: undefined };
-    // A checked folder's own folders were checked before it (or made by this run): only the
-    // last part is left to look at (nearly every file a restore reads, or a run replaces).
-    if (this.checkedDirs.has(parent)) return this.lastPart(devicePath, local);
-    const parts = local.slice(this.root.length).split(sep).filter(Boolean);
-    let cur = this.root;
-    for (let i = 0; i < parts.length; i++) {
-      cur = join(cur, parts[i] as string);
-      const last = i === parts.length - 1;
-      if (!last && this.checkedDirs.has(cur)) continue;
-      const st = await lstatMaybe(this.fs, cur);
-      if (!st) break; // the rest does not exist yet
-      if (st.isSymbolicLink()) throw unsafePath(devicePath, "The device's path passes through a symbolic link");
-      if (last) return { local, stat: st };
-      if (st.isDirectory()) this.checkedDirs.add(cur);
+    // The folders on the way are looked at unless the file's own is checked already: then they
+    // were too, or this run made them (nearly every file a restore reads, or a run replaces).
+    if (!this.checkedDirs.has(parent) && !(await this.foldersOnTheWay(devicePath, local))) {
+      return { local, stat: undefined };
     }
-    return { local, stat: undefined };
+    const st = await lstatMaybe(this.fs, local);
+    if (st?.isSymbolicLink()) throw linkOnTheWay(devicePath);
+    return { local, stat: st };
   }
 
-  /** What is at `local` now, refused if it is a symbolic link (its folder is checked). */
-  private async lastPart(devicePath: string, local: string): Promise<CheckedPath> {
-    const st = await lstatMaybe(this.fs, local);
-    if (st?.isSymbolicLink()) throw unsafePath(devicePath, "The device's path passes through a symbolic link");
-    return { local, stat: st };
+  /**
+   * Looks at each folder above `local` not checked yet, and notes the real ones: false when one
+   * does not exist (nor does the rest); a symbolic link is refused.
+   */
+  private async foldersOnTheWay(devicePath: string, local: string): Promise<boolean> {
+    const parts = local.slice(this.root.length).split(sep).filter(Boolean);
+    let cur = this.root;
+    for (let i = 0; i < parts.length - 1; i++) {
+      cur = join(cur, parts[i] as string);
+      if (this.checkedDirs.has(cur)) continue;
+      const st = await lstatMaybe(this.fs, cur);
+      if (!st) return false;
+      if (st.isSymbolicLink()) throw linkOnTheWay(devicePath);
+      if (st.isDirectory()) this.checkedDirs.add(cur);
+    }
+    return true;
   }
 
   /** True when the folder is known to be a real folder (checked, or made, in this run). */
@@ -161,4 +164,8 @@ function unsafePath(devicePath: string, lead: string): UnsafePathError {
 
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function linkOnTheWay(devicePath: string): UnsafePathError {
+  return unsafePath(devicePath, "The device's path passes through a symbolic link");
 }

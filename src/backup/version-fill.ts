@@ -121,7 +121,7 @@ async function kindsOf(fs: FsLayer, dir: string): Promise<[string, Kind][]> {
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   const out: [string, Kind][] = [];
   for (const name of names) {
-    const st = await lstatMaybe(fs, join(dir, name));
+    const st = await lstatMaybe(fs, inside(dir, name));
     if (st !== undefined) out.push([name, kindOf(st)]);
   }
   return out;
@@ -156,8 +156,9 @@ class Filler {
     // Folders four at a time: each one's listing and making wait on the thread pool, which the
     // others' links meanwhile hide.
     await parallel(folders, 4, async (name) => {
-      await this.fs.mkdir(join(to, name), { recursive: true, mode: 0o755 });
-      await this.fill(join(from, name), join(to, name), false);
+      const dest = inside(to, name);
+      await this.fs.mkdir(dest, { recursive: true, mode: 0o755 });
+      await this.fill(inside(from, name), dest, false);
     });
     await this.scanOnlyInVersion(to, seen, top);
     // Its size once filled: a folder grows with its entries.
@@ -188,9 +189,10 @@ class Filler {
     const names = await this.fs.readdir(dir).catch(() => [] as string[]);
     for (const name of names) {
       if (seen.has(name) || (top && name === RUN_MARKER)) continue;
-      const st = await lstatMaybe(this.fs, inside(dir, name));
+      const p = inside(dir, name);
+      const st = await lstatMaybe(this.fs, p);
       // A folder removed whole: filled from itself, which only scans it.
-      if (st?.isDirectory()) await this.fill(join(dir, name), join(dir, name), false);
+      if (st?.isDirectory()) await this.fill(p, p, false);
       else this.count(st, top);
     }
   }
