@@ -258,7 +258,8 @@ async function main(): Promise<void> {
     !process.argv.includes('--no-idevicebackup2') &&
     spawnSync('sh', ['-c', 'command -v idevicebackup2'], { stdio: 'ignore' }).status === 0;
   const tmp = await mkdtemp(join(tmpdir(), 'ibackup-bench-'));
-  // Built modules, as users run them (tsx would add its start-up time and memory to every figure).
+  // Built modules and the bundled CLI, as users run them (tsx would add its start-up time and memory
+  // to every figure).
   // Inside the repository, so the built modules find its node_modules.
   const dist = join(REPO, 'node_modules', '.cache', `ibackup-bench-${process.pid}`);
   process.stdout.write('Building into a temporary folder…\n');
@@ -267,7 +268,11 @@ async function main(): Promise<void> {
     [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', join(REPO, 'tsconfig.build.json'), '--outDir', dist],
     { cwd: REPO, stdio: 'inherit' },
   );
-  if (built.status !== 0) throw new Error('the build failed');
+  const bundled =
+    built.status === 0 &&
+    spawnSync(process.execPath, [join(REPO, 'scripts/bundle-cli.mjs'), dist], { cwd: REPO, stdio: 'inherit' })
+      .status === 0;
+  if (!bundled) throw new Error('the build failed');
   const CLI = [process.execPath, join(dist, 'cli/main.js')];
   // Node.js options, and a command to run it under, for ibackup's own runs only (see the top).
   const ibackupArgs = (process.env.IBACKUP_BENCH_IBACKUP_ARGS ?? '').split(' ').filter(Boolean);

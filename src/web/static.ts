@@ -4,7 +4,7 @@
  * sniffing, no framing, and no Referer (the token must not leak through it).
  */
 import { readFile, realpath, stat } from 'node:fs/promises';
-import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Context, MiddlewareHandler } from 'hono';
 
@@ -36,13 +36,15 @@ export function securityHeaders(): MiddlewareHandler {
 }
 
 /**
- * Where the built page is: `ui/` next to the compiled server (dist/web/ui/), or, when the server
- * runs from its TypeScript sources, `<repo>/dist/web/ui/`.
+ * Where the built page is: `ui/` next to the compiled server (dist/web/ui/); from the bundled
+ * CLI, whose chunks live in dist/cli/chunks/ (scripts/bundle-cli.mjs), that same dist/web/ui/;
+ * when the server runs from its TypeScript sources, `<repo>/dist/web/ui/`.
  */
 export function defaultUiDir(): string {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.ts')) return resolve(dirname(here), '..', '..', 'dist', 'web', 'ui');
-  return fileURLToPath(new URL('./ui/', import.meta.url));
+  const here = dirname(fileURLToPath(import.meta.url));
+  if (import.meta.url.endsWith('.ts')) return resolve(here, '..', '..', 'dist', 'web', 'ui');
+  const bundled = basename(here) === 'chunks' && basename(dirname(here)) === 'cli';
+  return `${bundled ? resolve(here, '..', '..', 'web', 'ui') : join(here, 'ui')}${sep}`;
 }
 
 const TYPES: Record<string, string> = {
