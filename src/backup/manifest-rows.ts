@@ -9,9 +9,9 @@ import { isIbackupError } from '../errors.js';
 import { decodeMBFile } from '../protocol/nskeyed.js';
 import type { MBFile } from '../protocol/nskeyed.js';
 
-export const FLAG_FILE = 1;
-export const FLAG_DIRECTORY = 2;
-export const FLAG_SYMLINK = 4;
+import { FLAG_DIRECTORY, FLAG_FILE, FLAG_SYMLINK } from '../protocol/manifest-flags.js';
+
+export { FLAG_DIRECTORY, FLAG_FILE, FLAG_SYMLINK };
 
 export type FileKind = 'file' | 'directory' | 'symlink' | 'unknown';
 

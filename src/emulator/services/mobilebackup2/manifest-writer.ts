@@ -1,10 +1,12 @@
 /**
  * The device's own writer of the backup index: Manifest.db rows (fileID, domain, relativePath,
  * flags, MBFile), Manifest.plist and Status.plist, as backup-format.md describes them. The host
- * has an independent reader; the two never share code.
+ * has an independent reader; the two share only protocol/'s tables and the file-ID hash, never
+ * the code that lays out or reads rows.
  */
 import { randomUUID } from 'node:crypto';
 import { fileIdOf } from '../../../protocol/crypto.js';
+import { FLAG_DIRECTORY, FLAG_FILE, FLAG_SYMLINK } from '../../../protocol/manifest-flags.js';
 import Database from 'better-sqlite3';
 import type { MBFile } from '../../../protocol/nskeyed.js';
 import { serializeBinaryPlist, type PlistDict } from '../../../protocol/plist/index.js';
@@ -16,9 +18,7 @@ import type { SqlValue } from '../../sqlite/record.js';
 import { groupedOrder, textOrderSteps } from '../../sqlite/order.js';
 import { complete, type Steps } from '../../sqlite/steps.js';
 
-export const FLAG_FILE = 1;
-export const FLAG_DIRECTORY = 2;
-export const FLAG_SYMLINK = 4;
+export { FLAG_DIRECTORY, FLAG_FILE, FLAG_SYMLINK };
 
 export { fileIdOf };
 
