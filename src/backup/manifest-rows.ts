@@ -6,10 +6,9 @@
  */
 import path from 'node:path';
 import { isIbackupError } from '../errors.js';
+import { FLAG_DIRECTORY, FLAG_FILE, FLAG_SYMLINK } from '../protocol/manifest-flags.js';
 import { decodeMBFile } from '../protocol/nskeyed.js';
 import type { MBFile } from '../protocol/nskeyed.js';
-
-import { FLAG_DIRECTORY, FLAG_FILE, FLAG_SYMLINK } from '../protocol/manifest-flags.js';
 
 export { FLAG_DIRECTORY, FLAG_FILE, FLAG_SYMLINK };
 
