@@ -1,12 +1,14 @@
 /**
  * After each backup: what it holds of the phone's photo library, recorded beside the backups
- * (backup/photo-counts.ts). An unencrypted backup is counted from its own list of files; an
- * encrypted one (whose list needs the password) is predicted from the library: a computer backup
- * leaves the camera roll out while iCloud Photos is on (Apple: "data already stored in iCloud,
- * like iCloud Photos") and holds the originals on the phone otherwise.
+ * (backup/photo-counts.ts). An unencrypted backup is counted from its own list of files and its
+ * own copy of the library (read from the phone over AFC only when the backup has none, or it
+ * cannot be read); an encrypted one (whose files need the password) is predicted from the
+ * library, read from the phone: a computer backup leaves the camera roll out while iCloud Photos
+ * is on (Apple: "data already stored in iCloud, like iCloud Photos") and holds the originals on
+ * the phone otherwise.
  */
 import { addPhotoCounts, type PhotoCountsRecord } from '../backup/photo-counts.js';
-import { backupPhotoFiles, type PhotoFiles } from '../export/photos-files.js';
+import { backupPhotoFiles, hasLibrary, readLibraryFrom, type PhotoFiles } from '../export/photos-files.js';
 import { libraryCounts, originalsNotOnDevice, type LibraryAsset, type PhotoLibrary } from '../export/photos-library.js';
 import type { HostDevice } from '../host/device.js';
 import { openBackupView } from './backup-view.js';
@@ -33,18 +35,38 @@ function predictedIn(lib: PhotoLibrary): LibraryAsset[] {
   return lib.assets.filter((a) => counted(a) && a.local !== false);
 }
 
-/** What the backup holds of the library (see the module comment). */
-export async function photoCountsOf(lib: PhotoLibrary, made: BackupMade): Promise<PhotoCountsRecord> {
-  let held: LibraryAsset[];
-  if (made.encrypted) held = predictedIn(lib);
-  else {
-    const view = await openBackupView(made.path);
-    try {
-      held = await measuredIn(lib, backupPhotoFiles(view));
-    } finally {
-      view.close();
-    }
+/** The library, and what the backup holds of it (see the module comment). */
+async function libraryAndHeld(
+  made: BackupMade,
+  deviceLibrary: () => Promise<PhotoLibrary>,
+): Promise<{ lib: PhotoLibrary; held: LibraryAsset[] }> {
+  if (made.encrypted) {
+    const lib = await deviceLibrary();
+    return { lib, held: predictedIn(lib) };
   }
+  const view = await openBackupView(made.path);
+  try {
+    const files = backupPhotoFiles(view);
+    // The backup holds the library as the phone had it when it backed up: read from the disk, it
+    // costs no transfer from the phone (the library grows with the photos).
+    const lib = (await hasLibrary(files))
+      ? await readLibraryFrom(files).catch(() => deviceLibrary())
+      : await deviceLibrary();
+    return { lib, held: await measuredIn(lib, files) };
+  } finally {
+    view.close();
+  }
+}
+
+/**
+ * What the backup holds of the library (see the module comment). `deviceLibrary` reads it from
+ * the phone: for an encrypted backup, or one without the library.
+ */
+export async function photoCountsOf(
+  made: BackupMade,
+  deviceLibrary: () => Promise<PhotoLibrary>,
+): Promise<PhotoCountsRecord> {
+  const { lib, held } = await libraryAndHeld(made, deviceLibrary);
   const library = libraryCounts(lib);
   const videos = held.filter((a) => a.kind === 'video').length;
   return {
@@ -60,13 +82,13 @@ export async function photoCountsOf(lib: PhotoLibrary, made: BackupMade): Promis
   };
 }
 
-/** Reads the library over AFC and records what the new backup holds of it. */
+/** Reads the library (from the new backup, or over AFC) and records what the backup holds of it. */
 export async function recordBackupPhotos(
   device: HostDevice,
   made: BackupMade,
   root: string,
 ): Promise<PhotoCountsRecord> {
-  const record = await photoCountsOf(await readDeviceLibrary(device), made);
+  const record = await photoCountsOf(made, () => readDeviceLibrary(device));
   await addPhotoCounts(root, made.udid, record);
   return record;
 }

@@ -5,10 +5,13 @@
  * under CameraRollDomain as "Media/<path>". Paths named by the library are untrusted: one with a
  * "..", "." or empty segment, a NUL or a leading "/" is never looked up.
  */
+import { open } from 'node:fs/promises';
+import path from 'node:path';
 import type { BackupBrowser, BackupEntry } from '../backup/browse.js';
 import { blobPresent } from '../backup/browse.js';
+import { createPrivateTempDir } from '../backup/temp.js';
 import { IbackupError } from '../errors.js';
-import { readPhotoLibrary, type PhotoLibrary } from './photos-library.js';
+import { openPhotoLibrary, type PhotoLibrary } from './photos-library.js';
 
 export interface PhotoFiles {
   /** Where the files come from, for messages ("the iPhone", "the backup"). */
@@ -22,7 +25,7 @@ export interface PhotoFiles {
 }
 
 export const PHOTOS_DB_PATH = 'PhotoData/Photos.sqlite';
-/** Largest Photos.sqlite (or -wal) read into memory: big libraries reach a few hundred MB. */
+/** Largest Photos.sqlite (or -wal) copied: big libraries reach a few hundred MB. */
 const MAX_DB_BYTES = 1024 * 1024 * 1024;
 
 /** Whether a library path may be looked up (see the module comment). */
@@ -31,19 +34,56 @@ export function safeLibraryPath(p: string): boolean {
   return p.split('/').every((s) => s !== '' && s !== '.' && s !== '..');
 }
 
-/** Reads Photos.sqlite and its -wal from `files` (EXPORT_SOURCE_MISSING when there is none). */
+/**
+ * Reads Photos.sqlite and its -wal from `files` (EXPORT_SOURCE_MISSING when there is none). Both
+ * are streamed into a private temporary folder and opened there: the library grows with the
+ * photos, and is never held in memory whole.
+ */
 export async function readLibraryFrom(files: PhotoFiles, tempParent?: string): Promise<PhotoLibrary> {
-  const main = await files.readSmall(PHOTOS_DB_PATH, MAX_DB_BYTES);
-  if (main === null)
-    throw new IbackupError('EXPORT_SOURCE_MISSING', {
-      message: `${files.where === 'device' ? 'The iPhone' : 'This backup'} has no photo library (PhotoData/Photos.sqlite).`,
-      remedy:
-        files.where === 'device'
-          ? 'Open the Photos app on the iPhone once, then try again.'
-          : 'Back up the iPhone again, or choose another backup.',
-    });
-  const wal = await files.readSmall(`${PHOTOS_DB_PATH}-wal`, MAX_DB_BYTES);
-  return readPhotoLibrary(main, wal, tempParent);
+  const temp = createPrivateTempDir(tempParent, 'ibackup-photos-');
+  try {
+    const file = path.join(temp.path, 'Photos.sqlite');
+    if (!(await copyOut(files, PHOTOS_DB_PATH, file)))
+      throw new IbackupError('EXPORT_SOURCE_MISSING', {
+        message: `${files.where === 'device' ? 'The iPhone' : 'This backup'} has no photo library (PhotoData/Photos.sqlite).`,
+        remedy:
+          files.where === 'device'
+            ? 'Open the Photos app on the iPhone once, then try again.'
+            : 'Back up the iPhone again, or choose another backup.',
+      });
+    await copyOut(files, `${PHOTOS_DB_PATH}-wal`, `${file}-wal`);
+    return openPhotoLibrary(file);
+  } finally {
+    temp.remove();
+  }
+}
+
+/** Whether `files` holds a photo library. */
+export async function hasLibrary(files: PhotoFiles): Promise<boolean> {
+  return (await files.size(PHOTOS_DB_PATH)) !== null;
+}
+
+/** Streams the file at `p` into a new file `to` (mode 0600); false when `files` has no such file. */
+async function copyOut(files: PhotoFiles, p: string, to: string): Promise<boolean> {
+  if ((await files.size(p)) === null) return false;
+  const out = await open(to, 'wx', 0o600);
+  try {
+    let total = 0;
+    for await (const chunk of files.chunks(p)) {
+      total += chunk.length;
+      if (total > MAX_DB_BYTES) throw tooLarge(files, p);
+      await out.write(chunk);
+    }
+  } finally {
+    await out.close();
+  }
+  return true;
+}
+
+function tooLarge(files: PhotoFiles, p: string): IbackupError {
+  return files.where === 'device'
+    ? new IbackupError('PROTOCOL_DECODE', { message: `/${p} on the iPhone is larger than expected.` })
+    : new IbackupError('BACKUP_CORRUPT', { message: `${p} in the backup is larger than expected.` });
 }
 
 /** The camera roll's files of an open backup (plain or unlocked), each looked up when first asked for. */

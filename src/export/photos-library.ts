@@ -186,31 +186,39 @@ function readOpen(db: Db): PhotoLibrary {
   return { assets: rows.map((r) => toAsset(r, local, albums)), icloudPhotos: icloudState(rows), table };
 }
 
-/** Reads the library from Photos.sqlite and its -wal (null when the phone has none). */
+/**
+ * Reads the library from a private copy of Photos.sqlite at `file` (its -wal, if any, beside it
+ * as `<file>-wal`). The copy is opened for queries only.
+ */
+export function openPhotoLibrary(file: string): PhotoLibrary {
+  let db: Db;
+  try {
+    db = new Database(file, { fileMustExist: true });
+    db.pragma('query_only = 1');
+  } catch (err) {
+    throw new IbackupError('SCHEMA_UNKNOWN', {
+      message: 'Photos.sqlite is not a readable SQLite database.',
+      cause: err,
+    });
+  }
+  try {
+    return readOpen(db);
+  } catch (err) {
+    if (err instanceof IbackupError) throw err;
+    throw new IbackupError('SCHEMA_UNKNOWN', { message: 'Photos.sqlite could not be read.', cause: err });
+  } finally {
+    db.close();
+  }
+}
+
+/** Reads the library from Photos.sqlite and its -wal held in memory (null when there is none). */
 export function readPhotoLibrary(main: Uint8Array, wal: Uint8Array | null, tempParent?: string): PhotoLibrary {
   const temp = createPrivateTempDir(tempParent, 'ibackup-photos-');
   try {
     const file = path.join(temp.path, 'Photos.sqlite');
     writeFileSync(file, main, { mode: 0o600 });
     if (wal !== null && wal.length > 0) writeFileSync(`${file}-wal`, wal, { mode: 0o600 });
-    let db: Db;
-    try {
-      db = new Database(file, { fileMustExist: true });
-      db.pragma('query_only = 1');
-    } catch (err) {
-      throw new IbackupError('SCHEMA_UNKNOWN', {
-        message: 'Photos.sqlite is not a readable SQLite database.',
-        cause: err,
-      });
-    }
-    try {
-      return readOpen(db);
-    } catch (err) {
-      if (err instanceof IbackupError) throw err;
-      throw new IbackupError('SCHEMA_UNKNOWN', { message: 'Photos.sqlite could not be read.', cause: err });
-    } finally {
-      db.close();
-    }
+    return openPhotoLibrary(file);
   } finally {
     temp.remove();
   }

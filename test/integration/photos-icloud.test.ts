@@ -7,7 +7,8 @@ import { openBackupView } from '../../src/app/backup-view.js';
 import { runDoctor } from '../../src/app/doctor.js';
 import { backupText } from '../../src/cli/backup.js';
 import { photosStatusText } from '../../src/cli/photos-text.js';
-import { photosStatus } from '../../src/app/photos-status.js';
+import { photoCountsOf } from '../../src/app/photos-record.js';
+import { photosStatus, readDeviceLibrary } from '../../src/app/photos-status.js';
 import { photoShape } from '../../src/emulator/content/domains.js';
 import { builtInProfile } from '../../src/emulator/profile.js';
 import {
@@ -90,6 +91,19 @@ describe('photo library and iCloud Photos, per state', () => {
           assert.ok(camera.has(libraryPaths.thumbnail(r)), 'the small versions stay in every backup');
         assert.ok(camera.has('Media/PhotoData/Photos.sqlite') && camera.has('Media/PhotoData/Photos.sqlite-wal'));
         assert.equal([...camera].filter((p) => p.startsWith('Media/DCIM/')).length === 0, on);
+
+        // Counted from the backup's own copy of the library: nothing is read from the phone. An
+        // encrypted backup's counts need the phone's library.
+        let fromPhone = 0;
+        const phoneLibrary = () => {
+          fromPhone++;
+          return readDeviceLibrary(device);
+        };
+        const made = { udid, path: result.path, date: result.date, encrypted: false };
+        assert.deepEqual(await photoCountsOf(made, phoneLibrary), result.photos);
+        assert.equal(fromPhone, 0, 'an unencrypted backup is counted without the phone');
+        await photoCountsOf({ ...made, encrypted: true }, phoneLibrary);
+        assert.equal(fromPhone, 1, "an encrypted backup's counts come from the phone's library");
 
         // The counts recorded with the backup, and shown without reading the backup again.
         const inBackup = on ? { photos: 0, videos: 0 } : { photos: want.library.photos, videos: want.library.videos };

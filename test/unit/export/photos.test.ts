@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { generatedRecord, type LibraryRecord } from '../../../src/emulator/content/photo-library.js';
 import { photosDbFiles, type PhotoAsset } from '../../../src/emulator/content/photos-db.js';
 import { exportPhotos } from '../../../src/export/photos-export.js';
-import type { PhotoFiles } from '../../../src/export/photos-files.js';
+import { readLibraryFrom, type PhotoFiles } from '../../../src/export/photos-files.js';
 import { libraryCounts, originalsNotOnDevice, readPhotoLibrary } from '../../../src/export/photos-library.js';
 import { editedName, safePhotoName } from '../../../src/export/photos-names.js';
 
@@ -83,6 +83,41 @@ describe('reading Photos.sqlite', () => {
     assert.throws(() => readPhotoLibrary(new TextEncoder().encode('not a database at all, not even close'), null), {
       code: 'SCHEMA_UNKNOWN',
     });
+  });
+});
+
+describe('reading the library from a source', () => {
+  test('Photos.sqlite and its -wal are streamed to a private copy, never read whole into memory', async () => {
+    const records = Array.from({ length: 10 }, (_, i) => generatedRecord(i + 1, 0, 'optimize', i >= 8));
+    const db = photosDbFiles(
+      records.map((r) => asset(r)),
+      { seed: 1, icloud: 'optimize', iosMajor: 17 },
+      (k) => `ALBUM-${k}`,
+    );
+    const served: Record<string, Uint8Array> = {
+      'PhotoData/Photos.sqlite': db.db,
+      'PhotoData/Photos.sqlite-wal': db.wal ?? new Uint8Array(),
+    };
+    const files: PhotoFiles = {
+      where: 'device',
+      size: (p) => Promise.resolve(served[p]?.length ?? null),
+      readSmall: () => Promise.reject(new Error('the library is streamed, not read whole')),
+      async *chunks(p) {
+        const bytes = served[p] as Uint8Array;
+        for (let at = 0; at < bytes.length; at += 1000) yield bytes.subarray(at, at + 1000);
+      },
+    };
+    const parent = mkdtempSync(join(tmpdir(), 'ibackup-test-library-'));
+    try {
+      const lib = await readLibraryFrom(files, parent);
+      assert.deepEqual(lib, readPhotoLibrary(db.db, db.wal), 'the same library as from the bytes, -wal included');
+      assert.deepEqual(await readdir(parent), [], 'the private copy is gone');
+      await assert.rejects(readLibraryFrom({ ...files, size: () => Promise.resolve(null) }, parent), {
+        code: 'EXPORT_SOURCE_MISSING',
+      });
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
   });
 });
 
