@@ -8,7 +8,7 @@
  * the phone otherwise.
  */
 import { addPhotoCounts, type PhotoCountsRecord } from '../backup/photo-counts.js';
-import { backupPhotoFiles, hasLibrary, readLibraryFrom, type PhotoFiles } from '../export/photos-files.js';
+import { backupPhotoFiles, readLibraryFrom, type PhotoFiles } from '../export/photos-files.js';
 import { libraryCounts, originalsNotOnDevice, type LibraryAsset, type PhotoLibrary } from '../export/photos-library.js';
 import type { HostDevice } from '../host/device.js';
 import { openBackupView } from './backup-view.js';
@@ -48,10 +48,9 @@ async function libraryAndHeld(
   try {
     const files = backupPhotoFiles(view);
     // The backup holds the library as the phone had it when it backed up: read from the disk, it
-    // costs no transfer from the phone (the library grows with the photos).
-    const lib = (await hasLibrary(files))
-      ? await readLibraryFrom(files).catch(() => deviceLibrary())
-      : await deviceLibrary();
+    // costs no transfer from the phone (the library grows with the photos). A backup without one,
+    // or whose copy cannot be read, is counted against the phone's.
+    const lib = await readLibraryFrom(files).catch(() => deviceLibrary());
     return { lib, held: await measuredIn(lib, files) };
   } finally {
     view.close();

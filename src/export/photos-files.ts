@@ -58,11 +58,6 @@ export async function readLibraryFrom(files: PhotoFiles, tempParent?: string): P
   }
 }
 
-/** Whether `files` holds a photo library. */
-export async function hasLibrary(files: PhotoFiles): Promise<boolean> {
-  return (await files.size(PHOTOS_DB_PATH)) !== null;
-}
-
 /** Streams the file at `p` into a new file `to` (mode 0600); false when `files` has no such file. */
 async function copyOut(files: PhotoFiles, p: string, to: string): Promise<boolean> {
   if ((await files.size(p)) === null) return false;
@@ -71,7 +66,7 @@ async function copyOut(files: PhotoFiles, p: string, to: string): Promise<boolea
     let total = 0;
     for await (const chunk of files.chunks(p)) {
       total += chunk.length;
-      if (total > MAX_DB_BYTES) throw tooLarge(files, p);
+      if (total > MAX_DB_BYTES) throw tooLarge(files.where, p);
       await out.write(chunk);
     }
   } finally {
@@ -80,8 +75,9 @@ async function copyOut(files: PhotoFiles, p: string, to: string): Promise<boolea
   return true;
 }
 
-function tooLarge(files: PhotoFiles, p: string): IbackupError {
-  return files.where === 'device'
+/** A library file over its cap (a phone or a backup that says it is larger than it can be). */
+function tooLarge(where: PhotoFiles['where'], p: string): IbackupError {
+  return where === 'device'
     ? new IbackupError('PROTOCOL_DECODE', { message: `/${p} on the iPhone is larger than expected.` })
     : new IbackupError('BACKUP_CORRUPT', { message: `${p} in the backup is larger than expected.` });
 }
@@ -107,8 +103,7 @@ export function backupPhotoFiles(view: Pick<BackupBrowser, 'entry' | 'chunks'>):
       let total = 0;
       for await (const chunk of view.chunks(e)) {
         total += chunk.length;
-        if (total > max)
-          throw new IbackupError('BACKUP_CORRUPT', { message: `${p} in the backup is larger than expected.` });
+        if (total > max) throw tooLarge('backup', p);
         parts.push(chunk);
       }
       return Buffer.concat(parts);

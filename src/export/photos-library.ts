@@ -9,10 +9,7 @@
  * Z_<n>ASSETS join table (n changes between iOS versions, so it is found by its columns).
  * Everything read here is untrusted: names are checked where files are written (photos-names.ts).
  */
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import Database from 'better-sqlite3';
-import { createPrivateTempDir } from '../backup/temp.js';
 import { IbackupError } from '../errors.js';
 
 type Db = Database.Database;
@@ -208,19 +205,6 @@ export function openPhotoLibrary(file: string): PhotoLibrary {
     throw new IbackupError('SCHEMA_UNKNOWN', { message: 'Photos.sqlite could not be read.', cause: err });
   } finally {
     db.close();
-  }
-}
-
-/** Reads the library from Photos.sqlite and its -wal held in memory (null when there is none). */
-export function readPhotoLibrary(main: Uint8Array, wal: Uint8Array | null, tempParent?: string): PhotoLibrary {
-  const temp = createPrivateTempDir(tempParent, 'ibackup-photos-');
-  try {
-    const file = path.join(temp.path, 'Photos.sqlite');
-    writeFileSync(file, main, { mode: 0o600 });
-    if (wal !== null && wal.length > 0) writeFileSync(`${file}-wal`, wal, { mode: 0o600 });
-    return openPhotoLibrary(file);
-  } finally {
-    temp.remove();
   }
 }
 

@@ -4,13 +4,32 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import Database from 'better-sqlite3';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { generatedRecord, type LibraryRecord } from '../../../src/emulator/content/photo-library.js';
 import { photosDbFiles, type PhotoAsset } from '../../../src/emulator/content/photos-db.js';
 import { exportPhotos } from '../../../src/export/photos-export.js';
 import { readLibraryFrom, type PhotoFiles } from '../../../src/export/photos-files.js';
-import { libraryCounts, originalsNotOnDevice, readPhotoLibrary } from '../../../src/export/photos-library.js';
+import {
+  libraryCounts,
+  openPhotoLibrary,
+  originalsNotOnDevice,
+  type PhotoLibrary,
+} from '../../../src/export/photos-library.js';
+import { createPrivateTempDir } from '../../../src/backup/temp.js';
 import { editedName, safePhotoName } from '../../../src/export/photos-names.js';
+
+/** The library from Photos.sqlite and its -wal held in memory, through a private copy. */
+function readPhotoLibrary(main: Uint8Array, wal: Uint8Array | null): PhotoLibrary {
+  const temp = createPrivateTempDir(undefined, 'ibackup-test-photos-');
+  try {
+    const file = join(temp.path, 'Photos.sqlite');
+    writeFileSync(file, main, { mode: 0o600 });
+    if (wal !== null && wal.length > 0) writeFileSync(`${file}-wal`, wal, { mode: 0o600 });
+    return openPhotoLibrary(file);
+  } finally {
+    temp.remove();
+  }
+}
 
 function asset(r: LibraryRecord, size = 1000): PhotoAsset {
   const stem = `IMG_${String(r.n).padStart(4, '0')}`;

@@ -18,8 +18,6 @@ import type { SqlValue } from '../../sqlite/record.js';
 import { groupedOrder, textOrderSteps } from '../../sqlite/order.js';
 import { complete, type Steps } from '../../sqlite/steps.js';
 
-export { FLAG_DIRECTORY, FLAG_FILE, FLAG_SYMLINK };
-
 export { fileIdOf };
 
 export function flagsOf(e: DeviceEntry): number {

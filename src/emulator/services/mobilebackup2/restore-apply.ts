@@ -14,7 +14,8 @@ import { entryKey, type DeviceContent, type WriteMeta } from '../../content/inde
 import { ensurePrivateDir } from '../../state-files.js';
 import type { DownloadSink, HostFiles } from './host-files.js';
 import type { Mb2Result } from './index.js';
-import { FLAG_DIRECTORY, FLAG_FILE, FLAG_SYMLINK, type PreviousRow } from './manifest-writer.js';
+import { FLAG_DIRECTORY, FLAG_FILE, FLAG_SYMLINK } from '../../../protocol/manifest-flags.js';
+import type { PreviousRow } from './manifest-writer.js';
 import { RestoreDecryptor } from './restore-decrypt.js';
 
 const BATCH = 128;
