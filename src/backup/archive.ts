@@ -51,7 +51,7 @@ class TreeClone {
       if (e.isDirectory()) await this.clone(path.join(from, e.name), path.join(to, e.name), false);
       else if (e.isFile()) files.push(e.name);
     }
-    await parallel(files, 16, (name) => this.files.place(path.join(from, name), path.join(to, name)));
+    await parallel(files, 16, async (name) => this.files.place(path.join(from, name), path.join(to, name)));
   }
 
   /** Flushes what was copied, then every folder's entries. */

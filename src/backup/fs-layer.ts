@@ -28,9 +28,10 @@ export interface FsLayer {
   lstat(path: string): Promise<Stats>;
   /**
    * Like lstat, but a missing item gives undefined instead of an error (building an error for
-   * every file not there yet costs more than the system call). Optional: lstat is used instead.
+   * every file not there yet costs more than the system call). The answer may come at once (no
+   * promise to wait for) or later. Optional: lstat is used instead.
    */
-  lstatIfExists?(path: string): Promise<Stats | undefined>;
+  lstatIfExists?(path: string): Stats | undefined | Promise<Stats | undefined>;
   readdir(path: string): Promise<string[]>;
   /**
    * A folder's entries with their kinds, from the folder itself where the file system gives them
@@ -38,7 +39,8 @@ export interface FsLayer {
    */
   readdirKinds?(path: string): Promise<Dirent[]>;
   copyFile(from: string, to: string): Promise<void>;
-  link(existing: string, newPath: string): Promise<void>;
+  /** Hard-links `existing` to `newPath`: done at once (nothing returned, errors thrown) or later. */
+  link(existing: string, newPath: string): void | Promise<void>;
   statfs(path: string): Promise<StatsFs>;
   /**
    * The unit of statfs's block counts (f_frsize) where it can differ from `bsize`; undefined
@@ -89,13 +91,13 @@ export const nodeFs: FsLayer = {
   rm: (p, o) => rm(p, o),
   lstat: (p) => lstat(p),
   // A metadata lookup the kernel answers from its caches: done at once rather than queued.
-  lstatIfExists: async (p) => lstatSync(p, { throwIfNoEntry: false }),
+  lstatIfExists: (p) => lstatSync(p, { throwIfNoEntry: false }),
   readdir: (p) => readdir(p),
   readdirKinds: (p) => readdir(p, { withFileTypes: true }),
   copyFile: (a, b) => copyFile(a, b),
   // Like rename: a version links every file a run replaces, and completing it every file the run
   // did not touch (200 000 links at the `big` size).
-  link: async (a, b) => linkSync(a, b),
+  link: (a, b) => linkSync(a, b),
   statfs: (p) => statfs(p),
   fragmentSize,
   sync: fsyncPath,
@@ -258,7 +260,12 @@ export function processRuns(pid: number): boolean {
 }
 
 /** What is at `p` (no link followed), or undefined when nothing is. */
-export function lstatMaybe(fs: FsLayer, p: string): Promise<Stats | undefined> {
+export async function lstatMaybe(fs: FsLayer, p: string): Promise<Stats | undefined> {
+  return fs.lstatIfExists ? fs.lstatIfExists(p) : fs.lstat(p).catch(() => undefined);
+}
+
+/** Like lstatMaybe, but an answer the layer has at once comes without a promise (for loops over every file). */
+export function lstatNow(fs: FsLayer, p: string): Stats | undefined | Promise<Stats | undefined> {
   return fs.lstatIfExists ? fs.lstatIfExists(p) : fs.lstat(p).catch(() => undefined);
 }
 

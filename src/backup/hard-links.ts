@@ -27,20 +27,30 @@ export class LinkOrCopy {
     private readonly opts: LinkOrCopyOptions,
   ) {}
 
-  /** Gives the file at `from` the name `to`: a hard link, else a copy. */
-  async place(from: string, to: string): Promise<void> {
-    if (this.linksWork) {
-      try {
-        await this.fs.link(from, to);
-        return;
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException | undefined)?.code ?? '';
-        if (this.opts.nothingToDo?.has(code) === true) return;
-        if (!NO_LINKS.has(code)) throw err;
-        this.opts.noLinks?.(code, err);
-        this.linksWork = false;
-      }
+  /**
+   * Gives the file at `from` the name `to`: a hard link, else a copy. Where the link is made at
+   * once there is nothing to wait for (undefined); a failure is thrown at once or rejects.
+   */
+  place(from: string, to: string): Promise<void> | undefined {
+    if (!this.linksWork) return this.opts.copy(from, to);
+    let linking: void | Promise<void>;
+    try {
+      linking = this.fs.link(from, to);
+    } catch (err) {
+      return this.linkFailed(err, from, to);
     }
-    await this.opts.copy(from, to);
+    return linking === undefined
+      ? undefined
+      : linking.then(undefined, (err: unknown) => this.linkFailed(err, from, to));
+  }
+
+  /** After a failed link: nothing to do, a copy (links are impossible here), or the error again. */
+  private linkFailed(err: unknown, from: string, to: string): Promise<void> | undefined {
+    const code = (err as NodeJS.ErrnoException | undefined)?.code ?? '';
+    if (this.opts.nothingToDo?.has(code) === true) return undefined;
+    if (!NO_LINKS.has(code)) throw err;
+    this.opts.noLinks?.(code, err);
+    this.linksWork = false;
+    return this.opts.copy(from, to);
   }
 }

@@ -323,8 +323,8 @@ class Linker {
     return p;
   }
 
-  /** One file into the copy; a file already there stays (it was preserved before a change). */
-  linkOrCopy(from: string, to: string): Promise<void> {
+  /** One file into the copy; a file already there stays (it was preserved before a change). Undefined when done at once. */
+  linkOrCopy(from: string, to: string): Promise<void> | undefined {
     return this.links.place(from, to);
   }
 

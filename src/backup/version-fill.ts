@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, readFileSync } from 'node:fs';
 import { join, normalize, sep } from 'node:path';
 import type { Stats } from 'node:fs';
-import { lstatMaybe, nodeFs, processRuns, type FsLayer } from './fs-layer.js';
+import { lstatMaybe, lstatNow, nodeFs, parentDir, processRuns, type FsLayer } from './fs-layer.js';
 import { parallel } from '../parallel.js';
 import { SNAPSHOT_DIR } from './folder.js';
 import { Scan, saveScan } from './version-scan.js';
@@ -21,8 +21,11 @@ import { Scan, saveScan } from './version-scan.js';
 /** In a version still being filled by a run: that run's process id (JSON). */
 export const RUN_MARKER = '.ibackup-run';
 
-/** Places one file of `<UDID>/` into the version (a hard link, or a copy where links cannot be made). */
-export type PlaceFile = (from: string, to: string) => Promise<void>;
+/**
+ * Places one file of `<UDID>/` into the version (a hard link, or a copy where links cannot be
+ * made). Undefined when it was done at once: nothing to wait for.
+ */
+export type PlaceFile = (from: string, to: string) => Promise<void> | undefined;
 
 export interface FillOptions {
   fs?: FsLayer;
@@ -127,31 +130,61 @@ async function kindsOf(fs: FsLayer, dir: string): Promise<[string, Kind][]> {
   return out;
 }
 
+/** The names of `paths` by the folder holding them. */
+function namesByFolder(paths: ReadonlySet<string>): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const p of paths) {
+    const dir = parentDir(p);
+    let names = out.get(dir);
+    if (names === undefined) out.set(dir, (names = new Set()));
+    names.add(p.slice(dir.length + (dir.endsWith(sep) ? 0 : 1)));
+  }
+  return out;
+}
+
 /**
  * One walk over `<UDID>/` and the version together: links what is missing, and scans the version
- * (its space figures, kept) with one look per file. The folder listing gives each entry's kind;
- * files are taken one after another (each link and look is a system call done at once: no queue,
- * no promise kept waiting per file).
+ * (its space figures, kept) with one look per file. The folder listing gives each entry's kind.
+ *
+ * The filling run knows what it touched: every other file of a folder is linked in without a look
+ * in the version first, one after another with no promise in between where the file system
+ * answers at once (200 000 files at the `big` size: the promise and lookups per file cost half as
+ * much again as the links). What the version holds beyond `<UDID>/` is then among the touched
+ * names. A later reader knows nothing of the run: it looks at each file in the version first, and
+ * lists the version's folders for what `<UDID>/` no longer has.
  */
 class Filler {
   readonly scan = new Scan();
   readonly dirs = new Set<string>();
+  /** The filling run's touched paths, by folder; undefined for a later reader. */
+  private readonly touched: Map<string, Set<string>> | undefined;
 
   constructor(
     private readonly fs: FsLayer,
     private readonly place: PlaceFile,
-    private readonly handled: ReadonlySet<string> | undefined,
-  ) {}
+    handled: ReadonlySet<string> | undefined,
+  ) {
+    this.touched = handled === undefined ? undefined : namesByFolder(handled);
+  }
 
   async fill(from: string, to: string, top: boolean): Promise<void> {
     this.dirs.add(to);
     const folders: string[] = [];
+    const touched = this.touched?.get(top && from.length > 1 && from.endsWith(sep) ? from.slice(0, -1) : from);
+    // Names seen in `<UDID>/`: every one for a later reader, the touched ones for the filling run.
     const seen = new Set<string>();
     for (const [name, kind] of await kindsOf(this.fs, from)) {
       if (kind === 'other' || leftOut(name, top)) continue;
-      seen.add(name);
-      if (kind === 'dir') folders.push(name);
-      else await this.fillFile(inside(from, name), inside(to, name), top);
+      if (kind === 'dir') {
+        seen.add(name);
+        folders.push(name);
+      } else if (this.touched !== undefined && touched?.has(name) !== true) {
+        const linking = this.linkUntouched(inside(from, name), inside(to, name), top);
+        if (linking !== undefined) await linking;
+      } else {
+        seen.add(name);
+        await this.fillFile(inside(from, name), inside(to, name), top);
+      }
     }
     // Folders four at a time: each one's listing and making wait on the thread pool, which the
     // others' links meanwhile hide.
@@ -160,22 +193,34 @@ class Filler {
       await this.fs.mkdir(dest, { recursive: true, mode: 0o755 });
       await this.fill(inside(from, name), dest, false);
     });
-    await this.scanOnlyInVersion(to, seen, top);
+    await this.onlyInVersion(to, this.touched === undefined ? undefined : (touched ?? new Set()), seen, top);
     // Its size once filled: a folder grows with its entries.
     this.scan.add(await this.fs.lstat(to));
   }
 
+  /** A file the filling run did not touch: not in the version yet. Undefined when done at once. */
+  private linkUntouched(from: string, to: string, top: boolean): Promise<void> | undefined {
+    const placing = this.place(from, to);
+    if (placing !== undefined) return placing.then(() => this.look(to, top));
+    return this.look(to, top);
+  }
+
+  /** The scan's look at a placed file: a link has its source's inode and size. */
+  private look(to: string, top: boolean): Promise<void> | undefined {
+    const st = lstatNow(this.fs, to);
+    if (st instanceof Promise) return st.then((s) => this.count(s, top));
+    this.count(st, top);
+    return undefined;
+  }
+
+  /** A file the filling run touched, or any file for a later reader: looked at in the version first. */
   private async fillFile(from: string, to: string, top: boolean): Promise<void> {
-    // The filling run knows what it touched: any other file is not in the version yet, and is
-    // linked in without a look there. A later reader looks.
-    if (this.handled === undefined || this.handled.has(from)) {
-      const there = await lstatMaybe(this.fs, to);
-      // A file there was preserved before its change; one the filling run touched and did not
-      // keep, it added.
-      if (there !== undefined || this.handled !== undefined) return this.count(there, top);
-    }
+    const there = await lstatMaybe(this.fs, to);
+    // A file there was preserved before its change; one the filling run touched and did not
+    // keep, it added.
+    if (there !== undefined || this.touched !== undefined) return this.count(there, top);
     await this.place(from, to);
-    this.count(await lstatMaybe(this.fs, to), top); // the scan's look: a link has its source's inode and size
+    this.count(await lstatMaybe(this.fs, to), top);
   }
 
   private count(st: Stats | undefined, top: boolean): void {
@@ -184,16 +229,36 @@ class Filler {
     if (!top && st.isFile()) this.scan.files++;
   }
 
-  /** Entries the run removed from `<UDID>/` after preserving them: in the version only. */
-  private async scanOnlyInVersion(dir: string, seen: ReadonlySet<string>, top: boolean): Promise<void> {
-    const names = await this.fs.readdir(dir).catch(() => [] as string[]);
+  /**
+   * Entries the run removed from `<UDID>/` after preserving them: in the version only. For the
+   * filling run they are among the names it touched; a later reader lists the version's folder.
+   */
+  private async onlyInVersion(
+    dir: string,
+    touched: ReadonlySet<string> | undefined,
+    seen: ReadonlySet<string>,
+    top: boolean,
+  ): Promise<void> {
+    const names = touched ?? (await this.fs.readdir(dir).catch(() => [] as string[]));
     for (const name of names) {
       if (seen.has(name) || (top && name === RUN_MARKER)) continue;
       const p = inside(dir, name);
       const st = await lstatMaybe(this.fs, p);
-      // A folder removed whole: filled from itself, which only scans it.
-      if (st?.isDirectory()) await this.fill(p, p, false);
+      // A folder removed whole: only scanned.
+      if (st?.isDirectory()) await this.scanOnly(p);
       else this.count(st, top);
     }
+  }
+
+  /** A folder of the version that `<UDID>/` no longer has: its entries are counted, nothing linked. */
+  private async scanOnly(dir: string): Promise<void> {
+    this.dirs.add(dir);
+    for (const [name, kind] of await kindsOf(this.fs, dir)) {
+      if (kind === 'other') continue;
+      const p = inside(dir, name);
+      if (kind === 'dir') await this.scanOnly(p);
+      else this.count(await lstatMaybe(this.fs, p), false);
+    }
+    this.scan.add(await this.fs.lstat(dir));
   }
 }

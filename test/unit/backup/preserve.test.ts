@@ -19,7 +19,7 @@ import { fillingRun } from '../../../src/backup/version-fill.js';
 import { versionDir, versionFolderIds } from '../../../src/backup/versions.js';
 import { historyBytes, readHistory } from '../../../src/backup/history.js';
 import { isIbackupError } from '../../../src/errors.js';
-import { nodeFs, type FsLayer } from '../../../src/backup/fs-layer.js';
+import { lstatMaybe, nodeFs, type FsLayer } from '../../../src/backup/fs-layer.js';
 import { buildBackup, tempRoot, type BuiltBackup } from '../../support/backup-fixtures.js';
 
 const cleanups: Array<() => void> = [];
@@ -137,7 +137,7 @@ describe('keeping the last complete backup', () => {
       const fs: FsLayer = {
         ...nodeFs,
         lstat: (p) => (looked.push(p), nodeFs.lstat(p)),
-        lstatIfExists: (p) => (looked.push(p), nodeFs.lstatIfExists?.(p) ?? nodeFs.lstat(p)),
+        lstatIfExists: (p) => (looked.push(p), lstatMaybe(nodeFs, p)),
       };
       if (!kinds) delete fs.readdirKinds;
       const p = new Preserver(root, b.udid, { fs });
