@@ -224,6 +224,33 @@ async function versionFloor(
   return { files, cpu: r.cpu, seconds: r.seconds };
 }
 
+/**
+ * idevicebackup2's incremental over its own full backup, after the same change: the phone's side of
+ * an incremental (its Manifest.db down and up, the changed files, the moves) with nothing kept and
+ * nothing flushed — the least any client pays for that part. Both backups held the phone's state
+ * before the change, so the phone sends both the same files: the bytes are ibackup's count of them.
+ */
+async function idbIncrementalRun(
+  env: NodeJS.ProcessEnv,
+  udid: string,
+  dir: string,
+  changed: number,
+  bytes: number,
+): Promise<Run> {
+  settle();
+  const r = await timed(['idevicebackup2', '-u', udid, 'backup', dir], env);
+  const files = Number(/Received (\d+) files/.exec(r.stdout)?.[1] ?? NaN);
+  return {
+    name: `idevicebackup2 incremental (${changed} changed)`,
+    seconds: r.seconds,
+    cpu: r.cpu,
+    sys: r.sys,
+    rssMb: r.rssMb,
+    bytes,
+    files,
+  };
+}
+
 /** Where a run notes when it deleted its backups (its modification time). */
 const CLEANUP_MARK = join(tmpdir(), 'ibackup-bench-backup.cleanup');
 const QUIET_MS = 6 * 60_000;
@@ -395,6 +422,10 @@ async function main(): Promise<void> {
       bytes: incr.bytesReceived,
       files: incr.filesReceived,
     });
+    const idbIncremental = withIdb
+      ? await idbIncrementalRun(env, udid, join(tmp, 'idb'), changed, incr.bytesReceived)
+      : undefined;
+    if (idbIncremental !== undefined) runs.push(idbIncremental);
     const links = await versionFloor(join(dir, udid), join(tmp, 'links'), env);
 
     if (!process.argv.includes('--no-restore')) runs.push(...(await restores(ibackup, env, udid, dir, withIdb, full)));
@@ -438,6 +469,12 @@ async function main(): Promise<void> {
       process.stdout.write(
         `  of which no client keeping a complete earlier version can do without: ${links.files} hard links (cp -al of the backup, ${links.cpu.toFixed(2)} s CPU, ${links.seconds.toFixed(2)} s) = ${((links.cpu / full.cpu) * 100).toFixed(1)}% of the full's host CPU time\n`,
       );
+    if (links !== undefined && idbIncremental !== undefined) {
+      const floor = links.cpu + idbIncremental.cpu;
+      process.stdout.write(
+        `  the least any client keeping a complete earlier version spends: idevicebackup2's incremental (the phone's protocol, nothing kept) + those links = ${floor.toFixed(2)} s CPU = ${((floor / full.cpu) * 100).toFixed(1)}% of the full's; ibackup's incremental / that floor: ${(last.cpu / floor).toFixed(2)}\n`,
+      );
+    }
   } finally {
     emu.kill('SIGTERM');
     await new Promise((r) => emu.once('exit', r));
