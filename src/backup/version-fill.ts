@@ -170,7 +170,8 @@ class Filler {
   async fill(from: string, to: string, top: boolean): Promise<void> {
     this.dirs.add(to);
     const folders: string[] = [];
-    const touched = this.touched?.get(top && from.length > 1 && from.endsWith(sep) ? from.slice(0, -1) : from);
+    // Keyed as namesByFolder keys it: the folder of a name inside (a trailing separator dropped).
+    const touched = this.touched?.get(parentDir(inside(from, '-')));
     // Names seen in `<UDID>/`: every one for a later reader, the touched ones for the filling run.
     const seen = new Set<string>();
     for (const [name, kind] of await kindsOf(this.fs, from)) {
