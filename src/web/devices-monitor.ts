@@ -129,6 +129,16 @@ export class DevicesMonitor {
     });
   }
 
+  /**
+   * The phone's backup password was just turned on or off: its values say so from now on, so that
+   * no view published before they are read again (the job's end, the backups' refresh) shows the
+   * old setting.
+   */
+  encryptionChanged(udid: string, encryption: boolean): void {
+    const e = this.entries.get(normUdid(udid));
+    if (e?.info) e.info = { ...e.info, encryption };
+  }
+
   /** A job ended: a trust job changes the pairing; the others may change the device's values. */
   jobEnded(job: Job): void {
     const e = this.entries.get(normUdid(job.udid));

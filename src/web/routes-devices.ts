@@ -123,6 +123,7 @@ async function changeEncryptionNow(deps: Deps, udid: string, raw: Request): Prom
       signal: ctl.signal,
       onPasscodePrompt: (shown) => ctl.progress({ phase: shown ? 'waiting-for-passcode' : 'changing' }),
     });
+    deps.monitor.encryptionChanged(device.udid, r.encryption);
     return { encrypted: r.encryption };
   });
   await job.done;

@@ -494,6 +494,16 @@ describe('web api: backup, cancel, disk full, encryption and restore jobs', { ti
     assert.deepEqual(on.body, { udid, encryption: true });
     assert.doesNotMatch(JSON.stringify(events.events), /web-secret-1/);
     await events.waitForDevice(udid, (d) => d.encryption === true && d.job === null, 10_000, 'encryption shown on');
+    // From the job's end on, no view of the phone shows the setting it had before.
+    const views = events.events.flatMap((e) => (e.type === 'devices' ? e.devices.filter((d) => d.udid === udid) : []));
+    const ran = views.findIndex((d) => d.job?.kind === 'encryption');
+    const ended = views.findIndex((d, i) => i > ran && d.job === null);
+    assert.ok(ran >= 0 && ended > ran, 'the encryption job was shown, then its end');
+    assert.deepEqual(
+      views.slice(ended).map((d) => d.encryption),
+      views.slice(ended).map(() => true),
+      'a view after the change showed the old setting',
+    );
     const again = await api.post<ApiError>(`/api/devices/${udid}/encryption`, { action: 'on', newPassword: 'x' });
     assert.equal(again.status, 409);
     assert.equal(again.body.error.code, 'ENCRYPTION_STATE');
