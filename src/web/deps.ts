@@ -22,10 +22,26 @@ export async function backupViews(roots: readonly string[]): Promise<BackupView[
   return (await listAllBackups(roots)).backups;
 }
 
-/** Sends a `backups` event and a fresh `devices` snapshot (Last Backup may have changed). */
-export async function backupsChanged(deps: Deps): Promise<void> {
+/** Per server: the number of the last listing of backups started, and of the last one sent. */
+const listings = new WeakMap<Deps, { started: number; sent: number }>();
+
+/**
+ * Sends a `backups` event and a fresh `devices` snapshot (Last Backup may have changed). Listings
+ * may overlap (a job's end, a change of the backup folder): one that ends after a later one was
+ * sent is dropped, so the page never goes back to an older list — of a folder no longer used.
+ */
+export async function backupsChanged(
+  deps: Deps,
+  list: (roots: readonly string[]) => Promise<BackupView[]> = backupViews,
+): Promise<void> {
+  let seq = listings.get(deps);
+  if (seq === undefined) listings.set(deps, (seq = { started: 0, sent: 0 }));
+  const mine = ++seq.started;
   try {
-    deps.bus.publish({ type: 'backups', backups: await backupViews(deps.roots) });
+    const backups = await list([...deps.roots]);
+    if (mine < seq.sent) return;
+    seq.sent = mine;
+    deps.bus.publish({ type: 'backups', backups });
     await deps.monitor.refreshLastBackups();
   } catch (err) {
     deps.log(`listing backups: ${String(err)}`);
