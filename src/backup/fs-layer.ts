@@ -261,7 +261,7 @@ export function processRuns(pid: number): boolean {
 
 /** What is at `p` (no link followed), or undefined when nothing is. */
 export async function lstatMaybe(fs: FsLayer, p: string): Promise<Stats | undefined> {
-  return fs.lstatIfExists ? fs.lstatIfExists(p) : fs.lstat(p).catch(() => undefined);
+  return lstatNow(fs, p);
 }
 
 /** Like lstatMaybe, but an answer the layer has at once comes without a promise (for loops over every file). */

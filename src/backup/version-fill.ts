@@ -130,6 +130,9 @@ async function kindsOf(fs: FsLayer, dir: string): Promise<[string, Kind][]> {
   return out;
 }
 
+/** No names: a folder where the filling run touched nothing. */
+const NONE: ReadonlySet<string> = new Set();
+
 /** The names of `paths` by the folder holding them. */
 function namesByFolder(paths: ReadonlySet<string>): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
@@ -157,7 +160,7 @@ class Filler {
   readonly scan = new Scan();
   readonly dirs = new Set<string>();
   /** The filling run's touched paths, by folder; undefined for a later reader. */
-  private readonly touched: Map<string, Set<string>> | undefined;
+  private readonly touched: ReadonlyMap<string, ReadonlySet<string>> | undefined;
 
   constructor(
     private readonly fs: FsLayer,
@@ -170,8 +173,9 @@ class Filler {
   async fill(from: string, to: string, top: boolean): Promise<void> {
     this.dirs.add(to);
     const folders: string[] = [];
-    // Keyed as namesByFolder keys it: the folder of a name inside (a trailing separator dropped).
-    const touched = this.touched?.get(parentDir(inside(from, '-')));
+    // The names the filling run touched here (keyed as namesByFolder keys them: the folder of a
+    // name inside, a trailing separator dropped); undefined for a later reader.
+    const touched = this.touched && (this.touched.get(parentDir(inside(from, '-'))) ?? NONE);
     // Names seen in `<UDID>/`: every one for a later reader, the touched ones for the filling run.
     const seen = new Set<string>();
     for (const [name, kind] of await kindsOf(this.fs, from)) {
@@ -179,7 +183,7 @@ class Filler {
       if (kind === 'dir') {
         seen.add(name);
         folders.push(name);
-      } else if (this.touched !== undefined && touched?.has(name) !== true) {
+      } else if (touched !== undefined && !touched.has(name)) {
         const linking = this.linkUntouched(inside(from, name), inside(to, name), top);
         if (linking !== undefined) await linking;
       } else {
@@ -194,7 +198,7 @@ class Filler {
       await this.fs.mkdir(dest, { recursive: true, mode: 0o755 });
       await this.fill(inside(from, name), dest, false);
     });
-    await this.onlyInVersion(to, this.touched === undefined ? undefined : (touched ?? new Set()), seen, top);
+    await this.onlyInVersion(to, touched, seen, top);
     // Its size once filled: a folder grows with its entries.
     this.scan.add(await this.fs.lstat(to));
   }

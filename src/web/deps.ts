@@ -29,6 +29,7 @@ const listings = new WeakMap<Deps, { started: number; sent: number }>();
  * Sends a `backups` event and a fresh `devices` snapshot (Last Backup may have changed). Listings
  * may overlap (a job's end, a change of the backup folder): one that ends after a later one was
  * sent is dropped, so the page never goes back to an older list — of a folder no longer used.
+ * `list` lists the backups under the roots (the tests give listings of set durations).
  */
 export async function backupsChanged(
   deps: Deps,
