@@ -366,6 +366,7 @@ describe('ibackup ui in Chromium', { skip, timeout: 150_000 }, () => {
       await testid('password-dialog').waitFor({ state: 'detached', timeout: 20_000 });
       await page.locator('[data-testid="encrypt-checkbox"]:not(:checked)').waitFor();
       assert.equal(await testid('change-password').isDisabled(), true);
+      await shot(page, 'encryption-off');
     },
   );
 
