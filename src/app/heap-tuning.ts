@@ -13,8 +13,8 @@
  * a backup streams tens of megabytes of chunks between two young collections, which free them.
  * A room of 32 MB, at most four times the heap, still left a full collection every 100–400 ms at
  * 200 000 files (86–89 in a run); a room of 48 MB, whatever the heap's size below
- * SMALL_HEAP_BYTES, leaves 3 (user time 14.3 → 11.7 s, peak RSS 156 → 160 MB; 64 MB: 2, and
- * 170 MB). So while the heap is small the old generation may grow by ROOM_BYTES beyond what
+ * SMALL_HEAP_BYTES, leaves 3 (user time 14.3 → 11.7 s, peak RSS 152 → 156 MB; 64 MB: 2, and
+ * 166 MB). So while the heap is small the old generation may grow by ROOM_BYTES beyond what
  * survives, as a growing percentage V8 reads whenever it sets a new limit. Once what survives
  * passes SMALL_HEAP_BYTES the default comes back: its room then far exceeds the young
  * generation. The fixed room bounds what the tuning may add to a run's peak.
