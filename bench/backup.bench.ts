@@ -153,6 +153,13 @@ function row(r: Run): string {
   ].join(' ');
 }
 
+type Timed = Awaited<ReturnType<typeof timed>>;
+
+/** A client's run in the table: its name, its timing, and the bytes and files it received. */
+function asRun(name: string, t: Timed, got: { bytes: number; files: number }): Run {
+  return { name, seconds: t.seconds, cpu: t.cpu, sys: t.sys, rssMb: t.rssMb, bytes: got.bytes, files: got.files };
+}
+
 /**
  * Restores the ibackup backup (the full and the incremental) to the same virtual iPhone, system
  * files included, no reboot: `ibackup restore` (which checks the backup first), then
@@ -169,19 +176,12 @@ async function restores(
   const out: Run[] = [];
   settle();
   const ib = await timed(ibackup(['--backup-dir', dir, 'restore', '--system', '--no-reboot']), env);
-  out.push({ ...full, name: 'ibackup restore', seconds: ib.seconds, cpu: ib.cpu, sys: ib.sys, rssMb: ib.rssMb });
+  out.push(asRun('ibackup restore', ib, full));
   if (withIdb) {
     settle();
     const cmd = ['idevicebackup2', '-u', udid, 'restore', '--system', '--no-reboot', dir];
     const idb = await timed(cmd, env);
-    out.push({
-      ...full,
-      name: 'idevicebackup2 restore',
-      seconds: idb.seconds,
-      cpu: idb.cpu,
-      sys: idb.sys,
-      rssMb: idb.rssMb,
-    });
+    out.push(asRun('idevicebackup2 restore', idb, full));
   }
   return out;
 }
@@ -240,15 +240,7 @@ async function idbIncrementalRun(
   settle();
   const r = await timed(['idevicebackup2', '-u', udid, 'backup', dir], env);
   const files = Number(/Received (\d+) files/.exec(r.stdout)?.[1] ?? NaN);
-  return {
-    name: `idevicebackup2 incremental (${changed} changed)`,
-    seconds: r.seconds,
-    cpu: r.cpu,
-    sys: r.sys,
-    rssMb: r.rssMb,
-    bytes,
-    files,
-  };
+  return asRun(`idevicebackup2 incremental (${changed} changed)`, r, { bytes, files });
 }
 
 /** Where a run notes when it deleted its backups (its modification time). */
@@ -353,15 +345,7 @@ async function main(): Promise<void> {
     settle();
     const n = await timed(nullCmd, { ...env, BENCH_UDID: udid });
     const nr = JSON.parse(n.stdout) as { bytes: number; files: number };
-    runs.push({
-      name: 'null client',
-      seconds: n.seconds,
-      cpu: n.cpu,
-      sys: n.sys,
-      rssMb: n.rssMb,
-      bytes: nr.bytes,
-      files: nr.files,
-    });
+    runs.push(asRun('null client', n, nr));
     settle();
     const w = await timed([process.execPath, join(tmp, 'writer-client.mjs')], {
       ...env,
@@ -369,41 +353,17 @@ async function main(): Promise<void> {
       BENCH_OUT: join(tmp, 'writer'),
     });
     const wr = JSON.parse(w.stdout) as { bytes: number; files: number };
-    runs.push({
-      name: 'minimal durable writer',
-      seconds: w.seconds,
-      cpu: w.cpu,
-      sys: w.sys,
-      rssMb: w.rssMb,
-      bytes: wr.bytes,
-      files: wr.files,
-    });
+    runs.push(asRun('minimal durable writer', w, wr));
     const dir = join(tmp, 'ibackup');
     settle();
     const ib = await timed(ibackup(['--json', '--backup-dir', dir, 'backup', '--full']), env);
     const ir = JSON.parse(ib.stdout) as { bytesReceived: number; filesReceived: number };
-    runs.push({
-      name: 'ibackup',
-      seconds: ib.seconds,
-      cpu: ib.cpu,
-      sys: ib.sys,
-      rssMb: ib.rssMb,
-      bytes: ir.bytesReceived,
-      files: ir.filesReceived,
-    });
+    runs.push(asRun('ibackup', ib, { bytes: ir.bytesReceived, files: ir.filesReceived }));
     if (withIdb) {
       await mkdir(join(tmp, 'idb'));
       settle();
       const idb = await timed(['idevicebackup2', '-u', udid, 'backup', '--full', join(tmp, 'idb')], env);
-      runs.push({
-        name: 'idevicebackup2',
-        seconds: idb.seconds,
-        cpu: idb.cpu,
-        sys: idb.sys,
-        rssMb: idb.rssMb,
-        bytes: nr.bytes,
-        files: nr.files,
-      });
+      runs.push(asRun('idevicebackup2', idb, nr));
       // Kept until the end: deleting 20 000 files just before the incremental would slow its
       // file creation (ext4 skips recently freed inodes) for a reason of the benchmark's own.
     }
@@ -413,15 +373,9 @@ async function main(): Promise<void> {
     settle();
     const inc = await timed(ibackup(['--json', '--backup-dir', dir, 'backup']), env);
     const incr = JSON.parse(inc.stdout) as { bytesReceived: number; filesReceived: number };
-    runs.push({
-      name: `ibackup incremental (${changed} changed)`,
-      seconds: inc.seconds,
-      cpu: inc.cpu,
-      sys: inc.sys,
-      rssMb: inc.rssMb,
-      bytes: incr.bytesReceived,
-      files: incr.filesReceived,
-    });
+    runs.push(
+      asRun(`ibackup incremental (${changed} changed)`, inc, { bytes: incr.bytesReceived, files: incr.filesReceived }),
+    );
     const idbIncremental = withIdb
       ? await idbIncrementalRun(env, udid, join(tmp, 'idb'), changed, incr.bytesReceived)
       : undefined;
