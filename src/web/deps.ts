@@ -39,6 +39,7 @@ export async function backupsChanged(
   if (seq === undefined) listings.set(deps, (seq = { started: 0, sent: 0 }));
   const mine = ++seq.started;
   try {
+    // The roots as they are now: Change… of the folder replaces the shared list's contents.
     const backups = await list([...deps.roots]);
     if (mine < seq.sent) return;
     seq.sent = mine;
